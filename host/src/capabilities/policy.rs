@@ -1,0 +1,344 @@
+//! Which imports a component may have, by where it came from.
+//!
+//! Three classes of import: the **baseline** every component gets (logging, and WASI p2
+//! cli/io/clocks/random with nothing inherited), the **named capabilities** (the runtime
+//! interfaces) granted per source, and everything else, refused. Filesystem and sockets
+//! are never granted to operations, whatever the configuration says.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::CapabilitySettings;
+
+/// A named capability: one runtime interface an operation may import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// `arsenal:runtime/system`: read-only facts about the host and engine.
+    System,
+}
+
+impl Capability {
+    /// Every capability the host implements.
+    pub const ALL: &'static [Capability] = &[Capability::System];
+
+    /// The name used in configuration, the catalogue and OpenAPI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::System => "system",
+        }
+    }
+
+    /// The WIT interface behind it, without version.
+    pub fn interface(self) -> &'static str {
+        match self {
+            Capability::System => "arsenal:runtime/system",
+        }
+    }
+
+    /// Whether the capability only reads state (granted to untrusted sources by default).
+    pub fn is_read_only(self) -> bool {
+        match self {
+            Capability::System => true,
+        }
+    }
+
+    /// Parse a configuration name.
+    pub fn from_name(name: &str) -> Option<Capability> {
+        Capability::ALL
+            .iter()
+            .copied()
+            .find(|capability| capability.name() == name)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a component came from; grants differ per source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Embedded in the binary.
+    Builtin,
+    /// A `.wasm` file from a configured directory or given on the command line.
+    Directory,
+    /// Uploaded through the admin API.
+    Upload,
+}
+
+/// The capabilities granted to each source.
+#[derive(Debug, Clone)]
+pub struct Grants {
+    directory: BTreeSet<Capability>,
+    upload: BTreeSet<Capability>,
+}
+
+/// A grant list naming a capability the host does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown capability `{name}` in capabilities.{source_name} (known: {known})")]
+pub struct UnknownCapability {
+    name: String,
+    source_name: &'static str,
+    known: String,
+}
+
+impl Grants {
+    /// Grants from configuration.
+    pub fn from_settings(settings: &CapabilitySettings) -> Result<Grants, UnknownCapability> {
+        let parse = |names: &[String], source_name: &'static str| {
+            names
+                .iter()
+                .map(|name| {
+                    Capability::from_name(name).ok_or_else(|| UnknownCapability {
+                        name: name.clone(),
+                        source_name,
+                        known: Capability::ALL
+                            .iter()
+                            .map(|c| c.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+                })
+                .collect::<Result<BTreeSet<_>, _>>()
+        };
+        Ok(Grants {
+            directory: parse(&settings.directory, "directory")?,
+            upload: parse(&settings.upload, "upload")?,
+        })
+    }
+
+    fn allows(&self, source: Source, capability: Capability) -> bool {
+        match source {
+            Source::Builtin => true,
+            Source::Directory => self.directory.contains(&capability),
+            Source::Upload => self.upload.contains(&capability),
+        }
+    }
+}
+
+/// Why one import is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProblem {
+    /// The import as the component names it, e.g. `wasi:filesystem/types@0.2.6`.
+    pub import: String,
+    /// Why it is refused.
+    pub reason: String,
+}
+
+/// The outcome of checking a component's imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportVerdict {
+    /// Every import is allowed; these are the capabilities used (baseline excluded).
+    Allowed(Vec<Capability>),
+    /// At least one import is refused.
+    Refused(Vec<ImportProblem>),
+}
+
+/// The operation contract versions this host accepts.
+pub const CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
+
+/// The runtime package versions this host implements.
+const RUNTIME_VERSIONS: &[&str] = &["0.1.0"];
+
+const BASELINE_INTERFACES: &[&str] = &[
+    "arsenal:operation/types",
+    "arsenal:operation/log",
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+];
+
+const NEVER_GRANTED_PACKAGES: &[&str] = &["wasi:filesystem", "wasi:sockets"];
+
+/// Check every import of a component against the policy for `source`, reporting each
+/// refused import (not only the first).
+pub fn check_imports(imports: &[String], source: Source, grants: &Grants) -> ImportVerdict {
+    let mut used = BTreeSet::new();
+    let mut problems = Vec::new();
+    for import in imports {
+        let (interface, version) = match import.split_once('@') {
+            Some((interface, version)) => (interface, Some(version)),
+            None => (import.as_str(), None),
+        };
+        let package = interface.split('/').next().unwrap_or(interface);
+        let refuse = |reason: String| ImportProblem {
+            import: import.clone(),
+            reason,
+        };
+        if BASELINE_INTERFACES.contains(&interface) {
+            if let Some(problem) = unsupported_arsenal_version(package, version) {
+                problems.push(refuse(problem));
+            }
+            continue;
+        }
+        if NEVER_GRANTED_PACKAGES.contains(&package) {
+            problems.push(refuse(format!(
+                "`{package}` is never granted to operations"
+            )));
+            continue;
+        }
+        match Capability::ALL
+            .iter()
+            .find(|capability| capability.interface() == interface)
+        {
+            Some(&capability) => {
+                if let Some(problem) = unsupported_arsenal_version(package, version) {
+                    problems.push(refuse(problem));
+                } else if grants.allows(source, capability) {
+                    used.insert(capability);
+                } else {
+                    problems.push(refuse(format!(
+                        "capability `{capability}` is not granted to {} components",
+                        source_label(source)
+                    )));
+                }
+            }
+            None => problems.push(refuse("not an interface this host provides".to_owned())),
+        }
+    }
+    if problems.is_empty() {
+        ImportVerdict::Allowed(used.into_iter().collect())
+    } else {
+        ImportVerdict::Refused(problems)
+    }
+}
+
+fn unsupported_arsenal_version(package: &str, version: Option<&str>) -> Option<String> {
+    let supported = match package {
+        "arsenal:operation" => CONTRACT_VERSIONS,
+        "arsenal:runtime" => RUNTIME_VERSIONS,
+        _ => return None,
+    };
+    match version {
+        Some(version) if supported.contains(&version) => None,
+        Some(version) => Some(format!(
+            "version {version} is not supported (supported: {})",
+            supported.join(", ")
+        )),
+        None => Some("unversioned import; expected a versioned package".to_owned()),
+    }
+}
+
+fn source_label(source: Source) -> &'static str {
+    match source {
+        Source::Builtin => "built-in",
+        Source::Directory => "directory",
+        Source::Upload => "uploaded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(directory: &[&str]) -> Grants {
+        Grants::from_settings(&CapabilitySettings {
+            directory: directory.iter().map(|s| s.to_string()).collect(),
+            upload: vec![],
+        })
+        .unwrap()
+    }
+
+    fn imports(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn baseline_is_always_allowed_and_not_listed() {
+        let verdict = check_imports(
+            &imports(&[
+                "wasi:cli/stdout@0.2.6",
+                "arsenal:operation/log@0.1.0",
+                "wasi:io/streams@0.2.0",
+            ]),
+            Source::Upload,
+            &grants(&[]),
+        );
+        assert_eq!(verdict, ImportVerdict::Allowed(vec![]));
+    }
+
+    #[test]
+    fn capabilities_follow_the_grants_of_the_source() {
+        let system = imports(&["arsenal:runtime/system@0.1.0"]);
+        assert_eq!(
+            check_imports(&system, Source::Directory, &grants(&["system"])),
+            ImportVerdict::Allowed(vec![Capability::System])
+        );
+        assert_eq!(
+            check_imports(&system, Source::Builtin, &grants(&[])),
+            ImportVerdict::Allowed(vec![Capability::System])
+        );
+        let ImportVerdict::Refused(problems) =
+            check_imports(&system, Source::Directory, &grants(&[]))
+        else {
+            panic!("system must be refused without a grant");
+        };
+        assert_eq!(
+            problems[0].reason,
+            "capability `system` is not granted to directory components"
+        );
+    }
+
+    #[test]
+    fn every_refused_import_is_named() {
+        let verdict = check_imports(
+            &imports(&[
+                "wasi:filesystem/types@0.2.6",
+                "example:unknown/thing@0.1.0",
+                "wasi:sockets/tcp@0.2.0",
+            ]),
+            Source::Builtin,
+            &grants(&[]),
+        );
+        let ImportVerdict::Refused(problems) = verdict else {
+            panic!("expected refusal")
+        };
+        let names: Vec<_> = problems.iter().map(|p| p.import.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "wasi:filesystem/types@0.2.6",
+                "example:unknown/thing@0.1.0",
+                "wasi:sockets/tcp@0.2.0"
+            ]
+        );
+        assert_eq!(
+            problems[0].reason,
+            "`wasi:filesystem` is never granted to operations"
+        );
+    }
+
+    #[test]
+    fn unknown_capability_in_configuration_is_an_error() {
+        let error = Grants::from_settings(&CapabilitySettings {
+            directory: vec!["root".into()],
+            upload: vec![],
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown capability `root` in capabilities.directory (known: system)"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Argument definitions (clap).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Arsenal: a WebAssembly plugin host that turns wasm components into REST operations.
+#[derive(Debug, Parser)]
+#[command(name = "arsenal", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML); `ARSENAL_*` environment variables override it.
+    #[arg(long, global = true, env = "ARSENAL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the built-in operations and any configured ones over HTTP.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:4000).
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// A directory of operation components (`.wasm`) to load; repeatable.
+        #[arg(long = "operations", value_name = "DIR")]
+        operations: Vec<PathBuf>,
+        /// Print the effective configuration as TOML and exit.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// List operations.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Search names and summaries.
+        #[arg(long, short)]
+        q: Option<String>,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe one operation: route, parameters, limits, capabilities.
+    Describe {
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Call an operation: `key=value` (text, coerced to the declared type) or
+    /// `key:=json` (a raw JSON value).
+    Call {
+        name: String,
+        #[arg(value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Print the OpenAPI document.
+    Openapi {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Load, type-check and describe components, printing every problem found.
+    Check {
+        #[arg(required = true, value_name = "FILE.wasm")]
+        files: Vec<PathBuf>,
+        /// Check against the grants of this source.
+        #[arg(long, value_enum, default_value = "directory")]
+        source: CheckSource,
+    },
+}
+
+/// The source whose capability grants `check` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckSource {
+    Builtin,
+    Directory,
+    Upload,
+}
+
+/// Where a client command runs: against a server (`--url`), or in-process on a fresh
+/// host runtime.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// A running server, e.g. http://127.0.0.1:4000. Without it, the command runs on a
+    /// fresh in-process host.
+    #[arg(long, env = "ARSENAL_URL")]
+    pub url: Option<String>,
+    /// In-process only: also load the components of this directory; repeatable.
+    #[arg(long = "operations", value_name = "DIR")]
+    pub operations: Vec<PathBuf>,
+}

@@ -1,0 +1,9 @@
+//! The `arsenal` command line: argument definitions and the commands behind them.
+
+mod args;
+mod check;
+mod commands;
+mod target;
+
+pub use args::{Cli, Command, LogFormat};
+pub use commands::run;

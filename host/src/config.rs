@@ -1,0 +1,197 @@
+//! Server configuration: a TOML file, then `ARSENAL_*` environment variables, over the
+//! defaults documented on each field. Parsed once into [`Settings`]; nothing else reads
+//! the environment for configuration.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of the host. `arsenal serve --print-config` shows the effective values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub limits: LimitSettings,
+    pub operations: OperationSettings,
+    pub capabilities: CapabilitySettings,
+    pub cache: CacheSettings,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on. Default `127.0.0.1:4000`.
+    pub addr: SocketAddr,
+    /// Largest accepted request body, in bytes. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Deepest accepted JSON nesting in a request body. Default 64.
+    pub max_json_depth: usize,
+    /// How long shutdown waits for in-flight requests, in milliseconds. Default 10,000.
+    pub shutdown_grace_ms: u64,
+    /// This node's name, as it appears in pids. Default `local`.
+    pub node: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            max_body_bytes: 1024 * 1024,
+            max_json_depth: 64,
+            shutdown_grace_ms: 10_000,
+            node: "local".to_owned(),
+        }
+    }
+}
+
+/// Per-call limits and the instance pool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Linear memory of one call, in MiB. Default 64.
+    pub memory_mib: u32,
+    /// The largest memory any operation may be given (by hint or override), in MiB; sizes
+    /// the pool's memory slots. Default 256.
+    pub max_memory_mib: u32,
+    /// Wall-clock deadline of one call, in milliseconds. Default 5,000.
+    pub timeout_ms: u32,
+    /// Largest `data` an operation may return, in bytes. Default 8 MiB.
+    pub max_response_bytes: usize,
+    /// Concurrent instances; 0 sizes it from the machine's memory so that instances ×
+    /// memory cap fits in half of it (clamped to 4..=1024). Default 0.
+    pub max_instances: u32,
+    /// Table elements one instance may grow to. Default 10,000.
+    pub table_elements: u32,
+    /// Epoch tick, in milliseconds: the resolution of deadlines. Default 10.
+    pub epoch_tick_ms: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            memory_mib: 64,
+            max_memory_mib: 256,
+            timeout_ms: 5_000,
+            max_response_bytes: 8 * 1024 * 1024,
+            max_instances: 0,
+            table_elements: 10_000,
+            epoch_tick_ms: 10,
+        }
+    }
+}
+
+/// Which operations are served.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperationSettings {
+    /// Directories of `.wasm` operation components to load at start. Default none.
+    pub dirs: Vec<PathBuf>,
+    /// Operations (built-in or not) that are not served. Default none.
+    pub disabled: Vec<String>,
+    /// Per-operation limits, by operation name.
+    pub overrides: BTreeMap<String, OperationOverride>,
+}
+
+/// Limits for one operation, replacing the defaults and the operation's own hints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperationOverride {
+    pub memory_mib: Option<u32>,
+    pub timeout_ms: Option<u32>,
+}
+
+/// Capabilities granted per source of components. Built-in operations get every
+/// capability they import.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapabilitySettings {
+    /// Capabilities granted to components loaded from `operations.dirs` and files.
+    /// Default: the read-only ones (`system`).
+    pub directory: Vec<String>,
+    /// Capabilities granted to uploaded components. Default: the read-only ones.
+    pub upload: Vec<String>,
+}
+
+impl Default for CapabilitySettings {
+    fn default() -> Self {
+        let read_only: Vec<String> = crate::capabilities::Capability::ALL
+            .iter()
+            .filter(|capability| capability.is_read_only())
+            .map(|capability| capability.name().to_owned())
+            .collect();
+        CapabilitySettings {
+            directory: read_only.clone(),
+            upload: read_only,
+        }
+    }
+}
+
+/// The on-disk cache of compiled components.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Whether compiled components are cached. Default true.
+    pub enabled: bool,
+    /// Where. Default `$XDG_CACHE_HOME/arsenal` or `~/.cache/arsenal`.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            dir: None,
+        }
+    }
+}
+
+impl CacheSettings {
+    /// The cache directory in force.
+    pub fn resolved_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.dir {
+            return dir.clone();
+        }
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
+            return PathBuf::from(dir).join("arsenal");
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+            return PathBuf::from(home).join(".cache").join("arsenal");
+        }
+        std::env::temp_dir().join("arsenal-cache")
+    }
+}
+
+/// A configuration that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Settings {
+    /// Defaults, then the TOML file (if given), then `ARSENAL_*` variables, where `__`
+    /// separates levels: `ARSENAL_SERVER__ADDR=0.0.0.0:8080`, `ARSENAL_LIMITS__MEMORY_MIB=128`.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(
+            Env::prefixed("ARSENAL_")
+                .split("__")
+                .ignore(&["ADMIN_TOKEN", "URL"]),
+        );
+        figment
+            .extract()
+            .map_err(|error| ConfigError(Box::new(error)))
+    }
+
+    /// The defaults with a given cache setting; used by tests and in-process CLI calls.
+    pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Settings {
+        self.cache.dir = Some(dir.into());
+        self
+    }
+}

@@ -1,0 +1,157 @@
+//! [`Host`]: one running instance of Arsenal — settings, engine, registry — assembled in
+//! one place and shared by the HTTP server and the in-process CLI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+use std::time::Instant;
+
+use crate::cache::CompileCache;
+use crate::capabilities::{Grants, HostFacts, Source, UnknownCapability};
+use crate::config::Settings;
+use crate::engine::OperationEngine;
+use crate::invoke::InstanceGate;
+use crate::loader::{LoadError, Loader};
+use crate::registry::{Added, Registry};
+
+/// Why the host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("failed to build the wasm engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error(transparent)]
+    Capabilities(#[from] UnknownCapability),
+    #[error("failed to load built-in operation `{name}`: {error}")]
+    Builtin { name: String, error: LoadError },
+    #[error("failed to read operations directory {}: {error}", .dir.display())]
+    Directory { dir: PathBuf, error: std::io::Error },
+}
+
+/// A component that did not load at start-up; the server starts without it.
+#[derive(Debug)]
+pub struct LoadProblem {
+    pub origin: String,
+    pub error: LoadError,
+}
+
+/// A running Arsenal host.
+pub struct Host {
+    settings: Settings,
+    registry: Arc<Registry>,
+    problems: Vec<LoadProblem>,
+}
+
+impl Host {
+    /// Build the engine and registry with no operations loaded.
+    pub fn empty(settings: Settings) -> Result<Host, StartError> {
+        let engine = OperationEngine::new(&settings.limits).map_err(StartError::Engine)?;
+        let cache = if settings.cache.enabled {
+            CompileCache::new(Some(&settings.cache.resolved_dir()), &engine)
+        } else {
+            CompileCache::disabled()
+        };
+        let grants = Grants::from_settings(&settings.capabilities)?;
+        let gate = InstanceGate::new(engine.facts().max_instances);
+        let facts = Arc::new(HostFacts {
+            node: settings.server.node.clone(),
+            started: Instant::now(),
+            engine: engine.facts().clone(),
+            instances: gate.clone(),
+            operations_loaded: AtomicU32::new(0),
+        });
+        let loader = Loader::new(
+            engine,
+            cache,
+            grants,
+            settings.limits.clone(),
+            facts.clone(),
+        )
+        .map_err(StartError::Engine)?;
+        let registry = Arc::new(Registry::new(
+            loader,
+            facts,
+            gate,
+            settings.operations.clone(),
+        ));
+        Ok(Host {
+            settings,
+            registry,
+            problems: Vec::new(),
+        })
+    }
+
+    /// Build the host and load the built-in operations and the configured directories.
+    /// A built-in that fails to load is a bug and stops start-up; a directory component
+    /// that fails is reported in [`Host::problems`] and the log, and skipped.
+    pub async fn start(settings: Settings) -> Result<Host, StartError> {
+        let mut host = Host::empty(settings)?;
+        host.load_builtins().await?;
+        for dir in host.settings.operations.dirs.clone() {
+            host.load_dir(&dir).await?;
+        }
+        Ok(host)
+    }
+
+    async fn load_builtins(&mut self) -> Result<(), StartError> {
+        for (name, bytes) in crate::builtin::components() {
+            let origin = format!("builtin:{name}");
+            self.registry
+                .add(bytes, Source::Builtin, &origin)
+                .await
+                .map_err(|error| StartError::Builtin {
+                    name: (*name).to_owned(),
+                    error,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Load every `.wasm` file of `dir`, in name order.
+    pub async fn load_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
+            dir: dir.to_owned(),
+            error,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+            .collect();
+        files.sort();
+        for file in files {
+            self.load_file(&file).await;
+        }
+        Ok(())
+    }
+
+    /// Load one component file from the `directory` source; a failure is recorded.
+    pub async fn load_file(&mut self, file: &Path) -> Option<Added> {
+        let origin = file.display().to_string();
+        let outcome = match std::fs::read(file) {
+            Ok(bytes) => self.registry.add(&bytes, Source::Directory, &origin).await,
+            Err(error) => Err(LoadError::InvalidComponent(format!(
+                "cannot read the file: {error}"
+            ))),
+        };
+        match outcome {
+            Ok(added) => Some(added),
+            Err(error) => {
+                tracing::error!(origin, %error, "operation not loaded");
+                self.problems.push(LoadProblem { origin, error });
+                None
+            }
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Components that failed to load at start-up.
+    pub fn problems(&self) -> &[LoadProblem] {
+        &self.problems
+    }
+}

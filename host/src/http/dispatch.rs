@@ -1,0 +1,174 @@
+//! Serving operations: resolve the route against a catalog snapshot, read and bound the
+//! body, decode and validate parameters, call the operation, and answer `{"data": ...}`
+//! with the declared status — or the error shape. Every answer tied to an operation
+//! carries `x-operation-version`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use super::request_id::RequestId;
+use crate::host::Host;
+use crate::invoke::{CallError, Caller, GuestFailure};
+use crate::loader::LoadedOperation;
+use crate::registry::Resolved;
+use crate::validation::{RawInput, exceeds_depth};
+
+pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
+
+/// Fallback handler: every path not served by the host itself may be an operation.
+pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) -> Response {
+    let catalog = host.registry().snapshot();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match catalog.resolve(&method, &path) {
+        Resolved::NotFound => {
+            ApiError::operation_not_found(format_args!("at {method} {path}")).into_response()
+        }
+        Resolved::MethodNotAllowed { allow } => {
+            ApiError::method_not_allowed(&method, &path, &allow).into_response()
+        }
+        Resolved::Found { operation, params } => {
+            let query = request.uri().query().map(parse_query).unwrap_or_default();
+            let outcome = async {
+                let (request_id, body) = read_body(&host, request).await?;
+                let input = RawInput {
+                    path: params,
+                    query,
+                    body,
+                };
+                let params = operation.validator.from_http(input)?;
+                call(&host, &operation, &params, request_id).await
+            }
+            .await;
+            respond(&operation, outcome)
+        }
+    }
+}
+
+/// `POST /api/v1/operations/{name}/execute`: parameters as one JSON object.
+pub(crate) async fn by_name(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let catalog = host.registry().snapshot();
+    let Some(operation) = catalog.get(&name).cloned() else {
+        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
+    };
+    let outcome = async {
+        let (request_id, body) = read_body(&host, request).await?;
+        let params = operation.validator.from_json(body)?;
+        call(&host, &operation, &params, request_id).await
+    }
+    .await;
+    respond(&operation, outcome)
+}
+
+async fn call(
+    host: &Host,
+    operation: &LoadedOperation,
+    params: &Map<String, Value>,
+    request_id: Arc<str>,
+) -> Result<Value, ApiError> {
+    // Authentication arrives with API keys and roles; until then every caller is the
+    // local operator.
+    let caller = Caller {
+        principal: "local".to_owned(),
+        roles: vec!["admin".to_owned()],
+        request_id: request_id.to_string(),
+    };
+    host.registry()
+        .call(operation, params, &caller)
+        .await
+        .map_err(|error| {
+            log_failure(operation, &request_id, &error);
+            ApiError::from(error)
+        })
+}
+
+fn log_failure(operation: &LoadedOperation, request_id: &str, error: &CallError) {
+    let name = &operation.spec.name;
+    match error {
+        CallError::Guest(GuestFailure::Crashed(cause)) => {
+            tracing::error!(operation = %name, request_id, %cause, "operation crashed");
+        }
+        CallError::Guest(GuestFailure::Overloaded(_)) | CallError::Operation { .. } => {}
+        other => tracing::warn!(operation = %name, request_id, error = %other, "operation failed"),
+    }
+}
+
+fn respond(operation: &LoadedOperation, outcome: Result<Value, ApiError>) -> Response {
+    let mut response = match outcome {
+        Ok(_) if operation.spec.success_status == StatusCode::NO_CONTENT => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(data) => (operation.spec.success_status, Json(json!({ "data": data }))).into_response(),
+        Err(error) => error.into_response(),
+    };
+    if let Ok(version) = HeaderValue::from_str(&operation.spec.version) {
+        response.headers_mut().insert(OPERATION_VERSION, version);
+    }
+    response
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Read the body under the size cap and parse it as a JSON object (empty is `{}`).
+async fn read_body(
+    host: &Host,
+    request: Request,
+) -> Result<(Arc<str>, Map<String, Value>), ApiError> {
+    let limits = &host.settings().server;
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(|| Arc::from(""));
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes) {
+        return Err(ApiError::payload_too_large(limits.max_body_bytes));
+    }
+    let bytes = axum::body::to_bytes(Body::new(request.into_body()), limits.max_body_bytes)
+        .await
+        .map_err(|error| {
+            if std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            {
+                ApiError::payload_too_large(limits.max_body_bytes)
+            } else {
+                ApiError::malformed(format!("failed to read the request body: {error}"))
+            }
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok((request_id, Map::new()));
+    }
+    if exceeds_depth(&bytes, limits.max_json_depth) {
+        return Err(ApiError::malformed(format!(
+            "the JSON body nests deeper than {} levels",
+            limits.max_json_depth
+        )));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(object)) => Ok((request_id, object)),
+        Ok(_) => Err(ApiError::malformed(
+            "the request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::malformed(format!(
+            "the request body is not valid JSON: {error}"
+        ))),
+    }
+}

@@ -1,0 +1,71 @@
+//! Request ids: taken from a well-formed incoming `x-request-id`, otherwise generated;
+//! echoed on every response and visible to error bodies and operations.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+
+pub(crate) const HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    static CURRENT: Arc<str>;
+}
+
+/// The id of the request being handled, for error bodies; empty outside a request.
+pub(crate) fn current() -> Arc<str> {
+    CURRENT
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::from(""))
+}
+
+/// Ids are a per-process random-ish prefix (start time) and a counter: unique within the
+/// process and very unlikely to repeat across restarts, without a random-number crate.
+fn generate() -> String {
+    static PREFIX: LazyLock<u32> = LazyLock::new(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        (nanos as u32) ^ std::process::id().rotate_left(16)
+    });
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "{:08x}-{:012x}",
+        *PREFIX,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn acceptable(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Middleware: assign the id, run the request inside its scope, echo it.
+pub(crate) async fn assign(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| acceptable(id))
+        .map(str::to_owned)
+        .unwrap_or_else(generate);
+    let header = HeaderValue::from_str(&id).expect("ids are ASCII");
+    request.headers_mut().insert(HEADER, header.clone());
+    let id: Arc<str> = Arc::from(id);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = CURRENT.scope(id, next.run(request)).await;
+    response.headers_mut().insert(HEADER, header);
+    response
+}
+
+/// The request id, as a request extension.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) Arc<str>);

@@ -1,0 +1,44 @@
+//! The axum router: the host's fixed endpoints, every operation through the fallback,
+//! and the layers every request passes (request id, panic catching, tracing).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use super::error::ApiError;
+use super::{catalog, dispatch, request_id};
+use crate::host::Host;
+
+/// The full application router for `host`.
+pub fn router(host: Arc<Host>) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(catalog::health))
+        .route("/api/v1/openapi.json", get(catalog::openapi))
+        .route("/api/v1/operations", get(catalog::list))
+        .route("/api/v1/operations/{name}", get(catalog::describe))
+        .route("/api/v1/operations/{name}/execute", post(dispatch::by_name))
+        .fallback(dispatch::by_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(host)
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(middleware::from_fn(request_id::assign))
+}
+
+async fn method_not_allowed(request: axum::extract::Request) -> axum::response::Response {
+    let allow = match request.uri().path() {
+        path if path.ends_with("/execute") => vec![http::Method::POST],
+        _ => vec![http::Method::GET],
+    };
+    ApiError::method_not_allowed(request.method(), request.uri().path(), &allow).into_response()
+}

@@ -1,0 +1,59 @@
+//! Serving over TCP with graceful shutdown: on the first signal stop accepting and drain
+//! in-flight requests until the grace deadline; a second signal, or the deadline, closes
+//! what is left.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::host::Host;
+
+/// Serve `host` on `listener` until `shutdown` resolves, then drain for at most `grace`.
+pub async fn serve(
+    host: Arc<Host>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let grace = Duration::from_millis(host.settings().server.shutdown_grace_ms);
+    let app = super::router(host);
+    let stop = CancellationToken::new();
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let deadline = async {
+        shutdown.await;
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: draining in-flight requests"
+        );
+        stop.cancel();
+        tokio::select! {
+            () = tokio::time::sleep(grace) => tracing::warn!("drain deadline passed; closing remaining connections"),
+            () = shutdown_signal() => tracing::warn!("second signal; closing remaining connections"),
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => Ok(()),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

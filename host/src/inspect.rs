@@ -1,0 +1,149 @@
+//! Structural checks of a component's bytes before anything is compiled: is it wasm, is
+//! it a component (not a core module nor a precompiled artifact), which contract version
+//! does it export, and what does it import. Parsing the top-level sections is cheap, so a
+//! bad upload is refused without spending a compilation on it.
+
+use wasmparser::{Encoding, Parser, Payload};
+
+use crate::capabilities::CONTRACT_VERSIONS;
+
+/// The interface every operation exports, without version.
+pub(crate) const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
+
+/// What the top level of a component declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentShape {
+    /// Every top-level import name.
+    pub imports: Vec<String>,
+    /// Every top-level export name.
+    pub exports: Vec<String>,
+}
+
+/// Why bytes are not a usable operation component.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("not a WebAssembly binary")]
+    NotWasm,
+    #[error(
+        "a core WebAssembly module, not a component (build for wasm32-wasip2 or run `wasm-tools component new`)"
+    )]
+    CoreModule,
+    #[error("a precompiled artifact; upload the component itself, the host compiles it")]
+    Precompiled,
+    #[error("malformed component: {0}")]
+    Malformed(String),
+    #[error("the component does not export `{HANDLER_INTERFACE}`")]
+    NoHandler,
+    #[error(
+        "the component was built against contract version {found}; this host supports {}",
+        CONTRACT_VERSIONS.join(", ")
+    )]
+    UnsupportedContract { found: String },
+}
+
+impl ComponentShape {
+    /// Read the top-level imports and exports of `bytes`.
+    pub fn read(bytes: &[u8]) -> Result<ComponentShape, ShapeError> {
+        if wasmtime::Engine::detect_precompiled(bytes).is_some() {
+            return Err(ShapeError::Precompiled);
+        }
+        if !bytes.starts_with(b"\0asm") {
+            return Err(ShapeError::NotWasm);
+        }
+        let mut shape = ComponentShape {
+            imports: Vec::new(),
+            exports: Vec::new(),
+        };
+        // Nested modules and components have their own imports and exports; only depth 0
+        // (the component's outer interface) matters here.
+        let mut depth = 0usize;
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.map_err(|error| ShapeError::Malformed(error.message().to_owned()))? {
+                Payload::Version {
+                    encoding: Encoding::Module,
+                    ..
+                } if depth == 0 => {
+                    return Err(ShapeError::CoreModule);
+                }
+                Payload::Version { .. } => depth += 1,
+                Payload::End(_) => depth = depth.saturating_sub(1),
+                Payload::ComponentImportSection(reader) if depth == 1 => {
+                    for import in reader {
+                        let import = import
+                            .map_err(|error| ShapeError::Malformed(error.message().to_owned()))?;
+                        shape.imports.push(import.name.0.to_owned());
+                    }
+                }
+                Payload::ComponentExportSection(reader) if depth == 1 => {
+                    for export in reader {
+                        let export = export
+                            .map_err(|error| ShapeError::Malformed(error.message().to_owned()))?;
+                        shape.exports.push(export.name.0.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(shape)
+    }
+
+    /// The contract version of the exported handler, checked against the supported ones.
+    pub fn contract_version(&self) -> Result<&str, ShapeError> {
+        let version = self
+            .exports
+            .iter()
+            .find_map(|export| export.strip_prefix(HANDLER_INTERFACE)?.strip_prefix('@'))
+            .ok_or(ShapeError::NoHandler)?;
+        if CONTRACT_VERSIONS.contains(&version) {
+            Ok(version)
+        } else {
+            Err(ShapeError::UnsupportedContract {
+                found: version.to_owned(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_truncated_bytes_are_refused() {
+        assert_eq!(ComponentShape::read(b"hello"), Err(ShapeError::NotWasm));
+        assert!(matches!(
+            ComponentShape::read(b"\0asm\x0d\x00\x01\x00\x07"),
+            Err(ShapeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_core_module_is_not_a_component() {
+        assert_eq!(
+            ComponentShape::read(b"\0asm\x01\x00\x00\x00"),
+            Err(ShapeError::CoreModule)
+        );
+    }
+
+    #[test]
+    fn contract_version_comes_from_the_handler_export() {
+        let shape = |export: &str| ComponentShape {
+            imports: vec![],
+            exports: vec![export.to_owned()],
+        };
+        assert_eq!(
+            shape("arsenal:operation/handler@0.1.0").contract_version(),
+            Ok("0.1.0")
+        );
+        assert_eq!(
+            shape("arsenal:operation/handler@0.9.0").contract_version(),
+            Err(ShapeError::UnsupportedContract {
+                found: "0.9.0".into()
+            })
+        );
+        assert_eq!(
+            shape("other:thing/handler@0.1.0").contract_version(),
+            Err(ShapeError::NoHandler)
+        );
+    }
+}

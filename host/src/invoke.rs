@@ -1,0 +1,290 @@
+//! Running guest code: one fresh instance per call from a pre-instantiated component,
+//! under the three layers of limits — the pool (a cap on concurrent instances, 503 when
+//! exhausted), the store (memory/table limiter, epoch deadline) and the call (a timeout
+//! around the call future). A misbehaving guest costs its own call, never the host.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::bindings::{OperationPre, wit};
+use crate::capabilities::HostFacts;
+use crate::limits::{CallLimiter, Refusal};
+use crate::store::CallState;
+
+/// Limits of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CallLimits {
+    pub memory_bytes: usize,
+    pub table_elements: usize,
+    #[serde(with = "millis")]
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+}
+
+mod millis {
+    pub(super) fn serialize<S: serde::Serializer>(
+        duration: &std::time::Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(duration.as_millis() as u64)
+    }
+}
+
+/// The caller of one call, as the operation sees it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: String,
+    pub roles: Vec<String>,
+    pub request_id: String,
+}
+
+/// Why guest code did not return normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestFailure {
+    #[error("run past its deadline of {0:?}")]
+    Timeout(Duration),
+    #[error("exhaust a resource: {0}")]
+    ResourceExhausted(Refusal),
+    /// A trap; the message is for the host log, never for clients.
+    #[error("complete: the guest trapped: {0}")]
+    Crashed(String),
+    #[error("get an instance: all {0} are in use")]
+    Overloaded(u32),
+}
+
+/// Why a call failed, from the host's point of view.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    #[error("{0}")]
+    Guest(#[from] GuestFailure),
+    /// The operation returned its own error.
+    #[error("the operation reported {kind:?}: {message}")]
+    Operation {
+        kind: OpErrorKind,
+        message: String,
+        details: Option<Value>,
+    },
+    #[error("return a response of {size} bytes, over the cap of {cap}")]
+    ResponseTooLarge { size: usize, cap: usize },
+    #[error("return valid JSON data: {0}")]
+    InvalidResponse(String),
+}
+
+/// The cases of the WIT `op-error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpErrorKind {
+    InvalidParams,
+    NotFound,
+    Conflict,
+    Forbidden,
+    Unavailable,
+    Timeout,
+    Internal,
+}
+
+/// A call into guest code.
+pub(crate) enum GuestCall {
+    Describe,
+    Execute(wit::Request),
+}
+
+/// What guest code returned.
+pub(crate) enum GuestReturn {
+    Config(wit::Config),
+    Executed(Result<wit::Response, wit::OpError>),
+}
+
+/// Caps concurrent instances and reports how many are in use.
+#[derive(Debug)]
+pub struct InstanceGate {
+    semaphore: Arc<Semaphore>,
+    max: u32,
+    in_use: watch::Sender<u32>,
+}
+
+/// One instance slot; released on drop, also when a call is cancelled.
+pub(crate) struct InstancePermit {
+    _permit: OwnedSemaphorePermit,
+    gate: Arc<InstanceGate>,
+}
+
+impl Drop for InstancePermit {
+    fn drop(&mut self) {
+        self.gate.in_use.send_modify(|in_use| *in_use -= 1);
+    }
+}
+
+impl InstanceGate {
+    pub(crate) fn new(max: u32) -> Arc<InstanceGate> {
+        Arc::new(InstanceGate {
+            semaphore: Arc::new(Semaphore::new(max as usize)),
+            max,
+            in_use: watch::Sender::new(0),
+        })
+    }
+
+    pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<InstancePermit> {
+        let permit = self.semaphore.clone().try_acquire_owned().ok()?;
+        self.in_use.send_modify(|in_use| *in_use += 1);
+        Some(InstancePermit {
+            _permit: permit,
+            gate: self.clone(),
+        })
+    }
+
+    /// Instances serving calls now.
+    pub fn in_use(&self) -> u32 {
+        *self.in_use.borrow()
+    }
+
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Resolves once at most `count` instances are in use.
+    pub async fn settled_at(&self, count: u32) {
+        let mut receiver = self.in_use.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = receiver.wait_for(|in_use| *in_use <= count).await;
+    }
+}
+
+/// Run one guest call in a fresh instance under `limits`.
+pub(crate) async fn run_guest(
+    pre: &OperationPre<CallState>,
+    host: &Arc<HostFacts>,
+    limits: CallLimits,
+    operation: Arc<str>,
+    request_id: Arc<str>,
+    call: GuestCall,
+) -> Result<GuestReturn, GuestFailure> {
+    let engine = pre.engine();
+    let limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
+    let mut store = Store::new(
+        engine,
+        CallState::new(host.clone(), limiter, operation, request_id),
+    );
+    store.limiter(|state| &mut state.limiter);
+    let deadline = Instant::now() + limits.timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        // Yielding each tick keeps the worker thread available to other tasks while a
+        // guest computes; past the deadline, the guest traps with `Interrupt`.
+        if Instant::now() >= deadline {
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+
+    let work = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let handler = instance.arsenal_operation_handler();
+        match call {
+            GuestCall::Describe => handler
+                .call_describe(&mut store)
+                .await
+                .map(GuestReturn::Config),
+            GuestCall::Execute(request) => handler
+                .call_execute(&mut store, &request)
+                .await
+                .map(GuestReturn::Executed),
+        }
+    };
+    // The epoch deadline stops guest code; this outer timeout also bounds time spent in
+    // host calls. It fires slightly later so that, when both apply, the trap wins.
+    let outcome = tokio::time::timeout(limits.timeout + Duration::from_millis(50), work).await;
+    store.data_mut().flush_output();
+    match outcome {
+        Err(_elapsed) => Err(GuestFailure::Timeout(limits.timeout)),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(classify(
+            error,
+            store.data().limiter.refusal(),
+            limits.timeout,
+        )),
+    }
+}
+
+fn classify(error: wasmtime::Error, refusal: Option<Refusal>, timeout: Duration) -> GuestFailure {
+    let trap = error.downcast_ref::<Trap>().copied();
+    if trap == Some(Trap::Interrupt) {
+        return GuestFailure::Timeout(timeout);
+    }
+    // A refused grow is usually followed by a trap (an abort on allocation failure,
+    // `unreachable` after a failed `table.grow`): the refusal is the cause.
+    if let Some(refusal) = refusal {
+        return GuestFailure::ResourceExhausted(refusal);
+    }
+    if error
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return GuestFailure::Overloaded(0);
+    }
+    GuestFailure::Crashed(format!("{error:?}"))
+}
+
+/// Build the WIT request for `params` and `caller`.
+pub(crate) fn request(
+    params: &Map<String, Value>,
+    caller: &Caller,
+    timeout: Duration,
+) -> wit::Request {
+    let deadline = SystemTime::now() + timeout;
+    wit::Request {
+        params: serde_json::to_string(params).expect("a JSON map serializes"),
+        caller: wit::Caller {
+            principal: caller.principal.clone(),
+            roles: caller.roles.clone(),
+            request_id: caller.request_id.clone(),
+            deadline_ms: deadline
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        },
+    }
+}
+
+/// Turn what `execute` returned into data or a call error.
+pub(crate) fn interpret(
+    result: Result<wit::Response, wit::OpError>,
+    max_response_bytes: usize,
+) -> Result<Value, CallError> {
+    match result {
+        Ok(response) => {
+            if response.data.len() > max_response_bytes {
+                return Err(CallError::ResponseTooLarge {
+                    size: response.data.len(),
+                    cap: max_response_bytes,
+                });
+            }
+            serde_json::from_str(&response.data)
+                .map_err(|error| CallError::InvalidResponse(error.to_string()))
+        }
+        Err(error) => {
+            let (kind, info) = match error {
+                wit::OpError::InvalidParams(info) => (OpErrorKind::InvalidParams, info),
+                wit::OpError::NotFound(info) => (OpErrorKind::NotFound, info),
+                wit::OpError::Conflict(info) => (OpErrorKind::Conflict, info),
+                wit::OpError::Forbidden(info) => (OpErrorKind::Forbidden, info),
+                wit::OpError::Unavailable(info) => (OpErrorKind::Unavailable, info),
+                wit::OpError::Timeout(info) => (OpErrorKind::Timeout, info),
+                wit::OpError::Internal(info) => (OpErrorKind::Internal, info),
+            };
+            // Details that are not JSON are passed on as a string rather than dropped.
+            let details = info
+                .details
+                .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)));
+            Err(CallError::Operation {
+                kind,
+                message: info.message,
+                details,
+            })
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Arsenal: a WebAssembly plugin host. Operations are wasm components that describe
+//! themselves; the host turns each into a validated, documented REST endpoint and runs
+//! every call in a fresh, limited instance.
+//!
+//! See `ARCHITECTURE.md` for the map of modules and the invariants.
+
+mod bindings;
+mod builtin;
+mod cache;
+mod capabilities;
+mod engine;
+mod host;
+mod inspect;
+mod invoke;
+mod limits;
+mod loader;
+mod openapi;
+mod registry;
+mod routes;
+mod spec;
+mod store;
+mod system_facts;
+mod validation;
+
+pub mod cli;
+pub mod config;
+pub mod http;
+
+pub use cache::{CompileCache, content_hash};
+pub use capabilities::{
+    CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
+    check_imports,
+};
+pub use engine::{EngineFacts, OperationEngine};
+pub use host::{Host, LoadProblem, StartError};
+pub use inspect::{ComponentShape, ShapeError};
+pub use invoke::{CallError, CallLimits, Caller, GuestFailure, InstanceGate, OpErrorKind};
+pub use limits::Refusal;
+pub use loader::{LoadError, LoadSummary, LoadedOperation};
+pub use openapi::document as openapi_document;
+pub use registry::{Added, Catalog, Registry, Resolved};
+pub use routes::{RouteConflict, RouteMatch, RouteTable};
+pub use spec::{
+    ConfigProblem, Location, OperationSpec, ParamSpec, ParamType, RawConfig, RawParam,
+    RouteTemplate,
+};
+pub use validation::{FieldError, ParamValidator, RawInput, ValidationError};

@@ -1,0 +1,226 @@
+//! The OpenAPI 3.1 document, generated from a catalog snapshot: every operation with its
+//! parameters, request body, success schema and every status it can answer with the
+//! shared error schema, plus the host's own endpoints.
+
+use serde_json::{Map, Value, json};
+
+use crate::registry::Catalog;
+use crate::spec::{Location, OperationSpec};
+
+/// Statuses every operation can answer besides its success, with why.
+const OPERATION_ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "Malformed request (`malformed_request`): bad JSON or nesting too deep.",
+    ),
+    ("403", "The operation refused the caller (`forbidden`)."),
+    (
+        "404",
+        "The operation did not find what was named (`not_found`).",
+    ),
+    (
+        "409",
+        "The request conflicts with current state (`conflict`).",
+    ),
+    (
+        "413",
+        "The body is over the size limit (`payload_too_large`).",
+    ),
+    (
+        "422",
+        "Parameters failed validation (`validation_error`) or were refused by the operation (`invalid_params`).",
+    ),
+    (
+        "500",
+        "The operation crashed (`operation_crashed`), exceeded its memory (`resource_exhausted`), returned too much (`response_too_large`) or failed (`internal`).",
+    ),
+    (
+        "503",
+        "No instance is free (`overloaded`, with `Retry-After`) or a dependency is down (`unavailable`).",
+    ),
+    (
+        "504",
+        "The operation ran past its deadline (`operation_timeout`) or gave up (`timeout`).",
+    ),
+];
+
+/// Build the document.
+pub fn document(catalog: &Catalog) -> Value {
+    let mut paths = Map::new();
+    for operation in catalog.operations() {
+        let spec = &operation.spec;
+        let path = paths
+            .entry(spec.route.openapi_path())
+            .or_insert_with(|| json!({}));
+        let mut entry = operation_object(spec);
+        entry["x-arsenal-capabilities"] = json!(operation.capabilities);
+        path[spec.method.as_str().to_lowercase()] = entry;
+    }
+    for (path, item) in host_paths() {
+        paths.insert(path.to_owned(), item);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Arsenal",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Operations served by this Arsenal host. Every error answers with the `Error` schema.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message", "details", "request_id"],
+                            "properties": {
+                                "code": { "type": "string", "description": "Stable, machine-readable error code." },
+                                "message": { "type": "string" },
+                                "details": { "description": "Structured details, or null." },
+                                "request_id": { "type": "string" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn operation_object(spec: &OperationSpec) -> Value {
+    let parameters: Vec<Value> = spec
+        .params
+        .iter()
+        .filter(|param| param.location != Location::Body)
+        .map(|param| {
+            json!({
+                "name": param.name,
+                "in": if param.location == Location::Path { "path" } else { "query" },
+                "required": param.required,
+                "description": param.description,
+                "schema": param.schema(),
+            })
+        })
+        .collect();
+    let body: Vec<_> = spec
+        .params
+        .iter()
+        .filter(|param| param.location == Location::Body)
+        .cloned()
+        .collect();
+    let mut responses = Map::new();
+    let data = spec.response_schema.clone().unwrap_or_else(|| json!({}));
+    let success = if spec.success_status.as_u16() == 204 {
+        json!({ "description": "Success, no content." })
+    } else {
+        json!({
+            "description": "Success.",
+            "content": { "application/json": { "schema": {
+                "type": "object", "required": ["data"], "properties": { "data": data }
+            } } }
+        })
+    };
+    responses.insert(spec.success_status.as_u16().to_string(), success);
+    for (status, description) in OPERATION_ERRORS {
+        responses.insert((*status).to_owned(), error_response(description));
+    }
+    let mut object = json!({
+        "operationId": spec.name,
+        "summary": spec.summary,
+        "description": spec.description,
+        "tags": [spec.category],
+        "parameters": parameters,
+        "responses": responses,
+    });
+    if !body.is_empty()
+        || spec.additional_params
+            && !matches!(spec.method, http::Method::GET | http::Method::DELETE)
+    {
+        let schema = crate::validation::object_schema(&body, spec.additional_params);
+        object["requestBody"] = json!({
+            "required": body.iter().any(|param| param.required),
+            "content": { "application/json": { "schema": schema } }
+        });
+    }
+    object
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn host_paths() -> Vec<(&'static str, Value)> {
+    let ok = |description: &str, data: Value| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": {
+                "type": "object", "required": ["data"], "properties": { "data": data }
+            } } }
+        })
+    };
+    let name_param =
+        json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } });
+    vec![
+        (
+            "/api/v1/health",
+            json!({ "get": {
+                "operationId": "health", "summary": "Server health", "tags": ["host"],
+                "responses": { "200": ok("The server is up.", json!({ "type": "object" })) }
+            }}),
+        ),
+        (
+            "/api/v1/openapi.json",
+            json!({ "get": {
+                "operationId": "openapi", "summary": "This document", "tags": ["host"],
+                "responses": { "200": { "description": "The OpenAPI document.", "content": { "application/json": { "schema": { "type": "object" } } } } }
+            }}),
+        ),
+        (
+            "/api/v1/operations",
+            json!({ "get": {
+                "operationId": "list_operations", "summary": "The operation catalogue", "tags": ["host"],
+                "parameters": [
+                    { "name": "category", "in": "query", "required": false, "schema": { "type": "string" } },
+                    { "name": "q", "in": "query", "required": false, "description": "Search in names and summaries.", "schema": { "type": "string" } }
+                ],
+                "responses": {
+                    "200": ok("Matching operations.", json!({ "type": "array", "items": { "type": "object" } })),
+                    "422": error_response("Unknown query parameter (`validation_error`).")
+                }
+            }}),
+        ),
+        (
+            "/api/v1/operations/{name}",
+            json!({ "get": {
+                "operationId": "describe_operation", "summary": "One operation's description", "tags": ["host"],
+                "parameters": [name_param.clone()],
+                "responses": {
+                    "200": ok("The operation.", json!({ "type": "object" })),
+                    "404": error_response("No such operation (`operation_not_found`).")
+                }
+            }}),
+        ),
+        (
+            "/api/v1/operations/{name}/execute",
+            json!({ "post": {
+                "operationId": "execute_operation", "summary": "Run an operation by name, parameters as one JSON object", "tags": ["host"],
+                "parameters": [name_param],
+                "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object" } } } },
+                "responses": {
+                    "200": ok("The operation's data.", json!({})),
+                    "404": error_response("No such operation (`operation_not_found`) or the operation's `not_found`."),
+                    "422": error_response("Parameters failed validation."),
+                    "500": error_response("The operation failed."),
+                    "503": error_response("Overloaded."),
+                    "504": error_response("Deadline passed.")
+                }
+            }}),
+        ),
+    ]
+}

@@ -1,0 +1,759 @@
+//! An operation's exported config, parsed once into a validated, typed
+//! [`OperationSpec`]: route template, parameters with their schema, success status,
+//! response schema and limit hints. Every problem is reported, not only the first; later
+//! code never re-checks the config.
+
+use std::collections::BTreeSet;
+
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bindings::wit;
+
+/// The config as the component returned it, in a serializable form (cached by content
+/// hash, printed by `arsenal describe`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawConfig {
+    pub name: String,
+    pub version: String,
+    pub category: String,
+    pub summary: String,
+    pub description: String,
+    pub method: String,
+    pub path: String,
+    pub params: Vec<RawParam>,
+    pub success_status: u16,
+    pub response_schema: Option<String>,
+    pub memory_mib: Option<u32>,
+    pub timeout_ms: Option<u32>,
+    pub additional_params: bool,
+}
+
+/// One parameter as declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawParam {
+    pub name: String,
+    pub location: Location,
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    pub items: Option<ParamType>,
+    pub required: bool,
+    pub default: Option<String>,
+    pub description: String,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub pattern: Option<String>,
+    pub one_of: Vec<String>,
+    pub sensitive: bool,
+}
+
+/// Where a parameter is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Location {
+    Path,
+    Query,
+    Body,
+}
+
+/// A parameter's JSON type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl ParamType {
+    /// The JSON Schema `type` keyword.
+    pub fn schema_name(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Integer => "integer",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+            ParamType::Array => "array",
+            ParamType::Object => "object",
+        }
+    }
+
+    fn from_wit(ty: wit::ParamType) -> ParamType {
+        match ty {
+            wit::ParamType::String => ParamType::String,
+            wit::ParamType::Integer => ParamType::Integer,
+            wit::ParamType::Number => ParamType::Number,
+            wit::ParamType::Boolean => ParamType::Boolean,
+            wit::ParamType::Array => ParamType::Array,
+            wit::ParamType::Object => ParamType::Object,
+        }
+    }
+}
+
+impl RawConfig {
+    pub(crate) fn from_wit(config: wit::Config) -> RawConfig {
+        RawConfig {
+            name: config.name,
+            version: config.version,
+            category: config.category,
+            summary: config.summary,
+            description: config.description,
+            method: match config.method {
+                wit::HttpMethod::Get => "GET",
+                wit::HttpMethod::Post => "POST",
+                wit::HttpMethod::Put => "PUT",
+                wit::HttpMethod::Patch => "PATCH",
+                wit::HttpMethod::Delete => "DELETE",
+            }
+            .to_owned(),
+            path: config.path,
+            params: config
+                .params
+                .into_iter()
+                .map(|param| RawParam {
+                    name: param.name,
+                    location: match param.location {
+                        wit::ParamLocation::Path => Location::Path,
+                        wit::ParamLocation::Query => Location::Query,
+                        wit::ParamLocation::Body => Location::Body,
+                    },
+                    ty: ParamType::from_wit(param.type_),
+                    items: param.items.map(ParamType::from_wit),
+                    required: param.required,
+                    default: param.default,
+                    description: param.description,
+                    minimum: param.constraints.minimum,
+                    maximum: param.constraints.maximum,
+                    min_length: param.constraints.min_length,
+                    max_length: param.constraints.max_length,
+                    pattern: param.constraints.pattern,
+                    one_of: param.constraints.one_of,
+                    sensitive: param.sensitive,
+                })
+                .collect(),
+            success_status: config.success_status,
+            response_schema: config.response_schema,
+            memory_mib: config.limits.memory_mib,
+            timeout_ms: config.limits.timeout_ms,
+            additional_params: config.additional_params,
+        }
+    }
+}
+
+/// A validated operation description.
+#[derive(Debug, Clone)]
+pub struct OperationSpec {
+    pub name: String,
+    pub version: String,
+    pub category: String,
+    pub summary: String,
+    pub description: String,
+    pub method: Method,
+    pub route: RouteTemplate,
+    pub params: Vec<ParamSpec>,
+    pub success_status: StatusCode,
+    pub response_schema: Option<Value>,
+    pub memory_mib: Option<u32>,
+    pub timeout_ms: Option<u32>,
+    pub additional_params: bool,
+}
+
+/// A validated parameter.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: String,
+    pub location: Location,
+    pub ty: ParamType,
+    pub items: Option<ParamType>,
+    pub required: bool,
+    pub default: Option<Value>,
+    pub description: String,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub pattern: Option<String>,
+    pub one_of: Vec<Value>,
+    pub sensitive: bool,
+}
+
+/// A path template such as `/api/v1/processes/:pid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTemplate {
+    /// As declared.
+    pub template: String,
+    pub segments: Vec<Segment>,
+}
+
+/// One `/`-separated segment of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+impl RouteTemplate {
+    /// The template in matchit/axum syntax (`/api/v1/processes/{pid}`).
+    pub fn router_path(&self) -> String {
+        self.render(|name| format!("{{{name}}}"))
+    }
+
+    /// The template in OpenAPI syntax, which happens to be the same as the router's.
+    pub fn openapi_path(&self) -> String {
+        self.router_path()
+    }
+
+    /// The template with parameter names erased: two routes with the same shape and
+    /// method conflict whatever their parameters are called.
+    pub fn shape(&self) -> String {
+        self.render(|_| "{}".to_owned())
+    }
+
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Param(name) => Some(name.as_str()),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    fn render(&self, param: impl Fn(&str) -> String) -> String {
+        let mut path = String::new();
+        for segment in &self.segments {
+            path.push('/');
+            match segment {
+                Segment::Literal(literal) => path.push_str(literal),
+                Segment::Param(name) => path.push_str(&param(name)),
+            }
+        }
+        path
+    }
+}
+
+/// Path prefixes the host serves itself; no operation may claim them.
+pub(crate) const RESERVED_PREFIXES: &[&str] = &[
+    "/api/v1/operations",
+    "/api/v1/admin",
+    "/api/v1/health",
+    "/api/v1/openapi.json",
+    "/metrics",
+];
+
+/// One thing wrong with a config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    /// The config field, e.g. `path` or `params.limit.default`.
+    pub field: String,
+    pub message: String,
+}
+
+impl OperationSpec {
+    /// Validate a config, reporting every problem.
+    pub fn parse(raw: &RawConfig) -> Result<OperationSpec, Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, message: String| {
+            problems.push(ConfigProblem {
+                field: field.to_owned(),
+                message,
+            });
+        };
+
+        if !is_identifier(&raw.name) {
+            problem(
+                "name",
+                format!(
+                    "`{}` is not a valid name: use lowercase letters, digits and `_`, starting with a letter, at most 64 characters",
+                    raw.name
+                ),
+            );
+        }
+        if !is_version(&raw.version) {
+            problem(
+                "version",
+                format!(
+                    "`{}` is not a semantic version (MAJOR.MINOR.PATCH)",
+                    raw.version
+                ),
+            );
+        }
+        if raw.category.is_empty() || raw.category.len() > 64 {
+            problem("category", "must be 1 to 64 characters".to_owned());
+        }
+        let method = match raw.method.as_str() {
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            other => {
+                problem("method", format!("`{other}` is not a supported method"));
+                Method::GET
+            }
+        };
+        let route = match parse_template(&raw.path) {
+            Ok(route) => Some(route),
+            Err(message) => {
+                problem("path", message);
+                None
+            }
+        };
+        if let Some(prefix) = RESERVED_PREFIXES
+            .iter()
+            .find(|prefix| raw.path == **prefix || raw.path.starts_with(&format!("{prefix}/")))
+        {
+            problem(
+                "path",
+                format!("`{}` is under the reserved prefix `{prefix}`", raw.path),
+            );
+        }
+        let success_status = match raw.success_status {
+            200 | 201 | 202 | 204 => {
+                StatusCode::from_u16(raw.success_status).expect("valid status")
+            }
+            other => {
+                problem(
+                    "success_status",
+                    format!("{other} is not a success status (use 200, 201, 202 or 204)"),
+                );
+                StatusCode::OK
+            }
+        };
+        let response_schema = match &raw.response_schema {
+            None => None,
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(schema) => match jsonschema::meta::validate(&schema) {
+                    Ok(()) => Some(schema),
+                    Err(error) => {
+                        problem(
+                            "response_schema",
+                            format!("not a valid JSON Schema: {error}"),
+                        );
+                        None
+                    }
+                },
+                Err(error) => {
+                    problem("response_schema", format!("not JSON: {error}"));
+                    None
+                }
+            },
+        };
+        for (field, value) in [
+            ("limits.memory_mib", raw.memory_mib),
+            ("limits.timeout_ms", raw.timeout_ms),
+        ] {
+            if value == Some(0) {
+                problem(field, "must be greater than 0".to_owned());
+            }
+        }
+
+        let mut seen = BTreeSet::new();
+        let mut params = Vec::new();
+        for param in &raw.params {
+            let field = format!("params.{}", param.name);
+            if !is_identifier(&param.name) {
+                problem(
+                    &field,
+                    format!("`{}` is not a valid parameter name", param.name),
+                );
+            }
+            if !seen.insert(param.name.as_str()) {
+                problem(
+                    &field,
+                    format!("parameter `{}` is declared more than once", param.name),
+                );
+            }
+            if param.location == Location::Body && matches!(method, Method::GET | Method::DELETE) {
+                problem(
+                    &field,
+                    format!("a {method} operation cannot take body parameters"),
+                );
+            }
+            if param.location == Location::Path {
+                if !param.required {
+                    problem(&field, "path parameters are always required".to_owned());
+                }
+                if matches!(param.ty, ParamType::Array | ParamType::Object) {
+                    problem(
+                        &field,
+                        "a path parameter must be a string, integer, number or boolean".to_owned(),
+                    );
+                }
+                if let Some(route) = &route
+                    && !route.param_names().any(|name| name == param.name)
+                {
+                    problem(
+                        &field,
+                        format!(
+                            "path parameter `{}` is not a segment of `{}`",
+                            param.name, raw.path
+                        ),
+                    );
+                }
+            }
+            if param.items.is_some() && param.ty != ParamType::Array {
+                problem(
+                    &format!("{field}.items"),
+                    "only array parameters have items".to_owned(),
+                );
+            }
+            if matches!(param.items, Some(ParamType::Array | ParamType::Object))
+                && param.location == Location::Query
+            {
+                problem(
+                    &format!("{field}.items"),
+                    "query arrays hold scalars".to_owned(),
+                );
+            }
+            if let (Some(min), Some(max)) = (param.minimum, param.maximum)
+                && min > max
+            {
+                problem(&field, format!("minimum {min} is above maximum {max}"));
+            }
+            if let (Some(min), Some(max)) = (param.min_length, param.max_length)
+                && min > max
+            {
+                problem(
+                    &field,
+                    format!("min_length {min} is above max_length {max}"),
+                );
+            }
+            let mut parse_json = |what: &str, text: &str| match serde_json::from_str::<Value>(text)
+            {
+                Ok(value) => Some(value),
+                Err(error) => {
+                    problem(
+                        &format!("{field}.{what}"),
+                        format!("`{text}` is not JSON: {error}"),
+                    );
+                    None
+                }
+            };
+            let default = param
+                .default
+                .as_deref()
+                .and_then(|text| parse_json("default", text));
+            let one_of: Vec<Value> = param
+                .one_of
+                .iter()
+                .filter_map(|text| parse_json("one_of", text))
+                .collect();
+            let spec = ParamSpec {
+                name: param.name.clone(),
+                location: param.location,
+                ty: param.ty,
+                items: param.items,
+                required: param.required,
+                default,
+                description: param.description.clone(),
+                minimum: param.minimum,
+                maximum: param.maximum,
+                min_length: param.min_length,
+                max_length: param.max_length,
+                pattern: param.pattern.clone(),
+                one_of,
+                sensitive: param.sensitive,
+            };
+            match jsonschema::validator_for(&spec.schema()) {
+                Ok(validator) => {
+                    if let Some(default) = &spec.default
+                        && let Err(error) = validator.validate(default)
+                    {
+                        problem(
+                            &format!("{field}.default"),
+                            format!(
+                                "the default does not satisfy the parameter's own schema: {error}"
+                            ),
+                        );
+                    }
+                    for value in &spec.one_of {
+                        if let Err(error) = validator.validate(value) {
+                            problem(
+                                &format!("{field}.one_of"),
+                                format!("{value} does not satisfy the parameter's type: {error}"),
+                            );
+                        }
+                    }
+                }
+                Err(error) => problem(&field, format!("invalid constraint: {error}")),
+            }
+            params.push(spec);
+        }
+        if let Some(route) = &route {
+            for name in route.param_names() {
+                if !raw
+                    .params
+                    .iter()
+                    .any(|param| param.name == name && param.location == Location::Path)
+                {
+                    problem(
+                        "path",
+                        format!("segment `:{name}` has no path parameter declared"),
+                    );
+                }
+            }
+        }
+
+        match route {
+            Some(route) if problems.is_empty() => Ok(OperationSpec {
+                name: raw.name.clone(),
+                version: raw.version.clone(),
+                category: raw.category.clone(),
+                summary: raw.summary.clone(),
+                description: raw.description.clone(),
+                method,
+                route,
+                params,
+                success_status,
+                response_schema,
+                memory_mib: raw.memory_mib,
+                timeout_ms: raw.timeout_ms,
+                additional_params: raw.additional_params,
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+impl ParamSpec {
+    /// The JSON Schema of this parameter's value.
+    pub fn schema(&self) -> Value {
+        let mut schema = serde_json::Map::new();
+        schema.insert("type".into(), self.ty.schema_name().into());
+        if let Some(items) = self.items {
+            schema.insert(
+                "items".into(),
+                serde_json::json!({ "type": items.schema_name() }),
+            );
+        }
+        if let Some(minimum) = self.minimum {
+            schema.insert("minimum".into(), number(minimum));
+        }
+        if let Some(maximum) = self.maximum {
+            schema.insert("maximum".into(), number(maximum));
+        }
+        let (min_key, max_key) = match self.ty {
+            ParamType::Array => ("minItems", "maxItems"),
+            _ => ("minLength", "maxLength"),
+        };
+        if let Some(min) = self.min_length {
+            schema.insert(min_key.into(), min.into());
+        }
+        if let Some(max) = self.max_length {
+            schema.insert(max_key.into(), max.into());
+        }
+        if let Some(pattern) = &self.pattern {
+            schema.insert("pattern".into(), pattern.clone().into());
+        }
+        if !self.one_of.is_empty() {
+            schema.insert("enum".into(), Value::Array(self.one_of.clone()));
+        }
+        if let Some(default) = &self.default {
+            schema.insert("default".into(), default.clone());
+        }
+        if !self.description.is_empty() {
+            schema.insert("description".into(), self.description.clone().into());
+        }
+        Value::Object(schema)
+    }
+}
+
+/// Whole bounds print as integers (`"minimum": 1`, not `1.0`).
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_version(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn parse_template(path: &str) -> Result<RouteTemplate, String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(format!("`{path}` must start with `/`"));
+    };
+    if path.len() > 512 {
+        return Err("longer than 512 characters".to_owned());
+    }
+    let mut segments = Vec::new();
+    let mut names = BTreeSet::new();
+    for segment in rest.split('/') {
+        if segment.is_empty() {
+            return Err(format!("`{path}` has an empty segment"));
+        }
+        if let Some(name) = segment.strip_prefix(':') {
+            if !is_identifier(name) {
+                return Err(format!(
+                    "`{path}`: `:{name}` is not a valid parameter segment"
+                ));
+            }
+            if !names.insert(name) {
+                return Err(format!("`{path}`: `:{name}` appears twice"));
+            }
+            segments.push(Segment::Param(name.to_owned()));
+        } else {
+            let valid = segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+            if !valid {
+                return Err(format!(
+                    "`{path}`: segment `{segment}` may only hold letters, digits and `-._~`"
+                ));
+            }
+            segments.push(Segment::Literal(segment.to_owned()));
+        }
+    }
+    Ok(RouteTemplate {
+        template: path.to_owned(),
+        segments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn raw(path: &str, params: Vec<RawParam>) -> RawConfig {
+        RawConfig {
+            name: "op".into(),
+            version: "0.1.0".into(),
+            category: "test".into(),
+            summary: String::new(),
+            description: String::new(),
+            method: "GET".into(),
+            path: path.into(),
+            params,
+            success_status: 200,
+            response_schema: None,
+            memory_mib: None,
+            timeout_ms: None,
+            additional_params: false,
+        }
+    }
+
+    fn param(name: &str, location: Location, ty: ParamType) -> RawParam {
+        RawParam {
+            name: name.into(),
+            location,
+            ty,
+            items: None,
+            required: true,
+            default: None,
+            description: String::new(),
+            minimum: None,
+            maximum: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            one_of: vec![],
+            sensitive: false,
+        }
+    }
+
+    fn fields(result: Result<OperationSpec, Vec<ConfigProblem>>) -> Vec<String> {
+        result
+            .unwrap_err()
+            .into_iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_config_parses_into_a_route() {
+        let spec = OperationSpec::parse(&raw(
+            "/api/v1/things/:id",
+            vec![param("id", Location::Path, ParamType::Integer)],
+        ))
+        .unwrap();
+        assert_eq!(spec.route.router_path(), "/api/v1/things/{id}");
+        assert_eq!(spec.route.shape(), "/api/v1/things/{}");
+    }
+
+    #[test]
+    fn invalid_paths_are_refused_with_the_reason() {
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("api/x", vec![]))),
+            ["path: `api/x` must start with `/`"]
+        );
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("/api//x", vec![]))),
+            ["path: `/api//x` has an empty segment"]
+        );
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("/api/v1/x/:", vec![]))),
+            ["path: `/api/v1/x/:`: `:` is not a valid parameter segment"]
+        );
+    }
+
+    #[test]
+    fn reserved_prefixes_and_undeclared_segments_are_refused() {
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("/api/v1/admin/x", vec![]))),
+            ["path: `/api/v1/admin/x` is under the reserved prefix `/api/v1/admin`"]
+        );
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("/api/v1/x/:id", vec![]))),
+            ["path: segment `:id` has no path parameter declared"]
+        );
+    }
+
+    #[test]
+    fn every_parameter_problem_is_reported() {
+        let mut limit = param("limit", Location::Query, ParamType::Integer);
+        limit.default = Some("\"ten\"".into());
+        limit.required = false;
+        let duplicate = param("limit", Location::Query, ParamType::Integer);
+        let body = param("payload", Location::Body, ParamType::Object);
+        let stray = param("id", Location::Path, ParamType::String);
+        let problems = fields(OperationSpec::parse(&raw(
+            "/api/v1/x",
+            vec![limit, duplicate, body, stray],
+        )));
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].starts_with("params.limit.default: the default does not satisfy"));
+        assert_eq!(
+            problems[1],
+            "params.limit: parameter `limit` is declared more than once"
+        );
+        assert_eq!(
+            problems[2],
+            "params.payload: a GET operation cannot take body parameters"
+        );
+        assert_eq!(
+            problems[3],
+            "params.id: path parameter `id` is not a segment of `/api/v1/x`"
+        );
+    }
+
+    #[test]
+    fn param_schema_carries_every_constraint() {
+        let mut tags = param("tags", Location::Query, ParamType::Array);
+        tags.items = Some(ParamType::String);
+        tags.max_length = Some(3);
+        tags.required = false;
+        let spec = OperationSpec::parse(&raw("/api/v1/x", vec![tags])).unwrap();
+        assert_eq!(
+            spec.params[0].schema(),
+            serde_json::json!({ "type": "array", "items": { "type": "string" }, "maxItems": 3 })
+        );
+    }
+}

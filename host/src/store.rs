@@ -1,0 +1,80 @@
+//! The data a guest's store holds for one call (or one `describe`): the WASI context
+//! that grants nothing, the limiter, and what host functions need to know about the call.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::capabilities::{GuestOutput, HostFacts, wasi_ctx};
+use crate::limits::CallLimiter;
+
+/// Which call a store serves, for tagging logs.
+#[derive(Debug)]
+pub(crate) struct CallContext {
+    pub(crate) operation: Arc<str>,
+    pub(crate) request_id: Arc<str>,
+    pub(crate) log_lines: u32,
+    pub(crate) log_dropped: u32,
+}
+
+/// The store data of one guest instance.
+pub(crate) struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: CallLimiter,
+    pub(crate) host: Arc<HostFacts>,
+    pub(crate) context: CallContext,
+    pub(crate) output: GuestOutput,
+}
+
+impl CallState {
+    pub(crate) fn new(
+        host: Arc<HostFacts>,
+        limiter: CallLimiter,
+        operation: Arc<str>,
+        request_id: Arc<str>,
+    ) -> CallState {
+        let output = GuestOutput::default();
+        CallState {
+            wasi: wasi_ctx(&output),
+            table: ResourceTable::new(),
+            limiter,
+            host,
+            context: CallContext {
+                operation,
+                request_id,
+                log_lines: 0,
+                log_dropped: 0,
+            },
+            output,
+        }
+    }
+
+    /// Write what the guest printed, and how much logging it was denied, to the host log.
+    pub(crate) fn flush_output(&mut self) {
+        let (lines, dropped) = self.output.take();
+        let operation = &*self.context.operation;
+        let request_id = &*self.context.request_id;
+        for (stream, line) in lines {
+            tracing::info!(target: "guest", operation, request_id, stream, "{line}");
+        }
+        if dropped > 0 {
+            tracing::warn!(target: "guest", operation, request_id, dropped_bytes = dropped, "guest output over the per-call cap was dropped");
+        }
+        if self.context.log_dropped > 0 {
+            tracing::warn!(target: "guest", operation, request_id, dropped_lines = self.context.log_dropped, "guest log lines over the per-call budget were dropped");
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl crate::bindings::arsenal::operation::types::Host for CallState {}
