@@ -107,53 +107,21 @@ pub fn build_workspace(workspace: &Path, target_dir: &Path) -> Result<Built, Err
 }
 
 /// The `.wasm` files named by cargo's `compiler-artifact` messages (one JSON object per
-/// line, as cargo writes them: compact, `"filenames":[...]` holding only strings).
+/// line).
 fn wasm_artifacts(messages: &str) -> Vec<PathBuf> {
     messages
         .lines()
-        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-        .filter_map(|line| line.split_once(r#""filenames":["#).map(|(_, rest)| rest))
-        .flat_map(json_strings)
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .flat_map(|message| {
+            let filenames = message["filenames"].as_array().cloned().unwrap_or_default();
+            filenames
+                .into_iter()
+                .filter_map(|name| name.as_str().map(str::to_owned))
+        })
         .filter(|path| path.ends_with(".wasm"))
         .map(PathBuf::from)
         .collect()
-}
-
-/// The strings of a JSON array of strings, from just after its `[` up to its `]`.
-fn json_strings(mut rest: &str) -> Vec<String> {
-    let mut strings = Vec::new();
-    while let Some(body) = rest.trim_start_matches([',', ' ']).strip_prefix('"') {
-        let mut value = String::new();
-        let mut chars = body.char_indices();
-        let mut end = body.len();
-        while let Some((index, c)) = chars.next() {
-            match c {
-                '"' => {
-                    end = index + 1;
-                    break;
-                }
-                '\\' => match chars.next().map(|(_, escaped)| escaped) {
-                    Some('n') => value.push('\n'),
-                    Some('t') => value.push('\t'),
-                    Some('r') => value.push('\r'),
-                    Some('b') => value.push('\u{8}'),
-                    Some('f') => value.push('\u{c}'),
-                    Some('u') => {
-                        let hex: String = chars.by_ref().take(4).map(|(_, h)| h).collect();
-                        let code = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
-                        value.push(code.unwrap_or(char::REPLACEMENT_CHARACTER));
-                    }
-                    // `\"`, `\\` and `\/` stand for themselves.
-                    Some(other) => value.push(other),
-                    None => break,
-                },
-                c => value.push(c),
-            }
-        }
-        strings.push(value);
-        rest = &body[end..];
-    }
-    strings
 }
 
 /// Remove the outer build's settings that must not leak into a wasm build.
@@ -250,13 +218,5 @@ mod tests {
         );
         let expected = PathBuf::from("/t/w\"x\\y\u{e9}/a_b.wasm");
         assert_eq!(wasm_artifacts(messages), [expected]);
-    }
-
-    #[test]
-    fn json_strings_stop_at_the_end_of_the_array() {
-        let two = json_strings(r#""a","b\n"],"executable":"c"}"#);
-        assert_eq!(two, ["a", "b\n"]);
-        let none = json_strings(r#"],"executable":null}"#);
-        assert!(none.is_empty());
     }
 }

@@ -1,0 +1,157 @@
+//! Integration tests: real components (built from source by this crate's build script),
+//! a real host, and HTTP through the real router — in-process with `oneshot`, or over a
+//! loopback socket where the transport matters (disconnects, shutdown, the CLI's `--url`).
+
+mod cli;
+mod limits;
+mod loading;
+mod openapi;
+mod operations;
+mod serve;
+mod validation;
+
+use std::sync::Arc;
+
+use arsenal::Host;
+use arsenal::config::Settings;
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub(crate) use arsenal_tests::guests;
+
+/// Settings for tests: a compile cache shared by every test process (so each guest
+/// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
+/// tests stay quick.
+pub(crate) fn settings() -> Settings {
+    let mut settings =
+        Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+    settings.limits.max_instances = 8;
+    settings.limits.timeout_ms = 1_000;
+    settings
+}
+
+/// A host with the built-in operations and the given guest files (source `directory`).
+pub(crate) struct TestHost {
+    pub(crate) host: Arc<Host>,
+    router: axum::Router,
+}
+
+impl TestHost {
+    pub(crate) async fn new(guests: &[&str]) -> TestHost {
+        TestHost::with_settings(settings(), guests).await
+    }
+
+    pub(crate) async fn with_settings(settings: Settings, guests: &[&str]) -> TestHost {
+        let mut host = Host::start(settings).await.expect("the host starts");
+        for guest in guests {
+            host.load_file(std::path::Path::new(guest)).await;
+        }
+        assert!(
+            host.problems().is_empty(),
+            "guests failed to load: {:?}",
+            host.problems()
+        );
+        let host = Arc::new(host);
+        TestHost {
+            router: arsenal::http::router(host.clone()),
+            host,
+        }
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Body::empty(), &[]).await
+    }
+
+    pub(crate) async fn post(&self, uri: &str, body: Value) -> Reply {
+        self.send(
+            Method::POST,
+            uri,
+            Body::from(body.to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        Reply::read(response).await
+    }
+}
+
+/// A response with its body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    pub(crate) async fn read(response: http::Response<Body>) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The error code of an error answer.
+    pub(crate) fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
+
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no header {name}"))
+    }
+
+    /// Assert the status and error code, and the error shape.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        let error = &self.body["error"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+        assert!(error.get("details").is_some(), "{}", self.body);
+        assert_eq!(
+            error["request_id"].as_str(),
+            Some(self.header("x-request-id")),
+            "{}",
+            self.body
+        );
+    }
+}

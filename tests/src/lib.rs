@@ -1,0 +1,23 @@
+//! Test artifacts: the paths of the purpose-built test guests, built by this crate's build
+//! script from `guests/` (Rust, for wasm32-wasip2) and `wat/`, plus a few hand-made files.
+//!
+//! Most guests misbehave on purpose (loop, allocate, recurse, panic, flood the output,
+//! grow a table) or must be refused by the host (route conflict, invalid path, unknown or
+//! forbidden import, future contract version, not a component, malformed); a few are
+//! well-behaved fixtures (`typed`, `slow_ok`, `needs_system`, `echo_v2`). Each guest's
+//! crate documentation says what it does and what the host should make of it.
+
+/// One constant per guest holding the absolute path of its `.wasm`, named after the guest
+/// in upper case (`LOOP_FOREVER`, `TABLE_BOMB`, ...), and `ALL`, every (name, path).
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// The bytes of a guest, e.g. `read(guests::LOOP_FOREVER)`.
+///
+/// # Panics
+///
+/// If the file cannot be read: the build script made it, so that is a broken build.
+pub fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|error| panic!("failed to read test guest {path}: {error}"))
+}
