@@ -145,6 +145,12 @@ impl InstanceGate {
         self.max
     }
 
+    /// Resolves once at least `count` instances are in use.
+    pub async fn busy_at_least(&self, count: u32) {
+        let mut receiver = self.in_use.subscribe();
+        let _ = receiver.wait_for(|in_use| *in_use >= count).await;
+    }
+
     /// Resolves once at most `count` instances are in use.
     pub async fn settled_at(&self, count: u32) {
         let mut receiver = self.in_use.subscribe();
