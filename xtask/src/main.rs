@@ -1,5 +1,35 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! - `bless`: re-record the snapshot files of the integration tests (the OpenAPI
+//!   document) from the current code.
+//! - `ci`: what `.ci/run` does (format check, clippy, tests), for running locally.
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
 
 fn main() -> anyhow::Result<()> {
-    anyhow::bail!("no tasks yet")
+    let task = std::env::args().nth(1);
+    match task.as_deref() {
+        Some("bless") => cargo(&["test", "-p", "arsenal-tests", "--test", "it", "--", "openapi::"], &[("ARSENAL_BLESS", "1")]),
+        Some("ci") => {
+            cargo(&["fmt", "--all", "--", "--check"], &[])?;
+            cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+            cargo(&["test", "--workspace"], &[])
+        }
+        _ => bail!("usage: cargo xtask <bless|ci>"),
+    }
+}
+
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .with_context(|| format!("failed to run {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
 }
