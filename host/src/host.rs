@@ -22,7 +22,7 @@ pub enum StartError {
     #[error(transparent)]
     Capabilities(#[from] UnknownCapability),
     #[error("failed to load built-in operation `{name}`: {error}")]
-    Builtin { name: String, error: LoadError },
+    Builtin { name: String, error: Box<LoadError> },
     #[error("failed to read operations directory {}: {error}", .dir.display())]
     Directory { dir: PathBuf, error: std::io::Error },
 }
@@ -100,7 +100,7 @@ impl Host {
                 .await
                 .map_err(|error| StartError::Builtin {
                     name: (*name).to_owned(),
-                    error,
+                    error: Box::new(error),
                 })?;
         }
         Ok(())

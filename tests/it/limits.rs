@@ -118,7 +118,12 @@ async fn data_over_the_response_cap_is_refused() {
     let reply = host.get("/api/v1/test/huge-output").await;
     reply.assert_error(500, "response_too_large");
     let details = &reply.body["error"]["details"];
-    assert_eq!(details["limit_bytes"], 8 * 1024 * 1024, "body: {}", reply.body);
+    assert_eq!(
+        details["limit_bytes"],
+        8 * 1024 * 1024,
+        "body: {}",
+        reply.body
+    );
     // 9 MiB of `x`, plus the two quotes of the JSON string.
     assert_eq!(details["size_bytes"], (9 << 20) + 2, "body: {}", reply.body);
     assert_recovered(&host).await;
