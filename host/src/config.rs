@@ -195,3 +195,60 @@ impl Settings {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "arsenal.toml",
+                r#"
+                [server]
+                addr = "127.0.0.1:5000"
+                [limits]
+                memory_mib = 32
+                timeout_ms = 2000
+                [operations.overrides.echo]
+                timeout_ms = 100
+                "#,
+            )?;
+            jail.set_env("ARSENAL_LIMITS__TIMEOUT_MS", "3000");
+            let settings =
+                Settings::load(Some(Path::new("arsenal.toml"))).expect("valid configuration");
+            assert_eq!(
+                settings.server.addr,
+                SocketAddr::from(([127, 0, 0, 1], 5000))
+            );
+            assert_eq!(settings.limits.memory_mib, 32);
+            assert_eq!(settings.limits.timeout_ms, 3000);
+            assert_eq!(
+                settings.limits.max_response_bytes,
+                8 * 1024 * 1024,
+                "untouched defaults stay"
+            );
+            assert_eq!(settings.operations.overrides["echo"].timeout_ms, Some(100));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("arsenal.toml", "[limits]\nmemory_mb = 32\n")?;
+            let error = Settings::load(Some(Path::new("arsenal.toml"))).unwrap_err();
+            assert!(error.to_string().contains("memory_mb"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        figment::Jail::expect_with(|_jail| {
+            assert!(Settings::load(Some(Path::new("nowhere.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

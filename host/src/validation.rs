@@ -166,6 +166,17 @@ impl ParamValidator {
                     .trim_start_matches('/')
                     .to_owned(),
             };
+            // A parameter sent in the wrong place is already reported; "missing" would
+            // only repeat it.
+            let already_reported = errors.iter().any(|reported| reported.field == field);
+            if already_reported
+                && matches!(
+                    error.kind(),
+                    jsonschema::error::ValidationErrorKind::Required { .. }
+                )
+            {
+                continue;
+            }
             let message = match error.kind() {
                 jsonschema::error::ValidationErrorKind::Required { .. } => {
                     "required parameter is missing".to_owned()

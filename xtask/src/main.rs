@@ -11,10 +11,31 @@ use anyhow::{Context, bail};
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1);
     match task.as_deref() {
-        Some("bless") => cargo(&["test", "-p", "arsenal-tests", "--test", "it", "--", "openapi::"], &[("ARSENAL_BLESS", "1")]),
+        Some("bless") => cargo(
+            &[
+                "test",
+                "-p",
+                "arsenal-tests",
+                "--test",
+                "it",
+                "--",
+                "openapi::",
+            ],
+            &[("ARSENAL_BLESS", "1")],
+        ),
         Some("ci") => {
             cargo(&["fmt", "--all", "--", "--check"], &[])?;
-            cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+            cargo(
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            )?;
             cargo(&["test", "--workspace"], &[])
         }
         _ => bail!("usage: cargo xtask <bless|ci>"),
