@@ -180,9 +180,11 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment.merge(
+            // Every setting sits in a section, so only `SECTION__KEY` variables are
+            // settings; others (`ARSENAL_CONFIG`, `ARSENAL_URL`, `ARSENAL_LOG`) are the CLI's.
             Env::prefixed("ARSENAL_")
-                .split("__")
-                .ignore(&["ADMIN_TOKEN", "URL"]),
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
         );
         figment
             .extract()
@@ -216,6 +218,7 @@ mod tests {
                 "#,
             )?;
             jail.set_env("ARSENAL_LIMITS__TIMEOUT_MS", "3000");
+            jail.set_env("ARSENAL_LOG", "debug");
             let settings =
                 Settings::load(Some(Path::new("arsenal.toml"))).expect("valid configuration");
             assert_eq!(

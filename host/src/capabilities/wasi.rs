@@ -170,3 +170,34 @@ impl OutputStream for CaptureStream {
         Ok(64 * 1024)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_split_into_lines_per_stream_and_bounded() {
+        let output = GuestOutput::default();
+        output.write("stdout", b"one\ntw");
+        output.write("stderr", b"err\n");
+        output.write("stdout", b"o\n");
+        output.write("stdout", b"tail");
+        let (lines, dropped) = output.take();
+        assert_eq!(
+            lines,
+            [
+                ("stdout", "one".to_owned()),
+                ("stderr", "err".to_owned()),
+                ("stdout", "two".to_owned()),
+                ("stdout", "tail".to_owned())
+            ]
+        );
+        assert_eq!(dropped, 0);
+
+        output.write("stdout", &vec![b'x'; OUTPUT_CAP + 10]);
+        let (lines, dropped) = output.take();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].1.len(), OUTPUT_CAP);
+        assert_eq!(dropped, 10);
+    }
+}
