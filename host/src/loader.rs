@@ -26,6 +26,7 @@ use crate::store::CallState;
 use crate::validation::ParamValidator;
 
 const MIB: usize = 1024 * 1024;
+const WASM_PAGE: usize = 64 * 1024;
 
 /// `describe` calls running at once; the engine's pool keeps this many slots beyond the
 /// serving cap, so loading never takes a slot from a request.
@@ -194,6 +195,19 @@ impl Loader {
         };
         let spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
         let limits = self.call_limits(&spec, overrides(&spec.name));
+        // Checked here, not by instantiating: `describe` may come from the cache, and runs
+        // before the operation's own cap is known.
+        let initial_memory = component
+            .resources_required()
+            .and_then(|resources| resources.max_initial_memory_size)
+            .map_or(0, |pages| pages as usize * WASM_PAGE);
+        if initial_memory > limits.memory_bytes {
+            return Err(LoadError::InvalidComponent(format!(
+                "its initial linear memory of {} MiB is over the memory cap of {} MiB",
+                initial_memory.div_ceil(MIB),
+                limits.memory_bytes / MIB
+            )));
+        }
         Ok(LoadedOperation {
             validator: ParamValidator::compile(&spec),
             spec,
@@ -218,7 +232,12 @@ impl Loader {
             .acquire()
             .await
             .expect("the describe semaphore is never closed");
-        let limits = self.default_limits();
+        // The operation's own memory cap is unknown until `describe` says its name, so
+        // `describe` runs with the host's ceiling; the cap is checked right after.
+        let limits = CallLimits {
+            memory_bytes: self.limits.max_memory_mib as usize * MIB,
+            ..self.default_limits()
+        };
         let returned = run_guest(
             pre,
             &self.host,
@@ -233,7 +252,7 @@ impl Loader {
             Ok(GuestReturn::Executed(_)) => unreachable!("describe returns a config"),
             Err(GuestFailure::ResourceExhausted(Refusal::Memory { requested, cap })) => {
                 Err(LoadError::InvalidComponent(format!(
-                    "its linear memory needs {} MiB, over the memory cap of {} MiB",
+                    "describe() asked for {} MiB of linear memory, over the ceiling of {} MiB",
                     requested.div_ceil(MIB),
                     cap / MIB
                 )))

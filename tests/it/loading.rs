@@ -19,8 +19,8 @@ async fn add(host: &Host, path: &str, source: Source) -> Result<Added, LoadError
     host.registry().add(&read(path), source, path).await
 }
 
-/// Add the component at `path` from an operations directory, expecting it to be refused;
-/// answers the API error the refusal maps to, with its status and code checked.
+/// The API error a load refusal maps to (what the admin API will answer), after checking
+/// its status and code; panics if the component loaded.
 #[track_caller]
 fn refusal(outcome: Result<Added, LoadError>, status: u16, code: &str) -> ApiError {
     let error = match outcome {
@@ -79,17 +79,24 @@ async fn assert_serves(host: &TestHost, uri: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_memory_over_the_cap_is_refused_at_load() {
-    let host = TestHost::new(&[]).await;
+    // A private cache, so `describe` really runs here (see the next test for a cached one).
+    let cache = tempfile::tempdir().unwrap();
+    let host = host_with_cache(cache.path());
     let error = refusal(
-        add(&host.host, guests::BIG_MEMORY, Source::Directory).await,
+        add(&host, guests::BIG_MEMORY, Source::Directory).await,
         422,
         "invalid_component",
+    );
+    // More than the 128 MiB of `.bss`; the exact figure depends on the toolchain.
+    assert!(
+        error.message.contains("initial linear memory of 1"),
+        "{error:?}"
     );
     assert!(
         error.message.contains("over the memory cap of 64 MiB"),
         "{error:?}"
     );
-    assert_serves(&host, "/api/v1/echo/x").await;
+    assert!(host.registry().snapshot().operations().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,6 +108,8 @@ async fn initial_memory_over_the_cap_is_refused_even_when_a_roomier_host_cached_
     published(add(&roomy, guests::BIG_MEMORY, Source::Directory).await);
     drop(roomy);
 
+    // The cached `describe()` result must not bypass the cap: the 64 MiB host still
+    // refuses the component at load rather than failing every call.
     let host = host_with_cache(cache.path());
     let error = refusal(
         add(&host, guests::BIG_MEMORY, Source::Directory).await,
@@ -111,6 +120,22 @@ async fn initial_memory_over_the_cap_is_refused_even_when_a_roomier_host_cached_
         error.message.contains("over the memory cap of 64 MiB"),
         "{error:?}"
     );
+    assert!(host.registry().snapshot().operations().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_override_lets_a_large_operation_load_and_serve() {
+    let mut settings = settings();
+    settings.operations.overrides.insert(
+        "big_memory".to_owned(),
+        arsenal::config::OperationOverride {
+            memory_mib: Some(256),
+            timeout_ms: None,
+        },
+    );
+    let host = TestHost::with_settings(settings, &[guests::BIG_MEMORY]).await;
+    let reply = host.get("/api/v1/test/big-memory").await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
