@@ -183,39 +183,9 @@ mod tests {
         let params = path
             .split('/')
             .filter_map(|segment| segment.strip_prefix(':'))
-            .map(|name| RawParam {
-                name: name.into(),
-                location: Location::Path,
-                ty: ParamType::String,
-                items: None,
-                required: true,
-                default: None,
-                description: String::new(),
-                minimum: None,
-                maximum: None,
-                min_length: None,
-                max_length: None,
-                pattern: None,
-                one_of: vec![],
-                sensitive: false,
-            })
+            .map(|name| RawParam::new(name, Location::Path, ParamType::String))
             .collect();
-        OperationSpec::parse(&RawConfig {
-            name: name.into(),
-            version: "1.0.0".into(),
-            category: "test".into(),
-            summary: String::new(),
-            description: String::new(),
-            method: method.into(),
-            path: path.into(),
-            params,
-            success_status: 200,
-            response_schema: None,
-            memory_mib: None,
-            timeout_ms: None,
-            additional_params: false,
-        })
-        .unwrap()
+        OperationSpec::parse(&RawConfig::new(name, method, path, params)).unwrap()
     }
 
     #[test]

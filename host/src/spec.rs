@@ -146,6 +146,49 @@ impl RawConfig {
     }
 }
 
+impl RawConfig {
+    /// A config with no parameters and every optional field empty.
+    pub fn new(name: &str, method: &str, path: &str, params: Vec<RawParam>) -> RawConfig {
+        RawConfig {
+            name: name.to_owned(),
+            version: "0.1.0".to_owned(),
+            category: "custom".to_owned(),
+            summary: String::new(),
+            description: String::new(),
+            method: method.to_owned(),
+            path: path.to_owned(),
+            params,
+            success_status: 200,
+            response_schema: None,
+            memory_mib: None,
+            timeout_ms: None,
+            additional_params: false,
+        }
+    }
+}
+
+impl RawParam {
+    /// A parameter with no constraints; path parameters are required, others optional.
+    pub fn new(name: &str, location: Location, ty: ParamType) -> RawParam {
+        RawParam {
+            name: name.to_owned(),
+            location,
+            ty,
+            items: None,
+            required: location == Location::Path,
+            default: None,
+            description: String::new(),
+            minimum: None,
+            maximum: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            one_of: Vec::new(),
+            sensitive: false,
+        }
+    }
+}
+
 /// A validated operation description.
 #[derive(Debug, Clone)]
 pub struct OperationSpec {
@@ -632,40 +675,14 @@ fn parse_template(path: &str) -> Result<RouteTemplate, String> {
 mod tests {
     use super::*;
 
-    pub(crate) fn raw(path: &str, params: Vec<RawParam>) -> RawConfig {
-        RawConfig {
-            name: "op".into(),
-            version: "0.1.0".into(),
-            category: "test".into(),
-            summary: String::new(),
-            description: String::new(),
-            method: "GET".into(),
-            path: path.into(),
-            params,
-            success_status: 200,
-            response_schema: None,
-            memory_mib: None,
-            timeout_ms: None,
-            additional_params: false,
-        }
+    fn raw(path: &str, params: Vec<RawParam>) -> RawConfig {
+        RawConfig::new("op", "GET", path, params)
     }
 
     fn param(name: &str, location: Location, ty: ParamType) -> RawParam {
         RawParam {
-            name: name.into(),
-            location,
-            ty,
-            items: None,
             required: true,
-            default: None,
-            description: String::new(),
-            minimum: None,
-            maximum: None,
-            min_length: None,
-            max_length: None,
-            pattern: None,
-            one_of: vec![],
-            sensitive: false,
+            ..RawParam::new(name, location, ty)
         }
     }
 

@@ -349,39 +349,13 @@ mod tests {
     use crate::spec::{RawConfig, RawParam};
 
     fn param(name: &str, location: Location, ty: ParamType) -> RawParam {
-        RawParam {
-            name: name.into(),
-            location,
-            ty,
-            items: None,
-            required: false,
-            default: None,
-            description: String::new(),
-            minimum: None,
-            maximum: None,
-            min_length: None,
-            max_length: None,
-            pattern: None,
-            one_of: vec![],
-            sensitive: false,
-        }
+        RawParam::new(name, location, ty)
     }
 
     fn validator(params: Vec<RawParam>, additional: bool) -> ParamValidator {
         let raw = RawConfig {
-            name: "op".into(),
-            version: "1.0.0".into(),
-            category: "test".into(),
-            summary: String::new(),
-            description: String::new(),
-            method: "POST".into(),
-            path: "/api/v1/op/:id".into(),
-            params,
-            success_status: 200,
-            response_schema: None,
-            memory_mib: None,
-            timeout_ms: None,
             additional_params: additional,
+            ..RawConfig::new("op", "POST", "/api/v1/op/:id", params)
         };
         ParamValidator::compile(&OperationSpec::parse(&raw).unwrap())
     }
