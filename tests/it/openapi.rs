@@ -3,7 +3,7 @@
 //! path and method with its parameters, body and every error status, and matches the
 //! blessed snapshot in `tests/snapshots/openapi.json`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use http::Method;
@@ -331,8 +331,7 @@ fn pretty(value: &Value) -> String {
     fn sorted(value: &Value) -> Value {
         match value {
             Value::Object(object) => {
-                let mut entries: Vec<(&String, &Value)> = object.iter().collect();
-                entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+                let entries: BTreeMap<&String, &Value> = object.iter().collect();
                 Value::Object(
                     entries
                         .into_iter()
