@@ -199,7 +199,10 @@ impl Settings {
 }
 
 #[cfg(test)]
-#[expect(clippy::result_large_err, reason = "figment::Jail fixes the closure's error type")]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail fixes the closure's error type"
+)]
 mod tests {
     use super::*;
 

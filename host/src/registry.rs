@@ -37,6 +37,9 @@ pub enum Resolved {
     MethodNotAllowed {
         allow: Vec<Method>,
     },
+    MalformedParam {
+        name: String,
+    },
     NotFound,
 }
 
@@ -66,6 +69,7 @@ impl Catalog {
                 params,
             },
             RouteMatch::MethodNotAllowed { allow } => Resolved::MethodNotAllowed { allow },
+            RouteMatch::MalformedParam { name } => Resolved::MalformedParam { name },
             RouteMatch::NotFound => Resolved::NotFound,
         }
     }

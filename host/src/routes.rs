@@ -35,6 +35,10 @@ pub enum RouteMatch {
     MethodNotAllowed {
         allow: Vec<Method>,
     },
+    /// A path parameter is not valid UTF-8 once percent-decoded.
+    MalformedParam {
+        name: String,
+    },
     NotFound,
 }
 
@@ -157,16 +161,13 @@ impl RouteTable {
                 .collect();
             return RouteMatch::MethodNotAllowed { allow };
         };
-        let params = names
-            .iter()
-            .zip(matched.params.iter())
-            .map(|(name, (_, value))| {
-                (
-                    name.clone(),
-                    percent_decode_str(value).decode_utf8_lossy().into_owned(),
-                )
-            })
-            .collect();
+        let mut params = Vec::with_capacity(names.len());
+        for (name, (_, value)) in names.iter().zip(matched.params.iter()) {
+            match percent_decode_str(value).decode_utf8() {
+                Ok(value) => params.push((name.clone(), value.into_owned())),
+                Err(_) => return RouteMatch::MalformedParam { name: name.clone() },
+            }
+        }
         RouteMatch::Found {
             operation: *operation,
             params,
@@ -228,6 +229,10 @@ mod tests {
         assert_eq!(
             table.lookup(&Method::GET, "/api/v1/nothing"),
             RouteMatch::NotFound
+        );
+        assert_eq!(
+            table.lookup(&Method::GET, "/api/v1/things/%FF"),
+            RouteMatch::MalformedParam { name: "id".into() }
         );
     }
 

@@ -38,6 +38,8 @@ pub struct RawInput {
 pub struct ParamValidator {
     params: Vec<ParamSpec>,
     additional: bool,
+    /// GET and DELETE take no body parameters.
+    accepts_body: bool,
     schema: Value,
     validator: jsonschema::Validator,
 }
@@ -52,6 +54,7 @@ impl ParamValidator {
         ParamValidator {
             params: spec.params.clone(),
             additional: spec.additional_params,
+            accepts_body: !matches!(spec.method, http::Method::GET | http::Method::DELETE),
             schema,
             validator,
         }
@@ -77,6 +80,16 @@ impl ParamValidator {
         }
         for (key, values) in query {
             match self.declared(&key) {
+                Some(param)
+                    if param.location == Location::Query
+                        && param.ty != ParamType::Array
+                        && values.len() > 1 =>
+                {
+                    errors.push(FieldError {
+                        field: key,
+                        message: format!("given {} times; expected one value", values.len()),
+                    });
+                }
                 Some(param) if param.location == Location::Query => {
                     params.insert(key, coerce_query(values, param.ty, param.items));
                 }
@@ -93,6 +106,13 @@ impl ParamValidator {
             }
         }
         for (key, value) in input.body {
+            if !self.accepts_body {
+                errors.push(FieldError {
+                    field: key,
+                    message: "this operation takes no body parameters".to_owned(),
+                });
+                continue;
+            }
             match self.declared(&key) {
                 Some(param) if param.location == Location::Body => {
                     params.insert(key, coerce_json(value, param.ty, param.items));
@@ -147,6 +167,16 @@ impl ParamValidator {
                 && let Some(default) = &param.default
             {
                 params.insert(param.name.clone(), default.clone());
+            }
+        }
+        for param in &self.params {
+            if let Some(value) = params.get(&param.name)
+                && out_of_integer_range(value, param.ty, param.items)
+            {
+                errors.push(FieldError {
+                    field: param.name.clone(),
+                    message: "integers must fit in 64 bits".to_owned(),
+                });
             }
         }
         let instance = Value::Object(params);
@@ -296,6 +326,7 @@ fn coerce_text(text: &str, ty: Option<(ParamType, Option<ParamType>)>) -> Value 
 /// text would be (so `arsenal call op limit=5` works).
 fn coerce_json(value: Value, ty: ParamType, items: Option<ParamType>) -> Value {
     match value {
+        Value::Number(number) if ty == ParamType::Integer => Value::Number(whole(number)),
         Value::String(text) if ty != ParamType::String => coerce_text(&text, Some((ty, items))),
         Value::Array(values) if ty == ParamType::Array => Value::Array(
             values
@@ -304,11 +335,47 @@ fn coerce_json(value: Value, ty: ParamType, items: Option<ParamType>) -> Value {
                     (Value::String(text), Some(items)) if items != ParamType::String => {
                         coerce_text(&text, Some((items, None)))
                     }
+                    (Value::Number(number), Some(ParamType::Integer)) => {
+                        Value::Number(whole(number))
+                    }
                     (value, _) => value,
                 })
                 .collect(),
         ),
         value => value,
+    }
+}
+
+/// JSON Schema counts `2.0` and `1e2` as integers; the operation should receive them as
+/// integers too. Whole numbers beyond 64 bits stay floats and are refused by
+/// [`out_of_integer_range`].
+fn whole(number: serde_json::Number) -> serde_json::Number {
+    match number.as_f64() {
+        Some(float)
+            if !number.is_i64()
+                && !number.is_u64()
+                && float.fract() == 0.0
+                && float.abs() < 9.2e18 =>
+        {
+            serde_json::Number::from(float as i64)
+        }
+        _ => number,
+    }
+}
+
+/// A whole number that did not fit in 64 bits (fractions are the schema's to report).
+fn out_of_integer_range(value: &Value, ty: ParamType, items: Option<ParamType>) -> bool {
+    let too_big = |value: &Value| {
+        value
+            .as_f64()
+            .is_some_and(|f| value.is_f64() && f.fract() == 0.0)
+    };
+    match (ty, value) {
+        (ParamType::Integer, value) => too_big(value),
+        (ParamType::Array, Value::Array(values)) if items == Some(ParamType::Integer) => {
+            values.iter().any(too_big)
+        }
+        _ => false,
     }
 }
 

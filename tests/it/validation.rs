@@ -202,11 +202,8 @@ async fn json_body_values_keep_their_types() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_integral_json_number_reaches_an_integer_parameter_as_an_integer() {
-    // BUG: host/src/validation.rs `coerce_json` passes JSON numbers through unchanged. JSON
-    // Schema counts `2.0` and `1e2` as integers, so validation accepts them, but the
-    // operation receives a float and cannot read it as an integer: greet answers
-    // 422 invalid_params "invalid type: floating point `2.0`, expected usize". Integral
-    // numbers should be normalised to integers for `integer` parameters (and array items).
+    // JSON Schema counts `2.0` and `1e2` as integers; the operation must receive them as
+    // integers too, and whole numbers beyond 64 bits are refused.
     let host = host().await;
     let reply = host
         .post(
@@ -425,13 +422,7 @@ async fn a_get_operation_takes_no_body_parameters() {
         .await;
     assert_eq!(rejected(&reply), ["times"]);
 
-    // BUG: host/src/http/dispatch.rs `by_route` reads and parses the body for every
-    // method, and `ParamValidator::from_http` (host/src/validation.rs) merges body fields
-    // into the parameters of an operation with `additional_params`. So `GET /api/v1/echo/x`
-    // with the body `{"b": 1}` answers 200 and echoes `"b": 1` as if it were a query
-    // parameter, though `OperationSpec::parse` forbids body parameters on GET/DELETE and
-    // the OpenAPI document gives echo no requestBody. A body field of a GET/DELETE
-    // operation should be refused like any parameter in the wrong place.
+    // A GET operation takes no body parameters, even one that accepts extra parameters.
     let reply = host
         .send(
             Method::GET,
@@ -927,4 +918,48 @@ async fn health_answers_ok() {
     assert_eq!(health["operations"], json!(5));
     assert_eq!(health["instances_in_use"], json!(0));
     assert_eq!(health["max_instances"], json!(8));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_is_get_without_a_body() {
+    let host = host().await;
+    let reply = host
+        .send(Method::HEAD, "/api/v1/echo/x", Body::empty(), &[])
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-operation-version"), "0.1.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_parameter_that_is_not_utf8_is_malformed() {
+    let host = host().await;
+    host.get("/api/v1/echo/%FF")
+        .await
+        .assert_error(400, "malformed_request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scalar_query_parameter_given_twice_is_one_error() {
+    let host = host().await;
+    let reply = host
+        .post(
+            "/api/v1/test/typed/1?mode=fast&mode=slow",
+            json!({ "name": "abc" }),
+        )
+        .await;
+    reply.assert_error(422, "validation_error");
+    assert_eq!(
+        reply.body["error"]["details"]["fields"],
+        json!([{ "field": "mode", "message": "given 2 times; expected one value" }])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_refuses_parameters_in_the_query() {
+    let host = host().await;
+    let reply = host
+        .post("/api/v1/operations/echo/execute?id=1", json!({ "id": "x" }))
+        .await;
+    reply.assert_error(422, "validation_error");
+    assert_eq!(reply.body["error"]["details"]["fields"][0]["field"], "id");
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
@@ -18,7 +18,7 @@ use crate::host::Host;
 use crate::invoke::{CallError, Caller, GuestFailure};
 use crate::loader::LoadedOperation;
 use crate::registry::Resolved;
-use crate::validation::{RawInput, exceeds_depth};
+use crate::validation::{FieldError, RawInput, ValidationError, exceeds_depth};
 
 pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
 
@@ -27,7 +27,17 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
     let catalog = host.registry().snapshot();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    match catalog.resolve(&method, &path) {
+    // HEAD is GET without the body (hyper drops it), as for the host's own endpoints.
+    let lookup = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method.clone()
+    };
+    match catalog.resolve(&lookup, &path) {
+        Resolved::MalformedParam { name } => ApiError::malformed(format!(
+            "path parameter `{name}` is not valid UTF-8 once percent-decoded"
+        ))
+        .into_response(),
         Resolved::NotFound => {
             ApiError::operation_not_found(format_args!("at {method} {path}")).into_response()
         }
@@ -62,6 +72,17 @@ pub(crate) async fn by_name(
     let Some(operation) = catalog.get(&name).cloned() else {
         return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
     };
+    // Parameters of `/execute` travel in the body only; a query would be silently lost.
+    if let Some(query) = request.uri().query() {
+        let fields = parse_query(query)
+            .into_iter()
+            .map(|(field, _)| FieldError {
+                field,
+                message: "send parameters of /execute in the JSON body".to_owned(),
+            })
+            .collect();
+        return respond(&operation, Err(ValidationError(fields).into()));
+    }
     let outcome = async {
         let (request_id, body) = read_body(&host, request).await?;
         let params = operation.validator.from_json(body)?;
