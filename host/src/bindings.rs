@@ -9,3 +9,15 @@ wasmtime::component::bindgen!({
 });
 
 pub(crate) use arsenal::operation::types as wit;
+
+/// The process world: long-lived workers.
+pub(crate) mod process {
+    #![allow(unreachable_pub, missing_docs, reason = "generated code")]
+
+    wasmtime::component::bindgen!({
+        path: ["../wit/operation", "../wit/process"],
+        world: "arsenal:process/worker-process",
+        exports: { default: async },
+        with: { "arsenal:operation/log": crate::bindings::arsenal::operation::log },
+    });
+}

@@ -69,6 +69,11 @@ pub struct LimitSettings {
     pub table_elements: u32,
     /// Epoch tick, in milliseconds: the resolution of deadlines. Default 10.
     pub epoch_tick_ms: u64,
+    /// Linear memory of one worker process, in MiB. Default 16.
+    pub worker_memory_mib: u32,
+    /// Deadline of one worker call (`init`, a batch of messages, a snapshot), in
+    /// milliseconds. Default 1,000.
+    pub worker_timeout_ms: u32,
 }
 
 impl Default for LimitSettings {
@@ -81,6 +86,8 @@ impl Default for LimitSettings {
             max_instances: 0,
             table_elements: 10_000,
             epoch_tick_ms: 10,
+            worker_memory_mib: 16,
+            worker_timeout_ms: 1_000,
         }
     }
 }

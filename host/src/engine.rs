@@ -159,9 +159,27 @@ fn fingerprint(engine: &Engine) -> String {
     format!("wasmtime-{WASMTIME_VERSION}-{:016x}", hasher.finish())
 }
 
+/// The engine for long-lived worker processes: no pool (workers live for minutes, not
+/// microseconds, and idle ones hibernate), and memories reserved only up to the worker
+/// cap, so thousands of resident workers do not exhaust the address space.
+pub(crate) fn worker_engine(
+    max_memory_bytes: usize,
+    tick: Duration,
+) -> wasmtime::Result<(Engine, EpochTicker)> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.memory_reservation(max_memory_bytes as u64);
+    config.memory_guard_size(2 * MIB as u64);
+    config.memory_reservation_for_growth(0);
+    let engine = Engine::new(&config)?;
+    let ticker = EpochTicker::start(engine.clone(), tick);
+    Ok((engine, ticker))
+}
+
 /// Advances the engine's epoch at a fixed period on a dedicated OS thread, so deadlines
 /// hold even when every tokio worker is busy running guests.
-struct EpochTicker {
+pub(crate) struct EpochTicker {
     period: Duration,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,

@@ -13,6 +13,7 @@ use crate::engine::OperationEngine;
 use crate::invoke::InstanceGate;
 use crate::loader::{LoadError, Loader};
 use crate::registry::{Added, Registry};
+use crate::runtime::{WorkerEngine, WorkerLimits};
 
 /// Why the host could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,7 @@ pub struct LoadProblem {
 pub struct Host {
     settings: Settings,
     registry: Arc<Registry>,
+    workers: WorkerEngine,
     problems: Vec<LoadProblem>,
 }
 
@@ -59,6 +61,19 @@ impl Host {
             instances: gate.clone(),
             operations_loaded: AtomicU32::new(0),
         });
+        let workers = WorkerEngine::new(
+            facts.clone(),
+            grants.clone(),
+            WorkerLimits {
+                memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
+                table_elements: settings.limits.table_elements as usize,
+                call_timeout: std::time::Duration::from_millis(
+                    settings.limits.worker_timeout_ms as u64,
+                ),
+            },
+            std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
+        )
+        .map_err(StartError::Engine)?;
         let loader = Loader::new(
             engine,
             cache,
@@ -76,6 +91,7 @@ impl Host {
         Ok(Host {
             settings,
             registry,
+            workers,
             problems: Vec::new(),
         })
     }
@@ -148,6 +164,11 @@ impl Host {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// The engine of worker processes.
+    pub fn workers(&self) -> &WorkerEngine {
+        &self.workers
     }
 
     /// Components that failed to load at start-up.

@@ -175,17 +175,7 @@ pub(crate) async fn run_guest(
         CallState::new(host.clone(), limiter, operation, request_id),
     );
     store.limiter(|state| &mut state.limiter);
-    let deadline = Instant::now() + limits.timeout;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        // Yielding each tick keeps the worker thread available to other tasks while a
-        // guest computes; past the deadline, the guest traps with `Interrupt`.
-        if Instant::now() >= deadline {
-            Ok(UpdateDeadline::Interrupt)
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
+    arm_deadline(&mut store, limits.timeout);
 
     let work = async {
         let instance = pre.instantiate_async(&mut store).await?;
@@ -216,7 +206,26 @@ pub(crate) async fn run_guest(
     }
 }
 
-fn classify(error: wasmtime::Error, refusal: Option<Refusal>, timeout: Duration) -> GuestFailure {
+/// Make guest code in `store` trap with `Interrupt` once `timeout` from now has passed.
+pub(crate) fn arm_deadline<T: 'static>(store: &mut Store<T>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        // Yielding each tick keeps the worker thread available to other tasks while a
+        // guest computes; past the deadline, the guest traps with `Interrupt`.
+        if Instant::now() >= deadline {
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+}
+
+pub(crate) fn classify(
+    error: wasmtime::Error,
+    refusal: Option<Refusal>,
+    timeout: Duration,
+) -> GuestFailure {
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return GuestFailure::Timeout(timeout);

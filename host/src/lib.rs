@@ -17,6 +17,7 @@ mod loader;
 mod openapi;
 mod registry;
 mod routes;
+pub mod runtime;
 mod spec;
 mod store;
 mod system_facts;

@@ -78,3 +78,5 @@ impl WasiView for CallState {
 }
 
 impl crate::bindings::arsenal::operation::types::Host for CallState {}
+
+impl crate::bindings::process::arsenal::process::types::Host for CallState {}

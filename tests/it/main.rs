@@ -9,6 +9,7 @@ mod openapi;
 mod operations;
 mod serve;
 mod validation;
+mod workers;
 
 use std::sync::Arc;
 

@@ -143,11 +143,15 @@ pub enum ImportVerdict {
 /// The operation contract versions this host accepts.
 pub const CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
 
+/// The process contract versions this host accepts.
+pub(crate) const PROCESS_VERSIONS: &[&str] = &["0.1.0"];
+
 /// The runtime package versions this host implements.
 const RUNTIME_VERSIONS: &[&str] = &["0.1.0"];
 
 const BASELINE_INTERFACES: &[&str] = &[
     "arsenal:operation/types",
+    "arsenal:process/types",
     "arsenal:operation/log",
     "wasi:cli/environment",
     "wasi:cli/exit",
@@ -228,6 +232,7 @@ fn unsupported_arsenal_version(package: &str, version: Option<&str>) -> Option<S
     let supported = match package {
         "arsenal:operation" => CONTRACT_VERSIONS,
         "arsenal:runtime" => RUNTIME_VERSIONS,
+        "arsenal:process" => PROCESS_VERSIONS,
         _ => return None,
     };
     match version {

@@ -1,0 +1,71 @@
+//! Example worker process: a counter. Messages `"inc"` and `"add N"` change it, a call
+//! with `"get"` replies with the value; `snapshot`/`restore` carry it across hibernation
+//! and upgrades. Written against the process world directly with wit-bindgen.
+
+use std::cell::Cell;
+
+wit_bindgen::generate!({
+    path: ["../../wit/operation", "../../wit/process"],
+    world: "arsenal:process/stateful-worker-process",
+    generate_all,
+});
+
+use exports::arsenal::process::state::Guest as State;
+use exports::arsenal::process::worker::Guest as Worker;
+use arsenal::process::types::Event;
+
+thread_local! {
+    static COUNT: Cell<i64> = const { Cell::new(0) };
+}
+
+struct Counter;
+
+impl Worker for Counter {
+    fn init(args: String) -> Result<(), String> {
+        let start = if args.trim().is_empty() { 0 } else { args.trim().parse().map_err(|_| format!("bad start value `{args}`"))? };
+        COUNT.with(|count| count.set(start));
+        Ok(())
+    }
+
+    fn handle(events: Vec<Event>) -> Result<Vec<Option<String>>, String> {
+        let mut replies = Vec::with_capacity(events.len());
+        for event in events {
+            let reply = match event {
+                Event::Message(message) | Event::Call(message) => apply(&message.payload)?,
+                Event::Timer(_) => apply("inc")?,
+                Event::Exit(_) | Event::Down(_) => None,
+            };
+            replies.push(reply);
+        }
+        Ok(replies)
+    }
+}
+
+fn apply(payload: &str) -> Result<Option<String>, String> {
+    let command = payload.trim_matches('"');
+    match command.split_once(' ') {
+        None if command == "inc" => COUNT.with(|count| count.set(count.get() + 1)),
+        None if command == "get" => return Ok(Some(COUNT.with(Cell::get).to_string())),
+        None if command == "crash" => return Err("asked to crash".to_owned()),
+        Some(("add", n)) => {
+            let n: i64 = n.parse().map_err(|_| format!("bad number `{n}`"))?;
+            COUNT.with(|count| count.set(count.get() + n));
+        }
+        _ => return Err(format!("unknown command `{command}`")),
+    }
+    Ok(None)
+}
+
+impl State for Counter {
+    fn snapshot() -> Vec<u8> {
+        COUNT.with(Cell::get).to_le_bytes().to_vec()
+    }
+
+    fn restore(_from_version: String, state: Vec<u8>) -> Result<(), String> {
+        let bytes: [u8; 8] = state.try_into().map_err(|_| "a counter snapshot is 8 bytes".to_owned())?;
+        COUNT.with(|count| count.set(i64::from_le_bytes(bytes)));
+        Ok(())
+    }
+}
+
+export!(Counter);

@@ -1,0 +1,403 @@
+//! Wasm worker processes on their own engine: start (`init`), handle batches of events,
+//! hibernate (snapshot the state through the worker's `state` export, drop the instance)
+//! and wake (a fresh instance, `restore`). Each worker has its own memory cap and a
+//! deadline per call; a trap is a crash with a reason, and a crashed worker is never run
+//! again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Instance, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::bindings::process::{WorkerProcess, WorkerProcessPre, arsenal::process::types as wit};
+use crate::capabilities::{
+    HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
+};
+use crate::engine::{EpochTicker, worker_engine};
+use crate::inspect::ComponentShape;
+use crate::invoke::{GuestFailure, arm_deadline, classify};
+use crate::limits::CallLimiter;
+use crate::runtime::Pid;
+use crate::store::CallState;
+
+const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
+const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
+
+/// Limits of one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerLimits {
+    /// Linear memory cap, in bytes.
+    pub memory_bytes: usize,
+    /// Table elements cap.
+    pub table_elements: usize,
+    /// Deadline of one `init`, `handle`, `snapshot` or `restore` call.
+    pub call_timeout: Duration,
+}
+
+impl Default for WorkerLimits {
+    /// 16 MiB of memory and 1 s per call: workers are many and small.
+    fn default() -> Self {
+        WorkerLimits {
+            memory_bytes: 16 << 20,
+            table_elements: 10_000,
+            call_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a worker failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkerError {
+    #[error("invalid worker component: {0}")]
+    InvalidComponent(String),
+    #[error("the worker crashed: {0}")]
+    Crashed(String),
+    #[error("the worker ran past its deadline of {0:?}")]
+    Timeout(Duration),
+    #[error("the worker exhausted a resource: {0}")]
+    ResourceExhausted(crate::limits::Refusal),
+    #[error("the worker does not export `{STATE_INTERFACE}`, so it cannot hibernate")]
+    NotStateful,
+}
+
+impl From<GuestFailure> for WorkerError {
+    fn from(failure: GuestFailure) -> WorkerError {
+        match failure {
+            GuestFailure::Timeout(timeout) => WorkerError::Timeout(timeout),
+            GuestFailure::ResourceExhausted(refusal) => WorkerError::ResourceExhausted(refusal),
+            GuestFailure::Crashed(reason) => WorkerError::Crashed(reason),
+            GuestFailure::Overloaded(_) => WorkerError::Crashed("no instance slot".to_owned()),
+        }
+    }
+}
+
+/// What a worker receives, host side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Message { from: Option<Pid>, payload: String },
+    Call { from: Option<Pid>, payload: String },
+    Timer { id: u64, payload: String },
+}
+
+impl Event {
+    fn into_wit(self) -> wit::Event {
+        match self {
+            Event::Message { from, payload } => wit::Event::Message(wit::Message {
+                from: from.map(|pid| pid.to_string()),
+                payload,
+            }),
+            Event::Call { from, payload } => wit::Event::Call(wit::Message {
+                from: from.map(|pid| pid.to_string()),
+                payload,
+            }),
+            Event::Timer { id, payload } => wit::Event::Timer(wit::TimerFired { id, payload }),
+        }
+    }
+}
+
+/// The engine and linker for workers.
+pub struct WorkerEngine {
+    engine: Engine,
+    linker: Linker<CallState>,
+    host: Arc<HostFacts>,
+    grants: crate::capabilities::Grants,
+    limits: WorkerLimits,
+    _ticker: EpochTicker,
+}
+
+/// A compiled worker component, shared by every process running it.
+pub struct WorkerCode {
+    name: String,
+    version: String,
+    pre: WorkerProcessPre<CallState>,
+    stateful: bool,
+}
+
+impl WorkerCode {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Whether the worker exports `state` (can hibernate and upgrade with its state).
+    pub fn is_stateful(&self) -> bool {
+        self.stateful
+    }
+}
+
+impl WorkerEngine {
+    pub(crate) fn new(
+        host: Arc<HostFacts>,
+        grants: crate::capabilities::Grants,
+        limits: WorkerLimits,
+        tick: Duration,
+    ) -> wasmtime::Result<WorkerEngine> {
+        let (engine, ticker) = worker_engine(limits.memory_bytes.max(1 << 20), tick)?;
+        let mut linker = Linker::new(&engine);
+        add_baseline_to_linker(&mut linker)?;
+        crate::bindings::process::arsenal::process::types::add_to_linker::<
+            CallState,
+            HasSelf<CallState>,
+        >(&mut linker, |state| state)?;
+        crate::bindings::arsenal::operation::log::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        Ok(WorkerEngine {
+            engine,
+            linker,
+            host,
+            grants,
+            limits,
+            _ticker: ticker,
+        })
+    }
+
+    /// Check and compile a worker component. Its imports must be the baseline: the
+    /// `process` interface arrives with the process table.
+    pub fn compile(
+        &self,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+        source: Source,
+    ) -> Result<Arc<WorkerCode>, WorkerError> {
+        let invalid = |message: String| WorkerError::InvalidComponent(message);
+        let shape = ComponentShape::read(bytes).map_err(|error| invalid(error.to_string()))?;
+        if !shape
+            .exports
+            .iter()
+            .any(|export| export == WORKER_INTERFACE)
+        {
+            return Err(invalid(format!("it does not export `{WORKER_INTERFACE}`")));
+        }
+        if let ImportVerdict::Refused(problems) =
+            check_imports(&shape.imports, source, &self.grants)
+        {
+            let names: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{} ({})", p.import, p.reason))
+                .collect();
+            return Err(invalid(format!(
+                "unsupported imports: {}",
+                names.join(", ")
+            )));
+        }
+        let stateful = shape.exports.iter().any(|export| export == STATE_INTERFACE);
+        let component = wasmtime::component::Component::new(&self.engine, bytes)
+            .map_err(|error| invalid(format!("{error:#}")))?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| invalid(format!("cannot link: {error:#}")))?;
+        let pre =
+            WorkerProcessPre::new(instance_pre).map_err(|error| invalid(format!("{error:#}")))?;
+        Ok(Arc::new(WorkerCode {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            pre,
+            stateful,
+        }))
+    }
+
+    fn store(&self, code: &WorkerCode, pid: &Pid) -> Store<CallState> {
+        let limiter = CallLimiter::new(self.limits.memory_bytes, self.limits.table_elements);
+        let state = CallState::new(
+            self.host.clone(),
+            limiter,
+            Arc::from(code.name.as_str()),
+            Arc::from(pid.to_string()),
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store
+    }
+}
+
+/// A resident worker: a live instance holding the process's state.
+pub struct Worker {
+    code: Arc<WorkerCode>,
+    pid: Pid,
+    store: Store<CallState>,
+    instance: Instance,
+    bindings: WorkerProcess,
+    timeout: Duration,
+    crashed: Option<WorkerError>,
+}
+
+/// A hibernated worker: its state, no instance.
+#[derive(Clone)]
+pub struct Hibernated {
+    code: Arc<WorkerCode>,
+    pid: Pid,
+    state: Vec<u8>,
+}
+
+impl Hibernated {
+    /// Bytes of state kept while hibernated.
+    pub fn state_len(&self) -> usize {
+        self.state.len()
+    }
+}
+
+impl Worker {
+    /// Instantiate `code` and run `init(args)`.
+    pub async fn start(
+        engine: &WorkerEngine,
+        code: Arc<WorkerCode>,
+        pid: Pid,
+        args: &str,
+    ) -> Result<Worker, WorkerError> {
+        let mut worker = Worker::instantiate(engine, code, pid).await?;
+        let bindings = worker.bindings.arsenal_process_worker().clone();
+        let args = args.to_owned();
+        let result = worker
+            .guarded(|store| Box::pin(async move { bindings.call_init(store, &args).await }))
+            .await?;
+        result.map_err(WorkerError::Crashed)?;
+        Ok(worker)
+    }
+
+    async fn instantiate(
+        engine: &WorkerEngine,
+        code: Arc<WorkerCode>,
+        pid: Pid,
+    ) -> Result<Worker, WorkerError> {
+        let mut store = engine.store(&code, &pid);
+        arm_deadline(&mut store, engine.limits.call_timeout);
+        let instance = code
+            .pre
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|error| {
+                WorkerError::from(classify(
+                    error,
+                    store.data().limiter.refusal(),
+                    engine.limits.call_timeout,
+                ))
+            })?;
+        let bindings = WorkerProcess::new(&mut store, &instance)
+            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
+        Ok(Worker {
+            code,
+            pid,
+            store,
+            instance,
+            bindings,
+            timeout: engine.limits.call_timeout,
+            crashed: None,
+        })
+    }
+
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    pub fn code(&self) -> &Arc<WorkerCode> {
+        &self.code
+    }
+
+    /// Handle a batch of events in order; returns one reply per event (for calls).
+    pub async fn handle(&mut self, events: Vec<Event>) -> Result<Vec<Option<String>>, WorkerError> {
+        let events: Vec<wit::Event> = events.into_iter().map(Event::into_wit).collect();
+        let bindings = self.bindings.arsenal_process_worker().clone();
+        let result = self
+            .guarded(|store| Box::pin(async move { bindings.call_handle(store, &events).await }))
+            .await?;
+        result.map_err(|reason| self.crash(WorkerError::Crashed(reason)))
+    }
+
+    /// Snapshot the state and drop the instance.
+    pub async fn hibernate(mut self) -> Result<Hibernated, WorkerError> {
+        if !self.code.stateful {
+            return Err(WorkerError::NotStateful);
+        }
+        let func = self.state_func("snapshot")?;
+        let typed = func
+            .typed::<(), (Vec<u8>,)>(&self.store)
+            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
+        let (state,) = self
+            .guarded(|store| Box::pin(async move { typed.call_async(store, ()).await }))
+            .await?;
+        Ok(Hibernated {
+            code: self.code,
+            pid: self.pid,
+            state,
+        })
+    }
+
+    /// A fresh instance with the hibernated state restored (no `init`).
+    pub async fn wake(
+        engine: &WorkerEngine,
+        hibernated: Hibernated,
+    ) -> Result<Worker, WorkerError> {
+        let Hibernated { code, pid, state } = hibernated;
+        let version = code.version.clone();
+        let mut worker = Worker::instantiate(engine, code, pid).await?;
+        let func = worker.state_func("restore")?;
+        let typed = func
+            .typed::<(&str, &[u8]), (Result<(), String>,)>(&worker.store)
+            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
+        let (result,) = worker
+            .guarded(|store| {
+                Box::pin(async move { typed.call_async(store, (&version, &state)).await })
+            })
+            .await?;
+        result.map_err(WorkerError::Crashed)?;
+        Ok(worker)
+    }
+
+    fn state_func(&mut self, name: &str) -> Result<wasmtime::component::Func, WorkerError> {
+        let missing = || WorkerError::NotStateful;
+        let interface = self
+            .instance
+            .get_export_index(&mut self.store, None, STATE_INTERFACE)
+            .ok_or_else(missing)?;
+        let func = self
+            .instance
+            .get_export_index(&mut self.store, Some(&interface), name)
+            .ok_or_else(missing)?;
+        self.instance
+            .get_func(&mut self.store, func)
+            .ok_or_else(missing)
+    }
+
+    /// Run one guest call under the per-call deadline; a failure poisons the worker.
+    async fn guarded<R>(
+        &mut self,
+        call: impl for<'a> FnOnce(
+            &'a mut Store<CallState>,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>,
+        >,
+    ) -> Result<R, WorkerError> {
+        if let Some(error) = &self.crashed {
+            return Err(error.clone());
+        }
+        arm_deadline(&mut self.store, self.timeout);
+        let outcome = tokio::time::timeout(
+            self.timeout + Duration::from_millis(50),
+            call(&mut self.store),
+        )
+        .await;
+        self.store.data_mut().flush_output();
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                let failure = classify(error, self.store.data().limiter.refusal(), self.timeout);
+                Err(self.crash(failure.into()))
+            }
+            Err(_) => Err(self.crash(WorkerError::Timeout(self.timeout))),
+        }
+    }
+
+    fn crash(&mut self, error: WorkerError) -> WorkerError {
+        self.crashed = Some(error.clone());
+        error
+    }
+}

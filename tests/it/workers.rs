@@ -1,0 +1,128 @@
+//! Worker processes on the workers' engine: start, handle, hibernate and wake with state,
+//! crashes that poison the worker, and components that are no workers.
+
+use std::sync::Arc;
+
+use arsenal::runtime::{Event, Pid, Worker, WorkerCode, WorkerError};
+use arsenal::{Host, Source};
+
+use crate::{guests, settings};
+
+fn host() -> Host {
+    Host::empty(settings()).expect("the host starts")
+}
+
+fn counter(host: &Host) -> Arc<WorkerCode> {
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    host.workers()
+        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .expect("the counter compiles")
+}
+
+fn message(payload: &str) -> Event {
+    Event::Message {
+        from: None,
+        payload: payload.to_owned(),
+    }
+}
+
+fn call(payload: &str) -> Event {
+    Event::Call {
+        from: None,
+        payload: payload.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_keeps_state_across_batches_and_replies_to_calls() {
+    let host = host();
+    let code = counter(&host);
+    assert!(code.is_stateful());
+    let mut worker = Worker::start(host.workers(), code, Pid::new("local", 0, 1), "5")
+        .await
+        .unwrap();
+    let replies = worker
+        .handle(vec![message("inc"), message("add 10"), call("get")])
+        .await
+        .unwrap();
+    assert_eq!(replies, [None, None, Some("16".to_owned())]);
+    let replies = worker
+        .handle(vec![
+            Event::Timer {
+                id: 1,
+                payload: String::new(),
+            },
+            call("get"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(replies, [None, Some("17".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hibernated_worker_wakes_with_its_state() {
+    let host = host();
+    let mut worker = Worker::start(host.workers(), counter(&host), Pid::new("local", 0, 2), "")
+        .await
+        .unwrap();
+    worker.handle(vec![message("add 41")]).await.unwrap();
+    let hibernated = worker.hibernate().await.unwrap();
+    assert_eq!(hibernated.state_len(), 8, "a counter's state is one i64");
+    let mut worker = Worker::wake(host.workers(), hibernated).await.unwrap();
+    assert_eq!(worker.pid(), &Pid::new("local", 0, 2));
+    let replies = worker
+        .handle(vec![message("inc"), call("get")])
+        .await
+        .unwrap();
+    assert_eq!(replies, [None, Some("42".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_from_handle_is_a_crash_and_the_worker_stays_dead() {
+    let host = host();
+    let mut worker = Worker::start(host.workers(), counter(&host), Pid::new("local", 0, 3), "")
+        .await
+        .unwrap();
+    let crash = worker.handle(vec![message("crash")]).await.unwrap_err();
+    assert_eq!(crash, WorkerError::Crashed("asked to crash".to_owned()));
+    assert_eq!(
+        worker.handle(vec![call("get")]).await.unwrap_err(),
+        crash,
+        "a crashed worker never runs again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_init_is_a_crash_with_its_reason() {
+    let host = host();
+    let error = Worker::start(
+        host.workers(),
+        counter(&host),
+        Pid::new("local", 0, 4),
+        "many",
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(
+        error,
+        WorkerError::Crashed("bad start value `many`".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_is_not_a_worker() {
+    let host = host();
+    let bytes = arsenal_tests::read(guests::GREET);
+    let error = host
+        .workers()
+        .compile("greet", "1.0.0", &bytes, Source::Directory)
+        .err()
+        .unwrap();
+    assert_eq!(
+        error,
+        WorkerError::InvalidComponent(
+            "it does not export `arsenal:process/worker@0.1.0`".to_owned()
+        )
+    );
+}
