@@ -169,9 +169,13 @@ pub(crate) fn worker_engine(
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // Each resident worker costs kernel memory mappings (65,530 per OS process): no guard
+    // region and no copy-on-write image keep a memory to as few mappings as possible
+    // (measured in docs/process-model.md).
     config.memory_reservation(max_memory_bytes as u64);
-    config.memory_guard_size(2 * MIB as u64);
+    config.memory_guard_size(0);
     config.memory_reservation_for_growth(0);
+    config.memory_init_cow(false);
     let engine = Engine::new(&config)?;
     let ticker = EpochTicker::start(engine.clone(), tick);
     Ok((engine, ticker))

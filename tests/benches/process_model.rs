@@ -1,0 +1,146 @@
+//! The process-model spike: what a resident wasm worker costs, how fast one hibernates
+//! and wakes, and how fast a warm one handles messages. Prints a table; the figures and
+//! the decisions they support are in `docs/process-model.md`.
+//!
+//! `cargo bench -p arsenal-tests --bench process_model [-- RESIDENT]` (default 5,000).
+
+use std::time::{Duration, Instant};
+
+use arsenal::config::Settings;
+use arsenal::runtime::{Event, Pid, Worker};
+use arsenal::{Host, Source};
+use arsenal_tests::guests;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 4096
+}
+
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p) as usize]
+}
+
+fn main() {
+    let resident: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let cache = tempfile::tempdir().unwrap();
+        let host = Host::empty(Settings::default().with_cache_dir(cache.path())).unwrap();
+        let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+        let code = host
+            .workers()
+            .compile("counter", "1.0.0", &bytes, Source::Builtin)
+            .unwrap();
+        let engine = host.workers();
+        let message = |payload: &str| Event::Message {
+            from: None,
+            payload: payload.to_owned(),
+        };
+
+        // Warm up the allocator and code paths.
+        let mut warm = Worker::start(engine, code.clone(), Pid::new("local", 0, 0), "0")
+            .await
+            .unwrap();
+        warm.handle(vec![message("inc")]).await.unwrap();
+
+        let (rss0, maps0) = (rss_bytes(), mappings());
+        let mut starts = Vec::with_capacity(resident);
+        let mut workers = Vec::with_capacity(resident);
+        for serial in 1..=resident as u64 {
+            let started = Instant::now();
+            let mut worker = Worker::start(engine, code.clone(), Pid::new("local", 0, serial), "0")
+                .await
+                .unwrap();
+            worker.handle(vec![message("inc")]).await.unwrap();
+            starts.push(started.elapsed());
+            workers.push(worker);
+        }
+        let (rss1, maps1) = (rss_bytes(), mappings());
+        println!("resident workers: {resident}");
+        println!(
+            "  RSS per resident worker: {:.1} KiB",
+            (rss1 - rss0) as f64 / resident as f64 / 1024.0
+        );
+        println!(
+            "  memory mappings per resident worker: {:.2}",
+            (maps1 - maps0) as f64 / resident as f64
+        );
+        println!(
+            "  start (instantiate + init + first message): p50 {:?}, p99 {:?}",
+            percentile(&mut starts, 0.5),
+            percentile(&mut starts, 0.99)
+        );
+
+        let mut sleeps = Vec::with_capacity(resident);
+        let mut hibernated = Vec::with_capacity(resident);
+        for worker in workers {
+            let started = Instant::now();
+            hibernated.push(worker.hibernate().await.unwrap());
+            sleeps.push(started.elapsed());
+        }
+        let (rss2, maps2) = (rss_bytes(), mappings());
+        println!(
+            "  hibernate (snapshot + drop): p50 {:?}, p99 {:?}",
+            percentile(&mut sleeps, 0.5),
+            percentile(&mut sleeps, 0.99)
+        );
+        println!(
+            "  after hibernating all: RSS {:+.1} MiB vs before start, mappings {:+}",
+            (rss2 as f64 - rss0 as f64) / (1 << 20) as f64,
+            maps2 as i64 - maps0 as i64
+        );
+
+        let mut wakes = Vec::with_capacity(resident);
+        let mut woken = Vec::new();
+        for sleeper in hibernated.into_iter().take(2_000) {
+            let started = Instant::now();
+            let worker = Worker::wake(engine, sleeper).await.unwrap();
+            wakes.push(started.elapsed());
+            woken.push(worker);
+        }
+        println!(
+            "  wake (instantiate + restore): p50 {:?}, p99 {:?}",
+            percentile(&mut wakes, 0.5),
+            percentile(&mut wakes, 0.99)
+        );
+        drop(woken);
+
+        for batch in [1usize, 16, 256] {
+            let total = 100_000;
+            let started = Instant::now();
+            let mut sent = 0;
+            while sent < total {
+                warm.handle((0..batch).map(|_| message("inc")).collect())
+                    .await
+                    .unwrap();
+                sent += batch;
+            }
+            let elapsed = started.elapsed();
+            println!(
+                "  warm handle, batches of {batch}: {:.0} messages/s ({:?} per message)",
+                total as f64 / elapsed.as_secs_f64(),
+                elapsed / total as u32
+            );
+        }
+    });
+}
