@@ -74,6 +74,11 @@ pub struct LimitSettings {
     /// Deadline of one worker call (`init`, a batch of messages, a snapshot), in
     /// milliseconds. Default 1,000.
     pub worker_timeout_ms: u32,
+    /// Messages a process's mailbox holds; a send beyond is refused. Default 1,024.
+    pub mailbox_capacity: usize,
+    /// Idle time after which a stateful worker hibernates, in milliseconds; 0 never.
+    /// Default 30,000.
+    pub idle_hibernate_ms: u64,
 }
 
 impl Default for LimitSettings {
@@ -88,6 +93,8 @@ impl Default for LimitSettings {
             epoch_tick_ms: 10,
             worker_memory_mib: 16,
             worker_timeout_ms: 1_000,
+            mailbox_capacity: 1_024,
+            idle_hibernate_ms: 30_000,
         }
     }
 }

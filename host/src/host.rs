@@ -13,7 +13,7 @@ use crate::engine::OperationEngine;
 use crate::invoke::InstanceGate;
 use crate::loader::{LoadError, Loader};
 use crate::registry::{Added, Registry};
-use crate::runtime::{WorkerEngine, WorkerLimits};
+use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
 
 /// Why the host could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,8 @@ pub struct LoadProblem {
 pub struct Host {
     settings: Settings,
     registry: Arc<Registry>,
-    workers: WorkerEngine,
+    workers: Arc<WorkerEngine>,
+    processes: Arc<ProcessTable>,
     problems: Vec<LoadProblem>,
 }
 
@@ -61,19 +62,31 @@ impl Host {
             instances: gate.clone(),
             operations_loaded: AtomicU32::new(0),
         });
-        let workers = WorkerEngine::new(
-            facts.clone(),
-            grants.clone(),
-            WorkerLimits {
-                memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
-                table_elements: settings.limits.table_elements as usize,
-                call_timeout: std::time::Duration::from_millis(
-                    settings.limits.worker_timeout_ms as u64,
-                ),
+        let workers = Arc::new(
+            WorkerEngine::new(
+                facts.clone(),
+                grants.clone(),
+                WorkerLimits {
+                    memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
+                    table_elements: settings.limits.table_elements as usize,
+                    call_timeout: std::time::Duration::from_millis(
+                        settings.limits.worker_timeout_ms as u64,
+                    ),
+                },
+                std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
+            )
+            .map_err(StartError::Engine)?,
+        );
+        let processes = ProcessTable::new(
+            &settings.server.node,
+            incarnation(),
+            workers.clone(),
+            TableLimits {
+                mailbox_capacity: settings.limits.mailbox_capacity,
+                idle_hibernate: (settings.limits.idle_hibernate_ms > 0)
+                    .then(|| std::time::Duration::from_millis(settings.limits.idle_hibernate_ms)),
             },
-            std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
-        )
-        .map_err(StartError::Engine)?;
+        );
         let loader = Loader::new(
             engine,
             cache,
@@ -92,6 +105,7 @@ impl Host {
             settings,
             registry,
             workers,
+            processes,
             problems: Vec::new(),
         })
     }
@@ -171,8 +185,22 @@ impl Host {
         &self.workers
     }
 
+    /// Every live process of this node.
+    pub fn processes(&self) -> &Arc<ProcessTable> {
+        &self.processes
+    }
+
     /// Components that failed to load at start-up.
     pub fn problems(&self) -> &[LoadProblem] {
         &self.problems
     }
+}
+
+/// This run's incarnation: seconds since the epoch, truncated, so pids of an earlier run
+/// of this node never name processes of this one.
+fn incarnation() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as u32)
+        .unwrap_or(0)
 }

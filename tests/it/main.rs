@@ -7,6 +7,7 @@ mod limits;
 mod loading;
 mod openapi;
 mod operations;
+mod processes;
 mod serve;
 mod validation;
 mod workers;

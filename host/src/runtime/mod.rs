@@ -1,9 +1,15 @@
-//! The runtime: long-lived wasm processes. Today: pids and the worker lifecycle (start,
-//! handle, hibernate, wake) on the workers' own engine; the process table, supervisors and
-//! sandboxes build on these.
+//! The runtime: long-lived wasm processes. Pids, the worker lifecycle on the workers' own
+//! engine (start, handle, hibernate, wake), and the process table with mailboxes, links,
+//! monitors and OTP exit signals. Supervisors and sandboxes build on these.
 
 mod pid;
+mod process;
+mod table;
 mod worker;
 
 pub use pid::{Pid, PidError};
-pub use worker::{Event, Hibernated, Worker, WorkerCode, WorkerEngine, WorkerError, WorkerLimits};
+pub use process::{ProcessInfo, SendError, Status};
+pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};
+pub use worker::{
+    Event, ExitReason, Hibernated, Worker, WorkerCode, WorkerEngine, WorkerError, WorkerLimits,
+};

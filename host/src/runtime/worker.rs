@@ -75,9 +75,64 @@ impl From<GuestFailure> for WorkerError {
 /// What a worker receives, host side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Message { from: Option<Pid>, payload: String },
-    Call { from: Option<Pid>, payload: String },
-    Timer { id: u64, payload: String },
+    Message {
+        from: Option<Pid>,
+        payload: String,
+    },
+    Call {
+        from: Option<Pid>,
+        payload: String,
+    },
+    Timer {
+        id: u64,
+        payload: String,
+    },
+    /// A linked process exited (delivered to processes that trap exits).
+    Exit {
+        from: Pid,
+        reason: ExitReason,
+    },
+    /// A monitored process exited.
+    Down {
+        from: Pid,
+        reason: ExitReason,
+    },
+}
+
+/// Why a process exited, following OTP.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum ExitReason {
+    /// Finished its work.
+    Normal,
+    /// Stopped by its supervisor or an operator.
+    Shutdown,
+    /// Killed unconditionally; cannot be trapped.
+    Kill,
+    /// Crashed, with why.
+    Crash(String),
+}
+
+impl ExitReason {
+    fn into_wit(self) -> wit::ExitReason {
+        match self {
+            ExitReason::Normal => wit::ExitReason::Normal,
+            ExitReason::Shutdown => wit::ExitReason::Shutdown,
+            ExitReason::Kill => wit::ExitReason::Kill,
+            ExitReason::Crash(reason) => wit::ExitReason::Crash(reason),
+        }
+    }
+}
+
+impl std::fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Kill => f.write_str("killed"),
+            ExitReason::Crash(reason) => write!(f, "crashed: {reason}"),
+        }
+    }
 }
 
 impl Event {
@@ -92,6 +147,14 @@ impl Event {
                 payload,
             }),
             Event::Timer { id, payload } => wit::Event::Timer(wit::TimerFired { id, payload }),
+            Event::Exit { from, reason } => wit::Event::Exit(wit::ExitSignal {
+                from: from.to_string(),
+                reason: reason.into_wit(),
+            }),
+            Event::Down { from, reason } => wit::Event::Down(wit::ExitSignal {
+                from: from.to_string(),
+                reason: reason.into_wit(),
+            }),
         }
     }
 }

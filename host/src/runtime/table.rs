@@ -1,0 +1,407 @@
+//! The process table: every live process by pid and by registered name, and the OTP
+//! relations between them (links, monitors). Spawning, sending, calling, signalling and
+//! exit propagation all go through here; each process's actor owns its worker.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::task::TaskTracker;
+
+use super::Pid;
+use super::process::{
+    self, Counters, Envelope, ExitWatch, ProcessEntry, ProcessInfo, SendError, Signal, Status,
+};
+use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
+
+/// Options of a new process.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    /// Register the process under this name.
+    pub name: Option<String>,
+    /// Link the new process to this one.
+    pub link: Option<Pid>,
+    /// Receive linked exits as events.
+    pub trap_exit: bool,
+}
+
+/// Why a process could not be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    #[error("the name `{0}` is already registered")]
+    NameTaken(String),
+    #[error("`{0}` is not a valid process name: use letters, digits, `_`, `-` and `.`, at most 64")]
+    InvalidName(String),
+    #[error("{0}")]
+    Link(SendError),
+    #[error("the worker failed to start: {0}")]
+    Worker(#[from] WorkerError),
+}
+
+/// Sizes and timers of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableLimits {
+    /// Messages a mailbox holds; a send beyond is refused with `MailboxFull`.
+    pub mailbox_capacity: usize,
+    /// Idle time after which a stateful worker hibernates; `None` never.
+    pub idle_hibernate: Option<Duration>,
+}
+
+/// Every live process of this node.
+pub struct ProcessTable {
+    node: Arc<str>,
+    incarnation: u32,
+    serial: AtomicU64,
+    monitor_ids: AtomicU64,
+    processes: RwLock<HashMap<Pid, Arc<ProcessEntry>>>,
+    names: RwLock<HashMap<String, Pid>>,
+    workers: Arc<WorkerEngine>,
+    limits: TableLimits,
+    tasks: TaskTracker,
+}
+
+impl ProcessTable {
+    pub fn new(
+        node: &str,
+        incarnation: u32,
+        workers: Arc<WorkerEngine>,
+        limits: TableLimits,
+    ) -> Arc<ProcessTable> {
+        Arc::new(ProcessTable {
+            node: Arc::from(node),
+            incarnation,
+            serial: AtomicU64::new(1),
+            monitor_ids: AtomicU64::new(1),
+            processes: RwLock::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
+            workers,
+            limits,
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub(crate) fn workers(&self) -> &WorkerEngine {
+        &self.workers
+    }
+
+    /// Start a process running `code`, initialised with `args`.
+    pub async fn spawn(
+        self: &Arc<Self>,
+        code: Arc<WorkerCode>,
+        args: &str,
+        options: SpawnOptions,
+    ) -> Result<Pid, SpawnError> {
+        if let Some(name) = &options.name {
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && !name.starts_with('<');
+            if !valid {
+                return Err(SpawnError::InvalidName(name.clone()));
+            }
+            if self
+                .names
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(name)
+            {
+                return Err(SpawnError::NameTaken(name.clone()));
+            }
+        }
+        let link = match &options.link {
+            Some(target) => Some(self.entry(&target.to_string()).map_err(SpawnError::Link)?),
+            None => None,
+        };
+        let pid = Pid::new(
+            self.node.clone(),
+            self.incarnation,
+            self.serial.fetch_add(1, Ordering::Relaxed),
+        );
+        let worker_name = code.name().to_owned();
+        let worker = Worker::start(&self.workers, code, pid.clone(), args).await?;
+        let (mailbox, inbox) = mpsc::channel(self.limits.mailbox_capacity.max(1));
+        let (signals, signal_inbox) = mpsc::unbounded_channel();
+        let entry = Arc::new(ProcessEntry {
+            pid: pid.clone(),
+            name: Mutex::new(None),
+            worker: worker_name,
+            started: SystemTime::now(),
+            status: AtomicU8::new(Status::Running as u8),
+            mailbox,
+            signals,
+            links: Mutex::new(Default::default()),
+            monitors: Mutex::new(Default::default()),
+            trap_exit: AtomicBool::new(options.trap_exit),
+            counters: Counters::default(),
+            exit: Mutex::new(ExitWatch::Waiting(Vec::new())),
+        });
+        if let Some(name) = options.name {
+            let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+            if names.contains_key(&name) {
+                return Err(SpawnError::NameTaken(name));
+            }
+            names.insert(name.clone(), pid.clone());
+            *entry.name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+        }
+        self.processes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(pid.clone(), entry.clone());
+        if let Some(other) = link {
+            relate(&entry.links, &other.pid, true);
+            relate(&other.links, &pid, true);
+        }
+        self.tasks.spawn(process::run(
+            self.clone(),
+            entry,
+            worker,
+            inbox,
+            signal_inbox,
+            self.limits.idle_hibernate,
+        ));
+        Ok(pid)
+    }
+
+    /// A process by pid text or registered name.
+    pub(crate) fn entry(&self, target: &str) -> Result<Arc<ProcessEntry>, SendError> {
+        let pid = match target.parse::<Pid>() {
+            Ok(pid) => pid,
+            Err(_) => self
+                .whereis(target)
+                .ok_or_else(|| SendError::NoProcess(target.to_owned()))?,
+        };
+        self.processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&pid)
+            .cloned()
+            .ok_or_else(|| SendError::NoProcess(target.to_owned()))
+    }
+
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.names
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Queue a message; refused at once when the mailbox is full.
+    pub fn send(&self, to: &str, from: Option<Pid>, payload: &str) -> Result<(), SendError> {
+        let event = Event::Message {
+            from,
+            payload: payload.to_owned(),
+        };
+        self.entry(to)?.deliver(Envelope { event, reply: None })
+    }
+
+    /// Send a call and wait for its reply.
+    pub async fn call(
+        &self,
+        to: &str,
+        from: Option<Pid>,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<String, SendError> {
+        let entry = self.entry(to)?;
+        let (reply, answer) = oneshot::channel();
+        entry.deliver(Envelope {
+            event: Event::Call {
+                from,
+                payload: payload.to_owned(),
+            },
+            reply: Some(reply),
+        })?;
+        match tokio::time::timeout(timeout, answer).await {
+            Err(_) => Err(SendError::Timeout(entry.pid.clone(), timeout)),
+            Ok(Ok(Ok(answer))) => Ok(answer),
+            Ok(Ok(Err(reason))) => Err(SendError::Exited(entry.pid.clone(), reason)),
+            Ok(Err(_closed)) => Err(SendError::Exited(entry.pid.clone(), ExitReason::Shutdown)),
+        }
+    }
+
+    /// Send an exit signal to `to`, as `exit(Pid, Reason)` from `from` (none: an operator).
+    pub fn exit(&self, to: &str, from: Option<Pid>, reason: ExitReason) -> Result<Pid, SendError> {
+        let entry = self.entry(to)?;
+        let _ = entry.signals.send(Signal::Exit { from, reason });
+        Ok(entry.pid.clone())
+    }
+
+    /// Stop handling messages until resumed; they queue up meanwhile. Takes effect before
+    /// this returns: nothing sent afterwards is handled while suspended.
+    pub fn suspend(&self, target: &str) -> Result<Pid, SendError> {
+        let entry = self.entry(target)?;
+        entry.set_status(Status::Suspended);
+        // Wakes the loop, which then sees the status before any later message.
+        let _ = entry.signals.send(Signal::Suspend);
+        Ok(entry.pid.clone())
+    }
+
+    pub fn resume(&self, target: &str) -> Result<Pid, SendError> {
+        let entry = self.entry(target)?;
+        let _ = entry.signals.send(Signal::Resume);
+        Ok(entry.pid.clone())
+    }
+
+    /// Hibernate a process now; waits until it is asleep.
+    pub async fn hibernate(&self, target: &str) -> Result<Result<(), WorkerError>, SendError> {
+        let entry = self.entry(target)?;
+        let (reply, done) = oneshot::channel();
+        let _ = entry.signals.send(Signal::Hibernate(reply));
+        done.await
+            .map_err(|_| SendError::NoProcess(target.to_owned()))
+    }
+
+    /// Link two processes.
+    pub fn link(&self, a: &str, b: &str) -> Result<(), SendError> {
+        let (a, b) = (self.entry(a)?, self.entry(b)?);
+        relate(&a.links, &b.pid, true);
+        relate(&b.links, &a.pid, true);
+        Ok(())
+    }
+
+    pub fn unlink(&self, a: &str, b: &str) -> Result<(), SendError> {
+        let (a, b) = (self.entry(a)?, self.entry(b)?);
+        relate(&a.links, &b.pid, false);
+        relate(&b.links, &a.pid, false);
+        Ok(())
+    }
+
+    /// `watcher` monitors `target`: a `down` event arrives when it exits. Returns the id.
+    pub fn monitor(&self, watcher: &str, target: &str) -> Result<u64, SendError> {
+        let watcher = self.entry(watcher)?;
+        let target = self.entry(target)?;
+        let id = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
+        target
+            .monitors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, watcher.pid.clone());
+        Ok(id)
+    }
+
+    /// Set whether a process receives linked exits as events.
+    pub fn set_trap_exit(&self, target: &str, enabled: bool) -> Result<(), SendError> {
+        self.entry(target)?
+            .trap_exit
+            .store(enabled, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Resolves with the exit reason once `target` has exited and its links and monitors
+    /// have been told.
+    pub fn await_exit(
+        &self,
+        target: &str,
+    ) -> Result<impl Future<Output = ExitReason> + use<>, SendError> {
+        let entry = self.entry(target)?;
+        let (tell, told) = oneshot::channel();
+        match &mut *entry.exit.lock().unwrap_or_else(|p| p.into_inner()) {
+            ExitWatch::Waiting(waiters) => waiters.push(tell),
+            ExitWatch::Exited(reason) => {
+                let _ = tell.send(reason.clone());
+            }
+        }
+        Ok(async move { told.await.unwrap_or(ExitReason::Shutdown) })
+    }
+
+    pub fn info(&self, target: &str) -> Result<ProcessInfo, SendError> {
+        Ok(self.entry(target)?.info())
+    }
+
+    /// Every live process, ordered by pid.
+    pub fn list(&self) -> Vec<ProcessInfo> {
+        let processes = self.processes.read().unwrap_or_else(|p| p.into_inner());
+        let mut infos: Vec<ProcessInfo> = processes.values().map(|entry| entry.info()).collect();
+        drop(processes);
+        infos.sort_by_key(|info| info.pid.parse::<Pid>().map(|pid| pid.serial()).unwrap_or(0));
+        infos
+    }
+
+    pub fn len(&self) -> usize {
+        self.processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Resolves once every process task has ended (after a shutdown).
+    pub async fn wait_idle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
+    /// A process ended: forget it and tell its links and monitors.
+    pub(crate) fn exited(&self, entry: &ProcessEntry, reason: ExitReason) {
+        self.processes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&entry.pid);
+        if let Some(name) = entry.name.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            self.names
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&name);
+        }
+        tracing::debug!(pid = %entry.pid, %reason, "process exited");
+        // Linked processes see `killed`, which they may trap, not the untrappable `kill`.
+        let propagated = match &reason {
+            ExitReason::Kill => ExitReason::Crash("killed".to_owned()),
+            other => other.clone(),
+        };
+        let links = std::mem::take(&mut *entry.links.lock().unwrap_or_else(|p| p.into_inner()));
+        for linked in links {
+            if let Ok(other) = self.entry(&linked.to_string()) {
+                relate(&other.links, &entry.pid, false);
+                let _ = other.signals.send(Signal::Exit {
+                    from: Some(entry.pid.clone()),
+                    reason: propagated.clone(),
+                });
+            }
+        }
+        let monitors =
+            std::mem::take(&mut *entry.monitors.lock().unwrap_or_else(|p| p.into_inner()));
+        let waiters = match std::mem::replace(
+            &mut *entry.exit.lock().unwrap_or_else(|p| p.into_inner()),
+            ExitWatch::Exited(reason.clone()),
+        ) {
+            ExitWatch::Waiting(waiters) => waiters,
+            ExitWatch::Exited(_) => Vec::new(),
+        };
+        for watcher in monitors.into_values() {
+            if let Ok(other) = self.entry(&watcher.to_string()) {
+                let event = Event::Down {
+                    from: entry.pid.clone(),
+                    reason: reason.clone(),
+                };
+                // A down message is a message: a full mailbox refuses it like any other,
+                // and the refusal is logged rather than silently lost.
+                if let Err(error) = other.deliver(Envelope { event, reply: None }) {
+                    tracing::warn!(watcher = %watcher, pid = %entry.pid, %error, "down message not delivered");
+                }
+            }
+        }
+        for waiter in waiters {
+            let _ = waiter.send(reason.clone());
+        }
+    }
+}
+
+fn relate(set: &Mutex<std::collections::BTreeSet<Pid>>, pid: &Pid, present: bool) {
+    let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
+    if present {
+        set.insert(pid.clone());
+    } else {
+        set.remove(pid);
+    }
+}

@@ -1,0 +1,295 @@
+//! The process table: spawning, messages and calls, registered names, OTP exit signals
+//! through links and monitors, suspension, mailbox overflow and hibernation — with real
+//! counter workers, waiting on exits rather than on time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arsenal::runtime::{ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode};
+use arsenal::{Host, Source};
+
+use crate::{guests, settings};
+
+const CALL: Duration = Duration::from_secs(5);
+
+fn host_with(configure: impl FnOnce(&mut arsenal::config::Settings)) -> (Host, Arc<WorkerCode>) {
+    let mut settings = settings();
+    settings.limits.idle_hibernate_ms = 0;
+    configure(&mut settings);
+    let host = Host::empty(settings).expect("the host starts");
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .unwrap();
+    (host, code)
+}
+
+fn named(name: &str) -> SpawnOptions {
+    SpawnOptions {
+        name: Some(name.to_owned()),
+        ..SpawnOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_and_calls_reach_a_process_by_pid_or_name() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let pid = table.spawn(code, "1", named("counter-a")).await.unwrap();
+    assert_eq!(table.whereis("counter-a"), Some(pid.clone()));
+    table.send("counter-a", None, "inc").unwrap();
+    table.send(&pid.to_string(), None, "add 10").unwrap();
+    assert_eq!(
+        table.call("counter-a", None, "get", CALL).await.unwrap(),
+        "12"
+    );
+    let info = table.info("counter-a").unwrap();
+    assert_eq!(info.pid, pid.to_string());
+    assert_eq!(info.name.as_deref(), Some("counter-a"));
+    assert_eq!(info.status, Status::Running);
+    assert_eq!((info.messages_in, info.messages_out), (3, 1));
+    assert_eq!(
+        table.send("nobody", None, "inc"),
+        Err(SendError::NoProcess("nobody".to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_unique_and_valid() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table.spawn(code.clone(), "", named("only")).await.unwrap();
+    assert_eq!(
+        table.spawn(code.clone(), "", named("only")).await,
+        Err(SpawnError::NameTaken("only".to_owned()))
+    );
+    assert_eq!(
+        table.spawn(code, "", named("no spaces")).await,
+        Err(SpawnError::InvalidName("no spaces".to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_is_gone_with_its_name() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let pid = table.spawn(code, "", named("doomed")).await.unwrap();
+    let exited = table.await_exit("doomed").unwrap();
+    table.exit("doomed", None, ExitReason::Kill).unwrap();
+    assert_eq!(exited.await, ExitReason::Kill);
+    assert!(table.whereis("doomed").is_none());
+    assert!(matches!(
+        table.info(&pid.to_string()),
+        Err(SendError::NoProcess(_))
+    ));
+    assert!(table.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
+    let b = table
+        .spawn(
+            code.clone(),
+            "",
+            SpawnOptions {
+                link: Some(a.clone()),
+                ..named("b")
+            },
+        )
+        .await
+        .unwrap();
+    let trapper = table
+        .spawn(
+            code,
+            "",
+            SpawnOptions {
+                trap_exit: true,
+                ..named("trapper")
+            },
+        )
+        .await
+        .unwrap();
+    table.link("a", "trapper").unwrap();
+    assert_eq!(
+        table.info("a").unwrap().links,
+        [b.to_string(), trapper.to_string()]
+    );
+
+    let b_exit = table.await_exit("b").unwrap();
+    table.send("a", None, "crash").unwrap();
+    assert_eq!(
+        b_exit.await,
+        ExitReason::Crash("the worker crashed: asked to crash".to_owned())
+    );
+    // The trapping process got the exit as an event and lives on, with no link left.
+    assert_eq!(table.call("trapper", None, "get", CALL).await.unwrap(), "0");
+    let info = table.info("trapper").unwrap();
+    assert!(info.links.is_empty());
+    assert_eq!(info.messages_in, 2, "the exit event and the call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
+    table
+        .spawn(
+            code.clone(),
+            "",
+            SpawnOptions {
+                link: Some(a),
+                ..named("b")
+            },
+        )
+        .await
+        .unwrap();
+    let a_exit = table.await_exit("a").unwrap();
+    table.exit("a", None, ExitReason::Normal).unwrap();
+    assert_eq!(a_exit.await, ExitReason::Normal);
+    assert_eq!(
+        table.call("b", None, "get", CALL).await.unwrap(),
+        "0",
+        "b survives a normal exit"
+    );
+
+    let c = table
+        .spawn(
+            code,
+            "",
+            SpawnOptions {
+                link: Some(table.whereis("b").unwrap()),
+                ..named("c")
+            },
+        )
+        .await
+        .unwrap();
+    let c_exit = table.await_exit(&c.to_string()).unwrap();
+    table.exit("b", None, ExitReason::Kill).unwrap();
+    assert_eq!(c_exit.await, ExitReason::Crash("killed".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_gets_a_down_message() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table
+        .spawn(code.clone(), "", named("watched"))
+        .await
+        .unwrap();
+    table.spawn(code, "", named("watcher")).await.unwrap();
+    table.monitor("watcher", "watched").unwrap();
+    assert_eq!(table.info("watched").unwrap().monitored_by.len(), 1);
+    let exited = table.await_exit("watched").unwrap();
+    table.exit("watched", None, ExitReason::Shutdown).unwrap();
+    assert_eq!(exited.await, ExitReason::Shutdown);
+    assert_eq!(
+        table.info("watcher").unwrap().messages_in,
+        1,
+        "the down message"
+    );
+    assert_eq!(
+        table.call("watcher", None, "get", CALL).await.unwrap(),
+        "0",
+        "monitors do not kill"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailbox_refuses_the_sender_and_loses_nothing() {
+    let (host, code) = host_with(|settings| settings.limits.mailbox_capacity = 4);
+    let table = host.processes();
+    let pid = table.spawn(code, "", named("small")).await.unwrap();
+    table.suspend("small").unwrap();
+    for _ in 0..4 {
+        table.send("small", None, "inc").unwrap();
+    }
+    assert_eq!(
+        table.send("small", None, "inc"),
+        Err(SendError::MailboxFull(pid, 4))
+    );
+    let info = table.info("small").unwrap();
+    assert_eq!((info.status, info.mailbox_len), (Status::Suspended, 4));
+    // A suspended process handles nothing, so a call times out...
+    assert!(matches!(
+        table
+            .call("small", None, "get", Duration::from_millis(1))
+            .await,
+        Err(SendError::MailboxFull(..))
+    ));
+    table.resume("small").unwrap();
+    // Once resumed, the queue drains (bounded wait on the state, no sleeping)...
+    tokio::time::timeout(CALL, async {
+        while table.info("small").unwrap().mailbox_len > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the mailbox drains");
+    // ...and every queued message was handled.
+    assert_eq!(table.call("small", None, "get", CALL).await.unwrap(), "4");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_a_suspended_process_times_out() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table.spawn(code, "", named("sleepy")).await.unwrap();
+    table.suspend("sleepy").unwrap();
+    let result = table
+        .call("sleepy", None, "get", Duration::from_millis(50))
+        .await;
+    assert!(
+        matches!(result, Err(SendError::Timeout(_, _))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_learns_that_the_process_crashed() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let pid = table.spawn(code, "", named("fragile")).await.unwrap();
+    let result = table.call("fragile", None, "crash", CALL).await;
+    assert_eq!(
+        result,
+        Err(SendError::Exited(
+            pid,
+            ExitReason::Crash("the worker crashed: asked to crash".to_owned())
+        ))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table.spawn(code, "40", named("bear")).await.unwrap();
+    table.send("bear", None, "inc").unwrap();
+    assert_eq!(table.call("bear", None, "get", CALL).await.unwrap(), "41");
+    table.hibernate("bear").await.unwrap().unwrap();
+    assert_eq!(table.info("bear").unwrap().status, Status::Hibernated);
+    table.send("bear", None, "inc").unwrap();
+    assert_eq!(table.call("bear", None, "get", CALL).await.unwrap(), "42");
+    assert_eq!(table.info("bear").unwrap().status, Status::Running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_process_hibernates_by_itself() {
+    let (host, code) = host_with(|settings| settings.limits.idle_hibernate_ms = 20);
+    let table = host.processes();
+    table.spawn(code, "7", named("idle")).await.unwrap();
+    // Wait for the state change, bounded; nothing here sleeps to synchronise.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while table.info("idle").unwrap().status != Status::Hibernated {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the idle process hibernates");
+    assert_eq!(table.call("idle", None, "get", CALL).await.unwrap(), "7");
+}
