@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use arsenal::operation::types as wit;
+pub(crate) use self::arsenal::operation::types as wit;
 
 /// The process world: long-lived workers.
 pub(crate) mod process {

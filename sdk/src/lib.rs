@@ -4,7 +4,7 @@
 //! and typed parameters, and an `execute` function that receives parameters the host has
 //! already decoded, coerced and validated. [`export!`] turns it into a component.
 //!
-//! ```ignore
+//! ```no_run
 //! use arsenal_sdk::prelude::*;
 //!
 //! struct Greet;
