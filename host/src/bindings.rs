@@ -17,6 +17,7 @@ pub(crate) mod process {
     wasmtime::component::bindgen!({
         path: ["../wit/operation", "../wit/process"],
         world: "arsenal:process/worker-process",
+        imports: { "arsenal:process/process.call": async },
         exports: { default: async },
         with: { "arsenal:operation/log": crate::bindings::arsenal::operation::log },
     });

@@ -26,6 +26,8 @@ pub(crate) struct CallState {
     pub(crate) host: Arc<HostFacts>,
     pub(crate) context: CallContext,
     pub(crate) output: GuestOutput,
+    /// Set for worker processes: who the store belongs to.
+    pub(crate) process: Option<crate::runtime::ProcessContext>,
 }
 
 impl CallState {
@@ -48,6 +50,7 @@ impl CallState {
                 log_dropped: 0,
             },
             output,
+            process: None,
         }
     }
 

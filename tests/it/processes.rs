@@ -293,3 +293,68 @@ async fn an_idle_process_hibernates_by_itself() {
     .expect("the idle process hibernates");
     assert_eq!(table.call("idle", None, "get", CALL).await.unwrap(), "7");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_send_and_call_each_other_through_the_process_import() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    let a = table.spawn(code.clone(), "5", named("a")).await.unwrap();
+    table.spawn(code, "", named("b")).await.unwrap();
+    assert_eq!(
+        table.call("a", None, "self", CALL).await.unwrap(),
+        a.to_string()
+    );
+    assert_eq!(
+        table.call("b", None, "whereis a", CALL).await.unwrap(),
+        a.to_string()
+    );
+    table.call("b", None, "tell a inc", CALL).await.unwrap();
+    // b's message reached a before b answered, so a's next call sees it.
+    assert_eq!(table.call("a", None, "get", CALL).await.unwrap(), "6");
+    assert_eq!(table.call("b", None, "ask a get", CALL).await.unwrap(), "6");
+    let b = table.info("b").unwrap();
+    assert_eq!(b.messages_out, 5, "four replies and one call of b's own");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_links_and_monitors_through_the_process_import() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table.spawn(code.clone(), "", named("a")).await.unwrap();
+    table
+        .spawn(code.clone(), "", named("linked"))
+        .await
+        .unwrap();
+    table.spawn(code, "", named("watcher")).await.unwrap();
+    table.call("linked", None, "link a", CALL).await.unwrap();
+    table
+        .call("watcher", None, "monitor a", CALL)
+        .await
+        .unwrap();
+    let linked_exit = table.await_exit("linked").unwrap();
+    table.send("a", None, "crash").unwrap();
+    assert!(
+        matches!(linked_exit.await, ExitReason::Crash(reason) if reason.contains("asked to crash"))
+    );
+    assert_eq!(table.call("watcher", None, "get", CALL).await.unwrap(), "0");
+    assert_eq!(
+        table.info("watcher").unwrap().messages_in,
+        3,
+        "monitor, down, get"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_delivers_an_event_to_its_process() {
+    let (host, code) = host_with(|_| {});
+    let table = host.processes();
+    table.spawn(code, "", named("timed")).await.unwrap();
+    table.call("timed", None, "timer 5", CALL).await.unwrap();
+    tokio::time::timeout(CALL, async {
+        while table.call("timed", None, "get", CALL).await.unwrap() != "1" {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the timer fires");
+}

@@ -1,6 +1,9 @@
 //! Example worker process: a counter. Messages `"inc"` and `"add N"` change it, a call
 //! with `"get"` replies with the value; `snapshot`/`restore` carry it across hibernation
-//! and upgrades. Written against the process world directly with wit-bindgen.
+//! and upgrades. It also drives the `process` import for tests: `tell TO MSG` (send),
+//! `ask TO MSG` (call, replying with the answer), `self`, `timer MS` (an `inc` later),
+//! `link TO`, `monitor TO`, `trap on|off`, `whereis NAME`. Written against the process
+//! world directly with wit-bindgen.
 
 use std::cell::Cell;
 
@@ -12,6 +15,7 @@ wit_bindgen::generate!({
 
 use exports::arsenal::process::state::Guest as State;
 use exports::arsenal::process::worker::Guest as Worker;
+use arsenal::process::process;
 use arsenal::process::types::Event;
 
 thread_local! {
@@ -47,6 +51,27 @@ fn apply(payload: &str) -> Result<Option<String>, String> {
         None if command == "inc" => COUNT.with(|count| count.set(count.get() + 1)),
         None if command == "get" => return Ok(Some(COUNT.with(Cell::get).to_string())),
         None if command == "crash" => return Err("asked to crash".to_owned()),
+        None if command == "self" => return Ok(Some(process::self_pid())),
+        Some(("tell", rest)) => {
+            let (to, message) = rest.split_once(' ').ok_or("tell TO MSG")?;
+            process::send(to, message).map_err(|error| format!("send failed: {error:?}"))?;
+        }
+        Some(("ask", rest)) => {
+            let (to, message) = rest.split_once(' ').ok_or("ask TO MSG")?;
+            let answer = process::call(to, message, 1_000).map_err(|error| format!("call failed: {error:?}"))?;
+            return Ok(Some(answer));
+        }
+        Some(("timer", ms)) => {
+            let ms: u32 = ms.parse().map_err(|_| format!("bad delay `{ms}`"))?;
+            return Ok(Some(process::start_timer(ms, "inc").to_string()));
+        }
+        Some(("link", to)) => process::link(to).map_err(|error| format!("link failed: {error:?}"))?,
+        Some(("monitor", to)) => {
+            let id = process::monitor(to).map_err(|error| format!("monitor failed: {error:?}"))?;
+            return Ok(Some(id.to_string()));
+        }
+        Some(("trap", flag)) => process::trap_exit(flag == "on"),
+        Some(("whereis", name)) => return Ok(process::whereis(name)),
         Some(("add", n)) => {
             let n: i64 = n.parse().map_err(|_| format!("bad number `{n}`"))?;
             COUNT.with(|count| count.set(count.get() + n));

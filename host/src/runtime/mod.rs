@@ -2,11 +2,13 @@
 //! engine (start, handle, hibernate, wake), and the process table with mailboxes, links,
 //! monitors and OTP exit signals. Supervisors and sandboxes build on these.
 
+mod imports;
 mod pid;
 mod process;
 mod table;
 mod worker;
 
+pub(crate) use imports::ProcessContext;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
 pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Pid;
@@ -60,6 +61,8 @@ pub struct ProcessTable {
     workers: Arc<WorkerEngine>,
     limits: TableLimits,
     tasks: TaskTracker,
+    /// Pending timers: id → (owner, cancel).
+    timers: Mutex<HashMap<u64, (Pid, CancellationToken)>>,
 }
 
 impl ProcessTable {
@@ -79,6 +82,7 @@ impl ProcessTable {
             workers,
             limits,
             tasks: TaskTracker::new(),
+            timers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -122,7 +126,14 @@ impl ProcessTable {
             self.serial.fetch_add(1, Ordering::Relaxed),
         );
         let worker_name = code.name().to_owned();
-        let worker = Worker::start(&self.workers, code, pid.clone(), args).await?;
+        let worker = Worker::start_in(
+            &self.workers,
+            code,
+            pid.clone(),
+            args,
+            Some(Arc::downgrade(self)),
+        )
+        .await?;
         let (mailbox, inbox) = mpsc::channel(self.limits.mailbox_capacity.max(1));
         let (signals, signal_inbox) = mpsc::unbounded_channel();
         let entry = Arc::new(ProcessEntry {
@@ -285,6 +296,81 @@ impl ProcessTable {
         Ok(id)
     }
 
+    /// Remove a monitor; false when it no longer exists.
+    pub fn demonitor(&self, id: u64) -> bool {
+        let processes = self.processes.read().unwrap_or_else(|p| p.into_inner());
+        processes.values().any(|entry| {
+            entry
+                .monitors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id)
+                .is_some()
+        })
+    }
+
+    /// Count a message or call sent by `pid`.
+    pub(crate) fn count_sent(&self, pid: &Pid) {
+        if let Some(entry) = self
+            .processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pid)
+        {
+            entry.counters.messages_out.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Deliver a timer event to `pid` after `after`; returns the timer id. The timer is
+    /// cancelled when the process exits.
+    pub(crate) fn start_timer(
+        self: &Arc<Self>,
+        pid: &Pid,
+        after: Duration,
+        payload: String,
+    ) -> u64 {
+        let id = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        self.timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (pid.clone(), token.clone()));
+        let table = Arc::downgrade(self);
+        let pid = pid.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = token.cancelled() => {}
+                () = tokio::time::sleep(after) => {
+                    let Some(table) = table.upgrade() else { return };
+                    table.timers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                    if let Ok(entry) = table.entry(&pid.to_string()) {
+                        let event = Event::Timer { id, payload };
+                        if let Err(error) = entry.deliver(Envelope { event, reply: None }) {
+                            tracing::warn!(%pid, timer = id, %error, "timer event not delivered");
+                        }
+                    }
+                }
+            }
+        });
+        id
+    }
+
+    /// Cancel a timer; false when it already fired or never existed.
+    pub(crate) fn cancel_timer(&self, id: u64) -> bool {
+        match self
+            .timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+        {
+            Some((_, token)) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Set whether a process receives linked exits as events.
     pub fn set_trap_exit(&self, target: &str, enabled: bool) -> Result<(), SendError> {
         self.entry(target)?
@@ -354,6 +440,16 @@ impl ProcessTable {
                 .remove(&name);
         }
         tracing::debug!(pid = %entry.pid, %reason, "process exited");
+        self.timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (owner, token)| {
+                let keep = *owner != entry.pid;
+                if !keep {
+                    token.cancel();
+                }
+                keep
+            });
         // Linked processes see `killed`, which they may trap, not the untrappable `kill`.
         let propagated = match &reason {
             ExitReason::Kill => ExitReason::Crash("killed".to_owned()),

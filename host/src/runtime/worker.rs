@@ -18,11 +18,13 @@ use crate::engine::{EpochTicker, worker_engine};
 use crate::inspect::ComponentShape;
 use crate::invoke::{GuestFailure, arm_deadline, classify};
 use crate::limits::CallLimiter;
-use crate::runtime::Pid;
+use crate::runtime::{Pid, ProcessContext, ProcessTable};
 use crate::store::CallState;
+use std::sync::Weak;
 
 const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
 const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
+const PROCESS_INTERFACE: &str = "arsenal:process/process@";
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +208,10 @@ impl WorkerEngine {
             CallState,
             HasSelf<CallState>,
         >(&mut linker, |state| state)?;
+        crate::bindings::process::arsenal::process::process::add_to_linker::<
+            CallState,
+            HasSelf<CallState>,
+        >(&mut linker, |state| state)?;
         crate::bindings::arsenal::operation::log::add_to_linker::<CallState, HasSelf<CallState>>(
             &mut linker,
             |state| state,
@@ -238,9 +244,14 @@ impl WorkerEngine {
         {
             return Err(invalid(format!("it does not export `{WORKER_INTERFACE}`")));
         }
-        if let ImportVerdict::Refused(problems) =
-            check_imports(&shape.imports, source, &self.grants)
-        {
+        // The `process` interface is every worker's own baseline (never an operation's).
+        let imports: Vec<String> = shape
+            .imports
+            .iter()
+            .filter(|import| !import.starts_with(PROCESS_INTERFACE))
+            .cloned()
+            .collect();
+        if let ImportVerdict::Refused(problems) = check_imports(&imports, source, &self.grants) {
             let names: Vec<String> = problems
                 .iter()
                 .map(|p| format!("{} ({})", p.import, p.reason))
@@ -285,6 +296,7 @@ impl WorkerEngine {
 pub struct Worker {
     code: Arc<WorkerCode>,
     pid: Pid,
+    table: Option<Weak<ProcessTable>>,
     store: Store<CallState>,
     instance: Instance,
     bindings: WorkerProcess,
@@ -297,6 +309,7 @@ pub struct Worker {
 pub struct Hibernated {
     code: Arc<WorkerCode>,
     pid: Pid,
+    table: Option<Weak<ProcessTable>>,
     state: Vec<u8>,
 }
 
@@ -315,7 +328,19 @@ impl Worker {
         pid: Pid,
         args: &str,
     ) -> Result<Worker, WorkerError> {
-        let mut worker = Worker::instantiate(engine, code, pid).await?;
+        Worker::start_in(engine, code, pid, args, None).await
+    }
+
+    /// Start a worker that belongs to a process of `table` (its `process` import acts as
+    /// that process).
+    pub(crate) async fn start_in(
+        engine: &WorkerEngine,
+        code: Arc<WorkerCode>,
+        pid: Pid,
+        args: &str,
+        table: Option<Weak<ProcessTable>>,
+    ) -> Result<Worker, WorkerError> {
+        let mut worker = Worker::instantiate(engine, code, pid, table).await?;
         let bindings = worker.bindings.arsenal_process_worker().clone();
         let args = args.to_owned();
         let result = worker
@@ -329,8 +354,13 @@ impl Worker {
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
         pid: Pid,
+        table: Option<Weak<ProcessTable>>,
     ) -> Result<Worker, WorkerError> {
         let mut store = engine.store(&code, &pid);
+        store.data_mut().process = table.clone().map(|table| ProcessContext {
+            table,
+            pid: pid.clone(),
+        });
         arm_deadline(&mut store, engine.limits.call_timeout);
         let instance = code
             .pre
@@ -349,6 +379,7 @@ impl Worker {
         Ok(Worker {
             code,
             pid,
+            table,
             store,
             instance,
             bindings,
@@ -390,6 +421,7 @@ impl Worker {
         Ok(Hibernated {
             code: self.code,
             pid: self.pid,
+            table: self.table,
             state,
         })
     }
@@ -399,9 +431,14 @@ impl Worker {
         engine: &WorkerEngine,
         hibernated: Hibernated,
     ) -> Result<Worker, WorkerError> {
-        let Hibernated { code, pid, state } = hibernated;
+        let Hibernated {
+            code,
+            pid,
+            table,
+            state,
+        } = hibernated;
         let version = code.version.clone();
-        let mut worker = Worker::instantiate(engine, code, pid).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, table).await?;
         let func = worker.state_func("restore")?;
         let typed = func
             .typed::<(&str, &[u8]), (Result<(), String>,)>(&worker.store)

@@ -1,0 +1,144 @@
+//! The `arsenal:process/process` import: what a worker may ask of the runtime about
+//! itself and other processes — its pid, names, send, call, timers, links, monitors and
+//! `trap_exit`. Every call acts as the calling process.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::bindings::process::arsenal::process::process::Host;
+use crate::bindings::process::arsenal::process::types::SendError as WitSendError;
+use crate::runtime::{Pid, ProcessTable, SendError};
+use crate::store::CallState;
+
+/// Which process a worker's store belongs to, and its table.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessContext {
+    pub(crate) table: Weak<ProcessTable>,
+    pub(crate) pid: Pid,
+}
+
+impl ProcessContext {
+    fn table(&self) -> Result<Arc<ProcessTable>, WitSendError> {
+        // The table outlives its processes except during shutdown.
+        self.table.upgrade().ok_or(WitSendError::NoProcess)
+    }
+}
+
+fn convert(error: SendError) -> WitSendError {
+    match error {
+        SendError::NoProcess(_) => WitSendError::NoProcess,
+        SendError::MailboxFull(..) => WitSendError::MailboxFull,
+        SendError::Timeout(..) => WitSendError::Timeout,
+        SendError::Exited(_, reason) => WitSendError::Crashed(reason.to_string()),
+    }
+}
+
+impl CallState {
+    fn process(&self) -> Result<&ProcessContext, WitSendError> {
+        self.process.as_ref().ok_or(WitSendError::NoProcess)
+    }
+}
+
+impl Host for CallState {
+    fn self_pid(&mut self) -> String {
+        match &self.process {
+            Some(context) => context.pid.to_string(),
+            None => self.context.request_id.to_string(),
+        }
+    }
+
+    fn whereis(&mut self, name: String) -> Option<String> {
+        let table = self.process().ok()?.table().ok()?;
+        table.whereis(&name).map(|pid| pid.to_string())
+    }
+
+    fn send(&mut self, to: String, payload: String) -> Result<(), WitSendError> {
+        let context = self.process()?;
+        let table = context.table()?;
+        table
+            .send(&to, Some(context.pid.clone()), &payload)
+            .map_err(convert)?;
+        table.count_sent(&context.pid);
+        Ok(())
+    }
+
+    async fn call(
+        &mut self,
+        to: String,
+        payload: String,
+        timeout_ms: u32,
+    ) -> Result<String, WitSendError> {
+        let context = self.process()?.clone();
+        let table = context.table()?;
+        let answer = table
+            .call(
+                &to,
+                Some(context.pid.clone()),
+                &payload,
+                Duration::from_millis(timeout_ms as u64),
+            )
+            .await
+            .map_err(convert)?;
+        table.count_sent(&context.pid);
+        Ok(answer)
+    }
+
+    fn start_timer(&mut self, after_ms: u32, payload: String) -> u64 {
+        let Ok(context) = self.process() else {
+            return 0;
+        };
+        let Ok(table) = context.table() else { return 0 };
+        table.start_timer(
+            &context.pid,
+            Duration::from_millis(after_ms as u64),
+            payload,
+        )
+    }
+
+    fn cancel_timer(&mut self, id: u64) -> bool {
+        let Ok(context) = self.process() else {
+            return false;
+        };
+        context.table().is_ok_and(|table| table.cancel_timer(id))
+    }
+
+    fn link(&mut self, to: String) -> Result<(), WitSendError> {
+        let context = self.process()?;
+        context
+            .table()?
+            .link(&context.pid.to_string(), &to)
+            .map_err(convert)
+    }
+
+    fn unlink(&mut self, to: String) {
+        if let Ok(context) = self.process()
+            && let Ok(table) = context.table()
+        {
+            let _ = table.unlink(&context.pid.to_string(), &to);
+        }
+    }
+
+    fn monitor(&mut self, to: String) -> Result<u64, WitSendError> {
+        let context = self.process()?;
+        context
+            .table()?
+            .monitor(&context.pid.to_string(), &to)
+            .map_err(convert)
+    }
+
+    fn demonitor(&mut self, id: u64) {
+        if let Ok(context) = self.process()
+            && let Ok(table) = context.table()
+        {
+            table.demonitor(id);
+        }
+    }
+
+    fn trap_exit(&mut self, enabled: bool) {
+        if let Ok(context) = self.process()
+            && let Ok(table) = context.table()
+        {
+            let _ = table.set_trap_exit(&context.pid.to_string(), enabled);
+        }
+    }
+}
