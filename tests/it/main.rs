@@ -9,6 +9,7 @@ mod openapi;
 mod operations;
 mod processes;
 mod serve;
+mod supervisors;
 mod validation;
 mod workers;
 

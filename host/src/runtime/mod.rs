@@ -5,12 +5,17 @@
 mod imports;
 mod pid;
 mod process;
+mod supervisor;
 mod table;
 mod worker;
 
 pub(crate) use imports::ProcessContext;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
+pub use supervisor::{
+    ChildInfo, ChildSpec, ChildStart, Flags, Restart, RestartRecord, Shutdown, Strategy,
+    SupervisorError, SupervisorHandle, SupervisorSpec,
+};
 pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};
 pub use worker::{
     Event, ExitReason, Hibernated, Worker, WorkerCode, WorkerEngine, WorkerError, WorkerLimits,

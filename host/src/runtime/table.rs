@@ -15,7 +15,15 @@ use super::Pid;
 use super::process::{
     self, Counters, Envelope, ExitWatch, ProcessEntry, ProcessInfo, SendError, Signal, Status,
 };
+use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
 use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
+
+/// A process entered into the table, with its mailbox and signal queues.
+pub(crate) type Registered = (
+    Arc<ProcessEntry>,
+    mpsc::Receiver<Envelope>,
+    mpsc::UnboundedReceiver<Signal>,
+);
 
 /// Options of a new process.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +71,7 @@ pub struct ProcessTable {
     tasks: TaskTracker,
     /// Pending timers: id → (owner, cancel).
     timers: Mutex<HashMap<u64, (Pid, CancellationToken)>>,
+    supervisors: RwLock<HashMap<Pid, SupervisorHandle>>,
 }
 
 impl ProcessTable {
@@ -83,6 +92,7 @@ impl ProcessTable {
             limits,
             tasks: TaskTracker::new(),
             timers: Mutex::new(HashMap::new()),
+            supervisors: RwLock::new(HashMap::new()),
         })
     }
 
@@ -97,13 +107,40 @@ impl ProcessTable {
         args: &str,
         options: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
+        let link = self.check_spawn(&options)?;
+        let pid = self.next_pid();
+        let worker = Worker::start_in(
+            &self.workers,
+            code.clone(),
+            pid.clone(),
+            args,
+            Some(Arc::downgrade(self)),
+        )
+        .await?;
+        let (entry, inbox, signal_inbox) =
+            self.register(pid.clone(), code.name(), options, link)?;
+        self.tasks.spawn(process::run(
+            self.clone(),
+            entry,
+            worker,
+            inbox,
+            signal_inbox,
+            self.limits.idle_hibernate,
+        ));
+        Ok(pid)
+    }
+
+    /// Validate the name and find the process to link to.
+    pub(crate) fn check_spawn(
+        &self,
+        options: &SpawnOptions,
+    ) -> Result<Option<Arc<ProcessEntry>>, SpawnError> {
         if let Some(name) = &options.name {
             let valid = !name.is_empty()
                 && name.len() <= 64
                 && name
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                && !name.starts_with('<');
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
             if !valid {
                 return Err(SpawnError::InvalidName(name.clone()));
             }
@@ -116,30 +153,36 @@ impl ProcessTable {
                 return Err(SpawnError::NameTaken(name.clone()));
             }
         }
-        let link = match &options.link {
-            Some(target) => Some(self.entry(&target.to_string()).map_err(SpawnError::Link)?),
-            None => None,
-        };
-        let pid = Pid::new(
+        match &options.link {
+            Some(target) => Ok(Some(
+                self.entry(&target.to_string()).map_err(SpawnError::Link)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn next_pid(&self) -> Pid {
+        Pid::new(
             self.node.clone(),
             self.incarnation,
             self.serial.fetch_add(1, Ordering::Relaxed),
-        );
-        let worker_name = code.name().to_owned();
-        let worker = Worker::start_in(
-            &self.workers,
-            code,
-            pid.clone(),
-            args,
-            Some(Arc::downgrade(self)),
         )
-        .await?;
+    }
+
+    /// Enter a started process into the table (name, links) and hand back its queues.
+    pub(crate) fn register(
+        &self,
+        pid: Pid,
+        kind: &str,
+        options: SpawnOptions,
+        link: Option<Arc<ProcessEntry>>,
+    ) -> Result<Registered, SpawnError> {
         let (mailbox, inbox) = mpsc::channel(self.limits.mailbox_capacity.max(1));
         let (signals, signal_inbox) = mpsc::unbounded_channel();
         let entry = Arc::new(ProcessEntry {
             pid: pid.clone(),
             name: Mutex::new(None),
-            worker: worker_name,
+            worker: kind.to_owned(),
             started: SystemTime::now(),
             status: AtomicU8::new(Status::Running as u8),
             mailbox,
@@ -166,15 +209,44 @@ impl ProcessTable {
             relate(&entry.links, &other.pid, true);
             relate(&other.links, &pid, true);
         }
-        self.tasks.spawn(process::run(
-            self.clone(),
-            entry,
-            worker,
-            inbox,
-            signal_inbox,
-            self.limits.idle_hibernate,
-        ));
-        Ok(pid)
+        Ok((entry, inbox, signal_inbox))
+    }
+
+    /// Start a supervisor tree.
+    pub async fn start_supervisor(
+        self: &Arc<Self>,
+        spec: SupervisorSpec,
+    ) -> Result<SupervisorHandle, SpawnError> {
+        supervisor::start(self.clone(), spec, None).await
+    }
+
+    /// A supervisor by pid text or registered name.
+    pub fn supervisor(&self, target: &str) -> Result<SupervisorHandle, SendError> {
+        let entry = self.entry(target)?;
+        self.supervisors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&entry.pid)
+            .cloned()
+            .ok_or_else(|| SendError::NoProcess(target.to_owned()))
+    }
+
+    pub(crate) fn register_supervisor(&self, handle: SupervisorHandle) {
+        self.supervisors
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(handle.pid().clone(), handle);
+    }
+
+    pub(crate) fn unregister_supervisor(&self, pid: &Pid) {
+        self.supervisors
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(pid);
+    }
+
+    pub(crate) fn tasks(&self) -> &TaskTracker {
+        &self.tasks
     }
 
     /// A process by pid text or registered name.

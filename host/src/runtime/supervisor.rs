@@ -1,0 +1,590 @@
+//! OTP supervisors: a supervisor is a process of the table that links to its children
+//! and traps their exits. On a child's exit it restarts per the child's restart type
+//! (permanent, transient, temporary) and its strategy (one_for_one, one_for_all,
+//! rest_for_one), within a restart intensity (default 1 in 5 s); past it, it stops its
+//! children and exits, and its own supervisor decides (escalation). Children stop in
+//! reverse start order: `shutdown`, then `kill` after the child's shutdown timeout.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::Pid;
+use super::process::{ProcessEntry, Signal, Status};
+use super::table::{ProcessTable, SpawnError, SpawnOptions};
+use super::worker::{ExitReason, WorkerCode};
+
+/// Restart history entries kept per supervisor.
+const HISTORY: usize = 100;
+
+/// Which children restart when one exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    OneForOne,
+    OneForAll,
+    RestForOne,
+}
+
+/// When a child is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// Only after an abnormal exit (not `normal` nor `shutdown`).
+    Transient,
+    /// Never; removed when it exits.
+    Temporary,
+}
+
+/// How a child is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shutdown {
+    /// `kill` at once.
+    BrutalKill,
+    /// `shutdown`, then `kill` after this long (default 5,000 ms for workers).
+    Timeout(Duration),
+    /// `shutdown`, and wait as long as it takes (the default for supervisors).
+    Infinity,
+}
+
+/// A supervisor's flags, changeable at runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Flags {
+    pub strategy: Strategy,
+    /// Restarts allowed within `period` (OTP `intensity`, default 1).
+    pub intensity: u32,
+    /// Default 5 s.
+    pub period: Duration,
+}
+
+impl Default for Flags {
+    fn default() -> Flags {
+        Flags {
+            strategy: Strategy::OneForOne,
+            intensity: 1,
+            period: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How to start a child.
+#[derive(Clone)]
+pub enum ChildStart {
+    Worker {
+        code: Arc<WorkerCode>,
+        args: String,
+        name: Option<String>,
+    },
+    Supervisor(SupervisorSpec),
+}
+
+/// One child of a supervisor.
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub id: String,
+    pub start: ChildStart,
+    pub restart: Restart,
+    pub shutdown: Shutdown,
+}
+
+impl ChildSpec {
+    /// A permanent worker child with the default shutdown of 5 s.
+    pub fn worker(id: &str, code: Arc<WorkerCode>, args: &str) -> ChildSpec {
+        ChildSpec {
+            id: id.to_owned(),
+            start: ChildStart::Worker {
+                code,
+                args: args.to_owned(),
+                name: None,
+            },
+            restart: Restart::Permanent,
+            shutdown: Shutdown::Timeout(Duration::from_secs(5)),
+        }
+    }
+
+    /// A permanent supervisor child, waited for without limit when stopped.
+    pub fn supervisor(id: &str, spec: SupervisorSpec) -> ChildSpec {
+        ChildSpec {
+            id: id.to_owned(),
+            start: ChildStart::Supervisor(spec),
+            restart: Restart::Permanent,
+            shutdown: Shutdown::Infinity,
+        }
+    }
+}
+
+/// A supervisor to start.
+#[derive(Clone, Default)]
+pub struct SupervisorSpec {
+    pub name: Option<String>,
+    pub flags: Flags,
+    pub children: Vec<ChildSpec>,
+}
+
+/// A child as `which_children` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChildInfo {
+    pub id: String,
+    /// None while not running (a transient child that exited normally, say).
+    pub pid: Option<String>,
+    pub kind: &'static str,
+    pub restart: Restart,
+    pub restarts: u32,
+}
+
+/// One restart, for `restart_history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartRecord {
+    pub at_unix_ms: u64,
+    pub child: String,
+    pub old_pid: String,
+    pub new_pid: Option<String>,
+    pub reason: ExitReason,
+}
+
+/// Why a supervisor request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("no supervisor {0}")]
+    NoSupervisor(String),
+    #[error("no child `{0}`")]
+    NoChild(String),
+    #[error("a child `{0}` already exists")]
+    ChildExists(String),
+    #[error("child `{0}` is running; terminate it first")]
+    Running(String),
+    #[error("failed to start child `{0}`: {1}")]
+    Start(String, SpawnError),
+}
+
+pub(crate) enum Command {
+    WhichChildren(oneshot::Sender<Vec<ChildInfo>>),
+    Flags(oneshot::Sender<Flags>),
+    SetFlags(Flags, oneshot::Sender<()>),
+    History(oneshot::Sender<Vec<RestartRecord>>),
+    AddChild(
+        ChildSpec,
+        oneshot::Sender<Result<Option<Pid>, SupervisorError>>,
+    ),
+    TerminateChild(String, oneshot::Sender<Result<(), SupervisorError>>),
+    RestartChild(
+        String,
+        oneshot::Sender<Result<Option<Pid>, SupervisorError>>,
+    ),
+    DeleteChild(String, oneshot::Sender<Result<(), SupervisorError>>),
+}
+
+/// A way to ask a supervisor things.
+#[derive(Clone)]
+pub struct SupervisorHandle {
+    pid: Pid,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SupervisorHandle {
+    pub fn pid(&self) -> &Pid {
+        &self.pid
+    }
+
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SupervisorError> {
+        let gone = || SupervisorError::NoSupervisor(self.pid.to_string());
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(command(reply)).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
+        self.ask(Command::WhichChildren).await
+    }
+
+    pub async fn flags(&self) -> Result<Flags, SupervisorError> {
+        self.ask(Command::Flags).await
+    }
+
+    pub async fn set_flags(&self, flags: Flags) -> Result<(), SupervisorError> {
+        self.ask(|reply| Command::SetFlags(flags, reply)).await
+    }
+
+    pub async fn history(&self) -> Result<Vec<RestartRecord>, SupervisorError> {
+        self.ask(Command::History).await
+    }
+
+    pub async fn add_child(&self, spec: ChildSpec) -> Result<Option<Pid>, SupervisorError> {
+        self.ask(|reply| Command::AddChild(spec, reply)).await?
+    }
+
+    pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
+        self.ask(|reply| Command::TerminateChild(id.to_owned(), reply))
+            .await?
+    }
+
+    pub async fn restart_child(&self, id: &str) -> Result<Option<Pid>, SupervisorError> {
+        self.ask(|reply| Command::RestartChild(id.to_owned(), reply))
+            .await?
+    }
+
+    pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
+        self.ask(|reply| Command::DeleteChild(id.to_owned(), reply))
+            .await?
+    }
+}
+
+struct Child {
+    spec: ChildSpec,
+    pid: Option<Pid>,
+    restarts: u32,
+}
+
+struct Supervisor {
+    table: Arc<ProcessTable>,
+    pid: Pid,
+    flags: Flags,
+    children: Vec<Child>,
+    restarts: VecDeque<Instant>,
+    history: VecDeque<RestartRecord>,
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Start a supervisor and its children, in order. If a child fails to start, the ones
+/// already started are stopped and the supervisor does not start.
+pub(crate) fn start(
+    table: Arc<ProcessTable>,
+    spec: SupervisorSpec,
+    link: Option<Pid>,
+) -> Boxed<'static, Result<SupervisorHandle, SpawnError>> {
+    Box::pin(async move {
+        let options = SpawnOptions {
+            name: spec.name.clone(),
+            link,
+            trap_exit: true,
+        };
+        let link = table.check_spawn(&options)?;
+        let pid = table.next_pid();
+        let (entry, _mailbox, signals) =
+            table.register(pid.clone(), "supervisor", options, link)?;
+        let (commands, command_inbox) = mpsc::unbounded_channel();
+        let mut supervisor = Supervisor {
+            table: table.clone(),
+            pid: pid.clone(),
+            flags: spec.flags,
+            children: Vec::new(),
+            restarts: VecDeque::new(),
+            history: VecDeque::new(),
+        };
+        for child in spec.children {
+            let id = child.id.clone();
+            match supervisor.start_child(&child).await {
+                Ok(pid) => supervisor.children.push(Child {
+                    spec: child,
+                    pid: Some(pid),
+                    restarts: 0,
+                }),
+                Err(error) => {
+                    supervisor.stop_children(0).await;
+                    table.exited(
+                        &entry,
+                        ExitReason::Crash(format!("child `{id}` failed to start")),
+                    );
+                    return Err(error);
+                }
+            }
+        }
+        let handle = SupervisorHandle { pid, commands };
+        table.register_supervisor(handle.clone());
+        table
+            .tasks()
+            .spawn(run(supervisor, entry, signals, command_inbox));
+        Ok(handle)
+    })
+}
+
+async fn run(
+    mut supervisor: Supervisor,
+    entry: Arc<ProcessEntry>,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let reason = loop {
+        tokio::select! {
+            biased;
+            signal = signals.recv() => match signal {
+                None => break ExitReason::Shutdown,
+                Some(Signal::Exit { from: Some(from), reason }) if supervisor.child_index(&from).is_some() => {
+                    if let Err(reason) = supervisor.child_exited(&from, reason).await {
+                        break reason;
+                    }
+                }
+                // From its parent, another linked process or an operator: supervisors
+                // trap exits, but a parent's or an operator's exit stops them (OTP).
+                Some(Signal::Exit { reason: ExitReason::Normal, from: Some(_) }) => {}
+                Some(Signal::Exit { reason, .. }) => break reason,
+                Some(Signal::Suspend) => entry.set_status(Status::Suspended),
+                Some(Signal::Resume) => entry.set_status(Status::Running),
+                Some(Signal::Hibernate(reply)) => {
+                    let _ = reply.send(Err(super::WorkerError::NotStateful));
+                }
+            },
+            command = commands.recv() => match command {
+                None => break ExitReason::Shutdown,
+                Some(command) => supervisor.command(command).await,
+            },
+        }
+    };
+    supervisor.stop_children(0).await;
+    supervisor.table.unregister_supervisor(&supervisor.pid);
+    supervisor.table.exited(&entry, reason);
+}
+
+impl Supervisor {
+    fn child_index(&self, pid: &Pid) -> Option<usize> {
+        self.children
+            .iter()
+            .position(|child| child.pid.as_ref() == Some(pid))
+    }
+
+    async fn start_child(&self, spec: &ChildSpec) -> Result<Pid, SpawnError> {
+        match &spec.start {
+            ChildStart::Worker { code, args, name } => {
+                let options = SpawnOptions {
+                    name: name.clone(),
+                    link: Some(self.pid.clone()),
+                    trap_exit: false,
+                };
+                self.table.spawn(code.clone(), args, options).await
+            }
+            ChildStart::Supervisor(child) => {
+                start(self.table.clone(), child.clone(), Some(self.pid.clone()))
+                    .await
+                    .map(|handle| handle.pid)
+            }
+        }
+    }
+
+    /// Stop one child: unlink, `shutdown`, then `kill` after its timeout.
+    async fn stop_child(&mut self, index: usize) {
+        let Some(pid) = self.children[index].pid.take() else {
+            return;
+        };
+        let target = pid.to_string();
+        let _ = self.table.unlink(&self.pid.to_string(), &target);
+        let Ok(exited) = self.table.await_exit(&target) else {
+            return;
+        };
+        let first = match self.children[index].spec.shutdown {
+            Shutdown::BrutalKill => ExitReason::Kill,
+            _ => ExitReason::Shutdown,
+        };
+        let _ = self.table.exit(&target, Some(self.pid.clone()), first);
+        match self.children[index].spec.shutdown {
+            Shutdown::Timeout(timeout) => {
+                tokio::pin!(exited);
+                if tokio::time::timeout(timeout, &mut exited).await.is_err() {
+                    let _ = self
+                        .table
+                        .exit(&target, Some(self.pid.clone()), ExitReason::Kill);
+                    exited.await;
+                }
+            }
+            Shutdown::BrutalKill | Shutdown::Infinity => {
+                exited.await;
+            }
+        }
+    }
+
+    /// Stop children from `from` on, in reverse start order.
+    async fn stop_children(&mut self, from: usize) {
+        for index in (from..self.children.len()).rev() {
+            self.stop_child(index).await;
+        }
+    }
+
+    async fn child_exited(&mut self, pid: &Pid, reason: ExitReason) -> Result<(), ExitReason> {
+        let index = self.child_index(pid).expect("checked by the caller");
+        self.children[index].pid = None;
+        let restart = match self.children[index].spec.restart {
+            Restart::Permanent => true,
+            Restart::Transient => !matches!(reason, ExitReason::Normal | ExitReason::Shutdown),
+            Restart::Temporary => false,
+        };
+        if !restart {
+            if self.children[index].spec.restart == Restart::Temporary {
+                self.children.remove(index);
+            }
+            return Ok(());
+        }
+        // Restart intensity: more than `intensity` restarts within `period` escalate.
+        let now = Instant::now();
+        self.restarts.push_back(now);
+        while self
+            .restarts
+            .front()
+            .is_some_and(|at| now.duration_since(*at) > self.flags.period)
+        {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() > self.flags.intensity as usize {
+            tracing::warn!(supervisor = %self.pid, "restart intensity reached; shutting down");
+            return Err(ExitReason::Crash(
+                "reached_max_restart_intensity".to_owned(),
+            ));
+        }
+        let range = match self.flags.strategy {
+            Strategy::OneForOne => index..index + 1,
+            Strategy::OneForAll => 0..self.children.len(),
+            Strategy::RestForOne => index..self.children.len(),
+        };
+        for other in range.clone().rev() {
+            if other != index {
+                self.stop_child(other).await;
+            }
+        }
+        for other in range {
+            let spec = self.children[other].spec.clone();
+            match self.start_child(&spec).await {
+                Ok(new_pid) => {
+                    self.children[other].pid = Some(new_pid.clone());
+                    self.children[other].restarts += 1;
+                    if other == index {
+                        self.record(&spec.id, pid, Some(&new_pid), &reason);
+                    }
+                }
+                Err(error) => {
+                    // A child that cannot be restarted counts as a crash at the level above.
+                    self.record(&spec.id, pid, None, &reason);
+                    return Err(ExitReason::Crash(format!(
+                        "child `{}` failed to restart: {error}",
+                        spec.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, child: &str, old: &Pid, new: Option<&Pid>, reason: &ExitReason) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(RestartRecord {
+            at_unix_ms: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+            child: child.to_owned(),
+            old_pid: old.to_string(),
+            new_pid: new.map(Pid::to_string),
+            reason: reason.clone(),
+        });
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::WhichChildren(reply) => {
+                let children = self
+                    .children
+                    .iter()
+                    .map(|child| ChildInfo {
+                        id: child.spec.id.clone(),
+                        pid: child.pid.as_ref().map(Pid::to_string),
+                        kind: match child.spec.start {
+                            ChildStart::Worker { .. } => "worker",
+                            ChildStart::Supervisor(_) => "supervisor",
+                        },
+                        restart: child.spec.restart,
+                        restarts: child.restarts,
+                    })
+                    .collect();
+                let _ = reply.send(children);
+            }
+            Command::Flags(reply) => {
+                let _ = reply.send(self.flags);
+            }
+            Command::SetFlags(flags, reply) => {
+                self.flags = flags;
+                let _ = reply.send(());
+            }
+            Command::History(reply) => {
+                let _ = reply.send(self.history.iter().cloned().collect());
+            }
+            Command::AddChild(spec, reply) => {
+                if self.children.iter().any(|child| child.spec.id == spec.id) {
+                    let _ = reply.send(Err(SupervisorError::ChildExists(spec.id)));
+                    return;
+                }
+                let result = match self.start_child(&spec).await {
+                    Ok(pid) => {
+                        self.children.push(Child {
+                            spec,
+                            pid: Some(pid.clone()),
+                            restarts: 0,
+                        });
+                        Ok(Some(pid))
+                    }
+                    Err(error) => Err(SupervisorError::Start(spec.id, error)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::TerminateChild(id, reply) => {
+                let result = match self.children.iter().position(|child| child.spec.id == id) {
+                    Some(index) => {
+                        self.stop_child(index).await;
+                        if self.children[index].spec.restart == Restart::Temporary {
+                            self.children.remove(index);
+                        }
+                        Ok(())
+                    }
+                    None => Err(SupervisorError::NoChild(id)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::RestartChild(id, reply) => {
+                let result = match self.children.iter().position(|child| child.spec.id == id) {
+                    None => Err(SupervisorError::NoChild(id)),
+                    Some(index) => {
+                        let old = self.children[index].pid.clone();
+                        self.stop_child(index).await;
+                        let spec = self.children[index].spec.clone();
+                        match self.start_child(&spec).await {
+                            Ok(pid) => {
+                                self.children[index].pid = Some(pid.clone());
+                                self.children[index].restarts += 1;
+                                if let Some(old) = old {
+                                    self.record(&spec.id, &old, Some(&pid), &ExitReason::Shutdown);
+                                }
+                                Ok(Some(pid))
+                            }
+                            Err(error) => Err(SupervisorError::Start(id, error)),
+                        }
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Command::DeleteChild(id, reply) => {
+                let result = match self.children.iter().position(|child| child.spec.id == id) {
+                    None => Err(SupervisorError::NoChild(id)),
+                    Some(index) if self.children[index].pid.is_some() => {
+                        Err(SupervisorError::Running(id))
+                    }
+                    Some(index) => {
+                        self.children.remove(index);
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
