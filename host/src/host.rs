@@ -61,6 +61,7 @@ impl Host {
             engine: engine.facts().clone(),
             instances: gate.clone(),
             operations_loaded: AtomicU32::new(0),
+            processes: std::sync::OnceLock::new(),
         });
         let workers = Arc::new(
             WorkerEngine::new(
@@ -87,6 +88,7 @@ impl Host {
                     .then(|| std::time::Duration::from_millis(settings.limits.idle_hibernate_ms)),
             },
         );
+        let _ = facts.processes.set(Arc::downgrade(&processes));
         let loader = Loader::new(
             engine,
             cache,

@@ -67,6 +67,8 @@ pub enum CallError {
         kind: OpErrorKind,
         message: String,
         details: Option<Value>,
+        /// A more specific code than the kind's default, when the operation gave a valid one.
+        code: Option<String>,
     },
     #[error("return a response of {size} bytes, over the cap of {cap}")]
     ResponseTooLarge { size: usize, cap: usize },
@@ -295,10 +297,20 @@ pub(crate) fn interpret(
             let details = info
                 .details
                 .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)));
+            // A code must read like the host's own (snake_case); anything else is ignored.
+            let code = info.code.filter(|code| {
+                !code.is_empty()
+                    && code.len() <= 64
+                    && code.starts_with(|c: char| c.is_ascii_lowercase())
+                    && code
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            });
             Err(CallError::Operation {
                 kind,
                 message: info.message,
                 details,
+                code,
             })
         }
     }

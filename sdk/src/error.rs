@@ -23,19 +23,25 @@ enum Kind {
 /// A failure reported by an operation. The message reaches the client; keep internals
 /// out of it.
 #[derive(Debug, Clone)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+// Boxed: a `Result<T, Error>` stays one pointer wide on the error side.
+#[derive(Debug, Clone)]
+struct Inner {
     kind: Kind,
     message: String,
     details: Option<Value>,
+    code: Option<String>,
 }
 
 impl Error {
     fn new(kind: Kind, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             kind,
             message: message.into(),
             details: None,
-        }
+            code: None,
+        }))
     }
 
     /// 422 `invalid_params`: well-typed but unacceptable parameters.
@@ -76,16 +82,31 @@ impl Error {
     /// Attach structured details, shown in the error body's `details`.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Error {
-        self.details = Some(details);
+        self.0.details = Some(details);
+        self
+    }
+
+    /// A more specific error code than the kind's default (snake_case, e.g.
+    /// `process_not_found`); the HTTP status stays the kind's.
+    #[must_use]
+    pub fn with_code(mut self, code: &str) -> Error {
+        self.0.code = Some(code.to_owned());
         self
     }
 
     pub(crate) fn into_wit(self) -> wit::OpError {
+        let Inner {
+            kind,
+            message,
+            details,
+            code,
+        } = *self.0;
         let info = wit::ErrorInfo {
-            message: self.message,
-            details: self.details.map(|details| details.to_string()),
+            message,
+            details: details.map(|details| details.to_string()),
+            code,
         };
-        match self.kind {
+        match kind {
             Kind::InvalidParams => wit::OpError::InvalidParams(info),
             Kind::NotFound => wit::OpError::NotFound(info),
             Kind::Conflict => wit::OpError::Conflict(info),
@@ -99,7 +120,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 

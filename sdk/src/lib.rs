@@ -36,6 +36,7 @@ mod error;
 mod request;
 
 pub mod log;
+pub mod processes;
 pub mod system;
 
 #[doc(hidden)]

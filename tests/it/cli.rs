@@ -346,7 +346,18 @@ async fn client_commands_reach_a_running_server() {
         .json(0);
     assert_eq!(
         names(&answer["data"]),
-        ["echo", "engine_info", "system_info", "typed"]
+        [
+            "echo",
+            "engine_info",
+            "get_process_info",
+            "kill_process",
+            "list_processes",
+            "list_registered",
+            "resume_process",
+            "suspend_process",
+            "system_info",
+            "typed"
+        ]
     );
     let table = arsenal(&config, &["list", "--url", url]).await;
     assert!(

@@ -7,6 +7,7 @@ mod limits;
 mod loading;
 mod openapi;
 mod operations;
+mod process_operations;
 mod processes;
 mod serve;
 mod supervisors;

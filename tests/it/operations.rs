@@ -43,7 +43,7 @@ async fn engine_info_counts_operations_and_the_calling_instance() {
     assert_eq!(data["max_instances"], 8);
     // The call itself holds one instance.
     assert_eq!(data["instances_in_use"], 1);
-    assert_eq!(data["operations_loaded"], 4);
+    assert_eq!(data["operations_loaded"], 10);
     assert_eq!(data["default_timeout_ms"], 1000);
 }
 
@@ -75,7 +75,21 @@ async fn the_catalogue_lists_capabilities_but_not_the_baseline() {
         .iter()
         .map(|op| op["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["echo", "engine_info", "greet", "system_info"]);
+    assert_eq!(
+        names,
+        [
+            "echo",
+            "engine_info",
+            "get_process_info",
+            "greet",
+            "kill_process",
+            "list_processes",
+            "list_registered",
+            "resume_process",
+            "suspend_process",
+            "system_info"
+        ]
+    );
     let capabilities = |name: &str| {
         operations.iter().find(|op| op["name"] == name).unwrap()["capabilities"].clone()
     };

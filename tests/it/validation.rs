@@ -838,7 +838,19 @@ async fn the_catalogue_lists_filters_and_describes() {
     let reply = host.get("/api/v1/operations").await;
     assert_eq!(
         names(&reply),
-        ["echo", "engine_info", "greet", "system_info", "typed"],
+        [
+            "echo",
+            "engine_info",
+            "get_process_info",
+            "greet",
+            "kill_process",
+            "list_processes",
+            "list_registered",
+            "resume_process",
+            "suspend_process",
+            "system_info",
+            "typed"
+        ],
         "sorted by name"
     );
     let echo = reply.body["data"]
@@ -915,7 +927,7 @@ async fn health_answers_ok() {
     let reply = host.get("/api/v1/health").await;
     let health = data_of(&reply);
     assert_eq!(health["status"], json!("ok"));
-    assert_eq!(health["operations"], json!(5));
+    assert_eq!(health["operations"], json!(11));
     assert_eq!(health["instances_in_use"], json!(0));
     assert_eq!(health["max_instances"], json!(8));
 }

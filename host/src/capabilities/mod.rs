@@ -4,6 +4,7 @@
 
 mod logging;
 mod policy;
+mod processes;
 mod system;
 mod wasi;
 

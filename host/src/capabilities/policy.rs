@@ -18,16 +18,26 @@ use crate::config::CapabilitySettings;
 pub enum Capability {
     /// `arsenal:runtime/system`: read-only facts about the host and engine.
     System,
+    /// `arsenal:runtime/processes`: read the process table.
+    Processes,
+    /// `arsenal:runtime/process-control`: kill, suspend and resume processes.
+    ProcessControl,
 }
 
 impl Capability {
     /// Every capability the host implements.
-    pub const ALL: &'static [Capability] = &[Capability::System];
+    pub const ALL: &'static [Capability] = &[
+        Capability::System,
+        Capability::Processes,
+        Capability::ProcessControl,
+    ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
     pub fn name(self) -> &'static str {
         match self {
             Capability::System => "system",
+            Capability::Processes => "processes",
+            Capability::ProcessControl => "process_control",
         }
     }
 
@@ -35,13 +45,16 @@ impl Capability {
     pub fn interface(self) -> &'static str {
         match self {
             Capability::System => "arsenal:runtime/system",
+            Capability::Processes => "arsenal:runtime/processes",
+            Capability::ProcessControl => "arsenal:runtime/process-control",
         }
     }
 
     /// Whether the capability only reads state (granted to untrusted sources by default).
     pub fn is_read_only(self) -> bool {
         match self {
-            Capability::System => true,
+            Capability::System | Capability::Processes => true,
+            Capability::ProcessControl => false,
         }
     }
 
@@ -343,7 +356,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control)"
         );
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct HostFacts {
     pub(crate) engine: EngineFacts,
     pub(crate) instances: Arc<InstanceGate>,
     pub(crate) operations_loaded: AtomicU32,
+    /// The process table, set once it exists (it is built after these facts).
+    pub(crate) processes: std::sync::OnceLock<std::sync::Weak<crate::runtime::ProcessTable>>,
 }
 
 impl HostFacts {

@@ -2,6 +2,8 @@
 //! `{"error": {"code", "message", "details", "request_id"}}`; the conversion only builds
 //! the response (logging happens where the cause is known, never here).
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -15,7 +17,7 @@ use crate::validation::ValidationError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
     pub details: Option<Value>,
     retry_after: Option<u64>,
@@ -26,7 +28,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            code,
+            code: Cow::Borrowed(code),
             message: message.into(),
             details: None,
             retry_after: None,
@@ -177,6 +179,7 @@ impl From<CallError> for ApiError {
                 kind,
                 message,
                 details,
+                code: specific,
             } => {
                 let (status, code) = match kind {
                     OpErrorKind::InvalidParams => {
@@ -189,10 +192,14 @@ impl From<CallError> for ApiError {
                     OpErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
                     OpErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
                 };
-                ApiError {
+                let mut error = ApiError {
                     details,
                     ..ApiError::new(status, code, message)
+                };
+                if let Some(specific) = specific {
+                    error.code = Cow::Owned(specific);
                 }
+                error
             }
         }
     }

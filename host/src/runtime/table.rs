@@ -265,6 +265,17 @@ impl ProcessTable {
             .ok_or_else(|| SendError::NoProcess(target.to_owned()))
     }
 
+    /// Every registered name and its pid, by name.
+    pub fn registered(&self) -> Vec<(String, String)> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        let mut registered: Vec<(String, String)> = names
+            .iter()
+            .map(|(name, pid)| (name.clone(), pid.to_string()))
+            .collect();
+        registered.sort();
+        registered
+    }
+
     /// The pid registered under `name`.
     pub fn whereis(&self, name: &str) -> Option<Pid> {
         self.names

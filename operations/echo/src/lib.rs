@@ -11,7 +11,13 @@ impl Operation for Echo {
             .category(Category::System)
             .summary("Echo the path parameter and query parameters")
             .description("Answers `id` and every query parameter as sent. Used for latency checks.")
-            .param(Param::path("id").string().min_length(1).max_length(256).describe("Any identifier"))
+            .param(
+                Param::path("id")
+                    .string()
+                    .min_length(1)
+                    .max_length(256)
+                    .describe("Any identifier"),
+            )
             .additional_params()
             .response_schema(json!({
                 "type": "object",

@@ -1,0 +1,94 @@
+//! Capabilities `processes` (`arsenal:runtime/processes`, read-only) and
+//! `process_control` (`arsenal:runtime/process-control`): the process table as operations
+//! see it. Targets are pids or registered names.
+
+use std::sync::Arc;
+
+use crate::bindings::arsenal::runtime::process_control;
+use crate::bindings::arsenal::runtime::processes::{self, LookupError, ProcessInfo};
+use crate::runtime::{ExitReason, ProcessTable, SendError};
+use crate::store::CallState;
+
+fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
+    ProcessInfo {
+        pid: info.pid,
+        name: info.name,
+        worker: info.worker,
+        status: serde_json::to_value(info.status)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        started_unix_ms: info.started_unix_ms,
+        links: info.links,
+        monitored_by: info.monitored_by,
+        trap_exit: info.trap_exit,
+        mailbox_len: info.mailbox_len as u32,
+        mailbox_capacity: info.mailbox_capacity as u32,
+        messages_in: info.messages_in,
+        messages_out: info.messages_out,
+        handle_calls: info.handle_calls,
+        busy_ms: info.busy_ms,
+    }
+}
+
+fn not_found(error: SendError) -> LookupError {
+    LookupError::NotFound(error.to_string())
+}
+
+impl CallState {
+    fn table(&self) -> Option<Arc<ProcessTable>> {
+        self.host.processes.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    fn lookup<T>(
+        &self,
+        target: &str,
+        act: impl FnOnce(&ProcessTable) -> Result<T, SendError>,
+    ) -> Result<T, LookupError> {
+        let table = self
+            .table()
+            .ok_or_else(|| LookupError::NotFound(format!("no process {target}")))?;
+        act(&table).map_err(not_found)
+    }
+}
+
+impl processes::Host for CallState {
+    fn list_processes(&mut self) -> Vec<ProcessInfo> {
+        self.table()
+            .map(|table| table.list().into_iter().map(info).collect())
+            .unwrap_or_default()
+    }
+
+    fn get_process(&mut self, target: String) -> Result<ProcessInfo, LookupError> {
+        self.lookup(&target, |table| table.info(&target)).map(info)
+    }
+
+    fn list_registered(&mut self) -> Vec<(String, String)> {
+        self.table()
+            .map(|table| table.registered())
+            .unwrap_or_default()
+    }
+}
+
+impl process_control::Host for CallState {
+    fn kill(&mut self, target: String, reason: String) -> Result<String, LookupError> {
+        let reason = match reason.as_str() {
+            "normal" => ExitReason::Normal,
+            "shutdown" => ExitReason::Shutdown,
+            "kill" => ExitReason::Kill,
+            other => ExitReason::Crash(other.to_owned()),
+        };
+        self.lookup(&target, |table| table.exit(&target, None, reason))
+            .map(|pid| pid.to_string())
+    }
+
+    fn suspend(&mut self, target: String) -> Result<String, LookupError> {
+        self.lookup(&target, |table| table.suspend(&target))
+            .map(|pid| pid.to_string())
+    }
+
+    fn resume(&mut self, target: String) -> Result<String, LookupError> {
+        self.lookup(&target, |table| table.resume(&target))
+            .map(|pid| pid.to_string())
+    }
+}

@@ -1,0 +1,68 @@
+//! Capabilities `processes` (read the process table) and `process_control` (kill,
+//! suspend, resume). Calling a function here makes the component import the interface
+//! behind it, which its source must be granted. Targets are pids (`<local.0.42>`) or
+//! registered names.
+
+pub use crate::bindings::arsenal::runtime::processes::{LookupError, ProcessInfo};
+use crate::bindings::arsenal::runtime::{process_control, processes};
+
+/// A pattern matching a pid or a registered name, for path parameters.
+pub const TARGET_PATTERN: &str = r"^(<[A-Za-z0-9_-]{1,64}\.[0-9]+\.[0-9]+>|[A-Za-z0-9_.-]{1,64})$";
+
+/// Every live process.
+pub fn list() -> Vec<ProcessInfo> {
+    processes::list_processes()
+}
+
+/// One process by pid or name.
+pub fn get(target: &str) -> Result<ProcessInfo, LookupError> {
+    processes::get_process(target)
+}
+
+/// Registered names and their pids.
+pub fn registered() -> Vec<(String, String)> {
+    processes::list_registered()
+}
+
+/// Send an exit signal (`normal`, `shutdown`, `kill`, or a crash reason); returns the pid.
+pub fn kill(target: &str, reason: &str) -> Result<String, LookupError> {
+    process_control::kill(target, reason)
+}
+
+/// Stop a process handling messages until resumed; returns the pid.
+pub fn suspend(target: &str) -> Result<String, LookupError> {
+    process_control::suspend(target)
+}
+
+/// Resume a suspended process; returns the pid.
+pub fn resume(target: &str) -> Result<String, LookupError> {
+    process_control::resume(target)
+}
+
+/// The usual answer to a failed lookup: 404 `process_not_found`.
+impl From<LookupError> for crate::Error {
+    fn from(error: LookupError) -> crate::Error {
+        let LookupError::NotFound(message) = error;
+        crate::Error::not_found(message).with_code("process_not_found")
+    }
+}
+
+/// A process as JSON, with the host's field names.
+pub fn to_json(info: &ProcessInfo) -> serde_json::Value {
+    serde_json::json!({
+        "pid": info.pid,
+        "name": info.name,
+        "worker": info.worker,
+        "status": info.status,
+        "started_unix_ms": info.started_unix_ms,
+        "links": info.links,
+        "monitored_by": info.monitored_by,
+        "trap_exit": info.trap_exit,
+        "mailbox_len": info.mailbox_len,
+        "mailbox_capacity": info.mailbox_capacity,
+        "messages_in": info.messages_in,
+        "messages_out": info.messages_out,
+        "handle_calls": info.handle_calls,
+        "busy_ms": info.busy_ms,
+    })
+}

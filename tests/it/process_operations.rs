@@ -1,0 +1,185 @@
+//! The built-in process operations through HTTP, against live counter workers: listing
+//! with filters and pages, one process by pid or name, the registry, and kill, suspend and
+//! resume with the state change each claims.
+
+use std::time::Duration;
+
+use arsenal::Source;
+use arsenal::runtime::{ExitReason, SpawnOptions, Status};
+use serde_json::json;
+
+use crate::{TestHost, guests};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn host_with_counters(names: &[&str]) -> TestHost {
+    let host = TestHost::new(&[]).await;
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .unwrap();
+    for name in names {
+        let options = SpawnOptions {
+            name: Some((*name).to_owned()),
+            ..SpawnOptions::default()
+        };
+        host.host
+            .processes()
+            .spawn(code.clone(), "", options)
+            .await
+            .unwrap();
+    }
+    host
+}
+
+fn encode(pid: &str) -> String {
+    pid.replace('<', "%3C").replace('>', "%3E")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_processes_filters_sorts_and_pages() {
+    let host = host_with_counters(&["alpha", "beta", "gamma"]).await;
+    let reply = host.get("/api/v1/processes").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let data = &reply.body["data"];
+    assert_eq!(
+        (
+            data["total"].as_u64(),
+            data["limit"].as_u64(),
+            data["offset"].as_u64()
+        ),
+        (Some(3), Some(100), Some(0))
+    );
+    let names: Vec<_> = data["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta", "gamma"], "pid order by default");
+
+    let page = host.get("/api/v1/processes?limit=1&offset=1").await;
+    assert_eq!(page.body["data"]["processes"].as_array().unwrap().len(), 1);
+    assert_eq!(page.body["data"]["processes"][0]["name"], "beta");
+
+    host.host.processes().suspend("gamma").unwrap();
+    let suspended = host.get("/api/v1/processes?status=suspended").await;
+    assert_eq!(suspended.body["data"]["total"], 1);
+    assert_eq!(suspended.body["data"]["processes"][0]["name"], "gamma");
+
+    host.get("/api/v1/processes?status=asleep")
+        .await
+        .assert_error(422, "validation_error");
+    host.get("/api/v1/processes?limit=0")
+        .await
+        .assert_error(422, "validation_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_process_info_by_pid_or_name() {
+    let host = host_with_counters(&["alpha"]).await;
+    let pid = host.host.processes().whereis("alpha").unwrap().to_string();
+    let by_name = host.get("/api/v1/processes/alpha").await;
+    assert_eq!(by_name.status, 200, "{}", by_name.body);
+    assert_eq!(by_name.body["data"]["pid"], pid);
+    assert_eq!(by_name.body["data"]["status"], "running");
+    let by_pid = host
+        .get(&format!("/api/v1/processes/{}", encode(&pid)))
+        .await;
+    assert_eq!(by_pid.body["data"]["name"], "alpha");
+
+    host.get("/api/v1/processes/nobody")
+        .await
+        .assert_error(404, "process_not_found");
+    host.get(&format!("/api/v1/processes/{}", encode("<local.0.99999>")))
+        .await
+        .assert_error(404, "process_not_found");
+    host.get(&format!("/api/v1/processes/{}", encode("<local.x>")))
+        .await
+        .assert_error(422, "validation_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_lists_names_and_pids() {
+    let host = host_with_counters(&["beta", "alpha"]).await;
+    let reply = host.get("/api/v1/registry").await;
+    let table = host.host.processes();
+    assert_eq!(
+        reply.body["data"],
+        json!([
+            { "name": "alpha", "pid": table.whereis("alpha").unwrap().to_string() },
+            { "name": "beta", "pid": table.whereis("beta").unwrap().to_string() },
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_process_removes_it_and_a_second_kill_is_404() {
+    let host = host_with_counters(&["doomed", "bystander"]).await;
+    let table = host.host.processes();
+    let exited = table.await_exit("doomed").unwrap();
+    let reply = host
+        .send(
+            http::Method::DELETE,
+            "/api/v1/processes/doomed",
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["reason"], "kill");
+    assert_eq!(
+        tokio::time::timeout(WAIT, exited).await.unwrap(),
+        ExitReason::Kill
+    );
+    assert!(table.whereis("doomed").is_none());
+    let again = host
+        .send(
+            http::Method::DELETE,
+            "/api/v1/processes/doomed",
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    again.assert_error(404, "process_not_found");
+    assert_eq!(table.len(), 1, "nothing else changed");
+
+    let exited = table.await_exit("bystander").unwrap();
+    let reply = host
+        .send(
+            http::Method::DELETE,
+            "/api/v1/processes/bystander?reason=maintenance",
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(exited.await, ExitReason::Crash("maintenance".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_process_handles_nothing_until_resumed() {
+    let host = host_with_counters(&["paused"]).await;
+    let table = host.host.processes();
+    let reply = host
+        .post("/api/v1/processes/paused/suspend", json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(table.info("paused").unwrap().status, Status::Suspended);
+    table.send("paused", None, "inc").unwrap();
+    assert_eq!(
+        table.info("paused").unwrap().mailbox_len,
+        1,
+        "queued, not handled"
+    );
+    let reply = host
+        .post("/api/v1/processes/paused/resume", json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(table.call("paused", None, "get", WAIT).await.unwrap(), "1");
+    host.post("/api/v1/processes/ghost/suspend", json!({}))
+        .await
+        .assert_error(404, "process_not_found");
+}
