@@ -5,6 +5,7 @@
 wasmtime::component::bindgen!({
     path: ["../wit/operation", "../wit/runtime"],
     world: "arsenal:runtime/operation",
+    imports: { "arsenal:runtime/process-control.spawn": async },
     exports: { default: async },
 });
 

@@ -105,6 +105,9 @@ impl Default for LimitSettings {
 pub struct OperationSettings {
     /// Directories of `.wasm` operation components to load at start. Default none.
     pub dirs: Vec<PathBuf>,
+    /// Directories of worker components (`.wasm`) to load at start, each under its file
+    /// name without extension. Default none.
+    pub worker_dirs: Vec<PathBuf>,
     /// Operations (built-in or not) that are not served. Default none.
     pub disabled: Vec<String>,
     /// Per-operation limits, by operation name.

@@ -121,6 +121,9 @@ impl Host {
         for dir in host.settings.operations.dirs.clone() {
             host.load_dir(&dir).await?;
         }
+        for dir in host.settings.operations.worker_dirs.clone() {
+            host.load_worker_dir(&dir)?;
+        }
         Ok(host)
     }
 
@@ -151,6 +154,42 @@ impl Host {
         files.sort();
         for file in files {
             self.load_file(&file).await;
+        }
+        Ok(())
+    }
+
+    /// Load every `.wasm` worker of `dir` under its file name; a failure is recorded.
+    pub fn load_worker_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
+            dir: dir.to_owned(),
+            error,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+            .collect();
+        files.sort();
+        for file in files {
+            let origin = file.display().to_string();
+            let name = file
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .unwrap_or_default()
+                .replace('_', "-");
+            let loaded = std::fs::read(&file)
+                .map_err(|error| format!("cannot read the file: {error}"))
+                .and_then(|bytes| {
+                    self.workers
+                        .load(&name, &bytes, Source::Directory)
+                        .map_err(|error| error.to_string())
+                });
+            if let Err(error) = loaded {
+                tracing::error!(origin, %error, "worker not loaded");
+                self.problems.push(LoadProblem {
+                    origin,
+                    error: LoadError::InvalidComponent(error),
+                });
+            }
         }
         Ok(())
     }

@@ -66,3 +66,33 @@ pub fn to_json(info: &ProcessInfo) -> serde_json::Value {
         "busy_ms": info.busy_ms,
     })
 }
+
+pub use crate::bindings::arsenal::runtime::process_control::{SpawnError, SpawnOptions};
+
+/// Start a process running the loaded worker `worker`; returns its pid.
+pub fn spawn(worker: &str, args: &str, options: &SpawnOptions) -> Result<String, SpawnError> {
+    process_control::spawn(worker, args, options)
+}
+
+/// The loaded worker components: name and version.
+pub fn workers() -> Vec<(String, String)> {
+    process_control::list_workers()
+}
+
+/// The usual answers to a refused spawn.
+impl From<SpawnError> for crate::Error {
+    fn from(error: SpawnError) -> crate::Error {
+        match error {
+            SpawnError::UnknownWorker(worker) => {
+                crate::Error::not_found(format!("no worker named `{worker}` is loaded"))
+                    .with_code("worker_not_found")
+            }
+            SpawnError::Invalid(message) => {
+                crate::Error::conflict(message).with_code("spawn_refused")
+            }
+            SpawnError::StartFailed(message) => {
+                crate::Error::invalid_params(message).with_code("start_failed")
+            }
+        }
+    }
+}

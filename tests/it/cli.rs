@@ -353,7 +353,9 @@ async fn client_commands_reach_a_running_server() {
             "kill_process",
             "list_processes",
             "list_registered",
+            "list_workers",
             "resume_process",
+            "start_process",
             "suspend_process",
             "system_info",
             "typed"

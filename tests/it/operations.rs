@@ -43,7 +43,7 @@ async fn engine_info_counts_operations_and_the_calling_instance() {
     assert_eq!(data["max_instances"], 8);
     // The call itself holds one instance.
     assert_eq!(data["instances_in_use"], 1);
-    assert_eq!(data["operations_loaded"], 10);
+    assert_eq!(data["operations_loaded"], 12);
     assert_eq!(data["default_timeout_ms"], 1000);
 }
 
@@ -85,7 +85,9 @@ async fn the_catalogue_lists_capabilities_but_not_the_baseline() {
             "kill_process",
             "list_processes",
             "list_registered",
+            "list_workers",
             "resume_process",
+            "start_process",
             "suspend_process",
             "system_info"
         ]

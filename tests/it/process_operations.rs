@@ -183,3 +183,60 @@ async fn a_suspended_process_handles_nothing_until_resumed() {
         .await
         .assert_error(404, "process_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_process_runs_a_loaded_worker() {
+    let host = TestHost::new(&[]).await;
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    host.host
+        .workers()
+        .load("counter", &bytes, Source::Directory)
+        .unwrap();
+    let workers = host.get("/api/v1/workers").await;
+    assert_eq!(workers.body["data"][0]["name"], "counter");
+
+    let reply = host
+        .post(
+            "/api/v1/processes",
+            json!({ "worker": "counter", "args": "5", "name": "c" }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["data"]["name"], "c");
+    assert_eq!(reply.body["data"]["status"], "running");
+    let table = host.host.processes();
+    assert_eq!(table.call("c", None, "get", WAIT).await.unwrap(), "5");
+
+    let linked = host
+        .post(
+            "/api/v1/processes",
+            json!({ "worker": "counter", "link": "c", "trap_exit": true }),
+        )
+        .await;
+    assert_eq!(linked.status, 201, "{}", linked.body);
+    assert_eq!(
+        linked.body["data"]["links"],
+        json!([table.whereis("c").unwrap().to_string()])
+    );
+    assert_eq!(linked.body["data"]["trap_exit"], true);
+
+    host.post("/api/v1/processes", json!({ "worker": "nope" }))
+        .await
+        .assert_error(404, "worker_not_found");
+    host.post(
+        "/api/v1/processes",
+        json!({ "worker": "counter", "name": "c" }),
+    )
+    .await
+    .assert_error(409, "spawn_refused");
+    host.post(
+        "/api/v1/processes",
+        json!({ "worker": "counter", "args": "x" }),
+    )
+    .await
+    .assert_error(422, "start_failed");
+    host.post("/api/v1/processes", json!({ "args": "1" }))
+        .await
+        .assert_error(422, "validation_error");
+    assert_eq!(table.len(), 2, "refused starts leave nothing behind");
+}

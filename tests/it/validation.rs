@@ -846,7 +846,9 @@ async fn the_catalogue_lists_filters_and_describes() {
             "kill_process",
             "list_processes",
             "list_registered",
+            "list_workers",
             "resume_process",
+            "start_process",
             "suspend_process",
             "system_info",
             "typed"
@@ -927,7 +929,7 @@ async fn health_answers_ok() {
     let reply = host.get("/api/v1/health").await;
     let health = data_of(&reply);
     assert_eq!(health["status"], json!("ok"));
-    assert_eq!(health["operations"], json!(11));
+    assert_eq!(health["operations"], json!(13));
     assert_eq!(health["instances_in_use"], json!(0));
     assert_eq!(health["max_instances"], json!(8));
 }

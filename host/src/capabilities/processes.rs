@@ -71,6 +71,53 @@ impl processes::Host for CallState {
 }
 
 impl process_control::Host for CallState {
+    async fn spawn(
+        &mut self,
+        worker: String,
+        args: String,
+        options: process_control::SpawnOptions,
+    ) -> Result<String, process_control::SpawnError> {
+        use process_control::SpawnError as Refused;
+        let table = self
+            .table()
+            .ok_or_else(|| Refused::Invalid("no process table".to_owned()))?;
+        let code = table
+            .workers()
+            .get(&worker)
+            .ok_or_else(|| Refused::UnknownWorker(worker.clone()))?;
+        let link = match options.link {
+            Some(target) => Some(
+                table
+                    .info(&target)
+                    .map_err(|error| Refused::Invalid(error.to_string()))?
+                    .pid
+                    .parse()
+                    .map_err(|error: crate::runtime::PidError| {
+                        Refused::Invalid(error.to_string())
+                    })?,
+            ),
+            None => None,
+        };
+        let options = crate::runtime::SpawnOptions {
+            name: options.name,
+            link,
+            trap_exit: options.trap_exit,
+        };
+        match table.spawn(code, &args, options).await {
+            Ok(pid) => Ok(pid.to_string()),
+            Err(crate::runtime::SpawnError::Worker(error)) => {
+                Err(Refused::StartFailed(error.to_string()))
+            }
+            Err(error) => Err(Refused::Invalid(error.to_string())),
+        }
+    }
+
+    fn list_workers(&mut self) -> Vec<(String, String)> {
+        self.table()
+            .map(|table| table.workers().list())
+            .unwrap_or_default()
+    }
+
     fn kill(&mut self, target: String, reason: String) -> Result<String, LookupError> {
         let reason = match reason.as_str() {
             "normal" => ExitReason::Normal,

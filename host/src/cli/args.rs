@@ -38,6 +38,10 @@ pub enum Command {
         /// A directory of operation components (`.wasm`) to load; repeatable.
         #[arg(long = "operations", value_name = "DIR")]
         operations: Vec<PathBuf>,
+        /// A directory of worker components (`.wasm`), each loaded under its file name;
+        /// repeatable.
+        #[arg(long = "workers", value_name = "DIR")]
+        workers: Vec<PathBuf>,
         /// Print the effective configuration as TOML and exit.
         #[arg(long)]
         print_config: bool,

@@ -15,13 +15,17 @@ use crate::host::Host;
 
 /// Run a parsed command line.
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve {
             addr,
             operations,
+            workers,
             print_config,
-        } => serve(settings, addr, operations, print_config, out).await,
+        } => {
+            settings.operations.worker_dirs.extend(workers);
+            serve(settings, addr, operations, print_config, out).await
+        }
         Command::List {
             target,
             category,

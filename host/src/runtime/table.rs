@@ -96,7 +96,7 @@ impl ProcessTable {
         })
     }
 
-    pub(crate) fn workers(&self) -> &WorkerEngine {
+    pub fn workers(&self) -> &WorkerEngine {
         &self.workers
     }
 

@@ -163,6 +163,8 @@ impl Event {
 
 /// The engine and linker for workers.
 pub struct WorkerEngine {
+    /// Loaded worker components by name.
+    loaded: std::sync::RwLock<std::collections::BTreeMap<String, Arc<WorkerCode>>>,
     engine: Engine,
     linker: Linker<CallState>,
     host: Arc<HostFacts>,
@@ -217,6 +219,7 @@ impl WorkerEngine {
             |state| state,
         )?;
         Ok(WorkerEngine {
+            loaded: Default::default(),
             engine,
             linker,
             host,
@@ -276,6 +279,42 @@ impl WorkerEngine {
             pre,
             stateful,
         }))
+    }
+
+    /// Compile a worker and make it available under `name` (replacing an older one for
+    /// processes started from now on). Its version is the start of its content hash.
+    pub fn load(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        source: Source,
+    ) -> Result<Arc<WorkerCode>, WorkerError> {
+        let version = crate::cache::content_hash(bytes)[..12].to_owned();
+        let code = self.compile(name, &version, bytes, source)?;
+        self.loaded
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), code.clone());
+        tracing::info!(worker = name, version, "worker loaded");
+        Ok(code)
+    }
+
+    /// A loaded worker by name.
+    pub fn get(&self, name: &str) -> Option<Arc<WorkerCode>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Loaded workers: name and version.
+    pub fn list(&self) -> Vec<(String, String)> {
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        loaded
+            .iter()
+            .map(|(name, code)| (name.clone(), code.version.clone()))
+            .collect()
     }
 
     fn store(&self, code: &WorkerCode, pid: &Pid) -> Store<CallState> {
