@@ -5,7 +5,10 @@
 wasmtime::component::bindgen!({
     path: ["../wit/operation", "../wit/runtime"],
     world: "arsenal:runtime/operation",
-    imports: { "arsenal:runtime/process-control.spawn": async },
+    imports: {
+        "arsenal:runtime/process-control.spawn": async,
+        "arsenal:runtime/messaging.call": async,
+    },
     exports: { default: async },
 });
 

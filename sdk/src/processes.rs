@@ -96,3 +96,35 @@ impl From<SpawnError> for crate::Error {
         }
     }
 }
+
+pub use crate::bindings::arsenal::runtime::messaging::DeliveryError;
+
+/// Queue a message for a process (capability `messaging`).
+pub fn send(target: &str, payload: &str) -> Result<(), DeliveryError> {
+    crate::bindings::arsenal::runtime::messaging::send(target, payload)
+}
+
+/// Send a call and wait up to `timeout_ms` for the reply (capability `messaging`).
+pub fn call(target: &str, payload: &str, timeout_ms: u32) -> Result<String, DeliveryError> {
+    crate::bindings::arsenal::runtime::messaging::call(target, payload, timeout_ms)
+}
+
+/// The usual answers to a failed delivery.
+impl From<DeliveryError> for crate::Error {
+    fn from(error: DeliveryError) -> crate::Error {
+        match error {
+            DeliveryError::NotFound(message) => {
+                crate::Error::not_found(message).with_code("process_not_found")
+            }
+            DeliveryError::MailboxFull(message) => {
+                crate::Error::unavailable(message).with_code("mailbox_full")
+            }
+            DeliveryError::Timeout(message) => {
+                crate::Error::timeout(message).with_code("call_timeout")
+            }
+            DeliveryError::Exited(message) => {
+                crate::Error::conflict(message).with_code("process_exited")
+            }
+        }
+    }
+}

@@ -355,6 +355,7 @@ async fn client_commands_reach_a_running_server() {
             "list_registered",
             "list_workers",
             "resume_process",
+            "send_message",
             "start_process",
             "suspend_process",
             "system_info",

@@ -240,3 +240,81 @@ async fn start_process_runs_a_loaded_worker() {
         .assert_error(422, "validation_error");
     assert_eq!(table.len(), 2, "refused starts leave nothing behind");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_message_delivers_messages_and_calls() {
+    let host = host_with_counters(&["target"]).await;
+    let reply = host
+        .post(
+            "/api/v1/processes/target/messages",
+            json!({ "payload": "add 41" }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"], json!({ "delivered": true }));
+    host.post(
+        "/api/v1/processes/target/messages",
+        json!({ "payload": "inc" }),
+    )
+    .await;
+    let reply = host
+        .post(
+            "/api/v1/processes/target/messages",
+            json!({ "payload": "get", "call": true }),
+        )
+        .await;
+    assert_eq!(
+        reply.body["data"],
+        json!({ "delivered": true, "reply": "42" })
+    );
+
+    host.post(
+        "/api/v1/processes/ghost/messages",
+        json!({ "payload": "inc" }),
+    )
+    .await
+    .assert_error(404, "process_not_found");
+    host.host.processes().suspend("target").unwrap();
+    host.post(
+        "/api/v1/processes/target/messages",
+        json!({ "payload": "get", "call": true, "timeout_ms": 20 }),
+    )
+    .await
+    .assert_error(504, "call_timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailbox_answers_503_and_keeps_what_it_holds() {
+    let mut settings = crate::settings();
+    settings.limits.mailbox_capacity = 2;
+    let host = TestHost::with_settings(settings, &[]).await;
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .unwrap();
+    let options = SpawnOptions {
+        name: Some("tiny".to_owned()),
+        ..SpawnOptions::default()
+    };
+    let table = host.host.processes();
+    table.spawn(code, "", options).await.unwrap();
+    table.suspend("tiny").unwrap();
+    for _ in 0..2 {
+        let reply = host
+            .post(
+                "/api/v1/processes/tiny/messages",
+                json!({ "payload": "inc" }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    host.post(
+        "/api/v1/processes/tiny/messages",
+        json!({ "payload": "inc" }),
+    )
+    .await
+    .assert_error(503, "mailbox_full");
+    assert_eq!(table.info("tiny").unwrap().mailbox_len, 2);
+}

@@ -848,6 +848,7 @@ async fn the_catalogue_lists_filters_and_describes() {
             "list_registered",
             "list_workers",
             "resume_process",
+            "send_message",
             "start_process",
             "suspend_process",
             "system_info",
@@ -929,7 +930,7 @@ async fn health_answers_ok() {
     let reply = host.get("/api/v1/health").await;
     let health = data_of(&reply);
     assert_eq!(health["status"], json!("ok"));
-    assert_eq!(health["operations"], json!(13));
+    assert_eq!(health["operations"], json!(14));
     assert_eq!(health["instances_in_use"], json!(0));
     assert_eq!(health["max_instances"], json!(8));
 }

@@ -20,8 +20,10 @@ pub enum Capability {
     System,
     /// `arsenal:runtime/processes`: read the process table.
     Processes,
-    /// `arsenal:runtime/process-control`: kill, suspend and resume processes.
+    /// `arsenal:runtime/process-control`: start, kill, suspend and resume processes.
     ProcessControl,
+    /// `arsenal:runtime/messaging`: send messages and calls to processes.
+    Messaging,
 }
 
 impl Capability {
@@ -30,6 +32,7 @@ impl Capability {
         Capability::System,
         Capability::Processes,
         Capability::ProcessControl,
+        Capability::Messaging,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -38,6 +41,7 @@ impl Capability {
             Capability::System => "system",
             Capability::Processes => "processes",
             Capability::ProcessControl => "process_control",
+            Capability::Messaging => "messaging",
         }
     }
 
@@ -47,6 +51,7 @@ impl Capability {
             Capability::System => "arsenal:runtime/system",
             Capability::Processes => "arsenal:runtime/processes",
             Capability::ProcessControl => "arsenal:runtime/process-control",
+            Capability::Messaging => "arsenal:runtime/messaging",
         }
     }
 
@@ -54,7 +59,7 @@ impl Capability {
     pub fn is_read_only(self) -> bool {
         match self {
             Capability::System | Capability::Processes => true,
-            Capability::ProcessControl => false,
+            Capability::ProcessControl | Capability::Messaging => false,
         }
     }
 
@@ -356,7 +361,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging)"
         );
     }
 }

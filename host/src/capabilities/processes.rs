@@ -1,9 +1,11 @@
-//! Capabilities `processes` (`arsenal:runtime/processes`, read-only) and
-//! `process_control` (`arsenal:runtime/process-control`): the process table as operations
-//! see it. Targets are pids or registered names.
+//! Capabilities `processes` (`arsenal:runtime/processes`, read-only),
+//! `process_control` (`arsenal:runtime/process-control`) and `messaging`
+//! (`arsenal:runtime/messaging`): the process table as operations see it. Targets are
+//! pids or registered names.
 
 use std::sync::Arc;
 
+use crate::bindings::arsenal::runtime::messaging::{self, DeliveryError};
 use crate::bindings::arsenal::runtime::process_control;
 use crate::bindings::arsenal::runtime::processes::{self, LookupError, ProcessInfo};
 use crate::runtime::{ExitReason, ProcessTable, SendError};
@@ -137,5 +139,44 @@ impl process_control::Host for CallState {
     fn resume(&mut self, target: String) -> Result<String, LookupError> {
         self.lookup(&target, |table| table.resume(&target))
             .map(|pid| pid.to_string())
+    }
+}
+
+impl messaging::Host for CallState {
+    fn send(&mut self, target: String, payload: String) -> Result<(), DeliveryError> {
+        let table = self
+            .table()
+            .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
+        table.send(&target, None, &payload).map_err(delivery)
+    }
+
+    async fn call(
+        &mut self,
+        target: String,
+        payload: String,
+        timeout_ms: u32,
+    ) -> Result<String, DeliveryError> {
+        let table = self
+            .table()
+            .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
+        table
+            .call(
+                &target,
+                None,
+                &payload,
+                std::time::Duration::from_millis(timeout_ms as u64),
+            )
+            .await
+            .map_err(delivery)
+    }
+}
+
+fn delivery(error: SendError) -> DeliveryError {
+    let message = error.to_string();
+    match error {
+        SendError::NoProcess(_) => DeliveryError::NotFound(message),
+        SendError::MailboxFull(..) => DeliveryError::MailboxFull(message),
+        SendError::Timeout(..) => DeliveryError::Timeout(message),
+        SendError::Exited(..) => DeliveryError::Exited(message),
     }
 }
