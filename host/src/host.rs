@@ -143,16 +143,7 @@ impl Host {
 
     /// Load every `.wasm` file of `dir`, in name order.
     pub async fn load_dir(&mut self, dir: &Path) -> Result<(), StartError> {
-        let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
-            dir: dir.to_owned(),
-            error,
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
-            .collect();
-        files.sort();
-        for file in files {
+        for file in wasm_files(dir)? {
             self.load_file(&file).await;
         }
         Ok(())
@@ -160,16 +151,7 @@ impl Host {
 
     /// Load every `.wasm` worker of `dir` under its file name; a failure is recorded.
     pub fn load_worker_dir(&mut self, dir: &Path) -> Result<(), StartError> {
-        let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
-            dir: dir.to_owned(),
-            error,
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
-            .collect();
-        files.sort();
-        for file in files {
+        for file in wasm_files(dir)? {
             let origin = file.display().to_string();
             let name = file
                 .file_stem()
@@ -244,4 +226,18 @@ fn incarnation() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() as u32)
         .unwrap_or(0)
+}
+
+/// The `.wasm` files of `dir`, in name order.
+fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, StartError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
+        dir: dir.to_owned(),
+        error,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
 }

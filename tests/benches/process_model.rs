@@ -11,17 +11,6 @@ use arsenal::runtime::{Event, Pid, Worker};
 use arsenal::{Host, Source};
 use arsenal_tests::guests;
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        * 4096
-}
-
 fn mappings() -> usize {
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
@@ -63,7 +52,7 @@ fn main() {
             .unwrap();
         warm.handle(vec![message("inc")]).await.unwrap();
 
-        let (rss0, maps0) = (rss_bytes(), mappings());
+        let (rss0, maps0) = (arsenal_tests::rss_bytes(), mappings());
         let mut starts = Vec::with_capacity(resident);
         let mut workers = Vec::with_capacity(resident);
         for serial in 1..=resident as u64 {
@@ -75,7 +64,7 @@ fn main() {
             starts.push(started.elapsed());
             workers.push(worker);
         }
-        let (rss1, maps1) = (rss_bytes(), mappings());
+        let (rss1, maps1) = (arsenal_tests::rss_bytes(), mappings());
         println!("resident workers: {resident}");
         println!(
             "  RSS per resident worker: {:.1} KiB",
@@ -98,7 +87,7 @@ fn main() {
             hibernated.push(worker.hibernate().await.unwrap());
             sleeps.push(started.elapsed());
         }
-        let (rss2, maps2) = (rss_bytes(), mappings());
+        let (rss2, maps2) = (arsenal_tests::rss_bytes(), mappings());
         println!(
             "  hibernate (snapshot + drop): p50 {:?}, p99 {:?}",
             percentile(&mut sleeps, 0.5),

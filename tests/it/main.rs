@@ -26,6 +26,49 @@ use tower::ServiceExt;
 
 pub(crate) use arsenal_tests::guests;
 
+/// The built-in operations, by name.
+pub(crate) const BUILTINS: &[&str] = &[
+    "echo",
+    "engine_info",
+    "get_process_info",
+    "kill_process",
+    "list_processes",
+    "list_registered",
+    "list_workers",
+    "resume_process",
+    "send_message",
+    "start_process",
+    "suspend_process",
+    "system_info",
+];
+
+/// The built-ins and `extra` operation names, sorted as the catalogue lists them.
+pub(crate) fn catalogue_with(extra: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = BUILTINS
+        .iter()
+        .chain(extra)
+        .map(|name| (*name).to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A host with no operations and the counter worker compiled, for runtime tests.
+pub(crate) fn counter_host(
+    configure: impl FnOnce(&mut Settings),
+) -> (Host, Arc<arsenal::runtime::WorkerCode>) {
+    let mut settings = settings();
+    settings.limits.idle_hibernate_ms = 0;
+    configure(&mut settings);
+    let host = Host::empty(settings).expect("the host starts");
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, arsenal::Source::Builtin)
+        .unwrap();
+    (host, code)
+}
+
 /// Settings for tests: a compile cache shared by every test process (so each guest
 /// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
 /// tests stay quick.

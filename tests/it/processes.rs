@@ -5,24 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arsenal::Host;
 use arsenal::runtime::{ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode};
-use arsenal::{Host, Source};
-
-use crate::{guests, settings};
 
 const CALL: Duration = Duration::from_secs(5);
 
 fn host_with(configure: impl FnOnce(&mut arsenal::config::Settings)) -> (Host, Arc<WorkerCode>) {
-    let mut settings = settings();
-    settings.limits.idle_hibernate_ms = 0;
-    configure(&mut settings);
-    let host = Host::empty(settings).expect("the host starts");
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    let code = host
-        .workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
-        .unwrap();
-    (host, code)
+    crate::counter_host(configure)
 }
 
 fn named(name: &str) -> SpawnOptions {

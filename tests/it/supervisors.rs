@@ -5,26 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arsenal::Host;
 use arsenal::runtime::{
     ChildInfo, ChildSpec, ChildStart, ExitReason, Flags, ProcessTable, Restart, Shutdown,
     SpawnError, Strategy, SupervisorHandle, SupervisorSpec, WorkerCode, WorkerError,
 };
-use arsenal::{Host, Source};
-
-use crate::{guests, settings};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 fn setup() -> (Host, Arc<WorkerCode>) {
-    let mut settings = settings();
-    settings.limits.idle_hibernate_ms = 0;
-    let host = Host::empty(settings).expect("the host starts");
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    let code = host
-        .workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
-        .unwrap();
-    (host, code)
+    crate::counter_host(|_| {})
 }
 
 fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> SupervisorSpec {
@@ -392,25 +382,15 @@ async fn a_storm_of_crashes_keeps_history_bounded_and_memory_flat() {
         ))
         .await
         .unwrap();
-    let rss = || {
-        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-        statm
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            * 4096
-    };
     // Warm up allocator pools before measuring.
     for _ in 0..50 {
         crash(table, &supervisor, "victim").await;
     }
-    let before = rss();
+    let before = arsenal_tests::rss_bytes();
     for _ in 0..1_000 {
         crash(table, &supervisor, "victim").await;
     }
-    let grown = rss().saturating_sub(before);
+    let grown = arsenal_tests::rss_bytes().saturating_sub(before);
     let history = supervisor.history().await.unwrap();
     assert_eq!(history.len(), 100, "the history stays at its bound");
     assert_eq!(

@@ -21,3 +21,18 @@ pub mod guests {
 pub fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|error| panic!("failed to read test guest {path}: {error}"))
 }
+
+/// Resident memory of this process, in bytes (Linux).
+///
+/// # Panics
+///
+/// If `/proc/self/statm` cannot be read: the tests that measure memory need Linux.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm is readable");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|pages| pages.parse().ok())
+        .expect("statm has a resident field");
+    pages * 4096
+}
