@@ -8,6 +8,7 @@ wasmtime::component::bindgen!({
     imports: {
         "arsenal:runtime/process-control.spawn": async,
         "arsenal:runtime/messaging.call": async,
+        "arsenal:runtime/process-control.hibernate": async,
     },
     exports: { default: async },
 });

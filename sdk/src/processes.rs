@@ -128,3 +128,27 @@ impl From<DeliveryError> for crate::Error {
         }
     }
 }
+
+pub use crate::bindings::arsenal::runtime::process_control::HibernateError;
+
+/// Hibernate a process now; returns the pid (capability `process_control`).
+pub fn hibernate(target: &str) -> Result<String, HibernateError> {
+    process_control::hibernate(target)
+}
+
+/// The usual answers to a refused hibernation.
+impl From<HibernateError> for crate::Error {
+    fn from(error: HibernateError) -> crate::Error {
+        match error {
+            HibernateError::NotFound(message) => {
+                crate::Error::not_found(message).with_code("process_not_found")
+            }
+            HibernateError::NotSupported(message) => {
+                crate::Error::conflict(message).with_code("cannot_hibernate")
+            }
+            HibernateError::Failed(message) => {
+                crate::Error::internal(message).with_code("hibernate_failed")
+            }
+        }
+    }
+}

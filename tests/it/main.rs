@@ -31,6 +31,8 @@ pub(crate) const BUILTINS: &[&str] = &[
     "echo",
     "engine_info",
     "get_process_info",
+    "get_process_links",
+    "hibernate_process",
     "kill_process",
     "list_processes",
     "list_registered",

@@ -318,3 +318,53 @@ async fn a_full_mailbox_answers_503_and_keeps_what_it_holds() {
     .assert_error(503, "mailbox_full");
     assert_eq!(table.info("tiny").unwrap().mailbox_len, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hibernated_process_wakes_on_a_message_with_its_state() {
+    let host = host_with_counters(&["bear"]).await;
+    host.post(
+        "/api/v1/processes/bear/messages",
+        json!({ "payload": "add 7", "call": true }),
+    )
+    .await;
+    let reply = host
+        .post("/api/v1/processes/bear/hibernate", json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["status"], "hibernated");
+    assert_eq!(
+        host.get("/api/v1/processes/bear").await.body["data"]["status"],
+        "hibernated"
+    );
+    let reply = host
+        .post(
+            "/api/v1/processes/bear/messages",
+            json!({ "payload": "get", "call": true }),
+        )
+        .await;
+    assert_eq!(reply.body["data"]["reply"], "7", "woken with its state");
+    assert_eq!(
+        host.get("/api/v1/processes/bear").await.body["data"]["status"],
+        "running"
+    );
+    host.post("/api/v1/processes/ghost/hibernate", json!({}))
+        .await
+        .assert_error(404, "process_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_process_links_shows_links_and_monitors() {
+    let host = host_with_counters(&["left", "right"]).await;
+    let table = host.host.processes();
+    table.link("left", "right").unwrap();
+    table.monitor("right", "left").unwrap();
+    let reply = host.get("/api/v1/processes/left/links").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let right = table.whereis("right").unwrap().to_string();
+    assert_eq!(reply.body["data"]["links"], json!([right.clone()]));
+    assert_eq!(reply.body["data"]["monitored_by"], json!([right]));
+    assert_eq!(reply.body["data"]["trap_exit"], false);
+    host.get("/api/v1/processes/ghost/links")
+        .await
+        .assert_error(404, "process_not_found");
+}

@@ -114,6 +114,28 @@ impl process_control::Host for CallState {
         }
     }
 
+    async fn hibernate(
+        &mut self,
+        target: String,
+    ) -> Result<String, process_control::HibernateError> {
+        use process_control::HibernateError as Refused;
+        let table = self
+            .table()
+            .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
+        let pid = table
+            .info(&target)
+            .map_err(|error| Refused::NotFound(error.to_string()))?
+            .pid;
+        match table.hibernate(&target).await {
+            Err(error) => Err(Refused::NotFound(error.to_string())),
+            Ok(Ok(())) => Ok(pid),
+            Ok(Err(error @ crate::runtime::WorkerError::NotStateful)) => {
+                Err(Refused::NotSupported(error.to_string()))
+            }
+            Ok(Err(error)) => Err(Refused::Failed(error.to_string())),
+        }
+    }
+
     fn list_workers(&mut self) -> Vec<(String, String)> {
         self.table()
             .map(|table| table.workers().list())
