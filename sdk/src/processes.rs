@@ -9,6 +9,15 @@ use crate::bindings::arsenal::runtime::{process_control, processes};
 /// A pattern matching a pid or a registered name, for path parameters.
 pub const TARGET_PATTERN: &str = r"^(<[A-Za-z0-9_-]{1,64}\.[0-9]+\.[0-9]+>|[A-Za-z0-9_.-]{1,64})$";
 
+/// The `:pid` path parameter of process operations: a pid or a registered name, checked
+/// by the host (422 `validation_error` when malformed) before the operation runs.
+pub fn target_param() -> crate::Param {
+    crate::Param::path("pid")
+        .string()
+        .pattern(TARGET_PATTERN)
+        .describe("A pid such as <local.0.42>, or a registered name")
+}
+
 /// Every live process.
 pub fn list() -> Vec<ProcessInfo> {
     processes::list_processes()

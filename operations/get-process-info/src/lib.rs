@@ -11,7 +11,7 @@ impl Operation for GetProcessInfo {
             .category(Category::Process)
             .summary("One process")
             .description("Status, links, monitors, mailbox and counters of a process, by pid or registered name.")
-            .param(Param::path("pid").string().pattern(processes::TARGET_PATTERN).describe("A pid such as <local.0.42>, or a registered name"))
+            .param(processes::target_param())
             .response_schema(json!({ "type": "object", "required": ["pid", "status"] }))
     }
 

@@ -10,12 +10,7 @@ impl Operation for GetProcessLinks {
         Config::get("get_process_links", "/api/v1/processes/:pid/links")
             .category(Category::Process)
             .summary("A process's links and monitors")
-            .param(
-                Param::path("pid")
-                    .string()
-                    .pattern(processes::TARGET_PATTERN)
-                    .describe("A pid or a registered name"),
-            )
+            .param(processes::target_param())
             .response_schema(json!({
                 "type": "object",
                 "required": ["pid", "links", "monitored_by", "trap_exit"],

@@ -17,12 +17,7 @@ impl Operation for HibernateProcess {
                  without `state` or a supervisor.",
             )
             .status(200)
-            .param(
-                Param::path("pid")
-                    .string()
-                    .pattern(processes::TARGET_PATTERN)
-                    .describe("A pid or a registered name"),
-            )
+            .param(processes::target_param())
             .response_schema(json!({ "type": "object", "required": ["pid", "status"] }))
     }
 

@@ -15,12 +15,7 @@ impl Operation for KillProcess {
                  follow OTP: a process trapping exits receives them as an event. Linked \
                  processes and monitors are told. A second DELETE answers 404.",
             )
-            .param(
-                Param::path("pid")
-                    .string()
-                    .pattern(processes::TARGET_PATTERN)
-                    .describe("A pid or a registered name"),
-            )
+            .param(processes::target_param())
             .param(
                 Param::query("reason")
                     .string()

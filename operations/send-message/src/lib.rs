@@ -16,12 +16,7 @@ impl Operation for SendMessage {
                  the message (503 `mailbox_full`); nothing is dropped silently.",
             )
             .status(200)
-            .param(
-                Param::path("pid")
-                    .string()
-                    .pattern(processes::TARGET_PATTERN)
-                    .describe("A pid or a registered name"),
-            )
+            .param(processes::target_param())
             .param(
                 Param::body("payload")
                     .string()
