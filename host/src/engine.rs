@@ -35,7 +35,8 @@ pub struct OperationEngine {
     engine: Engine,
     facts: EngineFacts,
     fingerprint: String,
-    ticker: EpochTicker,
+    /// Kept for its `Drop`, which stops the ticker thread.
+    _ticker: EpochTicker,
 }
 
 impl OperationEngine {
@@ -70,7 +71,7 @@ impl OperationEngine {
                 default_timeout_ms: limits.timeout_ms,
             },
             fingerprint,
-            ticker,
+            _ticker: ticker,
         }))
     }
 
@@ -86,11 +87,6 @@ impl OperationEngine {
     /// compile cache is keyed on it.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
-    }
-
-    /// The epoch tick: the resolution of deadlines.
-    pub fn tick(&self) -> Duration {
-        self.ticker.period
     }
 }
 
@@ -184,7 +180,6 @@ pub(crate) fn worker_engine(
 /// Advances the engine's epoch at a fixed period on a dedicated OS thread, so deadlines
 /// hold even when every tokio worker is busy running guests.
 pub(crate) struct EpochTicker {
-    period: Duration,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -205,7 +200,6 @@ impl EpochTicker {
             })
             .expect("spawning the epoch ticker thread");
         EpochTicker {
-            period,
             stop,
             thread: Some(thread),
         }

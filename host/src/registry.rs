@@ -3,7 +3,6 @@
 //! request, so a change never affects a request in flight; writers build the next catalog
 //! whole, check it for conflicts, and only then swap it in.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -197,16 +196,5 @@ impl Registry {
             }
             Err(failure) => Err(CallError::Guest(failure)),
         }
-    }
-
-    /// Operations by category, for listings.
-    pub fn categories(&self) -> BTreeMap<String, usize> {
-        let mut categories = BTreeMap::new();
-        for operation in self.snapshot().operations() {
-            *categories
-                .entry(operation.spec.category.clone())
-                .or_default() += 1;
-        }
-        categories
     }
 }

@@ -40,7 +40,6 @@ pub struct ParamValidator {
     additional: bool,
     /// GET and DELETE take no body parameters.
     accepts_body: bool,
-    schema: Value,
     validator: jsonschema::Validator,
 }
 
@@ -55,14 +54,8 @@ impl ParamValidator {
             params: spec.params.clone(),
             additional: spec.additional_params,
             accepts_body: !matches!(spec.method, http::Method::GET | http::Method::DELETE),
-            schema,
             validator,
         }
-    }
-
-    /// The JSON Schema of the parameter object.
-    pub fn schema(&self) -> &Value {
-        &self.schema
     }
 
     /// Decode an HTTP request's parameters: each declared parameter only from its own

@@ -87,19 +87,11 @@ impl process_control::Host for CallState {
             .workers()
             .get(&worker)
             .ok_or_else(|| Refused::UnknownWorker(worker.clone()))?;
-        let link = match options.link {
-            Some(target) => Some(
-                table
-                    .info(&target)
-                    .map_err(|error| Refused::Invalid(error.to_string()))?
-                    .pid
-                    .parse()
-                    .map_err(|error: crate::runtime::PidError| {
-                        Refused::Invalid(error.to_string())
-                    })?,
-            ),
-            None => None,
-        };
+        let link = options
+            .link
+            .map(|target| table.resolve(&target))
+            .transpose()
+            .map_err(|error| Refused::Invalid(error.to_string()))?;
         let options = crate::runtime::SpawnOptions {
             name: options.name,
             link,
@@ -123,12 +115,11 @@ impl process_control::Host for CallState {
             .table()
             .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
         let pid = table
-            .info(&target)
-            .map_err(|error| Refused::NotFound(error.to_string()))?
-            .pid;
+            .resolve(&target)
+            .map_err(|error| Refused::NotFound(error.to_string()))?;
         match table.hibernate(&target).await {
             Err(error) => Err(Refused::NotFound(error.to_string())),
-            Ok(Ok(())) => Ok(pid),
+            Ok(Ok(())) => Ok(pid.to_string()),
             Ok(Err(error @ crate::runtime::WorkerError::NotStateful)) => {
                 Err(Refused::NotSupported(error.to_string()))
             }

@@ -276,6 +276,11 @@ impl ProcessTable {
         registered
     }
 
+    /// The pid of a live process, by pid text or registered name.
+    pub fn resolve(&self, target: &str) -> Result<Pid, SendError> {
+        Ok(self.entry(target)?.pid.clone())
+    }
+
     /// The pid registered under `name`.
     pub fn whereis(&self, name: &str) -> Option<Pid> {
         self.names
@@ -485,11 +490,16 @@ impl ProcessTable {
 
     /// Every live process, ordered by pid.
     pub fn list(&self) -> Vec<ProcessInfo> {
-        let processes = self.processes.read().unwrap_or_else(|p| p.into_inner());
-        let mut infos: Vec<ProcessInfo> = processes.values().map(|entry| entry.info()).collect();
-        drop(processes);
-        infos.sort_by_key(|info| info.pid.parse::<Pid>().map(|pid| pid.serial()).unwrap_or(0));
-        infos
+        let mut entries: Vec<Arc<ProcessEntry>> = self
+            .processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        // Pids of one table share node and incarnation, so this is serial (start) order.
+        entries.sort_by(|a, b| a.pid.cmp(&b.pid));
+        entries.iter().map(|entry| entry.info()).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -501,13 +511,6 @@ impl ProcessTable {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Resolves once every process task has ended (after a shutdown).
-    pub async fn wait_idle(&self) {
-        self.tasks.close();
-        self.tasks.wait().await;
-        self.tasks.reopen();
     }
 
     /// A process ended: forget it and tell its links and monitors.
