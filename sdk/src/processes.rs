@@ -62,6 +62,7 @@ pub fn to_json(info: &ProcessInfo) -> serde_json::Value {
         "pid": info.pid,
         "name": info.name,
         "worker": info.worker,
+        "parent": info.parent,
         "status": info.status,
         "started_unix_ms": info.started_unix_ms,
         "links": info.links,

@@ -10,6 +10,7 @@ mod operations;
 mod process_operations;
 mod processes;
 mod serve;
+mod supervisor_operations;
 mod supervisors;
 mod validation;
 mod workers;
@@ -28,20 +29,31 @@ pub(crate) use arsenal_tests::guests;
 
 /// The built-in operations, by name.
 pub(crate) const BUILTINS: &[&str] = &[
+    "add_child",
+    "change_strategy",
+    "delete_child",
     "echo",
     "engine_info",
     "get_process_info",
     "get_process_links",
+    "get_supervision_tree",
+    "get_supervisor_flags",
     "hibernate_process",
     "kill_process",
     "list_processes",
     "list_registered",
+    "list_supervisors",
     "list_workers",
+    "restart_child",
+    "restart_history",
     "resume_process",
     "send_message",
     "start_process",
+    "start_supervisor",
+    "stop_supervisor",
     "suspend_process",
     "system_info",
+    "which_children",
 ];
 
 /// The built-ins and `extra` operation names, sorted as the catalogue lists them.
@@ -69,6 +81,34 @@ pub(crate) fn counter_host(
         .compile("counter", "1.0.0", &bytes, arsenal::Source::Builtin)
         .unwrap();
     (host, code)
+}
+
+/// A host with the built-ins and one counter process registered under each name.
+pub(crate) async fn host_with_counters(names: &[&str]) -> TestHost {
+    let host = TestHost::new(&[]).await;
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .host
+        .workers()
+        .load("counter", &bytes, arsenal::Source::Builtin)
+        .unwrap();
+    for name in names {
+        let options = arsenal::runtime::SpawnOptions {
+            name: Some((*name).to_owned()),
+            ..Default::default()
+        };
+        host.host
+            .processes()
+            .spawn(code.clone(), "", options)
+            .await
+            .unwrap();
+    }
+    host
+}
+
+/// A pid made safe for a URI path.
+pub(crate) fn encode(pid: &str) -> String {
+    pid.replace('<', "%3C").replace('>', "%3E")
 }
 
 /// Settings for tests: a compile cache shared by every test process (so each guest

@@ -8,35 +8,9 @@ use arsenal::Source;
 use arsenal::runtime::{ExitReason, SpawnOptions, Status};
 use serde_json::json;
 
-use crate::{TestHost, guests};
+use crate::{TestHost, encode, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-async fn host_with_counters(names: &[&str]) -> TestHost {
-    let host = TestHost::new(&[]).await;
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    let code = host
-        .host
-        .workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
-        .unwrap();
-    for name in names {
-        let options = SpawnOptions {
-            name: Some((*name).to_owned()),
-            ..SpawnOptions::default()
-        };
-        host.host
-            .processes()
-            .spawn(code.clone(), "", options)
-            .await
-            .unwrap();
-    }
-    host
-}
-
-fn encode(pid: &str) -> String {
-    pid.replace('<', "%3C").replace('>', "%3E")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_processes_filters_sorts_and_pages() {

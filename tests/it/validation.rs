@@ -915,7 +915,7 @@ async fn health_answers_ok() {
     let reply = host.get("/api/v1/health").await;
     let health = data_of(&reply);
     assert_eq!(health["status"], json!("ok"));
-    assert_eq!(health["operations"], json!(16));
+    assert_eq!(health["operations"], json!(crate::BUILTINS.len() + 2));
     assert_eq!(health["instances_in_use"], json!(0));
     assert_eq!(health["max_instances"], json!(8));
 }

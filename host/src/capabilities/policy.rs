@@ -24,6 +24,10 @@ pub enum Capability {
     ProcessControl,
     /// `arsenal:runtime/messaging`: send messages and calls to processes.
     Messaging,
+    /// `arsenal:runtime/supervisors`: read supervision trees.
+    Supervisors,
+    /// `arsenal:runtime/supervisor-control`: start, stop and reshape supervisors.
+    SupervisorControl,
 }
 
 impl Capability {
@@ -33,6 +37,8 @@ impl Capability {
         Capability::Processes,
         Capability::ProcessControl,
         Capability::Messaging,
+        Capability::Supervisors,
+        Capability::SupervisorControl,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -42,6 +48,8 @@ impl Capability {
             Capability::Processes => "processes",
             Capability::ProcessControl => "process_control",
             Capability::Messaging => "messaging",
+            Capability::Supervisors => "supervisors",
+            Capability::SupervisorControl => "supervisor_control",
         }
     }
 
@@ -52,14 +60,18 @@ impl Capability {
             Capability::Processes => "arsenal:runtime/processes",
             Capability::ProcessControl => "arsenal:runtime/process-control",
             Capability::Messaging => "arsenal:runtime/messaging",
+            Capability::Supervisors => "arsenal:runtime/supervisors",
+            Capability::SupervisorControl => "arsenal:runtime/supervisor-control",
         }
     }
 
     /// Whether the capability only reads state (granted to untrusted sources by default).
     pub fn is_read_only(self) -> bool {
         match self {
-            Capability::System | Capability::Processes => true,
-            Capability::ProcessControl | Capability::Messaging => false,
+            Capability::System | Capability::Processes | Capability::Supervisors => true,
+            Capability::ProcessControl | Capability::Messaging | Capability::SupervisorControl => {
+                false
+            }
         }
     }
 

@@ -16,6 +16,7 @@ fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
         pid: info.pid,
         name: info.name,
         worker: info.worker,
+        parent: info.parent,
         status: serde_json::to_value(info.status)
             .ok()
             .and_then(|value| value.as_str().map(str::to_owned))
@@ -38,7 +39,7 @@ fn not_found(error: SendError) -> LookupError {
 }
 
 impl CallState {
-    fn table(&self) -> Option<Arc<ProcessTable>> {
+    pub(super) fn table(&self) -> Option<Arc<ProcessTable>> {
         self.host.processes.get().and_then(std::sync::Weak::upgrade)
     }
 

@@ -5,6 +5,7 @@
 mod imports;
 mod pid;
 mod process;
+mod spec_document;
 mod supervisor;
 mod table;
 mod worker;
@@ -12,9 +13,10 @@ mod worker;
 pub(crate) use imports::ProcessContext;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
+pub use spec_document::{SpecError, checked_flags, child_spec, supervisor_spec};
 pub use supervisor::{
     ChildInfo, ChildSpec, ChildStart, Flags, Restart, RestartRecord, Shutdown, Strategy,
-    SupervisorError, SupervisorHandle, SupervisorSpec,
+    SupervisorError, SupervisorHandle, SupervisorSpec, SupervisorSummary,
 };
 pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};
 pub use worker::{

@@ -84,6 +84,8 @@ pub(crate) struct ProcessEntry {
     pub(crate) pid: Pid,
     pub(crate) name: Mutex<Option<String>>,
     pub(crate) worker: String,
+    /// The supervisor that started it, once known.
+    pub(crate) parent: std::sync::OnceLock<Pid>,
     pub(crate) started: SystemTime,
     pub(crate) status: AtomicU8,
     pub(crate) mailbox: mpsc::Sender<Envelope>,
@@ -133,6 +135,8 @@ pub struct ProcessInfo {
     pub pid: String,
     pub name: Option<String>,
     pub worker: String,
+    /// The supervisor that started it.
+    pub parent: Option<String>,
     pub status: Status,
     pub started_unix_ms: u64,
     pub links: Vec<String>,
@@ -159,6 +163,7 @@ impl ProcessEntry {
             pid: self.pid.to_string(),
             name: self.name.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             worker: self.worker.clone(),
+            parent: self.parent.get().map(Pid::to_string),
             status: self.status(),
             started_unix_ms: self
                 .started

@@ -56,6 +56,16 @@ pub enum Shutdown {
     Infinity,
 }
 
+impl std::fmt::Display for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shutdown::BrutalKill => f.write_str("brutal_kill"),
+            Shutdown::Timeout(timeout) => write!(f, "{}", timeout.as_millis()),
+            Shutdown::Infinity => f.write_str("infinity"),
+        }
+    }
+}
+
 /// A supervisor's flags, changeable at runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Flags {
@@ -137,8 +147,22 @@ pub struct ChildInfo {
     /// None while not running (a transient child that exited normally, say).
     pub pid: Option<String>,
     pub kind: &'static str,
+    /// The worker component, for worker children.
+    pub worker: Option<String>,
     pub restart: Restart,
+    pub shutdown: Shutdown,
     pub restarts: u32,
+}
+
+/// A supervisor's own facts, for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupervisorSummary {
+    pub flags: Flags,
+    /// Children declared, and those running now.
+    pub children: usize,
+    pub active: usize,
+    /// Entries in its restart history.
+    pub restarts: usize,
 }
 
 /// One restart, for `restart_history`.
@@ -168,6 +192,7 @@ pub enum SupervisorError {
 
 pub(crate) enum Command {
     WhichChildren(oneshot::Sender<Vec<ChildInfo>>),
+    Summary(oneshot::Sender<SupervisorSummary>),
     Flags(oneshot::Sender<Flags>),
     SetFlags(Flags, oneshot::Sender<()>),
     History(oneshot::Sender<Vec<RestartRecord>>),
@@ -207,6 +232,10 @@ impl SupervisorHandle {
 
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
         self.ask(Command::WhichChildren).await
+    }
+
+    pub async fn summary(&self) -> Result<SupervisorSummary, SupervisorError> {
+        self.ask(Command::Summary).await
     }
 
     pub async fn flags(&self) -> Result<Flags, SupervisorError> {
@@ -356,6 +385,12 @@ impl Supervisor {
     }
 
     async fn start_child(&self, spec: &ChildSpec) -> Result<Pid, SpawnError> {
+        let pid = self.spawn_child(spec).await?;
+        self.table.set_parent(&pid, &self.pid);
+        Ok(pid)
+    }
+
+    async fn spawn_child(&self, spec: &ChildSpec) -> Result<Pid, SpawnError> {
         match &spec.start {
             ChildStart::Worker { code, args, name } => {
                 let options = SpawnOptions {
@@ -503,11 +538,24 @@ impl Supervisor {
                             ChildStart::Worker { .. } => "worker",
                             ChildStart::Supervisor(_) => "supervisor",
                         },
+                        worker: match &child.spec.start {
+                            ChildStart::Worker { code, .. } => Some(code.name().to_owned()),
+                            ChildStart::Supervisor(_) => None,
+                        },
                         restart: child.spec.restart,
+                        shutdown: child.spec.shutdown,
                         restarts: child.restarts,
                     })
                     .collect();
                 let _ = reply.send(children);
+            }
+            Command::Summary(reply) => {
+                let _ = reply.send(SupervisorSummary {
+                    flags: self.flags,
+                    children: self.children.len(),
+                    active: self.children.iter().filter(|c| c.pid.is_some()).count(),
+                    restarts: self.history.len(),
+                });
             }
             Command::Flags(reply) => {
                 let _ = reply.send(self.flags);

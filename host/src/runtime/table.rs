@@ -183,6 +183,7 @@ impl ProcessTable {
             pid: pid.clone(),
             name: Mutex::new(None),
             worker: kind.to_owned(),
+            parent: std::sync::OnceLock::new(),
             started: SystemTime::now(),
             status: AtomicU8::new(Status::Running as u8),
             mailbox,
@@ -236,6 +237,31 @@ impl ProcessTable {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(handle.pid().clone(), handle);
+    }
+
+    /// Record which supervisor started a process.
+    pub(crate) fn set_parent(&self, pid: &Pid, parent: &Pid) {
+        if let Some(entry) = self
+            .processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pid)
+        {
+            let _ = entry.parent.set(parent.clone());
+        }
+    }
+
+    /// Every live supervisor, ordered by pid.
+    pub fn supervisors(&self) -> Vec<SupervisorHandle> {
+        let mut handles: Vec<SupervisorHandle> = self
+            .supervisors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        handles.sort_by(|a, b| a.pid().cmp(b.pid()));
+        handles
     }
 
     pub(crate) fn unregister_supervisor(&self, pid: &Pid) {
