@@ -9,6 +9,8 @@ wasmtime::component::bindgen!({
         "arsenal:runtime/process-control.spawn": async,
         "arsenal:runtime/messaging.call": async,
         "arsenal:runtime/process-control.hibernate": async,
+        "arsenal:runtime/process-control.restart": async,
+        "arsenal:runtime/processes.get-state": async,
         "arsenal:runtime/supervisors.list-supervisors": async,
         "arsenal:runtime/supervisors.get-supervisor": async,
         "arsenal:runtime/supervisors.which-children": async,

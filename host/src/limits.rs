@@ -35,6 +35,8 @@ pub(crate) struct CallLimiter {
     memory_cap: usize,
     table_cap: usize,
     refusal: Option<Refusal>,
+    /// Linear memory granted so far, in bytes (memories only grow).
+    memory_bytes: usize,
 }
 
 impl CallLimiter {
@@ -43,7 +45,13 @@ impl CallLimiter {
             memory_cap,
             table_cap,
             refusal: None,
+            memory_bytes: 0,
         }
+    }
+
+    /// Linear memory of the store, in bytes.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.memory_bytes
     }
 
     pub(crate) fn refusal(&self) -> Option<Refusal> {
@@ -54,7 +62,7 @@ impl CallLimiter {
 impl ResourceLimiter for CallLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -65,6 +73,7 @@ impl ResourceLimiter for CallLimiter {
             });
             return Ok(false);
         }
+        self.memory_bytes += desired.saturating_sub(current);
         Ok(true)
     }
 

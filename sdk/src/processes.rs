@@ -74,7 +74,67 @@ pub fn to_json(info: &ProcessInfo) -> serde_json::Value {
         "messages_out": info.messages_out,
         "handle_calls": info.handle_calls,
         "busy_ms": info.busy_ms,
+        "memory_bytes": info.memory_bytes,
+        "state_bytes": info.state_bytes,
+        "waiting_on": info.waiting_on,
     })
+}
+
+pub use crate::bindings::arsenal::runtime::processes::{
+    Mailbox, MemoryHistory, QueuedMessage, StateError,
+};
+
+/// The first `limit` queued messages of a process, left in place.
+pub fn mailbox(target: &str, limit: u32) -> Result<Mailbox, LookupError> {
+    processes::inspect_mailbox(target, limit)
+}
+
+/// A process's state as its worker snapshots it; `None` for a worker without `state`.
+pub fn state(target: &str) -> Result<Option<Vec<u8>>, StateError> {
+    processes::get_state(target)
+}
+
+/// Memory histories of the processes with at least `min_samples` samples.
+pub fn memory_histories(min_samples: u32) -> Vec<MemoryHistory> {
+    processes::memory_histories(min_samples)
+}
+
+/// The usual answers to a failed state read.
+impl From<StateError> for crate::Error {
+    fn from(error: StateError) -> crate::Error {
+        match error {
+            StateError::NotFound(message) => {
+                crate::Error::not_found(message).with_code("process_not_found")
+            }
+            StateError::Failed(message) => {
+                crate::Error::internal(message).with_code("snapshot_failed")
+            }
+        }
+    }
+}
+
+pub use crate::bindings::arsenal::runtime::process_control::{RestartError, Restarted};
+
+/// Restart a worker process, keeping its state where it can (capability `process_control`).
+pub fn restart(target: &str) -> Result<Restarted, RestartError> {
+    process_control::restart(target)
+}
+
+/// The usual answers to a refused restart.
+impl From<RestartError> for crate::Error {
+    fn from(error: RestartError) -> crate::Error {
+        match error {
+            RestartError::NotFound(message) => {
+                crate::Error::not_found(message).with_code("process_not_found")
+            }
+            RestartError::NotRestartable(message) => {
+                crate::Error::conflict(message).with_code("not_restartable")
+            }
+            RestartError::Failed(message) => {
+                crate::Error::internal(message).with_code("restart_failed")
+            }
+        }
+    }
 }
 
 pub use crate::bindings::arsenal::runtime::process_control::{SpawnError, SpawnOptions};

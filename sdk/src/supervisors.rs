@@ -167,3 +167,34 @@ impl From<SupervisorError> for crate::Error {
         }
     }
 }
+
+/// Nest a tree as [`tree`] returns it (depth first, each node after its parent) into JSON
+/// where each node carries its `children`. `None` for an empty list.
+pub fn nest(nodes: Vec<TreeNode>) -> Option<serde_json::Value> {
+    let mut nodes = nodes.into_iter().peekable();
+    let root = nodes.next()?;
+    Some(nest_node(root, &mut nodes))
+}
+
+/// A node's children are the nodes that follow it one level deeper, up to the next node
+/// at its own depth or above.
+fn nest_node(
+    node: TreeNode,
+    rest: &mut std::iter::Peekable<impl Iterator<Item = TreeNode>>,
+) -> serde_json::Value {
+    let mut children = Vec::new();
+    while rest.peek().is_some_and(|next| next.depth > node.depth) {
+        if let Some(child) = rest.next() {
+            children.push(nest_node(child, rest));
+        }
+    }
+    serde_json::json!({
+        "id": node.id,
+        "pid": node.pid,
+        "kind": node.kind,
+        "worker": node.worker,
+        "status": node.status,
+        "restarts": node.restarts,
+        "children": children,
+    })
+}

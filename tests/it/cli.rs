@@ -140,11 +140,11 @@ async fn list_prints_a_table_or_json() {
     assert!(echo.contains("GET"), "{echo}");
     assert!(echo.contains("/api/v1/echo/:id"), "{echo}");
 
-    let out = arsenal(&config, &["list", "--json", "--category", "system"]).await;
+    let out = arsenal(&config, &["list", "--json", "--category", "messaging"]).await;
     let answer = out.json(0);
     assert_eq!(
         names(&answer["data"]),
-        ["echo", "engine_info", "system_info"]
+        ["analyze_message_queue", "inspect_mailbox", "send_message"]
     );
 
     let out = arsenal(&config, &["list", "--q", "echo"]).await;

@@ -3,6 +3,7 @@
 //! loopback socket where the transport matters (disconnects, shutdown, the CLI's `--url`).
 
 mod cli;
+mod inspection_operations;
 mod limits;
 mod loading;
 mod openapi;
@@ -30,22 +31,31 @@ pub(crate) use arsenal_tests::guests;
 /// The built-in operations, by name.
 pub(crate) const BUILTINS: &[&str] = &[
     "add_child",
+    "analyze_deadlocks",
+    "analyze_message_queue",
     "change_strategy",
     "delete_child",
+    "detect_bottlenecks",
+    "detect_memory_leaks",
     "echo",
     "engine_info",
     "get_process_info",
     "get_process_links",
+    "get_process_state",
     "get_supervision_tree",
     "get_supervisor_flags",
     "hibernate_process",
+    "inspect_mailbox",
     "kill_process",
     "list_processes",
     "list_registered",
     "list_supervisors",
     "list_workers",
+    "memory_info",
+    "process_tree",
     "restart_child",
     "restart_history",
+    "restart_process",
     "resume_process",
     "send_message",
     "start_process",

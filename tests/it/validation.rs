@@ -852,8 +852,11 @@ async fn the_catalogue_lists_filters_and_describes() {
     assert_eq!(echo["category"], json!("system"));
     assert_eq!(echo["version"], json!("0.1.0"));
 
-    let reply = host.get("/api/v1/operations?category=system").await;
-    assert_eq!(names(&reply), ["echo", "engine_info", "system_info"]);
+    let reply = host.get("/api/v1/operations?category=messaging").await;
+    assert_eq!(
+        names(&reply),
+        ["analyze_message_queue", "inspect_mailbox", "send_message"]
+    );
     let reply = host.get("/api/v1/operations?category=test").await;
     assert_eq!(names(&reply), ["typed"]);
     let reply = host.get("/api/v1/operations?category=none").await;

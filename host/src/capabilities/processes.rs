@@ -31,7 +31,24 @@ fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
         messages_out: info.messages_out,
         handle_calls: info.handle_calls,
         busy_ms: info.busy_ms,
+        memory_bytes: info.memory_bytes,
+        state_bytes: info.state_bytes,
+        waiting_on: info.waiting_on,
     }
+}
+
+/// Payloads shown by `inspect-mailbox` are cut at this many bytes.
+const PAYLOAD_PREVIEW: usize = 1024;
+
+fn preview(payload: String) -> String {
+    if payload.len() <= PAYLOAD_PREVIEW {
+        return payload;
+    }
+    let mut end = PAYLOAD_PREVIEW;
+    while !payload.is_char_boundary(end) {
+        end -= 1;
+    }
+    payload[..end].to_owned()
 }
 
 fn not_found(error: SendError) -> LookupError {
@@ -69,6 +86,61 @@ impl processes::Host for CallState {
     fn list_registered(&mut self) -> Vec<(String, String)> {
         self.table()
             .map(|table| table.registered())
+            .unwrap_or_default()
+    }
+
+    fn inspect_mailbox(
+        &mut self,
+        target: String,
+        limit: u32,
+    ) -> Result<processes::Mailbox, LookupError> {
+        let view = self.lookup(&target, |table| table.mailbox(&target, limit as usize))?;
+        Ok(processes::Mailbox {
+            pid: view.pid.to_string(),
+            len: view.len as u32,
+            capacity: view.capacity as u32,
+            messages: view
+                .messages
+                .into_iter()
+                .map(|message| processes::QueuedMessage {
+                    position: message.position as u32,
+                    kind: message.kind.to_owned(),
+                    from: message.from,
+                    payload_bytes: message.payload.len() as u32,
+                    payload: preview(message.payload),
+                    age_ms: message.age_ms,
+                })
+                .collect(),
+        })
+    }
+
+    async fn get_state(
+        &mut self,
+        target: String,
+    ) -> Result<Option<Vec<u8>>, processes::StateError> {
+        use processes::StateError;
+        let table = self
+            .table()
+            .ok_or_else(|| StateError::NotFound(format!("no process {target}")))?;
+        match table.state(&target).await {
+            Err(error) => Err(StateError::NotFound(error.to_string())),
+            Ok(Err(error)) => Err(StateError::Failed(error.to_string())),
+            Ok(Ok(state)) => Ok(state),
+        }
+    }
+
+    fn memory_histories(&mut self, min_samples: u32) -> Vec<processes::MemoryHistory> {
+        self.table()
+            .map(|table| {
+                table
+                    .memory_histories(min_samples as usize)
+                    .into_iter()
+                    .map(|(pid, samples)| processes::MemoryHistory {
+                        pid: pid.to_string(),
+                        samples,
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -125,6 +197,30 @@ impl process_control::Host for CallState {
                 Err(Refused::NotSupported(error.to_string()))
             }
             Ok(Err(error)) => Err(Refused::Failed(error.to_string())),
+        }
+    }
+
+    async fn restart(
+        &mut self,
+        target: String,
+    ) -> Result<process_control::Restarted, process_control::RestartError> {
+        use crate::runtime::RestartError;
+        use process_control::RestartError as Refused;
+        let table = self
+            .table()
+            .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
+        match table.restart(&target).await {
+            Ok(restarted) => Ok(process_control::Restarted {
+                old_pid: restarted.old.to_string(),
+                new_pid: restarted.new.to_string(),
+                state_bytes: restarted.state_bytes.map(|bytes| bytes as u64),
+                supervisor: restarted.supervisor.map(|pid| pid.to_string()),
+            }),
+            Err(error @ RestartError::NotFound(_)) => Err(Refused::NotFound(error.to_string())),
+            Err(error @ RestartError::NotRestartable(..)) => {
+                Err(Refused::NotRestartable(error.to_string()))
+            }
+            Err(error @ RestartError::Failed(..)) => Err(Refused::Failed(error.to_string())),
         }
     }
 

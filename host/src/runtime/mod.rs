@@ -3,6 +3,8 @@
 //! monitors and OTP exit signals. Supervisors and sandboxes build on these.
 
 mod imports;
+mod inspection;
+mod mailbox;
 mod pid;
 mod process;
 mod spec_document;
@@ -11,6 +13,8 @@ mod table;
 mod worker;
 
 pub(crate) use imports::ProcessContext;
+pub use inspection::{MailboxView, RestartError, Restarted};
+pub use mailbox::QueuedMessage;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
 pub use spec_document::{SpecError, checked_flags, child_spec, supervisor_spec};

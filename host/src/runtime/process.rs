@@ -3,7 +3,7 @@
 //! drains a batch of messages from the bounded mailbox into one `handle` call; an idle
 //! stateful worker hibernates and is woken by its next message.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Pid;
+use super::mailbox::{Mailbox, Refused};
 use super::table::ProcessTable;
 use super::worker::{Event, ExitReason, Hibernated, Worker, WorkerError};
 
@@ -68,7 +69,19 @@ pub(crate) enum Signal {
     Suspend,
     Resume,
     Hibernate(oneshot::Sender<Result<(), WorkerError>>),
+    /// The worker's state, without stopping it: `None` for a worker that does not export
+    /// `state`.
+    Snapshot(oneshot::Sender<Result<Option<Vec<u8>>, WorkerError>>),
+    /// Replace the state with one snapshotted by the given code version.
+    Restore {
+        version: String,
+        state: Vec<u8>,
+        reply: oneshot::Sender<Result<(), WorkerError>>,
+    },
 }
+
+/// Memory samples kept per process (one per change of its linear memory).
+const MEMORY_SAMPLES: usize = 16;
 
 /// Counters of one process.
 #[derive(Debug, Default)]
@@ -77,6 +90,10 @@ pub(crate) struct Counters {
     pub(crate) messages_out: AtomicU64,
     pub(crate) handle_calls: AtomicU64,
     pub(crate) busy_nanos: AtomicU64,
+    /// Linear memory of the resident instance; 0 while hibernated.
+    pub(crate) memory_bytes: AtomicU64,
+    /// State kept while hibernated.
+    pub(crate) state_bytes: AtomicU64,
 }
 
 /// What the table knows of a process.
@@ -88,7 +105,10 @@ pub(crate) struct ProcessEntry {
     pub(crate) parent: std::sync::OnceLock<Pid>,
     pub(crate) started: SystemTime,
     pub(crate) status: AtomicU8,
-    pub(crate) mailbox: mpsc::Sender<Envelope>,
+    /// What `init` was given and the code version it started with, for restarts.
+    pub(crate) args: String,
+    pub(crate) version: String,
+    pub(crate) mailbox: Mailbox,
     pub(crate) signals: mpsc::UnboundedSender<Signal>,
     pub(crate) links: Mutex<BTreeSet<Pid>>,
     /// Monitors held on this process: id → the watching process.
@@ -97,6 +117,10 @@ pub(crate) struct ProcessEntry {
     pub(crate) counters: Counters,
     /// Who waits for the exit, or the reason once exited.
     pub(crate) exit: Mutex<ExitWatch>,
+    /// The process it is blocked calling, if any (for deadlock analysis).
+    pub(crate) waiting_on: Mutex<Option<Pid>>,
+    /// (unix ms, bytes) each time its memory changed, oldest first.
+    pub(crate) memory_samples: Mutex<VecDeque<(u64, u64)>>,
 }
 
 /// Waiters for a process's exit, then its reason.
@@ -117,15 +141,41 @@ impl ProcessEntry {
     /// Queue an event; never blocks.
     pub(crate) fn deliver(&self, envelope: Envelope) -> Result<(), SendError> {
         self.mailbox
-            .try_send(envelope)
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => {
-                    SendError::MailboxFull(self.pid.clone(), self.mailbox.max_capacity())
-                }
-                mpsc::error::TrySendError::Closed(_) => SendError::NoProcess(self.pid.to_string()),
+            .push(envelope)
+            .map_err(|refused| match refused {
+                Refused::Full => SendError::MailboxFull(self.pid.clone(), self.mailbox.capacity()),
+                Refused::Closed => SendError::NoProcess(self.pid.to_string()),
             })?;
         self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Record the resident memory, sampling it when it changed.
+    fn record_memory(&self, bytes: u64) {
+        if self.counters.memory_bytes.swap(bytes, Ordering::Relaxed) == bytes {
+            return;
+        }
+        let mut samples = self
+            .memory_samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if samples.back().is_some_and(|(_, last)| *last == bytes) {
+            return;
+        }
+        if samples.len() == MEMORY_SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back((unix_ms(SystemTime::now()), bytes));
+    }
+
+    /// The memory samples, oldest first.
+    pub(crate) fn memory_history(&self) -> Vec<(u64, u64)> {
+        self.memory_samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 }
 
@@ -144,6 +194,12 @@ pub struct ProcessInfo {
     pub trap_exit: bool,
     pub mailbox_len: usize,
     pub mailbox_capacity: usize,
+    /// Linear memory of the resident instance (0 while hibernated) and state kept while
+    /// hibernated, in bytes.
+    pub memory_bytes: u64,
+    pub state_bytes: u64,
+    /// The process it is blocked calling.
+    pub waiting_on: Option<String>,
     pub messages_in: u64,
     pub messages_out: u64,
     pub handle_calls: u64,
@@ -165,11 +221,7 @@ impl ProcessEntry {
             worker: self.worker.clone(),
             parent: self.parent.get().map(Pid::to_string),
             status: self.status(),
-            started_unix_ms: self
-                .started
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            started_unix_ms: unix_ms(self.started),
             links: lock(&self.links),
             monitored_by: self
                 .monitors
@@ -179,14 +231,28 @@ impl ProcessEntry {
                 .map(Pid::to_string)
                 .collect(),
             trap_exit: self.trap_exit.load(Ordering::Relaxed),
-            mailbox_len: self.mailbox.max_capacity() - self.mailbox.capacity(),
-            mailbox_capacity: self.mailbox.max_capacity(),
+            mailbox_len: self.mailbox.len(),
+            mailbox_capacity: self.mailbox.capacity(),
+            memory_bytes: self.counters.memory_bytes.load(Ordering::Relaxed),
+            state_bytes: self.counters.state_bytes.load(Ordering::Relaxed),
+            waiting_on: self
+                .waiting_on
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(Pid::to_string),
             messages_in: self.counters.messages_in.load(Ordering::Relaxed),
             messages_out: self.counters.messages_out.load(Ordering::Relaxed),
             handle_calls: self.counters.handle_calls.load(Ordering::Relaxed),
             busy_ms: self.counters.busy_nanos.load(Ordering::Relaxed) / 1_000_000,
         }
     }
+}
+
+pub(crate) fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// The worker of a process, resident or asleep.
@@ -202,11 +268,12 @@ pub(crate) async fn run(
     table: Arc<ProcessTable>,
     entry: Arc<ProcessEntry>,
     worker: Worker,
-    mut mailbox: mpsc::Receiver<Envelope>,
     mut signals: mpsc::UnboundedReceiver<Signal>,
     idle_hibernate: Option<Duration>,
 ) {
+    entry.record_memory(worker.memory_bytes() as u64);
     let mut slot = Slot::Resident(worker);
+    let mailbox = &entry.mailbox;
     let reason = loop {
         let suspended = entry.status() == Status::Suspended;
         let can_sleep = idle_hibernate.is_some()
@@ -236,14 +303,30 @@ pub(crate) async fn run(
                         break ExitReason::Crash(result.unwrap_err().to_string());
                     }
                 }
+                Some(Signal::Snapshot(reply)) => {
+                    let result = snapshot(&mut slot).await;
+                    let crashed = result.as_ref().err().map(ToString::to_string);
+                    let _ = reply.send(result);
+                    if let Some(reason) = crashed {
+                        break ExitReason::Crash(reason);
+                    }
+                }
+                Some(Signal::Restore { version, state, reply }) => {
+                    let result = restore(&table, &entry, &mut slot, &version, &state).await;
+                    let crashed = result.as_ref().err().map(ToString::to_string);
+                    let _ = reply.send(result);
+                    if let Some(reason) = crashed {
+                        break ExitReason::Crash(reason);
+                    }
+                }
             },
             envelope = mailbox.recv(), if !suspended => {
                 let Some(envelope) = envelope else { break ExitReason::Shutdown };
                 let mut batch = vec![envelope];
                 while batch.len() < BATCH {
                     match mailbox.try_recv() {
-                        Ok(envelope) => batch.push(envelope),
-                        Err(_) => break,
+                        Some(envelope) => batch.push(envelope),
+                        None => break,
                     }
                 }
                 if let Err(reason) = handle(&table, &entry, &mut slot, batch).await {
@@ -259,8 +342,7 @@ pub(crate) async fn run(
     };
     entry.set_status(Status::Exiting);
     // Calls still queued will never be answered.
-    mailbox.close();
-    while let Ok(envelope) = mailbox.try_recv() {
+    for envelope in mailbox.close() {
         if let Some(reply) = envelope.reply {
             let _ = reply.send(Err(reason.clone()));
         }
@@ -285,6 +367,7 @@ async fn handle(
         .unzip();
     let started = std::time::Instant::now();
     let result = worker.handle(events).await;
+    entry.record_memory(worker.memory_bytes() as u64);
     entry.counters.handle_calls.fetch_add(1, Ordering::Relaxed);
     entry
         .counters
@@ -322,11 +405,42 @@ async fn wake(
         let worker = Worker::wake(table.workers(), sleeper)
             .await
             .map_err(|error| ExitReason::Crash(error.to_string()))?;
+        entry.counters.state_bytes.store(0, Ordering::Relaxed);
+        entry.record_memory(worker.memory_bytes() as u64);
         *slot = Slot::Resident(worker);
         if entry.status() == Status::Hibernated {
             entry.set_status(Status::Running);
         }
     }
+    Ok(())
+}
+
+/// The state of a stateful worker, resident or asleep; `None` when it has no `state`.
+async fn snapshot(slot: &mut Slot) -> Result<Option<Vec<u8>>, WorkerError> {
+    match slot {
+        Slot::Hibernated(sleeper) => Ok(Some(sleeper.state().to_vec())),
+        Slot::Resident(worker) if !worker.code().is_stateful() => Ok(None),
+        Slot::Resident(worker) => worker.snapshot().await.map(Some),
+        // Only seen inside one step that then ends the process.
+        Slot::Moving => Err(WorkerError::Crashed("the worker is gone".to_owned())),
+    }
+}
+
+async fn restore(
+    table: &ProcessTable,
+    entry: &ProcessEntry,
+    slot: &mut Slot,
+    version: &str,
+    state: &[u8],
+) -> Result<(), WorkerError> {
+    wake(table, entry, slot)
+        .await
+        .map_err(|reason| WorkerError::Crashed(reason.to_string()))?;
+    let Slot::Resident(worker) = slot else {
+        unreachable!("woken above")
+    };
+    worker.restore(version, state).await?;
+    entry.record_memory(worker.memory_bytes() as u64);
     Ok(())
 }
 
@@ -338,6 +452,11 @@ async fn hibernate(entry: &ProcessEntry, slot: &mut Slot) -> Result<(), WorkerEr
         }
         Slot::Resident(worker) => {
             let sleeper = worker.hibernate().await?;
+            entry
+                .counters
+                .state_bytes
+                .store(sleeper.state_len() as u64, Ordering::Relaxed);
+            entry.record_memory(0);
             *slot = Slot::Hibernated(sleeper);
             if entry.status() == Status::Running {
                 entry.set_status(Status::Hibernated);

@@ -302,8 +302,14 @@ pub(crate) fn start(
         };
         let link = table.check_spawn(&options)?;
         let pid = table.next_pid();
-        let (entry, _mailbox, signals) =
-            table.register(pid.clone(), "supervisor", options, link)?;
+        let program = super::table::Program {
+            worker: "supervisor",
+            version: env!("CARGO_PKG_VERSION"),
+            args: "",
+        };
+        let (entry, signals) = table.register(pid.clone(), program, options, link)?;
+        // Supervisors take no messages: a send to one is refused, never left unread.
+        entry.mailbox.close();
         let (commands, command_inbox) = mpsc::unbounded_channel();
         let mut supervisor = Supervisor {
             table: table.clone(),
@@ -363,6 +369,12 @@ async fn run(
                 Some(Signal::Suspend) => entry.set_status(Status::Suspended),
                 Some(Signal::Resume) => entry.set_status(Status::Running),
                 Some(Signal::Hibernate(reply)) => {
+                    let _ = reply.send(Err(super::WorkerError::NotStateful));
+                }
+                Some(Signal::Snapshot(reply)) => {
+                    let _ = reply.send(Ok(None));
+                }
+                Some(Signal::Restore { reply, .. }) => {
                     let _ = reply.send(Err(super::WorkerError::NotStateful));
                 }
             },

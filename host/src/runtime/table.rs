@@ -12,18 +12,23 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Pid;
+use super::mailbox::Mailbox;
 use super::process::{
     self, Counters, Envelope, ExitWatch, ProcessEntry, ProcessInfo, SendError, Signal, Status,
 };
 use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
 use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
 
-/// A process entered into the table, with its mailbox and signal queues.
-pub(crate) type Registered = (
-    Arc<ProcessEntry>,
-    mpsc::Receiver<Envelope>,
-    mpsc::UnboundedReceiver<Signal>,
-);
+/// A process entered into the table, with its signal queue.
+pub(crate) type Registered = (Arc<ProcessEntry>, mpsc::UnboundedReceiver<Signal>);
+
+/// What a process runs: the worker (or `supervisor`), its version and `init` arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Program<'a> {
+    pub(crate) worker: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) args: &'a str,
+}
 
 /// Options of a new process.
 #[derive(Debug, Clone, Default)]
@@ -117,13 +122,16 @@ impl ProcessTable {
             Some(Arc::downgrade(self)),
         )
         .await?;
-        let (entry, inbox, signal_inbox) =
-            self.register(pid.clone(), code.name(), options, link)?;
+        let program = Program {
+            worker: code.name(),
+            version: code.version(),
+            args,
+        };
+        let (entry, signal_inbox) = self.register(pid.clone(), program, options, link)?;
         self.tasks.spawn(process::run(
             self.clone(),
             entry,
             worker,
-            inbox,
             signal_inbox,
             self.limits.idle_hibernate,
         ));
@@ -173,19 +181,21 @@ impl ProcessTable {
     pub(crate) fn register(
         &self,
         pid: Pid,
-        kind: &str,
+        program: Program<'_>,
         options: SpawnOptions,
         link: Option<Arc<ProcessEntry>>,
     ) -> Result<Registered, SpawnError> {
-        let (mailbox, inbox) = mpsc::channel(self.limits.mailbox_capacity.max(1));
+        let mailbox = Mailbox::new(self.limits.mailbox_capacity);
         let (signals, signal_inbox) = mpsc::unbounded_channel();
         let entry = Arc::new(ProcessEntry {
             pid: pid.clone(),
             name: Mutex::new(None),
-            worker: kind.to_owned(),
+            worker: program.worker.to_owned(),
+            version: program.version.to_owned(),
             parent: std::sync::OnceLock::new(),
             started: SystemTime::now(),
             status: AtomicU8::new(Status::Running as u8),
+            args: program.args.to_owned(),
             mailbox,
             signals,
             links: Mutex::new(Default::default()),
@@ -193,6 +203,8 @@ impl ProcessTable {
             trap_exit: AtomicBool::new(options.trap_exit),
             counters: Counters::default(),
             exit: Mutex::new(ExitWatch::Waiting(Vec::new())),
+            waiting_on: Mutex::new(None),
+            memory_samples: Mutex::new(Default::default()),
         });
         if let Some(name) = options.name {
             let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
@@ -210,7 +222,7 @@ impl ProcessTable {
             relate(&entry.links, &other.pid, true);
             relate(&other.links, &pid, true);
         }
-        Ok((entry, inbox, signal_inbox))
+        Ok((entry, signal_inbox))
     }
 
     /// Start a supervisor tree.
@@ -335,6 +347,11 @@ impl ProcessTable {
     ) -> Result<String, SendError> {
         let entry = self.entry(to)?;
         let (reply, answer) = oneshot::channel();
+        // A process blocked in a call says on whom, for deadlock analysis.
+        let _waiting = from
+            .as_ref()
+            .and_then(|from| self.entry(&from.to_string()).ok())
+            .map(|caller| Waiting::on(caller, entry.pid.clone()));
         entry.deliver(Envelope {
             event: Event::Call {
                 from,
@@ -516,16 +533,20 @@ impl ProcessTable {
 
     /// Every live process, ordered by pid.
     pub fn list(&self) -> Vec<ProcessInfo> {
-        let mut entries: Vec<Arc<ProcessEntry>> = self
-            .processes
+        let mut entries = self.entries();
+        // Pids of one table share node and incarnation, so this is serial (start) order.
+        entries.sort_by(|a, b| a.pid.cmp(&b.pid));
+        entries.iter().map(|entry| entry.info()).collect()
+    }
+
+    /// Every live process's entry, in no order.
+    pub(crate) fn entries(&self) -> Vec<Arc<ProcessEntry>> {
+        self.processes
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect();
-        // Pids of one table share node and incarnation, so this is serial (start) order.
-        entries.sort_by(|a, b| a.pid.cmp(&b.pid));
-        entries.iter().map(|entry| entry.info()).collect()
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -602,6 +623,22 @@ impl ProcessTable {
         for waiter in waiters {
             let _ = waiter.send(reason.clone());
         }
+    }
+}
+
+/// Marks a caller as blocked on another process until dropped.
+struct Waiting(Arc<ProcessEntry>);
+
+impl Waiting {
+    fn on(caller: Arc<ProcessEntry>, callee: Pid) -> Waiting {
+        *caller.waiting_on.lock().unwrap_or_else(|p| p.into_inner()) = Some(callee);
+        Waiting(caller)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        *self.0.waiting_on.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

@@ -357,6 +357,11 @@ impl Hibernated {
     pub fn state_len(&self) -> usize {
         self.state.len()
     }
+
+    /// The state kept while hibernated.
+    pub fn state(&self) -> &[u8] {
+        &self.state
+    }
 }
 
 impl Worker {
@@ -445,8 +450,13 @@ impl Worker {
         result.map_err(|reason| self.crash(WorkerError::Crashed(reason)))
     }
 
-    /// Snapshot the state and drop the instance.
-    pub async fn hibernate(mut self) -> Result<Hibernated, WorkerError> {
+    /// Linear memory of the instance, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limiter.memory_bytes()
+    }
+
+    /// The worker's state as its `snapshot` export gives it; the worker keeps running.
+    pub async fn snapshot(&mut self) -> Result<Vec<u8>, WorkerError> {
         if !self.code.stateful {
             return Err(WorkerError::NotStateful);
         }
@@ -457,6 +467,28 @@ impl Worker {
         let (state,) = self
             .guarded(|store| Box::pin(async move { typed.call_async(store, ()).await }))
             .await?;
+        Ok(state)
+    }
+
+    /// Replace the worker's state with one snapshotted by version `from_version` of its
+    /// code (OTP's `code_change` when the versions differ).
+    pub async fn restore(&mut self, from_version: &str, state: &[u8]) -> Result<(), WorkerError> {
+        let func = self.state_func("restore")?;
+        let typed = func
+            .typed::<(&str, &[u8]), (Result<(), String>,)>(&self.store)
+            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
+        let (from_version, state) = (from_version.to_owned(), state.to_owned());
+        let (result,) = self
+            .guarded(|store| {
+                Box::pin(async move { typed.call_async(store, (&from_version, &state)).await })
+            })
+            .await?;
+        result.map_err(|reason| self.crash(WorkerError::Crashed(reason)))
+    }
+
+    /// Snapshot the state and drop the instance.
+    pub async fn hibernate(mut self) -> Result<Hibernated, WorkerError> {
+        let state = self.snapshot().await?;
         Ok(Hibernated {
             code: self.code,
             pid: self.pid,
@@ -478,16 +510,7 @@ impl Worker {
         } = hibernated;
         let version = code.version.clone();
         let mut worker = Worker::instantiate(engine, code, pid, table).await?;
-        let func = worker.state_func("restore")?;
-        let typed = func
-            .typed::<(&str, &[u8]), (Result<(), String>,)>(&worker.store)
-            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
-        let (result,) = worker
-            .guarded(|store| {
-                Box::pin(async move { typed.call_async(store, (&version, &state)).await })
-            })
-            .await?;
-        result.map_err(WorkerError::Crashed)?;
+        worker.restore(&version, &state).await?;
         Ok(worker)
     }
 

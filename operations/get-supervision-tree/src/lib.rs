@@ -1,7 +1,7 @@
 //! Built-in operation `get_supervision_tree`: a supervisor and everything under it.
 
 use arsenal_sdk::prelude::*;
-use arsenal_sdk::supervisors::{self, TreeNode};
+use arsenal_sdk::supervisors;
 
 struct GetSupervisionTree;
 
@@ -29,32 +29,10 @@ impl Operation for GetSupervisionTree {
         let target: String = request.param("id")?;
         let nodes = supervisors::tree(&target)?;
         let size = nodes.len();
-        let mut nodes = nodes.into_iter().peekable();
-        let root = nodes
-            .next()
+        let root = supervisors::nest(nodes)
             .ok_or_else(|| Error::internal("the host answered an empty tree"))?;
-        let root = nest(root, &mut nodes);
         Ok(json!({ "root": root, "size": size }))
     }
-}
-
-/// Nodes arrive depth first, each after its parent: a node's children are the nodes that
-/// follow it one level deeper, up to the next node at its own depth or above.
-fn nest(node: TreeNode, rest: &mut std::iter::Peekable<impl Iterator<Item = TreeNode>>) -> Value {
-    let mut children = Vec::new();
-    while rest.peek().is_some_and(|next| next.depth > node.depth) {
-        let child = rest.next().expect("peeked");
-        children.push(nest(child, rest));
-    }
-    json!({
-        "id": node.id,
-        "pid": node.pid,
-        "kind": node.kind,
-        "worker": node.worker,
-        "status": node.status,
-        "restarts": node.restarts,
-        "children": children,
-    })
 }
 
 arsenal_sdk::export!(GetSupervisionTree);
