@@ -22,6 +22,11 @@ wasmtime::component::bindgen!({
         "arsenal:runtime/supervisor-control.restart-child": async,
         "arsenal:runtime/supervisor-control.delete-child": async,
         "arsenal:runtime/supervisor-control.set-flags": async,
+        "arsenal:runtime/sandboxes.create-sandbox": async,
+        "arsenal:runtime/sandboxes.destroy-sandbox": async,
+        "arsenal:runtime/sandboxes.restart-sandbox": async,
+        "arsenal:runtime/sandboxes.run-in-sandbox": async,
+        "arsenal:runtime/sandboxes.hot-reload": async,
     },
     exports: { default: async },
 });

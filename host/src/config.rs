@@ -79,6 +79,8 @@ pub struct LimitSettings {
     /// Idle time after which a stateful worker hibernates, in milliseconds; 0 never.
     /// Default 30,000.
     pub idle_hibernate_ms: u64,
+    /// Sandboxes the host runs at most.
+    pub max_sandboxes: usize,
 }
 
 impl Default for LimitSettings {
@@ -95,6 +97,7 @@ impl Default for LimitSettings {
             worker_timeout_ms: 1_000,
             mailbox_capacity: 1_024,
             idle_hibernate_ms: 30_000,
+            max_sandboxes: crate::runtime::DEFAULT_MAX_SANDBOXES,
         }
     }
 }

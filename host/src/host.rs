@@ -86,6 +86,7 @@ impl Host {
                 mailbox_capacity: settings.limits.mailbox_capacity,
                 idle_hibernate: (settings.limits.idle_hibernate_ms > 0)
                     .then(|| std::time::Duration::from_millis(settings.limits.idle_hibernate_ms)),
+                max_sandboxes: settings.limits.max_sandboxes,
             },
         );
         let _ = facts.processes.set(Arc::downgrade(&processes));

@@ -2,6 +2,9 @@
 //! what it refused, so a trap that follows a refused grow is reported as
 //! `resource_exhausted` rather than as a crash.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use wasmtime::ResourceLimiter;
 
 /// What the limiter refused, if anything.
@@ -11,6 +14,12 @@ pub enum Refusal {
     Memory { requested: usize, cap: usize },
     /// A table grow beyond the cap, in elements.
     Table { requested: usize, cap: usize },
+    /// A memory grow beyond a budget shared by several stores (a sandbox's total).
+    Budget {
+        requested: usize,
+        used: u64,
+        cap: u64,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -25,7 +34,60 @@ impl std::fmt::Display for Refusal {
             Refusal::Table { requested, cap } => {
                 write!(f, "table of {requested} elements requested, cap is {cap}")
             }
+            Refusal::Budget {
+                requested,
+                used,
+                cap,
+            } => write!(
+                f,
+                "{} KiB more memory requested with {} KiB of the shared budget of {} KiB in use",
+                requested.div_ceil(1024),
+                used / 1024,
+                cap / 1024
+            ),
         }
+    }
+}
+
+/// A memory budget shared by several stores: what they hold together stays under `cap`.
+#[derive(Debug)]
+pub(crate) struct SharedBudget {
+    used: AtomicU64,
+    cap: AtomicU64,
+}
+
+impl SharedBudget {
+    pub(crate) fn new(cap: u64) -> SharedBudget {
+        SharedBudget {
+            used: AtomicU64::new(0),
+            cap: AtomicU64::new(cap),
+        }
+    }
+
+    pub(crate) fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn cap(&self) -> u64 {
+        self.cap.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_cap(&self, cap: u64) {
+        self.cap.store(cap, Ordering::Release);
+    }
+
+    /// Take `bytes` if they fit; on refusal, what was in use.
+    fn take(&self, bytes: u64) -> Result<(), u64> {
+        let cap = self.cap();
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                (used + bytes <= cap).then_some(used + bytes)
+            })
+            .map(|_| ())
+    }
+
+    fn give_back(&self, bytes: u64) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
     }
 }
 
@@ -37,6 +99,16 @@ pub(crate) struct CallLimiter {
     refusal: Option<Refusal>,
     /// Linear memory granted so far, in bytes (memories only grow).
     memory_bytes: usize,
+    /// A budget this store's memory also counts against, given back when it is dropped.
+    shared: Option<Arc<SharedBudget>>,
+}
+
+impl Drop for CallLimiter {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.give_back(self.memory_bytes as u64);
+        }
+    }
 }
 
 impl CallLimiter {
@@ -46,7 +118,14 @@ impl CallLimiter {
             table_cap,
             refusal: None,
             memory_bytes: 0,
+            shared: None,
         }
+    }
+
+    /// Count this store's memory against `budget` as well.
+    pub(crate) fn sharing(mut self, budget: Arc<SharedBudget>) -> CallLimiter {
+        self.shared = Some(budget);
+        self
     }
 
     /// Linear memory of the store, in bytes.
@@ -73,7 +152,18 @@ impl ResourceLimiter for CallLimiter {
             });
             return Ok(false);
         }
-        self.memory_bytes += desired.saturating_sub(current);
+        let grow = desired.saturating_sub(current);
+        if let Some(shared) = &self.shared
+            && let Err(used) = shared.take(grow as u64)
+        {
+            self.refusal.get_or_insert(Refusal::Budget {
+                requested: grow,
+                used,
+                cap: shared.cap(),
+            });
+            return Ok(false);
+        }
+        self.memory_bytes += grow;
         Ok(true)
     }
 

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::http::{BATCH_DEFAULT_CONCURRENCY, BATCH_MAX_CALLS, BATCH_MAX_CONCURRENCY, BATCH_PATH};
 use crate::registry::Catalog;
 use crate::spec::{Location, OperationSpec};
 
@@ -222,5 +223,77 @@ fn host_paths() -> Vec<(&'static str, Value)> {
                 }
             }}),
         ),
+        (BATCH_PATH, batch_path()),
     ]
+}
+
+/// `POST /api/v1/batch` (see `http::batch` for the behaviour).
+fn batch_path() -> Value {
+    let call = json!({
+        "type": "object",
+        "required": ["method", "path"],
+        "additionalProperties": false,
+        "properties": {
+            "method": { "type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "description": "Case-insensitive." },
+            "path": { "type": "string", "pattern": "^/", "description": "The path as a request of its own would send it, optionally with a query string.", "examples": ["/api/v1/echo/abc"] },
+            "query": {
+                "type": "object",
+                "description": "Query parameters, appended to the path's; an array repeats the key.",
+                "additionalProperties": {
+                    "oneOf": [
+                        { "type": ["string", "number", "boolean"] },
+                        { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
+                    ]
+                }
+            },
+            "body": { "description": "The JSON body; absent or null sends none." },
+            "id": { "type": ["string", "number"], "description": "Echoed in the call's result." }
+        }
+    });
+    let result = json!({
+        "type": "object",
+        "required": ["index", "id", "status", "body"],
+        "properties": {
+            "index": { "type": "integer", "minimum": 0 },
+            "id": { "type": ["string", "number", "null"] },
+            "status": { "type": "integer", "description": "The status the call answered, as a request of its own." },
+            "body": { "description": "The call's answer, `{\"data\": ...}` or the `Error` shape; null when it had none." }
+        }
+    });
+    json!({ "post": {
+        "operationId": "batch",
+        "summary": format!("Run up to {BATCH_MAX_CALLS} calls in one request"),
+        "description": "Each call goes through the same routing, validation, limits and error shape as a request of its own, at most `concurrency` at a time (never more than the instance pool); results come back in request order and the batch answers 200 whatever its calls answered. A call of this endpoint answers 422 `nested_batch`; with `stop_on_error`, calls not started after a failure answer 424 `skipped`.",
+        "tags": ["host"],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object",
+            "required": ["calls"],
+            "additionalProperties": false,
+            "properties": {
+                "calls": { "type": "array", "minItems": 1, "maxItems": BATCH_MAX_CALLS, "items": call },
+                "concurrency": { "type": "integer", "minimum": 1, "maximum": BATCH_MAX_CONCURRENCY, "default": BATCH_DEFAULT_CONCURRENCY },
+                "stop_on_error": { "type": "boolean", "default": false, "description": "Start no further calls once one fails." }
+            }
+        } } } },
+        "responses": {
+            "200": {
+                "description": "Every call's answer, in request order.",
+                "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["data"], "properties": { "data": {
+                        "type": "object",
+                        "required": ["results", "succeeded", "failed", "skipped"],
+                        "properties": {
+                            "results": { "type": "array", "items": result },
+                            "succeeded": { "type": "integer", "description": "Calls answered below 400." },
+                            "failed": { "type": "integer", "description": "Calls answered 400 or above." },
+                            "skipped": { "type": "integer", "description": "Calls not run under `stop_on_error`." }
+                        }
+                    } }
+                } } }
+            },
+            "400": error_response("The body is not a JSON object (`malformed_request`)."),
+            "413": error_response(&format!("The body is over the size limit (`payload_too_large`) or holds more than {BATCH_MAX_CALLS} calls (`batch_too_large`).")),
+            "422": error_response("The body is not a valid batch, an empty `calls` included (`validation_error`).")
+        }
+    }})
 }

@@ -282,6 +282,7 @@ impl RouteTemplate {
 pub(crate) const RESERVED_PREFIXES: &[&str] = &[
     "/api/v1/operations",
     "/api/v1/admin",
+    "/api/v1/batch",
     "/api/v1/health",
     "/api/v1/openapi.json",
     "/metrics",

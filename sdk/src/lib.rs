@@ -37,6 +37,7 @@ mod request;
 
 pub mod log;
 pub mod processes;
+pub mod sandboxes;
 pub mod supervisors;
 pub mod system;
 

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use arsenal::Host;
 use arsenal::runtime::{
-    ChildInfo, ChildSpec, ChildStart, ExitReason, Flags, ProcessTable, Restart, Shutdown,
-    SpawnError, Strategy, SupervisorHandle, SupervisorSpec, WorkerCode, WorkerError,
+    ChildInfo, ChildSpec, ExitReason, Flags, Restart, Shutdown, SpawnError, Strategy,
+    SupervisorSpec, WorkerCode, WorkerError,
 };
+
+use crate::{crash, settle};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -26,46 +28,8 @@ fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> Supervi
             period: Duration::from_secs(5),
         },
         children,
+        sandbox: None,
     }
-}
-
-fn pids(children: &[ChildInfo]) -> Vec<Option<String>> {
-    children.iter().map(|child| child.pid.clone()).collect()
-}
-
-/// Crash the child `id` and wait until the supervisor has dealt with it (its children
-/// differ from before, or the supervisor is gone).
-async fn crash(
-    table: &Arc<ProcessTable>,
-    supervisor: &SupervisorHandle,
-    id: &str,
-) -> Vec<ChildInfo> {
-    let before = supervisor.which_children().await.unwrap();
-    let pid = before
-        .iter()
-        .find(|child| child.id == id)
-        .unwrap()
-        .pid
-        .clone()
-        .unwrap();
-    let exited = table.await_exit(&pid).unwrap();
-    table.send(&pid, None, "crash").unwrap();
-    exited.await;
-    settle(supervisor, &before).await
-}
-
-async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) -> Vec<ChildInfo> {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match supervisor.which_children().await {
-                Ok(now) if pids(&now) != pids(before) || now.len() != before.len() => return now,
-                Ok(_) => tokio::task::yield_now().await,
-                Err(_) => return Vec::new(),
-            }
-        }
-    })
-    .await
-    .expect("the supervisor reacts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,44 +323,4 @@ async fn children_can_be_added_restarted_and_deleted_and_flags_changed() {
     };
     supervisor.set_flags(flags).await.unwrap();
     assert_eq!(supervisor.flags().await.unwrap(), flags);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_storm_of_crashes_keeps_history_bounded_and_memory_flat() {
-    let (host, code) = setup();
-    let table = host.processes();
-    let supervisor = table
-        .start_supervisor(spec(
-            Strategy::OneForOne,
-            10_000,
-            vec![ChildSpec {
-                restart: Restart::Permanent,
-                start: ChildStart::Worker {
-                    code,
-                    args: String::new(),
-                    name: None,
-                },
-                id: "victim".into(),
-                shutdown: Shutdown::BrutalKill,
-            }],
-        ))
-        .await
-        .unwrap();
-    // Warm up allocator pools before measuring.
-    for _ in 0..50 {
-        crash(table, &supervisor, "victim").await;
-    }
-    let before = arsenal_tests::rss_bytes();
-    for _ in 0..1_000 {
-        crash(table, &supervisor, "victim").await;
-    }
-    let grown = arsenal_tests::rss_bytes().saturating_sub(before);
-    let history = supervisor.history().await.unwrap();
-    assert_eq!(history.len(), 100, "the history stays at its bound");
-    assert_eq!(
-        supervisor.which_children().await.unwrap()[0].restarts,
-        1_050
-    );
-    assert!(grown < 10 << 20, "RSS grew by {grown} bytes");
-    assert_eq!(table.len(), 2, "the supervisor and its one child");
 }

@@ -13,10 +13,10 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::arsenal::process::state::Guest as State;
-use exports::arsenal::process::worker::Guest as Worker;
 use arsenal::process::process;
 use arsenal::process::types::Event;
+use exports::arsenal::process::state::Guest as State;
+use exports::arsenal::process::worker::Guest as Worker;
 
 thread_local! {
     static COUNT: Cell<i64> = const { Cell::new(0) };
@@ -26,7 +26,13 @@ struct Counter;
 
 impl Worker for Counter {
     fn init(args: String) -> Result<(), String> {
-        let start = if args.trim().is_empty() { 0 } else { args.trim().parse().map_err(|_| format!("bad start value `{args}`"))? };
+        let start = if args.trim().is_empty() {
+            0
+        } else {
+            args.trim()
+                .parse()
+                .map_err(|_| format!("bad start value `{args}`"))?
+        };
         COUNT.with(|count| count.set(start));
         Ok(())
     }
@@ -58,14 +64,17 @@ fn apply(payload: &str) -> Result<Option<String>, String> {
         }
         Some(("ask", rest)) => {
             let (to, message) = rest.split_once(' ').ok_or("ask TO MSG")?;
-            let answer = process::call(to, message, 1_000).map_err(|error| format!("call failed: {error:?}"))?;
+            let answer = process::call(to, message, 1_000)
+                .map_err(|error| format!("call failed: {error:?}"))?;
             return Ok(Some(answer));
         }
         Some(("timer", ms)) => {
             let ms: u32 = ms.parse().map_err(|_| format!("bad delay `{ms}`"))?;
             return Ok(Some(process::start_timer(ms, "inc").to_string()));
         }
-        Some(("link", to)) => process::link(to).map_err(|error| format!("link failed: {error:?}"))?,
+        Some(("link", to)) => {
+            process::link(to).map_err(|error| format!("link failed: {error:?}"))?
+        }
         Some(("monitor", to)) => {
             let id = process::monitor(to).map_err(|error| format!("monitor failed: {error:?}"))?;
             return Ok(Some(id.to_string()));
@@ -87,7 +96,9 @@ impl State for Counter {
     }
 
     fn restore(_from_version: String, state: Vec<u8>) -> Result<(), String> {
-        let bytes: [u8; 8] = state.try_into().map_err(|_| "a counter snapshot is 8 bytes".to_owned())?;
+        let bytes: [u8; 8] = state
+            .try_into()
+            .map_err(|_| "a counter snapshot is 8 bytes".to_owned())?;
         COUNT.with(|count| count.set(i64::from_le_bytes(bytes)));
         Ok(())
     }

@@ -8,7 +8,12 @@ impl Operation for Greet {
     fn config() -> Config {
         Config::get("greet", "/api/v1/greet/:name")
             .summary("Greet someone")
-            .param(Param::path("name").string().max_length(32).describe("Who to greet"))
+            .param(
+                Param::path("name")
+                    .string()
+                    .max_length(32)
+                    .describe("Who to greet"),
+            )
             .param(Param::query("times").integer().min(1).max(5).default(1))
     }
 

@@ -5,6 +5,7 @@
 mod logging;
 mod policy;
 mod processes;
+mod sandboxes;
 mod supervisors;
 mod system;
 mod wasi;

@@ -28,6 +28,8 @@ pub enum Capability {
     Supervisors,
     /// `arsenal:runtime/supervisor-control`: start, stop and reshape supervisors.
     SupervisorControl,
+    /// `arsenal:runtime/sandboxes`: create, change, run in and destroy sandboxes.
+    Sandboxes,
 }
 
 impl Capability {
@@ -39,6 +41,7 @@ impl Capability {
         Capability::Messaging,
         Capability::Supervisors,
         Capability::SupervisorControl,
+        Capability::Sandboxes,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -50,6 +53,7 @@ impl Capability {
             Capability::Messaging => "messaging",
             Capability::Supervisors => "supervisors",
             Capability::SupervisorControl => "supervisor_control",
+            Capability::Sandboxes => "sandboxes",
         }
     }
 
@@ -62,6 +66,7 @@ impl Capability {
             Capability::Messaging => "arsenal:runtime/messaging",
             Capability::Supervisors => "arsenal:runtime/supervisors",
             Capability::SupervisorControl => "arsenal:runtime/supervisor-control",
+            Capability::Sandboxes => "arsenal:runtime/sandboxes",
         }
     }
 
@@ -69,9 +74,10 @@ impl Capability {
     pub fn is_read_only(self) -> bool {
         match self {
             Capability::System | Capability::Processes | Capability::Supervisors => true,
-            Capability::ProcessControl | Capability::Messaging | Capability::SupervisorControl => {
-                false
-            }
+            Capability::ProcessControl
+            | Capability::Messaging
+            | Capability::SupervisorControl
+            | Capability::Sandboxes => false,
         }
     }
 
@@ -373,7 +379,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes)"
         );
     }
 }

@@ -169,6 +169,7 @@ impl process_control::Host for CallState {
             name: options.name,
             link,
             trap_exit: options.trap_exit,
+            sandbox: None,
         };
         match table.spawn(code, &args, options).await {
             Ok(pid) => Ok(pid.to_string()),

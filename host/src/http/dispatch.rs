@@ -150,12 +150,23 @@ async fn read_body(
     host: &Host,
     request: Request,
 ) -> Result<(Arc<str>, Map<String, Value>), ApiError> {
-    let limits = &host.settings().server;
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_else(|| Arc::from(""));
+    let body = read_json_object(host, request, host.settings().server.max_json_depth).await?;
+    Ok((request_id, body))
+}
+
+/// Read a body under the size cap and parse it as a JSON object nesting at most
+/// `max_depth` levels (empty is `{}`).
+pub(super) async fn read_json_object(
+    host: &Host,
+    request: Request,
+    max_depth: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    let limits = &host.settings().server;
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -175,16 +186,15 @@ async fn read_body(
             }
         })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok((request_id, Map::new()));
+        return Ok(Map::new());
     }
-    if exceeds_depth(&bytes, limits.max_json_depth) {
+    if exceeds_depth(&bytes, max_depth) {
         return Err(ApiError::malformed(format!(
-            "the JSON body nests deeper than {} levels",
-            limits.max_json_depth
+            "the JSON body nests deeper than {max_depth} levels"
         )));
     }
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(object)) => Ok((request_id, object)),
+        Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(ApiError::malformed(
             "the request body must be a JSON object",
         )),

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
+use super::batch::BatchError;
 use crate::invoke::{CallError, GuestFailure, OpErrorKind};
 use crate::loader::LoadError;
 use crate::validation::ValidationError;
@@ -90,12 +91,18 @@ impl ApiError {
 
     /// The JSON body, with the request id of the current request.
     pub fn body(&self) -> Value {
+        self.body_for(&super::request_id::current())
+    }
+
+    /// The JSON body, with the given request id (a batch call answered without a request
+    /// of its own).
+    pub(crate) fn body_for(&self, request_id: &str) -> Value {
         json!({
             "error": {
                 "code": self.code,
                 "message": self.message,
                 "details": self.details.clone().unwrap_or(Value::Null),
-                "request_id": &*super::request_id::current(),
+                "request_id": request_id,
             }
         })
     }
@@ -130,6 +137,21 @@ impl From<ValidationError> for ApiError {
             ),
         )
         .with_details(json!({ "fields": error.0 }))
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(error: BatchError) -> ApiError {
+        match error {
+            // 413 like a body over the byte limit: the remedy is the same, send less at once.
+            BatchError::TooManyCalls { count, limit } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("the batch holds {count} calls, over the limit of {limit}; split it"),
+            )
+            .with_details(json!({ "calls": count, "limit_calls": limit })),
+            BatchError::Invalid(error) => ApiError::from(error),
+        }
     }
 }
 

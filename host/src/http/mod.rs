@@ -1,6 +1,8 @@
 //! The HTTP surface, and the only part of the host that knows axum: operation routes,
-//! the catalogue, health, the OpenAPI document, and one error shape everywhere.
+//! the catalogue, health, the OpenAPI document, batches of calls, and one error shape
+//! everywhere.
 
+mod batch;
 mod catalog;
 mod dispatch;
 mod error;
@@ -8,6 +10,10 @@ mod request_id;
 mod router;
 mod serve;
 
+pub(crate) use batch::{
+    DEFAULT_CONCURRENCY as BATCH_DEFAULT_CONCURRENCY, MAX_CALLS as BATCH_MAX_CALLS,
+    MAX_CONCURRENCY as BATCH_MAX_CONCURRENCY, PATH as BATCH_PATH,
+};
 pub use error::ApiError;
 pub use router::router;
 pub use serve::{serve, shutdown_signal};

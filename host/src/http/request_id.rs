@@ -41,8 +41,22 @@ fn generate() -> String {
     )
 }
 
+/// The id of call `index` of a batch: the batch's id, cut so that the whole stays within
+/// the accepted length, then `.index`. It is predictable from the batch's id (which the
+/// client may choose), so each call can be found in the log. `None` outside a request.
+pub(crate) fn child(parent: &str, index: usize) -> Option<String> {
+    let suffix = format!(".{index}");
+    // Ids are ASCII (checked or generated), so every byte offset is a character boundary.
+    let kept = parent.get(..parent.len().min(MAX_LEN - suffix.len()))?;
+    let id = format!("{kept}{suffix}");
+    (!parent.is_empty() && acceptable(&id)).then_some(id)
+}
+
+/// The longest id accepted from a client.
+const MAX_LEN: usize = 128;
+
 fn acceptable(id: &str) -> bool {
-    (1..=128).contains(&id.len())
+    (1..=MAX_LEN).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))

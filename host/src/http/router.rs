@@ -1,5 +1,6 @@
 //! The axum router: the host's fixed endpoints, every operation through the fallback,
-//! and the layers every request passes (request id, panic catching, tracing).
+//! the batch endpoint, and the layers every request passes (request id, panic catching,
+//! tracing) — batch calls included.
 
 use std::sync::Arc;
 
@@ -11,11 +12,22 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{catalog, dispatch, request_id};
+use super::{batch, catalog, dispatch, request_id};
 use crate::host::Host;
 
 /// The full application router for `host`.
 pub fn router(host: Arc<Host>) -> Router {
+    // Batch calls go through the same endpoints and layers as requests of their own, minus
+    // the batch endpoint: a batch cannot nest (it is also refused per call, more clearly).
+    let calls = endpoints(host.clone(), Router::new());
+    let batch = Router::new()
+        .route(batch::PATH, post(batch::handle))
+        .with_state(batch::Batches::new(host.clone(), calls));
+    endpoints(host, batch)
+}
+
+/// The host's endpoints, `extra` ones, operations through the fallback, and the layers.
+fn endpoints(host: Arc<Host>, extra: Router) -> Router {
     Router::new()
         .route("/api/v1/health", get(catalog::health))
         .route("/api/v1/openapi.json", get(catalog::openapi))
@@ -23,8 +35,9 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/api/v1/operations/{name}", get(catalog::describe))
         .route("/api/v1/operations/{name}/execute", post(dispatch::by_name))
         .fallback(dispatch::by_route)
-        .method_not_allowed_fallback(method_not_allowed)
         .with_state(host)
+        .merge(extra)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
         }))
@@ -37,7 +50,7 @@ pub fn router(host: Arc<Host>) -> Router {
 
 async fn method_not_allowed(request: axum::extract::Request) -> axum::response::Response {
     let allow = match request.uri().path() {
-        path if path.ends_with("/execute") => vec![http::Method::POST],
+        path if path.ends_with("/execute") || path == batch::PATH => vec![http::Method::POST],
         _ => vec![http::Method::GET],
     };
     ApiError::method_not_allowed(request.method(), request.uri().path(), &allow).into_response()

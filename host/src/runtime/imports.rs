@@ -22,6 +22,21 @@ impl ProcessContext {
         // The table outlives its processes except during shutdown.
         self.table.upgrade().ok_or(WitSendError::NoProcess)
     }
+
+    /// The table, once `to` is known to be within reach: a process in a sandbox sees only
+    /// its own sandbox unless the policy allows external messaging. Out of reach looks
+    /// exactly like not existing.
+    fn reach(&self, to: &str) -> Result<Arc<ProcessTable>, WitSendError> {
+        let table = self.table()?;
+        let own = table.entry(&self.pid.to_string()).map_err(convert)?;
+        if let Some(sandbox) = &own.sandbox {
+            let target = table.entry(to).map_err(convert)?;
+            if !sandbox.reaches(target.sandbox.as_ref()) {
+                return Err(WitSendError::NoProcess);
+            }
+        }
+        Ok(table)
+    }
 }
 
 fn convert(error: SendError) -> WitSendError {
@@ -48,13 +63,14 @@ impl Host for CallState {
     }
 
     fn whereis(&mut self, name: String) -> Option<String> {
-        let table = self.process().ok()?.table().ok()?;
+        let context = self.process().ok()?;
+        let table = context.reach(&name).ok()?;
         table.whereis(&name).map(|pid| pid.to_string())
     }
 
     fn send(&mut self, to: String, payload: String) -> Result<(), WitSendError> {
         let context = self.process()?;
-        let table = context.table()?;
+        let table = context.reach(&to)?;
         table
             .send(&to, Some(context.pid.clone()), &payload)
             .map_err(convert)?;
@@ -69,7 +85,7 @@ impl Host for CallState {
         timeout_ms: u32,
     ) -> Result<String, WitSendError> {
         let context = self.process()?.clone();
-        let table = context.table()?;
+        let table = context.reach(&to)?;
         let answer = table
             .call(
                 &to,
@@ -105,7 +121,7 @@ impl Host for CallState {
     fn link(&mut self, to: String) -> Result<(), WitSendError> {
         let context = self.process()?;
         context
-            .table()?
+            .reach(&to)?
             .link(&context.pid.to_string(), &to)
             .map_err(convert)
     }
@@ -121,7 +137,7 @@ impl Host for CallState {
     fn monitor(&mut self, to: String) -> Result<u64, WitSendError> {
         let context = self.process()?;
         context
-            .table()?
+            .reach(&to)?
             .monitor(&context.pid.to_string(), &to)
             .map_err(convert)
     }

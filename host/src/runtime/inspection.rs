@@ -178,6 +178,7 @@ impl ProcessTable {
                     name,
                     link: None,
                     trap_exit,
+                    sandbox: entry.sandbox.clone(),
                 };
                 let new = self
                     .spawn(code, &entry.args, options)
@@ -192,7 +193,12 @@ impl ProcessTable {
         let state_bytes = match state {
             Some(state) => {
                 let bytes = state.len();
-                self.restore(&new.to_string(), &entry.version, state)
+                let version = entry
+                    .version
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                self.restore(&new.to_string(), &version, state)
                     .await?
                     .map_err(|error| {
                         failed(format!("restoring its state into {new} failed: {error}"))

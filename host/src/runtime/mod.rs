@@ -7,6 +7,8 @@ mod inspection;
 mod mailbox;
 mod pid;
 mod process;
+mod reload;
+mod sandbox;
 mod spec_document;
 mod supervisor;
 mod table;
@@ -17,6 +19,11 @@ pub use inspection::{MailboxView, RestartError, Restarted};
 pub use mailbox::QueuedMessage;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
+pub use reload::{Reloaded, RunOutcome};
+pub use sandbox::{
+    DEFAULT_MAX_SANDBOXES, Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError,
+    SandboxLimits, SandboxPolicy, SandboxUsage,
+};
 pub use spec_document::{SpecError, checked_flags, child_spec, supervisor_spec};
 pub use supervisor::{
     ChildInfo, ChildSpec, ChildStart, Flags, Restart, RestartRecord, Shutdown, Strategy,

@@ -72,6 +72,12 @@ pub(crate) enum Signal {
     /// The worker's state, without stopping it: `None` for a worker that does not export
     /// `state`.
     Snapshot(oneshot::Sender<Result<Option<Vec<u8>>, WorkerError>>),
+    /// Move to new code keeping the state (snapshot, new instance, restore); the old
+    /// instance stays when that fails. Replies with the version it ran before.
+    Upgrade {
+        code: Arc<super::WorkerCode>,
+        reply: oneshot::Sender<Result<Arc<super::WorkerCode>, WorkerError>>,
+    },
     /// Replace the state with one snapshotted by the given code version.
     Restore {
         version: String,
@@ -107,7 +113,7 @@ pub(crate) struct ProcessEntry {
     pub(crate) status: AtomicU8,
     /// What `init` was given and the code version it started with, for restarts.
     pub(crate) args: String,
-    pub(crate) version: String,
+    pub(crate) version: Mutex<String>,
     pub(crate) mailbox: Mailbox,
     pub(crate) signals: mpsc::UnboundedSender<Signal>,
     pub(crate) links: Mutex<BTreeSet<Pid>>,
@@ -121,6 +127,8 @@ pub(crate) struct ProcessEntry {
     pub(crate) waiting_on: Mutex<Option<Pid>>,
     /// (unix ms, bytes) each time its memory changed, oldest first.
     pub(crate) memory_samples: Mutex<VecDeque<(u64, u64)>>,
+    /// The sandbox it runs in.
+    pub(crate) sandbox: Option<Arc<super::Sandbox>>,
 }
 
 /// Waiters for a process's exit, then its reason.
@@ -311,6 +319,9 @@ pub(crate) async fn run(
                         break ExitReason::Crash(reason);
                     }
                 }
+                Some(Signal::Upgrade { code, reply }) => {
+                    let _ = reply.send(upgrade(&table, &entry, &mut slot, code).await);
+                }
                 Some(Signal::Restore { version, state, reply }) => {
                     let result = restore(&table, &entry, &mut slot, &version, &state).await;
                     let crashed = result.as_ref().err().map(ToString::to_string);
@@ -366,13 +377,20 @@ async fn handle(
         .map(|envelope| (envelope.event, envelope.reply))
         .unzip();
     let started = std::time::Instant::now();
-    let result = worker.handle(events).await;
+    let mut result = worker.handle(events).await;
     entry.record_memory(worker.memory_bytes() as u64);
     entry.counters.handle_calls.fetch_add(1, Ordering::Relaxed);
-    entry
-        .counters
-        .busy_nanos
-        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    let busy = started.elapsed().as_nanos() as u64;
+    entry.counters.busy_nanos.fetch_add(busy, Ordering::Relaxed);
+    if let Some(sandbox) = &entry.sandbox
+        && !sandbox.charge(busy)
+        && result.is_ok()
+    {
+        result = Err(WorkerError::Crashed(format!(
+            "sandbox `{}` has spent its CPU-time budget",
+            sandbox.id()
+        )));
+    }
     match result {
         Ok(answers) => {
             for (reply, answer) in replies.into_iter().zip(answers) {
@@ -424,6 +442,29 @@ async fn snapshot(slot: &mut Slot) -> Result<Option<Vec<u8>>, WorkerError> {
         // Only seen inside one step that then ends the process.
         Slot::Moving => Err(WorkerError::Crashed("the worker is gone".to_owned())),
     }
+}
+
+async fn upgrade(
+    table: &ProcessTable,
+    entry: &ProcessEntry,
+    slot: &mut Slot,
+    code: Arc<super::WorkerCode>,
+) -> Result<Arc<super::WorkerCode>, WorkerError> {
+    wake(table, entry, slot)
+        .await
+        .map_err(|reason| WorkerError::Crashed(reason.to_string()))?;
+    let Slot::Resident(worker) = slot else {
+        unreachable!("woken above")
+    };
+    let new = worker.upgraded(table.workers(), code.clone()).await?;
+    let Slot::Resident(old) = std::mem::replace(slot, Slot::Resident(new)) else {
+        unreachable!("resident above")
+    };
+    *entry.version.lock().unwrap_or_else(|p| p.into_inner()) = code.version().to_owned();
+    if let Slot::Resident(worker) = slot {
+        entry.record_memory(worker.memory_bytes() as u64);
+    }
+    Ok(old.code().clone())
 }
 
 async fn restore(

@@ -151,6 +151,7 @@ fn resolve_supervisor(
         name: document.name,
         flags,
         children,
+        sandbox: None,
     })
 }
 

@@ -138,6 +138,8 @@ pub struct SupervisorSpec {
     pub name: Option<String>,
     pub flags: Flags,
     pub children: Vec<ChildSpec>,
+    /// The sandbox the tree runs in; its children inherit it.
+    pub sandbox: Option<Arc<super::Sandbox>>,
 }
 
 /// A child as `which_children` reports it.
@@ -206,6 +208,7 @@ pub(crate) enum Command {
         oneshot::Sender<Result<Option<Pid>, SupervisorError>>,
     ),
     DeleteChild(String, oneshot::Sender<Result<(), SupervisorError>>),
+    SwapCode(Arc<WorkerCode>, oneshot::Sender<usize>),
 }
 
 /// A way to ask a supervisor things.
@@ -264,6 +267,12 @@ impl SupervisorHandle {
             .await?
     }
 
+    /// Make worker children running a worker of the same name start `code` from now on;
+    /// returns how many specs changed (nested supervisors are asked separately).
+    pub async fn swap_code(&self, code: Arc<WorkerCode>) -> Result<usize, SupervisorError> {
+        self.ask(|reply| Command::SwapCode(code, reply)).await
+    }
+
     pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
         self.ask(|reply| Command::DeleteChild(id.to_owned(), reply))
             .await?
@@ -278,6 +287,7 @@ struct Child {
 
 struct Supervisor {
     table: Arc<ProcessTable>,
+    sandbox: Option<Arc<super::Sandbox>>,
     pid: Pid,
     flags: Flags,
     children: Vec<Child>,
@@ -299,20 +309,22 @@ pub(crate) fn start(
             name: spec.name.clone(),
             link,
             trap_exit: true,
+            sandbox: spec.sandbox.clone(),
         };
-        let link = table.check_spawn(&options)?;
+        let (link, admission) = table.check_spawn(&options)?;
         let pid = table.next_pid();
         let program = super::table::Program {
             worker: "supervisor",
             version: env!("CARGO_PKG_VERSION"),
             args: "",
         };
-        let (entry, signals) = table.register(pid.clone(), program, options, link)?;
+        let (entry, signals) = table.register(pid.clone(), program, options, link, admission)?;
         // Supervisors take no messages: a send to one is refused, never left unread.
         entry.mailbox.close();
         let (commands, command_inbox) = mpsc::unbounded_channel();
         let mut supervisor = Supervisor {
             table: table.clone(),
+            sandbox: spec.sandbox.clone(),
             pid: pid.clone(),
             flags: spec.flags,
             children: Vec::new(),
@@ -377,6 +389,9 @@ async fn run(
                 Some(Signal::Restore { reply, .. }) => {
                     let _ = reply.send(Err(super::WorkerError::NotStateful));
                 }
+                Some(Signal::Upgrade { reply, .. }) => {
+                    let _ = reply.send(Err(super::WorkerError::NotStateful));
+                }
             },
             command = commands.recv() => match command {
                 None => break ExitReason::Shutdown,
@@ -409,11 +424,16 @@ impl Supervisor {
                     name: name.clone(),
                     link: Some(self.pid.clone()),
                     trap_exit: false,
+                    sandbox: self.sandbox.clone(),
                 };
                 self.table.spawn(code.clone(), args, options).await
             }
             ChildStart::Supervisor(child) => {
-                start(self.table.clone(), child.clone(), Some(self.pid.clone()))
+                let child = SupervisorSpec {
+                    sandbox: self.sandbox.clone(),
+                    ..child.clone()
+                };
+                start(self.table.clone(), child, Some(self.pid.clone()))
                     .await
                     .map(|handle| handle.pid)
             }
@@ -631,6 +651,18 @@ impl Supervisor {
                     }
                 };
                 let _ = reply.send(result);
+            }
+            Command::SwapCode(new, reply) => {
+                let mut swapped = 0;
+                for child in &mut self.children {
+                    if let ChildStart::Worker { code, .. } = &mut child.spec.start
+                        && code.name() == new.name()
+                    {
+                        *code = new.clone();
+                        swapped += 1;
+                    }
+                }
+                let _ = reply.send(swapped);
             }
             Command::DeleteChild(id, reply) => {
                 let result = match self.children.iter().position(|child| child.spec.id == id) {

@@ -16,6 +16,7 @@ use super::mailbox::Mailbox;
 use super::process::{
     self, Counters, Envelope, ExitWatch, ProcessEntry, ProcessInfo, SendError, Signal, Status,
 };
+use super::sandbox::{Sandbox, Sandboxes};
 use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
 use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
 
@@ -39,6 +40,8 @@ pub struct SpawnOptions {
     pub link: Option<Pid>,
     /// Receive linked exits as events.
     pub trap_exit: bool,
+    /// The sandbox it belongs to, whose budgets and policy it runs under.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 /// Why a process could not be started.
@@ -52,6 +55,8 @@ pub enum SpawnError {
     Link(SendError),
     #[error("the worker failed to start: {0}")]
     Worker(#[from] WorkerError),
+    #[error("{0}")]
+    Budget(String),
 }
 
 /// Sizes and timers of the table.
@@ -61,6 +66,8 @@ pub struct TableLimits {
     pub mailbox_capacity: usize,
     /// Idle time after which a stateful worker hibernates; `None` never.
     pub idle_hibernate: Option<Duration>,
+    /// Sandboxes at most.
+    pub max_sandboxes: usize,
 }
 
 /// Every live process of this node.
@@ -77,6 +84,7 @@ pub struct ProcessTable {
     /// Pending timers: id → (owner, cancel).
     timers: Mutex<HashMap<u64, (Pid, CancellationToken)>>,
     supervisors: RwLock<HashMap<Pid, SupervisorHandle>>,
+    sandboxes: Sandboxes,
 }
 
 impl ProcessTable {
@@ -98,11 +106,20 @@ impl ProcessTable {
             tasks: TaskTracker::new(),
             timers: Mutex::new(HashMap::new()),
             supervisors: RwLock::new(HashMap::new()),
+            sandboxes: Sandboxes::default(),
         })
     }
 
     pub fn workers(&self) -> &WorkerEngine {
         &self.workers
+    }
+
+    pub(crate) fn sandbox_registry(&self) -> &Sandboxes {
+        &self.sandboxes
+    }
+
+    pub(crate) fn max_sandboxes(&self) -> usize {
+        self.limits.max_sandboxes
     }
 
     /// Start a process running `code`, initialised with `args`.
@@ -112,7 +129,7 @@ impl ProcessTable {
         args: &str,
         options: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
-        let link = self.check_spawn(&options)?;
+        let (link, admission) = self.check_spawn(&options)?;
         let pid = self.next_pid();
         let worker = Worker::start_in(
             &self.workers,
@@ -120,6 +137,7 @@ impl ProcessTable {
             pid.clone(),
             args,
             Some(Arc::downgrade(self)),
+            options.sandbox.clone(),
         )
         .await?;
         let program = Program {
@@ -127,7 +145,8 @@ impl ProcessTable {
             version: code.version(),
             args,
         };
-        let (entry, signal_inbox) = self.register(pid.clone(), program, options, link)?;
+        let (entry, signal_inbox) =
+            self.register(pid.clone(), program, options, link, admission)?;
         self.tasks.spawn(process::run(
             self.clone(),
             entry,
@@ -138,11 +157,12 @@ impl ProcessTable {
         Ok(pid)
     }
 
-    /// Validate the name and find the process to link to.
+    /// Validate the name, find the process to link to, and count the process against its
+    /// sandbox's budget.
     pub(crate) fn check_spawn(
         &self,
         options: &SpawnOptions,
-    ) -> Result<Option<Arc<ProcessEntry>>, SpawnError> {
+    ) -> Result<(Option<Arc<ProcessEntry>>, Admission), SpawnError> {
         if let Some(name) = &options.name {
             let valid = !name.is_empty()
                 && name.len() <= 64
@@ -161,12 +181,14 @@ impl ProcessTable {
                 return Err(SpawnError::NameTaken(name.clone()));
             }
         }
-        match &options.link {
-            Some(target) => Ok(Some(
-                self.entry(&target.to_string()).map_err(SpawnError::Link)?,
-            )),
-            None => Ok(None),
+        let link = match &options.link {
+            Some(target) => Some(self.entry(&target.to_string()).map_err(SpawnError::Link)?),
+            None => None,
+        };
+        if let Some(sandbox) = &options.sandbox {
+            sandbox.admit().map_err(SpawnError::Budget)?;
         }
+        Ok((link, Admission(options.sandbox.clone())))
     }
 
     pub(crate) fn next_pid(&self) -> Pid {
@@ -184,6 +206,7 @@ impl ProcessTable {
         program: Program<'_>,
         options: SpawnOptions,
         link: Option<Arc<ProcessEntry>>,
+        admission: Admission,
     ) -> Result<Registered, SpawnError> {
         let mailbox = Mailbox::new(self.limits.mailbox_capacity);
         let (signals, signal_inbox) = mpsc::unbounded_channel();
@@ -191,7 +214,7 @@ impl ProcessTable {
             pid: pid.clone(),
             name: Mutex::new(None),
             worker: program.worker.to_owned(),
-            version: program.version.to_owned(),
+            version: Mutex::new(program.version.to_owned()),
             parent: std::sync::OnceLock::new(),
             started: SystemTime::now(),
             status: AtomicU8::new(Status::Running as u8),
@@ -205,6 +228,7 @@ impl ProcessTable {
             exit: Mutex::new(ExitWatch::Waiting(Vec::new())),
             waiting_on: Mutex::new(None),
             memory_samples: Mutex::new(Default::default()),
+            sandbox: admission.keep(),
         });
         if let Some(name) = options.name {
             let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
@@ -562,6 +586,9 @@ impl ProcessTable {
 
     /// A process ended: forget it and tell its links and monitors.
     pub(crate) fn exited(&self, entry: &ProcessEntry, reason: ExitReason) {
+        if let Some(sandbox) = &entry.sandbox {
+            sandbox.release();
+        }
         self.processes
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -622,6 +649,23 @@ impl ProcessTable {
         }
         for waiter in waiters {
             let _ = waiter.send(reason.clone());
+        }
+    }
+}
+
+/// A process counted against its sandbox's budget; given back unless kept by an entry.
+pub(crate) struct Admission(Option<Arc<Sandbox>>);
+
+impl Admission {
+    fn keep(mut self) -> Option<Arc<Sandbox>> {
+        self.0.take()
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let Some(sandbox) = &self.0 {
+            sandbox.release();
         }
     }
 }

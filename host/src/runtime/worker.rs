@@ -10,6 +10,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Instance, Linker};
 use wasmtime::{Engine, Store};
 
+use super::sandbox::Sandbox;
 use crate::bindings::process::{WorkerProcess, WorkerProcessPre, arsenal::process::types as wit};
 use crate::capabilities::{
     HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
@@ -317,8 +318,22 @@ impl WorkerEngine {
             .collect()
     }
 
-    fn store(&self, code: &WorkerCode, pid: &Pid) -> Store<CallState> {
-        let limiter = CallLimiter::new(self.limits.memory_bytes, self.limits.table_elements);
+    /// The limits every worker gets unless its sandbox narrows them.
+    pub fn limits(&self) -> WorkerLimits {
+        self.limits
+    }
+
+    fn store(
+        &self,
+        code: &WorkerCode,
+        pid: &Pid,
+        sandbox: Option<&Arc<Sandbox>>,
+    ) -> Store<CallState> {
+        let limits = sandbox.map_or(self.limits, |sandbox| sandbox.worker_limits(self.limits));
+        let mut limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
+        if let Some(sandbox) = sandbox {
+            limiter = limiter.sharing(sandbox.memory_budget());
+        }
         let state = CallState::new(
             self.host.clone(),
             limiter,
@@ -336,6 +351,7 @@ pub struct Worker {
     code: Arc<WorkerCode>,
     pid: Pid,
     table: Option<Weak<ProcessTable>>,
+    sandbox: Option<Arc<Sandbox>>,
     store: Store<CallState>,
     instance: Instance,
     bindings: WorkerProcess,
@@ -349,6 +365,7 @@ pub struct Hibernated {
     code: Arc<WorkerCode>,
     pid: Pid,
     table: Option<Weak<ProcessTable>>,
+    sandbox: Option<Arc<Sandbox>>,
     state: Vec<u8>,
 }
 
@@ -372,7 +389,7 @@ impl Worker {
         pid: Pid,
         args: &str,
     ) -> Result<Worker, WorkerError> {
-        Worker::start_in(engine, code, pid, args, None).await
+        Worker::start_in(engine, code, pid, args, None, None).await
     }
 
     /// Start a worker that belongs to a process of `table` (its `process` import acts as
@@ -383,8 +400,9 @@ impl Worker {
         pid: Pid,
         args: &str,
         table: Option<Weak<ProcessTable>>,
+        sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
-        let mut worker = Worker::instantiate(engine, code, pid, table).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, table, sandbox).await?;
         let bindings = worker.bindings.arsenal_process_worker().clone();
         let args = args.to_owned();
         let result = worker
@@ -399,24 +417,27 @@ impl Worker {
         code: Arc<WorkerCode>,
         pid: Pid,
         table: Option<Weak<ProcessTable>>,
+        sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
-        let mut store = engine.store(&code, &pid);
+        let timeout = sandbox
+            .as_ref()
+            .map_or(engine.limits, |sandbox| {
+                sandbox.worker_limits(engine.limits)
+            })
+            .call_timeout;
+        let mut store = engine.store(&code, &pid, sandbox.as_ref());
         store.data_mut().process = table.clone().map(|table| ProcessContext {
             table,
             pid: pid.clone(),
         });
-        arm_deadline(&mut store, engine.limits.call_timeout);
+        arm_deadline(&mut store, timeout);
         let instance = code
             .pre
             .instance_pre()
             .instantiate_async(&mut store)
             .await
             .map_err(|error| {
-                WorkerError::from(classify(
-                    error,
-                    store.data().limiter.refusal(),
-                    engine.limits.call_timeout,
-                ))
+                WorkerError::from(classify(error, store.data().limiter.refusal(), timeout))
             })?;
         let bindings = WorkerProcess::new(&mut store, &instance)
             .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
@@ -424,10 +445,11 @@ impl Worker {
             code,
             pid,
             table,
+            sandbox,
             store,
             instance,
             bindings,
-            timeout: engine.limits.call_timeout,
+            timeout,
             crashed: None,
         })
     }
@@ -486,6 +508,31 @@ impl Worker {
         result.map_err(|reason| self.crash(WorkerError::Crashed(reason)))
     }
 
+    /// A new instance of `code` for the same process, holding this worker's state
+    /// (snapshotted here, restored there as coming from this worker's version). This
+    /// worker is left as it was when the new one fails to take the state.
+    pub async fn upgraded(
+        &mut self,
+        engine: &WorkerEngine,
+        code: Arc<WorkerCode>,
+    ) -> Result<Worker, WorkerError> {
+        if !code.stateful {
+            return Err(WorkerError::NotStateful);
+        }
+        let state = self.snapshot().await?;
+        let from_version = self.code.version.clone();
+        let mut worker = Worker::instantiate(
+            engine,
+            code,
+            self.pid.clone(),
+            self.table.clone(),
+            self.sandbox.clone(),
+        )
+        .await?;
+        worker.restore(&from_version, &state).await?;
+        Ok(worker)
+    }
+
     /// Snapshot the state and drop the instance.
     pub async fn hibernate(mut self) -> Result<Hibernated, WorkerError> {
         let state = self.snapshot().await?;
@@ -493,6 +540,7 @@ impl Worker {
             code: self.code,
             pid: self.pid,
             table: self.table,
+            sandbox: self.sandbox,
             state,
         })
     }
@@ -506,10 +554,11 @@ impl Worker {
             code,
             pid,
             table,
+            sandbox,
             state,
         } = hibernated;
         let version = code.version.clone();
-        let mut worker = Worker::instantiate(engine, code, pid, table).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, table, sandbox).await?;
         worker.restore(&version, &state).await?;
         Ok(worker)
     }

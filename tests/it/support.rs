@@ -1,0 +1,292 @@
+//! What the integration test binaries share: the built-in catalogue, hosts with the
+//! counter worker, settings with a shared compile cache, and an in-process HTTP client.
+
+use std::sync::Arc;
+
+use arsenal::Host;
+use arsenal::config::Settings;
+use arsenal::runtime::{ChildInfo, ProcessTable, SupervisorHandle};
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub(crate) use arsenal_tests::guests;
+
+/// The built-in operations, by name.
+pub(crate) const BUILTINS: &[&str] = &[
+    "add_child",
+    "analyze_deadlocks",
+    "analyze_message_queue",
+    "change_strategy",
+    "create_sandbox",
+    "delete_child",
+    "destroy_sandbox",
+    "detect_bottlenecks",
+    "detect_memory_leaks",
+    "echo",
+    "engine_info",
+    "get_process_info",
+    "get_process_links",
+    "get_process_state",
+    "get_sandbox_info",
+    "get_supervision_tree",
+    "get_supervisor_flags",
+    "hibernate_process",
+    "hot_reload_sandbox",
+    "inspect_mailbox",
+    "kill_process",
+    "list_processes",
+    "list_registered",
+    "list_sandboxes",
+    "list_supervisors",
+    "list_workers",
+    "memory_info",
+    "process_tree",
+    "restart_child",
+    "restart_history",
+    "restart_process",
+    "restart_sandbox",
+    "resume_process",
+    "run_in_sandbox",
+    "send_message",
+    "set_sandbox_limits",
+    "set_sandbox_policy",
+    "start_process",
+    "start_supervisor",
+    "stop_supervisor",
+    "suspend_process",
+    "system_info",
+    "which_children",
+];
+
+/// The built-ins and `extra` operation names, sorted as the catalogue lists them.
+pub(crate) fn catalogue_with(extra: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = BUILTINS
+        .iter()
+        .chain(extra)
+        .map(|name| (*name).to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A host with no operations and the counter worker compiled, for runtime tests.
+pub(crate) fn counter_host(
+    configure: impl FnOnce(&mut Settings),
+) -> (Host, Arc<arsenal::runtime::WorkerCode>) {
+    let mut settings = settings();
+    settings.limits.idle_hibernate_ms = 0;
+    configure(&mut settings);
+    let host = Host::empty(settings).expect("the host starts");
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, arsenal::Source::Builtin)
+        .unwrap();
+    (host, code)
+}
+
+/// A host with the built-ins and one counter process registered under each name.
+pub(crate) async fn host_with_counters(names: &[&str]) -> TestHost {
+    let host = TestHost::new(&[]).await;
+    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
+    let code = host
+        .host
+        .workers()
+        .load("counter", &bytes, arsenal::Source::Builtin)
+        .unwrap();
+    for name in names {
+        let options = arsenal::runtime::SpawnOptions {
+            name: Some((*name).to_owned()),
+            ..Default::default()
+        };
+        host.host
+            .processes()
+            .spawn(code.clone(), "", options)
+            .await
+            .unwrap();
+    }
+    host
+}
+
+/// A pid made safe for a URI path.
+pub(crate) fn encode(pid: &str) -> String {
+    pid.replace('<', "%3C").replace('>', "%3E")
+}
+
+/// Settings for tests: a compile cache shared by every test process (so each guest
+/// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
+/// tests stay quick.
+pub(crate) fn settings() -> Settings {
+    let mut settings =
+        Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+    settings.limits.max_instances = 8;
+    settings.limits.timeout_ms = 1_000;
+    settings
+}
+
+/// A host with the built-in operations and the given guest files (source `directory`).
+pub(crate) struct TestHost {
+    pub(crate) host: Arc<Host>,
+    pub(crate) router: axum::Router,
+}
+
+impl TestHost {
+    pub(crate) async fn new(guests: &[&str]) -> TestHost {
+        TestHost::with_settings(settings(), guests).await
+    }
+
+    pub(crate) async fn with_settings(settings: Settings, guests: &[&str]) -> TestHost {
+        let mut host = Host::start(settings).await.expect("the host starts");
+        for guest in guests {
+            host.load_file(std::path::Path::new(guest)).await;
+        }
+        assert!(
+            host.problems().is_empty(),
+            "guests failed to load: {:?}",
+            host.problems()
+        );
+        let host = Arc::new(host);
+        TestHost {
+            router: arsenal::http::router(host.clone()),
+            host,
+        }
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> Reply {
+        self.send(Method::GET, uri, Body::empty(), &[]).await
+    }
+
+    pub(crate) async fn post(&self, uri: &str, body: Value) -> Reply {
+        self.send(
+            Method::POST,
+            uri,
+            Body::from(body.to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        Reply::read(response).await
+    }
+}
+
+/// A response with its body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    pub(crate) async fn read(response: http::Response<Body>) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The error code of an error answer.
+    pub(crate) fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
+
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no header {name}"))
+    }
+
+    /// Assert the status and error code, and the error shape.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        let error = &self.body["error"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
+        assert!(error.get("details").is_some(), "{}", self.body);
+        assert_eq!(
+            error["request_id"].as_str(),
+            Some(self.header("x-request-id")),
+            "{}",
+            self.body
+        );
+    }
+}
+
+/// Pids of a supervisor's children, in order.
+pub(crate) fn pids(children: &[ChildInfo]) -> Vec<Option<String>> {
+    children.iter().map(|child| child.pid.clone()).collect()
+}
+
+/// Crash the child `id` and wait until the supervisor has dealt with it (its children
+/// differ from before, or the supervisor is gone).
+pub(crate) async fn crash(
+    table: &Arc<ProcessTable>,
+    supervisor: &SupervisorHandle,
+    id: &str,
+) -> Vec<ChildInfo> {
+    let before = supervisor.which_children().await.unwrap();
+    let pid = before
+        .iter()
+        .find(|child| child.id == id)
+        .unwrap()
+        .pid
+        .clone()
+        .unwrap();
+    let exited = table.await_exit(&pid).unwrap();
+    table.send(&pid, None, "crash").unwrap();
+    exited.await;
+    settle(supervisor, &before).await
+}
+
+/// Wait until a supervisor's children differ from `before`.
+pub(crate) async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) -> Vec<ChildInfo> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match supervisor.which_children().await {
+                Ok(now) if pids(&now) != pids(before) || now.len() != before.len() => return now,
+                Ok(_) => tokio::task::yield_now().await,
+                Err(_) => return Vec::new(),
+            }
+        }
+    })
+    .await
+    .expect("the supervisor reacts")
+}
