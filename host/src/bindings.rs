@@ -27,6 +27,7 @@ wasmtime::component::bindgen!({
         "arsenal:runtime/sandboxes.restart-sandbox": async,
         "arsenal:runtime/sandboxes.run-in-sandbox": async,
         "arsenal:runtime/sandboxes.hot-reload": async,
+        "arsenal:runtime/tracing.profile-process": async,
     },
     exports: { default: async },
 });

@@ -40,6 +40,7 @@ pub mod processes;
 pub mod sandboxes;
 pub mod supervisors;
 pub mod system;
+pub mod tracing;
 
 #[doc(hidden)]
 pub mod __private;

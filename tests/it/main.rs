@@ -17,6 +17,7 @@ mod serve;
 mod supervisor_operations;
 mod supervisors;
 mod support;
+mod tracing_operations;
 mod validation;
 mod workers;
 

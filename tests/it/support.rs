@@ -33,6 +33,7 @@ pub(crate) const BUILTINS: &[&str] = &[
     "get_sandbox_info",
     "get_supervision_tree",
     "get_supervisor_flags",
+    "get_trace",
     "hibernate_process",
     "hot_reload_sandbox",
     "inspect_mailbox",
@@ -44,6 +45,7 @@ pub(crate) const BUILTINS: &[&str] = &[
     "list_workers",
     "memory_info",
     "process_tree",
+    "profile_process",
     "restart_child",
     "restart_history",
     "restart_process",
@@ -56,8 +58,10 @@ pub(crate) const BUILTINS: &[&str] = &[
     "start_process",
     "start_supervisor",
     "stop_supervisor",
+    "stop_trace",
     "suspend_process",
     "system_info",
+    "trace_process",
     "which_children",
 ];
 

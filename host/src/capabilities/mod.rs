@@ -8,6 +8,7 @@ mod processes;
 mod sandboxes;
 mod supervisors;
 mod system;
+mod tracing;
 mod wasi;
 
 pub use policy::{

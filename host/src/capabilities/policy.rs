@@ -30,6 +30,8 @@ pub enum Capability {
     SupervisorControl,
     /// `arsenal:runtime/sandboxes`: create, change, run in and destroy sandboxes.
     Sandboxes,
+    /// `arsenal:runtime/tracing`: trace and profile processes.
+    Tracing,
 }
 
 impl Capability {
@@ -42,6 +44,7 @@ impl Capability {
         Capability::Supervisors,
         Capability::SupervisorControl,
         Capability::Sandboxes,
+        Capability::Tracing,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -54,6 +57,7 @@ impl Capability {
             Capability::Supervisors => "supervisors",
             Capability::SupervisorControl => "supervisor_control",
             Capability::Sandboxes => "sandboxes",
+            Capability::Tracing => "tracing",
         }
     }
 
@@ -67,6 +71,7 @@ impl Capability {
             Capability::Supervisors => "arsenal:runtime/supervisors",
             Capability::SupervisorControl => "arsenal:runtime/supervisor-control",
             Capability::Sandboxes => "arsenal:runtime/sandboxes",
+            Capability::Tracing => "arsenal:runtime/tracing",
         }
     }
 
@@ -77,7 +82,8 @@ impl Capability {
             Capability::ProcessControl
             | Capability::Messaging
             | Capability::SupervisorControl
-            | Capability::Sandboxes => false,
+            | Capability::Sandboxes
+            | Capability::Tracing => false,
         }
     }
 
@@ -379,7 +385,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing)"
         );
     }
 }

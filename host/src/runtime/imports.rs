@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::bindings::process::arsenal::process::process::Host;
 use crate::bindings::process::arsenal::process::types::SendError as WitSendError;
-use crate::runtime::{Pid, ProcessTable, SendError};
+use crate::runtime::{Pid, ProcessTable, SendError, TraceKind};
 use crate::store::CallState;
 
 /// Which process a worker's store belongs to, and its table.
@@ -21,6 +21,15 @@ impl ProcessContext {
     fn table(&self) -> Result<Arc<ProcessTable>, WitSendError> {
         // The table outlives its processes except during shutdown.
         self.table.upgrade().ok_or(WitSendError::NoProcess)
+    }
+
+    /// Record a traced event of the calling process.
+    fn note(&self, kind: TraceKind, detail: impl Fn() -> String) {
+        if let Some(table) = self.table.upgrade()
+            && let Some(entry) = table.entry_by_pid(&self.pid)
+        {
+            entry.trace(kind, detail);
+        }
     }
 
     /// The table, once `to` is known to be within reach: a process in a sandbox sees only
@@ -57,19 +66,24 @@ impl CallState {
 impl Host for CallState {
     fn self_pid(&mut self) -> String {
         match &self.process {
-            Some(context) => context.pid.to_string(),
+            Some(context) => {
+                context.note(TraceKind::HostCall, || "self".to_owned());
+                context.pid.to_string()
+            }
             None => self.context.request_id.to_string(),
         }
     }
 
     fn whereis(&mut self, name: String) -> Option<String> {
         let context = self.process().ok()?;
+        context.note(TraceKind::HostCall, || format!("whereis {name}"));
         let table = context.reach(&name).ok()?;
         table.whereis(&name).map(|pid| pid.to_string())
     }
 
     fn send(&mut self, to: String, payload: String) -> Result<(), WitSendError> {
         let context = self.process()?;
+        context.note(TraceKind::Send, || format!("send to {to}: {payload}"));
         let table = context.reach(&to)?;
         table
             .send(&to, Some(context.pid.clone()), &payload)
@@ -85,6 +99,7 @@ impl Host for CallState {
         timeout_ms: u32,
     ) -> Result<String, WitSendError> {
         let context = self.process()?.clone();
+        context.note(TraceKind::Send, || format!("call to {to}: {payload}"));
         let table = context.reach(&to)?;
         let answer = table
             .call(
@@ -103,6 +118,9 @@ impl Host for CallState {
         let Ok(context) = self.process() else {
             return 0;
         };
+        context.note(TraceKind::HostCall, || {
+            format!("start_timer {after_ms} ms: {payload}")
+        });
         let Ok(table) = context.table() else { return 0 };
         table.start_timer(
             &context.pid,
@@ -120,6 +138,7 @@ impl Host for CallState {
 
     fn link(&mut self, to: String) -> Result<(), WitSendError> {
         let context = self.process()?;
+        context.note(TraceKind::HostCall, || format!("link {to}"));
         context
             .reach(&to)?
             .link(&context.pid.to_string(), &to)
@@ -136,6 +155,7 @@ impl Host for CallState {
 
     fn monitor(&mut self, to: String) -> Result<u64, WitSendError> {
         let context = self.process()?;
+        context.note(TraceKind::HostCall, || format!("monitor {to}"));
         context
             .reach(&to)?
             .monitor(&context.pid.to_string(), &to)
@@ -154,6 +174,7 @@ impl Host for CallState {
         if let Ok(context) = self.process()
             && let Ok(table) = context.table()
         {
+            context.note(TraceKind::HostCall, || format!("trap_exit {enabled}"));
             let _ = table.set_trap_exit(&context.pid.to_string(), enabled);
         }
     }

@@ -133,7 +133,7 @@ impl Mailbox {
             .take(limit)
             .enumerate()
             .map(|(position, queued)| {
-                let (kind, from, payload) = describe(&queued.envelope);
+                let (kind, from, payload) = describe(&queued.envelope.event);
                 QueuedMessage {
                     position,
                     kind,
@@ -146,8 +146,17 @@ impl Mailbox {
     }
 }
 
-fn describe(envelope: &Envelope) -> (&'static str, Option<String>, String) {
-    match &envelope.event {
+/// An event in one line, for traces.
+pub(crate) fn describe_event(event: &Event) -> String {
+    let (kind, from, payload) = describe(event);
+    match from {
+        Some(from) => format!("{kind} from {from}: {payload}"),
+        None => format!("{kind}: {payload}"),
+    }
+}
+
+fn describe(event: &Event) -> (&'static str, Option<String>, String) {
+    match event {
         Event::Message { from, payload } => (
             "message",
             from.as_ref().map(ToString::to_string),

@@ -12,6 +12,7 @@ mod sandbox;
 mod spec_document;
 mod supervisor;
 mod table;
+mod trace;
 mod worker;
 
 pub(crate) use imports::ProcessContext;
@@ -30,6 +31,9 @@ pub use supervisor::{
     SupervisorError, SupervisorHandle, SupervisorSpec, SupervisorSummary,
 };
 pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};
+pub use trace::{
+    KindProfile, Profile, Trace, TraceError, TraceEvent, TraceKind, TraceOptions, TraceStatus,
+};
 pub use worker::{
     Event, ExitReason, Hibernated, Worker, WorkerCode, WorkerEngine, WorkerError, WorkerLimits,
 };

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Pid;
 use super::mailbox::{Mailbox, Refused};
 use super::table::ProcessTable;
+use super::trace::{Observers, TraceKind, message_kind};
 use super::worker::{Event, ExitReason, Hibernated, Worker, WorkerError};
 
 /// Messages handled per `handle` call at most (measured: 16 per call cost 0.29 µs each
@@ -129,6 +130,8 @@ pub(crate) struct ProcessEntry {
     pub(crate) memory_samples: Mutex<VecDeque<(u64, u64)>>,
     /// The sandbox it runs in.
     pub(crate) sandbox: Option<Arc<super::Sandbox>>,
+    /// Traces and profiles watching it.
+    pub(crate) observers: Observers,
 }
 
 /// Waiters for a process's exit, then its reason.
@@ -298,11 +301,17 @@ pub(crate) async fn run(
                         break reason;
                     }
                 }
-                Some(Signal::Suspend) => entry.set_status(Status::Suspended),
-                Some(Signal::Resume) => entry.set_status(match slot {
-                    Slot::Hibernated(_) => Status::Hibernated,
-                    _ => Status::Running,
-                }),
+                Some(Signal::Suspend) => {
+                    entry.set_status(Status::Suspended);
+                    entry.trace(TraceKind::Lifecycle, || "suspended".to_owned());
+                }
+                Some(Signal::Resume) => {
+                    entry.set_status(match slot {
+                        Slot::Hibernated(_) => Status::Hibernated,
+                        _ => Status::Running,
+                    });
+                    entry.trace(TraceKind::Lifecycle, || "resumed".to_owned());
+                }
                 Some(Signal::Hibernate(reply)) => {
                     let result = hibernate(&entry, &mut slot).await;
                     let crashed = matches!(&result, Err(error) if *error != WorkerError::NotStateful);
@@ -320,7 +329,13 @@ pub(crate) async fn run(
                     }
                 }
                 Some(Signal::Upgrade { code, reply }) => {
-                    let _ = reply.send(upgrade(&table, &entry, &mut slot, code).await);
+                    let version = code.version().to_owned();
+                    let result = upgrade(&table, &entry, &mut slot, code).await;
+                    entry.trace(TraceKind::Lifecycle, || match &result {
+                        Ok(_) => format!("upgraded to {version}"),
+                        Err(error) => format!("upgrade to {version} failed: {error}"),
+                    });
+                    let _ = reply.send(result);
                 }
                 Some(Signal::Restore { version, state, reply }) => {
                     let result = restore(&table, &entry, &mut slot, &version, &state).await;
@@ -334,7 +349,9 @@ pub(crate) async fn run(
             envelope = mailbox.recv(), if !suspended => {
                 let Some(envelope) = envelope else { break ExitReason::Shutdown };
                 let mut batch = vec![envelope];
-                while batch.len() < BATCH {
+                // A profiled process handles one message per call, so each is timed alone.
+                let batch_size = if entry.observers.profiling() { 1 } else { BATCH };
+                while batch.len() < batch_size {
                     match mailbox.try_recv() {
                         Some(envelope) => batch.push(envelope),
                         None => break,
@@ -352,6 +369,7 @@ pub(crate) async fn run(
         }
     };
     entry.set_status(Status::Exiting);
+    entry.trace(TraceKind::Lifecycle, || format!("exited: {reason}"));
     // Calls still queued will never be answered.
     for envelope in mailbox.close() {
         if let Some(reply) = envelope.reply {
@@ -376,12 +394,30 @@ async fn handle(
         .into_iter()
         .map(|envelope| (envelope.event, envelope.reply))
         .unzip();
+    for event in &events {
+        entry.trace(TraceKind::Receive, || super::mailbox::describe_event(event));
+    }
+    let profiled = (events.len() == 1 && entry.observers.profiling()).then(|| {
+        (
+            event_kind(&events[0]),
+            entry.counters.memory_bytes.load(Ordering::Relaxed),
+        )
+    });
     let started = std::time::Instant::now();
     let mut result = worker.handle(events).await;
     entry.record_memory(worker.memory_bytes() as u64);
     entry.counters.handle_calls.fetch_add(1, Ordering::Relaxed);
-    let busy = started.elapsed().as_nanos() as u64;
+    let took = started.elapsed();
+    let busy = took.as_nanos() as u64;
     entry.counters.busy_nanos.fetch_add(busy, Ordering::Relaxed);
+    if let Some((kind, memory_before)) = profiled {
+        let grown = entry
+            .counters
+            .memory_bytes
+            .load(Ordering::Relaxed)
+            .saturating_sub(memory_before);
+        entry.observers.profile(&kind, took, grown);
+    }
     if let Some(sandbox) = &entry.sandbox
         && !sandbox.charge(busy)
         && result.is_ok()
@@ -411,6 +447,16 @@ async fn handle(
     }
 }
 
+/// An event's kind for profiles.
+fn event_kind(event: &Event) -> String {
+    match event {
+        Event::Message { payload, .. } | Event::Call { payload, .. } => message_kind(payload),
+        Event::Timer { .. } => "(timer)".to_owned(),
+        Event::Exit { .. } => "(exit)".to_owned(),
+        Event::Down { .. } => "(down)".to_owned(),
+    }
+}
+
 async fn wake(
     table: &ProcessTable,
     entry: &ProcessEntry,
@@ -425,6 +471,7 @@ async fn wake(
             .map_err(|error| ExitReason::Crash(error.to_string()))?;
         entry.counters.state_bytes.store(0, Ordering::Relaxed);
         entry.record_memory(worker.memory_bytes() as u64);
+        entry.trace(TraceKind::Lifecycle, || "woke from hibernation".to_owned());
         *slot = Slot::Resident(worker);
         if entry.status() == Status::Hibernated {
             entry.set_status(Status::Running);
@@ -498,6 +545,9 @@ async fn hibernate(entry: &ProcessEntry, slot: &mut Slot) -> Result<(), WorkerEr
                 .state_bytes
                 .store(sleeper.state_len() as u64, Ordering::Relaxed);
             entry.record_memory(0);
+            entry.trace(TraceKind::Lifecycle, || {
+                format!("hibernated ({} bytes of state)", sleeper.state_len())
+            });
             *slot = Slot::Hibernated(sleeper);
             if entry.status() == Status::Running {
                 entry.set_status(Status::Hibernated);

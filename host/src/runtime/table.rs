@@ -18,6 +18,7 @@ use super::process::{
 };
 use super::sandbox::{Sandbox, Sandboxes};
 use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
+use super::trace::Traces;
 use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
 
 /// A process entered into the table, with its signal queue.
@@ -85,6 +86,7 @@ pub struct ProcessTable {
     timers: Mutex<HashMap<u64, (Pid, CancellationToken)>>,
     supervisors: RwLock<HashMap<Pid, SupervisorHandle>>,
     sandboxes: Sandboxes,
+    traces: Traces,
 }
 
 impl ProcessTable {
@@ -107,6 +109,7 @@ impl ProcessTable {
             timers: Mutex::new(HashMap::new()),
             supervisors: RwLock::new(HashMap::new()),
             sandboxes: Sandboxes::default(),
+            traces: Traces::default(),
         })
     }
 
@@ -116,6 +119,10 @@ impl ProcessTable {
 
     pub(crate) fn sandbox_registry(&self) -> &Sandboxes {
         &self.sandboxes
+    }
+
+    pub(crate) fn trace_registry(&self) -> &Traces {
+        &self.traces
     }
 
     pub(crate) fn max_sandboxes(&self) -> usize {
@@ -229,6 +236,7 @@ impl ProcessTable {
             waiting_on: Mutex::new(None),
             memory_samples: Mutex::new(Default::default()),
             sandbox: admission.keep(),
+            observers: Default::default(),
         });
         if let Some(name) = options.name {
             let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
@@ -325,6 +333,15 @@ impl ProcessTable {
             .get(&pid)
             .cloned()
             .ok_or_else(|| SendError::NoProcess(target.to_owned()))
+    }
+
+    /// A live process by pid.
+    pub(crate) fn entry_by_pid(&self, pid: &Pid) -> Option<Arc<ProcessEntry>> {
+        self.processes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pid)
+            .cloned()
     }
 
     /// Every registered name and its pid, by name.
@@ -589,6 +606,7 @@ impl ProcessTable {
         if let Some(sandbox) = &entry.sandbox {
             sandbox.release();
         }
+        entry.observers.close();
         self.processes
             .write()
             .unwrap_or_else(|p| p.into_inner())
