@@ -35,6 +35,9 @@ pub struct ServerSettings {
     pub shutdown_grace_ms: u64,
     /// This node's name, as it appears in pids. Default `local`.
     pub node: String,
+    /// Run the host's own services as protected processes under the root supervisor
+    /// `arsenal`. Default true.
+    pub host_services: bool,
 }
 
 impl Default for ServerSettings {
@@ -45,6 +48,7 @@ impl Default for ServerSettings {
             max_json_depth: 64,
             shutdown_grace_ms: 10_000,
             node: "local".to_owned(),
+            host_services: true,
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum StartError {
     Builtin { name: String, error: Box<LoadError> },
     #[error("failed to read operations directory {}: {error}", .dir.display())]
     Directory { dir: PathBuf, error: std::io::Error },
+    #[error("failed to start the host services: {0}")]
+    Services(#[from] crate::runtime::SpawnError),
 }
 
 /// A component that did not load at start-up; the server starts without it.
@@ -42,6 +44,9 @@ pub struct Host {
     workers: Arc<WorkerEngine>,
     processes: Arc<ProcessTable>,
     problems: Vec<LoadProblem>,
+    pub(crate) facts: Arc<HostFacts>,
+    /// The address the HTTP server listens on, once it does.
+    pub(crate) listening: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
 }
 
 impl Host {
@@ -100,7 +105,7 @@ impl Host {
         .map_err(StartError::Engine)?;
         let registry = Arc::new(Registry::new(
             loader,
-            facts,
+            facts.clone(),
             gate,
             settings.operations.clone(),
         ));
@@ -110,6 +115,8 @@ impl Host {
             workers,
             processes,
             problems: Vec::new(),
+            facts,
+            listening: Arc::default(),
         })
     }
 
@@ -124,6 +131,9 @@ impl Host {
         }
         for dir in host.settings.operations.worker_dirs.clone() {
             host.load_worker_dir(&dir)?;
+        }
+        if host.settings.server.host_services {
+            crate::host_services::start(&host).await?;
         }
         Ok(host)
     }
@@ -210,6 +220,10 @@ impl Host {
     }
 
     /// Every live process of this node.
+    pub(crate) fn workers_arc(&self) -> Arc<WorkerEngine> {
+        self.workers.clone()
+    }
+
     pub fn processes(&self) -> &Arc<ProcessTable> {
         &self.processes
     }

@@ -10,6 +10,7 @@ mod cache;
 mod capabilities;
 mod engine;
 mod host;
+mod host_services;
 mod inspect;
 mod invoke;
 mod limits;

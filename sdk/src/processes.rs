@@ -51,9 +51,19 @@ pub fn resume(target: &str) -> Result<String, LookupError> {
 /// The usual answer to a failed lookup: 404 `process_not_found`.
 impl From<LookupError> for crate::Error {
     fn from(error: LookupError) -> crate::Error {
-        let LookupError::NotFound(message) = error;
-        crate::Error::not_found(message).with_code("process_not_found")
+        match error {
+            LookupError::NotFound(message) => {
+                crate::Error::not_found(message).with_code("process_not_found")
+            }
+            LookupError::Protected(message) => protected(message),
+        }
     }
+}
+
+/// 403 `critical_process_protection`: the host's own services are not for operators to
+/// stop, suspend, hibernate or restart.
+pub(crate) fn protected(message: String) -> crate::Error {
+    crate::Error::forbidden(message).with_code("critical_process_protection")
 }
 
 /// A process as JSON, with the host's field names.
@@ -127,6 +137,7 @@ impl From<RestartError> for crate::Error {
             RestartError::NotFound(message) => {
                 crate::Error::not_found(message).with_code("process_not_found")
             }
+            RestartError::Protected(message) => protected(message),
             RestartError::NotRestartable(message) => {
                 crate::Error::conflict(message).with_code("not_restartable")
             }
@@ -213,6 +224,7 @@ impl From<HibernateError> for crate::Error {
             HibernateError::NotFound(message) => {
                 crate::Error::not_found(message).with_code("process_not_found")
             }
+            HibernateError::Protected(message) => protected(message),
             HibernateError::NotSupported(message) => {
                 crate::Error::conflict(message).with_code("cannot_hibernate")
             }

@@ -164,6 +164,7 @@ impl From<SupervisorError> for crate::Error {
             SupervisorError::StartFailed(message) => {
                 crate::Error::invalid_params(message).with_code("start_failed")
             }
+            SupervisorError::Protected(message) => crate::processes::protected(message),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod batch;
 mod cli;
 mod example_workers;
+mod host_services;
 mod inspection_operations;
 mod limits;
 mod loading;

@@ -128,6 +128,8 @@ pub(crate) fn settings() -> Settings {
         Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
     settings.limits.max_instances = 8;
     settings.limits.timeout_ms = 1_000;
+    // Tests count processes; the host's service tree is tested on its own.
+    settings.server.host_services = false;
     settings
 }
 

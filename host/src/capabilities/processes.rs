@@ -52,7 +52,10 @@ fn preview(payload: String) -> String {
 }
 
 fn not_found(error: SendError) -> LookupError {
-    LookupError::NotFound(error.to_string())
+    match error {
+        SendError::Protected(_) => LookupError::Protected(error.to_string()),
+        other => LookupError::NotFound(other.to_string()),
+    }
 }
 
 impl CallState {
@@ -192,6 +195,7 @@ impl process_control::Host for CallState {
             .resolve(&target)
             .map_err(|error| Refused::NotFound(error.to_string()))?;
         match table.hibernate(&target).await {
+            Err(error @ SendError::Protected(_)) => Err(Refused::Protected(error.to_string())),
             Err(error) => Err(Refused::NotFound(error.to_string())),
             Ok(Ok(())) => Ok(pid.to_string()),
             Ok(Err(error @ crate::runtime::WorkerError::NotStateful)) => {
@@ -217,6 +221,9 @@ impl process_control::Host for CallState {
                 state_bytes: restarted.state_bytes.map(|bytes| bytes as u64),
                 supervisor: restarted.supervisor.map(|pid| pid.to_string()),
             }),
+            Err(RestartError::NotFound(error @ SendError::Protected(_))) => {
+                Err(Refused::Protected(error.to_string()))
+            }
             Err(error @ RestartError::NotFound(_)) => Err(Refused::NotFound(error.to_string())),
             Err(error @ RestartError::NotRestartable(..)) => {
                 Err(Refused::NotRestartable(error.to_string()))
@@ -289,5 +296,7 @@ fn delivery(error: SendError) -> DeliveryError {
         SendError::MailboxFull(..) => DeliveryError::MailboxFull(message),
         SendError::Timeout(..) => DeliveryError::Timeout(message),
         SendError::Exited(..) => DeliveryError::Exited(message),
+        // Messages and calls to host services are allowed; nothing else refuses them.
+        SendError::Protected(_) => DeliveryError::NotFound(message),
     }
 }

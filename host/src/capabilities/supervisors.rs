@@ -70,6 +70,21 @@ impl CallState {
             .ok_or_else(|| Refused::NotFound("no process table".to_owned()))
     }
 
+    /// A supervisor an operator may change: not the host's own tree.
+    fn find_changeable(
+        &self,
+        target: &str,
+    ) -> Result<(Arc<ProcessTable>, SupervisorHandle), Refused> {
+        let (table, handle) = self.find_supervisor(target)?;
+        if table.is_protected(&handle.pid().to_string()) {
+            return Err(Refused::Protected(format!(
+                "{} is the host's own tree: it cannot be stopped or reshaped",
+                handle.pid()
+            )));
+        }
+        Ok((table, handle))
+    }
+
     fn find_supervisor(
         &self,
         target: &str,
@@ -226,7 +241,7 @@ impl supervisor_control::Host for CallState {
     }
 
     async fn stop_supervisor(&mut self, target: String) -> Result<String, Refused> {
-        let (table, handle) = self.find_supervisor(&target)?;
+        let (table, handle) = self.find_changeable(&target)?;
         let pid = handle.pid().clone();
         // A nested supervisor is removed through its parent, which would otherwise restart it.
         let parent = table
@@ -249,7 +264,7 @@ impl supervisor_control::Host for CallState {
     }
 
     async fn add_child(&mut self, target: String, child: String) -> Result<String, Refused> {
-        let (table, handle) = self.find_supervisor(&target)?;
+        let (table, handle) = self.find_changeable(&target)?;
         let spec = runtime::child_spec(&child, table.workers()).map_err(spec_refused)?;
         match handle.add_child(spec).await.map_err(refused)? {
             Some(pid) => Ok(pid.to_string()),
@@ -258,7 +273,7 @@ impl supervisor_control::Host for CallState {
     }
 
     async fn restart_child(&mut self, target: String, id: String) -> Result<String, Refused> {
-        let (_, handle) = self.find_supervisor(&target)?;
+        let (_, handle) = self.find_changeable(&target)?;
         match handle.restart_child(&id).await.map_err(refused)? {
             Some(pid) => Ok(pid.to_string()),
             None => Err(Refused::StartFailed(format!("child `{id}` did not start"))),
@@ -266,7 +281,7 @@ impl supervisor_control::Host for CallState {
     }
 
     async fn delete_child(&mut self, target: String, id: String) -> Result<(), Refused> {
-        let (_, handle) = self.find_supervisor(&target)?;
+        let (_, handle) = self.find_changeable(&target)?;
         handle.terminate_child(&id).await.map_err(refused)?;
         match handle.delete_child(&id).await {
             // A temporary child is already gone once terminated.
@@ -280,7 +295,7 @@ impl supervisor_control::Host for CallState {
         target: String,
         wanted: wit::SupervisorFlags,
     ) -> Result<wit::SupervisorFlags, Refused> {
-        let (_, handle) = self.find_supervisor(&target)?;
+        let (_, handle) = self.find_changeable(&target)?;
         let strategy = match wanted.strategy {
             wit::Strategy::OneForOne => runtime::Strategy::OneForOne,
             wit::Strategy::OneForAll => runtime::Strategy::OneForAll,

@@ -18,6 +18,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_millis(host.settings().server.shutdown_grace_ms);
+    if let Ok(addr) = listener.local_addr() {
+        let _ = host.listening.set(addr);
+    }
     let app = super::router(host);
     let stop = CancellationToken::new();
     let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());

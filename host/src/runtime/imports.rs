@@ -54,6 +54,7 @@ fn convert(error: SendError) -> WitSendError {
         SendError::MailboxFull(..) => WitSendError::MailboxFull,
         SendError::Timeout(..) => WitSendError::Timeout,
         SendError::Exited(_, reason) => WitSendError::Crashed(reason.to_string()),
+        SendError::Protected(_) => WitSendError::NoProcess,
     }
 }
 

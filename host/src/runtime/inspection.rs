@@ -116,6 +116,7 @@ impl ProcessTable {
     /// exports `state`, its state is snapshotted first and restored into the new process.
     pub async fn restart(self: &Arc<Self>, target: &str) -> Result<Restarted, RestartError> {
         let entry = self.entry(target)?;
+        entry.check_unprotected()?;
         let old = entry.pid.clone();
         let code = self
             .supervisor(&old.to_string())

@@ -9,6 +9,7 @@ mod pid;
 mod process;
 mod reload;
 mod sandbox;
+mod service;
 mod spec_document;
 mod supervisor;
 mod table;
@@ -25,6 +26,7 @@ pub use sandbox::{
     DEFAULT_MAX_SANDBOXES, Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError,
     SandboxLimits, SandboxPolicy, SandboxUsage,
 };
+pub use service::{HOST_TREE, Probe, ServiceSpec};
 pub use spec_document::{SpecError, checked_flags, child_spec, supervisor_spec};
 pub use supervisor::{
     ChildInfo, ChildSpec, ChildStart, Flags, Restart, RestartRecord, Shutdown, Strategy,

@@ -53,6 +53,8 @@ pub enum SendError {
     Timeout(Pid, Duration),
     #[error("{0} exited before replying: {1}")]
     Exited(Pid, ExitReason),
+    #[error("{0} is a host service: it cannot be stopped, suspended, hibernated or restarted")]
+    Protected(Pid),
 }
 
 /// A queued event, with where to send the reply of a call.
@@ -132,6 +134,8 @@ pub(crate) struct ProcessEntry {
     pub(crate) sandbox: Option<Arc<super::Sandbox>>,
     /// Traces and profiles watching it.
     pub(crate) observers: Observers,
+    /// A host service (or their tree): operators may not stop, suspend or hibernate it.
+    pub(crate) protected: std::sync::atomic::AtomicBool,
 }
 
 /// Waiters for a process's exit, then its reason.
@@ -158,6 +162,14 @@ impl ProcessEntry {
                 Refused::Closed => SendError::NoProcess(self.pid.to_string()),
             })?;
         self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Refuse operators' signals to a host service.
+    pub(crate) fn check_unprotected(&self) -> Result<(), SendError> {
+        if self.protected.load(Ordering::Acquire) {
+            return Err(SendError::Protected(self.pid.clone()));
+        }
         Ok(())
     }
 

@@ -144,7 +144,7 @@ impl Sandbox {
                         *old = code.clone();
                     }
                     ChildStart::Supervisor(nested) => swap(nested, code),
-                    ChildStart::Worker { .. } => {}
+                    ChildStart::Worker { .. } | ChildStart::Service(_) => {}
                 }
             }
         }

@@ -95,6 +95,8 @@ pub enum ChildStart {
         name: Option<String>,
     },
     Supervisor(SupervisorSpec),
+    /// A protected host service.
+    Service(super::service::ServiceSpec),
 }
 
 /// One child of a supervisor.
@@ -428,6 +430,7 @@ impl Supervisor {
                 };
                 self.table.spawn(code.clone(), args, options).await
             }
+            ChildStart::Service(service) => self.table.start_service(service, &self.pid).await,
             ChildStart::Supervisor(child) => {
                 let child = SupervisorSpec {
                     sandbox: self.sandbox.clone(),
@@ -569,10 +572,11 @@ impl Supervisor {
                         kind: match child.spec.start {
                             ChildStart::Worker { .. } => "worker",
                             ChildStart::Supervisor(_) => "supervisor",
+                            ChildStart::Service(_) => "host_service",
                         },
                         worker: match &child.spec.start {
                             ChildStart::Worker { code, .. } => Some(code.name().to_owned()),
-                            ChildStart::Supervisor(_) => None,
+                            ChildStart::Supervisor(_) | ChildStart::Service(_) => None,
                         },
                         restart: child.spec.restart,
                         shutdown: child.spec.shutdown,

@@ -237,6 +237,7 @@ impl ProcessTable {
             memory_samples: Mutex::new(Default::default()),
             sandbox: admission.keep(),
             observers: Default::default(),
+            protected: AtomicBool::new(false),
         });
         if let Some(name) = options.name {
             let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
@@ -408,9 +409,13 @@ impl ProcessTable {
         }
     }
 
-    /// Send an exit signal to `to`, as `exit(Pid, Reason)` from `from` (none: an operator).
+    /// Send an exit signal to `to`, as `exit(Pid, Reason)` from `from` (none: an operator,
+    /// refused for host services).
     pub fn exit(&self, to: &str, from: Option<Pid>, reason: ExitReason) -> Result<Pid, SendError> {
         let entry = self.entry(to)?;
+        if from.is_none() {
+            entry.check_unprotected()?;
+        }
         let _ = entry.signals.send(Signal::Exit { from, reason });
         Ok(entry.pid.clone())
     }
@@ -419,6 +424,7 @@ impl ProcessTable {
     /// this returns: nothing sent afterwards is handled while suspended.
     pub fn suspend(&self, target: &str) -> Result<Pid, SendError> {
         let entry = self.entry(target)?;
+        entry.check_unprotected()?;
         entry.set_status(Status::Suspended);
         // Wakes the loop, which then sees the status before any later message.
         let _ = entry.signals.send(Signal::Suspend);
@@ -434,6 +440,7 @@ impl ProcessTable {
     /// Hibernate a process now; waits until it is asleep.
     pub async fn hibernate(&self, target: &str) -> Result<Result<(), WorkerError>, SendError> {
         let entry = self.entry(target)?;
+        entry.check_unprotected()?;
         let (reply, done) = oneshot::channel();
         let _ = entry.signals.send(Signal::Hibernate(reply));
         done.await
