@@ -38,6 +38,17 @@ pub struct ServerSettings {
     /// Run the host's own services as protected processes under the root supervisor
     /// `arsenal`. Default true.
     pub host_services: bool,
+    /// Where sandboxes' private directories go. Default `$TMPDIR/arsenal-sandboxes`.
+    pub sandbox_dir: Option<PathBuf>,
+}
+
+impl ServerSettings {
+    /// The sandbox directory in force.
+    pub fn resolved_sandbox_dir(&self) -> PathBuf {
+        self.sandbox_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("arsenal-sandboxes"))
+    }
 }
 
 impl Default for ServerSettings {
@@ -49,6 +60,7 @@ impl Default for ServerSettings {
             shutdown_grace_ms: 10_000,
             node: "local".to_owned(),
             host_services: true,
+            sandbox_dir: None,
         }
     }
 }

@@ -92,6 +92,7 @@ impl Host {
                 idle_hibernate: (settings.limits.idle_hibernate_ms > 0)
                     .then(|| std::time::Duration::from_millis(settings.limits.idle_hibernate_ms)),
                 max_sandboxes: settings.limits.max_sandboxes,
+                sandbox_dir: settings.server.resolved_sandbox_dir(),
             },
         );
         let _ = facts.processes.set(Arc::downgrade(&processes));

@@ -54,6 +54,12 @@ impl CallState {
         }
     }
 
+    /// Give the guest `dir` as its only directory (a sandbox's private directory).
+    pub(crate) fn with_private_dir(mut self, dir: &std::path::Path) -> wasmtime::Result<CallState> {
+        self.wasi = crate::capabilities::wasi_ctx_with_dir(&self.output, dir)?;
+        Ok(self)
+    }
+
     /// Write what the guest printed, and how much logging it was denied, to the host log.
     pub(crate) fn flush_output(&mut self) {
         let (lines, dropped) = self.output.take();

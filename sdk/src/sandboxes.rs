@@ -82,7 +82,10 @@ pub fn info_json(info: &SandboxInfo) -> serde_json::Value {
             "message_deadline_ms": info.limits.message_deadline_ms,
             "cpu_time_ms": info.limits.cpu_time_ms,
         },
-        "policy": { "external_messaging": info.policy.external_messaging },
+        "policy": {
+            "external_messaging": info.policy.external_messaging,
+            "directory": info.policy.directory,
+        },
         "usage": {
             "processes": info.usage.processes,
             "memory_bytes": info.usage.memory_bytes,

@@ -410,3 +410,79 @@ async fn a_failed_hot_reload_rolls_back_and_says_why() {
     .await
     .assert_error(422, "validation_error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_directory_is_granted_by_policy_and_confined() {
+    let host = host_with_counters(&[]).await;
+    let bytes = arsenal_tests::read(guests::FILE_WORKER);
+    host.host
+        .workers()
+        .load("files", &bytes, Source::Builtin)
+        .unwrap();
+    let spec = |directory: bool| {
+        json!({
+            "id": "vault",
+            "supervisor": { "children": [{ "id": "f", "worker": "files", "name": "files" }] },
+            "policy": { "directory": directory },
+        })
+    };
+    // Denied by default: a worker importing wasi:filesystem does not start.
+    let denied = host.post("/api/v1/sandboxes", spec(false)).await;
+    denied.assert_error(422, "validation_error");
+    assert!(
+        denied.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wasi:filesystem")
+    );
+    // Nor outside any sandbox.
+    host.post("/api/v1/processes", json!({ "worker": "files" }))
+        .await
+        .assert_error(409, "spawn_refused");
+
+    let created = host.post("/api/v1/sandboxes", spec(true)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["data"]["policy"]["directory"], true);
+    let table = host.host.processes();
+    assert_eq!(
+        table
+            .call("files", None, "write note hello", WAIT)
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        table
+            .call("files", None, "read /data/note", WAIT)
+            .await
+            .unwrap(),
+        "hello"
+    );
+    assert_eq!(
+        table.call("files", None, "list", WAIT).await.unwrap(),
+        "note"
+    );
+    // Nothing outside the directory is reachable.
+    for path in ["/data/../../etc/hostname", "/etc/hostname", "../note"] {
+        let answer = table
+            .call("files", None, &format!("read {path}"), WAIT)
+            .await
+            .unwrap();
+        assert!(answer.starts_with("error:"), "{path}: {answer}");
+    }
+    let sandbox = table.sandbox("vault").unwrap();
+    let dir = sandbox.private_dir().unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("note")).unwrap(), "hello");
+
+    // Destroying the sandbox removes its directory.
+    let destroyed = host
+        .send(
+            Method::DELETE,
+            "/api/v1/sandboxes/vault",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(destroyed.status, 200, "{}", destroyed.body);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
+}

@@ -16,4 +16,6 @@ pub use policy::{
     check_imports,
 };
 pub(crate) use system::HostFacts;
-pub(crate) use wasi::{GuestOutput, add_baseline_to_linker, wasi_ctx};
+pub(crate) use wasi::{
+    GuestOutput, add_baseline_to_linker, add_filesystem_to_linker, wasi_ctx, wasi_ctx_with_dir,
+};

@@ -44,6 +44,7 @@ fn info(table: &ProcessTable, sandbox: &Arc<Sandbox>) -> SandboxInfo {
         },
         policy: wit::SandboxPolicy {
             external_messaging: sandbox.policy().external_messaging,
+            directory: sandbox.policy().directory,
         },
         usage: wit::SandboxUsage {
             processes: usage.processes as u32,

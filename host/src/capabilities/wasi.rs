@@ -60,6 +60,35 @@ pub(crate) fn wasi_ctx(output: &GuestOutput) -> WasiCtx {
         .build()
 }
 
+/// Where a sandboxed worker's private directory appears to it.
+const PRIVATE_DIR: &str = "/data";
+
+/// As [`wasi_ctx`], with `dir` opened (through cap-std, so nothing outside it is
+/// reachable) as the worker's only directory, at [`PRIVATE_DIR`].
+pub(crate) fn wasi_ctx_with_dir(
+    output: &GuestOutput,
+    dir: &std::path::Path,
+) -> wasmtime::Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .stdout(output.stream("stdout"))
+        .stderr(output.stream("stderr"))
+        .preopened_dir(dir, PRIVATE_DIR, wasmtime_wasi::FsPerms::ReadWrite)?;
+    Ok(builder.build())
+}
+
+/// Link `wasi:filesystem` for workers. Without a preopened directory (every worker but
+/// those of a sandbox whose policy grants one) it reaches nothing.
+pub(crate) fn add_filesystem_to_linker<T: WasiView>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::filesystem;
+    filesystem::types::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
+    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
+    Ok(())
+}
+
 /// What a guest wrote to stdout and stderr during one call.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GuestOutput {

@@ -4,6 +4,7 @@
 //! reach processes of their own sandbox.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -37,6 +38,9 @@ pub struct SandboxLimits {
 pub struct SandboxPolicy {
     /// Send to, call, link to, monitor and look up processes outside the sandbox.
     pub external_messaging: bool,
+    /// A private directory, at `/data` for its workers (`wasi:filesystem`, through
+    /// cap-std); workers importing `wasi:filesystem` run only where this is granted.
+    pub directory: bool,
 }
 
 /// Why a sandbox request failed.
@@ -70,6 +74,8 @@ pub struct Sandbox {
     /// Its tree, without the sandbox attached (that would be a reference cycle).
     spec: Mutex<SupervisorSpec>,
     root: Mutex<Option<Pid>>,
+    /// Where its private directory lives on the host (created while the policy grants it).
+    dir: PathBuf,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -152,6 +158,34 @@ impl Sandbox {
             &mut self.spec.lock().unwrap_or_else(|p| p.into_inner()),
             code,
         );
+    }
+
+    /// The private directory, when the policy grants one.
+    pub fn private_dir(&self) -> Option<PathBuf> {
+        self.policy().directory.then(|| self.dir.clone())
+    }
+
+    /// Create the private directory if the policy grants one.
+    fn prepare_dir(&self) -> Result<(), SandboxError> {
+        if self.policy().directory {
+            std::fs::create_dir_all(&self.dir).map_err(|error| {
+                SandboxError::Failed(format!(
+                    "the private directory {} cannot be created: {error}",
+                    self.dir.display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Remove the private directory and everything in it.
+    fn remove_dir(&self) {
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(sandbox = %self.id, dir = %self.dir.display(), %error, "sandbox directory not removed");
+            }
+            _ => {}
+        }
     }
 
     pub(crate) fn memory_budget(&self) -> Arc<SharedBudget> {
@@ -242,6 +276,7 @@ pub struct LimitsDocument {
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
     pub external_messaging: Option<bool>,
+    pub directory: Option<bool>,
 }
 
 /// Sandboxes one host runs at most, unless configured.
@@ -300,6 +335,7 @@ impl PolicyDocument {
     fn apply(&self, base: SandboxPolicy) -> SandboxPolicy {
         SandboxPolicy {
             external_messaging: self.external_messaging.unwrap_or(base.external_messaging),
+            directory: self.directory.unwrap_or(base.directory),
         }
     }
 }
@@ -357,7 +393,9 @@ impl ProcessTable {
             busy_nanos: AtomicU64::new(0),
             spec: Mutex::new(spec),
             root: Mutex::new(None),
+            dir: self.sandbox_root().join(&document.id),
         });
+        sandbox.prepare_dir()?;
         {
             let mut by_id = self
                 .sandbox_registry()
@@ -384,6 +422,7 @@ impl ProcessTable {
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&document.id);
+            sandbox.remove_dir();
             return Err(error);
         }
         Ok(sandbox)
@@ -404,6 +443,7 @@ impl ProcessTable {
             .await
             .map_err(|error| match error {
                 SpawnError::Budget(message) => SandboxError::Conflict(message),
+                SpawnError::NotGranted(message) => SandboxError::Invalid(message),
                 other => SandboxError::Failed(format!("its tree did not start: {other}")),
             })?;
         *sandbox.root.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle.pid().clone());
@@ -488,6 +528,7 @@ impl ProcessTable {
             .ok_or_else(|| SandboxError::NotFound(id.to_owned()))?;
         let memory = sandbox.usage().memory_bytes;
         let processes_stopped = self.stop_sandbox(&sandbox).await;
+        sandbox.remove_dir();
         Ok(Destroyed {
             processes_stopped,
             memory_freed_bytes: memory.saturating_sub(sandbox.usage().memory_bytes),
@@ -533,6 +574,7 @@ impl ProcessTable {
         let sandbox = self.sandbox(id)?;
         let policy = update.apply(sandbox.policy());
         *sandbox.policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+        sandbox.prepare_dir()?;
         Ok(sandbox)
     }
 }

@@ -58,10 +58,12 @@ pub enum SpawnError {
     Worker(#[from] WorkerError),
     #[error("{0}")]
     Budget(String),
+    #[error("{0}")]
+    NotGranted(String),
 }
 
 /// Sizes and timers of the table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TableLimits {
     /// Messages a mailbox holds; a send beyond is refused with `MailboxFull`.
     pub mailbox_capacity: usize,
@@ -69,7 +71,12 @@ pub struct TableLimits {
     pub idle_hibernate: Option<Duration>,
     /// Sandboxes at most.
     pub max_sandboxes: usize,
+    /// Where sandboxes' private directories go (each table uses its own subdirectory).
+    pub sandbox_dir: std::path::PathBuf,
 }
+
+/// Tables made by this OS process, to name their sandbox directories apart.
+static TABLES: AtomicU64 = AtomicU64::new(0);
 
 /// Every live process of this node.
 pub struct ProcessTable {
@@ -87,6 +94,7 @@ pub struct ProcessTable {
     supervisors: RwLock<HashMap<Pid, SupervisorHandle>>,
     sandboxes: Sandboxes,
     traces: Traces,
+    sandbox_root: std::path::PathBuf,
 }
 
 impl ProcessTable {
@@ -96,6 +104,7 @@ impl ProcessTable {
         workers: Arc<WorkerEngine>,
         limits: TableLimits,
     ) -> Arc<ProcessTable> {
+        let sandbox_dir = limits.sandbox_dir.clone();
         Arc::new(ProcessTable {
             node: Arc::from(node),
             incarnation,
@@ -110,6 +119,11 @@ impl ProcessTable {
             supervisors: RwLock::new(HashMap::new()),
             sandboxes: Sandboxes::default(),
             traces: Traces::default(),
+            sandbox_root: sandbox_dir.join(format!(
+                "{}-{incarnation}-{}",
+                std::process::id(),
+                TABLES.fetch_add(1, Ordering::Relaxed)
+            )),
         })
     }
 
@@ -125,6 +139,11 @@ impl ProcessTable {
         &self.traces
     }
 
+    /// This table's directory for sandboxes: one per table, so hosts never share one.
+    pub(crate) fn sandbox_root(&self) -> &std::path::Path {
+        &self.sandbox_root
+    }
+
     pub(crate) fn max_sandboxes(&self) -> usize {
         self.limits.max_sandboxes
     }
@@ -136,6 +155,18 @@ impl ProcessTable {
         args: &str,
         options: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
+        if code.uses_filesystem()
+            && !options
+                .sandbox
+                .as_ref()
+                .is_some_and(|sandbox| sandbox.policy().directory)
+        {
+            return Err(SpawnError::NotGranted(format!(
+                "worker `{}` imports wasi:filesystem, which only a sandbox whose policy grants \
+                 a directory allows",
+                code.name()
+            )));
+        }
         let (link, admission) = self.check_spawn(&options)?;
         let pid = self.next_pid();
         let worker = Worker::start_in(

@@ -26,6 +26,7 @@ use std::sync::Weak;
 const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
 const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
 const PROCESS_INTERFACE: &str = "arsenal:process/process@";
+const FILESYSTEM_PACKAGE: &str = "wasi:filesystem/";
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +181,8 @@ pub struct WorkerCode {
     version: String,
     pre: WorkerProcessPre<CallState>,
     stateful: bool,
+    /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
+    uses_filesystem: bool,
 }
 
 impl WorkerCode {
@@ -195,6 +198,11 @@ impl WorkerCode {
     pub fn is_stateful(&self) -> bool {
         self.stateful
     }
+
+    /// Whether the worker imports `wasi:filesystem`.
+    pub fn uses_filesystem(&self) -> bool {
+        self.uses_filesystem
+    }
 }
 
 impl WorkerEngine {
@@ -207,6 +215,7 @@ impl WorkerEngine {
         let (engine, ticker) = worker_engine(limits.memory_bytes.max(1 << 20), tick)?;
         let mut linker = Linker::new(&engine);
         add_baseline_to_linker(&mut linker)?;
+        crate::capabilities::add_filesystem_to_linker(&mut linker)?;
         crate::bindings::process::arsenal::process::types::add_to_linker::<
             CallState,
             HasSelf<CallState>,
@@ -248,11 +257,18 @@ impl WorkerEngine {
         {
             return Err(invalid(format!("it does not export `{WORKER_INTERFACE}`")));
         }
-        // The `process` interface is every worker's own baseline (never an operation's).
+        // The `process` interface is every worker's own baseline (never an operation's);
+        // `wasi:filesystem` is checked when the worker starts (a sandbox must grant it).
+        let uses_filesystem = shape
+            .imports
+            .iter()
+            .any(|import| import.starts_with(FILESYSTEM_PACKAGE));
         let imports: Vec<String> = shape
             .imports
             .iter()
-            .filter(|import| !import.starts_with(PROCESS_INTERFACE))
+            .filter(|import| {
+                !import.starts_with(PROCESS_INTERFACE) && !import.starts_with(FILESYSTEM_PACKAGE)
+            })
             .cloned()
             .collect();
         if let ImportVerdict::Refused(problems) = check_imports(&imports, source, &self.grants) {
@@ -279,6 +295,7 @@ impl WorkerEngine {
             version: version.to_owned(),
             pre,
             stateful,
+            uses_filesystem,
         }))
     }
 
@@ -328,21 +345,29 @@ impl WorkerEngine {
         code: &WorkerCode,
         pid: &Pid,
         sandbox: Option<&Arc<Sandbox>>,
-    ) -> Store<CallState> {
+    ) -> Result<Store<CallState>, WorkerError> {
         let limits = sandbox.map_or(self.limits, |sandbox| sandbox.worker_limits(self.limits));
         let mut limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
         if let Some(sandbox) = sandbox {
             limiter = limiter.sharing(sandbox.memory_budget());
         }
-        let state = CallState::new(
+        let mut state = CallState::new(
             self.host.clone(),
             limiter,
             Arc::from(code.name.as_str()),
             Arc::from(pid.to_string()),
         );
+        if let Some(dir) = sandbox.and_then(|sandbox| sandbox.private_dir()) {
+            state = state.with_private_dir(&dir).map_err(|error| {
+                WorkerError::Crashed(format!(
+                    "the sandbox directory {} cannot be opened: {error:#}",
+                    dir.display()
+                ))
+            })?;
+        }
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store
+        Ok(store)
     }
 }
 
@@ -425,7 +450,7 @@ impl Worker {
                 sandbox.worker_limits(engine.limits)
             })
             .call_timeout;
-        let mut store = engine.store(&code, &pid, sandbox.as_ref());
+        let mut store = engine.store(&code, &pid, sandbox.as_ref())?;
         store.data_mut().process = table.clone().map(|table| ProcessContext {
             table,
             pid: pid.clone(),

@@ -17,7 +17,9 @@ impl Operation for CreateSandbox {
                  max_processes (default 100), message_deadline_ms (default: the host's worker \
                  deadline), cpu_time_ms (time its processes may spend handling messages; \
                  absent or 0: unlimited). `policy`: external_messaging (default false: its \
-                 processes reach only processes of the same sandbox).",
+                 processes reach only processes of the same sandbox), directory (default \
+                 false: a private directory at /data for its workers, through cap-std; \
+                 workers importing wasi:filesystem run only where it is granted).",
             )
             .param(Param::body("id").string().pattern(sandboxes::ID_PATTERN))
             .param(

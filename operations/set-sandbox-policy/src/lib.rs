@@ -12,12 +12,16 @@ impl Operation for SetSandboxPolicy {
             .summary("Change a sandbox's policy")
             .description(
                 "external_messaging: whether its processes may send to, call, link to, monitor \
-                 and look up processes outside the sandbox (default false, deny). Takes effect \
-                 at their next host call.",
+                 and look up processes outside the sandbox (default false, deny); takes effect \
+                 at their next host call. directory: whether its workers get a private \
+                 directory at /data (default false); applies to instances started afterwards \
+                 (a restart or a wake from hibernation); the directory and its files stay \
+                 until the sandbox is destroyed.",
             )
             .status(200)
             .param(sandboxes::id_param())
             .param(Param::body("external_messaging").boolean().optional())
+            .param(Param::body("directory").boolean().optional())
             .response_schema(json!({ "type": "object", "required": ["id", "policy"] }))
     }
 
