@@ -36,6 +36,7 @@ mod error;
 mod request;
 
 pub mod log;
+pub mod page;
 pub mod processes;
 pub mod sandboxes;
 pub mod supervisors;

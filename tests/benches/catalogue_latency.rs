@@ -13,7 +13,7 @@ use arsenal::Host;
 use arsenal::Source;
 use arsenal::config::Settings;
 use arsenal::runtime::SpawnOptions;
-use arsenal_tests::guests;
+use arsenal_tests::{guests, percentile};
 use axum::body::Body;
 use http::{Method, Request};
 use serde_json::{Value, json};
@@ -21,11 +21,6 @@ use tower::ServiceExt;
 
 /// Requests per operation.
 const ROUNDS: usize = 30;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p) as usize]
-}
 
 async fn send(
     router: &axum::Router,

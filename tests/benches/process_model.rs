@@ -4,23 +4,18 @@
 //!
 //! `cargo bench -p arsenal-tests --bench process_model [-- RESIDENT]` (default 5,000).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arsenal::config::Settings;
 use arsenal::runtime::{Event, Pid, Worker};
 use arsenal::{Host, Source};
-use arsenal_tests::guests;
+use arsenal_tests::{guests, percentile};
 
 fn mappings() -> usize {
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
         .lines()
         .count()
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p) as usize]
 }
 
 fn main() {

@@ -6,23 +6,11 @@
 use std::time::Duration;
 
 use arsenal::Source;
-use axum::body::Body;
-use http::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, TestHost, guests, host_with_counters};
+use crate::{TestHost, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-async fn put(host: &TestHost, uri: &str, body: Value) -> Reply {
-    host.send(
-        Method::PUT,
-        uri,
-        Body::from(body.to_string()),
-        &[("content-type", "application/json")],
-    )
-    .await
-}
 
 /// A host with `counter` (and `outsider`, a counter outside any sandbox) and a sandbox
 /// `lab` of two counters `in-a` and `in-b`.
@@ -124,12 +112,12 @@ async fn processes_in_a_sandbox_reach_only_their_sandbox_unless_allowed() {
         "0"
     );
 
-    let policy = put(
-        &host,
-        "/api/v1/sandboxes/lab/policy",
-        json!({ "external_messaging": true }),
-    )
-    .await;
+    let policy = host
+        .put(
+            "/api/v1/sandboxes/lab/policy",
+            json!({ "external_messaging": true }),
+        )
+        .await;
     assert_eq!(policy.status, 200, "{}", policy.body);
     assert_eq!(policy.body["data"]["policy"]["external_messaging"], true);
     table
@@ -161,12 +149,12 @@ async fn budgets_refuse_processes_and_memory_beyond_them() {
     );
 
     // With room for one more process, a grow past the shared 4 MiB is refused.
-    let raised = put(
-        &host,
-        "/api/v1/sandboxes/lab/limits",
-        json!({ "max_processes": 4 }),
-    )
-    .await;
+    let raised = host
+        .put(
+            "/api/v1/sandboxes/lab/limits",
+            json!({ "max_processes": 4 }),
+        )
+        .await;
     assert_eq!(raised.status, 200, "{}", raised.body);
     let bytes = arsenal_tests::read(guests::LEAKY_WORKER);
     host.host
@@ -188,15 +176,13 @@ async fn budgets_refuse_processes_and_memory_beyond_them() {
     let info = host.get("/api/v1/sandboxes/lab").await;
     assert_eq!(info.body["data"]["usage"]["processes"], 3, "{}", info.body);
 
-    put(
-        &host,
+    host.put(
         "/api/v1/sandboxes/lab/limits",
         json!({ "max_processes": 1 }),
     )
     .await
     .assert_error(409, "sandbox_conflict");
-    put(
-        &host,
+    host.put(
         "/api/v1/sandboxes/lab/limits",
         json!({ "max_processes": 0 }),
     )
@@ -262,27 +248,33 @@ async fn a_spent_cpu_budget_stops_the_sandbox_until_restarted() {
     assert_ne!(restarted.body["data"]["root"], root);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
+/// A host with `ledger` version 1 loaded and a sandbox `books` running one ledger per
+/// id, registered as `ID-ledger`.
+async fn books(ids: &[&str]) -> TestHost {
     let host = host_with_counters(&[]).await;
-    let workers = host.host.workers();
-    workers
-        .load(
-            "ledger",
-            &arsenal_tests::read(guests::LEDGER_V1),
-            Source::Builtin,
-        )
+    let bytes = arsenal_tests::read(guests::LEDGER_V1);
+    host.host
+        .workers()
+        .load("ledger", &bytes, Source::Builtin)
         .unwrap();
+    let children: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "id": id, "worker": "ledger", "name": format!("{id}-ledger") }))
+        .collect();
     let created = host
         .post(
             "/api/v1/sandboxes",
-            json!({ "id": "books", "supervisor": { "children": [
-                { "id": "main", "worker": "ledger", "name": "main-ledger" },
-                { "id": "spare", "worker": "ledger", "name": "spare-ledger" }
-            ] } }),
+            json!({ "id": "books", "supervisor": { "children": children } }),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
+    host
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
+    let host = books(&["main", "spare"]).await;
+    let workers = host.host.workers();
     let table = host.host.processes();
     table
         .call("main-ledger", None, "add 5", WAIT)
@@ -353,24 +345,8 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_hot_reload_rolls_back_and_says_why() {
-    let host = host_with_counters(&[]).await;
+    let host = books(&["main"]).await;
     let workers = host.host.workers();
-    workers
-        .load(
-            "ledger",
-            &arsenal_tests::read(guests::LEDGER_V1),
-            Source::Builtin,
-        )
-        .unwrap();
-    let created = host
-        .post(
-            "/api/v1/sandboxes",
-            json!({ "id": "books", "supervisor": { "children": [
-                { "id": "main", "worker": "ledger", "name": "main-ledger" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
     let table = host.host.processes();
     table
         .call("main-ledger", None, "add 3", WAIT)
@@ -475,14 +451,7 @@ async fn a_private_directory_is_granted_by_policy_and_confined() {
     assert_eq!(std::fs::read_to_string(dir.join("note")).unwrap(), "hello");
 
     // Destroying the sandbox removes its directory.
-    let destroyed = host
-        .send(
-            Method::DELETE,
-            "/api/v1/sandboxes/vault",
-            Body::empty(),
-            &[],
-        )
-        .await;
+    let destroyed = host.delete("/api/v1/sandboxes/vault").await;
     assert_eq!(destroyed.status, 200, "{}", destroyed.body);
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }

@@ -4,27 +4,11 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
-use http::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, TestHost, encode, host_with_counters};
+use crate::{TestHost, encode, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-async fn delete(host: &TestHost, uri: &str) -> Reply {
-    host.send(Method::DELETE, uri, Body::empty(), &[]).await
-}
-
-async fn put(host: &TestHost, uri: &str, body: Value) -> Reply {
-    host.send(
-        Method::PUT,
-        uri,
-        Body::from(body.to_string()),
-        &[("content-type", "application/json")],
-    )
-    .await
-}
 
 /// A host with the counter worker loaded and a tree `shop` (one_for_one) holding workers
 /// `a` and `b` and a nested supervisor `inner` with worker `c`.
@@ -179,7 +163,7 @@ async fn unknown_supervisors_and_children_are_404() {
     host.post("/api/v1/supervisors/shop/children/zz/restart", json!({}))
         .await
         .assert_error(404, "child_not_found");
-    delete(&host, "/api/v1/supervisors/shop/children/zz")
+    host.delete("/api/v1/supervisors/shop/children/zz")
         .await
         .assert_error(404, "child_not_found");
 }
@@ -279,7 +263,7 @@ async fn add_and_delete_child_change_the_tree() {
     .await
     .assert_error(422, "validation_error");
 
-    let deleted = delete(&host, "/api/v1/supervisors/shop/children/d").await;
+    let deleted = host.delete("/api/v1/supervisors/shop/children/d").await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     host.get(&format!("/api/v1/processes/{}", encode(&pid)))
         .await
@@ -289,7 +273,7 @@ async fn add_and_delete_child_change_the_tree() {
         children.body["data"]["children"].as_array().unwrap().len(),
         3
     );
-    delete(&host, "/api/v1/supervisors/shop/children/d")
+    host.delete("/api/v1/supervisors/shop/children/d")
         .await
         .assert_error(404, "child_not_found");
     // Deleting a permanent child stops it and it is not restarted.
@@ -298,7 +282,7 @@ async fn add_and_delete_child_change_the_tree() {
         .unwrap()
         .to_owned();
     assert_eq!(
-        delete(&host, "/api/v1/supervisors/shop/children/b")
+        host.delete("/api/v1/supervisors/shop/children/b")
             .await
             .status,
         200
@@ -322,22 +306,18 @@ async fn flags_change_at_runtime() {
         ),
         (&json!("one_for_one"), &json!(5), &json!(5000))
     );
-    let changed = put(
-        &host,
-        "/api/v1/supervisors/shop/flags",
-        json!({ "strategy": "one_for_all", "period_ms": 1000 }),
-    )
-    .await;
+    let changed = host
+        .put(
+            "/api/v1/supervisors/shop/flags",
+            json!({ "strategy": "one_for_all", "period_ms": 1000 }),
+        )
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["data"]["strategy"], "one_for_all");
     assert_eq!(changed.body["data"]["intensity"], 5, "kept");
-    put(
-        &host,
-        "/api/v1/supervisors/shop/flags",
-        json!({ "period_ms": 0 }),
-    )
-    .await
-    .assert_error(422, "validation_error");
+    host.put("/api/v1/supervisors/shop/flags", json!({ "period_ms": 0 }))
+        .await
+        .assert_error(422, "validation_error");
 
     // one_for_all now: a crash of `a` restarts `b` too.
     let table = host.host.processes();
@@ -360,7 +340,7 @@ async fn stop_supervisor_stops_the_tree_and_a_second_stop_is_404() {
     let before = table.len();
     assert_eq!(before, 5);
     // A nested supervisor is removed from its parent, not restarted by it.
-    let inner = delete(&host, "/api/v1/supervisors/inner").await;
+    let inner = host.delete("/api/v1/supervisors/inner").await;
     assert_eq!(inner.status, 200, "{}", inner.body);
     assert_eq!(table.len(), 3, "inner and c are gone");
     let children = host.get("/api/v1/supervisors/shop/children").await;
@@ -369,12 +349,12 @@ async fn stop_supervisor_stops_the_tree_and_a_second_stop_is_404() {
         2
     );
 
-    let stopped = delete(&host, "/api/v1/supervisors/shop").await;
+    let stopped = host.delete("/api/v1/supervisors/shop").await;
     assert_eq!(stopped.status, 200, "{}", stopped.body);
     assert_eq!(stopped.body["data"]["stopped"], true);
     assert_eq!(table.len(), 0, "every process of the tree exited");
     assert!(table.whereis("worker-a").is_none());
-    delete(&host, "/api/v1/supervisors/shop")
+    host.delete("/api/v1/supervisors/shop")
         .await
         .assert_error(404, "supervisor_not_found");
 }

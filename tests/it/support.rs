@@ -175,6 +175,20 @@ impl TestHost {
         .await
     }
 
+    pub(crate) async fn put(&self, uri: &str, body: Value) -> Reply {
+        self.send(
+            Method::PUT,
+            uri,
+            Body::from(body.to_string()),
+            &[("content-type", "application/json")],
+        )
+        .await
+    }
+
+    pub(crate) async fn delete(&self, uri: &str) -> Reply {
+        self.send(Method::DELETE, uri, Body::empty(), &[]).await
+    }
+
     pub(crate) async fn send(
         &self,
         method: Method,

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
-use http::Method;
 use serde_json::{Value, json};
 
 use crate::{TestHost, host_with_counters};
@@ -124,24 +122,12 @@ async fn a_trace_keeps_only_the_kinds_asked_and_stops_at_its_bounds() {
 async fn stop_trace_deletes_it_and_bad_requests_are_refused() {
     let host = host_with_counters(&["tracee"]).await;
     let id = start(&host, "tracee", json!({ "events": ["send"] })).await;
-    let stopped = host
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/traces/{id}"),
-            Body::empty(),
-            &[],
-        )
-        .await;
+    let stopped = host.delete(&format!("/api/v1/traces/{id}")).await;
     assert_eq!(stopped.status, 200, "{}", stopped.body);
     assert_eq!(stopped.body["data"]["status"], "stopped");
-    host.send(
-        Method::DELETE,
-        &format!("/api/v1/traces/{id}"),
-        Body::empty(),
-        &[],
-    )
-    .await
-    .assert_error(404, "trace_not_found");
+    host.delete(&format!("/api/v1/traces/{id}"))
+        .await
+        .assert_error(404, "trace_not_found");
     host.get(&format!("/api/v1/traces/{id}"))
         .await
         .assert_error(404, "trace_not_found");

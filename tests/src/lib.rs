@@ -36,3 +36,9 @@ pub fn rss_bytes() -> u64 {
         .expect("statm has a resident field");
     pages * 4096
 }
+
+/// The `p` quantile (0 to 1) of `samples`, which it sorts. For the benches.
+pub fn percentile(samples: &mut [std::time::Duration], p: f64) -> std::time::Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p) as usize]
+}

@@ -165,6 +165,13 @@ impl ProcessEntry {
         Ok(())
     }
 
+    /// Whether the process runs in `sandbox`.
+    pub(crate) fn in_sandbox(&self, sandbox: &Arc<super::Sandbox>) -> bool {
+        self.sandbox
+            .as_ref()
+            .is_some_and(|own| Arc::ptr_eq(own, sandbox))
+    }
+
     /// Refuse operators' signals to a host service.
     pub(crate) fn check_unprotected(&self) -> Result<(), SendError> {
         if self.protected.load(Ordering::Acquire) {

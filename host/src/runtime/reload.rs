@@ -45,9 +45,7 @@ impl ProcessTable {
         timeout: Duration,
     ) -> Result<RunOutcome, SandboxError> {
         let sandbox = self.sandbox(id)?;
-        let code = self.workers().get(worker).ok_or_else(|| {
-            SandboxError::Invalid(format!("no worker named `{worker}` is loaded"))
-        })?;
+        let code = self.loaded_worker(worker)?;
         let options = SpawnOptions {
             sandbox: Some(sandbox),
             ..SpawnOptions::default()
@@ -94,17 +92,12 @@ impl ProcessTable {
         worker: &str,
     ) -> Result<Reloaded, SandboxError> {
         let sandbox = self.sandbox(id)?;
-        let code = self.workers().get(worker).ok_or_else(|| {
-            SandboxError::Invalid(format!("no worker named `{worker}` is loaded"))
-        })?;
+        let code = self.loaded_worker(worker)?;
         let stale: Vec<Pid> = self
             .entries()
             .into_iter()
             .filter(|entry| {
-                entry
-                    .sandbox
-                    .as_ref()
-                    .is_some_and(|s| Arc::ptr_eq(s, &sandbox))
+                entry.in_sandbox(&sandbox)
                     && entry.worker == worker
                     && *entry.version.lock().unwrap_or_else(|p| p.into_inner()) != code.version()
             })
@@ -149,6 +142,12 @@ impl ProcessTable {
             upgraded: upgraded.into_iter().map(|(pid, _)| pid).collect(),
             restarted,
         })
+    }
+
+    fn loaded_worker(&self, worker: &str) -> Result<Arc<WorkerCode>, SandboxError> {
+        self.workers()
+            .get(worker)
+            .ok_or_else(|| SandboxError::Invalid(format!("no worker named `{worker}` is loaded")))
     }
 
     async fn upgrade(

@@ -505,12 +505,7 @@ impl ProcessTable {
         let mut members: Vec<Pid> = self
             .entries()
             .into_iter()
-            .filter(|entry| {
-                entry
-                    .sandbox
-                    .as_ref()
-                    .is_some_and(|s| Arc::ptr_eq(s, sandbox))
-            })
+            .filter(|entry| entry.in_sandbox(sandbox))
             .map(|entry| entry.pid.clone())
             .collect();
         members.sort();

@@ -1,5 +1,6 @@
 //! Built-in operation `detect_bottlenecks`: processes that do not keep up with their work.
 
+use arsenal_sdk::page;
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::processes;
 
@@ -31,7 +32,7 @@ impl Operation for DetectBottlenecks {
                     .default(0.5)
                     .describe("Share of its lifetime spent handling messages that counts as busy"),
             )
-            .param(Param::query("limit").integer().min(1).max(1000).default(20))
+            .param(page::limit_param(20, 1000))
             .response_schema(json!({
                 "type": "object",
                 "required": ["scanned", "bottlenecks"]

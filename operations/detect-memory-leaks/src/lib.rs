@@ -1,5 +1,6 @@
 //! Built-in operation `detect_memory_leaks`: processes whose memory keeps growing.
 
+use arsenal_sdk::page;
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::processes;
 
@@ -31,7 +32,7 @@ impl Operation for DetectMemoryLeaks {
                     .default(65_536)
                     .describe("Total growth over those samples"),
             )
-            .param(Param::query("limit").integer().min(1).max(1000).default(20))
+            .param(page::limit_param(20, 1000))
             .response_schema(json!({
                 "type": "object",
                 "required": ["suspects"],

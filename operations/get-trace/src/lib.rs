@@ -1,5 +1,6 @@
 //! Built-in operation `get_trace`: a trace and the events it recorded.
 
+use arsenal_sdk::page;
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::tracing;
 
@@ -15,14 +16,8 @@ impl Operation for GetTrace {
                  in order, paginated: offset in microseconds from the start, kind and detail.",
             )
             .param(Param::path("id").integer().min(1))
-            .param(Param::query("offset").integer().min(0).default(0))
-            .param(
-                Param::query("limit")
-                    .integer()
-                    .min(1)
-                    .max(10_000)
-                    .default(1_000),
-            )
+            .param(page::offset_param())
+            .param(page::limit_param(1_000, 10_000))
             .response_schema(json!({ "type": "object", "required": ["trace", "events"] }))
     }
 

@@ -1,5 +1,6 @@
 //! Built-in operation `inspect_mailbox`: the messages queued for a process, left in place.
 
+use arsenal_sdk::page;
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::processes;
 
@@ -16,13 +17,7 @@ impl Operation for InspectMailbox {
                  from the queue.",
             )
             .param(processes::target_param())
-            .param(
-                Param::query("limit")
-                    .integer()
-                    .min(1)
-                    .max(1000)
-                    .default(100),
-            )
+            .param(page::limit_param(100, 1000))
             .response_schema(json!({
                 "type": "object",
                 "required": ["pid", "len", "capacity", "messages"],

@@ -1,5 +1,6 @@
 //! Built-in operation `list_processes`: the live processes, filtered, sorted and paginated.
 
+use arsenal_sdk::page::{self, Page};
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::processes::{self, ProcessInfo};
 
@@ -39,24 +40,9 @@ impl Operation for ListProcesses {
                     .one_of(["pid", "messages_in", "mailbox_len", "busy_ms", "started"])
                     .default("pid"),
             )
-            .param(
-                Param::query("limit")
-                    .integer()
-                    .min(1)
-                    .max(1000)
-                    .default(100),
-            )
-            .param(Param::query("offset").integer().min(0).default(0))
-            .response_schema(json!({
-                "type": "object",
-                "required": ["total", "offset", "limit", "processes"],
-                "properties": {
-                    "total": { "type": "integer" },
-                    "offset": { "type": "integer" },
-                    "limit": { "type": "integer" },
-                    "processes": { "type": "array", "items": { "type": "object" } }
-                }
-            }))
+            .param(page::limit_param(100, 1000))
+            .param(page::offset_param())
+            .response_schema(page::schema("processes"))
     }
 
     fn execute(request: Request) -> Result<impl Serialize> {
@@ -64,8 +50,7 @@ impl Operation for ListProcesses {
         let worker: Option<String> = request.param("worker")?;
         let name: Option<String> = request.param("name")?;
         let sort: String = request.param("sort")?;
-        let limit: usize = request.param("limit")?;
-        let offset: usize = request.param("offset")?;
+        let page = Page::of(&request)?;
         let mut matching: Vec<ProcessInfo> = processes::list()
             .into_iter()
             .filter(|p| status.as_ref().is_none_or(|status| &p.status == status))
@@ -83,14 +68,7 @@ impl Operation for ListProcesses {
             // The host lists processes in pid order already.
             _ => {}
         }
-        let total = matching.len();
-        let page: Vec<Value> = matching
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(processes::to_json)
-            .collect();
-        Ok(json!({ "total": total, "offset": offset, "limit": limit, "processes": page }))
+        Ok(page.answer("processes", &matching, processes::to_json))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Built-in operation `list_supervisors`: every live supervisor with its flags and counts.
 
+use arsenal_sdk::page::{self, Page};
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::supervisors;
 
@@ -20,43 +21,19 @@ impl Operation for ListSupervisors {
                     .default(false)
                     .describe("Only supervisors without a parent"),
             )
-            .param(
-                Param::query("limit")
-                    .integer()
-                    .min(1)
-                    .max(1000)
-                    .default(100),
-            )
-            .param(Param::query("offset").integer().min(0).default(0))
-            .response_schema(json!({
-                "type": "object",
-                "required": ["total", "offset", "limit", "supervisors"],
-                "properties": {
-                    "total": { "type": "integer" },
-                    "offset": { "type": "integer" },
-                    "limit": { "type": "integer" },
-                    "supervisors": { "type": "array", "items": { "type": "object" } }
-                }
-            }))
+            .param(page::limit_param(100, 1000))
+            .param(page::offset_param())
+            .response_schema(page::schema("supervisors"))
     }
 
     fn execute(request: Request) -> Result<impl Serialize> {
         let root_only: bool = request.param("root_only")?;
-        let limit: usize = request.param("limit")?;
-        let offset: usize = request.param("offset")?;
+        let page = Page::of(&request)?;
         let matching: Vec<_> = supervisors::list()
             .into_iter()
             .filter(|info| !root_only || info.parent.is_none())
             .collect();
-        let page: Vec<Value> = matching
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(supervisors::info_json)
-            .collect();
-        Ok(
-            json!({ "total": matching.len(), "offset": offset, "limit": limit, "supervisors": page }),
-        )
+        Ok(page.answer("supervisors", &matching, supervisors::info_json))
     }
 }
 

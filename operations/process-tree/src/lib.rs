@@ -1,5 +1,6 @@
 //! Built-in operation `process_tree`: every supervision tree and the processes outside them.
 
+use arsenal_sdk::page::{self, Page};
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::{processes, supervisors};
 
@@ -14,14 +15,8 @@ impl Operation for ProcessTree {
                 "Each root supervisor with its tree nested (supervisors carry `children`), then \
                  the processes no supervisor owns, paginated with limit and offset.",
             )
-            .param(
-                Param::query("limit")
-                    .integer()
-                    .min(1)
-                    .max(1000)
-                    .default(100),
-            )
-            .param(Param::query("offset").integer().min(0).default(0))
+            .param(page::limit_param(100, 1000))
+            .param(page::offset_param())
             .response_schema(json!({
                 "type": "object",
                 "required": ["trees", "unsupervised", "total_processes"]
@@ -29,8 +24,7 @@ impl Operation for ProcessTree {
     }
 
     fn execute(request: Request) -> Result<impl Serialize> {
-        let limit: usize = request.param("limit")?;
-        let offset: usize = request.param("offset")?;
+        let page = Page::of(&request)?;
         let trees: Vec<Value> = supervisors::list()
             .into_iter()
             .filter(|supervisor| supervisor.parent.is_none())
@@ -43,29 +37,19 @@ impl Operation for ProcessTree {
             .iter()
             .filter(|info| info.parent.is_none() && info.worker != "supervisor")
             .collect();
-        let page: Vec<Value> = unsupervised
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|info| {
-                json!({
-                    "pid": info.pid,
-                    "name": info.name,
-                    "worker": info.worker,
-                    "status": info.status,
-                    "links": info.links,
-                })
+        let unsupervised = page.answer("processes", &unsupervised, |info| {
+            json!({
+                "pid": info.pid,
+                "name": info.name,
+                "worker": info.worker,
+                "status": info.status,
+                "links": info.links,
             })
-            .collect();
+        });
         Ok(json!({
             "total_processes": all.len(),
             "trees": trees,
-            "unsupervised": {
-                "total": unsupervised.len(),
-                "offset": offset,
-                "limit": limit,
-                "processes": page,
-            },
+            "unsupervised": unsupervised,
         }))
     }
 }

@@ -1,5 +1,6 @@
 //! Built-in operation `restart_history`: a supervisor's recent restarts.
 
+use arsenal_sdk::page;
 use arsenal_sdk::prelude::*;
 use arsenal_sdk::supervisors;
 
@@ -15,7 +16,7 @@ impl Operation for RestartHistory {
                  that caused it. The supervisor keeps the last 100.",
             )
             .param(supervisors::target_param())
-            .param(Param::query("limit").integer().min(1).max(100).default(100))
+            .param(page::limit_param(100, 100))
             .response_schema(json!({
                 "type": "object",
                 "required": ["pid", "total", "restarts"],
