@@ -12,6 +12,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{OperationPre, wit};
 use crate::capabilities::HostFacts;
+use crate::capabilities::Permits;
 use crate::limits::{CallLimiter, Refusal};
 use crate::store::CallState;
 
@@ -54,6 +55,9 @@ pub enum GuestFailure {
     Crashed(String),
     #[error("get an instance: all {0} are in use")]
     Overloaded(u32),
+    /// A host call the caller's roles do not allow.
+    #[error("be allowed: {0}")]
+    Denied(crate::capabilities::Denied),
 }
 
 /// Why a call failed, from the host's point of view.
@@ -178,6 +182,10 @@ pub(crate) async fn run_guest(
     );
     store.limiter(|state| &mut state.limiter);
     arm_deadline(&mut store, limits.timeout);
+    if let GuestCall::Execute(request) = &call {
+        store.data_mut().permits =
+            Permits::for_caller(&request.caller.principal, &request.caller.roles);
+    }
 
     let work = async {
         let instance = pre.instantiate_async(&mut store).await?;
@@ -228,6 +236,9 @@ pub(crate) fn classify(
     refusal: Option<Refusal>,
     timeout: Duration,
 ) -> GuestFailure {
+    if let Some(denied) = error.downcast_ref::<crate::capabilities::Denied>() {
+        return GuestFailure::Denied(denied.clone());
+    }
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return GuestFailure::Timeout(timeout);

@@ -30,8 +30,8 @@ pub mod http;
 
 pub use cache::{CompileCache, content_hash};
 pub use capabilities::{
-    CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
-    check_imports,
+    CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,
+    UnknownCapability, check_imports,
 };
 pub use engine::{EngineFacts, OperationEngine};
 pub use host::{Host, LoadProblem, StartError};

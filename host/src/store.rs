@@ -28,6 +28,8 @@ pub(crate) struct CallState {
     pub(crate) output: GuestOutput,
     /// Set for worker processes: who the store belongs to.
     pub(crate) process: Option<crate::runtime::ProcessContext>,
+    /// What the caller may use; nothing until a call names its caller.
+    pub(crate) permits: crate::capabilities::Permits,
 }
 
 impl CallState {
@@ -51,7 +53,16 @@ impl CallState {
             },
             output,
             process: None,
+            permits: Default::default(),
         }
+    }
+
+    /// Refuse a capability the caller's roles do not grant (traps the operation).
+    pub(crate) fn permit(
+        &self,
+        capability: crate::capabilities::Capability,
+    ) -> wasmtime::Result<()> {
+        self.permits.check(capability).map_err(wasmtime::Error::new)
     }
 
     /// Give the guest `dir` as its only directory (a sandbox's private directory).

@@ -11,6 +11,7 @@ mod limits;
 mod loading;
 mod openapi;
 mod operations;
+mod permissions;
 mod process_operations;
 mod processes;
 mod sandboxes;

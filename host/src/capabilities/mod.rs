@@ -3,6 +3,7 @@
 //! import (the baseline WASI, logging, and the named capabilities).
 
 mod logging;
+mod permits;
 mod policy;
 mod processes;
 mod sandboxes;
@@ -11,6 +12,8 @@ mod system;
 mod tracing;
 mod wasi;
 
+pub use permits::Denied;
+pub(crate) use permits::Permits;
 pub use policy::{
     CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
     check_imports,
@@ -19,3 +22,9 @@ pub(crate) use system::HostFacts;
 pub(crate) use wasi::{
     GuestOutput, add_baseline_to_linker, add_filesystem_to_linker, wasi_ctx, wasi_ctx_with_dir,
 };
+
+/// A host function's answer, for the trappable bindings: its value, never a trap (the
+/// refusal of a capability is the one trap, checked before).
+fn answer<T>(compute: impl FnOnce() -> T) -> wasmtime::Result<T> {
+    Ok(compute())
+}

@@ -8,8 +8,11 @@ use std::sync::Arc;
 use crate::bindings::arsenal::runtime::messaging::{self, DeliveryError};
 use crate::bindings::arsenal::runtime::process_control;
 use crate::bindings::arsenal::runtime::processes::{self, LookupError, ProcessInfo};
+use crate::capabilities::Capability;
 use crate::runtime::{ExitReason, ProcessTable, SendError};
 use crate::store::CallState;
+
+use super::answer;
 
 fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
     ProcessInfo {
@@ -76,75 +79,101 @@ impl CallState {
 }
 
 impl processes::Host for CallState {
-    fn list_processes(&mut self) -> Vec<ProcessInfo> {
-        self.table()
-            .map(|table| table.list().into_iter().map(info).collect())
-            .unwrap_or_default()
+    fn list_processes(&mut self) -> wasmtime::Result<Vec<ProcessInfo>> {
+        self.permit(Capability::Processes)?;
+        answer(|| -> Vec<ProcessInfo> {
+            self.table()
+                .map(|table| table.list().into_iter().map(info).collect())
+                .unwrap_or_default()
+        })
     }
 
-    fn get_process(&mut self, target: String) -> Result<ProcessInfo, LookupError> {
-        self.lookup(&target, |table| table.info(&target)).map(info)
+    fn get_process(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<ProcessInfo, LookupError>> {
+        self.permit(Capability::Processes)?;
+        answer(|| -> Result<ProcessInfo, LookupError> {
+            self.lookup(&target, |table| table.info(&target)).map(info)
+        })
     }
 
-    fn list_registered(&mut self) -> Vec<(String, String)> {
-        self.table()
-            .map(|table| table.registered())
-            .unwrap_or_default()
+    fn list_registered(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        self.permit(Capability::Processes)?;
+        answer(|| -> Vec<(String, String)> {
+            self.table()
+                .map(|table| table.registered())
+                .unwrap_or_default()
+        })
     }
 
     fn inspect_mailbox(
         &mut self,
         target: String,
         limit: u32,
-    ) -> Result<processes::Mailbox, LookupError> {
-        let view = self.lookup(&target, |table| table.mailbox(&target, limit as usize))?;
-        Ok(processes::Mailbox {
-            pid: view.pid.to_string(),
-            len: view.len as u32,
-            capacity: view.capacity as u32,
-            messages: view
-                .messages
-                .into_iter()
-                .map(|message| processes::QueuedMessage {
-                    position: message.position as u32,
-                    kind: message.kind.to_owned(),
-                    from: message.from,
-                    payload_bytes: message.payload.len() as u32,
-                    payload: preview(message.payload),
-                    age_ms: message.age_ms,
-                })
-                .collect(),
+    ) -> wasmtime::Result<Result<processes::Mailbox, LookupError>> {
+        self.permit(Capability::Processes)?;
+        answer(|| -> Result<processes::Mailbox, LookupError> {
+            let view = self.lookup(&target, |table| table.mailbox(&target, limit as usize))?;
+            Ok(processes::Mailbox {
+                pid: view.pid.to_string(),
+                len: view.len as u32,
+                capacity: view.capacity as u32,
+                messages: view
+                    .messages
+                    .into_iter()
+                    .map(|message| processes::QueuedMessage {
+                        position: message.position as u32,
+                        kind: message.kind.to_owned(),
+                        from: message.from,
+                        payload_bytes: message.payload.len() as u32,
+                        payload: preview(message.payload),
+                        age_ms: message.age_ms,
+                    })
+                    .collect(),
+            })
         })
     }
 
     async fn get_state(
         &mut self,
         target: String,
-    ) -> Result<Option<Vec<u8>>, processes::StateError> {
-        use processes::StateError;
-        let table = self
-            .table()
-            .ok_or_else(|| StateError::NotFound(format!("no process {target}")))?;
-        match table.state(&target).await {
-            Err(error) => Err(StateError::NotFound(error.to_string())),
-            Ok(Err(error)) => Err(StateError::Failed(error.to_string())),
-            Ok(Ok(state)) => Ok(state),
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, processes::StateError>> {
+        self.permit(Capability::Processes)?;
+        let result: Result<Option<Vec<u8>>, processes::StateError> = async move {
+            use processes::StateError;
+            let table = self
+                .table()
+                .ok_or_else(|| StateError::NotFound(format!("no process {target}")))?;
+            match table.state(&target).await {
+                Err(error) => Err(StateError::NotFound(error.to_string())),
+                Ok(Err(error)) => Err(StateError::Failed(error.to_string())),
+                Ok(Ok(state)) => Ok(state),
+            }
         }
+        .await;
+        Ok(result)
     }
 
-    fn memory_histories(&mut self, min_samples: u32) -> Vec<processes::MemoryHistory> {
-        self.table()
-            .map(|table| {
-                table
-                    .memory_histories(min_samples as usize)
-                    .into_iter()
-                    .map(|(pid, samples)| processes::MemoryHistory {
-                        pid: pid.to_string(),
-                        samples,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn memory_histories(
+        &mut self,
+        min_samples: u32,
+    ) -> wasmtime::Result<Vec<processes::MemoryHistory>> {
+        self.permit(Capability::Processes)?;
+        answer(|| -> Vec<processes::MemoryHistory> {
+            self.table()
+                .map(|table| {
+                    table
+                        .memory_histories(min_samples as usize)
+                        .into_iter()
+                        .map(|(pid, samples)| processes::MemoryHistory {
+                            pid: pid.to_string(),
+                            samples,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -154,118 +183,161 @@ impl process_control::Host for CallState {
         worker: String,
         args: String,
         options: process_control::SpawnOptions,
-    ) -> Result<String, process_control::SpawnError> {
-        use process_control::SpawnError as Refused;
-        let table = self
-            .table()
-            .ok_or_else(|| Refused::Invalid("no process table".to_owned()))?;
-        let code = table
-            .workers()
-            .get(&worker)
-            .ok_or_else(|| Refused::UnknownWorker(worker.clone()))?;
-        let link = options
-            .link
-            .map(|target| table.resolve(&target))
-            .transpose()
-            .map_err(|error| Refused::Invalid(error.to_string()))?;
-        let options = crate::runtime::SpawnOptions {
-            name: options.name,
-            link,
-            trap_exit: options.trap_exit,
-            sandbox: None,
-        };
-        match table.spawn(code, &args, options).await {
-            Ok(pid) => Ok(pid.to_string()),
-            Err(crate::runtime::SpawnError::Worker(error)) => {
-                Err(Refused::StartFailed(error.to_string()))
+    ) -> wasmtime::Result<Result<String, process_control::SpawnError>> {
+        self.permit(Capability::ProcessControl)?;
+        let result: Result<String, process_control::SpawnError> = async move {
+            use process_control::SpawnError as Refused;
+            let table = self
+                .table()
+                .ok_or_else(|| Refused::Invalid("no process table".to_owned()))?;
+            let code = table
+                .workers()
+                .get(&worker)
+                .ok_or_else(|| Refused::UnknownWorker(worker.clone()))?;
+            let link = options
+                .link
+                .map(|target| table.resolve(&target))
+                .transpose()
+                .map_err(|error| Refused::Invalid(error.to_string()))?;
+            let options = crate::runtime::SpawnOptions {
+                name: options.name,
+                link,
+                trap_exit: options.trap_exit,
+                sandbox: None,
+            };
+            match table.spawn(code, &args, options).await {
+                Ok(pid) => Ok(pid.to_string()),
+                Err(crate::runtime::SpawnError::Worker(error)) => {
+                    Err(Refused::StartFailed(error.to_string()))
+                }
+                Err(error) => Err(Refused::Invalid(error.to_string())),
             }
-            Err(error) => Err(Refused::Invalid(error.to_string())),
         }
+        .await;
+        Ok(result)
     }
 
     async fn hibernate(
         &mut self,
         target: String,
-    ) -> Result<String, process_control::HibernateError> {
-        use process_control::HibernateError as Refused;
-        let table = self
-            .table()
-            .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
-        let pid = table
-            .resolve(&target)
-            .map_err(|error| Refused::NotFound(error.to_string()))?;
-        match table.hibernate(&target).await {
-            Err(error @ SendError::Protected(_)) => Err(Refused::Protected(error.to_string())),
-            Err(error) => Err(Refused::NotFound(error.to_string())),
-            Ok(Ok(())) => Ok(pid.to_string()),
-            Ok(Err(error @ crate::runtime::WorkerError::NotStateful)) => {
-                Err(Refused::NotSupported(error.to_string()))
+    ) -> wasmtime::Result<Result<String, process_control::HibernateError>> {
+        self.permit(Capability::ProcessControl)?;
+        let result: Result<String, process_control::HibernateError> = async move {
+            use process_control::HibernateError as Refused;
+            let table = self
+                .table()
+                .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
+            let pid = table
+                .resolve(&target)
+                .map_err(|error| Refused::NotFound(error.to_string()))?;
+            match table.hibernate(&target).await {
+                Err(error @ SendError::Protected(_)) => Err(Refused::Protected(error.to_string())),
+                Err(error) => Err(Refused::NotFound(error.to_string())),
+                Ok(Ok(())) => Ok(pid.to_string()),
+                Ok(Err(error @ crate::runtime::WorkerError::NotStateful)) => {
+                    Err(Refused::NotSupported(error.to_string()))
+                }
+                Ok(Err(error)) => Err(Refused::Failed(error.to_string())),
             }
-            Ok(Err(error)) => Err(Refused::Failed(error.to_string())),
         }
+        .await;
+        Ok(result)
     }
 
     async fn restart(
         &mut self,
         target: String,
-    ) -> Result<process_control::Restarted, process_control::RestartError> {
-        use crate::runtime::RestartError;
-        use process_control::RestartError as Refused;
-        let table = self
-            .table()
-            .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
-        match table.restart(&target).await {
-            Ok(restarted) => Ok(process_control::Restarted {
-                old_pid: restarted.old.to_string(),
-                new_pid: restarted.new.to_string(),
-                state_bytes: restarted.state_bytes.map(|bytes| bytes as u64),
-                supervisor: restarted.supervisor.map(|pid| pid.to_string()),
-            }),
-            Err(RestartError::NotFound(error @ SendError::Protected(_))) => {
-                Err(Refused::Protected(error.to_string()))
+    ) -> wasmtime::Result<Result<process_control::Restarted, process_control::RestartError>> {
+        self.permit(Capability::ProcessControl)?;
+        let result: Result<process_control::Restarted, process_control::RestartError> =
+            async move {
+                use crate::runtime::RestartError;
+                use process_control::RestartError as Refused;
+                let table = self
+                    .table()
+                    .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
+                match table.restart(&target).await {
+                    Ok(restarted) => Ok(process_control::Restarted {
+                        old_pid: restarted.old.to_string(),
+                        new_pid: restarted.new.to_string(),
+                        state_bytes: restarted.state_bytes.map(|bytes| bytes as u64),
+                        supervisor: restarted.supervisor.map(|pid| pid.to_string()),
+                    }),
+                    Err(RestartError::NotFound(error @ SendError::Protected(_))) => {
+                        Err(Refused::Protected(error.to_string()))
+                    }
+                    Err(error @ RestartError::NotFound(_)) => {
+                        Err(Refused::NotFound(error.to_string()))
+                    }
+                    Err(error @ RestartError::NotRestartable(..)) => {
+                        Err(Refused::NotRestartable(error.to_string()))
+                    }
+                    Err(error @ RestartError::Failed(..)) => {
+                        Err(Refused::Failed(error.to_string()))
+                    }
+                }
             }
-            Err(error @ RestartError::NotFound(_)) => Err(Refused::NotFound(error.to_string())),
-            Err(error @ RestartError::NotRestartable(..)) => {
-                Err(Refused::NotRestartable(error.to_string()))
-            }
-            Err(error @ RestartError::Failed(..)) => Err(Refused::Failed(error.to_string())),
-        }
+            .await;
+        Ok(result)
     }
 
-    fn list_workers(&mut self) -> Vec<(String, String)> {
-        self.table()
-            .map(|table| table.workers().list())
-            .unwrap_or_default()
+    fn list_workers(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        self.permit(Capability::ProcessControl)?;
+        answer(|| -> Vec<(String, String)> {
+            self.table()
+                .map(|table| table.workers().list())
+                .unwrap_or_default()
+        })
     }
 
-    fn kill(&mut self, target: String, reason: String) -> Result<String, LookupError> {
-        let reason = match reason.as_str() {
-            "normal" => ExitReason::Normal,
-            "shutdown" => ExitReason::Shutdown,
-            "kill" => ExitReason::Kill,
-            other => ExitReason::Crash(other.to_owned()),
-        };
-        self.lookup(&target, |table| table.exit(&target, None, reason))
-            .map(|pid| pid.to_string())
+    fn kill(
+        &mut self,
+        target: String,
+        reason: String,
+    ) -> wasmtime::Result<Result<String, LookupError>> {
+        self.permit(Capability::ProcessControl)?;
+        answer(|| -> Result<String, LookupError> {
+            let reason = match reason.as_str() {
+                "normal" => ExitReason::Normal,
+                "shutdown" => ExitReason::Shutdown,
+                "kill" => ExitReason::Kill,
+                other => ExitReason::Crash(other.to_owned()),
+            };
+            self.lookup(&target, |table| table.exit(&target, None, reason))
+                .map(|pid| pid.to_string())
+        })
     }
 
-    fn suspend(&mut self, target: String) -> Result<String, LookupError> {
-        self.lookup(&target, |table| table.suspend(&target))
-            .map(|pid| pid.to_string())
+    fn suspend(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
+        self.permit(Capability::ProcessControl)?;
+        answer(|| -> Result<String, LookupError> {
+            self.lookup(&target, |table| table.suspend(&target))
+                .map(|pid| pid.to_string())
+        })
     }
 
-    fn resume(&mut self, target: String) -> Result<String, LookupError> {
-        self.lookup(&target, |table| table.resume(&target))
-            .map(|pid| pid.to_string())
+    fn resume(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
+        self.permit(Capability::ProcessControl)?;
+        answer(|| -> Result<String, LookupError> {
+            self.lookup(&target, |table| table.resume(&target))
+                .map(|pid| pid.to_string())
+        })
     }
 }
 
 impl messaging::Host for CallState {
-    fn send(&mut self, target: String, payload: String) -> Result<(), DeliveryError> {
-        let table = self
-            .table()
-            .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
-        table.send(&target, None, &payload).map_err(delivery)
+    fn send(
+        &mut self,
+        target: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<(), DeliveryError>> {
+        self.permit(Capability::Messaging)?;
+        answer(|| -> Result<(), DeliveryError> {
+            let table = self
+                .table()
+                .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
+            table.send(&target, None, &payload).map_err(delivery)
+        })
     }
 
     async fn call(
@@ -273,19 +345,24 @@ impl messaging::Host for CallState {
         target: String,
         payload: String,
         timeout_ms: u32,
-    ) -> Result<String, DeliveryError> {
-        let table = self
-            .table()
-            .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
-        table
-            .call(
-                &target,
-                None,
-                &payload,
-                std::time::Duration::from_millis(timeout_ms as u64),
-            )
-            .await
-            .map_err(delivery)
+    ) -> wasmtime::Result<Result<String, DeliveryError>> {
+        self.permit(Capability::Messaging)?;
+        let result: Result<String, DeliveryError> = async move {
+            let table = self
+                .table()
+                .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
+            table
+                .call(
+                    &target,
+                    None,
+                    &payload,
+                    std::time::Duration::from_millis(timeout_ms as u64),
+                )
+                .await
+                .map_err(delivery)
+        }
+        .await;
+        Ok(result)
     }
 }
 

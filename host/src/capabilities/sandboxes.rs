@@ -7,8 +7,11 @@ use std::time::Duration;
 use crate::bindings::arsenal::runtime::sandboxes::{
     self as wit, Destroyed, Reloaded, RunOutcome, SandboxError as Refused, SandboxInfo,
 };
+use crate::capabilities::Capability;
 use crate::runtime::{LimitsDocument, PolicyDocument, ProcessTable, Sandbox, SandboxError};
 use crate::store::CallState;
+
+use super::answer;
 
 fn refused(error: SandboxError) -> Refused {
     let message = error.to_string();
@@ -71,56 +74,100 @@ impl CallState {
 }
 
 impl wit::Host for CallState {
-    fn list_sandboxes(&mut self) -> Vec<SandboxInfo> {
-        let Some(table) = self.table() else {
-            return Vec::new();
-        };
-        table
-            .sandboxes()
-            .iter()
-            .map(|sandbox| info(&table, sandbox))
-            .collect()
-    }
-
-    fn get_sandbox(&mut self, id: String) -> Result<SandboxInfo, Refused> {
-        let table = self.sandbox_table()?;
-        let sandbox = table.sandbox(&id).map_err(refused)?;
-        Ok(info(&table, &sandbox))
-    }
-
-    async fn create_sandbox(&mut self, spec: String) -> Result<SandboxInfo, Refused> {
-        let table = self.sandbox_table()?;
-        let sandbox = table.create_sandbox(&spec).await.map_err(refused)?;
-        Ok(info(&table, &sandbox))
-    }
-
-    async fn destroy_sandbox(&mut self, id: String) -> Result<Destroyed, Refused> {
-        let table = self.sandbox_table()?;
-        let destroyed = table.destroy_sandbox(&id).await.map_err(refused)?;
-        Ok(Destroyed {
-            processes_stopped: destroyed.processes_stopped as u32,
-            memory_freed_bytes: destroyed.memory_freed_bytes,
+    fn list_sandboxes(&mut self) -> wasmtime::Result<Vec<SandboxInfo>> {
+        self.permit(Capability::Sandboxes)?;
+        answer(|| -> Vec<SandboxInfo> {
+            let Some(table) = self.table() else {
+                return Vec::new();
+            };
+            table
+                .sandboxes()
+                .iter()
+                .map(|sandbox| info(&table, sandbox))
+                .collect()
         })
     }
 
-    async fn restart_sandbox(&mut self, id: String) -> Result<SandboxInfo, Refused> {
-        let table = self.sandbox_table()?;
-        let sandbox = table.restart_sandbox(&id).await.map_err(refused)?;
-        Ok(info(&table, &sandbox))
+    fn get_sandbox(&mut self, id: String) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        answer(|| -> Result<SandboxInfo, Refused> {
+            let table = self.sandbox_table()?;
+            let sandbox = table.sandbox(&id).map_err(refused)?;
+            Ok(info(&table, &sandbox))
+        })
     }
 
-    fn set_limits(&mut self, id: String, limits: String) -> Result<SandboxInfo, Refused> {
-        let table = self.sandbox_table()?;
-        let update: LimitsDocument = parse("limits", &limits)?;
-        let sandbox = table.set_sandbox_limits(&id, &update).map_err(refused)?;
-        Ok(info(&table, &sandbox))
+    async fn create_sandbox(
+        &mut self,
+        spec: String,
+    ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        let result: Result<SandboxInfo, Refused> = async move {
+            let table = self.sandbox_table()?;
+            let sandbox = table.create_sandbox(&spec).await.map_err(refused)?;
+            Ok(info(&table, &sandbox))
+        }
+        .await;
+        Ok(result)
     }
 
-    fn set_policy(&mut self, id: String, policy: String) -> Result<SandboxInfo, Refused> {
-        let table = self.sandbox_table()?;
-        let update: PolicyDocument = parse("policy", &policy)?;
-        let sandbox = table.set_sandbox_policy(&id, &update).map_err(refused)?;
-        Ok(info(&table, &sandbox))
+    async fn destroy_sandbox(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<Destroyed, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        let result: Result<Destroyed, Refused> = async move {
+            let table = self.sandbox_table()?;
+            let destroyed = table.destroy_sandbox(&id).await.map_err(refused)?;
+            Ok(Destroyed {
+                processes_stopped: destroyed.processes_stopped as u32,
+                memory_freed_bytes: destroyed.memory_freed_bytes,
+            })
+        }
+        .await;
+        Ok(result)
+    }
+
+    async fn restart_sandbox(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        let result: Result<SandboxInfo, Refused> = async move {
+            let table = self.sandbox_table()?;
+            let sandbox = table.restart_sandbox(&id).await.map_err(refused)?;
+            Ok(info(&table, &sandbox))
+        }
+        .await;
+        Ok(result)
+    }
+
+    fn set_limits(
+        &mut self,
+        id: String,
+        limits: String,
+    ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        answer(|| -> Result<SandboxInfo, Refused> {
+            let table = self.sandbox_table()?;
+            let update: LimitsDocument = parse("limits", &limits)?;
+            let sandbox = table.set_sandbox_limits(&id, &update).map_err(refused)?;
+            Ok(info(&table, &sandbox))
+        })
+    }
+
+    fn set_policy(
+        &mut self,
+        id: String,
+        policy: String,
+    ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        answer(|| -> Result<SandboxInfo, Refused> {
+            let table = self.sandbox_table()?;
+            let update: PolicyDocument = parse("policy", &policy)?;
+            let sandbox = table.set_sandbox_policy(&id, &update).map_err(refused)?;
+            Ok(info(&table, &sandbox))
+        })
     }
 
     async fn run_in_sandbox(
@@ -130,41 +177,55 @@ impl wit::Host for CallState {
         args: String,
         payload: String,
         timeout_ms: u32,
-    ) -> Result<RunOutcome, Refused> {
-        let table = self.sandbox_table()?;
-        let outcome = table
-            .run_in_sandbox(
-                &id,
-                &worker,
-                &args,
-                &payload,
-                Duration::from_millis(timeout_ms as u64),
-            )
-            .await
-            .map_err(refused)?;
-        Ok(RunOutcome {
-            pid: outcome.pid.to_string(),
-            reply: outcome.reply,
-            memory_bytes: outcome.memory_bytes,
-            busy_ms: outcome.busy.as_millis() as u64,
-        })
+    ) -> wasmtime::Result<Result<RunOutcome, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        let result: Result<RunOutcome, Refused> = async move {
+            let table = self.sandbox_table()?;
+            let outcome = table
+                .run_in_sandbox(
+                    &id,
+                    &worker,
+                    &args,
+                    &payload,
+                    Duration::from_millis(timeout_ms as u64),
+                )
+                .await
+                .map_err(refused)?;
+            Ok(RunOutcome {
+                pid: outcome.pid.to_string(),
+                reply: outcome.reply,
+                memory_bytes: outcome.memory_bytes,
+                busy_ms: outcome.busy.as_millis() as u64,
+            })
+        }
+        .await;
+        Ok(result)
     }
 
-    async fn hot_reload(&mut self, id: String, worker: String) -> Result<Reloaded, Refused> {
-        let table = self.sandbox_table()?;
-        let reloaded = table
-            .hot_reload_sandbox(&id, &worker)
-            .await
-            .map_err(refused)?;
-        Ok(Reloaded {
-            worker: reloaded.worker,
-            version: reloaded.version,
-            upgraded: reloaded.upgraded.iter().map(ToString::to_string).collect(),
-            restarted: reloaded
-                .restarted
-                .iter()
-                .map(|(old, new)| (old.to_string(), new.to_string()))
-                .collect(),
-        })
+    async fn hot_reload(
+        &mut self,
+        id: String,
+        worker: String,
+    ) -> wasmtime::Result<Result<Reloaded, Refused>> {
+        self.permit(Capability::Sandboxes)?;
+        let result: Result<Reloaded, Refused> = async move {
+            let table = self.sandbox_table()?;
+            let reloaded = table
+                .hot_reload_sandbox(&id, &worker)
+                .await
+                .map_err(refused)?;
+            Ok(Reloaded {
+                worker: reloaded.worker,
+                version: reloaded.version,
+                upgraded: reloaded.upgraded.iter().map(ToString::to_string).collect(),
+                restarted: reloaded
+                    .restarted
+                    .iter()
+                    .map(|(old, new)| (old.to_string(), new.to_string()))
+                    .collect(),
+            })
+        }
+        .await;
+        Ok(result)
     }
 }

@@ -8,6 +8,7 @@ use crate::bindings::arsenal::runtime::supervisor_control;
 use crate::bindings::arsenal::runtime::supervisors::{
     self as wit, ChildInfo, RestartRecord, SupervisorError as Refused, SupervisorInfo, TreeNode,
 };
+use crate::capabilities::Capability;
 use crate::runtime::{
     self, ExitReason, Pid, ProcessTable, SpecError, SupervisorError, SupervisorHandle,
 };
@@ -178,133 +179,215 @@ fn status(table: &ProcessTable, pid: &str) -> String {
 }
 
 impl wit::Host for CallState {
-    async fn list_supervisors(&mut self) -> Vec<SupervisorInfo> {
-        let Some(table) = self.table() else {
-            return Vec::new();
-        };
-        let mut infos = Vec::new();
-        for handle in table.supervisors() {
-            // One that exits while listed is left out.
-            if let Ok(info) = supervisor_info(&table, &handle).await {
-                infos.push(info);
+    async fn list_supervisors(&mut self) -> wasmtime::Result<Vec<SupervisorInfo>> {
+        self.permit(Capability::Supervisors)?;
+        let result: Vec<SupervisorInfo> = async move {
+            let Some(table) = self.table() else {
+                return Vec::new();
+            };
+            let mut infos = Vec::new();
+            for handle in table.supervisors() {
+                // One that exits while listed is left out.
+                if let Ok(info) = supervisor_info(&table, &handle).await {
+                    infos.push(info);
+                }
             }
+            infos
         }
-        infos
+        .await;
+        Ok(result)
     }
 
-    async fn get_supervisor(&mut self, target: String) -> Result<SupervisorInfo, Refused> {
-        let (table, handle) = self.find_supervisor(&target)?;
-        supervisor_info(&table, &handle).await.map_err(refused)
+    async fn get_supervisor(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<SupervisorInfo, Refused>> {
+        self.permit(Capability::Supervisors)?;
+        let result: Result<SupervisorInfo, Refused> = async move {
+            let (table, handle) = self.find_supervisor(&target)?;
+            supervisor_info(&table, &handle).await.map_err(refused)
+        }
+        .await;
+        Ok(result)
     }
 
-    async fn which_children(&mut self, target: String) -> Result<Vec<ChildInfo>, Refused> {
-        let (_, handle) = self.find_supervisor(&target)?;
-        let children = handle.which_children().await.map_err(refused)?;
-        Ok(children.into_iter().map(child_info).collect())
+    async fn which_children(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<Vec<ChildInfo>, Refused>> {
+        self.permit(Capability::Supervisors)?;
+        let result: Result<Vec<ChildInfo>, Refused> = async move {
+            let (_, handle) = self.find_supervisor(&target)?;
+            let children = handle.which_children().await.map_err(refused)?;
+            Ok(children.into_iter().map(child_info).collect())
+        }
+        .await;
+        Ok(result)
     }
 
-    async fn tree(&mut self, target: String) -> Result<Vec<TreeNode>, Refused> {
-        let (table, handle) = self.find_supervisor(&target)?;
-        Ok(walk(&table, &handle).await)
+    async fn tree(&mut self, target: String) -> wasmtime::Result<Result<Vec<TreeNode>, Refused>> {
+        self.permit(Capability::Supervisors)?;
+        let result: Result<Vec<TreeNode>, Refused> = async move {
+            let (table, handle) = self.find_supervisor(&target)?;
+            Ok(walk(&table, &handle).await)
+        }
+        .await;
+        Ok(result)
     }
 
-    async fn history(&mut self, target: String) -> Result<Vec<RestartRecord>, Refused> {
-        let (_, handle) = self.find_supervisor(&target)?;
-        let history = handle.history().await.map_err(refused)?;
-        Ok(history
-            .into_iter()
-            .map(|record| RestartRecord {
-                at_unix_ms: record.at_unix_ms,
-                child: record.child,
-                old_pid: record.old_pid,
-                new_pid: record.new_pid,
-                reason: record.reason.to_string(),
-            })
-            .collect())
+    async fn history(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<Vec<RestartRecord>, Refused>> {
+        self.permit(Capability::Supervisors)?;
+        let result: Result<Vec<RestartRecord>, Refused> = async move {
+            let (_, handle) = self.find_supervisor(&target)?;
+            let history = handle.history().await.map_err(refused)?;
+            Ok(history
+                .into_iter()
+                .map(|record| RestartRecord {
+                    at_unix_ms: record.at_unix_ms,
+                    child: record.child,
+                    old_pid: record.old_pid,
+                    new_pid: record.new_pid,
+                    reason: record.reason.to_string(),
+                })
+                .collect())
+        }
+        .await;
+        Ok(result)
     }
 }
 
 impl supervisor_control::Host for CallState {
-    async fn start_supervisor(&mut self, spec: String) -> Result<String, Refused> {
-        let table = self.supervisor_table()?;
-        let spec = runtime::supervisor_spec(&spec, table.workers()).map_err(spec_refused)?;
-        match table.start_supervisor(spec).await {
-            Ok(handle) => Ok(handle.pid().to_string()),
-            Err(error @ runtime::SpawnError::NameTaken(_)) => {
-                Err(Refused::NameTaken(error.to_string()))
+    async fn start_supervisor(
+        &mut self,
+        spec: String,
+    ) -> wasmtime::Result<Result<String, Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<String, Refused> = async move {
+            let table = self.supervisor_table()?;
+            let spec = runtime::supervisor_spec(&spec, table.workers()).map_err(spec_refused)?;
+            match table.start_supervisor(spec).await {
+                Ok(handle) => Ok(handle.pid().to_string()),
+                Err(error @ runtime::SpawnError::NameTaken(_)) => {
+                    Err(Refused::NameTaken(error.to_string()))
+                }
+                Err(error @ runtime::SpawnError::InvalidName(_)) => {
+                    Err(Refused::Invalid(error.to_string()))
+                }
+                Err(error) => Err(Refused::StartFailed(error.to_string())),
             }
-            Err(error @ runtime::SpawnError::InvalidName(_)) => {
-                Err(Refused::Invalid(error.to_string()))
+        }
+        .await;
+        Ok(result)
+    }
+
+    async fn stop_supervisor(
+        &mut self,
+        target: String,
+    ) -> wasmtime::Result<Result<String, Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<String, Refused> = async move {
+            let (table, handle) = self.find_changeable(&target)?;
+            let pid = handle.pid().clone();
+            // A nested supervisor is removed through its parent, which would otherwise restart it.
+            let parent = table
+                .info(&pid.to_string())
+                .ok()
+                .and_then(|info| info.parent);
+            if let Some(parent) = parent
+                && let Ok(parent) = table.supervisor(&parent)
+                && let Ok(children) = parent.which_children().await
+                && let Some(child) = children
+                    .iter()
+                    .find(|child| child.pid.as_deref() == Some(&pid.to_string()))
+            {
+                parent.terminate_child(&child.id).await.map_err(refused)?;
+                let _ = parent.delete_child(&child.id).await;
+                return Ok(pid.to_string());
             }
-            Err(error) => Err(Refused::StartFailed(error.to_string())),
+            stop(&table, &pid).await?;
+            Ok(pid.to_string())
         }
+        .await;
+        Ok(result)
     }
 
-    async fn stop_supervisor(&mut self, target: String) -> Result<String, Refused> {
-        let (table, handle) = self.find_changeable(&target)?;
-        let pid = handle.pid().clone();
-        // A nested supervisor is removed through its parent, which would otherwise restart it.
-        let parent = table
-            .info(&pid.to_string())
-            .ok()
-            .and_then(|info| info.parent);
-        if let Some(parent) = parent
-            && let Ok(parent) = table.supervisor(&parent)
-            && let Ok(children) = parent.which_children().await
-            && let Some(child) = children
-                .iter()
-                .find(|child| child.pid.as_deref() == Some(&pid.to_string()))
-        {
-            parent.terminate_child(&child.id).await.map_err(refused)?;
-            let _ = parent.delete_child(&child.id).await;
-            return Ok(pid.to_string());
+    async fn add_child(
+        &mut self,
+        target: String,
+        child: String,
+    ) -> wasmtime::Result<Result<String, Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<String, Refused> = async move {
+            let (table, handle) = self.find_changeable(&target)?;
+            let spec = runtime::child_spec(&child, table.workers()).map_err(spec_refused)?;
+            match handle.add_child(spec).await.map_err(refused)? {
+                Some(pid) => Ok(pid.to_string()),
+                None => Err(Refused::StartFailed("the child did not start".to_owned())),
+            }
         }
-        stop(&table, &pid).await?;
-        Ok(pid.to_string())
+        .await;
+        Ok(result)
     }
 
-    async fn add_child(&mut self, target: String, child: String) -> Result<String, Refused> {
-        let (table, handle) = self.find_changeable(&target)?;
-        let spec = runtime::child_spec(&child, table.workers()).map_err(spec_refused)?;
-        match handle.add_child(spec).await.map_err(refused)? {
-            Some(pid) => Ok(pid.to_string()),
-            None => Err(Refused::StartFailed("the child did not start".to_owned())),
+    async fn restart_child(
+        &mut self,
+        target: String,
+        id: String,
+    ) -> wasmtime::Result<Result<String, Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<String, Refused> = async move {
+            let (_, handle) = self.find_changeable(&target)?;
+            match handle.restart_child(&id).await.map_err(refused)? {
+                Some(pid) => Ok(pid.to_string()),
+                None => Err(Refused::StartFailed(format!("child `{id}` did not start"))),
+            }
         }
+        .await;
+        Ok(result)
     }
 
-    async fn restart_child(&mut self, target: String, id: String) -> Result<String, Refused> {
-        let (_, handle) = self.find_changeable(&target)?;
-        match handle.restart_child(&id).await.map_err(refused)? {
-            Some(pid) => Ok(pid.to_string()),
-            None => Err(Refused::StartFailed(format!("child `{id}` did not start"))),
+    async fn delete_child(
+        &mut self,
+        target: String,
+        id: String,
+    ) -> wasmtime::Result<Result<(), Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<(), Refused> = async move {
+            let (_, handle) = self.find_changeable(&target)?;
+            handle.terminate_child(&id).await.map_err(refused)?;
+            match handle.delete_child(&id).await {
+                // A temporary child is already gone once terminated.
+                Ok(()) | Err(SupervisorError::NoChild(_)) => Ok(()),
+                Err(error) => Err(refused(error)),
+            }
         }
-    }
-
-    async fn delete_child(&mut self, target: String, id: String) -> Result<(), Refused> {
-        let (_, handle) = self.find_changeable(&target)?;
-        handle.terminate_child(&id).await.map_err(refused)?;
-        match handle.delete_child(&id).await {
-            // A temporary child is already gone once terminated.
-            Ok(()) | Err(SupervisorError::NoChild(_)) => Ok(()),
-            Err(error) => Err(refused(error)),
-        }
+        .await;
+        Ok(result)
     }
 
     async fn set_flags(
         &mut self,
         target: String,
         wanted: wit::SupervisorFlags,
-    ) -> Result<wit::SupervisorFlags, Refused> {
-        let (_, handle) = self.find_changeable(&target)?;
-        let strategy = match wanted.strategy {
-            wit::Strategy::OneForOne => runtime::Strategy::OneForOne,
-            wit::Strategy::OneForAll => runtime::Strategy::OneForAll,
-            wit::Strategy::RestForOne => runtime::Strategy::RestForOne,
-        };
-        let new = runtime::checked_flags(strategy, wanted.intensity, wanted.period_ms)
-            .map_err(spec_refused)?;
-        handle.set_flags(new).await.map_err(refused)?;
-        Ok(flags(handle.flags().await.map_err(refused)?))
+    ) -> wasmtime::Result<Result<wit::SupervisorFlags, Refused>> {
+        self.permit(Capability::SupervisorControl)?;
+        let result: Result<wit::SupervisorFlags, Refused> = async move {
+            let (_, handle) = self.find_changeable(&target)?;
+            let strategy = match wanted.strategy {
+                wit::Strategy::OneForOne => runtime::Strategy::OneForOne,
+                wit::Strategy::OneForAll => runtime::Strategy::OneForAll,
+                wit::Strategy::RestForOne => runtime::Strategy::RestForOne,
+            };
+            let new = runtime::checked_flags(strategy, wanted.intensity, wanted.period_ms)
+                .map_err(spec_refused)?;
+            handle.set_flags(new).await.map_err(refused)?;
+            Ok(flags(handle.flags().await.map_err(refused)?))
+        }
+        .await;
+        Ok(result)
     }
 }
 

@@ -6,10 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use crate::bindings::arsenal::runtime::system::{EngineInfo, Host, HostInfo};
+use crate::capabilities::Capability;
 use crate::capabilities::policy::CONTRACT_VERSIONS;
 use crate::engine::EngineFacts;
 use crate::invoke::InstanceGate;
 use crate::store::CallState;
+
+use super::answer;
 use crate::system_facts;
 
 /// Live facts about this host, shared by the registry, the invoker and host functions.
@@ -58,11 +61,13 @@ impl HostFacts {
 }
 
 impl Host for CallState {
-    fn get_host_info(&mut self) -> HostInfo {
-        self.host.host_info()
+    fn get_host_info(&mut self) -> wasmtime::Result<HostInfo> {
+        self.permit(Capability::System)?;
+        answer(|| -> HostInfo { self.host.host_info() })
     }
 
-    fn get_engine_info(&mut self) -> EngineInfo {
-        self.host.engine_info()
+    fn get_engine_info(&mut self) -> wasmtime::Result<EngineInfo> {
+        self.permit(Capability::System)?;
+        answer(|| -> EngineInfo { self.host.engine_info() })
     }
 }

@@ -6,8 +6,11 @@ use std::time::Duration;
 use crate::bindings::arsenal::runtime::tracing::{
     self as wit, KindProfile, Profile, TraceError as Refused, TraceEvent, TraceInfo,
 };
+use crate::capabilities::Capability;
 use crate::runtime::{ProcessTable, Trace, TraceError, TraceKind, TraceOptions};
 use crate::store::CallState;
+
+use super::answer;
 
 fn refused(error: TraceError) -> Refused {
     let message = error.to_string();
@@ -49,24 +52,27 @@ impl wit::Host for CallState {
         &mut self,
         target: String,
         options: wit::TraceOptions,
-    ) -> Result<TraceInfo, Refused> {
-        let table = self.tracing_table()?;
-        let kinds = [
-            (options.send, TraceKind::Send),
-            (options.receive, TraceKind::Receive),
-            (options.lifecycle, TraceKind::Lifecycle),
-            (options.host_calls, TraceKind::HostCall),
-        ]
-        .into_iter()
-        .filter_map(|(wanted, kind)| wanted.then_some(kind))
-        .collect();
-        let options = TraceOptions {
-            kinds,
-            duration: Duration::from_millis(options.duration_ms as u64),
-            max_events: options.max_events.max(1) as usize,
-        };
-        let trace = table.start_trace(&target, options).map_err(refused)?;
-        Ok(info(&trace))
+    ) -> wasmtime::Result<Result<TraceInfo, Refused>> {
+        self.permit(Capability::Tracing)?;
+        answer(|| -> Result<TraceInfo, Refused> {
+            let table = self.tracing_table()?;
+            let kinds = [
+                (options.send, TraceKind::Send),
+                (options.receive, TraceKind::Receive),
+                (options.lifecycle, TraceKind::Lifecycle),
+                (options.host_calls, TraceKind::HostCall),
+            ]
+            .into_iter()
+            .filter_map(|(wanted, kind)| wanted.then_some(kind))
+            .collect();
+            let options = TraceOptions {
+                kinds,
+                duration: Duration::from_millis(options.duration_ms as u64),
+                max_events: options.max_events.max(1) as usize,
+            };
+            let trace = table.start_trace(&target, options).map_err(refused)?;
+            Ok(info(&trace))
+        })
     }
 
     fn get_trace(
@@ -74,52 +80,63 @@ impl wit::Host for CallState {
         id: u64,
         offset: u32,
         limit: u32,
-    ) -> Result<(TraceInfo, Vec<TraceEvent>), Refused> {
-        let table = self.tracing_table()?;
-        let trace = table.trace(id).map_err(refused)?;
-        let (events, _) = trace.events(offset as usize, limit as usize);
-        let events = events
-            .into_iter()
-            .map(|event| TraceEvent {
-                offset_us: event.offset_us,
-                kind: event.kind.name().to_owned(),
-                detail: event.detail,
-            })
-            .collect();
-        Ok((info(&trace), events))
+    ) -> wasmtime::Result<Result<(TraceInfo, Vec<TraceEvent>), Refused>> {
+        self.permit(Capability::Tracing)?;
+        answer(|| -> Result<(TraceInfo, Vec<TraceEvent>), Refused> {
+            let table = self.tracing_table()?;
+            let trace = table.trace(id).map_err(refused)?;
+            let (events, _) = trace.events(offset as usize, limit as usize);
+            let events = events
+                .into_iter()
+                .map(|event| TraceEvent {
+                    offset_us: event.offset_us,
+                    kind: event.kind.name().to_owned(),
+                    detail: event.detail,
+                })
+                .collect();
+            Ok((info(&trace), events))
+        })
     }
 
-    fn stop_trace(&mut self, id: u64) -> Result<TraceInfo, Refused> {
-        let table = self.tracing_table()?;
-        let trace = table.stop_trace(id).map_err(refused)?;
-        Ok(info(&trace))
+    fn stop_trace(&mut self, id: u64) -> wasmtime::Result<Result<TraceInfo, Refused>> {
+        self.permit(Capability::Tracing)?;
+        answer(|| -> Result<TraceInfo, Refused> {
+            let table = self.tracing_table()?;
+            let trace = table.stop_trace(id).map_err(refused)?;
+            Ok(info(&trace))
+        })
     }
 
     async fn profile_process(
         &mut self,
         target: String,
         window_ms: u32,
-    ) -> Result<Profile, Refused> {
-        let table = self.tracing_table()?;
-        let window = Duration::from_millis(window_ms as u64);
-        let profile = table.profile(&target, window).await.map_err(refused)?;
-        Ok(Profile {
-            pid: profile.pid.to_string(),
-            window_ms,
-            kinds: profile
-                .kinds
-                .into_iter()
-                .map(|(kind, measured)| KindProfile {
-                    kind,
-                    count: measured.count,
-                    total_us: measured.total.as_micros() as u64,
-                    max_us: measured.max.as_micros() as u64,
-                    memory_growth_bytes: measured.memory_growth_bytes,
-                })
-                .collect(),
-            memory_start_bytes: profile.memory_start,
-            memory_end_bytes: profile.memory_end,
-            exited: profile.exited,
-        })
+    ) -> wasmtime::Result<Result<Profile, Refused>> {
+        self.permit(Capability::Tracing)?;
+        let result: Result<Profile, Refused> = async move {
+            let table = self.tracing_table()?;
+            let window = Duration::from_millis(window_ms as u64);
+            let profile = table.profile(&target, window).await.map_err(refused)?;
+            Ok(Profile {
+                pid: profile.pid.to_string(),
+                window_ms,
+                kinds: profile
+                    .kinds
+                    .into_iter()
+                    .map(|(kind, measured)| KindProfile {
+                        kind,
+                        count: measured.count,
+                        total_us: measured.total.as_micros() as u64,
+                        max_us: measured.max.as_micros() as u64,
+                        memory_growth_bytes: measured.memory_growth_bytes,
+                    })
+                    .collect(),
+                memory_start_bytes: profile.memory_start,
+                memory_end_bytes: profile.memory_end,
+                exited: profile.exited,
+            })
+        }
+        .await;
+        Ok(result)
     }
 }

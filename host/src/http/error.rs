@@ -173,6 +173,11 @@ impl From<CallError> for ApiError {
             ),
             // The trap itself is logged with the request id; guest internals stay out of
             // the body.
+            CallError::Guest(GuestFailure::Denied(denied)) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "capability_denied",
+                denied.to_string(),
+            ),
             CallError::Guest(GuestFailure::Crashed(_)) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "operation_crashed",

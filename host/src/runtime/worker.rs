@@ -72,6 +72,7 @@ impl From<GuestFailure> for WorkerError {
             GuestFailure::ResourceExhausted(refusal) => WorkerError::ResourceExhausted(refusal),
             GuestFailure::Crashed(reason) => WorkerError::Crashed(reason),
             GuestFailure::Overloaded(_) => WorkerError::Crashed("no instance slot".to_owned()),
+            GuestFailure::Denied(denied) => WorkerError::Crashed(denied.to_string()),
         }
     }
 }
