@@ -84,6 +84,8 @@ pub fn to_json(info: &ProcessInfo) -> serde_json::Value {
         "messages_out": info.messages_out,
         "handle_calls": info.handle_calls,
         "busy_ms": info.busy_ms,
+        "cpu_us": info.cpu_us,
+        "restarts": info.restarts,
         "memory_bytes": info.memory_bytes,
         "state_bytes": info.state_bytes,
         "waiting_on": info.waiting_on,

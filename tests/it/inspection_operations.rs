@@ -24,6 +24,13 @@ async fn get_process_state_snapshots_without_stopping_it() {
     assert_eq!(data["base64"], "BQAAAAAAAAA=", "5 as little-endian i64");
     assert_eq!(data["status"], "running");
     assert_eq!(table.call("keeper", None, "get", WAIT).await.unwrap(), "5");
+    let info = host.get("/api/v1/processes/keeper").await;
+    assert!(
+        info.body["data"]["cpu_us"].as_u64().unwrap() > 0,
+        "{}",
+        info.body
+    );
+    assert_eq!(info.body["data"]["restarts"], 0);
 
     // Hibernated: answered from the kept state, and it stays asleep.
     table.hibernate("keeper").await.unwrap().unwrap();

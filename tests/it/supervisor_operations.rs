@@ -185,6 +185,10 @@ async fn restart_child_gives_a_new_pid_and_the_old_one_is_gone() {
         .get(&format!("/api/v1/processes/{}", encode(&new)))
         .await;
     assert_eq!(fresh.body["data"]["status"], "running");
+    assert_eq!(
+        fresh.body["data"]["restarts"], 1,
+        "the process knows its restart count"
+    );
     assert_eq!(fresh.body["data"]["name"], "worker-a", "re-registered");
 
     let history = host.get("/api/v1/supervisors/shop/restarts").await;

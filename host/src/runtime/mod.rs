@@ -2,6 +2,7 @@
 //! engine (start, handle, hibernate, wake), and the process table with mailboxes, links,
 //! monitors and OTP exit signals. Supervisors and sandboxes build on these.
 
+mod cpu_time;
 mod imports;
 mod inspection;
 mod mailbox;

@@ -98,7 +98,12 @@ pub(crate) struct Counters {
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
     pub(crate) handle_calls: AtomicU64,
+    /// Wall time spent handling messages.
     pub(crate) busy_nanos: AtomicU64,
+    /// CPU time spent handling messages (the threads' CPU clocks, per poll).
+    pub(crate) cpu_nanos: AtomicU64,
+    /// Restarts of the child this process is, by its supervisor.
+    pub(crate) restarts: std::sync::atomic::AtomicU32,
     /// Linear memory of the resident instance; 0 while hibernated.
     pub(crate) memory_bytes: AtomicU64,
     /// State kept while hibernated.
@@ -234,6 +239,10 @@ pub struct ProcessInfo {
     pub messages_out: u64,
     pub handle_calls: u64,
     pub busy_ms: u64,
+    /// CPU time spent handling messages, in microseconds.
+    pub cpu_us: u64,
+    /// Times its supervisor restarted the child it is.
+    pub restarts: u32,
 }
 
 impl ProcessEntry {
@@ -275,6 +284,8 @@ impl ProcessEntry {
             messages_out: self.counters.messages_out.load(Ordering::Relaxed),
             handle_calls: self.counters.handle_calls.load(Ordering::Relaxed),
             busy_ms: self.counters.busy_nanos.load(Ordering::Relaxed) / 1_000_000,
+            cpu_us: self.counters.cpu_nanos.load(Ordering::Relaxed) / 1_000,
+            restarts: self.counters.restarts.load(Ordering::Relaxed),
         }
     }
 }
@@ -423,12 +434,16 @@ async fn handle(
         )
     });
     let started = std::time::Instant::now();
-    let mut result = worker.handle(events).await;
+    let (mut result, cpu) = super::cpu_time::measure(worker.handle(events)).await;
     entry.record_memory(worker.memory_bytes() as u64);
     entry.counters.handle_calls.fetch_add(1, Ordering::Relaxed);
     let took = started.elapsed();
-    let busy = took.as_nanos() as u64;
-    entry.counters.busy_nanos.fetch_add(busy, Ordering::Relaxed);
+    entry
+        .counters
+        .busy_nanos
+        .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+    let cpu = cpu.as_nanos() as u64;
+    entry.counters.cpu_nanos.fetch_add(cpu, Ordering::Relaxed);
     if let Some((kind, memory_before)) = profiled {
         let grown = entry
             .counters
@@ -438,7 +453,7 @@ async fn handle(
         entry.observers.profile(&kind, took, grown);
     }
     if let Some(sandbox) = &entry.sandbox
-        && !sandbox.charge(busy)
+        && !sandbox.charge(cpu)
         && result.is_ok()
     {
         result = Err(WorkerError::Crashed(format!(

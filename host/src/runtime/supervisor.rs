@@ -335,7 +335,7 @@ pub(crate) fn start(
         };
         for child in spec.children {
             let id = child.id.clone();
-            match supervisor.start_child(&child).await {
+            match supervisor.start_child(&child, 0).await {
                 Ok(pid) => supervisor.children.push(Child {
                     spec: child,
                     pid: Some(pid),
@@ -413,9 +413,10 @@ impl Supervisor {
             .position(|child| child.pid.as_ref() == Some(pid))
     }
 
-    async fn start_child(&self, spec: &ChildSpec) -> Result<Pid, SpawnError> {
+    /// Start a child; `restarts` is how many times it has been restarted with this start.
+    async fn start_child(&self, spec: &ChildSpec, restarts: u32) -> Result<Pid, SpawnError> {
         let pid = self.spawn_child(spec).await?;
-        self.table.set_parent(&pid, &self.pid);
+        self.table.set_parent(&pid, &self.pid, restarts);
         Ok(pid)
     }
 
@@ -523,7 +524,8 @@ impl Supervisor {
         }
         for other in range {
             let spec = self.children[other].spec.clone();
-            match self.start_child(&spec).await {
+            let restarts = self.children[other].restarts + 1;
+            match self.start_child(&spec, restarts).await {
                 Ok(new_pid) => {
                     self.children[other].pid = Some(new_pid.clone());
                     self.children[other].restarts += 1;
@@ -608,7 +610,7 @@ impl Supervisor {
                     let _ = reply.send(Err(SupervisorError::ChildExists(spec.id)));
                     return;
                 }
-                let result = match self.start_child(&spec).await {
+                let result = match self.start_child(&spec, 0).await {
                     Ok(pid) => {
                         self.children.push(Child {
                             spec,
@@ -641,7 +643,8 @@ impl Supervisor {
                         let old = self.children[index].pid.clone();
                         self.stop_child(index).await;
                         let spec = self.children[index].spec.clone();
-                        match self.start_child(&spec).await {
+                        let restarts = self.children[index].restarts + 1;
+                        match self.start_child(&spec, restarts).await {
                             Ok(pid) => {
                                 self.children[index].pid = Some(pid.clone());
                                 self.children[index].restarts += 1;

@@ -315,15 +315,11 @@ impl ProcessTable {
             .insert(handle.pid().clone(), handle);
     }
 
-    /// Record which supervisor started a process.
-    pub(crate) fn set_parent(&self, pid: &Pid, parent: &Pid) {
-        if let Some(entry) = self
-            .processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(pid)
-        {
+    /// Record which supervisor started a process, and how often it restarted that child.
+    pub(crate) fn set_parent(&self, pid: &Pid, parent: &Pid, restarts: u32) {
+        if let Some(entry) = self.entry_by_pid(pid) {
             let _ = entry.parent.set(parent.clone());
+            entry.counters.restarts.store(restarts, Ordering::Relaxed);
         }
     }
 
