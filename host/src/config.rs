@@ -35,6 +35,8 @@ pub struct ServerSettings {
     pub shutdown_grace_ms: u64,
     /// This node's name, as it appears in pids. Default `local`.
     pub node: String,
+    /// Largest component accepted by the admin API, in bytes. Default 50 MiB.
+    pub max_upload_bytes: usize,
     /// Run the host's own services as protected processes under the root supervisor
     /// `arsenal`. Default true.
     pub host_services: bool,
@@ -59,6 +61,7 @@ impl Default for ServerSettings {
             max_json_depth: 64,
             shutdown_grace_ms: 10_000,
             node: "local".to_owned(),
+            max_upload_bytes: 50 * 1024 * 1024,
             host_services: true,
             sandbox_dir: None,
         }
@@ -119,7 +122,7 @@ impl Default for LimitSettings {
 }
 
 /// Which operations are served.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OperationSettings {
     /// Directories of `.wasm` operation components to load at start. Default none.
@@ -131,6 +134,20 @@ pub struct OperationSettings {
     pub disabled: Vec<String>,
     /// Per-operation limits, by operation name.
     pub overrides: BTreeMap<String, OperationOverride>,
+    /// Earlier versions kept per operation for rollback. Default 5.
+    pub versions_kept: usize,
+}
+
+impl Default for OperationSettings {
+    fn default() -> Self {
+        OperationSettings {
+            dirs: Vec::new(),
+            worker_dirs: Vec::new(),
+            disabled: Vec::new(),
+            overrides: BTreeMap::new(),
+            versions_kept: 5,
+        }
+    }
 }
 
 /// Limits for one operation, replacing the defaults and the operation's own hints.

@@ -47,6 +47,12 @@ pub enum LoadError {
     RouteConflict(#[from] RouteConflict),
     #[error("operation `{0}` is already loaded")]
     Duplicate(String),
+    #[error("no operation `{0}` is loaded")]
+    NotLoaded(String),
+    #[error("the component is operation `{found}`, not `{expected}`")]
+    NameMismatch { expected: String, found: String },
+    #[error("operation `{0}` has no earlier version to roll back to")]
+    NoEarlierVersion(String),
 }
 
 impl From<ShapeError> for LoadError {

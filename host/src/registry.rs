@@ -3,6 +3,7 @@
 //! request, so a change never affects a request in flight; writers build the next catalog
 //! whole, check it for conflicts, and only then swap it in.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -90,6 +91,15 @@ pub struct Registry {
     settings: OperationSettings,
     catalog: ArcSwap<Catalog>,
     changes: tokio::sync::Mutex<()>,
+    /// Earlier versions of each operation, oldest first, for rollback.
+    history: std::sync::Mutex<HashMap<String, VecDeque<Arc<LoadedOperation>>>>,
+}
+
+/// What a replacement or rollback swapped.
+#[derive(Debug, Clone)]
+pub struct Swapped {
+    pub previous: Arc<LoadedOperation>,
+    pub live: Arc<LoadedOperation>,
 }
 
 impl Registry {
@@ -106,6 +116,7 @@ impl Registry {
             settings,
             catalog: ArcSwap::from_pointee(Catalog::default()),
             changes: tokio::sync::Mutex::new(()),
+            history: Default::default(),
         }
     }
 
@@ -158,13 +169,137 @@ impl Registry {
         let mut operations: Vec<_> = current.operations.clone();
         operations.push(operation.clone());
         operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
-        let next = Catalog::build(operations)?;
+        self.publish(Catalog::build(operations)?);
+        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
+        Ok(Added::Published(operation))
+    }
+
+    /// Replace the live version of `name` with a new component. The new one is loaded and
+    /// its route checked against every other operation before anything is swapped; the
+    /// old version is kept for rollback. Requests in flight finish on the version they
+    /// started with (they hold it).
+    pub async fn replace(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        source: Source,
+        origin: &str,
+    ) -> Result<Swapped, LoadError> {
+        let operation = self.inspect(bytes, source, origin).await?;
+        if operation.spec.name != name {
+            return Err(LoadError::NameMismatch {
+                expected: name.to_owned(),
+                found: operation.spec.name.clone(),
+            });
+        }
+        let _guard = self.changes.lock().await;
+        let previous = self.swap(Arc::new(operation))?;
+        self.remember(previous.clone());
+        let live = self.snapshot().get(name).cloned().expect("just published");
+        tracing::info!(operation = name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin, "operation replaced");
+        Ok(Swapped { previous, live })
+    }
+
+    /// Return `name` to its previous version; the version live until now is dropped.
+    pub async fn rollback(&self, name: &str) -> Result<Swapped, LoadError> {
+        let _guard = self.changes.lock().await;
+        let earlier = self
+            .history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(name)
+            .and_then(VecDeque::pop_back)
+            .ok_or_else(|| LoadError::NoEarlierVersion(name.to_owned()))?;
+        match self.swap(earlier.clone()) {
+            Ok(previous) => {
+                tracing::info!(operation = name, to = %earlier.spec.version, revision = %revision(&earlier), "operation rolled back");
+                Ok(Swapped {
+                    previous,
+                    live: earlier,
+                })
+            }
+            Err(error) => {
+                // Keep the version for a later try (its route may be free again then).
+                self.remember(earlier);
+                Err(error)
+            }
+        }
+    }
+
+    /// Unload `name`; its history goes with it. Requests in flight finish.
+    pub async fn remove(&self, name: &str) -> Result<Arc<LoadedOperation>, LoadError> {
+        let _guard = self.changes.lock().await;
+        let current = self.catalog.load();
+        let removed = current
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LoadError::NotLoaded(name.to_owned()))?;
+        let operations: Vec<_> = current
+            .operations
+            .iter()
+            .filter(|op| op.spec.name != name)
+            .cloned()
+            .collect();
+        self.publish(Catalog::build(operations)?);
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        tracing::info!(operation = name, "operation unloaded");
+        Ok(removed)
+    }
+
+    /// The live version of `name` and the earlier ones kept, newest first.
+    pub fn versions(&self, name: &str) -> Result<Vec<Arc<LoadedOperation>>, LoadError> {
+        let live = self
+            .snapshot()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LoadError::NotLoaded(name.to_owned()))?;
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let earlier = history.get(name).into_iter().flatten().rev().cloned();
+        Ok(std::iter::once(live).chain(earlier).collect())
+    }
+
+    /// Put `operation` in place of the live one of its name; returns the one replaced.
+    /// Callers hold `changes`.
+    fn swap(&self, operation: Arc<LoadedOperation>) -> Result<Arc<LoadedOperation>, LoadError> {
+        let current = self.catalog.load();
+        let name = operation.spec.name.clone();
+        let previous = current
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| LoadError::NotLoaded(name.clone()))?;
+        let operations: Vec<_> = current
+            .operations
+            .iter()
+            .map(|op| {
+                if op.spec.name == name {
+                    operation.clone()
+                } else {
+                    op.clone()
+                }
+            })
+            .collect();
+        self.publish(Catalog::build(operations)?);
+        Ok(previous)
+    }
+
+    fn publish(&self, next: Catalog) {
         self.host
             .operations_loaded
             .store(next.operations.len() as u32, Ordering::Relaxed);
         self.catalog.store(Arc::new(next));
-        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
-        Ok(Added::Published(operation))
+    }
+
+    /// Keep a replaced version, dropping the oldest beyond `versions_kept`.
+    fn remember(&self, operation: Arc<LoadedOperation>) {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = history.entry(operation.spec.name.clone()).or_default();
+        kept.push_back(operation);
+        while kept.len() > self.settings.versions_kept {
+            kept.pop_front();
+        }
     }
 
     /// Call an operation with validated parameters.
@@ -197,4 +332,10 @@ impl Registry {
             Err(failure) => Err(CallError::Guest(failure)),
         }
     }
+}
+
+/// A version's revision: the start of its content hash (versions an author does not bump
+/// still differ here).
+pub(crate) fn revision(operation: &LoadedOperation) -> &str {
+    &operation.content_hash[..12.min(operation.content_hash.len())]
 }

@@ -2,6 +2,7 @@
 //! a real host, and HTTP through the real router — in-process with `oneshot`, or over a
 //! loopback socket where the transport matters (disconnects, shutdown, the CLI's `--url`).
 
+mod admin;
 mod batch;
 mod cli;
 mod example_workers;

@@ -21,6 +21,8 @@ use crate::registry::Resolved;
 use crate::validation::{FieldError, RawInput, ValidationError, exceeds_depth};
 
 pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
+/// The start of the serving component's content hash: which upload answered.
+pub(crate) const OPERATION_REVISION: &str = "x-operation-revision";
 
 /// Fallback handler: every path not served by the host itself may be an operation.
 pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) -> Response {
@@ -136,6 +138,9 @@ fn respond(operation: &LoadedOperation, outcome: Result<Value, ApiError>) -> Res
     if let Ok(version) = HeaderValue::from_str(&operation.spec.version) {
         response.headers_mut().insert(OPERATION_VERSION, version);
     }
+    if let Ok(revision) = HeaderValue::from_str(crate::registry::revision(operation)) {
+        response.headers_mut().insert(OPERATION_REVISION, revision);
+    }
     response
 }
 
@@ -159,6 +164,31 @@ async fn read_body(
     Ok((request_id, body))
 }
 
+/// Read a whole body of at most `cap` bytes (413 `payload_too_large` beyond).
+pub(super) async fn read_capped(
+    request: Request,
+    cap: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > cap) {
+        return Err(ApiError::payload_too_large(cap));
+    }
+    axum::body::to_bytes(Body::new(request.into_body()), cap)
+        .await
+        .map_err(|error| {
+            if std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            {
+                ApiError::payload_too_large(cap)
+            } else {
+                ApiError::malformed(format!("failed to read the request body: {error}"))
+            }
+        })
+}
+
 /// Read a body under the size cap and parse it as a JSON object nesting at most
 /// `max_depth` levels (empty is `{}`).
 pub(super) async fn read_json_object(
@@ -166,25 +196,7 @@ pub(super) async fn read_json_object(
     request: Request,
     max_depth: usize,
 ) -> Result<Map<String, Value>, ApiError> {
-    let limits = &host.settings().server;
-    let declared = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limits.max_body_bytes) {
-        return Err(ApiError::payload_too_large(limits.max_body_bytes));
-    }
-    let bytes = axum::body::to_bytes(Body::new(request.into_body()), limits.max_body_bytes)
-        .await
-        .map_err(|error| {
-            if std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-            {
-                ApiError::payload_too_large(limits.max_body_bytes)
-            } else {
-                ApiError::malformed(format!("failed to read the request body: {error}"))
-            }
-        })?;
+    let bytes = read_capped(request, host.settings().server.max_body_bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }

@@ -267,6 +267,16 @@ impl From<LoadError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "operation_exists", message)
                     .with_details(json!({ "name": name }))
             }
+            LoadError::NotLoaded(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "operation_not_found", message)
+            }
+            LoadError::NameMismatch { expected, found } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "name_mismatch", message)
+                    .with_details(json!({ "expected": expected, "found": found }))
+            }
+            LoadError::NoEarlierVersion(_) => {
+                ApiError::new(StatusCode::CONFLICT, "no_earlier_version", message)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the catalogue, health, the OpenAPI document, batches of calls, and one error shape
 //! everywhere.
 
+mod admin;
 mod batch;
 mod catalog;
 mod dispatch;

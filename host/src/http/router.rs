@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{batch, catalog, dispatch, request_id};
+use super::{admin, batch, catalog, dispatch, request_id};
 use crate::host::Host;
 
 /// The full application router for `host`.
@@ -34,6 +34,13 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .route("/api/v1/operations", get(catalog::list))
         .route("/api/v1/operations/{name}", get(catalog::describe))
         .route("/api/v1/operations/{name}/execute", post(dispatch::by_name))
+        .route("/api/v1/admin/operations", post(admin::upload))
+        .route(
+            "/api/v1/admin/operations/{name}",
+            axum::routing::put(admin::replace).delete(admin::unload),
+        )
+        .route("/api/v1/admin/operations/{name}/versions", get(admin::versions))
+        .route("/api/v1/admin/operations/{name}/rollback", post(admin::rollback))
         .fallback(dispatch::by_route)
         .with_state(host)
         .merge(extra)

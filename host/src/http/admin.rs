@@ -1,0 +1,135 @@
+//! The admin API for operations: upload a component (`POST`), replace it with a new
+//! version (`PUT`), unload it (`DELETE`), list its versions and roll back. Uploads are
+//! `application/wasm` bodies up to `server.max_upload_bytes`; a bad one changes nothing
+//! and says why with the load error's code.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::dispatch::read_capped;
+use super::error::ApiError;
+use crate::capabilities::Source;
+use crate::host::Host;
+use crate::loader::LoadedOperation;
+use crate::registry::{Added, Swapped, revision};
+
+/// Where uploaded operations come from, as their origin says.
+const ORIGIN: &str = "upload";
+
+/// `POST /api/v1/admin/operations`: load a new operation.
+pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> Response {
+    let bytes = match component(&host, request).await {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    match host.registry().add(&bytes, Source::Upload, ORIGIN).await {
+        Ok(Added::Published(operation)) => (
+            StatusCode::CREATED,
+            Json(json!({ "data": version(&operation, true) })),
+        )
+            .into_response(),
+        Ok(Added::Disabled(name)) => ApiError::new(
+            StatusCode::CONFLICT,
+            "operation_disabled",
+            format!("operation `{name}` is disabled by configuration"),
+        )
+        .into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// `PUT /api/v1/admin/operations/{name}`: replace the live version.
+pub(crate) async fn replace(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let bytes = match component(&host, request).await {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    swapped(
+        host.registry()
+            .replace(&name, &bytes, Source::Upload, ORIGIN)
+            .await,
+    )
+}
+
+/// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
+pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    swapped(host.registry().rollback(&name).await)
+}
+
+/// `DELETE /api/v1/admin/operations/{name}`: unload.
+pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    match host.registry().remove(&name).await {
+        Ok(removed) => Json(json!({ "data": version(&removed, false) })).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// `GET /api/v1/admin/operations/{name}/versions`: the live version and those kept.
+pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    match host.registry().versions(&name) {
+        Ok(versions) => {
+            let listed: Vec<Value> = versions
+                .iter()
+                .enumerate()
+                .map(|(index, operation)| version(operation, index == 0))
+                .collect();
+            Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
+        }
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+fn swapped(result: Result<Swapped, crate::loader::LoadError>) -> Response {
+    match result {
+        Ok(swapped) => Json(json!({
+            "data": {
+                "live": version(&swapped.live, true),
+                "previous": version(&swapped.previous, false),
+            }
+        }))
+        .into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+/// A version as the admin API shows it.
+fn version(operation: &LoadedOperation, live: bool) -> Value {
+    json!({
+        "name": operation.spec.name,
+        "version": operation.spec.version,
+        "revision": revision(operation),
+        "live": live,
+        "method": operation.spec.method.as_str(),
+        "path": operation.spec.route.template,
+        "capabilities": operation.capabilities,
+        "source": operation.source,
+        "content_hash": operation.content_hash,
+    })
+}
+
+/// The uploaded component: an `application/wasm` body within the upload cap.
+async fn component(host: &Host, request: Request) -> Result<axum::body::Bytes, ApiError> {
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.split(';').next().map(str::trim) != Some("application/wasm") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the component as `application/wasm`, not `{content_type}`"),
+        ));
+    }
+    read_capped(request, host.settings().server.max_upload_bytes).await
+}

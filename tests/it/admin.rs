@@ -1,0 +1,273 @@
+//! Hot loading through the admin API: upload, replace (the route may move; conflicts are
+//! checked first), roll back, unload, and every bad upload refused with its reason while
+//! the live version keeps serving. Requests in flight finish on the version they started
+//! with.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::Method;
+use serde_json::Value;
+
+use crate::{Reply, TestHost, guests, settings};
+
+async fn upload(host: &TestHost, method: Method, uri: &str, path: &str) -> Reply {
+    let bytes = arsenal_tests::read(path);
+    host.send(
+        method,
+        uri,
+        Body::from(bytes),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+}
+
+async fn echo_ok(host: &TestHost) -> Reply {
+    let reply = host.get("/api/v1/echo/ping").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_replace_roll_back_and_unload() {
+    let host = TestHost::new(&[]).await;
+    let added = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::GREET,
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["data"]["name"], "greet");
+    assert_eq!(added.body["data"]["source"], "upload");
+    let greeted = host.get("/api/v1/greet/ann").await;
+    assert_eq!(greeted.status, 200, "{}", greeted.body);
+    assert_eq!(
+        greeted.header("x-operation-revision"),
+        added.body["data"]["revision"].as_str().unwrap()
+    );
+    upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::GREET,
+    )
+    .await
+    .assert_error(409, "operation_exists");
+
+    // Replace the built-in echo with version 2, then roll back.
+    let before = echo_ok(&host).await;
+    assert_eq!(before.header("x-operation-version"), "0.1.0");
+    let replaced = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        guests::ECHO_V2,
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    assert_eq!(replaced.body["data"]["live"]["version"], "2.0.0");
+    assert_eq!(replaced.body["data"]["previous"]["version"], "0.1.0");
+    assert_eq!(echo_ok(&host).await.header("x-operation-version"), "2.0.0");
+    let versions = host.get("/api/v1/admin/operations/echo/versions").await;
+    let listed: Vec<(&str, bool)> = versions.body["data"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_str().unwrap(), v["live"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(listed, [("2.0.0", true), ("0.1.0", false)]);
+    let catalogue = host.get("/api/v1/operations/echo").await;
+    assert_eq!(
+        catalogue.body["data"]["version"], "2.0.0",
+        "the catalogue changed with it"
+    );
+
+    let rolled = host
+        .post(
+            "/api/v1/admin/operations/echo/rollback",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    assert_eq!(rolled.body["data"]["live"]["version"], "0.1.0");
+    assert_eq!(echo_ok(&host).await.header("x-operation-version"), "0.1.0");
+    host.post(
+        "/api/v1/admin/operations/echo/rollback",
+        serde_json::json!({}),
+    )
+    .await
+    .assert_error(409, "no_earlier_version");
+
+    // Unload: gone from routes and catalogue; a second unload is 404.
+    let removed = host.delete("/api/v1/admin/operations/greet").await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    host.get("/api/v1/greet/ann")
+        .await
+        .assert_error(404, "operation_not_found");
+    host.get("/api/v1/operations/greet")
+        .await
+        .assert_error(404, "operation_not_found");
+    host.delete("/api/v1/admin/operations/greet")
+        .await
+        .assert_error(404, "operation_not_found");
+    host.put("/api/v1/admin/operations/ghost", serde_json::json!({}))
+        .await
+        .assert_error(415, "unsupported_media_type");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_upload_changes_nothing_and_says_why() {
+    // A cap just over the largest good component used here.
+    let cap = [guests::FS_IMPORT, guests::ROUTE_B]
+        .iter()
+        .map(|path| arsenal_tests::read(path).len())
+        .max()
+        .unwrap()
+        + 1;
+    let mut settings = settings();
+    settings.server.max_upload_bytes = cap;
+    let host = TestHost::with_settings(settings, &[guests::ROUTE_A]).await;
+    let cases: [(&str, Method, &str, Body, &str, u16, &str); 6] = [
+        (
+            "not wasm",
+            Method::POST,
+            "/api/v1/admin/operations",
+            Body::from("hello"),
+            "application/wasm",
+            422,
+            "invalid_component",
+        ),
+        (
+            "wrong type",
+            Method::POST,
+            "/api/v1/admin/operations",
+            Body::from("{}"),
+            "application/json",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "too large",
+            Method::POST,
+            "/api/v1/admin/operations",
+            Body::from(vec![0u8; cap + 1]),
+            "application/wasm",
+            413,
+            "payload_too_large",
+        ),
+        (
+            "filesystem",
+            Method::POST,
+            "/api/v1/admin/operations",
+            Body::from(arsenal_tests::read(guests::FS_IMPORT)),
+            "application/wasm",
+            422,
+            "unsupported_imports",
+        ),
+        (
+            "route taken",
+            Method::POST,
+            "/api/v1/admin/operations",
+            Body::from(arsenal_tests::read(guests::ROUTE_B)),
+            "application/wasm",
+            409,
+            "route_conflict",
+        ),
+        (
+            "other name",
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            Body::from(arsenal_tests::read(guests::ROUTE_B)),
+            "application/wasm",
+            422,
+            "name_mismatch",
+        ),
+    ];
+    for (case, method, uri, body, content_type, status, code) in cases {
+        let reply = host
+            .send(method, uri, body, &[("content-type", content_type)])
+            .await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (status, code),
+            "{case}: {}",
+            reply.body
+        );
+        // The live versions keep serving, unchanged.
+        assert_eq!(
+            echo_ok(&host).await.header("x-operation-version"),
+            "0.1.0",
+            "{case}"
+        );
+        assert_eq!(
+            host.get("/api/v1/test/conflict/x").await.status,
+            200,
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replacing_under_load_drops_no_request() {
+    let host = Arc::new(TestHost::new(&[]).await);
+    let first = echo_ok(&host).await;
+    let mut live = BTreeSet::from([first.header("x-operation-revision").to_owned()]);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let (host, stop) = (host.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut served = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let reply = host.get("/api/v1/echo/ping").await;
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                served.push(reply.header("x-operation-revision").to_owned());
+            }
+            served
+        }));
+    }
+    for _ in 0..25 {
+        let replaced = upload(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            guests::ECHO_V2,
+        )
+        .await;
+        assert_eq!(replaced.status, 200, "{}", replaced.body);
+        live.insert(
+            replaced.body["data"]["live"]["revision"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let rolled = host
+            .post(
+                "/api/v1/admin/operations/echo/rollback",
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(rolled.status, 200, "{}", rolled.body);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut served = 0;
+    for client in clients {
+        let revisions = client.await.unwrap();
+        served += revisions.len();
+        assert!(
+            revisions.iter().all(|r| live.contains(r)),
+            "every answer came from a live version"
+        );
+    }
+    assert!(served > 0);
+    let versions = host.get("/api/v1/admin/operations/echo/versions").await;
+    let kept = versions.body["data"]["versions"].as_array().unwrap();
+    assert!(
+        kept.len() <= 6,
+        "history is bounded: {}",
+        Value::Array(kept.clone())
+    );
+}
