@@ -408,3 +408,51 @@ async fn a_closed_port_is_an_error() {
     let error = out.code.expect_err("nothing listens there");
     assert!(error.contains("failed to reach"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_versions_rollback_and_unload_against_a_running_server() {
+    let server = Server::start(&[]).await;
+    let config = Config::new();
+    let url = server.url.as_str();
+
+    let loaded = arsenal(&config, &["load", guests::GREET, "--url", url])
+        .await
+        .json(0);
+    assert_eq!(loaded["data"]["name"], "greet");
+    // Loading the same name again replaces it.
+    let replaced = arsenal(&config, &["load", guests::ECHO_V2, "--url", url])
+        .await
+        .json(0);
+    assert_eq!(replaced["data"]["live"]["version"], "2.0.0");
+    assert_eq!(replaced["data"]["previous"]["version"], "0.1.0");
+    let versions = arsenal(&config, &["versions", "echo", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(versions["data"]["versions"].as_array().unwrap().len(), 2);
+    let rolled = arsenal(&config, &["rollback", "echo", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(rolled["data"]["live"]["version"], "0.1.0");
+    let refused = arsenal(&config, &["rollback", "echo", "--url", url])
+        .await
+        .json(1);
+    assert_eq!(refused["error"]["code"], "no_earlier_version");
+    let unloaded = arsenal(&config, &["unload", "greet", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(unloaded["data"]["name"], "greet");
+    let missing = arsenal(&config, &["unload", "greet", "--url", url])
+        .await
+        .json(1);
+    assert_eq!(missing["error"]["code"], "operation_not_found");
+    let not_wasm = arsenal(&config, &["load", "/dev/null", "--url", url])
+        .await
+        .json(1);
+    assert_eq!(not_wasm["error"]["code"], "invalid_component");
+    server.stop().await;
+
+    // These commands need a server (unless ARSENAL_URL names one).
+    if std::env::var_os("ARSENAL_URL").is_none() {
+        assert!(Cli::try_parse_from(["arsenal", "unload", "greet"]).is_err());
+    }
+}

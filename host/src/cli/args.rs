@@ -80,6 +80,32 @@ pub enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Load a component into a running server (`--url`), replacing the live version of an
+    /// operation of the same name.
+    Load {
+        #[arg(value_name = "FILE.wasm")]
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Unload an operation from a running server.
+    Unload {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Return an operation of a running server to its previous version.
+    Rollback {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List an operation's versions on a running server, the live one first.
+    Versions {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Load, type-check and describe components, printing every problem found.
     Check {
         #[arg(required = true, value_name = "FILE.wasm")]
@@ -96,6 +122,14 @@ pub enum CheckSource {
     Builtin,
     Directory,
     Upload,
+}
+
+/// A running server, for the commands that change one.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The server, e.g. http://127.0.0.1:4000.
+    #[arg(long, env = "ARSENAL_URL", required = true)]
+    pub url: String,
 }
 
 /// Where a client command runs: against a server (`--url`), or in-process on a fresh

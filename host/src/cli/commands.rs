@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use http::Method;
 use serde_json::{Map, Value};
 
-use super::args::{Cli, Command, TargetArgs};
+use super::args::{Cli, Command, ServerArgs, TargetArgs};
 use super::target::{Answer, Target};
 use crate::config::Settings;
 use crate::host::Host;
@@ -51,6 +51,40 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             }
             print_table(&answer.body["data"], out)?;
             Ok(0)
+        }
+        Command::Load { file, server } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            let server = Target::remote(&server.url);
+            let added = server
+                .send_wasm(Method::POST, "/api/v1/admin/operations", bytes.clone())
+                .await?;
+            // Loaded already: replace it.
+            if added.status == 409 && added.body["error"]["code"] == "operation_exists" {
+                let name = added.body["error"]["details"]["name"]
+                    .as_str()
+                    .unwrap_or_default();
+                let path = format!("/api/v1/admin/operations/{}", encode(name));
+                return print_answer(&server.send_wasm(Method::PUT, &path, bytes).await?, out);
+            }
+            print_answer(&added, out)
+        }
+        Command::Unload { name, server } => {
+            admin(
+                &server,
+                Method::DELETE,
+                &format!("/api/v1/admin/operations/{}", encode(&name)),
+                out,
+            )
+            .await
+        }
+        Command::Rollback { name, server } => {
+            let path = format!("/api/v1/admin/operations/{}/rollback", encode(&name));
+            admin(&server, Method::POST, &path, out).await
+        }
+        Command::Versions { name, server } => {
+            let path = format!("/api/v1/admin/operations/{}/versions", encode(&name));
+            admin(&server, Method::GET, &path, out).await
         }
         Command::Describe { name, target } => {
             let path = format!("/api/v1/operations/{}", encode(&name));
@@ -131,6 +165,17 @@ async fn ask(
         .await?
         .send(method, path, body)
         .await
+}
+
+/// Send an admin request without a body to a running server and print the answer.
+async fn admin(
+    server: &ServerArgs,
+    method: Method,
+    path: &str,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u8> {
+    let answer = Target::remote(&server.url).send(method, path, None).await?;
+    print_answer(&answer, out)
 }
 
 fn print_answer(answer: &Answer, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {

@@ -37,12 +37,17 @@ impl Answer {
 }
 
 impl Target {
+    /// A running server at `url`.
+    pub(crate) fn remote(url: &str) -> Target {
+        Target::Remote {
+            client: reqwest::Client::new(),
+            base: url.trim_end_matches('/').to_owned(),
+        }
+    }
+
     pub(crate) async fn new(args: &TargetArgs, settings: Settings) -> anyhow::Result<Target> {
         match &args.url {
-            Some(url) => Ok(Target::Remote {
-                client: reqwest::Client::new(),
-                base: url.trim_end_matches('/').to_owned(),
-            }),
+            Some(url) => Ok(Target::remote(url)),
             None => {
                 let mut settings = settings;
                 settings
@@ -106,6 +111,34 @@ impl Target {
                 })
             }
         }
+    }
+}
+
+impl Target {
+    /// Send a component (`application/wasm`) to a running server.
+    pub(crate) async fn send_wasm(
+        &self,
+        method: Method,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Answer> {
+        let Target::Remote { client, base } = self else {
+            anyhow::bail!("loading a component needs a running server (`--url`)");
+        };
+        let url = format!("{base}{path}");
+        let response = client
+            .request(method, &url)
+            .header(http::header::CONTENT_TYPE, "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("failed to reach {url}: {error}"))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await?;
+        Ok(Answer {
+            status,
+            body: parse(&bytes),
+        })
     }
 }
 
