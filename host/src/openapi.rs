@@ -156,17 +156,18 @@ fn error_response(description: &str) -> Value {
     })
 }
 
+/// A success answer: `{"data": DATA}`.
+fn ok(description: &str, data: Value) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": {
+            "type": "object", "required": ["data"], "properties": { "data": data }
+        } } }
+    })
+}
+
 fn host_paths() -> Vec<(&'static str, Value)> {
-    let ok = |description: &str, data: Value| {
-        json!({
-            "description": description,
-            "content": { "application/json": { "schema": {
-                "type": "object", "required": ["data"], "properties": { "data": data }
-            } } }
-        })
-    };
-    let name_param =
-        json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } });
+    let name_param = operation_name_param();
     vec![
         (
             "/api/v1/health",
@@ -224,7 +225,110 @@ fn host_paths() -> Vec<(&'static str, Value)> {
             }}),
         ),
         (BATCH_PATH, batch_path()),
+        ("/api/v1/admin/operations", admin_upload_path()),
+        ("/api/v1/admin/operations/{name}", admin_operation_path()),
+        (
+            "/api/v1/admin/operations/{name}/versions",
+            json!({ "get": {
+                "operationId": "admin_versions", "summary": "An operation's live version and the earlier ones kept", "tags": ["admin"],
+                "parameters": [operation_name_param()],
+                "responses": {
+                    "200": ok("Versions, the live one first.", json!({ "type": "object", "required": ["name", "versions"] })),
+                    "404": error_response("No such operation (`operation_not_found`).")
+                }
+            }}),
+        ),
+        (
+            "/api/v1/admin/operations/{name}/rollback",
+            json!({ "post": {
+                "operationId": "admin_rollback", "summary": "Return an operation to its previous version", "tags": ["admin"],
+                "parameters": [operation_name_param()],
+                "responses": {
+                    "200": ok("The version now live and the one replaced.", json!({ "type": "object", "required": ["live", "previous"] })),
+                    "404": error_response("No such operation (`operation_not_found`)."),
+                    "409": error_response("No earlier version is kept (`no_earlier_version`), or its route is taken now (`route_conflict`).")
+                }
+            }}),
+        ),
     ]
+}
+
+/// The `{name}` path parameter of an operation.
+fn operation_name_param() -> Value {
+    json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+fn wasm_body() -> Value {
+    json!({ "required": true, "content": { "application/wasm": { "schema": { "type": "string", "format": "binary" } } } })
+}
+
+/// Answers of an upload that was refused, whatever the endpoint.
+fn upload_refusals(mut responses: serde_json::Map<String, Value>) -> Value {
+    responses.insert(
+        "413".into(),
+        error_response("Over `server.max_upload_bytes` (`payload_too_large`)."),
+    );
+    responses.insert(
+        "415".into(),
+        error_response("Not sent as `application/wasm` (`unsupported_media_type`)."),
+    );
+    responses.insert("422".into(), error_response("Not a component (`invalid_component`), imports not granted (`unsupported_imports`), invalid config (`invalid_config`), unsupported contract, or another operation's component (`name_mismatch`)."));
+    Value::Object(responses)
+}
+
+/// `POST /api/v1/admin/operations`.
+fn admin_upload_path() -> Value {
+    let mut responses = serde_json::Map::new();
+    responses.insert(
+        "201".into(),
+        ok(
+            "The operation is live.",
+            json!({ "type": "object", "required": ["name", "version", "revision"] }),
+        ),
+    );
+    responses.insert("409".into(), error_response("The name is loaded (`operation_exists`; replace it with PUT) or the route is taken (`route_conflict`)."));
+    json!({ "post": {
+        "operationId": "admin_upload", "summary": "Load a new operation from its component", "tags": ["admin"],
+        "requestBody": wasm_body(),
+        "responses": upload_refusals(responses)
+    }})
+}
+
+/// `PUT` and `DELETE /api/v1/admin/operations/{name}`.
+fn admin_operation_path() -> Value {
+    let mut responses = serde_json::Map::new();
+    responses.insert(
+        "200".into(),
+        ok(
+            "The version now live and the one replaced.",
+            json!({ "type": "object", "required": ["live", "previous"] }),
+        ),
+    );
+    responses.insert(
+        "404".into(),
+        error_response("No such operation (`operation_not_found`)."),
+    );
+    responses.insert(
+        "409".into(),
+        error_response("The new route is taken by another operation (`route_conflict`)."),
+    );
+    json!({
+        "put": {
+            "operationId": "admin_replace", "summary": "Replace an operation with a new version", "tags": ["admin"],
+            "description": "The new version is loaded and its route checked against every other operation before anything is swapped; requests in flight finish on the version they started with.",
+            "parameters": [operation_name_param()],
+            "requestBody": wasm_body(),
+            "responses": upload_refusals(responses)
+        },
+        "delete": {
+            "operationId": "admin_unload", "summary": "Unload an operation", "tags": ["admin"],
+            "parameters": [operation_name_param()],
+            "responses": {
+                "200": ok("The version unloaded.", json!({ "type": "object", "required": ["name", "version", "revision"] })),
+                "404": error_response("No such operation (`operation_not_found`).")
+            }
+        }
+    })
 }
 
 /// `POST /api/v1/batch` (see `http::batch` for the behaviour).
