@@ -76,21 +76,9 @@ impl Target {
     ) -> anyhow::Result<Answer> {
         match self {
             Target::Remote { client, base } => {
-                let url = format!("{base}{path}");
-                let mut request = client.request(method, &url);
-                if let Some(body) = body {
-                    request = request.json(&body);
-                }
-                let response = request
-                    .send()
-                    .await
-                    .map_err(|error| anyhow::anyhow!("failed to reach {url}: {error}"))?;
-                let status = response.status().as_u16();
-                let bytes = response.bytes().await?;
-                Ok(Answer {
-                    status,
-                    body: parse(&bytes),
-                })
+                let body = body.map(|body| serde_json::to_vec(&body)).transpose()?;
+                let body = body.map(|bytes| ("application/json", bytes));
+                remote(client, base, method, path, body).await
             }
             Target::Local { router } => {
                 let body = match body {
@@ -125,21 +113,42 @@ impl Target {
         let Target::Remote { client, base } = self else {
             anyhow::bail!("loading a component needs a running server (`--url`)");
         };
-        let url = format!("{base}{path}");
-        let response = client
-            .request(method, &url)
-            .header(http::header::CONTENT_TYPE, "application/wasm")
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|error| anyhow::anyhow!("failed to reach {url}: {error}"))?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await?;
-        Ok(Answer {
-            status,
-            body: parse(&bytes),
-        })
+        remote(
+            client,
+            base,
+            method,
+            path,
+            Some(("application/wasm", bytes)),
+        )
+        .await
     }
+}
+
+/// One request to a running server, with an optional body of the given media type.
+async fn remote(
+    client: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> anyhow::Result<Answer> {
+    let url = format!("{base}{path}");
+    let mut request = client.request(method, &url);
+    if let Some((content_type, bytes)) = body {
+        request = request
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(bytes);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| anyhow::anyhow!("failed to reach {url}: {error}"))?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    Ok(Answer {
+        status,
+        body: parse(&bytes),
+    })
 }
 
 fn parse(bytes: &[u8]) -> Value {
