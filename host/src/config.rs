@@ -35,6 +35,11 @@ pub struct ServerSettings {
     pub shutdown_grace_ms: u64,
     /// This node's name, as it appears in pids. Default `local`.
     pub node: String,
+    /// Where operations loaded through the admin API are kept across restarts. Default
+    /// `$XDG_STATE_HOME/arsenal` (or `~/.local/state/arsenal`); `persist = false` keeps
+    /// nothing.
+    pub state_dir: Option<PathBuf>,
+    pub persist: bool,
     /// Largest component accepted by the admin API, in bytes. Default 50 MiB.
     pub max_upload_bytes: usize,
     /// Run the host's own services as protected processes under the root supervisor
@@ -45,6 +50,28 @@ pub struct ServerSettings {
 }
 
 impl ServerSettings {
+    /// The state directory in force, unless persistence is off.
+    pub fn resolved_state_dir(&self) -> Option<PathBuf> {
+        if !self.persist {
+            return None;
+        }
+        if let Some(dir) = &self.state_dir {
+            return Some(dir.clone());
+        }
+        if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|dir| !dir.is_empty()) {
+            return Some(PathBuf::from(dir).join("arsenal"));
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+            return Some(
+                PathBuf::from(home)
+                    .join(".local")
+                    .join("state")
+                    .join("arsenal"),
+            );
+        }
+        Some(std::env::temp_dir().join("arsenal-state"))
+    }
+
     /// The sandbox directory in force.
     pub fn resolved_sandbox_dir(&self) -> PathBuf {
         self.sandbox_dir
@@ -61,6 +88,8 @@ impl Default for ServerSettings {
             max_json_depth: 64,
             shutdown_grace_ms: 10_000,
             node: "local".to_owned(),
+            state_dir: None,
+            persist: true,
             max_upload_bytes: 50 * 1024 * 1024,
             host_services: true,
             sandbox_dir: None,

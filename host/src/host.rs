@@ -47,6 +47,8 @@ pub struct Host {
     pub(crate) facts: Arc<HostFacts>,
     /// The address the HTTP server listens on, once it does.
     pub(crate) listening: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+    /// What the admin API changed, kept across restarts (none when persistence is off).
+    pub(crate) uploads: Option<crate::uploads::Uploads>,
 }
 
 impl Host {
@@ -110,12 +112,17 @@ impl Host {
             gate,
             settings.operations.clone(),
         ));
+        let uploads = settings
+            .server
+            .resolved_state_dir()
+            .map(|dir| crate::uploads::Uploads::open(&dir, settings.operations.versions_kept));
         Ok(Host {
             settings,
             registry,
             workers,
             processes,
             problems: Vec::new(),
+            uploads,
             facts,
             listening: Arc::default(),
         })
@@ -132,6 +139,10 @@ impl Host {
         }
         for dir in host.settings.operations.worker_dirs.clone() {
             host.load_worker_dir(&dir)?;
+        }
+        if let Some(uploads) = &host.uploads {
+            let problems = uploads.replay(&host).await;
+            host.problems.extend(problems);
         }
         if host.settings.server.host_services {
             crate::host_services::start(&host).await?;

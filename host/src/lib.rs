@@ -20,8 +20,10 @@ mod registry;
 mod routes;
 pub mod runtime;
 mod spec;
+mod state;
 mod store;
 mod system_facts;
+mod uploads;
 mod validation;
 
 pub mod cli;

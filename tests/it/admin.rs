@@ -271,3 +271,83 @@ async fn replacing_under_load_drops_no_request() {
         Value::Array(kept.clone())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_survive_a_restart() {
+    let state = crate::fresh_state_dir();
+    let settings = || {
+        let mut settings = settings();
+        settings.server.state_dir = Some(state.clone());
+        settings
+    };
+    let revision_before;
+    {
+        let host = TestHost::with_settings(settings(), &[]).await;
+        let added = upload(
+            &host,
+            Method::POST,
+            "/api/v1/admin/operations",
+            guests::GREET,
+        )
+        .await;
+        assert_eq!(added.status, 201, "{}", added.body);
+        let replaced = upload(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            guests::ECHO_V2,
+        )
+        .await;
+        assert_eq!(replaced.status, 200, "{}", replaced.body);
+        revision_before = replaced.body["data"]["live"]["revision"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            host.delete("/api/v1/admin/operations/system_info")
+                .await
+                .status,
+            200
+        );
+        // A half-written upload left behind by a crash is ignored.
+        std::fs::write(
+            state.join("operations.json.tmp-crash"),
+            b"{\"live\": {\"trunc",
+        )
+        .unwrap();
+    }
+    let host = TestHost::with_settings(settings(), &[]).await;
+    assert!(
+        host.host.problems().is_empty(),
+        "{:?}",
+        host.host.problems()
+    );
+    assert_eq!(host.get("/api/v1/greet/ann").await.status, 200);
+    let echo = echo_ok(&host).await;
+    assert_eq!(
+        (
+            echo.header("x-operation-version"),
+            echo.header("x-operation-revision")
+        ),
+        ("2.0.0", revision_before.as_str())
+    );
+    host.get("/api/v1/system/info")
+        .await
+        .assert_error(404, "operation_not_found");
+    // The history came back too: a rollback returns to the built-in echo.
+    let rolled = host
+        .post(
+            "/api/v1/admin/operations/echo/rollback",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    assert_eq!(echo_ok(&host).await.header("x-operation-version"), "0.1.0");
+    drop(host);
+    let host = TestHost::with_settings(settings(), &[]).await;
+    assert_eq!(
+        echo_ok(&host).await.header("x-operation-version"),
+        "0.1.0",
+        "the rollback was kept"
+    );
+}

@@ -24,7 +24,10 @@ impl Config {
     fn new() -> Config {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache");
-        let toml = format!("[cache]\ndir = {cache:?}\n\n[limits]\nmax_instances = 8\n");
+        let state = dir.path().join("state");
+        let toml = format!(
+            "[cache]\ndir = {cache:?}\n\n[limits]\nmax_instances = 8\n\n[server]\nstate_dir = {state:?}\n"
+        );
         std::fs::write(dir.path().join("arsenal.toml"), toml).expect("the config is written");
         Config { dir }
     }

@@ -130,7 +130,21 @@ pub(crate) fn settings() -> Settings {
     settings.limits.timeout_ms = 1_000;
     // Tests count processes; the host's service tree is tested on its own.
     settings.server.host_services = false;
+    // Each host keeps its admin changes in a directory of its own.
+    settings.server.state_dir = Some(fresh_state_dir());
     settings
+}
+
+/// A new, empty directory under the target directory, for one host's state.
+pub(crate) fn fresh_state_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "state/{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// A host with the built-in operations and the given guest files (source `directory`).

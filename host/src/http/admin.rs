@@ -17,6 +17,7 @@ use crate::capabilities::Source;
 use crate::host::Host;
 use crate::loader::LoadedOperation;
 use crate::registry::{Added, Swapped, revision};
+use crate::uploads::Change;
 
 /// Where uploaded operations come from, as their origin says.
 const ORIGIN: &str = "upload";
@@ -28,11 +29,14 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
         Err(error) => return error.into_response(),
     };
     match host.registry().add(&bytes, Source::Upload, ORIGIN).await {
-        Ok(Added::Published(operation)) => (
-            StatusCode::CREATED,
-            Json(json!({ "data": version(&operation, true) })),
-        )
-            .into_response(),
+        Ok(Added::Published(operation)) => keep(&host, Change::Added(&operation, &bytes))
+            .unwrap_or_else(|| {
+                (
+                    StatusCode::CREATED,
+                    Json(json!({ "data": version(&operation, true) })),
+                )
+                    .into_response()
+            }),
         Ok(Added::Disabled(name)) => ApiError::new(
             StatusCode::CONFLICT,
             "operation_disabled",
@@ -53,22 +57,34 @@ pub(crate) async fn replace(
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
-    swapped(
-        host.registry()
-            .replace(&name, &bytes, Source::Upload, ORIGIN)
-            .await,
-    )
+    let result = host
+        .registry()
+        .replace(&name, &bytes, Source::Upload, ORIGIN)
+        .await;
+    if let Ok(swapped) = &result
+        && let Some(refused) = keep(&host, Change::Replaced(swapped, &bytes))
+    {
+        return refused;
+    }
+    answer_swap(result)
 }
 
 /// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    swapped(host.registry().rollback(&name).await)
+    let result = host.registry().rollback(&name).await;
+    if let Ok(swapped) = &result
+        && let Some(refused) = keep(&host, Change::RolledBack(swapped))
+    {
+        return refused;
+    }
+    answer_swap(result)
 }
 
 /// `DELETE /api/v1/admin/operations/{name}`: unload.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     match host.registry().remove(&name).await {
-        Ok(removed) => Json(json!({ "data": version(&removed, false) })).into_response(),
+        Ok(removed) => keep(&host, Change::Removed(&name))
+            .unwrap_or_else(|| Json(json!({ "data": version(&removed, false) })).into_response()),
         Err(error) => ApiError::from(error).into_response(),
     }
 }
@@ -88,7 +104,20 @@ pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<Str
     }
 }
 
-fn swapped(result: Result<Swapped, crate::loader::LoadError>) -> Response {
+/// Record a change in the state directory. The change is live already; when it cannot
+/// be kept, the answer (returned here) says so: it will not survive a restart.
+fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
+    let error = host.uploads.as_ref()?.record(change).err()?;
+    tracing::error!(%error, "an admin change is live but could not be kept");
+    let refused = ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "state_not_saved",
+        format!("the change is live but was not saved, so a restart loses it: {error}"),
+    );
+    Some(refused.into_response())
+}
+
+fn answer_swap(result: Result<Swapped, crate::loader::LoadError>) -> Response {
     match result {
         Ok(swapped) => Json(json!({
             "data": {
