@@ -165,6 +165,11 @@ pub struct OperationSettings {
     pub overrides: BTreeMap<String, OperationOverride>,
     /// Earlier versions kept per operation for rollback. Default 5.
     pub versions_kept: usize,
+    /// Directories watched while serving: `.wasm` files added, replaced or deleted there
+    /// are loaded, replaced or unloaded. Default none.
+    pub watch_dirs: Vec<PathBuf>,
+    /// Quiet time before a watched file is acted on, in milliseconds. Default 500.
+    pub watch_debounce_ms: u64,
 }
 
 impl Default for OperationSettings {
@@ -175,6 +180,8 @@ impl Default for OperationSettings {
             disabled: Vec::new(),
             overrides: BTreeMap::new(),
             versions_kept: 5,
+            watch_dirs: Vec::new(),
+            watch_debounce_ms: 500,
         }
     }
 }

@@ -29,6 +29,7 @@ mod validation;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod watch;
 
 pub use cache::{CompileCache, content_hash};
 pub use capabilities::{

@@ -22,6 +22,7 @@ mod supervisors;
 mod support;
 mod tracing_operations;
 mod validation;
+mod watch;
 mod workers;
 
 pub(crate) use support::*;

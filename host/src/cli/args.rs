@@ -42,6 +42,10 @@ pub enum Command {
         /// repeatable.
         #[arg(long = "workers", value_name = "DIR")]
         workers: Vec<PathBuf>,
+        /// A directory to watch: `.wasm` files added, replaced or deleted there are loaded,
+        /// replaced or unloaded while serving; repeatable.
+        #[arg(long = "watch", value_name = "DIR")]
+        watch: Vec<PathBuf>,
         /// Print the effective configuration as TOML and exit.
         #[arg(long)]
         print_config: bool,

@@ -21,9 +21,11 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             addr,
             operations,
             workers,
+            watch,
             print_config,
         } => {
             settings.operations.worker_dirs.extend(workers);
+            settings.operations.watch_dirs.extend(watch);
             serve(settings, addr, operations, print_config, out).await
         }
         Command::List {
@@ -150,7 +152,19 @@ async fn serve(
         "arsenal serving {operations} operations on http://{addr}"
     )?;
     out.flush()?;
-    crate::http::serve(Arc::new(host), listener, crate::http::shutdown_signal()).await?;
+    let host = Arc::new(host);
+    let debounce = std::time::Duration::from_millis(host.settings().operations.watch_debounce_ms);
+    let mut watches = Vec::new();
+    for dir in &host.settings().operations.watch_dirs {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create the watched directory {}", dir.display()))?;
+        watches.push(
+            crate::watch::watch(host.registry().clone(), dir, debounce)
+                .with_context(|| format!("failed to watch {}", dir.display()))?,
+        );
+    }
+    crate::http::serve(host, listener, crate::http::shutdown_signal()).await?;
+    drop(watches);
     Ok(0)
 }
 
