@@ -351,3 +351,106 @@ async fn admin_changes_survive_a_restart() {
         "the rollback was kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_components_are_loaded_replaced_and_rolled_back_for_sandboxes() {
+    let host = TestHost::new(&[]).await;
+    let first = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        guests::LEDGER_V1,
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["data"]["live"]["stateful"], true);
+    let created = host
+        .post(
+            "/api/v1/sandboxes",
+            serde_json::json!({ "id": "books", "supervisor": { "children": [
+                { "id": "main", "worker": "ledger", "name": "main-ledger" }
+            ] } }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let table = host.host.processes();
+    let wait = std::time::Duration::from_secs(5);
+    table
+        .call("main-ledger", None, "add 4", wait)
+        .await
+        .unwrap();
+
+    let second = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        guests::LEDGER_V2,
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(
+        second.body["data"]["previous"]["version"],
+        first.body["data"]["live"]["version"]
+    );
+    let reloaded = host
+        .post(
+            "/api/v1/sandboxes/books/hot-reload",
+            serde_json::json!({ "worker": "ledger" }),
+        )
+        .await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.body);
+    assert_eq!(
+        table.call("main-ledger", None, "get", wait).await.unwrap(),
+        "v2:4/0"
+    );
+    let versions = host.get("/api/v1/admin/workers/ledger/versions").await;
+    assert_eq!(
+        versions.body["data"]["versions"].as_array().unwrap().len(),
+        2
+    );
+
+    let rolled = host
+        .post(
+            "/api/v1/admin/workers/ledger/rollback",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    assert_eq!(
+        rolled.body["data"]["live"]["version"],
+        first.body["data"]["live"]["version"]
+    );
+    host.post(
+        "/api/v1/admin/workers/ledger/rollback",
+        serde_json::json!({}),
+    )
+    .await
+    .assert_error(409, "no_earlier_version");
+
+    host.send(
+        Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        Body::from("junk"),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+    .assert_error(422, "invalid_component");
+    upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/bad%20name",
+        guests::LEDGER_V1,
+    )
+    .await
+    .assert_error(422, "validation_error");
+    let unloaded = host.delete("/api/v1/admin/workers/ledger").await;
+    assert_eq!(unloaded.status, 200, "{}", unloaded.body);
+    host.delete("/api/v1/admin/workers/ledger")
+        .await
+        .assert_error(404, "worker_not_found");
+    // The running process keeps its code.
+    assert_eq!(
+        table.call("main-ledger", None, "get", wait).await.unwrap(),
+        "v2:4/0"
+    );
+}

@@ -146,7 +146,10 @@ fn version(operation: &LoadedOperation, live: bool) -> Value {
 }
 
 /// The uploaded component: an `application/wasm` body within the upload cap.
-async fn component(host: &Host, request: Request) -> Result<axum::body::Bytes, ApiError> {
+pub(super) async fn component(
+    host: &Host,
+    request: Request,
+) -> Result<axum::body::Bytes, ApiError> {
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)

@@ -3,6 +3,7 @@
 //! everywhere.
 
 mod admin;
+mod admin_workers;
 mod batch;
 mod catalog;
 mod dispatch;

@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{admin, batch, catalog, dispatch, request_id};
+use super::{admin, admin_workers, batch, catalog, dispatch, request_id};
 use crate::host::Host;
 
 /// The full application router for `host`.
@@ -41,6 +41,12 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         )
         .route("/api/v1/admin/operations/{name}/versions", get(admin::versions))
         .route("/api/v1/admin/operations/{name}/rollback", post(admin::rollback))
+        .route(
+            "/api/v1/admin/workers/{name}",
+            axum::routing::put(admin_workers::put).delete(admin_workers::unload),
+        )
+        .route("/api/v1/admin/workers/{name}/versions", get(admin_workers::versions))
+        .route("/api/v1/admin/workers/{name}/rollback", post(admin_workers::rollback))
         .fallback(dispatch::by_route)
         .with_state(host)
         .merge(extra)

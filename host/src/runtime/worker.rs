@@ -28,6 +28,9 @@ const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
 const PROCESS_INTERFACE: &str = "arsenal:process/process@";
 const FILESYSTEM_PACKAGE: &str = "wasi:filesystem/";
 
+/// Earlier versions kept per worker for rollback.
+const WORKER_VERSIONS_KEPT: usize = 5;
+
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerLimits {
@@ -168,6 +171,10 @@ impl Event {
 pub struct WorkerEngine {
     /// Loaded worker components by name.
     loaded: std::sync::RwLock<std::collections::BTreeMap<String, Arc<WorkerCode>>>,
+    /// Earlier versions of each worker, oldest first, for rollback.
+    history: std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
+    >,
     engine: Engine,
     linker: Linker<CallState>,
     host: Arc<HostFacts>,
@@ -231,6 +238,7 @@ impl WorkerEngine {
         )?;
         Ok(WorkerEngine {
             loaded: Default::default(),
+            history: Default::default(),
             engine,
             linker,
             host,
@@ -310,12 +318,63 @@ impl WorkerEngine {
     ) -> Result<Arc<WorkerCode>, WorkerError> {
         let version = crate::cache::content_hash(bytes)[..12].to_owned();
         let code = self.compile(name, &version, bytes, source)?;
-        self.loaded
+        let previous = self
+            .loaded
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_owned(), code.clone());
+        if let Some(previous) = previous.filter(|previous| previous.version != code.version) {
+            let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = history.entry(name.to_owned()).or_default();
+            kept.push_back(previous);
+            while kept.len() > WORKER_VERSIONS_KEPT {
+                kept.pop_front();
+            }
+        }
         tracing::info!(worker = name, version, "worker loaded");
         Ok(code)
+    }
+
+    /// Return `name` to its previous version (for processes started or upgraded from now
+    /// on); `None` when no earlier version is kept.
+    pub fn rollback(&self, name: &str) -> Option<Arc<WorkerCode>> {
+        let earlier = self
+            .history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(name)?
+            .pop_back()?;
+        self.loaded
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), earlier.clone());
+        tracing::info!(worker = name, version = %earlier.version, "worker rolled back");
+        Some(earlier)
+    }
+
+    /// Stop offering `name` to new processes; running ones keep their code.
+    pub fn unload(&self, name: &str) -> Option<Arc<WorkerCode>> {
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        let removed = self
+            .loaded
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        if removed.is_some() {
+            tracing::info!(worker = name, "worker unloaded");
+        }
+        removed
+    }
+
+    /// The loaded version of `name` and the earlier ones kept, newest first.
+    pub fn versions(&self, name: &str) -> Option<Vec<Arc<WorkerCode>>> {
+        let live = self.get(name)?;
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let earlier = history.get(name).into_iter().flatten().rev().cloned();
+        Some(std::iter::once(live).chain(earlier).collect())
     }
 
     /// A loaded worker by name.

@@ -1,0 +1,130 @@
+//! The admin API for worker components (the code sandboxes and processes run): upload or
+//! replace one under a name (`PUT`), list its versions, roll back, unload. Processes keep
+//! the code they run; a sandbox moves to a new version with `hot_reload_sandbox`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::admin::component;
+use super::error::ApiError;
+use crate::capabilities::Source;
+use crate::host::Host;
+use crate::runtime::{WorkerCode, WorkerError};
+
+fn shown(code: &WorkerCode, live: bool) -> Value {
+    json!({
+        "name": code.name(),
+        "version": code.version(),
+        "stateful": code.is_stateful(),
+        "uses_filesystem": code.uses_filesystem(),
+        "live": live,
+    })
+}
+
+fn not_loaded(name: &str) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "worker_not_found",
+        format!("no worker named `{name}` is loaded"),
+    )
+    .into_response()
+}
+
+/// `PUT /api/v1/admin/workers/{name}`: load or replace a worker.
+pub(crate) async fn put(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let bytes = match component(&host, request).await {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if !valid {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            format!("`{name}` is not a worker name: use 1 to 128 letters, digits, `_`, `-` or `.`"),
+        )
+        .into_response();
+    }
+    let previous = host.workers().get(&name);
+    match host.workers().load(&name, &bytes, Source::Upload) {
+        Ok(code) => {
+            let status = if previous.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let previous = previous.map(|previous| shown(&previous, false));
+            (
+                status,
+                Json(json!({ "data": { "live": shown(&code, true), "previous": previous } })),
+            )
+                .into_response()
+        }
+        Err(WorkerError::InvalidComponent(message)) => {
+            let code = if message.starts_with("unsupported imports") {
+                "unsupported_imports"
+            } else {
+                "invalid_component"
+            };
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).into_response()
+        }
+        Err(error) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_component",
+            error.to_string(),
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /api/v1/admin/workers/{name}/versions`.
+pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    match host.workers().versions(&name) {
+        Some(versions) => {
+            let listed: Vec<Value> = versions
+                .iter()
+                .enumerate()
+                .map(|(index, code)| shown(code, index == 0))
+                .collect();
+            Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
+        }
+        None => not_loaded(&name),
+    }
+}
+
+/// `POST /api/v1/admin/workers/{name}/rollback`.
+pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    if host.workers().get(&name).is_none() {
+        return not_loaded(&name);
+    }
+    match host.workers().rollback(&name) {
+        Some(code) => Json(json!({ "data": { "live": shown(&code, true) } })).into_response(),
+        None => ApiError::new(
+            StatusCode::CONFLICT,
+            "no_earlier_version",
+            format!("worker `{name}` has no earlier version to roll back to"),
+        )
+        .into_response(),
+    }
+}
+
+/// `DELETE /api/v1/admin/workers/{name}`.
+pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    match host.workers().unload(&name) {
+        Some(code) => Json(json!({ "data": shown(&code, false) })).into_response(),
+        None => not_loaded(&name),
+    }
+}
