@@ -92,14 +92,7 @@ pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<Strin
 /// `GET /api/v1/admin/operations/{name}/versions`: the live version and those kept.
 pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     match host.registry().versions(&name) {
-        Ok(versions) => {
-            let listed: Vec<Value> = versions
-                .iter()
-                .enumerate()
-                .map(|(index, operation)| version(operation, index == 0))
-                .collect();
-            Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
-        }
+        Ok(versions) => versions_answer(&name, &versions, |operation| &**operation, version),
         Err(error) => ApiError::from(error).into_response(),
     }
 }
@@ -115,6 +108,21 @@ fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
         format!("the change is live but was not saved, so a restart loses it: {error}"),
     );
     Some(refused.into_response())
+}
+
+/// `{"name", "versions": [...]}`, the live version (the first) marked live.
+pub(super) fn versions_answer<T, U: ?Sized>(
+    name: &str,
+    versions: &[T],
+    item: impl Fn(&T) -> &U,
+    show: impl Fn(&U, bool) -> Value,
+) -> Response {
+    let listed: Vec<Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| show(item(entry), index == 0))
+        .collect();
+    Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
 }
 
 fn answer_swap(result: Result<Swapped, crate::loader::LoadError>) -> Response {

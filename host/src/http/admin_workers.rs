@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::admin::component;
+use super::admin::{component, versions_answer};
 use super::error::ApiError;
 use crate::capabilities::Source;
 use crate::host::Host;
@@ -93,14 +93,7 @@ pub(crate) async fn put(
 /// `GET /api/v1/admin/workers/{name}/versions`.
 pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     match host.workers().versions(&name) {
-        Some(versions) => {
-            let listed: Vec<Value> = versions
-                .iter()
-                .enumerate()
-                .map(|(index, code)| shown(code, index == 0))
-                .collect();
-            Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
-        }
+        Some(versions) => versions_answer(&name, &versions, |code| &**code, shown),
         None => not_loaded(&name),
     }
 }
