@@ -226,6 +226,30 @@ fn host_paths() -> Vec<(&'static str, Value)> {
         ),
         (BATCH_PATH, batch_path()),
         ("/api/v1/admin/operations", admin_upload_path()),
+        ("/api/v1/admin/workers/{name}", admin_worker_path()),
+        (
+            "/api/v1/admin/workers/{name}/versions",
+            json!({ "get": {
+                "operationId": "admin_worker_versions", "summary": "A worker component's loaded version and the earlier ones kept", "tags": ["admin"],
+                "parameters": [operation_name_param()],
+                "responses": {
+                    "200": ok("Versions, the loaded one first.", json!({ "type": "object", "required": ["name", "versions"] })),
+                    "404": error_response("No such worker (`worker_not_found`).")
+                }
+            }}),
+        ),
+        (
+            "/api/v1/admin/workers/{name}/rollback",
+            json!({ "post": {
+                "operationId": "admin_worker_rollback", "summary": "Return a worker component to its previous version", "tags": ["admin"],
+                "parameters": [operation_name_param()],
+                "responses": {
+                    "200": ok("The version now loaded.", json!({ "type": "object", "required": ["live"] })),
+                    "404": error_response("No such worker (`worker_not_found`)."),
+                    "409": error_response("No earlier version is kept (`no_earlier_version`).")
+                }
+            }}),
+        ),
         ("/api/v1/admin/operations/{name}", admin_operation_path()),
         (
             "/api/v1/admin/operations/{name}/versions",
@@ -292,6 +316,42 @@ fn admin_upload_path() -> Value {
         "requestBody": wasm_body(),
         "responses": upload_refusals(responses)
     }})
+}
+
+/// `PUT` and `DELETE /api/v1/admin/workers/{name}`.
+fn admin_worker_path() -> Value {
+    let mut responses = serde_json::Map::new();
+    responses.insert(
+        "200".into(),
+        ok(
+            "Replaced: the version now loaded and the previous one.",
+            json!({ "type": "object", "required": ["live", "previous"] }),
+        ),
+    );
+    responses.insert(
+        "201".into(),
+        ok(
+            "Loaded under a new name.",
+            json!({ "type": "object", "required": ["live"] }),
+        ),
+    );
+    json!({
+        "put": {
+            "operationId": "admin_worker_put", "summary": "Load or replace a worker component", "tags": ["admin"],
+            "description": "Processes started or upgraded from now on use it; running ones keep their code until `hot_reload_sandbox` moves them.",
+            "parameters": [operation_name_param()],
+            "requestBody": wasm_body(),
+            "responses": upload_refusals(responses)
+        },
+        "delete": {
+            "operationId": "admin_worker_unload", "summary": "Unload a worker component", "tags": ["admin"],
+            "parameters": [operation_name_param()],
+            "responses": {
+                "200": ok("The version unloaded; running processes keep it.", json!({ "type": "object" })),
+                "404": error_response("No such worker (`worker_not_found`).")
+            }
+        }
+    })
 }
 
 /// `PUT` and `DELETE /api/v1/admin/operations/{name}`.
