@@ -37,7 +37,9 @@ impl ProcessContext {
     /// exactly like not existing.
     fn reach(&self, to: &str) -> Result<Arc<ProcessTable>, WitSendError> {
         let table = self.table()?;
-        let own = table.entry(&self.pid.to_string()).map_err(convert)?;
+        let own = table
+            .entry_by_pid(&self.pid)
+            .ok_or(WitSendError::NoProcess)?;
         if let Some(sandbox) = &own.sandbox {
             let target = table.entry(to).map_err(convert)?;
             if !sandbox.reaches(target.sandbox.as_ref()) {

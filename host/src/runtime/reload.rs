@@ -156,8 +156,8 @@ impl ProcessTable {
         code: Arc<WorkerCode>,
     ) -> Result<Arc<WorkerCode>, WorkerError> {
         let entry = self
-            .entry(&pid.to_string())
-            .map_err(|error| WorkerError::Crashed(error.to_string()))?;
+            .entry_by_pid(pid)
+            .ok_or_else(|| WorkerError::Crashed(format!("no process {pid}")))?;
         let (reply, answer) = oneshot::channel();
         let _ = entry.signals.send(Signal::Upgrade { code, reply });
         answer

@@ -220,7 +220,10 @@ impl ProcessTable {
             }
         }
         let link = match &options.link {
-            Some(target) => Some(self.entry(&target.to_string()).map_err(SpawnError::Link)?),
+            Some(target) => Some(
+                self.entry_by_pid(target)
+                    .ok_or_else(|| SpawnError::Link(SendError::NoProcess(target.to_string())))?,
+            ),
             None => None,
         };
         if let Some(sandbox) = &options.sandbox {
@@ -355,11 +358,7 @@ impl ProcessTable {
                 .whereis(target)
                 .ok_or_else(|| SendError::NoProcess(target.to_owned()))?,
         };
-        self.processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&pid)
-            .cloned()
+        self.entry_by_pid(&pid)
             .ok_or_else(|| SendError::NoProcess(target.to_owned()))
     }
 
@@ -419,7 +418,7 @@ impl ProcessTable {
         // A process blocked in a call says on whom, for deadlock analysis.
         let _waiting = from
             .as_ref()
-            .and_then(|from| self.entry(&from.to_string()).ok())
+            .and_then(|from| self.entry_by_pid(from))
             .map(|caller| Waiting::on(caller, entry.pid.clone()));
         entry.deliver(Envelope {
             event: Event::Call {
@@ -517,12 +516,7 @@ impl ProcessTable {
 
     /// Count a message or call sent by `pid`.
     pub(crate) fn count_sent(&self, pid: &Pid) {
-        if let Some(entry) = self
-            .processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(pid)
-        {
+        if let Some(entry) = self.entry_by_pid(pid) {
             entry.counters.messages_out.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -549,7 +543,7 @@ impl ProcessTable {
                 () = tokio::time::sleep(after) => {
                     let Some(table) = table.upgrade() else { return };
                     table.timers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                    if let Ok(entry) = table.entry(&pid.to_string()) {
+                    if let Some(entry) = table.entry_by_pid(&pid) {
                         let event = Event::Timer { id, payload };
                         if let Err(error) = entry.deliver(Envelope { event, reply: None }) {
                             tracing::warn!(%pid, timer = id, %error, "timer event not delivered");
@@ -669,7 +663,7 @@ impl ProcessTable {
         };
         let links = std::mem::take(&mut *entry.links.lock().unwrap_or_else(|p| p.into_inner()));
         for linked in links {
-            if let Ok(other) = self.entry(&linked.to_string()) {
+            if let Some(other) = self.entry_by_pid(&linked) {
                 relate(&other.links, &entry.pid, false);
                 let _ = other.signals.send(Signal::Exit {
                     from: Some(entry.pid.clone()),
@@ -687,7 +681,7 @@ impl ProcessTable {
             ExitWatch::Exited(_) => Vec::new(),
         };
         for watcher in monitors.into_values() {
-            if let Ok(other) = self.entry(&watcher.to_string()) {
+            if let Some(other) = self.entry_by_pid(&watcher) {
                 let event = Event::Down {
                     from: entry.pid.clone(),
                     reason: reason.clone(),

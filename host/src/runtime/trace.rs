@@ -351,7 +351,7 @@ impl ProcessTable {
             .remove(&id)
             .ok_or(TraceError::NotFound(id))?;
         trace.end(TraceStatus::Stopped);
-        if let Ok(entry) = self.entry(&trace.pid.to_string()) {
+        if let Some(entry) = self.entry_by_pid(&trace.pid) {
             entry
                 .observers
                 .traces
