@@ -89,6 +89,29 @@ pub(crate) enum Signal {
     },
 }
 
+impl Signal {
+    /// Answer a request about worker state on behalf of a process that has none (a
+    /// supervisor, a host service). Exit, suspend and resume are for the caller's own
+    /// loop, which handles them before it gets here.
+    pub(crate) fn answer_stateless(self) {
+        match self {
+            Signal::Hibernate(reply) => {
+                let _ = reply.send(Err(WorkerError::NotStateful));
+            }
+            Signal::Snapshot(reply) => {
+                let _ = reply.send(Ok(None));
+            }
+            Signal::Restore { reply, .. } => {
+                let _ = reply.send(Err(WorkerError::NotStateful));
+            }
+            Signal::Upgrade { reply, .. } => {
+                let _ = reply.send(Err(WorkerError::NotStateful));
+            }
+            Signal::Exit { .. } | Signal::Suspend | Signal::Resume => {}
+        }
+    }
+}
+
 /// Memory samples kept per process (one per change of its linear memory).
 const MEMORY_SAMPLES: usize = 16;
 

@@ -14,7 +14,7 @@ use super::Pid;
 use super::process::{ProcessEntry, Signal, Status};
 use super::supervisor::{ChildSpec, ChildStart, Restart, Shutdown, SupervisorSpec};
 use super::table::{ProcessTable, Program, SpawnError, SpawnOptions};
-use super::worker::{Event, ExitReason, WorkerError};
+use super::worker::{Event, ExitReason};
 
 /// Live facts about one service, as JSON.
 pub type Probe = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
@@ -106,19 +106,8 @@ async fn run(
                 // signals are refused by the table before they are sent.
                 Some(Signal::Exit { reason: ExitReason::Normal, from: Some(_) }) => {}
                 Some(Signal::Exit { reason, .. }) => break reason,
-                Some(Signal::Hibernate(reply)) => {
-                    let _ = reply.send(Err(WorkerError::NotStateful));
-                }
-                Some(Signal::Snapshot(reply)) => {
-                    let _ = reply.send(Ok(None));
-                }
-                Some(Signal::Restore { reply, .. }) => {
-                    let _ = reply.send(Err(WorkerError::NotStateful));
-                }
-                Some(Signal::Upgrade { reply, .. }) => {
-                    let _ = reply.send(Err(WorkerError::NotStateful));
-                }
-                Some(Signal::Suspend | Signal::Resume) => {}
+                // Suspend and resume are refused by the table before they are sent.
+                Some(other) => other.answer_stateless(),
             },
             envelope = entry.mailbox.recv() => {
                 let Some(envelope) = envelope else { break ExitReason::Shutdown };

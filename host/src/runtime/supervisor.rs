@@ -382,18 +382,7 @@ async fn run(
                 Some(Signal::Exit { reason, .. }) => break reason,
                 Some(Signal::Suspend) => entry.set_status(Status::Suspended),
                 Some(Signal::Resume) => entry.set_status(Status::Running),
-                Some(Signal::Hibernate(reply)) => {
-                    let _ = reply.send(Err(super::WorkerError::NotStateful));
-                }
-                Some(Signal::Snapshot(reply)) => {
-                    let _ = reply.send(Ok(None));
-                }
-                Some(Signal::Restore { reply, .. }) => {
-                    let _ = reply.send(Err(super::WorkerError::NotStateful));
-                }
-                Some(Signal::Upgrade { reply, .. }) => {
-                    let _ = reply.send(Err(super::WorkerError::NotStateful));
-                }
+                Some(other) => other.answer_stateless(),
             },
             command = commands.recv() => match command {
                 None => break ExitReason::Shutdown,
