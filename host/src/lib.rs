@@ -43,7 +43,7 @@ pub use invoke::{CallError, CallLimits, Caller, GuestFailure, InstanceGate, OpEr
 pub use limits::Refusal;
 pub use loader::{LoadError, LoadSummary, LoadedOperation};
 pub use openapi::document as openapi_document;
-pub use registry::{Added, Catalog, Registry, Resolved};
+pub use registry::{Added, Catalog, Put, Registry, Resolved, Swapped};
 pub use routes::{RouteConflict, RouteMatch, RouteTable};
 pub use spec::{
     ConfigProblem, Location, OperationSpec, ParamSpec, ParamType, RawConfig, RawParam,

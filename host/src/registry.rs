@@ -95,6 +95,15 @@ pub struct Registry {
     history: std::sync::Mutex<HashMap<String, VecDeque<Arc<LoadedOperation>>>>,
 }
 
+/// What [`Registry::put`] did.
+#[derive(Debug)]
+pub enum Put {
+    Added(Arc<LoadedOperation>),
+    Replaced(Swapped),
+    /// The name is disabled by configuration; nothing was published.
+    Disabled(String),
+}
+
 /// What a replacement or rollback swapped.
 #[derive(Debug, Clone)]
 pub struct Swapped {
@@ -162,15 +171,7 @@ impl Registry {
         }
         let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        let current = self.catalog.load();
-        if current.get(&operation.spec.name).is_some() {
-            return Err(LoadError::Duplicate(operation.spec.name.clone()));
-        }
-        let mut operations: Vec<_> = current.operations.clone();
-        operations.push(operation.clone());
-        operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
-        self.publish(Catalog::build(operations)?);
-        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
+        self.insert(operation.clone(), origin)?;
         Ok(Added::Published(operation))
     }
 
@@ -193,10 +194,45 @@ impl Registry {
             });
         }
         let _guard = self.changes.lock().await;
-        let previous = self.swap(Arc::new(operation))?;
+        self.replace_live(Arc::new(operation), origin)
+    }
+
+    /// Load a component and publish it: added when its name is new, replacing the live
+    /// version otherwise (the watched directory's rule). The component is compiled once.
+    pub async fn put(&self, bytes: &[u8], source: Source, origin: &str) -> Result<Put, LoadError> {
+        let operation = self.inspect(bytes, source, origin).await?;
+        if self.settings.disabled.contains(&operation.spec.name) {
+            return Ok(Put::Disabled(operation.spec.name.clone()));
+        }
+        let operation = Arc::new(operation);
+        let _guard = self.changes.lock().await;
+        if self.catalog.load().get(&operation.spec.name).is_some() {
+            return self.replace_live(operation, origin).map(Put::Replaced);
+        }
+        self.insert(operation.clone(), origin)?;
+        Ok(Put::Added(operation))
+    }
+
+    /// Publish an operation under a new name. Callers hold `changes`.
+    fn insert(&self, operation: Arc<LoadedOperation>, origin: &str) -> Result<(), LoadError> {
+        let current = self.catalog.load();
+        if current.get(&operation.spec.name).is_some() {
+            return Err(LoadError::Duplicate(operation.spec.name.clone()));
+        }
+        let mut operations: Vec<_> = current.operations.clone();
+        operations.push(operation.clone());
+        operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
+        self.publish(Catalog::build(operations)?);
+        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
+        Ok(())
+    }
+
+    /// Put `live` in place of the version of its name, keeping that one for rollback.
+    /// Callers hold `changes`.
+    fn replace_live(&self, live: Arc<LoadedOperation>, origin: &str) -> Result<Swapped, LoadError> {
+        let previous = self.swap(live.clone())?;
         self.remember(previous.clone());
-        let live = self.snapshot().get(name).cloned().expect("just published");
-        tracing::info!(operation = name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin, "operation replaced");
+        tracing::info!(operation = %live.spec.name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin, "operation replaced");
         Ok(Swapped { previous, live })
     }
 

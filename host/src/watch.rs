@@ -13,7 +13,7 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::capabilities::Source;
-use crate::registry::{Added, Registry};
+use crate::registry::{Put, Registry};
 
 /// What the watcher did about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,29 +113,18 @@ async fn apply(registry: &Registry, path: &Path) -> WatchEvent {
         }
         Err(error) => return refused(path, &format!("cannot read it: {error}")),
     };
-    let name = match registry.inspect(&bytes, Source::Directory, &origin).await {
-        Ok(operation) => operation.spec.name.clone(),
-        Err(error) => return refused(path, &error.to_string()),
-    };
-    if registry.snapshot().get(&name).is_some() {
-        return match registry
-            .replace(&name, &bytes, Source::Directory, &origin)
-            .await
-        {
-            Ok(_) => WatchEvent::Replaced {
-                name,
-                path: path.to_owned(),
-            },
-            Err(error) => refused(path, &error.to_string()),
-        };
-    }
-    match registry.add(&bytes, Source::Directory, &origin).await {
-        Ok(Added::Published(_)) => WatchEvent::Loaded {
-            name,
-            path: path.to_owned(),
+    let path = path.to_owned();
+    match registry.put(&bytes, Source::Directory, &origin).await {
+        Ok(Put::Added(operation)) => WatchEvent::Loaded {
+            name: operation.spec.name.clone(),
+            path,
         },
-        Ok(Added::Disabled(name)) => refused(path, &format!("operation `{name}` is disabled")),
-        Err(error) => refused(path, &error.to_string()),
+        Ok(Put::Replaced(swapped)) => WatchEvent::Replaced {
+            name: swapped.live.spec.name.clone(),
+            path,
+        },
+        Ok(Put::Disabled(name)) => refused(&path, &format!("operation `{name}` is disabled")),
+        Err(error) => refused(&path, &error.to_string()),
     }
 }
 
