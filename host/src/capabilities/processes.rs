@@ -83,11 +83,10 @@ impl CallState {
 impl processes::Host for CallState {
     fn list_processes(&mut self) -> wasmtime::Result<Vec<ProcessInfo>> {
         self.permit(Capability::Processes)?;
-        answer(|| -> Vec<ProcessInfo> {
-            self.table()
-                .map(|table| table.list().into_iter().map(info).collect())
-                .unwrap_or_default()
-        })
+        Ok(self
+            .table()
+            .map(|table| table.list().into_iter().map(info).collect())
+            .unwrap_or_default())
     }
 
     fn get_process(
@@ -95,18 +94,15 @@ impl processes::Host for CallState {
         target: String,
     ) -> wasmtime::Result<Result<ProcessInfo, LookupError>> {
         self.permit(Capability::Processes)?;
-        answer(|| -> Result<ProcessInfo, LookupError> {
-            self.lookup(&target, |table| table.info(&target)).map(info)
-        })
+        Ok(self.lookup(&target, |table| table.info(&target)).map(info))
     }
 
     fn list_registered(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         self.permit(Capability::Processes)?;
-        answer(|| -> Vec<(String, String)> {
-            self.table()
-                .map(|table| table.registered())
-                .unwrap_or_default()
-        })
+        Ok(self
+            .table()
+            .map(|table| table.registered())
+            .unwrap_or_default())
     }
 
     fn inspect_mailbox(
@@ -162,20 +158,19 @@ impl processes::Host for CallState {
         min_samples: u32,
     ) -> wasmtime::Result<Vec<processes::MemoryHistory>> {
         self.permit(Capability::Processes)?;
-        answer(|| -> Vec<processes::MemoryHistory> {
-            self.table()
-                .map(|table| {
-                    table
-                        .memory_histories(min_samples as usize)
-                        .into_iter()
-                        .map(|(pid, samples)| processes::MemoryHistory {
-                            pid: pid.to_string(),
-                            samples,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
+        Ok(self
+            .table()
+            .map(|table| {
+                table
+                    .memory_histories(min_samples as usize)
+                    .into_iter()
+                    .map(|(pid, samples)| processes::MemoryHistory {
+                        pid: pid.to_string(),
+                        samples,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 
@@ -285,11 +280,10 @@ impl process_control::Host for CallState {
 
     fn list_workers(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         self.permit(Capability::ProcessControl)?;
-        answer(|| -> Vec<(String, String)> {
-            self.table()
-                .map(|table| table.workers().list())
-                .unwrap_or_default()
-        })
+        Ok(self
+            .table()
+            .map(|table| table.workers().list())
+            .unwrap_or_default())
     }
 
     fn kill(
@@ -312,18 +306,16 @@ impl process_control::Host for CallState {
 
     fn suspend(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
         self.permit(Capability::ProcessControl)?;
-        answer(|| -> Result<String, LookupError> {
-            self.lookup(&target, |table| table.suspend(&target))
-                .map(|pid| pid.to_string())
-        })
+        Ok(self
+            .lookup(&target, |table| table.suspend(&target))
+            .map(|pid| pid.to_string()))
     }
 
     fn resume(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
         self.permit(Capability::ProcessControl)?;
-        answer(|| -> Result<String, LookupError> {
-            self.lookup(&target, |table| table.resume(&target))
-                .map(|pid| pid.to_string())
-        })
+        Ok(self
+            .lookup(&target, |table| table.resume(&target))
+            .map(|pid| pid.to_string()))
     }
 }
 

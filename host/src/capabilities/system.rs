@@ -11,8 +11,6 @@ use crate::capabilities::policy::CONTRACT_VERSIONS;
 use crate::engine::EngineFacts;
 use crate::invoke::InstanceGate;
 use crate::store::CallState;
-
-use super::answer;
 use crate::system_facts;
 
 /// Live facts about this host, shared by the registry, the invoker and host functions.
@@ -63,11 +61,11 @@ impl HostFacts {
 impl Host for CallState {
     fn get_host_info(&mut self) -> wasmtime::Result<HostInfo> {
         self.permit(Capability::System)?;
-        answer(|| -> HostInfo { self.host.host_info() })
+        Ok(self.host.host_info())
     }
 
     fn get_engine_info(&mut self) -> wasmtime::Result<EngineInfo> {
         self.permit(Capability::System)?;
-        answer(|| -> EngineInfo { self.host.engine_info() })
+        Ok(self.host.engine_info())
     }
 }
