@@ -45,12 +45,7 @@ pub(crate) async fn put(
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
-    let valid = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if !valid {
+    if !crate::runtime::is_valid_name(&name, 128) {
         return ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_error",

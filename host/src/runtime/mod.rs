@@ -20,6 +20,7 @@ mod worker;
 pub(crate) use imports::ProcessContext;
 pub use inspection::{MailboxView, RestartError, Restarted};
 pub use mailbox::QueuedMessage;
+pub(crate) use pid::is_valid_name;
 pub use pid::{Pid, PidError};
 pub use process::{ProcessInfo, SendError, Status};
 pub use reload::{Reloaded, RunOutcome};

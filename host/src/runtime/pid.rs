@@ -84,6 +84,16 @@ impl FromStr for Pid {
     }
 }
 
+/// Whether `name` is a valid registered name, child id, sandbox id or worker name: 1 to
+/// `max_len` letters, digits, `_`, `-` or `.`.
+pub(crate) fn is_valid_name(name: &str, max_len: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max_len
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -340,14 +340,6 @@ impl PolicyDocument {
     }
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-}
-
 /// What destroying a sandbox stopped and freed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Destroyed {
@@ -363,7 +355,7 @@ impl ProcessTable {
     ) -> Result<Arc<Sandbox>, SandboxError> {
         let document: SandboxDocument = serde_json::from_str(document)
             .map_err(|error| SandboxError::Invalid(format!("the spec is not valid: {error}")))?;
-        if !valid_id(&document.id) {
+        if !super::is_valid_name(&document.id, 64) {
             return Err(SandboxError::Invalid(format!(
                 "id `{}`: use 1 to 64 letters, digits, `_`, `-` or `.`",
                 document.id

@@ -165,13 +165,7 @@ fn resolve_child(
         at: at.to_owned(),
         problem,
     };
-    let id_ok = !document.id.is_empty()
-        && document.id.len() <= 64
-        && document
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if !id_ok {
+    if !super::is_valid_name(&document.id, 64) {
         return Err(invalid(format!(
             "the id `{}` must be 1 to 64 letters, digits, `_`, `-` or `.`",
             document.id

@@ -202,12 +202,7 @@ impl ProcessTable {
         options: &SpawnOptions,
     ) -> Result<(Option<Arc<ProcessEntry>>, Admission), SpawnError> {
         if let Some(name) = &options.name {
-            let valid = !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-            if !valid {
+            if !super::is_valid_name(name, 64) {
                 return Err(SpawnError::InvalidName(name.clone()));
             }
             if self
