@@ -20,10 +20,7 @@ fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
         name: info.name,
         worker: info.worker,
         parent: info.parent,
-        status: serde_json::to_value(info.status)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        status: info.status.as_str().to_owned(),
         started_unix_ms: info.started_unix_ms,
         links: info.links,
         monitored_by: info.monitored_by,

@@ -171,11 +171,9 @@ async fn walk(table: &ProcessTable, root: &SupervisorHandle) -> Vec<TreeNode> {
 
 fn status(table: &ProcessTable, pid: &str) -> String {
     table
-        .info(pid)
-        .ok()
-        .and_then(|info| serde_json::to_value(info.status).ok())
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "stopped".to_owned())
+        .entry(pid)
+        .map_or("stopped", |entry| entry.status().as_str())
+        .to_owned()
 }
 
 impl wit::Host for CallState {

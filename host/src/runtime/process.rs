@@ -32,6 +32,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as the API spells it (the same as its JSON form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Suspended => "suspended",
+            Status::Hibernated => "hibernated",
+            Status::Exiting => "exiting",
+        }
+    }
+
     fn from_u8(value: u8) -> Status {
         match value {
             0 => Status::Running,
@@ -643,5 +653,22 @@ async fn exit_signal(
     match reason {
         ExitReason::Normal => None,
         other => Some(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_match_their_json() {
+        for status in [
+            Status::Running,
+            Status::Suspended,
+            Status::Hibernated,
+            Status::Exiting,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
     }
 }
