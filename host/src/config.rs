@@ -19,6 +19,7 @@ pub struct Settings {
     pub operations: OperationSettings,
     pub capabilities: CapabilitySettings,
     pub cache: CacheSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 /// The HTTP server.
@@ -252,6 +253,30 @@ impl CacheSettings {
             return PathBuf::from(home).join(".cache").join("arsenal");
         }
         std::env::temp_dir().join("arsenal-cache")
+    }
+}
+
+/// Operation analytics and health (see `telemetry`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The share of calls (0 to 1) an operation may fail over the budget window and stay
+    /// healthy; only its own failures count (5xx but `overloaded`), not callers' 4xx.
+    /// Default 0.05.
+    pub error_budget: f64,
+    /// The window of the error budget, in seconds (10 to 900, in steps of 10). Default 300.
+    pub error_budget_window_secs: u64,
+    /// Errors kept per operation for `/stats`. Default 20.
+    pub last_errors: usize,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            error_budget: 0.05,
+            error_budget_window_secs: 300,
+            last_errors: 20,
+        }
     }
 }
 

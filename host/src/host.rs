@@ -49,6 +49,7 @@ pub struct Host {
     pub(crate) listening: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
     /// What the admin API changed, kept across restarts (none when persistence is off).
     pub(crate) uploads: Option<crate::uploads::Uploads>,
+    telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
 impl Host {
@@ -116,6 +117,7 @@ impl Host {
             .server
             .resolved_state_dir()
             .map(|dir| crate::uploads::Uploads::open(&dir, settings.operations.versions_kept));
+        let telemetry_settings = settings.telemetry.clone();
         Ok(Host {
             settings,
             registry,
@@ -125,6 +127,7 @@ impl Host {
             uploads,
             facts,
             listening: Arc::default(),
+            telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
         })
     }
 
@@ -224,6 +227,11 @@ impl Host {
 
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// This host's metrics and operation analytics.
+    pub fn telemetry(&self) -> &Arc<crate::telemetry::Telemetry> {
+        &self.telemetry
     }
 
     /// The engine of worker processes.

@@ -23,6 +23,7 @@ mod spec;
 mod state;
 mod store;
 mod system_facts;
+mod telemetry;
 mod uploads;
 mod validation;
 
@@ -45,6 +46,7 @@ pub use loader::{LoadError, LoadSummary, LoadedOperation};
 pub use openapi::document as openapi_document;
 pub use registry::{Added, Catalog, Put, Registry, Resolved, Swapped};
 pub use routes::{RouteConflict, RouteMatch, RouteTable};
+pub use telemetry::Telemetry;
 pub use spec::{
     ConfigProblem, Location, OperationSpec, ParamSpec, ParamType, RawConfig, RawParam,
     RouteTemplate,

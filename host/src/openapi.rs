@@ -225,6 +225,9 @@ fn host_paths() -> Vec<(&'static str, Value)> {
             }}),
         ),
         (BATCH_PATH, batch_path()),
+        ("/api/v1/operations/{name}/stats", stats_path()),
+        ("/api/v1/operations/{name}/health", operation_health_path()),
+        ("/metrics", metrics_path()),
         ("/api/v1/admin/operations", admin_upload_path()),
         ("/api/v1/admin/workers/{name}", admin_worker_path()),
         (
@@ -275,6 +278,109 @@ fn host_paths() -> Vec<(&'static str, Value)> {
             }}),
         ),
     ]
+}
+
+/// `GET /api/v1/operations/{name}/stats`.
+fn stats_path() -> Value {
+    let counts = json!({
+        "calls": { "type": "integer" },
+        "failures": { "type": "integer", "description": "Failures the operation answers for: 5xx except `overloaded`." },
+        "client_errors": { "type": "integer", "description": "4xx answers: the caller's mistakes." }
+    });
+    let window = json!({
+        "type": "object",
+        "required": ["window", "seconds", "calls", "failures", "client_errors", "error_rate", "p50_ms", "p99_ms"],
+        "properties": {
+            "window": { "type": "string", "enum": ["1m", "5m", "15m"] },
+            "seconds": { "type": "integer" },
+            "calls": counts["calls"], "failures": counts["failures"], "client_errors": counts["client_errors"],
+            "error_rate": { "type": "number", "description": "failures / calls; 0 without calls." },
+            "p50_ms": { "type": ["number", "null"] },
+            "p99_ms": { "type": ["number", "null"] }
+        }
+    });
+    json!({ "get": {
+        "operationId": "operation_stats", "summary": "An operation's calls, error rate and latency over recent windows, and its last errors", "tags": ["telemetry"],
+        "parameters": [operation_name_param()],
+        "responses": {
+            "200": ok("Statistics, kept by name across versions.", json!({
+                "type": "object",
+                "required": ["name", "windows", "totals", "versions", "last_errors"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "windows": { "type": "array", "items": window },
+                    "totals": { "type": "object", "properties": counts, "description": "Since the host started." },
+                    "versions": { "type": "array", "description": "Versions that served, most recently used first.", "items": {
+                        "type": "object",
+                        "required": ["version", "revision", "calls", "last_call_unix_ms"],
+                        "properties": {
+                            "version": { "type": "string" }, "revision": { "type": "string" },
+                            "calls": { "type": "integer" }, "last_call_unix_ms": { "type": "integer" }
+                        }
+                    } },
+                    "last_errors": { "type": "array", "description": "Newest first.", "items": {
+                        "type": "object",
+                        "required": ["at_unix_ms", "status", "code", "request_id", "version", "revision"],
+                        "properties": {
+                            "at_unix_ms": { "type": "integer" }, "status": { "type": "integer" },
+                            "code": { "type": "string" }, "request_id": { "type": "string" },
+                            "version": { "type": "string" }, "revision": { "type": "string" }
+                        }
+                    } }
+                }
+            })),
+            "404": error_response("No such operation (`operation_not_found`).")
+        }
+    }})
+}
+
+/// `GET /api/v1/operations/{name}/health`.
+fn operation_health_path() -> Value {
+    let check = json!({ "type": "object", "required": ["ok"], "properties": { "ok": { "type": "boolean" } } });
+    json!({ "get": {
+        "operationId": "operation_health", "summary": "Whether an operation is loaded, instantiates now and keeps within its error budget", "tags": ["telemetry"],
+        "parameters": [operation_name_param()],
+        "responses": {
+            "200": ok("The verdict and each check; `healthy` is false when a check fails.", json!({
+                "type": "object",
+                "required": ["name", "healthy", "checks"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "healthy": { "type": "boolean" },
+                    "checks": {
+                        "type": "object",
+                        "required": ["loaded", "instantiates", "error_budget"],
+                        "properties": {
+                            "loaded": check,
+                            "instantiates": { "type": "object", "required": ["ok", "code"], "properties": {
+                                "ok": { "type": "boolean" },
+                                "code": { "type": ["string", "null"], "description": "Why a fresh instance failed, as an error code." }
+                            } },
+                            "error_budget": { "type": "object", "required": ["ok", "budget", "seconds", "calls", "failures", "error_rate"], "properties": {
+                                "ok": { "type": "boolean" },
+                                "budget": { "type": "number" },
+                                "seconds": { "type": "integer" },
+                                "calls": { "type": "integer" },
+                                "failures": { "type": "integer" },
+                                "error_rate": { "type": "number" }
+                            } }
+                        }
+                    }
+                }
+            })),
+            "404": error_response("No such operation (`operation_not_found`).")
+        }
+    }})
+}
+
+/// `GET /metrics`.
+fn metrics_path() -> Value {
+    json!({ "get": {
+        "operationId": "metrics", "summary": "Prometheus metrics of this host", "tags": ["telemetry"],
+        "responses": {
+            "200": { "description": "The Prometheus text format (0.0.4).", "content": { "text/plain": { "schema": { "type": "string" } } } }
+        }
+    }})
 }
 
 /// The `{name}` path parameter of an operation.

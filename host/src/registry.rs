@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use arc_swap::ArcSwap;
 use http::Method;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::capabilities::{HostFacts, Source};
 use crate::config::OperationSettings;
@@ -338,6 +339,33 @@ impl Registry {
         }
     }
 
+    /// Make a fresh instance of `operation` and run its `describe` — never `execute`, so
+    /// nothing changes — under its limits and an instance slot: the health check's proof
+    /// that the operation instantiates now.
+    pub async fn instantiate(
+        &self,
+        operation: &LoadedOperation,
+        request_id: &str,
+    ) -> Result<(), GuestFailure> {
+        let Some(_permit) = self.gate.try_acquire() else {
+            return Err(GuestFailure::Overloaded(self.gate.max()));
+        };
+        run_guest(
+            &operation.pre,
+            &self.host,
+            operation.limits,
+            Arc::from(operation.spec.name.as_str()),
+            Arc::from(request_id),
+            GuestCall::Describe,
+        )
+        .await
+        .map(drop)
+        .map_err(|failure| match failure {
+            GuestFailure::Overloaded(_) => GuestFailure::Overloaded(self.gate.max()),
+            other => other,
+        })
+    }
+
     /// Call an operation with validated parameters.
     pub async fn call(
         &self,
@@ -350,6 +378,8 @@ impl Registry {
         };
         let limits = operation.limits;
         let request = request(params, caller, limits.timeout);
+        // The span of the call; the request's span (with its trace id) is its parent.
+        let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
         let returned = run_guest(
             &operation.pre,
             &self.host,
@@ -358,6 +388,7 @@ impl Registry {
             Arc::from(caller.request_id.as_str()),
             GuestCall::Execute(request),
         )
+        .instrument(span)
         .await;
         match returned {
             Ok(GuestReturn::Executed(result)) => interpret(result, limits.max_response_bytes),

@@ -20,6 +20,7 @@ mod serve;
 mod supervisor_operations;
 mod supervisors;
 mod support;
+mod telemetry;
 mod tracing_operations;
 mod validation;
 mod watch;

@@ -4,6 +4,7 @@
 //! carries `x-operation-version`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Body;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
 use super::request_id::RequestId;
+use super::telemetry;
 use crate::host::Host;
 use crate::invoke::{CallError, Caller, GuestFailure};
 use crate::loader::LoadedOperation;
@@ -47,6 +49,7 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
             ApiError::method_not_allowed(&method, &path, &allow).into_response()
         }
         Resolved::Found { operation, params } => {
+            let started = Instant::now();
             let query = request.uri().query().map(parse_query).unwrap_or_default();
             let outcome = async {
                 let (request_id, body) = read_body(&host, request).await?;
@@ -59,6 +62,7 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
                 call(&host, &operation, &params, request_id).await
             }
             .await;
+            telemetry::record(&host, &operation, &outcome, started);
             respond(&operation, outcome)
         }
     }
@@ -70,6 +74,7 @@ pub(crate) async fn by_name(
     Path(name): Path<String>,
     request: Request,
 ) -> Response {
+    let started = Instant::now();
     let catalog = host.registry().snapshot();
     let Some(operation) = catalog.get(&name).cloned() else {
         return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
@@ -83,7 +88,9 @@ pub(crate) async fn by_name(
                 message: "send parameters of /execute in the JSON body".to_owned(),
             })
             .collect();
-        return respond(&operation, Err(ValidationError(fields).into()));
+        let outcome = Err(ValidationError(fields).into());
+        telemetry::record(&host, &operation, &outcome, started);
+        return respond(&operation, outcome);
     }
     let outcome = async {
         let (request_id, body) = read_body(&host, request).await?;
@@ -91,6 +98,7 @@ pub(crate) async fn by_name(
         call(&host, &operation, &params, request_id).await
     }
     .await;
+    telemetry::record(&host, &operation, &outcome, started);
     respond(&operation, outcome)
 }
 

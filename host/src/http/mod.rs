@@ -11,6 +11,7 @@ mod error;
 mod request_id;
 mod router;
 mod serve;
+mod telemetry;
 
 pub(crate) use batch::{
     DEFAULT_CONCURRENCY as BATCH_DEFAULT_CONCURRENCY, MAX_CALLS as BATCH_MAX_CALLS,

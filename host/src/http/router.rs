@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{admin, admin_workers, batch, catalog, dispatch, request_id};
+use super::{admin, admin_workers, batch, catalog, dispatch, request_id, telemetry};
 use crate::host::Host;
 
 /// The full application router for `host`.
@@ -34,6 +34,9 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .route("/api/v1/operations", get(catalog::list))
         .route("/api/v1/operations/{name}", get(catalog::describe))
         .route("/api/v1/operations/{name}/execute", post(dispatch::by_name))
+        .route("/api/v1/operations/{name}/stats", get(telemetry::stats))
+        .route("/api/v1/operations/{name}/health", get(telemetry::health))
+        .route("/metrics", get(telemetry::metrics))
         .route("/api/v1/admin/operations", post(admin::upload))
         .route(
             "/api/v1/admin/operations/{name}",
@@ -56,8 +59,10 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         }))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            let trace_id = telemetry::trace_id(request);
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
         }))
+        .layer(middleware::from_fn(telemetry::trace_context))
         .layer(middleware::from_fn(request_id::assign))
 }
 

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -218,11 +219,19 @@ pub(crate) enum Command {
 pub struct SupervisorHandle {
     pid: Pid,
     commands: mpsc::UnboundedSender<Command>,
+    /// Restarts since it started, counted by the supervisor; read without asking it.
+    restarted: Arc<AtomicU64>,
 }
 
 impl SupervisorHandle {
     pub fn pid(&self) -> &Pid {
         &self.pid
+    }
+
+    /// Children restarted since the supervisor started (each restart recorded in its
+    /// history, which keeps only the last ones, counts here for good).
+    pub fn restarts_total(&self) -> u64 {
+        self.restarted.load(Ordering::Relaxed)
     }
 
     async fn ask<T>(
@@ -295,6 +304,7 @@ struct Supervisor {
     children: Vec<Child>,
     restarts: VecDeque<Instant>,
     history: VecDeque<RestartRecord>,
+    restarted: Arc<AtomicU64>,
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -332,6 +342,7 @@ pub(crate) fn start(
             children: Vec::new(),
             restarts: VecDeque::new(),
             history: VecDeque::new(),
+            restarted: Arc::default(),
         };
         for child in spec.children {
             let id = child.id.clone();
@@ -351,7 +362,11 @@ pub(crate) fn start(
                 }
             }
         }
-        let handle = SupervisorHandle { pid, commands };
+        let handle = SupervisorHandle {
+            pid,
+            commands,
+            restarted: supervisor.restarted.clone(),
+        };
         table.register_supervisor(handle.clone());
         table
             .tasks()
@@ -536,6 +551,7 @@ impl Supervisor {
     }
 
     fn record(&mut self, child: &str, old: &Pid, new: Option<&Pid>, reason: &ExitReason) {
+        self.restarted.fetch_add(1, Ordering::Relaxed);
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }

@@ -1,0 +1,17 @@
+//! Telemetry: what the host tells about itself. Per-host Prometheus metrics (`/metrics`),
+//! operation analytics over recent windows (`/stats`, `/health`), and W3C trace context
+//! for the request spans. Everything is owned by one [`Telemetry`] per host — nothing is
+//! installed process-wide — so hosts sharing a process keep their figures apart.
+
+mod latency;
+mod metrics;
+mod recorder;
+mod scrape;
+mod stats;
+mod traceparent;
+
+pub(crate) use recorder::FinishedCall;
+pub use recorder::Telemetry;
+pub(crate) use scrape::LiveState;
+pub(crate) use stats::CallOutcome;
+pub(crate) use traceparent::{HEADER as TRACEPARENT, TraceContext};

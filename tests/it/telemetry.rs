@@ -1,0 +1,574 @@
+//! Telemetry end to end: `/metrics` agrees exactly with a scripted sequence of requests
+//! and with the live process world, an operation's `/stats` and `/health` tell its recent
+//! record (and survive a hot replace), and W3C trace context is continued, echoed and
+//! written into the JSON log beside the request id.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use arsenal::Source;
+use axum::body::Body;
+use http::Method;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::{Reply, TestHost, crash, guests, host_with_counters};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// One sample of the Prometheus text: the metric name and its labels.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Series {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// `GET /metrics`, parsed into samples (comments skipped). The text format's label
+/// values here contain no `,` or `"`, so a plain split suffices.
+async fn scrape(host: &TestHost) -> BTreeMap<Series, f64> {
+    let response = host
+        .router
+        .clone()
+        .oneshot(http::Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let mut samples = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+    {
+        let (series, value) = line.rsplit_once(' ').expect("a sample has a value");
+        let (name, labels) = match series.split_once('{') {
+            Some((name, labels)) => (name, labels.trim_end_matches('}')),
+            None => (series, ""),
+        };
+        let labels = labels
+            .split(',')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').expect("label=value");
+                (key.to_owned(), value.trim_matches('"').to_owned())
+            })
+            .collect();
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("a number: {line}"));
+        samples.insert(
+            Series {
+                name: name.to_owned(),
+                labels,
+            },
+            value,
+        );
+    }
+    samples
+}
+
+/// The value of the sample `name` with exactly `labels`, if scraped.
+fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let series = Series {
+        name: name.to_owned(),
+        labels: labels
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect(),
+    };
+    samples.get(&series).copied()
+}
+
+async fn get_with_id(host: &TestHost, uri: &str, request_id: &str) -> Reply {
+    host.send(
+        Method::GET,
+        uri,
+        Body::empty(),
+        &[("x-request-id", request_id)],
+    )
+    .await
+}
+
+/// 3 successes, 2 validation errors and 1 not-found on `greet`, with request ids
+/// `{prefix}-1` to `{prefix}-6` in that order.
+async fn scripted_greets(host: &TestHost, prefix: &str) {
+    let script = [
+        ("/api/v1/greet/ann", 200),
+        ("/api/v1/greet/bob?times=2", 200),
+        ("/api/v1/greet/cy", 200),
+        ("/api/v1/greet/ann?times=9", 422),
+        ("/api/v1/greet/ann?colour=red", 422),
+        ("/api/v1/greet/nobody", 404),
+    ];
+    for (index, (uri, status)) in script.into_iter().enumerate() {
+        let reply = get_with_id(host, uri, &format!("{prefix}-{}", index + 1)).await;
+        assert_eq!(reply.status, status, "{uri}: {}", reply.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_a_scripted_sequence_exactly_and_per_host() {
+    let host = TestHost::new(&[guests::GREET]).await;
+    let other = TestHost::new(&[guests::GREET]).await;
+    scripted_greets(&host, "m").await;
+    assert_eq!(other.get("/api/v1/greet/zed").await.status, 200);
+
+    let samples = scrape(&host).await;
+    let requests = |status, code| {
+        value(
+            &samples,
+            "arsenal_operation_requests_total",
+            &[("operation", "greet"), ("status", status), ("code", code)],
+        )
+    };
+    assert_eq!(requests("200", "ok"), Some(3.0));
+    assert_eq!(requests("422", "validation_error"), Some(2.0));
+    assert_eq!(requests("404", "not_found"), Some(1.0));
+    let greet = [("operation", "greet")];
+    assert_eq!(
+        value(&samples, "arsenal_operation_duration_seconds_count", &greet),
+        Some(6.0),
+        "one latency sample per call"
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "arsenal_operation_duration_seconds_bucket",
+            &[("operation", "greet"), ("le", "+Inf")]
+        ),
+        Some(6.0)
+    );
+    assert_eq!(value(&samples, "arsenal_instances_in_use", &[]), Some(0.0));
+    assert_eq!(value(&samples, "arsenal_instances_max", &[]), Some(8.0));
+    let calls_of_greet: f64 = samples
+        .iter()
+        .filter(|(series, _)| {
+            series.name == "arsenal_operation_requests_total"
+                && series.labels["operation"] == "greet"
+        })
+        .map(|(_, value)| value)
+        .sum();
+    assert_eq!(calls_of_greet, 6.0, "no other status or code was counted");
+
+    let others = scrape(&other).await;
+    assert_eq!(
+        value(
+            &others,
+            "arsenal_operation_requests_total",
+            &[("operation", "greet"), ("status", "200"), ("code", "ok")]
+        ),
+        Some(1.0),
+        "the second host counts only its own call"
+    );
+    assert_eq!(
+        value(
+            &others,
+            "arsenal_operation_requests_total",
+            &[
+                ("operation", "greet"),
+                ("status", "422"),
+                ("code", "validation_error")
+            ]
+        ),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_refusals_are_counted_by_key_kind() {
+    let host = TestHost::new(&[]).await;
+    host.host.telemetry().rate_limited("api_key");
+    host.host.telemetry().rate_limited("api_key");
+    host.host.telemetry().rate_limited("operation");
+    let samples = scrape(&host).await;
+    let refused = |kind| {
+        value(
+            &samples,
+            "arsenal_rate_limited_total",
+            &[("key_kind", kind)],
+        )
+    };
+    assert_eq!(refused("api_key"), Some(2.0));
+    assert_eq!(refused("operation"), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_read_processes_supervisors_and_sandboxes_live() {
+    let host = host_with_counters(&["one", "two", "three"]).await;
+    let suspended = host.post("/api/v1/processes/two/suspend", json!({})).await;
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+    let samples = scrape(&host).await;
+    let processes = |status| value(&samples, "arsenal_processes", &[("status", status)]);
+    assert_eq!(
+        (
+            processes("running"),
+            processes("suspended"),
+            processes("hibernated"),
+            processes("exiting")
+        ),
+        (Some(2.0), Some(1.0), Some(0.0), Some(0.0))
+    );
+
+    let started = host
+        .post(
+            "/api/v1/supervisors",
+            json!({ "name": "shop", "children": [{ "id": "a", "worker": "counter" }] }),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let table = host.host.processes();
+    let shop = table.supervisor("shop").unwrap();
+    let shop_pid = shop.pid().to_string();
+    let restarts = |samples: &BTreeMap<Series, f64>| {
+        value(
+            samples,
+            "arsenal_supervisor_restarts_total",
+            &[("supervisor", &shop_pid), ("name", "shop")],
+        )
+    };
+    assert_eq!(restarts(&scrape(&host).await), Some(0.0));
+    crash(table, &shop, "a").await;
+    assert_eq!(restarts(&scrape(&host).await), Some(1.0));
+
+    let created = host
+        .post(
+            "/api/v1/sandboxes",
+            json!({
+                "id": "lab",
+                "supervisor": { "children": [{ "id": "a", "worker": "counter" }] },
+                "limits": { "total_memory_mib": 8 },
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let held = host.get("/api/v1/sandboxes/lab").await.body["data"]["usage"]["memory_bytes"]
+        .as_f64()
+        .unwrap();
+    assert!(held > 0.0, "a counter holds memory");
+    let samples = scrape(&host).await;
+    let lab = [("sandbox", "lab")];
+    assert_eq!(
+        value(&samples, "arsenal_sandbox_memory_bytes", &lab),
+        Some(held)
+    );
+    assert_eq!(
+        value(&samples, "arsenal_sandbox_memory_budget_bytes", &lab),
+        Some(f64::from(8 << 20))
+    );
+
+    assert_eq!(host.delete("/api/v1/sandboxes/lab").await.status, 200);
+    let samples = scrape(&host).await;
+    assert_eq!(
+        value(&samples, "arsenal_sandbox_memory_bytes", &lab),
+        None,
+        "a destroyed sandbox is no longer reported"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_report_counts_rates_latency_and_the_last_errors() {
+    let host = TestHost::new(&[guests::GREET]).await;
+    scripted_greets(&host, "s").await;
+    let reply = host.get("/api/v1/operations/greet/stats").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let data = &reply.body["data"];
+    assert_eq!(data["name"], "greet");
+    let windows = data["windows"].as_array().unwrap();
+    let names: Vec<&str> = windows
+        .iter()
+        .map(|w| w["window"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1m", "5m", "15m"]);
+    for window in windows {
+        assert_eq!(window["calls"], 6, "{window}");
+        assert_eq!(window["failures"], 0, "{window}");
+        assert_eq!(window["client_errors"], 3, "{window}");
+        assert_eq!(window["error_rate"], 0.0, "{window}");
+        let (p50, p99) = (
+            window["p50_ms"].as_f64().unwrap(),
+            window["p99_ms"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99, "{window}");
+    }
+    assert_eq!(
+        data["totals"],
+        json!({ "calls": 6, "failures": 0, "client_errors": 3 })
+    );
+    let errors: Vec<(&str, u64, &str)> = data["last_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| {
+            (
+                error["request_id"].as_str().unwrap(),
+                error["status"].as_u64().unwrap(),
+                error["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("s-6", 404, "not_found"),
+            ("s-5", 422, "validation_error"),
+            ("s-4", 422, "validation_error"),
+        ],
+        "newest first"
+    );
+    let error = &data["last_errors"][0];
+    let mut fields: Vec<&str> = error
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "at_unix_ms",
+            "code",
+            "request_id",
+            "revision",
+            "status",
+            "version"
+        ],
+        "codes and ids, nothing from inside the guest"
+    );
+
+    host.get("/api/v1/operations/nonesuch/stats")
+        .await
+        .assert_error(404, "operation_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_survive_a_hot_replace_and_name_the_versions_that_served() {
+    let host = TestHost::new(&[]).await;
+    for id in ["a", "b"] {
+        assert_eq!(host.get(&format!("/api/v1/echo/{id}")).await.status, 200);
+    }
+    let swapped = host
+        .host
+        .registry()
+        .replace(
+            "echo",
+            &arsenal_tests::read(guests::ECHO_V2),
+            Source::Upload,
+            "test",
+        )
+        .await
+        .unwrap();
+    let reply = host.get("/api/v1/echo/c").await;
+    assert_eq!(reply.body["data"]["v"], 2, "{}", reply.body);
+
+    let data = host.get("/api/v1/operations/echo/stats").await.body["data"].clone();
+    assert_eq!(data["totals"]["calls"], 3);
+    let versions: Vec<(&str, &str, u64)> = data["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|served| {
+            (
+                served["version"].as_str().unwrap(),
+                served["revision"].as_str().unwrap(),
+                served["calls"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let revision = |hash: &str| hash[..12].to_owned();
+    assert_eq!(
+        versions,
+        [
+            ("2.0.0", &*revision(&swapped.live.content_hash), 1),
+            (
+                &*swapped.previous.spec.version,
+                &*revision(&swapped.previous.content_hash),
+                2
+            ),
+        ],
+        "most recently used first"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_checks_loading_instantiation_and_the_error_budget() {
+    let host = TestHost::new(&[guests::PANIC, guests::GREET]).await;
+
+    let echo = host.get("/api/v1/operations/echo/health").await;
+    assert_eq!(echo.status, 200, "{}", echo.body);
+    let data = &echo.body["data"];
+    assert_eq!(data["healthy"], true, "{data}");
+    assert_eq!(data["checks"]["loaded"]["ok"], true);
+    assert_eq!(
+        data["checks"]["instantiates"],
+        json!({ "ok": true, "code": null })
+    );
+    assert_eq!(data["checks"]["error_budget"]["ok"], true);
+    assert_eq!(data["checks"]["error_budget"]["budget"], 0.05);
+    assert_eq!(data["checks"]["error_budget"]["seconds"], 300);
+
+    for _ in 0..3 {
+        host.get("/api/v1/test/panic")
+            .await
+            .assert_error(500, "operation_crashed");
+    }
+    let panic = host.get("/api/v1/operations/panic/health").await;
+    assert_eq!(panic.status, 200, "{}", panic.body);
+    let data = &panic.body["data"];
+    assert_eq!(data["healthy"], false, "{data}");
+    assert_eq!(
+        data["checks"]["instantiates"]["ok"], true,
+        "it instantiates; only its calls fail"
+    );
+    let budget = &data["checks"]["error_budget"];
+    assert_eq!(budget["ok"], false);
+    assert_eq!(
+        (budget["calls"].as_u64(), budget["failures"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(budget["error_rate"], 1.0);
+
+    // A caller's mistakes are not the operation's failures.
+    for _ in 0..4 {
+        assert_eq!(host.get("/api/v1/greet/ann?times=99").await.status, 422);
+    }
+    let greet = host.get("/api/v1/operations/greet/health").await;
+    assert_eq!(greet.body["data"]["healthy"], true, "{}", greet.body);
+    assert_eq!(
+        greet.body["data"]["checks"]["error_budget"]["client_errors"],
+        4
+    );
+
+    host.get("/api/v1/operations/nonesuch/health")
+        .await
+        .assert_error(404, "operation_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
+    let host = TestHost::new(&[]).await;
+    let continued = host
+        .send(
+            Method::GET,
+            "/api/v1/echo/t",
+            Body::empty(),
+            &[("traceparent", TRACEPARENT)],
+        )
+        .await;
+    let echoed = continued.header("traceparent");
+    let parts: Vec<&str> = echoed.split('-').collect();
+    assert_eq!(parts.len(), 4, "{echoed}");
+    assert_eq!((parts[0], parts[1], parts[3]), ("00", TRACE, "01"));
+    assert_ne!(
+        parts[2], "00f067aa0ba902b7",
+        "the span id is the server's own"
+    );
+    assert_eq!(parts[2].len(), 16);
+
+    for malformed in [
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ] {
+        let reply = host
+            .send(
+                Method::GET,
+                "/api/v1/echo/t",
+                Body::empty(),
+                &[("traceparent", malformed)],
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        let fresh = reply.header("traceparent");
+        assert_eq!(fresh.len(), 55, "{fresh}");
+        assert!(
+            fresh.starts_with("00-") && !fresh.contains(TRACE),
+            "{malformed} → {fresh}"
+        );
+    }
+    let first = host.get("/api/v1/echo/t").await;
+    let second = host.get("/api/v1/echo/t").await;
+    assert_ne!(
+        first.header("traceparent")[3..35],
+        second.header("traceparent")[3..35],
+        "requests without a trace each start their own"
+    );
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn json_logs_carry_the_request_id_and_the_trace_id() {
+    let host = TestHost::new(&[guests::PANIC]).await;
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let reply = {
+        let _logging = tracing::subscriber::set_default(subscriber);
+        host.send(
+            Method::GET,
+            "/api/v1/test/panic",
+            Body::empty(),
+            &[("x-request-id", "log-line-1"), ("traceparent", TRACEPARENT)],
+        )
+        .await
+    };
+    reply.assert_error(500, "operation_crashed");
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    let crashed = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "operation crashed")
+        .unwrap_or_else(|| panic!("no crash line in {text}"));
+    assert_eq!(crashed["fields"]["request_id"], "log-line-1");
+    let request_span = crashed["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["name"] == "request")
+        .unwrap_or_else(|| panic!("no request span: {crashed}"));
+    assert_eq!(request_span["request_id"], "log-line-1");
+    assert_eq!(request_span["trace_id"], TRACE);
+    // The guest's own output is logged inside the operation's span.
+    let guest_line = lines
+        .iter()
+        .find(|line| line["target"] == "guest")
+        .unwrap_or_else(|| panic!("no guest line in {text}"));
+    let operation_span = &guest_line["span"];
+    assert_eq!(operation_span["name"], "operation", "{guest_line}");
+    assert_eq!(operation_span["operation"], "panic");
+    assert_eq!(operation_span["request_id"], "log-line-1");
+}
