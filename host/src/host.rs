@@ -70,6 +70,7 @@ impl Host {
             instances: gate.clone(),
             operations_loaded: AtomicU32::new(0),
             processes: std::sync::OnceLock::new(),
+            compile_cache: Default::default(),
         });
         let workers = Arc::new(
             WorkerEngine::new(

@@ -163,7 +163,7 @@ impl Loader {
         let hash = content_hash(bytes);
         let engine = self.engine.engine().clone();
         let cache = self.cache.clone();
-        let (component, _hit) = {
+        let (component, hit) = {
             let hash = hash.clone();
             let bytes = bytes.to_vec();
             // Compiling is CPU-bound and can take seconds; keep it off the async workers.
@@ -174,6 +174,7 @@ impl Loader {
                 })?
                 .map_err(|error| LoadError::InvalidComponent(format!("{error:#}")))?
         };
+        self.host.compile_cache.count(hit);
         let instance_pre = self
             .linker
             .instantiate_pre(&component)

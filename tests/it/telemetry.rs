@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{Reply, TestHost, crash, guests, host_with_counters};
+use crate::{BUILTINS, Reply, TestHost, crash, guests, host_with_counters};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -185,6 +185,34 @@ async fn metrics_count_a_scripted_sequence_exactly_and_per_host() {
         ),
         None
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compile_cache_lookups_are_counted() {
+    let host = TestHost::new(&[guests::GREET]).await;
+    let lookups = |samples: &BTreeMap<Series, f64>| {
+        (
+            value(samples, "arsenal_compile_cache_hits_total", &[]).unwrap(),
+            value(samples, "arsenal_compile_cache_misses_total", &[]).unwrap(),
+        )
+    };
+    let (hits, misses) = lookups(&scrape(&host).await);
+    assert_eq!(
+        hits + misses,
+        (BUILTINS.len() + 1) as f64,
+        "one lookup per component loaded"
+    );
+    // The same bytes again: the first load stored them, so this is a hit.
+    host.host
+        .registry()
+        .inspect(
+            &arsenal_tests::read(guests::GREET),
+            Source::Directory,
+            "again",
+        )
+        .await
+        .unwrap();
+    assert_eq!(lookups(&scrape(&host).await), (hits + 1.0, misses));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,8 @@ pub(crate) struct HostFacts {
     pub(crate) operations_loaded: AtomicU32,
     /// The process table, set once it exists (it is built after these facts).
     pub(crate) processes: std::sync::OnceLock<std::sync::Weak<crate::runtime::ProcessTable>>,
+    /// Compile-cache lookups of operation components, for `/metrics`.
+    pub(crate) compile_cache: crate::telemetry::CacheLookups,
 }
 
 impl HostFacts {

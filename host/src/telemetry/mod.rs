@@ -4,12 +4,14 @@
 //! installed process-wide — so hosts sharing a process keep their figures apart.
 
 mod latency;
+mod lookups;
 mod metrics;
 mod recorder;
 mod scrape;
 mod stats;
 mod traceparent;
 
+pub(crate) use lookups::CacheLookups;
 pub(crate) use recorder::FinishedCall;
 pub use recorder::Telemetry;
 pub(crate) use scrape::LiveState;

@@ -1,5 +1,5 @@
-//! State read at scrape time from the live structures — instances in use, processes by
-//! status, restarts per supervisor, sandbox memory — and written in the Prometheus text
+//! State read at scrape time from the live structures — instances in use, compile-cache
+//! lookups, processes by status, restarts per supervisor, sandbox memory — and written in the Prometheus text
 //! format. Nothing here is maintained on the hot path, and a supervisor or sandbox that
 //! is gone simply stops appearing.
 
@@ -14,6 +14,8 @@ pub(crate) struct LiveState {
     instances_in_use: u32,
     instances_max: u32,
     operations_loaded: usize,
+    compile_cache_hits: u64,
+    compile_cache_misses: u64,
     /// Processes per status, in the order of [`STATUSES`].
     processes: [usize; 4],
     supervisors: Vec<SupervisorFacts>,
@@ -79,6 +81,8 @@ impl LiveState {
             instances_in_use: gate.in_use(),
             instances_max: gate.max(),
             operations_loaded: host.registry().snapshot().operations().len(),
+            compile_cache_hits: host.facts.compile_cache.hits(),
+            compile_cache_misses: host.facts.compile_cache.misses(),
             processes,
             supervisors,
             sandboxes,
@@ -112,6 +116,30 @@ impl LiveState {
             "arsenal_operations_loaded",
             &[],
             self.operations_loaded,
+        );
+        family(
+            out,
+            "arsenal_compile_cache_hits_total",
+            "counter",
+            "Operation components loaded compiled from the compile cache.",
+        );
+        sample(
+            out,
+            "arsenal_compile_cache_hits_total",
+            &[],
+            self.compile_cache_hits,
+        );
+        family(
+            out,
+            "arsenal_compile_cache_misses_total",
+            "counter",
+            "Operation components the compile cache lacked, so compiled.",
+        );
+        sample(
+            out,
+            "arsenal_compile_cache_misses_total",
+            &[],
+            self.compile_cache_misses,
         );
         family(
             out,
