@@ -46,9 +46,9 @@ pub use loader::{LoadError, LoadSummary, LoadedOperation};
 pub use openapi::document as openapi_document;
 pub use registry::{Added, Catalog, Put, Registry, Resolved, Swapped};
 pub use routes::{RouteConflict, RouteMatch, RouteTable};
-pub use telemetry::Telemetry;
 pub use spec::{
     ConfigProblem, Location, OperationSpec, ParamSpec, ParamType, RawConfig, RawParam,
     RouteTemplate,
 };
+pub use telemetry::Telemetry;
 pub use validation::{FieldError, ParamValidator, RawInput, ValidationError};
