@@ -20,6 +20,26 @@ pub struct Settings {
     pub capabilities: CapabilitySettings,
     pub cache: CacheSettings,
     pub telemetry: TelemetrySettings,
+    pub compile: CompileSettings,
+    pub auth: AuthSettings,
+    pub rate_limits: RateLimitSettings,
+    pub audit: AuditSettings,
+}
+
+/// The audit log (kept in `server.state_dir`, in memory when persistence is off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Records kept; the oldest go first. Default 1,000,000.
+    pub retain_records: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retain_records: 1_000_000,
+        }
+    }
 }
 
 /// The HTTP server.
@@ -48,6 +68,20 @@ pub struct ServerSettings {
     pub host_services: bool,
     /// Where sandboxes' private directories go. Default `$TMPDIR/arsenal-sandboxes`.
     pub sandbox_dir: Option<PathBuf>,
+    /// Headers one request may carry; more answer 431 `headers_too_large`. Default 64.
+    pub max_headers: usize,
+    /// Bytes of all of one request's header names and values together; more answer 431
+    /// `headers_too_large`. Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a request's headers before the connection is
+    /// closed, in milliseconds. Default 10,000.
+    pub header_read_timeout_ms: u64,
+    /// How long one request may take from its headers to its answer, in milliseconds; past
+    /// it the request answers 504 `request_timeout`. 0: no bound. Default 60,000.
+    pub request_timeout_ms: u64,
+    /// Requests handled at once; more are shed with 503 `overloaded`. 0: no bound. Default
+    /// 1,024.
+    pub max_concurrent_requests: usize,
 }
 
 impl ServerSettings {
@@ -94,6 +128,11 @@ impl Default for ServerSettings {
             max_upload_bytes: 50 * 1024 * 1024,
             host_services: true,
             sandbox_dir: None,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 60_000,
+            max_concurrent_requests: 1_024,
         }
     }
 }
@@ -164,7 +203,8 @@ pub struct OperationSettings {
     pub disabled: Vec<String>,
     /// Per-operation limits, by operation name.
     pub overrides: BTreeMap<String, OperationOverride>,
-    /// Earlier versions kept per operation for rollback. Default 5.
+    /// Earlier versions kept per operation and per worker component for rollback; a
+    /// version dropped from the history takes its compile cache entry with it. Default 5.
     pub versions_kept: usize,
     /// Directories watched while serving: `.wasm` files added, replaced or deleted there
     /// are loaded, replaced or unloaded. Default none.
@@ -221,6 +261,31 @@ impl Default for CapabilitySettings {
     }
 }
 
+/// Compiling components that come from outside the binary (see `compiler`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompileSettings {
+    /// The bound on one compilation, in milliseconds; past it the upload is refused with
+    /// `compile_timeout`. Default 60,000.
+    pub timeout_ms: u64,
+    /// Compilations running at once; more wait their turn. Default 2.
+    pub max_concurrent: usize,
+    /// The executable that compiles in a child process (run as `PROGRAM compile-child`).
+    /// The `arsenal` binary uses itself; a host embedded in another program without one
+    /// compiles on a blocking thread, which the bound cannot stop.
+    pub program: Option<PathBuf>,
+}
+
+impl Default for CompileSettings {
+    fn default() -> Self {
+        CompileSettings {
+            timeout_ms: 60_000,
+            max_concurrent: 2,
+            program: None,
+        }
+    }
+}
+
 /// The on-disk cache of compiled components.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -253,6 +318,74 @@ impl CacheSettings {
             return PathBuf::from(home).join(".cache").join("arsenal");
         }
         std::env::temp_dir().join("arsenal-cache")
+    }
+}
+
+/// Who may call what (see `auth`). Without keys the server runs in local mode.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// API keys, each stored as the SHA-256 of the key (`arsenal hash-key` prints it).
+    /// None configured: local mode (loopback only, reads open, changes need the admin
+    /// token). Default none.
+    pub keys: Vec<ApiKey>,
+    /// Local mode's admin token, instead of one generated at first start and kept in the
+    /// state directory; `ARSENAL_ADMIN_TOKEN` sets it too. Default none.
+    pub admin_token: Option<String>,
+    /// The role an operation needs, by operation name, instead of the one derived from its
+    /// capabilities. Default none.
+    pub required_role: BTreeMap<String, crate::auth::Role>,
+}
+
+/// One API key: who it is, the hex SHA-256 of the key, and its roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    pub name: String,
+    pub sha256: String,
+    pub roles: Vec<crate::auth::Role>,
+}
+
+/// Token buckets (see `auth::rate`): `burst` requests at once, one more every
+/// `replenish_ms`. A `burst` of 0 turns the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateQuota {
+    pub burst: u32,
+    pub replenish_ms: u64,
+}
+
+/// Rate limits; over one, a request answers 429 `rate_limited` with `Retry-After`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Requests of one principal (a key, the admin token, or local readers), a batch
+    /// counting once. Default 200 at once, 100 a second.
+    pub per_key: RateQuota,
+    /// Calls of one operation by one principal, batch calls included. Default 100 at
+    /// once, 50 a second.
+    pub per_operation: RateQuota,
+    /// Failed authentications from one client address; past it even a right key is
+    /// refused until the bucket refills. Default 10 at once, one more every 6 s.
+    pub failed_auth: RateQuota,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            per_key: RateQuota {
+                burst: 200,
+                replenish_ms: 10,
+            },
+            per_operation: RateQuota {
+                burst: 100,
+                replenish_ms: 20,
+            },
+            failed_auth: RateQuota {
+                burst: 10,
+                replenish_ms: 6_000,
+            },
+        }
     }
 }
 
@@ -299,6 +432,12 @@ impl Settings {
             Env::prefixed("ARSENAL_")
                 .filter(|key| key.as_str().contains("__"))
                 .split("__"),
+        );
+        // The one setting with a name of its own, for scripts: the local admin token.
+        figment = figment.merge(
+            Env::raw()
+                .only(&["ARSENAL_ADMIN_TOKEN"])
+                .map(|_| "auth.admin_token".into()),
         );
         figment
             .extract()
@@ -351,6 +490,37 @@ mod tests {
                 "untouched defaults stay"
             );
             assert_eq!(settings.operations.overrides["echo"].timeout_ms, Some(100));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn keys_roles_and_the_admin_token_are_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "arsenal.toml",
+                r#"
+                [auth]
+                keys = [{ name = "ci", sha256 = "ab", roles = ["operator"] }]
+                [auth.required_role]
+                list_workers = "admin"
+                [rate_limits.per_key]
+                burst = 0
+                replenish_ms = 1
+                "#,
+            )?;
+            jail.set_env("ARSENAL_ADMIN_TOKEN", "scripted");
+            let settings =
+                Settings::load(Some(Path::new("arsenal.toml"))).expect("valid configuration");
+            assert_eq!(settings.auth.keys[0].name, "ci");
+            assert_eq!(settings.auth.keys[0].roles, [crate::auth::Role::Operator]);
+            assert_eq!(
+                settings.auth.required_role["list_workers"],
+                crate::auth::Role::Admin
+            );
+            assert_eq!(settings.auth.admin_token.as_deref(), Some("scripted"));
+            assert_eq!(settings.rate_limits.per_key.burst, 0);
+            assert_eq!(settings.rate_limits.failed_auth.burst, 10, "defaults stay");
             Ok(())
         });
     }

@@ -28,6 +28,10 @@ pub enum StartError {
     Directory { dir: PathBuf, error: std::io::Error },
     #[error("failed to start the host services: {0}")]
     Services(#[from] crate::runtime::SpawnError),
+    #[error("invalid access configuration: {0}")]
+    Access(#[from] crate::auth::AccessError),
+    #[error("failed to open the audit log: {0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// A component that did not load at start-up; the server starts without it.
@@ -49,19 +53,25 @@ pub struct Host {
     pub(crate) listening: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
     /// What the admin API changed, kept across restarts (none when persistence is off).
     pub(crate) uploads: Option<crate::uploads::Uploads>,
+    /// Who may call what: keys or the local admin token, roles, rate limits.
+    access: Arc<crate::auth::Access>,
     telemetry: Arc<crate::telemetry::Telemetry>,
+    /// Every state change and admin action, durably.
+    audit: crate::audit::AuditLog,
 }
 
 impl Host {
     /// Build the engine and registry with no operations loaded.
     pub fn empty(settings: Settings) -> Result<Host, StartError> {
         let engine = OperationEngine::new(&settings.limits).map_err(StartError::Engine)?;
-        let cache = if settings.cache.enabled {
-            CompileCache::new(Some(&settings.cache.resolved_dir()), &engine)
-        } else {
-            CompileCache::disabled()
-        };
+        let cache_root = settings
+            .cache
+            .enabled
+            .then(|| settings.cache.resolved_dir());
+        let cache = CompileCache::new(cache_root.as_deref(), engine.fingerprint());
+        let compiler = Arc::new(crate::compiler::Compiler::new(&settings.compile));
         let grants = Grants::from_settings(&settings.capabilities)?;
+        let access = Arc::new(crate::auth::Access::new(&settings)?);
         let gate = InstanceGate::new(engine.facts().max_instances);
         let facts = Arc::new(HostFacts {
             node: settings.server.node.clone(),
@@ -84,6 +94,9 @@ impl Host {
                     ),
                 },
                 std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
+                cache_root.as_deref(),
+                compiler.clone(),
+                settings.operations.versions_kept,
             )
             .map_err(StartError::Engine)?,
         );
@@ -103,6 +116,7 @@ impl Host {
         let loader = Loader::new(
             engine,
             cache,
+            compiler.clone(),
             grants,
             settings.limits.clone(),
             facts.clone(),
@@ -114,10 +128,12 @@ impl Host {
             gate,
             settings.operations.clone(),
         ));
-        let uploads = settings
-            .server
-            .resolved_state_dir()
-            .map(|dir| crate::uploads::Uploads::open(&dir, settings.operations.versions_kept));
+        let state_dir = settings.server.resolved_state_dir();
+        let uploads = state_dir
+            .as_deref()
+            .map(|dir| crate::uploads::Uploads::open(dir, settings.operations.versions_kept));
+        let audit =
+            crate::audit::AuditLog::open(state_dir.as_deref(), settings.audit.retain_records)?;
         let telemetry_settings = settings.telemetry.clone();
         Ok(Host {
             settings,
@@ -128,7 +144,9 @@ impl Host {
             uploads,
             facts,
             listening: Arc::default(),
+            access,
             telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
+            audit,
         })
     }
 
@@ -142,7 +160,7 @@ impl Host {
             host.load_dir(&dir).await?;
         }
         for dir in host.settings.operations.worker_dirs.clone() {
-            host.load_worker_dir(&dir)?;
+            host.load_worker_dir(&dir).await?;
         }
         if let Some(uploads) = &host.uploads {
             let problems = uploads.replay(&host).await;
@@ -177,7 +195,7 @@ impl Host {
     }
 
     /// Load every `.wasm` worker of `dir` under its file name; a failure is recorded.
-    pub fn load_worker_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+    pub async fn load_worker_dir(&mut self, dir: &Path) -> Result<(), StartError> {
         for file in wasm_files(dir)? {
             let origin = file.display().to_string();
             let name = file
@@ -185,13 +203,15 @@ impl Host {
                 .and_then(|stem| stem.to_str())
                 .unwrap_or_default()
                 .replace('_', "-");
-            let loaded = std::fs::read(&file)
-                .map_err(|error| format!("cannot read the file: {error}"))
-                .and_then(|bytes| {
-                    self.workers
-                        .load(&name, &bytes, Source::Directory)
-                        .map_err(|error| error.to_string())
-                });
+            let loaded = match std::fs::read(&file) {
+                Ok(bytes) => self
+                    .workers
+                    .load(&name, &bytes, Source::Directory)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(format!("cannot read the file: {error}")),
+            };
             if let Err(error) = loaded {
                 tracing::error!(origin, %error, "worker not loaded");
                 self.problems.push(LoadProblem {
@@ -233,6 +253,16 @@ impl Host {
     /// This host's metrics and operation analytics.
     pub fn telemetry(&self) -> &Arc<crate::telemetry::Telemetry> {
         &self.telemetry
+    }
+
+    /// Who may call what.
+    pub fn access(&self) -> &Arc<crate::auth::Access> {
+        &self.access
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &crate::audit::AuditLog {
+        &self.audit
     }
 
     /// The engine of worker processes.

@@ -4,10 +4,13 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the invariants.
 
+mod auth;
+pub mod audit;
 mod bindings;
 mod builtin;
 mod cache;
 mod capabilities;
+mod compiler;
 mod engine;
 mod host;
 mod host_services;
@@ -32,12 +35,17 @@ pub mod config;
 pub mod http;
 pub mod watch;
 
+pub use auth::{
+    Access, AccessError, AuthError, KeyError, LOCAL_ADMIN, Limited, Principal, Role, Scope,
+    TokenError, hash_key, read_kept_token,
+};
 pub use cache::{CompileCache, content_hash};
 pub use capabilities::{
     CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,
     UnknownCapability, check_imports,
 };
-pub use engine::{EngineFacts, OperationEngine};
+pub use compiler::{CompileError, Compiler};
+pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
 pub use host::{Host, LoadProblem, StartError};
 pub use inspect::{ComponentShape, ShapeError};
 pub use invoke::{CallError, CallLimits, Caller, GuestFailure, InstanceGate, OpErrorKind};

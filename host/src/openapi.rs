@@ -1,9 +1,11 @@
 //! The OpenAPI 3.1 document, generated from a catalog snapshot: every operation with its
 //! parameters, request body, success schema and every status it can answer with the
-//! shared error schema, plus the host's own endpoints.
+//! shared error schema and the role it needs, plus the host's own endpoints, all behind
+//! the bearer security scheme (health excepted).
 
 use serde_json::{Map, Value, json};
 
+use crate::auth::{Access, Role};
 use crate::http::{BATCH_DEFAULT_CONCURRENCY, BATCH_MAX_CALLS, BATCH_MAX_CONCURRENCY, BATCH_PATH};
 use crate::registry::Catalog;
 use crate::spec::{Location, OperationSpec};
@@ -14,7 +16,18 @@ const OPERATION_ERRORS: &[(&str, &str)] = &[
         "400",
         "Malformed request (`malformed_request`): bad JSON or nesting too deep.",
     ),
-    ("403", "The operation refused the caller (`forbidden`)."),
+    (
+        "401",
+        "No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`).",
+    ),
+    (
+        "403",
+        "The caller's role is below the operation's (`forbidden`), a host call refused it (`capability_denied`), or the operation refused it (`forbidden`).",
+    ),
+    (
+        "429",
+        "Over a rate limit (`rate_limited`, with `Retry-After`).",
+    ),
     (
         "404",
         "The operation did not find what was named (`not_found`).",
@@ -45,8 +58,8 @@ const OPERATION_ERRORS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Build the document.
-pub fn document(catalog: &Catalog) -> Value {
+/// Build the document; `access` says which role each operation needs.
+pub fn document(catalog: &Catalog, access: &Access) -> Value {
     let mut paths = Map::new();
     for operation in catalog.operations() {
         let spec = &operation.spec;
@@ -55,9 +68,19 @@ pub fn document(catalog: &Catalog) -> Value {
             .or_insert_with(|| json!({}));
         let mut entry = operation_object(spec);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
+        entry["x-arsenal-required-role"] = json!(access.required_role(operation));
         path[spec.method.as_str().to_lowercase()] = entry;
     }
-    for (path, item) in host_paths() {
+    for (path, mut item) in host_paths() {
+        if let Some(methods) = item.as_object_mut() {
+            for method in methods.values_mut() {
+                if path.starts_with("/api/v1/admin/") {
+                    method["x-arsenal-required-role"] = json!(Role::Admin);
+                } else if path == "/api/v1/health" {
+                    method["security"] = json!([]);
+                }
+            }
+        }
         paths.insert(path.to_owned(), item);
     }
     json!({
@@ -68,7 +91,15 @@ pub fn document(catalog: &Catalog) -> Value {
             "description": "Operations served by this Arsenal host. Every error answers with the `Error` schema.",
         },
         "paths": paths,
+        "security": [{ "bearer": [] }],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key, or in local mode (no keys configured) the admin token; in local mode reads need none.",
+                }
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

@@ -25,8 +25,11 @@ impl Config {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache");
         let state = dir.path().join("state");
+        // The servers of these tests use the test hosts' admin token, which the CLI then
+        // finds in the configuration (as it would `ARSENAL_ADMIN_TOKEN`).
+        let token = crate::ADMIN_TOKEN;
         let toml = format!(
-            "[cache]\ndir = {cache:?}\n\n[limits]\nmax_instances = 8\n\n[server]\nstate_dir = {state:?}\n"
+            "[cache]\ndir = {cache:?}\n\n[limits]\nmax_instances = 8\n\n[server]\nstate_dir = {state:?}\n\n[auth]\nadmin_token = {token:?}\n"
         );
         std::fs::write(dir.path().join("arsenal.toml"), toml).expect("the config is written");
         Config { dir }
@@ -96,7 +99,11 @@ struct Server {
 
 impl Server {
     async fn start(guests: &[&str]) -> Server {
-        let mut host = Host::start(settings()).await.expect("the host starts");
+        Server::start_with(settings(), guests).await
+    }
+
+    async fn start_with(settings: arsenal::config::Settings, guests: &[&str]) -> Server {
+        let mut host = Host::start(settings).await.expect("the host starts");
         for guest in guests {
             host.load_file(Path::new(guest)).await;
         }
@@ -105,6 +112,10 @@ impl Server {
             .await
             .expect("a loopback port");
         let url = format!("http://{}", listener.local_addr().unwrap());
+        // Settled before serving (as `arsenal serve` does), so a client finds the token.
+        host.access()
+            .prepare(listener.local_addr().unwrap())
+            .expect("a loopback address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(arsenal::http::serve(Arc::new(host), listener, async {
             let _ = stopped.await;
@@ -458,4 +469,53 @@ async fn load_versions_rollback_and_unload_against_a_running_server() {
     if std::env::var_os("ARSENAL_URL").is_none() {
         assert!(Cli::try_parse_from(["arsenal", "unload", "greet"]).is_err());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_find_the_local_admin_token_themselves() {
+    let config = Config::new();
+    // No token in the CLI's configuration: it must find the one the server made.
+    let toml = std::fs::read_to_string(config.path()).unwrap();
+    let without_token = toml.split("[auth]").next().unwrap().to_owned();
+    std::fs::write(config.path(), without_token).unwrap();
+    let mut settings = settings();
+    settings.auth.admin_token = None;
+    settings.server.state_dir = Some(config.dir.path().join("state"));
+    let server = Server::start_with(settings, &[]).await;
+    let url = server.url.as_str();
+
+    let versions = arsenal(&config, &["versions", "echo", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(versions["data"]["versions"].as_array().unwrap().len(), 1);
+    let refused = arsenal(
+        &config,
+        &["versions", "echo", "--url", url, "--token", "wrong"],
+    )
+    .await
+    .json(1);
+    assert_eq!(refused["error"]["code"], "unauthenticated");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hash_key_prints_the_digest_configuration_holds() {
+    let config = Config::new();
+    let out = arsenal(&config, &["hash-key", "abc"]).await;
+    assert_eq!(
+        out.expect(0).trim(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    let out = arsenal(&config, &["hash-key"]).await;
+    let text = out.expect(0);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_owned()
+    };
+    let key = field("key:");
+    assert_eq!(key.len(), 64);
+    assert_eq!(field("sha256:"), arsenal::hash_key(&key));
 }

@@ -3,9 +3,12 @@
 //! loopback socket where the transport matters (disconnects, shutdown, the CLI's `--url`).
 
 mod admin;
+mod audit;
+mod auth;
 mod batch;
 mod cli;
 mod example_workers;
+mod hardening;
 mod host_services;
 mod inspection_operations;
 mod limits;

@@ -100,7 +100,9 @@ pub(crate) async fn host_with_counters(names: &[&str]) -> TestHost {
         .host
         .workers()
         .load("counter", &bytes, arsenal::Source::Builtin)
-        .unwrap();
+        .await
+        .unwrap()
+        .code;
     for name in names {
         let options = arsenal::runtime::SpawnOptions {
             name: Some((*name).to_owned()),
@@ -132,8 +134,24 @@ pub(crate) fn settings() -> Settings {
     settings.server.host_services = false;
     // Each host keeps its admin changes in a directory of its own.
     settings.server.state_dir = Some(fresh_state_dir());
+    // Local mode with a known admin token, which the request helpers send; rate limits
+    // off, since tests send bursts (the auth tests set their own).
+    settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
+    let off = arsenal::config::RateQuota {
+        burst: 0,
+        replenish_ms: 1,
+    };
+    settings.rate_limits = arsenal::config::RateLimitSettings {
+        per_key: off,
+        per_operation: off,
+        failed_auth: off,
+    };
     settings
 }
+
+/// The admin token of hosts built from [`settings`]; [`TestHost`]'s helpers send it
+/// unless told otherwise.
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// A new, empty directory under the target directory, for one host's state.
 pub(crate) fn fresh_state_dir() -> std::path::PathBuf {
@@ -203,6 +221,7 @@ impl TestHost {
         self.send(Method::DELETE, uri, Body::empty(), &[]).await
     }
 
+    /// Send a request with the admin token (unless `headers` hold an `authorization`).
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -210,7 +229,26 @@ impl TestHost {
         body: Body,
         headers: &[(&str, &str)],
     ) -> Reply {
+        self.send_as(Some(ADMIN_TOKEN), method, uri, body, headers)
+            .await
+    }
+
+    /// Send a request with `token` as its bearer credential, or none.
+    pub(crate) async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
+        let own = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let Some(token) = token.filter(|_| !own) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

@@ -447,7 +447,8 @@ async fn defaults_are_applied() {
     for absent in ["verbose", "ratio", "tags", "meta", "scores"] {
         assert!(echoed.get(absent).is_none(), "{absent} in {echoed}");
     }
-    assert_eq!(echoed["caller"]["principal"], json!("local"));
+    // The helpers send local mode's admin token.
+    assert_eq!(echoed["caller"]["principal"], json!(arsenal::LOCAL_ADMIN));
 
     let reply = host.get("/api/v1/greet/ann").await;
     assert_eq!(data_of(&reply), &json!({ "greeting": "hello, ann!" }));

@@ -19,6 +19,12 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// The executable that compiles uploaded code in a child process, unless configured
+    /// (`compile.program`): the `arsenal` binary sets itself; unset, compilation runs on a
+    /// thread of this process.
+    #[arg(skip)]
+    pub compiler_program: Option<PathBuf>,
 }
 
 /// How logs are written.
@@ -110,6 +116,23 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Internal: compile one component from stdin for the server that runs this (see the
+    /// `compiler` module); not for people.
+    #[command(name = "compile-child", hide = true)]
+    CompileChild {
+        /// The engine recipe, as JSON.
+        #[arg(long)]
+        recipe: String,
+        /// Where to write the artifact.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the SHA-256 digest of an API key, for `[auth] keys`; without KEY, make a new
+    /// key and print it with its digest; `-` reads the key from stdin.
+    HashKey {
+        #[arg(value_name = "KEY")]
+        key: Option<String>,
+    },
     /// Load, type-check and describe components, printing every problem found.
     Check {
         #[arg(required = true, value_name = "FILE.wasm")]
@@ -134,6 +157,10 @@ pub struct ServerArgs {
     /// The server, e.g. http://127.0.0.1:4000.
     #[arg(long, env = "ARSENAL_URL", required = true)]
     pub url: String,
+    /// The bearer credential (an API key or the admin token). Default: the configured
+    /// admin token (`ARSENAL_ADMIN_TOKEN`), else the one a local server keeps.
+    #[arg(long, env = "ARSENAL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// Where a client command runs: against a server (`--url`), or in-process on a fresh
@@ -144,6 +171,10 @@ pub struct TargetArgs {
     /// fresh in-process host.
     #[arg(long, env = "ARSENAL_URL")]
     pub url: Option<String>,
+    /// With `--url`: the bearer credential (an API key or the admin token). Default: the
+    /// configured admin token (`ARSENAL_ADMIN_TOKEN`), else the one a local server keeps.
+    #[arg(long, env = "ARSENAL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// In-process only: also load the components of this directory; repeatable.
     #[arg(long = "operations", value_name = "DIR")]
     pub operations: Vec<PathBuf>,

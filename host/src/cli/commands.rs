@@ -15,7 +15,13 @@ use crate::host::Host;
 
 /// Run a parsed command line.
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
+    if let Command::CompileChild { recipe, out } = &cli.command {
+        return Ok(crate::compiler::child_main(recipe, out));
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
+    if settings.compile.program.is_none() {
+        settings.compile.program = cli.compiler_program;
+    }
     match cli.command {
         Command::Serve {
             addr,
@@ -57,7 +63,8 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
         Command::Load { file, server } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("failed to read {}", file.display()))?;
-            let server = Target::remote(&server.url);
+            let token = super::credentials::bearer(server.token.as_deref(), &settings)?;
+            let server = Target::remote(&server.url, token);
             let added = server
                 .send_wasm(Method::POST, "/api/v1/admin/operations", bytes.clone())
                 .await?;
@@ -74,6 +81,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
         Command::Unload { name, server } => {
             admin(
                 &server,
+                &settings,
                 Method::DELETE,
                 &format!("/api/v1/admin/operations/{}", encode(&name)),
                 out,
@@ -82,11 +90,11 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
         }
         Command::Rollback { name, server } => {
             let path = format!("/api/v1/admin/operations/{}/rollback", encode(&name));
-            admin(&server, Method::POST, &path, out).await
+            admin(&server, &settings, Method::POST, &path, out).await
         }
         Command::Versions { name, server } => {
             let path = format!("/api/v1/admin/operations/{}/versions", encode(&name));
-            admin(&server, Method::GET, &path, out).await
+            admin(&server, &settings, Method::GET, &path, out).await
         }
         Command::Describe { name, target } => {
             let path = format!("/api/v1/operations/{}", encode(&name));
@@ -118,9 +126,11 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             &ask(&target, settings, Method::GET, "/api/v1/openapi.json", None).await?,
             out,
         ),
+        Command::HashKey { key } => super::credentials::hash_key(key.as_deref(), out),
         Command::Check { files, source } => {
             super::check::check(settings, &files, source, out).await
         }
+        Command::CompileChild { .. } => unreachable!("handled before the settings load"),
     }
 }
 
@@ -142,9 +152,13 @@ async fn serve(
     let started = std::time::Instant::now();
     let host = Host::start(settings).await?;
     let addr = host.settings().server.addr;
+    // Refuse a non-loopback address in local mode before binding, and settle the token.
+    host.access().prepare(addr)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("failed to listen on {addr}"))?;
+    // Port 0 asks for any free port: say the one given.
+    let addr = listener.local_addr().unwrap_or(addr);
     let operations = host.registry().snapshot().operations().len();
     tracing::info!(%addr, operations, startup_ms = started.elapsed().as_millis() as u64, "arsenal serving");
     writeln!(
@@ -184,11 +198,15 @@ async fn ask(
 /// Send an admin request without a body to a running server and print the answer.
 async fn admin(
     server: &ServerArgs,
+    settings: &Settings,
     method: Method,
     path: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u8> {
-    let answer = Target::remote(&server.url).send(method, path, None).await?;
+    let token = super::credentials::bearer(server.token.as_deref(), settings)?;
+    let answer = Target::remote(&server.url, token)
+        .send(method, path, None)
+        .await?;
     print_answer(&answer, out)
 }
 

@@ -3,6 +3,7 @@
 mod args;
 mod check;
 mod commands;
+mod credentials;
 mod target;
 
 pub use args::{Cli, Command, LogFormat};

@@ -10,14 +10,20 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::args::TargetArgs;
+use crate::auth::{Principal, Role};
 use crate::config::Settings;
 use crate::host::Host;
+
+/// The principal of commands run on an in-process host.
+const IN_PROCESS: &str = "cli";
 
 /// A server to ask.
 pub(crate) enum Target {
     Remote {
         client: reqwest::Client,
         base: String,
+        /// Sent as `Authorization: Bearer`.
+        token: Option<String>,
     },
     Local {
         router: axum::Router,
@@ -37,23 +43,30 @@ impl Answer {
 }
 
 impl Target {
-    /// A running server at `url`.
-    pub(crate) fn remote(url: &str) -> Target {
+    /// A running server at `url`, asked with `token`.
+    pub(crate) fn remote(url: &str, token: Option<String>) -> Target {
         Target::Remote {
             client: reqwest::Client::new(),
             base: url.trim_end_matches('/').to_owned(),
+            token,
         }
     }
 
     pub(crate) async fn new(args: &TargetArgs, settings: Settings) -> anyhow::Result<Target> {
         match &args.url {
-            Some(url) => Ok(Target::remote(url)),
+            Some(url) => {
+                let token = super::credentials::bearer(args.token.as_deref(), &settings)?;
+                Ok(Target::remote(url, token))
+            }
             None => {
                 let mut settings = settings;
                 settings
                     .operations
                     .dirs
                     .extend(args.operations.iter().cloned());
+                // A fresh host for one command: it keeps nothing, so it never contends with
+                // a server for the state directory (its manifest, token and audit log).
+                settings.server.persist = false;
                 let host = Host::start(settings).await?;
                 for problem in host.problems() {
                     eprintln!(
@@ -75,20 +88,26 @@ impl Target {
         body: Option<Value>,
     ) -> anyhow::Result<Answer> {
         match self {
-            Target::Remote { client, base } => {
+            Target::Remote {
+                client,
+                base,
+                token,
+            } => {
                 let body = body.map(|body| serde_json::to_vec(&body)).transpose()?;
                 let body = body.map(|bytes| ("application/json", bytes));
-                remote(client, base, method, path, body).await
+                remote(client, base, token.as_deref(), method, path, body).await
             }
             Target::Local { router } => {
                 let body = match body {
                     Some(body) => Body::from(serde_json::to_vec(&body)?),
                     None => Body::empty(),
                 };
+                // The in-process host belongs to whoever runs the command.
                 let request = Request::builder()
                     .method(method)
                     .uri(path)
                     .header("content-type", "application/json")
+                    .extension(Principal::new(IN_PROCESS, Role::Admin))
                     .body(body)?;
                 let response = router.clone().oneshot(request).await?;
                 let status = response.status().as_u16();
@@ -110,12 +129,18 @@ impl Target {
         path: &str,
         bytes: Vec<u8>,
     ) -> anyhow::Result<Answer> {
-        let Target::Remote { client, base } = self else {
+        let Target::Remote {
+            client,
+            base,
+            token,
+        } = self
+        else {
             anyhow::bail!("loading a component needs a running server (`--url`)");
         };
         remote(
             client,
             base,
+            token.as_deref(),
             method,
             path,
             Some(("application/wasm", bytes)),
@@ -128,12 +153,16 @@ impl Target {
 async fn remote(
     client: &reqwest::Client,
     base: &str,
+    token: Option<&str>,
     method: Method,
     path: &str,
     body: Option<(&str, Vec<u8>)>,
 ) -> anyhow::Result<Answer> {
     let url = format!("{base}{path}");
     let mut request = client.request(method, &url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
     if let Some((content_type, bytes)) = body {
         request = request
             .header(http::header::CONTENT_TYPE, content_type)

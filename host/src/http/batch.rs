@@ -21,13 +21,13 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::header;
 use serde_json::json;
 
 pub(crate) use request::{BatchError, DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
 
 use super::dispatch::read_json_object;
 use super::request_id::RequestId;
+use crate::auth::Principal;
 use crate::host::Host;
 use request::{BatchRequest, ENVELOPE_DEPTH};
 use run::Runner;
@@ -58,7 +58,7 @@ pub(super) async fn handle(State(batches): State<Batches>, request: Request) -> 
             .get::<RequestId>()
             .map(|id| id.0.clone())
             .unwrap_or_else(|| Arc::from("")),
-        credentials: request.headers().get(header::AUTHORIZATION).cloned(),
+        caller: request.extensions().get::<Principal>().cloned(),
         max_instances: batches.host.registry().instances().max() as usize,
     };
     let depth = batches.host.settings().server.max_json_depth + ENVELOPE_DEPTH;

@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use crate::auth::Role;
 use crate::host::Host;
 use crate::loader::LoadedOperation;
 
 /// `GET /api/v1/operations?category=&q=`.
 pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuery) -> Response {
+    let access = host.access();
     let mut category = None;
     let mut search = None;
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -46,7 +48,7 @@ pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuer
                     || op.spec.summary.to_lowercase().contains(q)
             })
         })
-        .map(|op| entry(op))
+        .map(|op| entry(op, access.required_role(op)))
         .collect();
     Json(json!({ "data": operations })).into_response()
 }
@@ -55,7 +57,10 @@ pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuer
 pub(crate) async fn describe(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let catalog = host.registry().snapshot();
     match catalog.get(&name) {
-        Some(op) => Json(json!({ "data": description(op) })).into_response(),
+        Some(op) => {
+            let role = host.access().required_role(op);
+            Json(json!({ "data": description(op, role) })).into_response()
+        }
         None => ApiError::operation_not_found(format_args!("named `{name}`")).into_response(),
     }
 }
@@ -76,11 +81,15 @@ pub(crate) async fn health(State(host): State<Arc<Host>>) -> Response {
 
 /// `GET /api/v1/openapi.json`.
 pub(crate) async fn openapi(State(host): State<Arc<Host>>) -> Response {
-    Json(crate::openapi::document(&host.registry().snapshot())).into_response()
+    Json(crate::openapi::document(
+        &host.registry().snapshot(),
+        host.access(),
+    ))
+    .into_response()
 }
 
 /// One line of the catalogue.
-pub(super) fn entry(op: &LoadedOperation) -> Value {
+pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
     json!({
         "name": op.spec.name,
         "version": op.spec.version,
@@ -89,12 +98,13 @@ pub(super) fn entry(op: &LoadedOperation) -> Value {
         "method": op.spec.method.as_str(),
         "path": op.spec.route.template,
         "capabilities": op.capabilities,
+        "required_role": required_role,
         "source": op.source,
     })
 }
 
 /// Everything about one operation.
-pub(super) fn description(op: &LoadedOperation) -> Value {
+pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
     json!({
         "name": op.spec.name,
         "version": op.spec.version,
@@ -114,6 +124,7 @@ pub(super) fn description(op: &LoadedOperation) -> Value {
         "success_status": op.spec.success_status.as_u16(),
         "response_schema": op.spec.response_schema,
         "capabilities": op.capabilities,
+        "required_role": required_role,
         "limits": op.limits,
         "source": op.source,
         "origin": op.origin,

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::error::ApiError;
 use super::request_id::RequestId;
 use super::telemetry;
+use crate::auth::Principal;
 use crate::host::Host;
 use crate::invoke::{CallError, Caller, GuestFailure};
 use crate::loader::LoadedOperation;
@@ -51,7 +52,11 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
         Resolved::Found { operation, params } => {
             let started = Instant::now();
             let query = request.uri().query().map(parse_query).unwrap_or_default();
+            // Kept for the audit log, which records state changes only.
+            let audit = super::audit::audited(&method, &path);
+            let mut audited = None;
             let outcome = async {
+                let caller = super::auth::authorize(&host, &request, &operation)?;
                 let (request_id, body) = read_body(&host, request).await?;
                 let input = RawInput {
                     path: params,
@@ -59,11 +64,18 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
                     body,
                 };
                 let params = operation.validator.from_http(input)?;
-                call(&host, &operation, &params, request_id).await
+                if audit {
+                    audited = Some(params.clone());
+                }
+                call(&host, &operation, &params, request_id, &caller).await
             }
             .await;
             telemetry::record(&host, &operation, &outcome, started);
-            respond(&operation, outcome)
+            let response = respond(&operation, outcome);
+            if !audit {
+                return response;
+            }
+            with_audit_details(response, &operation, audited)
         }
     }
 }
@@ -92,14 +104,33 @@ pub(crate) async fn by_name(
         telemetry::record(&host, &operation, &outcome, started);
         return respond(&operation, outcome);
     }
+    let mut audited = None;
     let outcome = async {
+        let caller = super::auth::authorize(&host, &request, &operation)?;
         let (request_id, body) = read_body(&host, request).await?;
         let params = operation.validator.from_json(body)?;
-        call(&host, &operation, &params, request_id).await
+        audited = Some(params.clone());
+        call(&host, &operation, &params, request_id, &caller).await
     }
     .await;
     telemetry::record(&host, &operation, &outcome, started);
-    respond(&operation, outcome)
+    with_audit_details(respond(&operation, outcome), &operation, audited)
+}
+
+/// Tell the audit log which operation and version answered, and with which parameters
+/// (when they were valid), secrets redacted.
+fn with_audit_details(
+    mut response: Response,
+    operation: &LoadedOperation,
+    params: Option<Map<String, Value>>,
+) -> Response {
+    response.extensions_mut().insert(super::audit::AuditDetails {
+        operation: Some(operation.spec.name.clone()),
+        version: Some(operation.spec.version.clone()),
+        revision: Some(crate::registry::revision(operation).to_owned()),
+        params: params.map(|params| crate::audit::redact(&Value::Object(params))),
+    });
+    response
 }
 
 async fn call(
@@ -107,12 +138,13 @@ async fn call(
     operation: &LoadedOperation,
     params: &Map<String, Value>,
     request_id: Arc<str>,
+    principal: &Principal,
 ) -> Result<Value, ApiError> {
-    // Authentication arrives with API keys and roles; until then every caller is the
-    // local operator.
+    // The operation and each of its host calls see who is asking (`capabilities::permits`
+    // checks the role against every capability used).
     let caller = Caller {
-        principal: "local".to_owned(),
-        roles: vec!["admin".to_owned()],
+        principal: principal.name().to_owned(),
+        roles: vec![principal.role().name().to_owned()],
         request_id: request_id.to_string(),
     };
     host.registry()

@@ -37,6 +37,14 @@ impl ApiError {
         }
     }
 
+    /// Say when to retry (`Retry-After`, in whole seconds, at least 1).
+    #[must_use]
+    pub(crate) fn with_retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        self.retry_after =
+            Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).map(|s| s.max(1));
+        self
+    }
+
     #[must_use]
     pub fn with_details(mut self, details: Value) -> ApiError {
         self.details = Some(details);
@@ -108,13 +116,28 @@ impl ApiError {
     }
 }
 
+/// The code of an error answer, kept on the response for the layers after the handler
+/// (the audit log) so they need not parse the body.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorCode(pub(crate) Cow<'static, str>);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorCode(self.code.clone()));
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        // A 401 says how to authenticate (RFC 9110 §15.5.2).
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"arsenal\""),
+            );
         }
         if let Some(allow) = &self.allow
             && let Ok(value) = HeaderValue::from_str(allow)
@@ -276,6 +299,17 @@ impl From<LoadError> for ApiError {
             }
             LoadError::NoEarlierVersion(_) => {
                 ApiError::new(StatusCode::CONFLICT, "no_earlier_version", message)
+            }
+            LoadError::CompileTimeout(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
+            }
+            LoadError::Compiler(_) => {
+                tracing::error!(error = %message, "the compiler failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "compiler_unavailable",
+                    message,
+                )
             }
         }
     }

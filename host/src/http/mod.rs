@@ -4,10 +4,14 @@
 
 mod admin;
 mod admin_workers;
+mod audit;
+mod auth;
 mod batch;
 mod catalog;
+mod connections;
 mod dispatch;
 mod error;
+mod hardening;
 mod request_id;
 mod router;
 mod serve;

@@ -1,6 +1,7 @@
 //! The axum router: the host's fixed endpoints, every operation through the fallback,
-//! the batch endpoint, and the layers every request passes (request id, panic catching,
-//! tracing) — batch calls included.
+//! the batch endpoint, and the layers every request passes (request id, sensitive
+//! headers, hardening, authentication, panic catching, tracing) — batch calls included,
+//! which carry their batch's principal and are guarded with it.
 
 use std::sync::Arc;
 
@@ -8,11 +9,15 @@ use axum::Router;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use http::header;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{admin, admin_workers, batch, catalog, dispatch, request_id, telemetry};
+use super::{audit, 
+    admin, admin_workers, auth, batch, catalog, dispatch, hardening, request_id, telemetry,
+};
 use crate::host::Host;
 
 /// The full application router for `host`.
@@ -28,6 +33,9 @@ pub fn router(host: Arc<Host>) -> Router {
 
 /// The host's endpoints, `extra` ones, operations through the fallback, and the layers.
 fn endpoints(host: Arc<Host>, extra: Router) -> Router {
+    let guard = hardening::Guard::new(&host.settings().server);
+    let host_for_auth = host.clone();
+    let host_for_audit = host.clone();
     Router::new()
         .route("/api/v1/health", get(catalog::health))
         .route("/api/v1/openapi.json", get(catalog::openapi))
@@ -37,6 +45,7 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .route("/api/v1/operations/{name}/stats", get(telemetry::stats))
         .route("/api/v1/operations/{name}/health", get(telemetry::health))
         .route("/metrics", get(telemetry::metrics))
+        .route(audit::PATH, get(audit::query))
         .route("/api/v1/admin/operations", post(admin::upload))
         .route(
             "/api/v1/admin/operations/{name}",
@@ -57,12 +66,23 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
         }))
+        // Inside authentication (it needs the principal), outside everything that answers.
+        .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
             let trace_id = telemetry::trace_id(request);
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
         }))
         .layer(middleware::from_fn(telemetry::trace_context))
+        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
+        .layer(middleware::from_fn_with_state(guard, hardening::guard))
+        // Credentials are marked sensitive before anything below could print a header.
+        .layer(SetSensitiveHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::PROXY_AUTHORIZATION,
+            header::COOKIE,
+            header::SET_COOKIE,
+        ]))
         .layer(middleware::from_fn(request_id::assign))
 }
 

@@ -18,12 +18,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_millis(host.settings().server.shutdown_grace_ms);
-    if let Ok(addr) = listener.local_addr() {
-        let _ = host.listening.set(addr);
-    }
+    let addr = listener.local_addr()?;
+    // Local mode serves loopback only, and settles (maybe makes) its admin token first.
+    host.access().prepare(addr).map_err(|error| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, error.to_string())
+    })?;
+    let _ = host.listening.set(addr);
+    let settings = host.settings().server.clone();
     let app = super::router(host);
     let stop = CancellationToken::new();
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop.clone().cancelled_owned());
+    let server = super::connections::serve(listener, app, &settings, stop.clone());
     let deadline = async {
         shutdown.await;
         tracing::info!(

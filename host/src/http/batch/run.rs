@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::Response;
 use futures::StreamExt;
-use http::{HeaderValue, Request, StatusCode, header};
+use http::{Request, StatusCode, header};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinError;
@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::PATH;
 use super::request::{BatchRequest, Call};
+use crate::auth::Principal;
 use crate::http::error::ApiError;
 use crate::http::request_id;
 
@@ -29,8 +30,9 @@ pub(crate) struct Runner {
     pub(crate) calls: Router,
     /// The batch's request id; call `i` runs as `<id>.i`.
     pub(crate) parent_id: Arc<str>,
-    /// The batch's `Authorization`, sent with every call so each is authorised on its own.
-    pub(crate) credentials: Option<HeaderValue>,
+    /// The batch's caller, carried by every call (as the request extension the auth
+    /// middleware set) so each is authorised as that caller without authenticating again.
+    pub(crate) caller: Option<Principal>,
     /// The instance pool's size: more calls in flight would only be refused `overloaded`.
     pub(crate) max_instances: usize,
 }
@@ -186,8 +188,8 @@ impl Runner {
         if let Some(id) = request_id {
             request = request.header(request_id::HEADER, id);
         }
-        if let Some(credentials) = &self.credentials {
-            request = request.header(header::AUTHORIZATION, credentials.clone());
+        if let Some(caller) = &self.caller {
+            request = request.extension(caller.clone());
         }
         match call.body {
             Some(body) => request

@@ -1,0 +1,510 @@
+//! Access: API keys and roles against every kind of operation (a read, a state change, a
+//! sandbox operation, the admin API), bad and missing keys, the caller reaching the
+//! operation and its host calls (batches included), local mode and its admin token, and
+//! rate limits with their recovery.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use arsenal::Role;
+use arsenal::config::{ApiKey, RateQuota, Settings};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Method, Request};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::{ADMIN_TOKEN, Reply, TestHost, guests, settings};
+
+const VIEWER: &str = "key-of-the-viewer";
+const OPERATOR: &str = "key-of-the-operator";
+const ADMIN: &str = "key-of-the-admin";
+
+/// Settings with one key per role (and so no local mode).
+fn keyed() -> Settings {
+    let mut settings = settings();
+    let key = |name: &str, secret: &str, role: Role| ApiKey {
+        name: name.to_owned(),
+        sha256: arsenal::hash_key(secret),
+        roles: vec![role],
+    };
+    settings.auth.keys = vec![
+        key("viewer", VIEWER, Role::Viewer),
+        key("operator", OPERATOR, Role::Operator),
+        key("admin", ADMIN, Role::Admin),
+    ];
+    settings
+}
+
+async fn ask(host: &TestHost, token: Option<&str>, method: Method, uri: &str) -> Reply {
+    host.send_as(token, method, uri, Body::empty(), &[]).await
+}
+
+async fn post(host: &TestHost, token: Option<&str>, uri: &str, body: Value) -> Reply {
+    let headers = [("content-type", "application/json")];
+    let body = Body::from(body.to_string());
+    host.send_as(token, Method::POST, uri, body, &headers).await
+}
+
+/// Kinds of operations, with the request that reaches each and the role it needs.
+const KINDS: &[(&str, Method, &str, Role)] = &[
+    ("read", Method::GET, "/api/v1/processes", Role::Viewer),
+    (
+        "state change",
+        Method::DELETE,
+        "/api/v1/processes/nobody",
+        Role::Operator,
+    ),
+    ("sandbox", Method::GET, "/api/v1/sandboxes", Role::Admin),
+    (
+        "admin API",
+        Method::GET,
+        "/api/v1/admin/operations/echo/versions",
+        Role::Admin,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_kind_of_operation() {
+    let host = TestHost::with_settings(keyed(), &[]).await;
+    for (key, role) in [
+        (VIEWER, Role::Viewer),
+        (OPERATOR, Role::Operator),
+        (ADMIN, Role::Admin),
+    ] {
+        for (kind, method, uri, required) in KINDS {
+            let reply = ask(&host, Some(key), method.clone(), uri).await;
+            if role >= *required {
+                // Allowed: the request reached the operation (which may not find `nobody`).
+                assert!(
+                    reply.status.is_success() || reply.code() == "process_not_found",
+                    "{role} on a {kind}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                reply.assert_error(403, "forbidden");
+                assert_eq!(
+                    reply.body["error"]["details"],
+                    json!({ "required_role": required, "role": role }),
+                    "{role} on a {kind}"
+                );
+                let message = reply.body["error"]["message"].as_str().unwrap();
+                assert!(message.contains(&format!("`{required}` role")), "{message}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_and_openapi_show_each_required_role() {
+    let mut settings = keyed();
+    settings
+        .auth
+        .required_role
+        .insert("list_workers".to_owned(), Role::Admin);
+    let host = TestHost::with_settings(settings, &[]).await;
+    let catalogue = ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations").await;
+    let role_of = |name: &str| {
+        catalogue.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|op| op["name"] == name)
+            .map(|op| op["required_role"].clone())
+            .unwrap()
+    };
+    assert_eq!(role_of("list_processes"), json!("viewer"));
+    assert_eq!(role_of("kill_process"), json!("operator"));
+    assert_eq!(role_of("create_sandbox"), json!("admin"));
+    assert_eq!(role_of("list_workers"), json!("admin"), "configured");
+    let described = ask(
+        &host,
+        Some(VIEWER),
+        Method::GET,
+        "/api/v1/operations/kill_process",
+    )
+    .await;
+    assert_eq!(described.body["data"]["required_role"], json!("operator"));
+    // The configured role is enforced, not only shown.
+    ask(&host, Some(OPERATOR), Method::GET, "/api/v1/workers")
+        .await
+        .assert_error(403, "forbidden");
+
+    let document = ask(&host, Some(VIEWER), Method::GET, "/api/v1/openapi.json").await;
+    let document = &document.body;
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        json!("bearer")
+    );
+    assert_eq!(document["security"], json!([{ "bearer": [] }]));
+    assert_eq!(
+        document["paths"]["/api/v1/processes/{pid}"]["delete"]["x-arsenal-required-role"],
+        json!("operator")
+    );
+    assert_eq!(
+        document["paths"]["/api/v1/admin/operations"]["post"]["x-arsenal-required-role"],
+        json!("admin")
+    );
+    assert_eq!(
+        document["paths"]["/api/v1/health"]["get"]["security"],
+        json!([])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_bad_keys_are_unauthenticated() {
+    let host = TestHost::with_settings(keyed(), &[]).await;
+    let digest = arsenal::hash_key(ADMIN);
+    let wrong = [
+        None,
+        Some("not-a-key"),
+        Some(&ADMIN[1..]),
+        Some(digest.as_str()),
+    ];
+    for token in wrong {
+        let reply = ask(&host, token, Method::GET, "/api/v1/processes").await;
+        reply.assert_error(401, "unauthenticated");
+        assert_eq!(reply.header("www-authenticate"), "Bearer realm=\"arsenal\"");
+    }
+    for header in ["Basic YWRtaW46YWRtaW4=", "Bearer", ADMIN] {
+        let reply = host
+            .send(
+                Method::GET,
+                "/api/v1/operations",
+                Body::empty(),
+                &[("authorization", header)],
+            )
+            .await;
+        reply.assert_error(401, "unauthenticated");
+    }
+    // Liveness probes carry no credentials.
+    assert_eq!(
+        ask(&host, None, Method::GET, "/api/v1/health").await.status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caller_reaches_the_operation_and_its_host_calls() {
+    let mut settings = keyed();
+    // Let a viewer past the route check: the host call itself must refuse it.
+    settings
+        .auth
+        .required_role
+        .insert("kill_process".to_owned(), Role::Viewer);
+    let host = TestHost::with_settings(settings, &[guests::TYPED]).await;
+    let reply = post(
+        &host,
+        Some(OPERATOR),
+        "/api/v1/test/typed/3",
+        json!({ "name": "abc" }),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["data"]["caller"]["principal"], json!("operator"));
+
+    let reply = ask(
+        &host,
+        Some(VIEWER),
+        Method::DELETE,
+        "/api/v1/processes/nobody",
+    )
+    .await;
+    reply.assert_error(403, "capability_denied");
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("principal `viewer` (roles: viewer)"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_carries_its_caller_into_every_call() {
+    let host = TestHost::with_settings(keyed(), &[guests::TYPED]).await;
+    let calls = json!({ "calls": [
+        { "method": "GET", "path": "/api/v1/processes" },
+        { "method": "DELETE", "path": "/api/v1/processes/nobody" },
+        { "method": "GET", "path": "/api/v1/sandboxes" },
+        { "method": "GET", "path": "/api/v1/admin/operations/echo/versions" },
+        { "method": "POST", "path": "/api/v1/test/typed/3", "body": { "name": "abc" } },
+    ]});
+    let statuses = |reply: &Reply| -> Vec<(u64, Value)> {
+        reply.body["data"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|result| {
+                (
+                    result["status"].as_u64().unwrap(),
+                    result["body"]["error"]["code"].clone(),
+                )
+            })
+            .collect()
+    };
+    let reply = post(&host, Some(VIEWER), "/api/v1/batch", calls.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        statuses(&reply),
+        [
+            (200, Value::Null),
+            (403, json!("forbidden")),
+            (403, json!("forbidden")),
+            (403, json!("forbidden")),
+            (201, Value::Null),
+        ]
+    );
+    let typed = &reply.body["data"]["results"][4]["body"]["data"]["caller"];
+    assert_eq!(typed["principal"], json!("viewer"));
+
+    let reply = post(&host, Some(OPERATOR), "/api/v1/batch", calls.clone()).await;
+    assert_eq!(statuses(&reply)[1], (404, json!("process_not_found")));
+    assert_eq!(statuses(&reply)[2], (403, json!("forbidden")));
+
+    // No key, no batch.
+    post(&host, None, "/api/v1/batch", calls)
+        .await
+        .assert_error(401, "unauthenticated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_opens_reads_and_keeps_changes_to_the_admin_token() {
+    let host = TestHost::new(&[]).await;
+    assert!(host.host.access().is_local());
+    assert_eq!(
+        ask(&host, None, Method::GET, "/api/v1/processes")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        ask(&host, None, Method::GET, "/api/v1/operations")
+            .await
+            .status,
+        200
+    );
+    for (_, method, uri, required) in KINDS.iter().filter(|kind| kind.3 > Role::Viewer) {
+        let reply = ask(&host, None, method.clone(), uri).await;
+        reply.assert_error(401, "unauthenticated");
+        assert_eq!(
+            reply.body["error"]["details"]["required_role"],
+            json!(required)
+        );
+        ask(&host, Some("not-the-token"), method.clone(), uri)
+            .await
+            .assert_error(401, "unauthenticated");
+        let reply = ask(&host, Some(ADMIN_TOKEN), method.clone(), uri).await;
+        assert!(
+            reply.status.is_success() || reply.code() == "process_not_found",
+            "{uri}: {}",
+            reply.body
+        );
+    }
+    // A wrong token is refused even for a read: it is a wrong credential, not none.
+    ask(
+        &host,
+        Some("not-the-token"),
+        Method::GET,
+        "/api/v1/processes",
+    )
+    .await
+    .assert_error(401, "unauthenticated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_token_is_generated_private_kept_and_overridable() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let mut settings = settings();
+    settings.auth.admin_token = None;
+    let dir = settings.server.resolved_state_dir().unwrap();
+    let loopback: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+
+    let host = TestHost::with_settings(settings.clone(), &[]).await;
+    assert!(
+        arsenal::read_kept_token(&dir).unwrap().is_none(),
+        "no token before it is needed"
+    );
+    host.host.access().prepare(loopback).unwrap();
+    let token = arsenal::read_kept_token(&dir)
+        .unwrap()
+        .expect("a kept token");
+    assert_eq!(token.len(), 64);
+    let mode = std::fs::metadata(dir.join("admin-token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let kill = "/api/v1/processes/nobody";
+    let reply = ask(&host, Some(&token), Method::DELETE, kill).await;
+    reply.assert_error(404, "process_not_found");
+
+    // A restart finds the same token.
+    drop(host);
+    let again = TestHost::with_settings(settings.clone(), &[]).await;
+    again.host.access().prepare(loopback).unwrap();
+    assert_eq!(
+        arsenal::read_kept_token(&dir).unwrap().as_deref(),
+        Some(&token[..])
+    );
+    ask(&again, Some(&token), Method::DELETE, kill)
+        .await
+        .assert_error(404, "process_not_found");
+
+    // A configured token (as ARSENAL_ADMIN_TOKEN sets it) replaces the kept one.
+    drop(again);
+    settings.auth.admin_token = Some("scripted-token".to_owned());
+    let scripted = TestHost::with_settings(settings, &[]).await;
+    ask(&scripted, Some(&token), Method::DELETE, kill)
+        .await
+        .assert_error(401, "unauthenticated");
+    ask(&scripted, Some("scripted-token"), Method::DELETE, kill)
+        .await
+        .assert_error(404, "process_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_refuses_a_non_loopback_address() {
+    let host = TestHost::new(&[]).await;
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let error = arsenal::http::serve(host.host.clone(), listener, std::future::pending())
+        .await
+        .expect_err("local mode serves loopback only");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        error.to_string().contains("binds only to loopback"),
+        "{error}"
+    );
+
+    let keyed = TestHost::with_settings(keyed(), &[]).await;
+    keyed
+        .host
+        .access()
+        .prepare("0.0.0.0:4000".parse().unwrap())
+        .expect("with keys any address is allowed");
+}
+
+/// Wait as long as a 429 says, bounded.
+async fn wait_out(reply: &Reply) {
+    let wait = reply.body["error"]["details"]["retry_after_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(wait <= 1_000, "{}", reply.body);
+    assert!(reply.header("retry-after").parse::<u64>().unwrap() >= 1);
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_its_rate_is_refused_until_its_bucket_refills() {
+    let mut settings = keyed();
+    settings.rate_limits.per_key = RateQuota {
+        burst: 2,
+        replenish_ms: 300,
+    };
+    let host = TestHost::with_settings(settings, &[]).await;
+    for _ in 0..2 {
+        assert_eq!(
+            ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
+                .await
+                .status,
+            200
+        );
+    }
+    let refused = ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], json!("key"));
+    // Another key has its own bucket.
+    assert_eq!(
+        ask(&host, Some(ADMIN), Method::GET, "/api/v1/operations")
+            .await
+            .status,
+        200
+    );
+    wait_out(&refused).await;
+    assert_eq!(
+        ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_over_its_rate_is_refused_for_that_key_only() {
+    let mut settings = keyed();
+    settings.rate_limits.per_operation = RateQuota {
+        burst: 1,
+        replenish_ms: 300,
+    };
+    let host = TestHost::with_settings(settings, &[]).await;
+    let echo = "/api/v1/echo/a";
+    assert_eq!(
+        ask(&host, Some(VIEWER), Method::GET, echo).await.status,
+        200
+    );
+    let refused = ask(&host, Some(VIEWER), Method::GET, echo).await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(
+        refused.body["error"]["details"]["limit"],
+        json!("operation")
+    );
+    assert_eq!(
+        ask(&host, Some(VIEWER), Method::GET, "/api/v1/system/info")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        ask(&host, Some(OPERATOR), Method::GET, echo).await.status,
+        200
+    );
+    // Calls of a batch count against the operation's limit too.
+    let batch = json!({ "calls": [{ "method": "GET", "path": echo }] });
+    let reply = post(&host, Some(OPERATOR), "/api/v1/batch", batch).await;
+    assert_eq!(reply.body["data"]["results"][0]["status"], json!(429));
+    wait_out(&refused).await;
+    assert_eq!(
+        ask(&host, Some(VIEWER), Method::GET, echo).await.status,
+        200
+    );
+}
+
+/// A request from `client` (as the server would see its connection).
+async fn from(host: &TestHost, client: [u8; 4], token: &str) -> Reply {
+    let mut request = Request::get("/api/v1/operations")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let addr = SocketAddr::from((client, 40_000));
+    request.extensions_mut().insert(ConnectInfo(addr));
+    Reply::read(host.router.clone().oneshot(request).await.unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentication_is_rate_limited_per_address() {
+    let mut settings = keyed();
+    settings.rate_limits.failed_auth = RateQuota {
+        burst: 2,
+        replenish_ms: 300,
+    };
+    let host = TestHost::with_settings(settings, &[]).await;
+    let guesser = [192, 0, 2, 1];
+    for _ in 0..2 {
+        from(&host, guesser, "guess")
+            .await
+            .assert_error(401, "unauthenticated");
+    }
+    let refused = from(&host, guesser, "guess").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(
+        refused.body["error"]["details"]["limit"],
+        json!("failed_authentication")
+    );
+    // Over its quota, the address is refused even with a right key: guessing is no faster.
+    from(&host, guesser, VIEWER)
+        .await
+        .assert_error(429, "rate_limited");
+    assert_eq!(from(&host, [192, 0, 2, 2], VIEWER).await.status, 200);
+    wait_out(&refused).await;
+    assert_eq!(from(&host, guesser, VIEWER).await.status, 200);
+}
