@@ -1,8 +1,9 @@
 //! Who may use which capability: every runtime host call checks the calling principal's
 //! roles before it touches anything, and refuses by trapping the operation (403
-//! `capability_denied`). Until configurable roles arrive with authentication (issue 5),
-//! the roles are fixed: `admin` may use every capability, `operator` every one but
-//! `sandboxes`, `viewer` the read-only ones; any other role grants nothing.
+//! `capability_denied`). The caller's role is the one `http::auth` established for the
+//! request; `admin` may use every capability, `operator` every one but `sandboxes`,
+//! `viewer` the read-only ones (the same ladder `auth::roles` derives operations' roles
+//! from); any other role grants nothing.
 
 use std::fmt;
 
