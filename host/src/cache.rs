@@ -14,8 +14,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
-use crate::engine::OperationEngine;
-
 /// The content hash of a component: hex SHA-256 of its bytes.
 pub fn content_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -36,9 +34,9 @@ struct Meta {
 }
 
 impl CompileCache {
-    /// A cache under `root` for `engine`, or a disabled one.
-    pub fn new(root: Option<&Path>, engine: &OperationEngine) -> CompileCache {
-        let dir = root.map(|root| root.join(engine.fingerprint()));
+    /// A cache under `root` for the engine with `fingerprint`, or a disabled one.
+    pub fn new(root: Option<&Path>, fingerprint: &str) -> CompileCache {
+        let dir = root.map(|root| root.join(fingerprint));
         if let Some(dir) = &dir
             && let Err(error) = fs::create_dir_all(dir)
         {
@@ -69,7 +67,7 @@ impl CompileCache {
         hash: &str,
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, bool)> {
-        if let Some(component) = self.load(engine, hash) {
+        if let Some(component) = self.cached(engine, hash) {
             return Ok((component, true));
         }
         let artifact = engine.precompile_component(bytes)?;
@@ -79,8 +77,47 @@ impl CompileCache {
         Ok((component, false))
     }
 
+    /// Take in an artifact compiled for `engine` by a compiler child process: store it,
+    /// then load it back through the cache's verified path. With the cache disabled the
+    /// artifact is loaded as it is; wasmtime checks it was built for this engine.
+    #[expect(
+        unsafe_code,
+        reason = "deserializing an artifact our own compiler process produced"
+    )]
+    pub fn adopt(
+        &self,
+        engine: &wasmtime::Engine,
+        hash: &str,
+        artifact: &[u8],
+    ) -> wasmtime::Result<Component> {
+        self.store(hash, artifact);
+        if let Some(component) = self.cached(engine, hash) {
+            return Ok(component);
+        }
+        // SAFETY: the bytes come from this binary's compiler child, run with this engine's
+        // recipe, through a private temporary file; `deserialize` refuses an artifact whose
+        // engine settings differ.
+        unsafe { Component::deserialize(engine, artifact) }
+    }
+
+    /// Drop the entry for `hash` (a version no longer kept anywhere).
+    pub fn remove(&self, hash: &str) {
+        let Some(dir) = &self.dir else { return };
+        for extension in ["cwasm", "json"] {
+            let path = dir.join(format!("{hash}.{extension}"));
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "could not remove a compile cache entry")
+                }
+            }
+        }
+    }
+
+    /// The verified compiled component for `hash`, if the cache holds one.
     #[expect(unsafe_code, reason = "loading a verified artifact from our own cache")]
-    fn load(&self, engine: &wasmtime::Engine, hash: &str) -> Option<Component> {
+    pub fn cached(&self, engine: &wasmtime::Engine, hash: &str) -> Option<Component> {
         let dir = self.dir.as_ref()?;
         let meta = self.meta(hash)?;
         let path = dir.join(format!("{hash}.cwasm"));

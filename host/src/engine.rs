@@ -35,6 +35,7 @@ pub struct OperationEngine {
     engine: Engine,
     facts: EngineFacts,
     fingerprint: String,
+    recipe: EngineRecipe,
     /// Kept for its `Drop`, which stops the ticker thread.
     _ticker: EpochTicker,
 }
@@ -71,6 +72,9 @@ impl OperationEngine {
                 default_timeout_ms: limits.timeout_ms,
             },
             fingerprint,
+            recipe: EngineRecipe::Operations {
+                max_memory_mib: limits.max_memory_mib,
+            },
             _ticker: ticker,
         }))
     }
@@ -88,22 +92,63 @@ impl OperationEngine {
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
+
+    /// The settings a compiler child process needs to compile for this engine.
+    pub fn recipe(&self) -> EngineRecipe {
+        self.recipe
+    }
 }
 
 /// The wasmtime version this host is built with (kept in step with Cargo.toml's pin).
 pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 
+/// Every setting of an engine that shapes the code it compiles, in a form a compiler child
+/// process can be handed: the child builds the same configuration, so the artifact it
+/// writes is one the server's engine accepts (wasmtime checks this when deserializing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "engine")]
+pub enum EngineRecipe {
+    /// The operation engine: memories reserved up to the host's memory ceiling.
+    Operations { max_memory_mib: u32 },
+    /// The worker engine: memories reserved only up to the worker cap.
+    Workers { max_memory_bytes: usize },
+}
+
+impl EngineRecipe {
+    /// The configuration for compiling (and running, once the allocator is added).
+    pub fn config(&self) -> Config {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        match *self {
+            EngineRecipe::Operations { max_memory_mib } => {
+                // A memory's reservation bounds how far it can grow; the per-call limiter
+                // enforces the operation's own cap below it.
+                config.memory_reservation((max_memory_mib as u64) * MIB as u64);
+                config.memory_guard_size(32 * MIB as u64);
+            }
+            EngineRecipe::Workers { max_memory_bytes } => {
+                // Each resident worker costs kernel memory mappings (65,530 per OS
+                // process): no guard region and no copy-on-write image keep a memory to as
+                // few mappings as possible (measured in docs/process-model.md).
+                config.memory_reservation(max_memory_bytes as u64);
+                config.memory_guard_size(0);
+                config.memory_reservation_for_growth(0);
+                config.memory_init_cow(false);
+            }
+        }
+        config
+    }
+}
+
 fn base_config(limits: &LimitSettings, pooling: Option<PoolingAllocationConfig>) -> Config {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
+    let mut config = EngineRecipe::Operations {
+        max_memory_mib: limits.max_memory_mib,
+    }
+    .config();
     if let Some(pooling) = pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
-    // A memory's reservation bounds how far it can grow; the per-call limiter enforces
-    // the operation's own cap below it.
-    config.memory_reservation((limits.max_memory_mib as u64) * MIB as u64);
-    config.memory_guard_size(32 * MIB as u64);
     config
 }
 
@@ -148,7 +193,7 @@ fn effective_max_instances(limits: &LimitSettings) -> u32 {
     ((total / 2) / per_instance).clamp(4, 1024) as u32
 }
 
-fn fingerprint(engine: &Engine) -> String {
+pub(crate) fn fingerprint(engine: &Engine) -> String {
     // `DefaultHasher::new()` uses fixed keys, so the value is stable across processes.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -162,17 +207,7 @@ pub(crate) fn worker_engine(
     max_memory_bytes: usize,
     tick: Duration,
 ) -> wasmtime::Result<(Engine, EpochTicker)> {
-    let mut config = Config::new();
-    config.wasm_component_model(true);
-    config.epoch_interruption(true);
-    // Each resident worker costs kernel memory mappings (65,530 per OS process): no guard
-    // region and no copy-on-write image keep a memory to as few mappings as possible
-    // (measured in docs/process-model.md).
-    config.memory_reservation(max_memory_bytes as u64);
-    config.memory_guard_size(0);
-    config.memory_reservation_for_growth(0);
-    config.memory_init_cow(false);
-    let engine = Engine::new(&config)?;
+    let engine = Engine::new(&EngineRecipe::Workers { max_memory_bytes }.config())?;
     let ticker = EpochTicker::start(engine.clone(), tick);
     Ok((engine, ticker))
 }

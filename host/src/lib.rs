@@ -4,8 +4,8 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the invariants.
 
-mod auth;
 pub mod audit;
+mod auth;
 mod bindings;
 mod builtin;
 mod cache;

@@ -15,6 +15,7 @@ use crate::capabilities::{
     Capability, Grants, HostFacts, ImportProblem, ImportVerdict, Source, add_baseline_to_linker,
     check_imports,
 };
+use crate::compiler::{CompileError, Compiler};
 use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
 use crate::inspect::{ComponentShape, ShapeError};
@@ -53,6 +54,20 @@ pub enum LoadError {
     NameMismatch { expected: String, found: String },
     #[error("operation `{0}` has no earlier version to roll back to")]
     NoEarlierVersion(String),
+    #[error("{0}")]
+    CompileTimeout(String),
+    #[error("{0}")]
+    Compiler(String),
+}
+
+impl From<CompileError> for LoadError {
+    fn from(error: CompileError) -> LoadError {
+        match error {
+            CompileError::Timeout(_) => LoadError::CompileTimeout(error.to_string()),
+            CompileError::Failed(reason) => LoadError::InvalidComponent(reason),
+            CompileError::Child(_) => LoadError::Compiler(error.to_string()),
+        }
+    }
 }
 
 impl From<ShapeError> for LoadError {
@@ -110,6 +125,7 @@ pub struct Loader {
     engine: Arc<OperationEngine>,
     linker: Linker<CallState>,
     cache: CompileCache,
+    compiler: Arc<Compiler>,
     grants: Grants,
     limits: LimitSettings,
     host: Arc<HostFacts>,
@@ -120,6 +136,7 @@ impl Loader {
     pub(crate) fn new(
         engine: Arc<OperationEngine>,
         cache: CompileCache,
+        compiler: Arc<Compiler>,
         grants: Grants,
         limits: LimitSettings,
         host: Arc<HostFacts>,
@@ -131,6 +148,7 @@ impl Loader {
             engine,
             linker,
             cache,
+            compiler,
             grants,
             limits,
             host,
@@ -161,20 +179,7 @@ impl Loader {
         };
 
         let hash = content_hash(bytes);
-        let engine = self.engine.engine().clone();
-        let cache = self.cache.clone();
-        let (component, hit) = {
-            let hash = hash.clone();
-            let bytes = bytes.to_vec();
-            // Compiling is CPU-bound and can take seconds; keep it off the async workers.
-            tokio::task::spawn_blocking(move || cache.component(&engine, &hash, &bytes))
-                .await
-                .map_err(|error| {
-                    LoadError::InvalidComponent(format!("compilation panicked: {error}"))
-                })?
-                .map_err(|error| LoadError::InvalidComponent(format!("{error:#}")))?
-        };
-        self.host.compile_cache.count(hit);
+        let component = self.compile(&hash, bytes, source).await?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -226,6 +231,39 @@ impl Loader {
             contract_version,
             limits,
             pre,
+        })
+    }
+
+    /// The compiled component: from the cache when it holds a verified entry; else
+    /// built-ins compile here, on a blocking thread (they come with the binary), and
+    /// everything else through the [`Compiler`], bounded in time and number.
+    async fn compile(
+        &self,
+        hash: &str,
+        bytes: &[u8],
+        source: Source,
+    ) -> Result<wasmtime::component::Component, LoadError> {
+        let engine = self.engine.engine().clone();
+        let cached = self.cache.cached(&engine, hash);
+        self.host.compile_cache.count(cached.is_some());
+        if let Some(component) = cached {
+            return Ok(component);
+        }
+        if source == Source::Builtin {
+            let cache = self.cache.clone();
+            let (hash, bytes) = (hash.to_owned(), bytes.to_vec());
+            // Compiling is CPU-bound and can take seconds; keep it off the async workers.
+            return tokio::task::spawn_blocking(move || cache.component(&engine, &hash, &bytes))
+                .await
+                .map_err(|error| {
+                    LoadError::InvalidComponent(format!("compilation panicked: {error}"))
+                })?
+                .map(|(component, _hit)| component)
+                .map_err(|error| LoadError::InvalidComponent(format!("{error:#}")));
+        }
+        let artifact = self.compiler.compile(self.engine.recipe(), bytes).await?;
+        self.cache.adopt(&engine, hash, &artifact).map_err(|error| {
+            LoadError::Compiler(format!("the compiled artifact is unusable: {error:#}"))
         })
     }
 

@@ -249,6 +249,7 @@ impl Registry {
             .ok_or_else(|| LoadError::NoEarlierVersion(name.to_owned()))?;
         match self.swap(earlier.clone()) {
             Ok(previous) => {
+                self.forget([previous.clone()]);
                 tracing::info!(operation = name, to = %earlier.spec.version, revision = %revision(&earlier), "operation rolled back");
                 Ok(Swapped {
                     previous,
@@ -278,10 +279,13 @@ impl Registry {
             .cloned()
             .collect();
         self.publish(Catalog::build(operations)?);
-        self.history
+        let earlier = self
+            .history
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+            .remove(name)
+            .unwrap_or_default();
+        self.forget(earlier.into_iter().chain([removed.clone()]));
         tracing::info!(operation = name, "operation unloaded");
         Ok(removed)
     }
@@ -331,11 +335,29 @@ impl Registry {
 
     /// Keep a replaced version, dropping the oldest beyond `versions_kept`.
     fn remember(&self, operation: Arc<LoadedOperation>) {
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let kept = history.entry(operation.spec.name.clone()).or_default();
-        kept.push_back(operation);
-        while kept.len() > self.settings.versions_kept {
-            kept.pop_front();
+        let dropped: Vec<_> = {
+            let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = history.entry(operation.spec.name.clone()).or_default();
+            kept.push_back(operation);
+            let excess = kept.len().saturating_sub(self.settings.versions_kept);
+            kept.drain(..excess).collect()
+        };
+        self.forget(dropped);
+    }
+
+    /// Remove the compile cache entries of versions no longer live nor kept, unless they
+    /// came with the binary or another live or kept version has the same code.
+    fn forget(&self, dropped: impl IntoIterator<Item = Arc<LoadedOperation>>) {
+        let catalog = self.catalog.load();
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let in_use = |hash: &str| {
+            catalog.operations.iter().any(|op| op.content_hash == hash)
+                || history.values().flatten().any(|op| op.content_hash == hash)
+        };
+        for operation in dropped {
+            if operation.source != Source::Builtin && !in_use(&operation.content_hash) {
+                self.loader.cache().remove(&operation.content_hash);
+            }
         }
     }
 

@@ -11,15 +11,67 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::write_atomically;
 
-/// The manifest: one entry per operation changed through the admin API.
+/// The manifest: what the admin API changed, for operations and for worker components.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Manifest {
-    /// Live uploaded version of each operation: its content hash.
+    #[serde(flatten)]
+    pub(crate) operations: Kept,
+    #[serde(default)]
+    pub(crate) workers: Kept,
+}
+
+/// One kind of component changed through the admin API, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Kept {
+    /// Live uploaded version of each: its content hash.
+    #[serde(default)]
     pub(crate) live: BTreeMap<String, String>,
-    /// Earlier versions kept, oldest first, by content hash ("builtin" for a built-in).
+    /// Earlier versions kept, oldest first, by content hash (`base` for the version that
+    /// loads at start on its own: built-in or from a directory).
+    #[serde(default)]
     pub(crate) history: BTreeMap<String, Vec<String>>,
-    /// Operations unloaded (built-ins included), not to be served after a restart.
+    /// Unloaded (built-ins and directory ones included), not to come back after a restart.
+    #[serde(default)]
     pub(crate) unloaded: Vec<String>,
+}
+
+impl Kept {
+    /// `name` is live at `hash` (an upload); `previous` (a hash, or `base`) is kept for
+    /// rollback, at most `keep` of them.
+    pub(crate) fn put(&mut self, name: &str, hash: &str, previous: Option<&str>, keep: usize) {
+        if let Some(previous) = previous {
+            let history = self.history.entry(name.to_owned()).or_default();
+            history.push(previous.to_owned());
+            let excess = history.len().saturating_sub(keep);
+            history.drain(..excess);
+        }
+        self.unloaded.retain(|other| other != name);
+        self.live.insert(name.to_owned(), hash.to_owned());
+    }
+
+    /// `name` went back to its previous version: `live` is its hash when it is an upload.
+    pub(crate) fn rolled_back(&mut self, name: &str, live: Option<&str>) {
+        if let Some(history) = self.history.get_mut(name) {
+            history.pop();
+        }
+        match live {
+            Some(hash) => self.live.insert(name.to_owned(), hash.to_owned()),
+            None => self.live.remove(name),
+        };
+    }
+
+    /// `name` was unloaded, with its history.
+    pub(crate) fn removed(&mut self, name: &str) {
+        self.live.remove(name);
+        self.history.remove(name);
+        if !self.unloaded.iter().any(|other| other == name) {
+            self.unloaded.push(name.to_owned());
+        }
+    }
+
+    fn hashes(&self) -> impl Iterator<Item = &String> {
+        self.live.values().chain(self.history.values().flatten())
+    }
 }
 
 /// A state directory.
@@ -31,10 +83,23 @@ pub(crate) struct StateDir {
 const MANIFEST: &str = "operations.json";
 
 impl StateDir {
+    /// The state directory at `dir`, swept of temporary files a crash left half written
+    /// (they were never renamed into place, so nothing refers to them).
     pub(crate) fn new(dir: &Path) -> StateDir {
-        StateDir {
+        let state = StateDir {
             dir: dir.to_owned(),
+        };
+        for place in [state.dir.clone(), state.dir.join("components")] {
+            let Ok(entries) = std::fs::read_dir(&place) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".tmp") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
         }
+        state
     }
 
     fn component_path(&self, hash: &str) -> PathBuf {
@@ -78,9 +143,9 @@ impl StateDir {
         let bytes = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
         write_atomically(&self.dir.join(MANIFEST), &bytes)?;
         let named: std::collections::BTreeSet<&String> = manifest
-            .live
-            .values()
-            .chain(manifest.history.values().flatten())
+            .operations
+            .hashes()
+            .chain(manifest.workers.hashes())
             .collect();
         if let Ok(entries) = std::fs::read_dir(self.dir.join("components")) {
             for entry in entries.flatten() {

@@ -8,7 +8,8 @@ use crate::capabilities::Source;
 use crate::host::{Host, LoadProblem};
 use crate::loader::{LoadError, LoadedOperation};
 use crate::registry::Swapped;
-use crate::state::{Manifest, StateDir};
+use crate::runtime::WorkerCode;
+use crate::state::{Kept, Manifest, StateDir};
 
 /// A history entry for a version that loads at start on its own (built-in or directory).
 const BASE: &str = "base";
@@ -27,13 +28,28 @@ pub(crate) enum Change<'a> {
     Replaced(&'a Swapped, &'a [u8]),
     RolledBack(&'a Swapped),
     Removed(&'a str),
+    /// A worker component loaded under a name, and the version it replaced.
+    WorkerLoaded(&'a WorkerCode, Option<&'a WorkerCode>, &'a [u8]),
+    /// A worker returned to the version given.
+    WorkerRolledBack(&'a WorkerCode),
+    WorkerRemoved(&'a str),
 }
 
-fn hash_of(operation: &LoadedOperation) -> String {
-    match operation.source {
-        Source::Upload => operation.content_hash.clone(),
-        Source::Builtin | Source::Directory => BASE.to_owned(),
+fn hash_of(operation: &LoadedOperation) -> &str {
+    kept_as(operation.source, &operation.content_hash)
+}
+
+/// How a version is named in the manifest: uploads by content hash; what loads at start
+/// on its own (built-in or from a directory) as `base`.
+fn kept_as(source: Source, hash: &str) -> &str {
+    match source {
+        Source::Upload => hash,
+        Source::Builtin | Source::Directory => BASE,
     }
+}
+
+fn uploaded(source: Source, hash: &str) -> Option<&str> {
+    (source == Source::Upload).then_some(hash)
 }
 
 impl Uploads {
@@ -54,42 +70,36 @@ impl Uploads {
         match change {
             Change::Added(operation, bytes) => {
                 self.dir.store_component(&operation.content_hash, bytes)?;
-                let name = operation.spec.name.clone();
-                next.unloaded.retain(|other| *other != name);
-                next.live.insert(name, operation.content_hash.clone());
+                let hash = &operation.content_hash;
+                next.operations
+                    .put(&operation.spec.name, hash, None, self.keep);
             }
             Change::Replaced(swapped, bytes) => {
-                self.dir
-                    .store_component(&swapped.live.content_hash, bytes)?;
-                let name = swapped.live.spec.name.clone();
-                let history = next.history.entry(name.clone()).or_default();
-                history.push(hash_of(&swapped.previous));
-                while history.len() > self.keep {
-                    history.remove(0);
-                }
-                next.live.insert(name, swapped.live.content_hash.clone());
+                let hash = &swapped.live.content_hash;
+                self.dir.store_component(hash, bytes)?;
+                let previous = hash_of(&swapped.previous);
+                next.operations
+                    .put(&swapped.live.spec.name, hash, Some(previous), self.keep);
             }
             Change::RolledBack(swapped) => {
-                let name = swapped.live.spec.name.clone();
-                if let Some(history) = next.history.get_mut(&name) {
-                    history.pop();
-                }
-                match swapped.live.source {
-                    Source::Upload => {
-                        next.live.insert(name, swapped.live.content_hash.clone());
-                    }
-                    _ => {
-                        next.live.remove(&name);
-                    }
-                }
+                let live = &swapped.live;
+                next.operations
+                    .rolled_back(&live.spec.name, uploaded(live.source, &live.content_hash));
             }
-            Change::Removed(name) => {
-                next.live.remove(name);
-                next.history.remove(name);
-                if !next.unloaded.iter().any(|other| other == name) {
-                    next.unloaded.push(name.to_owned());
-                }
+            Change::Removed(name) => next.operations.removed(name),
+            Change::WorkerLoaded(code, previous, bytes) => {
+                self.dir.store_component(code.content_hash(), bytes)?;
+                // The engine keeps a replaced version only when it differs.
+                let previous = previous
+                    .filter(|previous| previous.version() != code.version())
+                    .map(|previous| kept_as(previous.source(), previous.content_hash()));
+                next.workers
+                    .put(code.name(), code.content_hash(), previous, self.keep);
             }
+            Change::WorkerRolledBack(live) => next
+                .workers
+                .rolled_back(live.name(), uploaded(live.source(), live.content_hash())),
+            Change::WorkerRemoved(name) => next.workers.removed(name),
         }
         self.dir.save(&next)?;
         *manifest = next;
@@ -106,48 +116,65 @@ impl Uploads {
             .clone();
         let registry = host.registry();
         let mut problems = Vec::new();
-        for name in &manifest.unloaded {
+        for name in &manifest.operations.unloaded {
             match registry.remove(name).await {
                 Ok(_) | Err(LoadError::NotLoaded(_)) => {}
                 Err(error) => problems.push(problem(name, error)),
             }
         }
-        for (name, live) in &manifest.live {
-            let earlier = manifest.history.get(name).into_iter().flatten();
-            for hash in earlier
-                .chain(std::iter::once(live))
-                .filter(|hash| *hash != BASE)
-            {
-                let bytes = match self.dir.component(hash) {
-                    Ok(bytes) => bytes,
-                    Err(error) => {
-                        problems.push(problem(
-                            name,
-                            LoadError::InvalidComponent(format!(
-                                "stored component {hash} unreadable: {error}"
-                            )),
-                        ));
-                        continue;
-                    }
-                };
-                let outcome = if registry.snapshot().get(name).is_some() {
-                    registry
-                        .replace(name, &bytes, Source::Upload, ORIGIN)
-                        .await
-                        .map(|_| ())
-                } else {
-                    registry
-                        .add(&bytes, Source::Upload, ORIGIN)
-                        .await
-                        .map(|_| ())
-                };
-                if let Err(error) = outcome {
-                    problems.push(problem(name, error));
-                }
+        for (name, hash) in in_order(&manifest.operations) {
+            let outcome = match self.stored(hash) {
+                Ok(bytes) if registry.snapshot().get(name).is_some() => registry
+                    .replace(name, &bytes, Source::Upload, ORIGIN)
+                    .await
+                    .map(|_| ()),
+                Ok(bytes) => registry
+                    .add(&bytes, Source::Upload, ORIGIN)
+                    .await
+                    .map(|_| ()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                problems.push(problem(name, error));
+            }
+        }
+        let workers = host.workers();
+        for name in &manifest.workers.unloaded {
+            workers.unload(name);
+        }
+        for (name, hash) in in_order(&manifest.workers) {
+            let outcome = match self.stored(hash) {
+                Ok(bytes) => workers
+                    .load(name, &bytes, Source::Upload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| LoadError::InvalidComponent(error.to_string())),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                problems.push(problem(&format!("worker:{name}"), error));
             }
         }
         problems
     }
+
+    fn stored(&self, hash: &str) -> Result<Vec<u8>, LoadError> {
+        self.dir.component(hash).map_err(|error| {
+            LoadError::InvalidComponent(format!("stored component {hash} unreadable: {error}"))
+        })
+    }
+}
+
+/// Each name's uploaded versions to load, oldest first and the live one last, so loading
+/// them in turn rebuilds the history.
+fn in_order(kept: &Kept) -> impl Iterator<Item = (&String, &String)> {
+    kept.live.iter().flat_map(|(name, live)| {
+        let earlier = kept.history.get(name).into_iter().flatten();
+        earlier
+            .chain(std::iter::once(live))
+            .filter(|hash| *hash != BASE)
+            .map(move |hash| (name, hash))
+    })
 }
 
 fn problem(name: &str, error: LoadError) -> LoadProblem {

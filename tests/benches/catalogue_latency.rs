@@ -62,7 +62,12 @@ fn main() {
         settings.limits.mailbox_capacity = 64;
         let host = Arc::new(Host::start(settings).await.unwrap());
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-        let code = host.workers().load("counter", &bytes, Source::Builtin).unwrap();
+        let code = host
+            .workers()
+            .load("counter", &bytes, Source::Builtin)
+            .await
+            .unwrap()
+            .code;
         let table = host.processes();
         let started = Instant::now();
         for index in 0..count {

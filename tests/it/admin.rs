@@ -3,7 +3,6 @@
 //! the live version keeps serving. Requests in flight finish on the version they started
 //! with.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -210,64 +209,84 @@ async fn a_bad_upload_changes_nothing_and_says_why() {
     }
 }
 
+/// 100 replacements while three clients call the operation without pause. Every request
+/// succeeds, and each was served by a version live at some moment between its sending and
+/// its answer: the swaps are numbered, each client reads the number before sending and
+/// after the answer, and the revision served must be one published in that window (or the
+/// one being published as it was sent).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replacing_under_load_drops_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const REPLACEMENTS: usize = 100;
     let host = Arc::new(TestHost::new(&[]).await);
-    let first = echo_ok(&host).await;
-    let mut live = BTreeSet::from([first.header("x-operation-revision").to_owned()]);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Four distinct versions, cycled: few enough that the history (5) keeps them all, so
+    // each compiles once.
+    let variants: Vec<Vec<u8>> = (0..4)
+        .map(|n| unique(guests::ECHO_V2, &format!("load {n}")))
+        .collect();
+    let first = echo_ok(&host)
+        .await
+        .header("x-operation-revision")
+        .to_owned();
+    // published[n] is the revision live after swap n (0: before any).
+    let published = Arc::new(std::sync::Mutex::new(vec![first]));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for _ in 0..3 {
-        let (host, stop) = (host.clone(), stop.clone());
+        let (host, stop, swaps) = (host.clone(), stop.clone(), swaps.clone());
         clients.push(tokio::spawn(async move {
             let mut served = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Acquire) {
+                let before = swaps.load(Ordering::Acquire);
                 let reply = host.get("/api/v1/echo/ping").await;
+                let after = swaps.load(Ordering::Acquire);
                 assert_eq!(reply.status, 200, "{}", reply.body);
-                served.push(reply.header("x-operation-revision").to_owned());
+                served.push((
+                    before,
+                    after,
+                    reply.header("x-operation-revision").to_owned(),
+                ));
             }
             served
         }));
     }
-    for _ in 0..25 {
-        let replaced = upload(
+    for n in 0..REPLACEMENTS {
+        let replaced = upload_bytes(
             &host,
             Method::PUT,
             "/api/v1/admin/operations/echo",
-            guests::ECHO_V2,
+            variants[n % variants.len()].clone(),
         )
         .await;
         assert_eq!(replaced.status, 200, "{}", replaced.body);
-        live.insert(
-            replaced.body["data"]["live"]["revision"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-        let rolled = host
-            .post(
-                "/api/v1/admin/operations/echo/rollback",
-                serde_json::json!({}),
-            )
-            .await;
-        assert_eq!(rolled.status, 200, "{}", rolled.body);
+        let revision = replaced.body["data"]["live"]["revision"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        published.lock().unwrap().push(revision);
+        swaps.fetch_add(1, Ordering::Release);
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Release);
+    let published = published.lock().unwrap().clone();
     let mut served = 0;
     for client in clients {
-        let revisions = client.await.unwrap();
-        served += revisions.len();
-        assert!(
-            revisions.iter().all(|r| live.contains(r)),
-            "every answer came from a live version"
-        );
+        for (before, after, revision) in client.await.unwrap() {
+            served += 1;
+            let window = &published[before..=(after + 1).min(published.len() - 1)];
+            assert!(
+                window.contains(&revision),
+                "a request sent after swap {before} and answered after swap {after} was served by {revision}, not live then ({window:?})"
+            );
+        }
     }
-    assert!(served > 0);
+    assert!(served >= 3, "the clients ran");
     let versions = host.get("/api/v1/admin/operations/echo/versions").await;
     let kept = versions.body["data"]["versions"].as_array().unwrap();
-    assert!(
-        kept.len() <= 6,
-        "history is bounded: {}",
+    assert_eq!(
+        kept.len(),
+        6,
+        "live + 5 kept: {}",
         Value::Array(kept.clone())
     );
 }
@@ -453,4 +472,247 @@ async fn worker_components_are_loaded_replaced_and_rolled_back_for_sandboxes() {
         table.call("main-ledger", None, "get", wait).await.unwrap(),
         "v2:4/0"
     );
+}
+
+async fn upload_bytes(host: &TestHost, method: Method, uri: &str, bytes: Vec<u8>) -> Reply {
+    host.send(
+        method,
+        uri,
+        Body::from(bytes),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+}
+
+/// Whether the shared compile cache holds an artifact for `bytes` (under any engine).
+fn cached(bytes: &[u8]) -> bool {
+    let hash = arsenal::content_hash(bytes);
+    let root = std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|engine| engine.path().join(format!("{hash}.cwasm")).exists())
+}
+
+/// A variant of a guest that no other test has, so it misses every cache.
+fn unique(path: &str, tag: &str) -> Vec<u8> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tag = format!(
+        "{tag} {} {serial} {:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    arsenal_tests::distinct(&arsenal_tests::read(path), &tag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_components_survive_a_restart_with_their_history() {
+    let state = crate::fresh_state_dir();
+    let settings = || {
+        let mut settings = settings();
+        settings.server.state_dir = Some(state.clone());
+        settings
+    };
+    let (v1, v2) = {
+        let host = TestHost::with_settings(settings(), &[]).await;
+        let first = upload(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/workers/ledger",
+            guests::LEDGER_V1,
+        )
+        .await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        let second = upload(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/workers/ledger",
+            guests::LEDGER_V2,
+        )
+        .await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        let counter = upload(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/workers/tally",
+            guests::COUNTER_WORKER,
+        )
+        .await;
+        assert_eq!(counter.status, 201, "{}", counter.body);
+        (
+            first.body["data"]["live"]["version"].clone(),
+            second.body["data"]["live"]["version"].clone(),
+        )
+    };
+    let versions = |reply: Reply| -> Vec<Value> {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|version| version["version"].clone())
+            .collect()
+    };
+    {
+        let host = TestHost::with_settings(settings(), &[]).await;
+        let kept = versions(host.get("/api/v1/admin/workers/ledger/versions").await);
+        assert_eq!(
+            kept,
+            vec![v2.clone(), v1.clone()],
+            "live first, history after"
+        );
+        let rolled = host
+            .post(
+                "/api/v1/admin/workers/ledger/rollback",
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(rolled.status, 200, "{}", rolled.body);
+        assert_eq!(host.delete("/api/v1/admin/workers/tally").await.status, 200);
+    }
+    let host = TestHost::with_settings(settings(), &[]).await;
+    assert!(
+        host.host.problems().is_empty(),
+        "{:?}",
+        host.host.problems()
+    );
+    let kept = versions(host.get("/api/v1/admin/workers/ledger/versions").await);
+    assert_eq!(kept, vec![v1], "the rollback was kept");
+    host.get("/api/v1/admin/workers/tally/versions")
+        .await
+        .assert_error(404, "worker_not_found");
+    // The restored worker runs.
+    let created = host
+        .post(
+            "/api/v1/sandboxes",
+            serde_json::json!({ "id": "kept", "supervisor": { "children": [
+                { "id": "main", "worker": "ledger", "name": "kept-ledger" }
+            ] } }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compilation_past_its_bound_is_refused_and_changes_nothing() {
+    let mut settings = settings();
+    settings.compile.timeout_ms = 1;
+    let host = TestHost::with_settings(settings, &[]).await;
+    upload_bytes(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        unique(guests::ECHO_V2, "timeout"),
+    )
+    .await
+    .assert_error(422, "compile_timeout");
+    assert_eq!(echo_ok(&host).await.header("x-operation-version"), "0.1.0");
+    upload_bytes(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/tally",
+        unique(guests::COUNTER_WORKER, "timeout"),
+    )
+    .await
+    .assert_error(422, "compile_timeout");
+    host.get("/api/v1/admin/workers/tally/versions")
+        .await
+        .assert_error(404, "worker_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_dropped_from_the_history_leave_the_compile_cache() {
+    let mut settings = settings();
+    settings.operations.versions_kept = 1;
+    let host = TestHost::with_settings(settings, &[]).await;
+    let [a, b, c] = ["a", "b", "c"].map(|tag| unique(guests::ECHO_V2, tag));
+    for version in [&a, &b, &c] {
+        let replaced = upload_bytes(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            version.clone(),
+        )
+        .await;
+        assert_eq!(replaced.status, 200, "{}", replaced.body);
+    }
+    assert!(!cached(&a), "`a` fell out of a history of one");
+    assert!(
+        cached(&b) && cached(&c),
+        "the live and the kept version stay"
+    );
+    let rolled = host
+        .post(
+            "/api/v1/admin/operations/echo/rollback",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    assert!(!cached(&c), "the version rolled away from is dropped");
+    assert_eq!(
+        host.delete("/api/v1/admin/operations/echo").await.status,
+        200
+    );
+    assert!(!cached(&b), "an unloaded operation leaves nothing behind");
+
+    let [x, y, z] = ["x", "y", "z"].map(|tag| unique(guests::COUNTER_WORKER, tag));
+    for version in [&x, &y, &z] {
+        let loaded = upload_bytes(
+            &host,
+            Method::PUT,
+            "/api/v1/admin/workers/tally",
+            version.clone(),
+        )
+        .await;
+        assert!(
+            loaded.status == 200 || loaded.status == 201,
+            "{}",
+            loaded.body
+        );
+    }
+    assert!(!cached(&x), "worker versions follow the same bound");
+    assert!(cached(&y) && cached(&z));
+    assert_eq!(host.delete("/api/v1/admin/workers/tally").await.status, 200);
+    assert!(!cached(&y) && !cached(&z));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
+    let host = Arc::new(TestHost::new(&[]).await);
+    let added = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::SLOW_OK,
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let in_flight: Vec<_> = (0..3)
+        .map(|_| {
+            let host = host.clone();
+            tokio::spawn(async move { host.get("/api/v1/test/slow?ms=400").await })
+        })
+        .collect();
+    let patience = std::time::Duration::from_secs(10);
+    tokio::time::timeout(patience, host.host.registry().instances().busy_at_least(3))
+        .await
+        .expect("the three calls are running");
+
+    let unloaded = host.delete("/api/v1/admin/operations/slow_ok").await;
+    assert_eq!(unloaded.status, 200, "{}", unloaded.body);
+    host.get("/api/v1/test/slow?ms=0")
+        .await
+        .assert_error(404, "operation_not_found");
+    for request in in_flight {
+        let reply = request.await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["data"]["slept_ms"], 400);
+        assert_eq!(
+            reply.header("x-operation-revision"),
+            added.body["data"]["revision"].as_str().unwrap(),
+            "finished on the version it started with"
+        );
+    }
 }

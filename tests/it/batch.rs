@@ -306,7 +306,9 @@ async fn a_batch_holds_no_more_instances_than_the_pool() {
         .host
         .workers()
         .load("counter", &bytes, arsenal::Source::Builtin)
-        .unwrap();
+        .await
+        .unwrap()
+        .code;
     let options = arsenal::runtime::SpawnOptions {
         name: Some("asleep".to_owned()),
         ..Default::default()

@@ -15,11 +15,13 @@ use crate::{TestHost, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn load(host: &TestHost, name: &str, path: &str) -> Arc<WorkerCode> {
+async fn load(host: &TestHost, name: &str, path: &str) -> Arc<WorkerCode> {
     host.host
         .workers()
         .load(name, &arsenal_tests::read(path), Source::Builtin)
+        .await
         .unwrap()
+        .code
 }
 
 fn named(name: &str) -> SpawnOptions {
@@ -32,7 +34,7 @@ fn named(name: &str) -> SpawnOptions {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_answers_calls_and_forwards_messages() {
     let host = host_with_counters(&["target"]).await;
-    let code = load(&host, "echo", guests::ECHO_WORKER);
+    let code = load(&host, "echo", guests::ECHO_WORKER).await;
     let table = host.host.processes();
     table.spawn(code, "", named("echo")).await.unwrap();
     assert_eq!(
@@ -51,7 +53,7 @@ async fn echo_answers_calls_and_forwards_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
     let host = host_with_counters(&[]).await;
-    let code = load(&host, "crasher", guests::CRASHER_WORKER);
+    let code = load(&host, "crasher", guests::CRASHER_WORKER).await;
     let table = host.host.processes();
     let refused = table
         .spawn(code.clone(), "fail", SpawnOptions::default())
@@ -107,7 +109,7 @@ async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticker_ticks_on_its_timer() {
     let host = host_with_counters(&[]).await;
-    let code = load(&host, "ticker", guests::TICKER_WORKER);
+    let code = load(&host, "ticker", guests::TICKER_WORKER).await;
     let table = host.host.processes();
     table.spawn(code, "1", named("ticker")).await.unwrap();
     let started = Instant::now();

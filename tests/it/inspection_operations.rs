@@ -302,7 +302,9 @@ async fn detect_memory_leaks_flags_steady_growth_only() {
             &arsenal_tests::read(guests::LEAKY_WORKER),
             arsenal::Source::Builtin,
         )
-        .unwrap();
+        .await
+        .unwrap()
+        .code;
     let table = host.host.processes();
     let options = SpawnOptions {
         name: Some("leaky".to_owned()),

@@ -457,7 +457,7 @@ async fn a_corrupted_cache_artifact_is_detected_and_replaced() {
     // The replacement is a verified entry: a fresh cache over the same directory, for an
     // engine built from the same limits, uses it instead of compiling.
     let engine = OperationEngine::new(&settings().limits).expect("the engine builds");
-    let fresh = CompileCache::new(Some(cache.path()), &engine);
+    let fresh = CompileCache::new(Some(cache.path()), engine.fingerprint());
     assert_eq!(fresh.dir(), Some(dir.as_path()));
     let (_, hit) = fresh
         .component(engine.engine(), &hash, &bytes)

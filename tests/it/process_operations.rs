@@ -165,6 +165,7 @@ async fn start_process_runs_a_loaded_worker() {
     host.host
         .workers()
         .load("counter", &bytes, Source::Directory)
+        .await
         .unwrap();
     let workers = host.get("/api/v1/workers").await;
     assert_eq!(workers.body["data"][0]["name"], "counter");

@@ -160,6 +160,7 @@ async fn budgets_refuse_processes_and_memory_beyond_them() {
     host.host
         .workers()
         .load("leaky", &bytes, Source::Builtin)
+        .await
         .unwrap();
     let exhausted = host
         .post(
@@ -256,6 +257,7 @@ async fn books(ids: &[&str]) -> TestHost {
     host.host
         .workers()
         .load("ledger", &bytes, Source::Builtin)
+        .await
         .unwrap();
     let children: Vec<Value> = ids
         .iter()
@@ -296,6 +298,7 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
             &arsenal_tests::read(guests::LEDGER_V2),
             Source::Builtin,
         )
+        .await
         .unwrap();
     let reloaded = host
         .post(
@@ -304,7 +307,7 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
         )
         .await;
     assert_eq!(reloaded.status, 200, "{}", reloaded.body);
-    assert_eq!(reloaded.body["data"]["version"], v2.version());
+    assert_eq!(reloaded.body["data"]["version"], v2.code.version());
     assert_eq!(
         reloaded.body["data"]["upgraded"].as_array().unwrap().len(),
         2
@@ -360,6 +363,7 @@ async fn a_failed_hot_reload_rolls_back_and_says_why() {
             &arsenal_tests::read(guests::COUNTER_WORKER),
             Source::Builtin,
         )
+        .await
         .unwrap();
     let failed = host
         .post(
@@ -394,6 +398,7 @@ async fn a_private_directory_is_granted_by_policy_and_confined() {
     host.host
         .workers()
         .load("files", &bytes, Source::Builtin)
+        .await
         .unwrap();
     let spec = |directory: bool| {
         json!({

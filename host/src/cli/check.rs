@@ -14,11 +14,13 @@ use crate::host::Host;
 use crate::http::ApiError;
 
 pub(crate) async fn check(
-    settings: Settings,
+    mut settings: Settings,
     files: &[PathBuf],
     source: CheckSource,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u8> {
+    // Checking changes nothing: no state directory, so a running server's is left alone.
+    settings.server.persist = false;
     let host = Host::empty(settings)?;
     let source = match source {
         CheckSource::Builtin => Source::Builtin,

@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
+use super::audit::AuditDetails;
 use super::dispatch::read_capped;
 use super::error::ApiError;
+use crate::cache::content_hash;
 use crate::capabilities::Source;
 use crate::host::Host;
 use crate::loader::LoadedOperation;
@@ -28,12 +30,13 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
-    match host.registry().add(&bytes, Source::Upload, ORIGIN).await {
-        Ok(Added::Published(operation)) => keep(&host, Change::Added(&operation, &bytes))
+    let added = host.registry().add(&bytes, Source::Upload, ORIGIN).await;
+    let response = match &added {
+        Ok(Added::Published(operation)) => keep(&host, Change::Added(operation, &bytes))
             .unwrap_or_else(|| {
                 (
                     StatusCode::CREATED,
-                    Json(json!({ "data": version(&operation, true) })),
+                    Json(json!({ "data": version(operation, true) })),
                 )
                     .into_response()
             }),
@@ -43,8 +46,18 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
             format!("operation `{name}` is disabled by configuration"),
         )
         .into_response(),
-        Err(error) => ApiError::from(error).into_response(),
-    }
+        Err(error) => ApiError::from(error.clone()).into_response(),
+    };
+    let live = match &added {
+        Ok(Added::Published(operation)) => Some(&**operation),
+        _ => None,
+    };
+    noted(
+        response,
+        live.map(|op| op.spec.name.as_str()),
+        live.map(shown_version),
+        Some(&bytes),
+    )
 }
 
 /// `PUT /api/v1/admin/operations/{name}`: replace the live version.
@@ -55,38 +68,74 @@ pub(crate) async fn replace(
 ) -> Response {
     let bytes = match component(&host, request).await {
         Ok(bytes) => bytes,
-        Err(error) => return error.into_response(),
+        Err(error) => return noted(error.into_response(), Some(&name), None, None),
     };
     let result = host
         .registry()
         .replace(&name, &bytes, Source::Upload, ORIGIN)
         .await;
-    if let Ok(swapped) = &result
-        && let Some(refused) = keep(&host, Change::Replaced(swapped, &bytes))
-    {
-        return refused;
+    let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
+    let response = match &result {
+        Ok(swapped) => keep(&host, Change::Replaced(swapped, &bytes)),
+        Err(_) => None,
     }
-    answer_swap(result)
+    .unwrap_or_else(|| answer_swap(result));
+    noted(
+        response,
+        Some(&name),
+        live.as_deref().map(shown_version),
+        Some(&bytes),
+    )
 }
 
 /// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let result = host.registry().rollback(&name).await;
-    if let Ok(swapped) = &result
-        && let Some(refused) = keep(&host, Change::RolledBack(swapped))
-    {
-        return refused;
+    let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
+    let response = match &result {
+        Ok(swapped) => keep(&host, Change::RolledBack(swapped)),
+        Err(_) => None,
     }
-    answer_swap(result)
+    .unwrap_or_else(|| answer_swap(result));
+    noted(
+        response,
+        Some(&name),
+        live.as_deref().map(shown_version),
+        None,
+    )
 }
 
 /// `DELETE /api/v1/admin/operations/{name}`: unload.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    match host.registry().remove(&name).await {
+    let response = match host.registry().remove(&name).await {
         Ok(removed) => keep(&host, Change::Removed(&name))
             .unwrap_or_else(|| Json(json!({ "data": version(&removed, false) })).into_response()),
         Err(error) => ApiError::from(error).into_response(),
-    }
+    };
+    noted(response, Some(&name), None, None)
+}
+
+fn shown_version(operation: &LoadedOperation) -> (&str, &str) {
+    (&operation.spec.version, revision(operation))
+}
+
+/// What the audit log keeps of an admin action: the operation or worker it concerned, the
+/// version made live, and the component sent — by size and content hash, never its bytes.
+pub(super) fn noted(
+    mut response: Response,
+    subject: Option<&str>,
+    live: Option<(&str, &str)>,
+    component: Option<&[u8]>,
+) -> Response {
+    response.extensions_mut().insert(AuditDetails {
+        operation: subject.map(str::to_owned),
+        version: live.map(|(version, _)| version.to_owned()),
+        revision: live.map(|(_, revision)| revision.to_owned()),
+        params: component.map(
+            |bytes| json!({ "component_bytes": bytes.len(), "content_hash": content_hash(bytes) }),
+        ),
+    });
+    response
 }
 
 /// `GET /api/v1/admin/operations/{name}/versions`: the live version and those kept.
@@ -99,7 +148,7 @@ pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<Str
 
 /// Record a change in the state directory. The change is live already; when it cannot
 /// be kept, the answer (returned here) says so: it will not survive a restart.
-fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
+pub(super) fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
     let error = host.uploads.as_ref()?.record(change).err()?;
     tracing::error!(%error, "an admin change is live but could not be kept");
     let refused = ApiError::new(

@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::admin::{component, versions_answer};
+use super::admin::{component, keep, noted, versions_answer};
 use super::error::ApiError;
 use crate::capabilities::Source;
 use crate::host::Host;
-use crate::runtime::{WorkerCode, WorkerError};
+use crate::runtime::{Loaded, WorkerCode, WorkerError};
+use crate::uploads::Change;
 
 fn shown(code: &WorkerCode, live: bool) -> Value {
     json!({
@@ -53,35 +54,52 @@ pub(crate) async fn put(
         )
         .into_response();
     }
-    let previous = host.workers().get(&name);
-    match host.workers().load(&name, &bytes, Source::Upload) {
-        Ok(code) => {
-            let status = if previous.is_some() {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            let previous = previous.map(|previous| shown(&previous, false));
-            (
-                status,
-                Json(json!({ "data": { "live": shown(&code, true), "previous": previous } })),
+    let (response, live) = match host.workers().load(&name, &bytes, Source::Upload).await {
+        Ok(Loaded { code, previous }) => {
+            let change = Change::WorkerLoaded(&code, previous.as_deref(), &bytes);
+            let response = keep(&host, change).unwrap_or_else(|| {
+                let status = if previous.is_some() {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                };
+                let previous = previous.map(|previous| shown(&previous, false));
+                let data = json!({ "data": { "live": shown(&code, true), "previous": previous } });
+                (status, Json(data)).into_response()
+            });
+            (response, Some(code))
+        }
+        Err(error) => (refusal(error).into_response(), None),
+    };
+    let version = live.as_ref().map(|code| (code.version(), code.version()));
+    noted(response, Some(&name), version, Some(&bytes))
+}
+
+/// Why a worker component was not loaded, as the one error format says it.
+fn refusal(error: WorkerError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        WorkerError::UnsupportedImports(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_imports",
+            message,
+        ),
+        WorkerError::CompileTimeout(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
+        }
+        WorkerError::Compiler(_) => {
+            tracing::error!(error = %message, "the compiler failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "compiler_unavailable",
+                message,
             )
-                .into_response()
         }
-        Err(WorkerError::InvalidComponent(message)) => {
-            let code = if message.starts_with("unsupported imports") {
-                "unsupported_imports"
-            } else {
-                "invalid_component"
-            };
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).into_response()
-        }
-        Err(error) => ApiError::new(
+        _ => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_component",
-            error.to_string(),
-        )
-        .into_response(),
+            message,
+        ),
     }
 }
 
@@ -99,7 +117,17 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
         return not_loaded(&name);
     }
     match host.workers().rollback(&name) {
-        Some(code) => Json(json!({ "data": { "live": shown(&code, true) } })).into_response(),
+        Some(code) => {
+            let response = keep(&host, Change::WorkerRolledBack(&code)).unwrap_or_else(|| {
+                Json(json!({ "data": { "live": shown(&code, true) } })).into_response()
+            });
+            noted(
+                response,
+                Some(&name),
+                Some((code.version(), code.version())),
+                None,
+            )
+        }
         None => ApiError::new(
             StatusCode::CONFLICT,
             "no_earlier_version",
@@ -112,7 +140,13 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
 /// `DELETE /api/v1/admin/workers/{name}`.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     match host.workers().unload(&name) {
-        Some(code) => Json(json!({ "data": shown(&code, false) })).into_response(),
+        Some(code) => noted(
+            keep(&host, Change::WorkerRemoved(&name))
+                .unwrap_or_else(|| Json(json!({ "data": shown(&code, false) })).into_response()),
+            Some(&name),
+            None,
+            None,
+        ),
         None => not_loaded(&name),
     }
 }

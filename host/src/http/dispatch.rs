@@ -124,12 +124,14 @@ fn with_audit_details(
     operation: &LoadedOperation,
     params: Option<Map<String, Value>>,
 ) -> Response {
-    response.extensions_mut().insert(super::audit::AuditDetails {
-        operation: Some(operation.spec.name.clone()),
-        version: Some(operation.spec.version.clone()),
-        revision: Some(crate::registry::revision(operation).to_owned()),
-        params: params.map(|params| crate::audit::redact(&Value::Object(params))),
-    });
+    response
+        .extensions_mut()
+        .insert(super::audit::AuditDetails {
+            operation: Some(operation.spec.name.clone()),
+            version: Some(operation.spec.version.clone()),
+            revision: Some(crate::registry::revision(operation).to_owned()),
+            params: params.map(|params| crate::audit::redact(&Value::Object(params))),
+        });
     response
 }
 

@@ -16,6 +16,13 @@ tokio::task_local! {
     static CURRENT: Arc<str>;
 }
 
+/// `future` run with the current request's id, for work spawned off the request's task.
+pub(crate) fn carried<F: std::future::Future>(
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    CURRENT.scope(current(), future)
+}
+
 /// The id of the request being handled, for error bodies; empty outside a request.
 pub(crate) fn current() -> Arc<str> {
     CURRENT

@@ -15,8 +15,8 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
-use super::{audit, 
-    admin, admin_workers, auth, batch, catalog, dispatch, hardening, request_id, telemetry,
+use super::{
+    admin, admin_workers, audit, auth, batch, catalog, dispatch, hardening, request_id, telemetry,
 };
 use crate::host::Host;
 

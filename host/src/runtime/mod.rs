@@ -39,5 +39,6 @@ pub use trace::{
     KindProfile, Profile, Trace, TraceError, TraceEvent, TraceKind, TraceOptions, TraceStatus,
 };
 pub use worker::{
-    Event, ExitReason, Hibernated, Worker, WorkerCode, WorkerEngine, WorkerError, WorkerLimits,
+    Event, ExitReason, Hibernated, Loaded, Worker, WorkerCode, WorkerEngine, WorkerError,
+    WorkerLimits,
 };

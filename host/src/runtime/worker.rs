@@ -12,10 +12,12 @@ use wasmtime::{Engine, Store};
 
 use super::sandbox::Sandbox;
 use crate::bindings::process::{WorkerProcess, WorkerProcessPre, arsenal::process::types as wit};
+use crate::cache::CompileCache;
 use crate::capabilities::{
     HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
 };
-use crate::engine::{EpochTicker, worker_engine};
+use crate::compiler::Compiler;
+use crate::engine::{EngineRecipe, EpochTicker, worker_engine};
 use crate::inspect::ComponentShape;
 use crate::invoke::{GuestFailure, arm_deadline, classify};
 use crate::limits::CallLimiter;
@@ -27,9 +29,6 @@ const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
 const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
 const PROCESS_INTERFACE: &str = "arsenal:process/process@";
 const FILESYSTEM_PACKAGE: &str = "wasi:filesystem/";
-
-/// Earlier versions kept per worker for rollback.
-const WORKER_VERSIONS_KEPT: usize = 5;
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +65,36 @@ pub enum WorkerError {
     ResourceExhausted(crate::limits::Refusal),
     #[error("the worker does not export `{STATE_INTERFACE}`, so it cannot hibernate")]
     NotStateful,
+    #[error("unsupported imports: {}", .0.join(", "))]
+    UnsupportedImports(Vec<String>),
+    #[error("{0}")]
+    CompileTimeout(String),
+    #[error("{0}")]
+    Compiler(String),
+}
+
+impl From<crate::compiler::CompileError> for WorkerError {
+    fn from(error: crate::compiler::CompileError) -> WorkerError {
+        use crate::compiler::CompileError;
+        match error {
+            CompileError::Timeout(_) => WorkerError::CompileTimeout(error.to_string()),
+            CompileError::Failed(reason) => WorkerError::InvalidComponent(reason),
+            CompileError::Child(_) => WorkerError::Compiler(error.to_string()),
+        }
+    }
+}
+
+/// What a worker component offers, read before it is compiled.
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    stateful: bool,
+    uses_filesystem: bool,
+}
+
+/// A worker made live by [`WorkerEngine::load`], and the version it replaced.
+pub struct Loaded {
+    pub code: Arc<WorkerCode>,
+    pub previous: Option<Arc<WorkerCode>>,
 }
 
 impl From<GuestFailure> for WorkerError {
@@ -176,6 +205,11 @@ pub struct WorkerEngine {
         std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
     >,
     engine: Engine,
+    recipe: EngineRecipe,
+    cache: CompileCache,
+    compiler: Arc<Compiler>,
+    /// Earlier versions kept per worker for rollback.
+    versions_kept: usize,
     linker: Linker<CallState>,
     host: Arc<HostFacts>,
     grants: crate::capabilities::Grants,
@@ -187,6 +221,9 @@ pub struct WorkerEngine {
 pub struct WorkerCode {
     name: String,
     version: String,
+    /// Hex SHA-256 of the component bytes.
+    content_hash: String,
+    source: Source,
     pre: WorkerProcessPre<CallState>,
     stateful: bool,
     /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
@@ -200,6 +237,14 @@ impl WorkerCode {
 
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    pub fn content_hash(&self) -> &str {
+        &self.content_hash
+    }
+
+    pub fn source(&self) -> Source {
+        self.source
     }
 
     /// Whether the worker exports `state` (can hibernate and upgrade with its state).
@@ -219,8 +264,13 @@ impl WorkerEngine {
         grants: crate::capabilities::Grants,
         limits: WorkerLimits,
         tick: Duration,
+        cache_root: Option<&std::path::Path>,
+        compiler: Arc<Compiler>,
+        versions_kept: usize,
     ) -> wasmtime::Result<WorkerEngine> {
-        let (engine, ticker) = worker_engine(limits.memory_bytes.max(1 << 20), tick)?;
+        let max_memory_bytes = limits.memory_bytes.max(1 << 20);
+        let (engine, ticker) = worker_engine(max_memory_bytes, tick)?;
+        let cache = CompileCache::new(cache_root, &crate::engine::fingerprint(&engine));
         let mut linker = Linker::new(&engine);
         add_baseline_to_linker(&mut linker)?;
         crate::capabilities::add_filesystem_to_linker(&mut linker)?;
@@ -240,6 +290,10 @@ impl WorkerEngine {
             loaded: Default::default(),
             history: Default::default(),
             engine,
+            recipe: EngineRecipe::Workers { max_memory_bytes },
+            cache,
+            compiler,
+            versions_kept,
             linker,
             host,
             grants,
@@ -248,8 +302,8 @@ impl WorkerEngine {
         })
     }
 
-    /// Check and compile a worker component. Its imports must be the baseline: the
-    /// `process` interface arrives with the process table.
+    /// Check and compile a worker component here and now (through the cache): for
+    /// built-in and trusted code. Uploaded code goes through [`WorkerEngine::load`].
     pub fn compile(
         &self,
         name: &str,
@@ -257,6 +311,18 @@ impl WorkerEngine {
         bytes: &[u8],
         source: Source,
     ) -> Result<Arc<WorkerCode>, WorkerError> {
+        let checked = self.check(bytes, source)?;
+        let hash = crate::cache::content_hash(bytes);
+        let (component, _hit) = self
+            .cache
+            .component(&self.engine, &hash, bytes)
+            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
+        self.link(name, version, &hash, source, component, checked)
+    }
+
+    /// Its imports must be the baseline plus the `process` interface (and `wasi:filesystem`,
+    /// checked when it starts), and it must export the worker interface.
+    fn check(&self, bytes: &[u8], source: Source) -> Result<Checked, WorkerError> {
         let invalid = |message: String| WorkerError::InvalidComponent(message);
         let shape = ComponentShape::read(bytes).map_err(|error| invalid(error.to_string()))?;
         if !shape
@@ -281,18 +347,29 @@ impl WorkerEngine {
             .cloned()
             .collect();
         if let ImportVerdict::Refused(problems) = check_imports(&imports, source, &self.grants) {
-            let names: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{} ({})", p.import, p.reason))
-                .collect();
-            return Err(invalid(format!(
-                "unsupported imports: {}",
-                names.join(", ")
-            )));
+            return Err(WorkerError::UnsupportedImports(
+                problems
+                    .iter()
+                    .map(|p| format!("{} ({})", p.import, p.reason))
+                    .collect(),
+            ));
         }
-        let stateful = shape.exports.iter().any(|export| export == STATE_INTERFACE);
-        let component = wasmtime::component::Component::new(&self.engine, bytes)
-            .map_err(|error| invalid(format!("{error:#}")))?;
+        Ok(Checked {
+            stateful: shape.exports.iter().any(|export| export == STATE_INTERFACE),
+            uses_filesystem,
+        })
+    }
+
+    fn link(
+        &self,
+        name: &str,
+        version: &str,
+        hash: &str,
+        source: Source,
+        component: wasmtime::component::Component,
+        checked: Checked,
+    ) -> Result<Arc<WorkerCode>, WorkerError> {
+        let invalid = |message: String| WorkerError::InvalidComponent(message);
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -302,37 +379,89 @@ impl WorkerEngine {
         Ok(Arc::new(WorkerCode {
             name: name.to_owned(),
             version: version.to_owned(),
+            content_hash: hash.to_owned(),
+            source,
             pre,
-            stateful,
-            uses_filesystem,
+            stateful: checked.stateful,
+            uses_filesystem: checked.uses_filesystem,
         }))
     }
 
-    /// Compile a worker and make it available under `name` (replacing an older one for
-    /// processes started from now on). Its version is the start of its content hash.
-    pub fn load(
+    /// Check and compile a worker (built-ins here, anything else through the bounded
+    /// compiler, both through the cache) and make it available under `name`, replacing
+    /// the live version for processes started from now on. Its version is the start of
+    /// its content hash. Returns the new code and the version it replaced.
+    pub async fn load(
         &self,
         name: &str,
         bytes: &[u8],
         source: Source,
-    ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let version = crate::cache::content_hash(bytes)[..12].to_owned();
-        let code = self.compile(name, &version, bytes, source)?;
+    ) -> Result<Loaded, WorkerError> {
+        let hash = crate::cache::content_hash(bytes);
+        let version = hash[..12].to_owned();
+        let code = if source == Source::Builtin {
+            self.compile(name, &version, bytes, source)?
+        } else {
+            let checked = self.check(bytes, source)?;
+            let cached = self.cache.cached(&self.engine, &hash);
+            self.host.compile_cache.count(cached.is_some());
+            let component = match cached {
+                Some(component) => component,
+                None => {
+                    let artifact = self.compiler.compile(self.recipe, bytes).await?;
+                    self.cache
+                        .adopt(&self.engine, &hash, &artifact)
+                        .map_err(|error| {
+                            WorkerError::Compiler(format!(
+                                "the compiled artifact is unusable: {error:#}"
+                            ))
+                        })?
+                }
+            };
+            self.link(name, &version, &hash, source, component, checked)?
+        };
         let previous = self
             .loaded
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_owned(), code.clone());
-        if let Some(previous) = previous.filter(|previous| previous.version != code.version) {
+        if let Some(previous) = previous
+            .as_ref()
+            .filter(|previous| previous.version != code.version)
+        {
             let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
             let kept = history.entry(name.to_owned()).or_default();
-            kept.push_back(previous);
-            while kept.len() > WORKER_VERSIONS_KEPT {
-                kept.pop_front();
+            kept.push_back(previous.clone());
+            let excess = kept.len().saturating_sub(self.versions_kept);
+            let dropped: Vec<_> = kept.drain(..excess).collect();
+            for dropped in dropped {
+                self.forget(&dropped, &history);
             }
         }
         tracing::info!(worker = name, version, "worker loaded");
-        Ok(code)
+        Ok(Loaded { code, previous })
+    }
+
+    /// Drop the compile cache entry of a version no longer kept, unless another loaded or
+    /// kept worker has the same code, or it came with the binary.
+    fn forget(
+        &self,
+        dropped: &WorkerCode,
+        history: &std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
+    ) {
+        if dropped.source == Source::Builtin {
+            return;
+        }
+        let hash = &dropped.content_hash;
+        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+        let in_use = loaded.values().any(|code| code.content_hash == *hash)
+            || history
+                .values()
+                .flatten()
+                .any(|code| code.content_hash == *hash);
+        if !in_use {
+            self.cache.remove(hash);
+        }
     }
 
     /// Return `name` to its previous version (for processes started or upgraded from now
@@ -344,25 +473,31 @@ impl WorkerEngine {
             .unwrap_or_else(|p| p.into_inner())
             .get_mut(name)?
             .pop_back()?;
-        self.loaded
+        let dropped = self
+            .loaded
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_owned(), earlier.clone());
+        if let Some(dropped) = dropped {
+            let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+            self.forget(&dropped, &history);
+        }
         tracing::info!(worker = name, version = %earlier.version, "worker rolled back");
         Some(earlier)
     }
 
     /// Stop offering `name` to new processes; running ones keep their code.
     pub fn unload(&self, name: &str) -> Option<Arc<WorkerCode>> {
-        self.history
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let earlier = history.remove(name).unwrap_or_default();
         let removed = self
             .loaded
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
+        for dropped in earlier.iter().chain(removed.as_ref()) {
+            self.forget(dropped, &history);
+        }
         if removed.is_some() {
             tracing::info!(worker = name, "worker unloaded");
         }
