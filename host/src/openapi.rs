@@ -259,6 +259,7 @@ fn host_paths() -> Vec<(&'static str, Value)> {
         ("/api/v1/operations/{name}/stats", stats_path()),
         ("/api/v1/operations/{name}/health", operation_health_path()),
         ("/metrics", metrics_path()),
+        ("/api/v1/audit", audit_path()),
         ("/api/v1/admin/operations", admin_upload_path()),
         ("/api/v1/admin/workers/{name}", admin_worker_path()),
         (
@@ -400,6 +401,61 @@ fn operation_health_path() -> Value {
                 }
             })),
             "404": error_response("No such operation (`operation_not_found`).")
+        }
+    }})
+}
+
+/// `GET /api/v1/audit`.
+fn audit_path() -> Value {
+    let text = json!({ "type": "string" });
+    let query = |name: &str, description: &str, schema: Value| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+    };
+    let record = json!({
+        "type": "object",
+        "required": ["seq", "time", "time_ms", "request_id", "principal", "role", "method", "path", "outcome", "status", "duration_us", "client_disconnected"],
+        "properties": {
+            "seq": { "type": "integer", "description": "Position in the log, from 1." },
+            "time": { "type": "string", "format": "date-time" },
+            "time_ms": { "type": "integer" },
+            "request_id": text, "principal": text, "role": text, "method": text, "path": text,
+            "operation": { "type": ["string", "null"] },
+            "version": { "type": ["string", "null"] },
+            "revision": { "type": ["string", "null"] },
+            "params": { "description": "Parameters with secrets redacted; an uploaded component by `component_bytes` and `content_hash`." },
+            "outcome": { "type": "string", "enum": ["succeeded", "refused", "failed"] },
+            "status": { "type": "integer" },
+            "error_code": { "type": ["string", "null"] },
+            "duration_us": { "type": "integer" },
+            "client_disconnected": { "type": "boolean" }
+        }
+    });
+    json!({ "get": {
+        "operationId": "audit_log", "summary": "State changes and admin actions, newest first (admin)", "tags": ["audit"],
+        "parameters": [
+            query("principal", "Only this principal's records.", text.clone()),
+            query("operation", "Only records about this operation (or worker).", text.clone()),
+            query("outcome", "Only this outcome.", json!({ "type": "string", "enum": ["succeeded", "refused", "failed"] })),
+            query("request_id", "Only this request's record.", text.clone()),
+            query("since", "Arrived at or after (RFC 3339).", json!({ "type": "string", "format": "date-time" })),
+            query("until", "Arrived before (RFC 3339).", json!({ "type": "string", "format": "date-time" })),
+            query("before", "The `next` cursor of the previous page.", json!({ "type": "integer", "minimum": 1 })),
+            query("limit", "Records per page.", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }))
+        ],
+        "responses": {
+            "200": ok("One page of records.", json!({
+                "type": "object",
+                "required": ["records", "next", "durable"],
+                "properties": {
+                    "records": { "type": "array", "items": record },
+                    "next": { "type": ["integer", "null"], "description": "Pass as `before` for the next page; null at the start of the log." },
+                    "durable": { "type": "boolean", "description": "False when the server keeps no state directory: the log lives in memory." }
+                }
+            })),
+            "401": error_response("No or a wrong credential (`unauthenticated`)."),
+            "403": error_response("Not an admin (`forbidden`)."),
+            "422": error_response("An invalid filter (`validation_error`)."),
+            "503": error_response("The log could not be read (`audit_unavailable`).")
         }
     }})
 }
