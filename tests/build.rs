@@ -4,7 +4,8 @@
 //!   private target directory (see `arsenal-guest-build`); cargo reruns this script when
 //!   any of their sources change, so tests never run stale wasm.
 //! - The example operations in `../examples/` are built the same way.
-//! - `wat/table_bomb.wat` becomes a component of world `arsenal:operation/operation`.
+//! - `wat/table_bomb.wat` and `../examples/greet-wat/greet.wat` become components of world
+//!   `arsenal:operation/operation`.
 //! - `core_module` (a plain core module, not a component) and `malformed` (truncated
 //!   garbage with a wasm header) are written directly.
 
@@ -35,6 +36,13 @@ fn main() -> Result<(), Error> {
     let operation_wit = manifest_dir.join("../wit/operation");
     let table_bomb = component_from_wat(&wat, &[&operation_wit], "operation")?;
     write(&mut built, &out_dir, "table_bomb", &table_bomb)?;
+
+    // The greet example in other languages, each built from source (see `languages.rs`).
+    let greet_wat_path = manifest_dir.join("../examples/greet-wat/greet.wat");
+    println!("cargo:rerun-if-changed={}", greet_wat_path.display());
+    let greet_wat = fs::read_to_string(&greet_wat_path)?;
+    let greet_wat = component_from_wat(&greet_wat, &[&operation_wit], "operation")?;
+    write(&mut built, &out_dir, "greet_wat", &greet_wat)?;
 
     let core_module = wat::parse_str(r#"(module (func (export "f")))"#)?;
     write(&mut built, &out_dir, "core_module", &core_module)?;

@@ -11,6 +11,7 @@ mod example_workers;
 mod hardening;
 mod host_services;
 mod inspection_operations;
+mod languages;
 mod limits;
 mod loading;
 mod openapi;

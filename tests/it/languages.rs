@@ -1,0 +1,124 @@
+//! The greet example in every language it is written in, held to the same expectations:
+//! the same description in the catalogue, the same answers through HTTP.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::{TestHost, guests};
+
+/// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
+async fn assert_greets_like_rust(component: &str) {
+    let host = TestHost::new(&[component]).await;
+    let reply = host.get("/api/v1/greet/ann?times=2").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        serde_json::json!({ "data": { "greeting": "hello, ann! hello, ann!" } })
+    );
+    let reply = host.get("/api/v1/greet/ann").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["greeting"], "hello, ann!", "the default");
+    // JSON escapes in the name survive the round trip.
+    let reply = host.get("/api/v1/greet/a%22b%5Cc%C3%A9?times=1").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["greeting"], "hello, a\"b\\cé!");
+    let reply = host.get("/api/v1/greet/nobody").await;
+    reply.assert_error(404, "not_found");
+    assert_eq!(reply.body["error"]["message"], "there is nobody to greet");
+    host.get("/api/v1/greet/ann?times=9")
+        .await
+        .assert_error(422, "validation_error");
+    host.get("/api/v1/greet/ann?times=0")
+        .await
+        .assert_error(422, "validation_error");
+    host.get(&format!("/api/v1/greet/{}", "x".repeat(33)))
+        .await
+        .assert_error(422, "validation_error");
+    host.get("/api/v1/greet/ann?loud=1")
+        .await
+        .assert_error(422, "validation_error");
+
+    assert_eq!(
+        description(&host).await,
+        description(&TestHost::new(&[guests::GREET]).await).await,
+        "the catalogue describes it as the Rust greet"
+    );
+}
+
+/// Call `component` once and check its log line reaches the host's log as the Rust
+/// greet's does. Runs on the calling thread: the subscriber is set for this thread only.
+async fn assert_logs_like_rust(component: &str) {
+    let host = TestHost::new(&[component]).await;
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let reply = {
+        let _logging = tracing::subscriber::set_default(subscriber);
+        host.get("/api/v1/greet/ann?times=3").await
+    };
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let guest_lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
+        .filter(|line| line["target"] == "guest")
+        .collect();
+    assert_eq!(guest_lines.len(), 1, "{text}");
+    assert_eq!(guest_lines[0]["level"], "INFO");
+    assert_eq!(
+        guest_lines[0]["fields"]["message"],
+        "greeting ann 3 time(s)"
+    );
+    assert_eq!(guest_lines[0]["span"]["operation"], "greet");
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The catalogue entry of `greet`, without what differs by build (file, content hash).
+async fn description(host: &TestHost) -> Value {
+    let reply = host.get("/api/v1/operations/greet").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut data = reply.body["data"].clone();
+    let entry = data.as_object_mut().expect("an object");
+    entry.retain(|key, _| !matches!(key.as_str(), "origin" | "content_hash"));
+    data
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_rust() {
+    assert_greets_like_rust(guests::GREET).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_wat() {
+    assert_greets_like_rust(guests::GREET_WAT).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn greet_in_rust_logs() {
+    assert_logs_like_rust(guests::GREET).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn greet_in_wat_logs() {
+    assert_logs_like_rust(guests::GREET_WAT).await;
+}
