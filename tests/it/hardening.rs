@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{ADMIN_TOKEN, TestHost, guests, settings};
+use crate::{ADMIN_TOKEN, LogCapture, TestHost, guests, settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_or_too_large_headers_answer_431() {
@@ -171,26 +171,12 @@ async fn the_body_and_nesting_caps_still_hold() {
         .assert_error(400, "malformed_request");
 }
 
-/// A `MakeWriter` into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // One thread: the subscriber set for this test sees every event of the requests.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_reaches_the_log() {
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let log = Captured::default();
+    let log = LogCapture::default();
     let writer = log.clone();
     let _guard = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
@@ -233,7 +219,7 @@ async fn no_secret_reaches_the_log() {
         .send(Method::DELETE, "/api/v1/processes/x", Body::empty(), &[])
         .await;
 
-    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let log = log.text();
     assert!(log.contains("request"), "the log was captured:\n{log}");
     for secret in [
         "ci-secret-key-123",

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{BUILTINS, Reply, TestHost, crash, guests, host_with_counters};
+use crate::{BUILTINS, LogCapture, Reply, TestHost, crash, guests, host_with_counters};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -536,25 +536,10 @@ async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
     );
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn json_logs_carry_the_request_id_and_the_trace_id() {
     let host = TestHost::new(&[guests::PANIC]).await;
-    let buffer = Buffer::default();
+    let buffer = LogCapture::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -572,7 +557,7 @@ async fn json_logs_carry_the_request_id_and_the_trace_id() {
         .await
     };
     reply.assert_error(500, "operation_crashed");
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("every line is JSON"))

@@ -74,34 +74,35 @@ pub(crate) async fn replace(
         .registry()
         .replace(&name, &bytes, Source::Upload, ORIGIN)
         .await;
-    let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
-    let response = match &result {
-        Ok(swapped) => keep(&host, Change::Replaced(swapped, &bytes)),
-        Err(_) => None,
-    }
-    .unwrap_or_else(|| answer_swap(result));
-    noted(
-        response,
-        Some(&name),
-        live.as_deref().map(shown_version),
-        Some(&bytes),
-    )
+    swap_answer(&host, &name, result, Some(&bytes))
 }
 
 /// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let result = host.registry().rollback(&name).await;
+    swap_answer(&host, &name, result, None)
+}
+
+/// Keep a swap made — a replacement with `component`, or a rollback — and answer it, or
+/// say why it was not made; noted for the audit log either way.
+fn swap_answer(
+    host: &Host,
+    name: &str,
+    result: Result<Swapped, crate::loader::LoadError>,
+    component: Option<&[u8]>,
+) -> Response {
     let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
-    let response = match &result {
-        Ok(swapped) => keep(&host, Change::RolledBack(swapped)),
-        Err(_) => None,
+    let response = match (&result, component) {
+        (Ok(swapped), Some(bytes)) => keep(host, Change::Replaced(swapped, bytes)),
+        (Ok(swapped), None) => keep(host, Change::RolledBack(swapped)),
+        (Err(_), _) => None,
     }
     .unwrap_or_else(|| answer_swap(result));
     noted(
         response,
-        Some(&name),
+        Some(name),
         live.as_deref().map(shown_version),
-        None,
+        component,
     )
 }
 
