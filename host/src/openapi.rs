@@ -408,9 +408,7 @@ fn operation_health_path() -> Value {
 /// `GET /api/v1/audit`.
 fn audit_path() -> Value {
     let text = json!({ "type": "string" });
-    let query = |name: &str, description: &str, schema: Value| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
-    };
+    let query = |name: &str, description: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema });
     let record = json!({
         "type": "object",
         "required": ["seq", "time", "time_ms", "request_id", "principal", "role", "method", "path", "outcome", "status", "duration_us", "client_disconnected"],
