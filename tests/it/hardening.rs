@@ -3,8 +3,6 @@
 //! shedding past the in-flight limit, the body and nesting caps, and that no credential
 //! reaches the log.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;

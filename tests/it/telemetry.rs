@@ -4,8 +4,6 @@
 //! written into the JSON log beside the request id.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use arsenal::Source;
 use axum::body::Body;
