@@ -88,3 +88,38 @@ async fn a_client_disconnecting_mid_call_frees_the_instance() {
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_every_process_trees_in_order() {
+    let host = crate::host_with_counters(&["alone"]).await;
+    let tree = host
+        .post(
+            "/api/v1/supervisors",
+            serde_json::json!({ "name": "tree", "children": [
+                { "id": "a", "worker": "counter" },
+                { "id": "b", "worker": "counter" }
+            ] }),
+        )
+        .await;
+    assert_eq!(tree.status, 201, "{}", tree.body);
+    let table = host.host.processes().clone();
+    assert_eq!(
+        table.len(),
+        4,
+        "a standalone counter, a supervisor and its two children"
+    );
+    let tree_pid = table.whereis("tree").expect("the tree is registered");
+    let tree_exit = table.await_exit(&tree_pid.to_string()).unwrap();
+    let alone_exit = table.await_exit("alone").unwrap();
+
+    let (_addr, stop, server) = start(&host).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    assert!(table.is_empty(), "{:?}", table.list());
+    assert_eq!(tree_exit.await, arsenal::runtime::ExitReason::Shutdown);
+    assert_eq!(alone_exit.await, arsenal::runtime::ExitReason::Shutdown);
+}

@@ -1,6 +1,7 @@
 //! Serving over TCP with graceful shutdown: on the first signal stop accepting and drain
 //! in-flight requests until the grace deadline; a second signal, or the deadline, closes
-//! what is left.
+//! what is left. Then every process stops: supervision trees in order, what outlasts the
+//! grace killed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub async fn serve(
     })?;
     let _ = host.listening.set(addr);
     let settings = host.settings().server.clone();
+    let processes = host.processes().clone();
     let app = super::router(host);
     let stop = CancellationToken::new();
     let server = super::connections::serve(listener, app, &settings, stop.clone());
@@ -40,10 +42,14 @@ pub async fn serve(
             () = shutdown_signal() => tracing::warn!("second signal; closing remaining connections"),
         }
     };
-    tokio::select! {
+    let served = tokio::select! {
         result = server => result,
         () = deadline => Ok(()),
-    }
+    };
+    // Requests are done; the processes go next, trees in order, within the same grace.
+    let killed = processes.shutdown(grace).await;
+    tracing::info!(killed, "processes stopped");
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

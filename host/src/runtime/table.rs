@@ -603,6 +603,52 @@ impl ProcessTable {
         entries.iter().map(|entry| entry.info()).collect()
     }
 
+    /// Stop every process, for a server shutdown: each process no supervisor owns — root
+    /// supervisors (which stop their trees in reverse start order, each child within its
+    /// shutdown timeout) and standalone processes — is told to shut down; what has not
+    /// exited within `grace` is killed. Returns how many were killed.
+    pub async fn shutdown(&self, grace: std::time::Duration) -> usize {
+        let tops: Vec<String> = self
+            .entries()
+            .into_iter()
+            .filter(|entry| entry.parent.get().is_none())
+            .map(|entry| entry.pid.to_string())
+            .collect();
+        let exits: Vec<_> = tops
+            .iter()
+            .filter_map(|pid| {
+                let exited = self.await_exit(pid).ok()?;
+                self.exit(pid, None, ExitReason::Shutdown).ok()?;
+                Some(exited)
+            })
+            .collect();
+        if tokio::time::timeout(grace, futures::future::join_all(exits))
+            .await
+            .is_ok()
+            && self.is_empty()
+        {
+            return 0;
+        }
+        let left = self.entries();
+        tracing::warn!(
+            processes = left.len(),
+            "shutdown grace passed; killing what is left"
+        );
+        let killed: Vec<_> = left
+            .iter()
+            .filter_map(|entry| {
+                let pid = entry.pid.to_string();
+                let exited = self.await_exit(&pid).ok()?;
+                self.exit(&pid, None, ExitReason::Kill).ok()?;
+                Some(exited)
+            })
+            .collect();
+        let count = killed.len();
+        // A kill cannot be trapped and ends the actor at its next poll.
+        let _ = tokio::time::timeout(grace, futures::future::join_all(killed)).await;
+        count
+    }
+
     /// Every live process's entry, in no order.
     pub(crate) fn entries(&self) -> Vec<Arc<ProcessEntry>> {
         self.processes
