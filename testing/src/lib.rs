@@ -1,0 +1,35 @@
+//! Test support for Arsenal authors: load your component into an in-process host from
+//! `cargo test`, call it by HTTP or by name, and assert on data, status and error codes;
+//! start a worker under a supervisor, message it, crash it and assert its restarts.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), arsenal_testing::Error> {
+//! use arsenal_testing::{TestHost, build_component};
+//!
+//! let wasm = build_component(env!("CARGO_MANIFEST_DIR"))?;
+//! let host = TestHost::builder().operation(&wasm).start().await?;
+//! let reply = host.get("/api/v1/greet/ann?times=2").await;
+//! assert_eq!(reply.data()["greeting"], "hello, ann! hello, ann!");
+//! host.get("/api/v1/greet/nobody").await.assert_error(404, "not_found");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The host is the real one (`arsenal::Host` behind its real router), with the built-in
+//! operations, local-mode access and a known admin token that every request carries, a
+//! private state directory, and no rate limits.
+
+mod build;
+mod error;
+mod host;
+mod reply;
+mod worker;
+
+pub use build::{BuildError, build_component};
+pub use error::Error;
+pub use host::{ADMIN_TOKEN, TestHost, TestHostBuilder};
+pub use reply::Reply;
+pub use worker::SupervisedWorker;
+
+/// The host crate, for settings and runtime types (`arsenal::config::Settings`, ...).
+pub use arsenal;
