@@ -20,6 +20,7 @@ mod permissions;
 mod process_operations;
 mod processes;
 mod sandboxes;
+mod scaffold;
 mod serve;
 mod supervisor_operations;
 mod supervisors;

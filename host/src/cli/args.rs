@@ -133,6 +133,18 @@ pub enum Command {
         #[arg(value_name = "KEY")]
         key: Option<String>,
     },
+    /// Make a new operation project in DIR (default: ./NAME) that builds offline with
+    /// the SDK and WIT this binary carries, with a test.
+    New {
+        /// The project's name: lowercase letters, digits, `-` and `_`.
+        name: String,
+        /// The language of the project.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: super::scaffold::Lang,
+        /// Where to write it (created; must be empty if it exists).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Load, type-check and describe components, printing every problem found.
     Check {
         #[arg(required = true, value_name = "FILE.wasm")]

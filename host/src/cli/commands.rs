@@ -127,6 +127,11 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             out,
         ),
         Command::HashKey { key } => super::credentials::hash_key(key.as_deref(), out),
+        Command::New { name, lang, dir } => {
+            let dir = dir.unwrap_or_else(|| std::path::PathBuf::from(&name));
+            super::scaffold::new_project(&name, lang, &dir, out)?;
+            Ok(0)
+        }
         Command::Check { files, source } => {
             super::check::check(settings, &files, source, out).await
         }

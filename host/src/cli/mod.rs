@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod commands;
 mod credentials;
+mod scaffold;
 mod target;
 
 pub use args::{Cli, Command, LogFormat};
