@@ -2,6 +2,8 @@
 //! the same description in the catalogue, the same answers through HTTP.
 
 use std::io::Write;
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -10,7 +12,7 @@ use crate::{TestHost, guests};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
 async fn assert_greets_like_rust(component: &str) {
-    let host = TestHost::new(&[component]).await;
+    let host = TestHost::with_settings(settings(), &[component]).await;
     let reply = host.get("/api/v1/greet/ann?times=2").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
@@ -47,10 +49,19 @@ async fn assert_greets_like_rust(component: &str) {
     );
 }
 
+/// The test settings, with room to compile the big runtimes: an 18 MB Python component
+/// compiles in ~5 s on an idle machine, and over 60 s (the default bound) on two cores
+/// busy with a cargo build.
+fn settings() -> arsenal::config::Settings {
+    let mut settings = crate::settings();
+    settings.compile.timeout_ms = 600_000;
+    settings
+}
+
 /// Call `component` once and check its log line reaches the host's log as the Rust
 /// greet's does. Runs on the calling thread: the subscriber is set for this thread only.
 async fn assert_logs_like_rust(component: &str) {
-    let host = TestHost::new(&[component]).await;
+    let host = TestHost::with_settings(settings(), &[component]).await;
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -121,4 +132,65 @@ async fn greet_in_rust_logs() {
 #[tokio::test(flavor = "current_thread")]
 async fn greet_in_wat_logs() {
     assert_logs_like_rust(guests::GREET_WAT).await;
+}
+
+/// The Python greet, built once per test run: componentize-py (from PyPI, into a venv
+/// under the target directory, installed on first use) with `--stub-wasi`, because the
+/// CPython runtime imports `wasi:filesystem` and `wasi:sockets`, which the host never
+/// grants to operations; the stubs trap if ever called, and greet calls none.
+async fn greet_python() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            tokio::task::spawn_blocking(build_greet_python)
+                .await
+                .expect("the build thread finishes")
+        })
+        .await
+}
+
+/// The componentize-py release the examples are built and documented with.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+fn build_greet_python() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tools = Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains/python");
+    let componentize = tools.join("bin/componentize-py");
+    if !componentize.is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&tools));
+        run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]));
+    }
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-py.wasm");
+    run(Command::new(&componentize)
+        .arg("-d")
+        .arg(root.join("wit/operation"))
+        .args(["-w", "operation", "componentize", "--stub-wasi", "-p"])
+        .arg(root.join("examples/greet-py"))
+        .args(["app", "-o"])
+        .arg(&out));
+    out.to_str().expect("a UTF-8 path").to_owned()
+}
+
+/// Run a toolchain command; panic with its output when it fails.
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?} cannot start: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_python() {
+    assert_greets_like_rust(greet_python().await).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn greet_in_python_logs() {
+    let component = greet_python().await;
+    assert_logs_like_rust(component).await;
 }
