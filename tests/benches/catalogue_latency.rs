@@ -4,7 +4,8 @@
 //! paginated). Prints a table of p50 / p99 / max per operation; the figures are recorded
 //! in BENCHMARKS.md.
 //!
-//! `cargo bench -p arsenal-tests --bench catalogue_latency [-- PROCESSES]` (default 10,000).
+//! `cargo bench -p arsenal-tests --bench catalogue_latency [-- PROCESSES]` (default 10,000;
+//! `-- --test` runs 300, for CI).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,13 +23,19 @@ use tower::ServiceExt;
 /// Requests per operation.
 const ROUNDS: usize = 30;
 
+/// The host's local admin token: changes need it (reads are open in local mode).
+const ADMIN_TOKEN: &str = "bench-admin-token";
+
 async fn send(
     router: &axum::Router,
     method: Method,
     uri: &str,
     body: Option<&Value>,
 ) -> (u16, Duration) {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
     let body = match body {
         Some(body) => {
             request = request.header("content-type", "application/json");
@@ -48,10 +55,12 @@ async fn send(
 }
 
 fn main() {
+    // `--test` (the CI smoke run): a few hundred processes, enough to run every request.
+    let smoke = std::env::args().any(|arg| arg == "--test");
     let count: usize = std::env::args()
         .skip(1)
         .find_map(|arg| arg.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(if smoke { 300 } else { 10_000 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,6 +69,18 @@ fn main() {
         let cache = tempfile::tempdir().unwrap();
         let mut settings = Settings::default().with_cache_dir(cache.path());
         settings.limits.mailbox_capacity = 64;
+        settings.server.persist = false;
+        settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
+        // One principal sends every request, faster than the default quotas allow.
+        let off = arsenal::config::RateQuota {
+            burst: 0,
+            replenish_ms: 1,
+        };
+        settings.rate_limits = arsenal::config::RateLimitSettings {
+            per_key: off,
+            per_operation: off,
+            failed_auth: off,
+        };
         let host = Arc::new(Host::start(settings).await.unwrap());
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
         let code = host
@@ -92,12 +113,15 @@ fn main() {
             table.send("p20", None, "inc").unwrap();
         }
 
+        // A registered process in the middle of the table (every tenth is named).
+        let middle = format!("/api/v1/processes/p{}", count / 2 / 10 * 10);
+        let (links, state) = (format!("{middle}/links"), format!("{middle}/state"));
         let reads = [
             "/api/v1/processes?limit=100",
             "/api/v1/processes?sort=messages_in&limit=100",
-            "/api/v1/processes/p5000",
-            "/api/v1/processes/p5000/links",
-            "/api/v1/processes/p5000/state",
+            middle.as_str(),
+            links.as_str(),
+            state.as_str(),
             "/api/v1/processes/p20/mailbox",
             "/api/v1/processes/p20/mailbox/analysis",
             "/api/v1/registry",

@@ -2,7 +2,8 @@
 //! and wakes, and how fast a warm one handles messages. Prints a table; the figures and
 //! the decisions they support are in `docs/process-model.md`.
 //!
-//! `cargo bench -p arsenal-tests --bench process_model [-- RESIDENT]` (default 5,000).
+//! `cargo bench -p arsenal-tests --bench process_model [-- RESIDENT]` (default 5,000;
+//! `-- --test` runs 200, for CI).
 
 use std::time::Instant;
 
@@ -19,10 +20,12 @@ fn mappings() -> usize {
 }
 
 fn main() {
+    // `--test` (the CI smoke run): a few hundred workers, enough to run every path.
+    let smoke = std::env::args().any(|arg| arg == "--test");
     let resident: usize = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(5_000);
+        .skip(1)
+        .find_map(|arg| arg.parse().ok())
+        .unwrap_or(if smoke { 200 } else { 5_000 });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

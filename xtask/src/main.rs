@@ -3,10 +3,14 @@
 //! - `bless`: re-record the snapshot files of the integration tests (the OpenAPI
 //!   document) from the current code.
 //! - `ci`: what `.ci/run` does (format check, clippy, tests), for running locally.
+//! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
+//!   (see `http_bench`).
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+mod http_bench;
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1);
@@ -38,7 +42,11 @@ fn main() -> anyhow::Result<()> {
             )?;
             cargo(&["test", "--workspace"], &[])
         }
-        _ => bail!("usage: cargo xtask <bless|ci>"),
+        Some("bench-http") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            http_bench::run(&args)
+        }
+        _ => bail!("usage: cargo xtask <bless|ci|bench-http>"),
     }
 }
 

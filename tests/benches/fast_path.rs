@@ -1,0 +1,235 @@
+//! The request fast path, in process (criterion): a fresh instance of the built-in `echo`
+//! running `execute`, a fresh instance running `describe` (instantiation with the least
+//! guest work the contract allows: operations have no warm-instance mode yet), validation
+//! of a typical parameter set, route lookup among 1,000 routes, and server start — the
+//! built-ins loaded from the compile cache or compiled, to the first request served
+//! through the router. Figures and targets are in BENCHMARKS.md.
+//!
+//! `cargo bench -p arsenal-tests --bench fast_path` (`-- --test` runs each once, for CI).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arsenal::config::Settings;
+use arsenal::{
+    Caller, Host, Location, OperationSpec, ParamType, ParamValidator, RawConfig, RawInput,
+    RawParam, RouteMatch, RouteTable,
+};
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{Method, Request, StatusCode};
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Settings of a bench host: its own compile cache, no state kept between runs, a fixed
+/// admin token (so none is generated and written) and the host services as `serve` has
+/// them.
+fn settings(cache: &std::path::Path) -> Settings {
+    let mut settings = Settings::default().with_cache_dir(cache);
+    settings.server.persist = false;
+    settings.auth.admin_token = Some("bench-admin-token".to_owned());
+    settings
+}
+
+/// A compile cache kept between runs of the benches, so that only `builtins_compiled`
+/// compiles.
+fn kept_cache() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/bench-compile-cache"))
+}
+
+fn guest_calls(c: &mut Criterion) {
+    let runtime = runtime();
+    let host = runtime
+        .block_on(Host::start(settings(kept_cache())))
+        .expect("the host starts");
+    let echo = host
+        .registry()
+        .snapshot()
+        .get("echo")
+        .cloned()
+        .expect("the built-in echo is loaded");
+    let caller = Caller {
+        principal: "bench".to_owned(),
+        roles: vec!["viewer".to_owned()],
+        request_id: "bench-request".to_owned(),
+    };
+    let params: Map<String, Value> = json!({ "id": "42", "color": "blue" })
+        .as_object()
+        .cloned()
+        .expect("an object");
+
+    let mut group = c.benchmark_group("guest");
+    group.bench_function("fresh_instance_execute_echo", |b| {
+        b.to_async(&runtime).iter(|| async {
+            host.registry()
+                .call(&echo, &params, &caller)
+                .await
+                .expect("echo answers")
+        })
+    });
+    group.bench_function("fresh_instance_describe_echo", |b| {
+        b.to_async(&runtime).iter(|| async {
+            host.registry()
+                .instantiate(&echo, "bench-request")
+                .await
+                .expect("echo instantiates")
+        })
+    });
+    group.finish();
+}
+
+/// A typical operation's parameters: a path id, paging and a filter in the query, a JSON
+/// body with a bounded string, an enum, a number range and a list.
+fn typical_spec() -> OperationSpec {
+    let mut id = RawParam::new("id", Location::Path, ParamType::String);
+    id.max_length = Some(64);
+    let mut limit = RawParam::new("limit", Location::Query, ParamType::Integer);
+    (limit.minimum, limit.maximum, limit.default) = (Some(1.0), Some(1000.0), Some("100".into()));
+    let mut sort = RawParam::new("sort", Location::Query, ParamType::String);
+    sort.one_of = vec![
+        r#""name""#.into(),
+        r#""created""#.into(),
+        r#""size""#.into(),
+    ];
+    let mut name = RawParam::new("name", Location::Body, ParamType::String);
+    (name.required, name.min_length, name.max_length) = (true, Some(1), Some(128));
+    let mut ratio = RawParam::new("ratio", Location::Body, ParamType::Number);
+    (ratio.minimum, ratio.maximum) = (Some(0.0), Some(1.0));
+    let mut tags = RawParam::new("tags", Location::Body, ParamType::Array);
+    tags.items = Some(ParamType::String);
+    let verbose = RawParam::new("verbose", Location::Query, ParamType::Boolean);
+    let raw = RawConfig::new(
+        "update_item",
+        "POST",
+        "/api/v1/items/:id",
+        vec![id, limit, sort, name, ratio, tags, verbose],
+    );
+    OperationSpec::parse(&raw).expect("a valid spec")
+}
+
+fn validation(c: &mut Criterion) {
+    let validator = ParamValidator::compile(&typical_spec());
+    let body: Map<String, Value> =
+        json!({ "name": "widget", "ratio": 0.25, "tags": ["a", "b", "c"] })
+            .as_object()
+            .cloned()
+            .expect("an object");
+    let input = || RawInput {
+        path: vec![("id".to_owned(), "item-42".to_owned())],
+        query: vec![
+            ("limit".to_owned(), "50".to_owned()),
+            ("sort".to_owned(), "created".to_owned()),
+            ("verbose".to_owned(), "true".to_owned()),
+        ],
+        body: body.clone(),
+    };
+    c.bench_function("validate_typical_params", |b| {
+        b.iter_batched(
+            input,
+            |input| validator.from_http(input).expect("valid parameters"),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
+fn route_lookup(c: &mut Criterion) {
+    // 1,000 routes: 250 resources, each with a collection and an item template, the item
+    // answering GET, PUT and DELETE.
+    let mut specs = Vec::new();
+    for resource in 0..250 {
+        let collection = format!("/api/v1/resource{resource}");
+        let item = format!("{collection}/:id");
+        for (method, path) in [
+            ("GET", &collection),
+            ("GET", &item),
+            ("PUT", &item),
+            ("DELETE", &item),
+        ] {
+            let name = format!("op_{resource}_{}", method.to_lowercase());
+            let name = if path == &collection {
+                format!("{name}_all")
+            } else {
+                name
+            };
+            let params = if path == &item {
+                vec![RawParam::new("id", Location::Path, ParamType::String)]
+            } else {
+                Vec::new()
+            };
+            let raw = RawConfig::new(&name, method, path, params);
+            specs.push(OperationSpec::parse(&raw).expect("a valid spec"));
+        }
+    }
+    let (table, conflicts) = RouteTable::build(specs.iter().enumerate());
+    assert!(conflicts.is_empty(), "no conflicts: {conflicts:?}");
+    let mut group = c.benchmark_group("route_lookup_1000");
+    group.bench_function("hit_with_param", |b| {
+        b.iter(|| {
+            let found = table.lookup(&Method::PUT, "/api/v1/resource137/item-42");
+            assert!(matches!(found, RouteMatch::Found { .. }));
+            found
+        })
+    });
+    group.bench_function("miss", |b| {
+        b.iter(|| table.lookup(&Method::GET, "/api/v1/nothing/here"))
+    });
+    group.finish();
+}
+
+/// `Host::start` with every built-in, then the first `GET /api/v1/echo/:id` through the
+/// router: what a restart costs before the server answers.
+async fn start_to_first_request(cache: &std::path::Path) -> Duration {
+    let started = Instant::now();
+    let host = Arc::new(Host::start(settings(cache)).await.expect("the host starts"));
+    let router = arsenal::http::router(host.clone());
+    let request = Request::get("/api/v1/echo/first")
+        .body(Body::empty())
+        .expect("a request");
+    let response = router.oneshot(request).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let elapsed = started.elapsed();
+    drop(response);
+    elapsed
+}
+
+fn server_start(c: &mut Criterion) {
+    let runtime = runtime();
+    // Fill the cache (if an earlier run did not): every later start deserializes.
+    runtime.block_on(start_to_first_request(kept_cache()));
+    let mut group = c.benchmark_group("server_start");
+    group.sample_size(10);
+    group.bench_function("builtins_from_cache", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let cache = kept_cache();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    total += start_to_first_request(cache).await;
+                }
+                total
+            }
+        })
+    });
+    group.measurement_time(Duration::from_secs(30));
+    group.bench_function("builtins_compiled", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| async move {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let cold = tempfile::tempdir().expect("a temporary directory");
+                total += start_to_first_request(cold.path()).await;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, guest_calls, validation, route_lookup, server_start);
+criterion_main!(benches);

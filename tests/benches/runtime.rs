@@ -1,0 +1,284 @@
+//! The process runtime through the process table (what the API and operations use), where
+//! `process_model` measures a bare `Worker`: spawn rate; RSS per process with 10,000
+//! resident and with 100,000 live (all but the resident ones hibernated); a call to a
+//! hibernated process (wake + handle + reply) against one to a resident process; message
+//! throughput between two wasm processes; and supervisor restart latency, from a child's
+//! crash to its replacement listed as running. Prints a report; figures and targets are
+//! in BENCHMARKS.md.
+//!
+//! `cargo bench -p arsenal-tests --bench runtime [-- RESIDENT LIVE]` (defaults 10,000 and
+//! 100,000); `-- --test` runs tiny sizes, for CI.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arsenal::config::Settings;
+use arsenal::runtime::{
+    ChildSpec, Flags, ProcessTable, Restart, SpawnOptions, SupervisorSpec, WorkerCode,
+};
+use arsenal::{Host, Source};
+use arsenal_tests::{guests, percentile};
+
+/// Sizes of one run.
+struct Sizes {
+    resident: usize,
+    live: usize,
+    wakes: usize,
+    messages: usize,
+    restarts: usize,
+}
+
+impl Sizes {
+    fn from_args() -> Sizes {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.iter().any(|arg| arg == "--test") {
+            return Sizes {
+                resident: 200,
+                live: 400,
+                wakes: 50,
+                messages: 2_000,
+                restarts: 20,
+            };
+        }
+        let mut numbers = args.iter().filter_map(|arg| arg.parse().ok());
+        let resident = numbers.next().unwrap_or(10_000);
+        let live = numbers.next().unwrap_or(100_000).max(resident);
+        Sizes {
+            resident,
+            live,
+            wakes: 2_000.min(live - resident).max(1),
+            messages: 1_000_000,
+            restarts: 2_000,
+        }
+    }
+}
+
+fn mib(bytes: i64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+async fn load(host: &Host, name: &str, path: &str) -> Arc<WorkerCode> {
+    host.workers()
+        .load(name, &arsenal_tests::read(path), Source::Builtin)
+        .await
+        .expect("the worker loads")
+        .code
+}
+
+/// Spawn `count` counters; the pids in order and the spawn times.
+async fn spawn_counters(
+    table: &Arc<ProcessTable>,
+    code: &Arc<WorkerCode>,
+    count: usize,
+) -> (Vec<String>, Vec<Duration>) {
+    let mut pids = Vec::with_capacity(count);
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        let started = Instant::now();
+        let pid = table
+            .spawn(code.clone(), "", SpawnOptions::default())
+            .await
+            .expect("the counter starts");
+        times.push(started.elapsed());
+        pids.push(pid.to_string());
+    }
+    (pids, times)
+}
+
+async fn call(table: &ProcessTable, pid: &str, payload: &str) -> String {
+    table
+        .call(pid, None, payload, Duration::from_secs(10))
+        .await
+        .expect("the process answers")
+}
+
+fn main() {
+    let sizes = Sizes::from_args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async move {
+        let cache = tempfile::tempdir().expect("a temporary directory");
+        let mut settings = Settings::default().with_cache_dir(cache.path());
+        settings.server.persist = false;
+        // Hibernation is driven by the bench, not by the idle timer; the message bench
+        // queues a burst, so mailboxes hold all of it.
+        settings.limits.idle_hibernate_ms = 0;
+        settings.limits.mailbox_capacity = sizes.messages + 16;
+        let host = Host::empty(settings).expect("the host builds");
+        let table = host.processes().clone();
+        let counter = load(&host, "counter", guests::COUNTER_WORKER).await;
+        let echo = load(&host, "echo", guests::ECHO_WORKER).await;
+        let crasher = load(&host, "crasher", guests::CRASHER_WORKER).await;
+        // Warm up the allocator and code paths.
+        let (warm, _) = spawn_counters(&table, &counter, 10).await;
+        call(&table, &warm[0], "get").await;
+
+        println!(
+            "resident {}, live {}, wakes {}, messages {}, restarts {}",
+            sizes.resident, sizes.live, sizes.wakes, sizes.messages, sizes.restarts
+        );
+
+        // Spawn rate and RSS per resident process.
+        let rss0 = arsenal_tests::rss_bytes() as i64;
+        let started = Instant::now();
+        let (resident, mut spawns) = spawn_counters(&table, &counter, sizes.resident).await;
+        let elapsed = started.elapsed();
+        let rss1 = arsenal_tests::rss_bytes() as i64;
+        println!(
+            "spawn: {:.0} processes/s one after another (p50 {:?}, p99 {:?})",
+            sizes.resident as f64 / elapsed.as_secs_f64(),
+            percentile(&mut spawns, 0.5),
+            percentile(&mut spawns, 0.99)
+        );
+        println!(
+            "{} resident: RSS {:+.1} MiB, {:.1} KiB per process",
+            sizes.resident,
+            mib(rss1 - rss0),
+            (rss1 - rss0) as f64 / sizes.resident as f64 / 1024.0
+        );
+
+        // 100,000 live: the rest spawned and hibernated as they go, the resident ones
+        // kept (the kernel's mappings per OS process bound how many can be resident).
+        let mut hibernated = Vec::with_capacity(sizes.live - sizes.resident);
+        let mut sleeps = Vec::with_capacity(sizes.live - sizes.resident);
+        let started = Instant::now();
+        for _ in sizes.resident..sizes.live {
+            let (pid, _) = spawn_counters(&table, &counter, 1).await;
+            let pid = pid.into_iter().next().expect("one pid");
+            let asleep = Instant::now();
+            table
+                .hibernate(&pid)
+                .await
+                .expect("the process exists")
+                .expect("a counter hibernates");
+            sleeps.push(asleep.elapsed());
+            hibernated.push(pid);
+        }
+        let elapsed = started.elapsed();
+        let rss2 = arsenal_tests::rss_bytes() as i64;
+        println!(
+            "{} live ({} resident, {} hibernated, spawned + hibernated in {:.1?}): RSS {:+.1} MiB \
+             over the start, {:.1} KiB per process; total RSS {:.0} MiB",
+            table.len(),
+            sizes.resident,
+            hibernated.len(),
+            elapsed,
+            mib(rss2 - rss0),
+            (rss2 - rss0) as f64 / sizes.live as f64 / 1024.0,
+            mib(rss2)
+        );
+        println!(
+            "hibernate through the table: p50 {:?}, p99 {:?}",
+            percentile(&mut sleeps, 0.5),
+            percentile(&mut sleeps, 0.99)
+        );
+
+        // A call to a hibernated process wakes it; the same call to a resident one is
+        // the baseline.
+        let mut woken = Vec::with_capacity(sizes.wakes);
+        for pid in hibernated.iter().take(sizes.wakes) {
+            let started = Instant::now();
+            call(&table, pid, "get").await;
+            woken.push(started.elapsed());
+        }
+        let mut awake = Vec::with_capacity(sizes.wakes);
+        for pid in resident.iter().cycle().take(sizes.wakes) {
+            let started = Instant::now();
+            call(&table, pid, "get").await;
+            awake.push(started.elapsed());
+        }
+        println!(
+            "call to a hibernated process (wake + handle + reply): p50 {:?}, p99 {:?}; \
+             to a resident one: p50 {:?}, p99 {:?}",
+            percentile(&mut woken, 0.5),
+            percentile(&mut woken, 0.99),
+            percentile(&mut awake, 0.5),
+            percentile(&mut awake, 0.99)
+        );
+
+        // Messages between two wasm processes: an echo worker forwards each message it
+        // gets to a counter (`process::send` from guest code); the host only feeds the
+        // echo worker. Done when the counter has counted them all.
+        let sink = table
+            .spawn(counter.clone(), "", SpawnOptions::default())
+            .await
+            .expect("the counter starts")
+            .to_string();
+        let relay = table
+            .spawn(echo.clone(), "", SpawnOptions::default())
+            .await
+            .expect("the echo worker starts")
+            .to_string();
+        let forward = format!("to {sink} inc");
+        let started = Instant::now();
+        for _ in 0..sizes.messages {
+            table
+                .send(&relay, None, &forward)
+                .expect("the relay's mailbox has room");
+        }
+        loop {
+            let count: usize = call(&table, &sink, "get").await.parse().expect("a count");
+            if count >= sizes.messages {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "messages between two wasm processes (host → relay → counter): {:.0} messages/s \
+             ({} in {:.1?})",
+            sizes.messages as f64 / elapsed.as_secs_f64(),
+            sizes.messages,
+            elapsed
+        );
+
+        // Supervisor restart latency: crash the child, wait until the supervisor lists
+        // its replacement as running.
+        let supervisor = table
+            .start_supervisor(SupervisorSpec {
+                name: Some("bench".to_owned()),
+                flags: Flags {
+                    intensity: 1_000_000,
+                    period: Duration::from_secs(1),
+                    ..Flags::default()
+                },
+                children: vec![ChildSpec {
+                    restart: Restart::Permanent,
+                    ..ChildSpec::worker("child", crasher.clone(), "")
+                }],
+                sandbox: None,
+            })
+            .await
+            .expect("the supervisor starts");
+        let child_pid = |children: Vec<arsenal::runtime::ChildInfo>| {
+            children
+                .into_iter()
+                .find(|child| child.id == "child")
+                .and_then(|child| child.pid)
+        };
+        let mut restarts = Vec::with_capacity(sizes.restarts);
+        for _ in 0..sizes.restarts {
+            let old = child_pid(supervisor.which_children().await.expect("children"))
+                .expect("the child runs");
+            let started = Instant::now();
+            table
+                .send(&old, None, "crash")
+                .expect("the child takes a message");
+            loop {
+                let now = child_pid(supervisor.which_children().await.expect("children"));
+                if now.as_deref().is_some_and(|pid| pid != old) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            restarts.push(started.elapsed());
+        }
+        println!(
+            "supervisor restart (crash → replacement running): p50 {:?}, p99 {:?}",
+            percentile(&mut restarts, 0.5),
+            percentile(&mut restarts, 0.99)
+        );
+    });
+}

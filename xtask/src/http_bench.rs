@@ -1,0 +1,306 @@
+//! `cargo xtask bench-http`: the built-in `echo` operation served by `arsenal serve` (a
+//! fresh instance per request) against a native axum handler doing the same JSON work
+//! (`tests/benches/native_echo.rs`), in the same run, on loopback with `wrk`. Each server
+//! is pinned to the same core(s) and `wrk` to others with `taskset` when the machine has
+//! at least two cores. Prints requests/s, p50 and p99 of each and the throughput ratio.
+//!
+//! Options: `--duration SECS` (default 10), `--connections N` (default 16),
+//! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--smoke`
+//! (one-second runs, for CI; the figures mean nothing then).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// The request both servers answer: the path parameter and one query parameter back.
+const PATH: &str = "/api/v1/echo/42?color=blue";
+const NATIVE_ADDR: &str = "127.0.0.1:4710";
+const ARSENAL_ADDR: &str = "127.0.0.1:4711";
+
+struct Options {
+    duration: u64,
+    connections: u32,
+    server_cpus: String,
+    client_cpus: String,
+    smoke: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Options> {
+        let mut options = Options {
+            duration: 10,
+            connections: 16,
+            server_cpus: "0".to_owned(),
+            client_cpus: "1".to_owned(),
+            smoke: false,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = || {
+                args.next()
+                    .with_context(|| format!("`{arg}` needs a value"))
+                    .cloned()
+            };
+            match arg.as_str() {
+                "--duration" => options.duration = value()?.parse()?,
+                "--connections" => options.connections = value()?.parse()?,
+                "--server-cpus" => options.server_cpus = value()?,
+                "--client-cpus" => options.client_cpus = value()?,
+                "--smoke" => options.smoke = true,
+                other => bail!("unknown option `{other}` of bench-http"),
+            }
+        }
+        if options.smoke {
+            options.duration = 1;
+        }
+        Ok(options)
+    }
+}
+
+/// What `wrk --latency` reported for one server.
+struct Measured {
+    requests_per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: u64,
+}
+
+/// A server process this task started; killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let options = Options::parse(args)?;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        bail!("`wrk` is not installed (Debian: apt-get install -y wrk)");
+    }
+    let root = workspace_root()?;
+    super::cargo(
+        &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+        &[],
+    )?;
+    super::cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "arsenal-tests",
+            "--example",
+            "native_echo",
+        ],
+        &[],
+    )?;
+    let release = root.join("target/release");
+    let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
+    let work = root.join("target/bench-http");
+    std::fs::create_dir_all(&work)?;
+
+    let native = {
+        let _server = Server(spawn(
+            pinned.then_some(options.server_cpus.as_str()),
+            Command::new(release.join("examples/native_echo")).arg(NATIVE_ADDR),
+            &work.join("native.log"),
+        )?);
+        wait_ready(NATIVE_ADDR)?;
+        measure(NATIVE_ADDR, &options, pinned)?
+    };
+    let arsenal = {
+        let mut command = Command::new(release.join("arsenal"));
+        command
+            .args(["serve", "--addr", ARSENAL_ADDR])
+            // Compiled built-ins are kept between runs; admin changes are not.
+            .env("ARSENAL_CACHE__DIR", work.join("cache"))
+            .env("ARSENAL_SERVER__PERSIST", "false")
+            .env("ARSENAL_ADMIN_TOKEN", "bench-http-admin-token")
+            // One principal (the local reader) sends every request: the default quotas
+            // (50 calls a second per operation) would answer 429 almost at once. The
+            // buckets still run, with room for any run's requests.
+            .env("ARSENAL_RATE_LIMITS__PER_KEY__BURST", "4000000000")
+            .env("ARSENAL_RATE_LIMITS__PER_OPERATION__BURST", "4000000000");
+        let _server = Server(spawn(
+            pinned.then_some(options.server_cpus.as_str()),
+            &mut command,
+            &work.join("arsenal.log"),
+        )?);
+        wait_ready(ARSENAL_ADDR)?;
+        measure(ARSENAL_ADDR, &options, pinned)?
+    };
+
+    println!(
+        "GET {PATH}, wrk -t1 -c{} -d{}s, {}",
+        options.connections,
+        options.duration,
+        if pinned {
+            format!(
+                "servers on cpu {}, wrk on cpu {}",
+                options.server_cpus, options.client_cpus
+            )
+        } else {
+            "not pinned (fewer than 2 cores or no taskset)".to_owned()
+        }
+    );
+    println!(
+        "{:<28} {:>12} {:>10} {:>10} {:>8}",
+        "server", "requests/s", "p50", "p99", "errors"
+    );
+    for (name, m) in [
+        ("native axum handler", &native),
+        ("arsenal echo (wasm)", &arsenal),
+    ] {
+        println!(
+            "{name:<28} {:>12.0} {:>10?} {:>10?} {:>8}",
+            m.requests_per_sec, m.p50, m.p99, m.errors
+        );
+    }
+    println!(
+        "arsenal / native throughput: {:.1} %",
+        100.0 * arsenal.requests_per_sec / native.requests_per_sec
+    );
+    if native.errors + arsenal.errors > 0 {
+        bail!("wrk saw non-2xx answers or socket errors");
+    }
+    Ok(())
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
+    Ok(Path::new(&manifest)
+        .parent()
+        .context("xtask sits in the workspace")?
+        .to_owned())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Start a server, its output into `log`.
+fn spawn(cpus: Option<&str>, command: &mut Command, log: &Path) -> anyhow::Result<Child> {
+    let output = std::fs::File::create(log)
+        .with_context(|| format!("failed to create {}", log.display()))?;
+    command.stdout(Stdio::null()).stderr(output.try_clone()?);
+    let child = match cpus {
+        Some(cpus) => {
+            let mut pinned = Command::new("taskset");
+            pinned
+                .args(["-c", cpus])
+                .arg(command.get_program())
+                .args(command.get_args())
+                .envs(
+                    command
+                        .get_envs()
+                        .filter_map(|(key, value)| Some((key, value?))),
+                )
+                .stdout(Stdio::null())
+                .stderr(output);
+            pinned.spawn()
+        }
+        None => command.spawn(),
+    };
+    child.with_context(|| format!("failed to start {:?}", command.get_program()))
+}
+
+/// Wait until `addr` answers the bench request with 200.
+fn wait_ready(addr: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let request =
+                format!("GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the server at {addr} did not answer 200 within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn measure(addr: &str, options: &Options, pinned: bool) -> anyhow::Result<Measured> {
+    let url = format!("http://{addr}{PATH}");
+    let wrk = |seconds: u64| -> anyhow::Result<String> {
+        let mut command = if pinned {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &options.client_cpus, "wrk"]);
+            command
+        } else {
+            Command::new("wrk")
+        };
+        let output = command
+            .args(["-t1", "--latency"])
+            .arg(format!("-c{}", options.connections))
+            .arg(format!("-d{seconds}s"))
+            .arg(&url)
+            .output()
+            .context("failed to run wrk")?;
+        if !output.status.success() {
+            bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    // Warm up: connections, allocator, the pool's slots.
+    wrk(1)?;
+    let report = wrk(options.duration)?;
+    parse_wrk(&report).with_context(|| format!("failed to read wrk's report:\n{report}"))
+}
+
+fn parse_wrk(report: &str) -> anyhow::Result<Measured> {
+    let mut requests_per_sec = None;
+    let (mut p50, mut p99) = (None, None);
+    let mut errors = 0;
+    for line in report.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", value] => requests_per_sec = Some(value.parse()?),
+            ["50%", value] => p50 = Some(duration(value)?),
+            ["99%", value] => p99 = Some(duration(value)?),
+            ["Non-2xx", "or", "3xx", "responses:", count] => errors += count.parse::<u64>()?,
+            ["Socket", "errors:", rest @ ..] => {
+                errors += rest
+                    .iter()
+                    .filter_map(|word| word.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>()
+            }
+            _ => {}
+        }
+    }
+    Ok(Measured {
+        requests_per_sec: requests_per_sec.context("no Requests/sec line")?,
+        p50: p50.context("no 50% line")?,
+        p99: p99.context("no 99% line")?,
+        errors,
+    })
+}
+
+/// A wrk duration: `303.00us`, `1.20ms`, `2.00s`.
+fn duration(text: &str) -> anyhow::Result<Duration> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .with_context(|| format!("no unit in `{text}`"))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse()?;
+    let seconds = match unit {
+        "us" => number / 1e6,
+        "ms" => number / 1e3,
+        "s" => number,
+        "m" => number * 60.0,
+        other => bail!("unknown unit `{other}`"),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
