@@ -29,12 +29,20 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Settings of a bench host: its own compile cache, no state kept between runs, a fixed
-/// admin token (so none is generated and written) and the host services as `serve` has
-/// them.
+/// admin token (so none is generated and written), roomy rate limits and the host
+/// services as `serve` has them.
 fn settings(cache: &std::path::Path) -> Settings {
     let mut settings = Settings::default().with_cache_dir(cache);
     settings.server.persist = false;
     settings.auth.admin_token = Some("bench-admin-token".to_owned());
+    // One principal sends every request of the router bench: quotas with room for all
+    // of them (the buckets still run).
+    let roomy = arsenal::config::RateQuota {
+        burst: u32::MAX,
+        replenish_ms: 1,
+    };
+    settings.rate_limits.per_key = roomy;
+    settings.rate_limits.per_operation = roomy;
     settings
 }
 
@@ -74,6 +82,21 @@ fn guest_calls(c: &mut Criterion) {
                 .expect("echo answers")
         })
     });
+    // The same call through the whole router (every layer, validation, telemetry), in
+    // process: the HTTP bench's cost without sockets and hyper.
+    let router = arsenal::http::router(Arc::new(host_for_router(&runtime)));
+    group.bench_function("router_get_echo", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let request = Request::get("/api/v1/echo/42?color=blue")
+                .body(Body::empty())
+                .expect("a request");
+            let response = router.clone().oneshot(request).await.expect("an answer");
+            assert_eq!(response.status(), StatusCode::OK);
+            axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("the body")
+        })
+    });
     group.bench_function("fresh_instance_describe_echo", |b| {
         b.to_async(&runtime).iter(|| async {
             host.registry()
@@ -83,6 +106,13 @@ fn guest_calls(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// A second host for the router bench (the router takes its host by `Arc`).
+fn host_for_router(runtime: &tokio::runtime::Runtime) -> Host {
+    runtime
+        .block_on(Host::start(settings(kept_cache())))
+        .expect("the host starts")
 }
 
 /// A typical operation's parameters: a path id, paging and a filter in the query, a JSON
@@ -196,6 +226,8 @@ async fn start_to_first_request(cache: &std::path::Path) -> Duration {
     assert_eq!(response.status(), StatusCode::OK);
     let elapsed = started.elapsed();
     drop(response);
+    // Stop the host services, as `serve` does at shutdown.
+    host.processes().shutdown(Duration::from_secs(5)).await;
     elapsed
 }
 
@@ -204,7 +236,14 @@ fn server_start(c: &mut Criterion) {
     // Fill the cache (if an earlier run did not): every later start deserializes.
     runtime.block_on(start_to_first_request(kept_cache()));
     let mut group = c.benchmark_group("server_start");
-    group.sample_size(10);
+    // A host is not released when dropped here (something keeps its engine, whose pool
+    // reserves ~2 TiB of address space), so the number of starts is kept to the minimum
+    // criterion allows: ten samples of one start each, a short warm-up.
+    group
+        .sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(1));
     group.bench_function("builtins_from_cache", |b| {
         b.to_async(&runtime).iter_custom(|iterations| {
             let cache = kept_cache();
@@ -217,7 +256,6 @@ fn server_start(c: &mut Criterion) {
             }
         })
     });
-    group.measurement_time(Duration::from_secs(30));
     group.bench_function("builtins_compiled", |b| {
         b.to_async(&runtime).iter_custom(|iterations| async move {
             let mut total = Duration::ZERO;
