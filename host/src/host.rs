@@ -285,6 +285,15 @@ impl Host {
     }
 }
 
+impl Drop for Host {
+    /// The host's processes go with it. They are tasks on the runtime holding parts of the
+    /// host (the service processes hold the registry, and so the engine with its pooled
+    /// reservation); left running, they would keep all of it alive.
+    fn drop(&mut self) {
+        self.processes.kill_all();
+    }
+}
+
 /// This run's incarnation: seconds since the epoch, truncated, so pids of an earlier run
 /// of this node never name processes of this one.
 fn incarnation() -> u32 {

@@ -236,9 +236,9 @@ fn server_start(c: &mut Criterion) {
     // Fill the cache (if an earlier run did not): every later start deserializes.
     runtime.block_on(start_to_first_request(kept_cache()));
     let mut group = c.benchmark_group("server_start");
-    // A host is not released when dropped here (something keeps its engine, whose pool
-    // reserves ~2 TiB of address space), so the number of starts is kept to the minimum
-    // criterion allows: ten samples of one start each, a short warm-up.
+    // Each start reserves its engine's pool (~2 TiB of address space), given back only once
+    // the dropped host's processes have ended; the number of starts is kept to the
+    // minimum criterion allows: ten samples of one start each, a short warm-up.
     group
         .sample_size(10)
         .sampling_mode(criterion::SamplingMode::Flat)

@@ -114,3 +114,46 @@ async fn destroy_leaves_nothing_behind_and_a_second_destroy_is_404() {
         .await
         .assert_error(404, "sandbox_not_found");
 }
+
+/// Virtual memory of this process, in bytes (Linux `VmSize`).
+fn address_space() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status is readable");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmSize:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("status has VmSize");
+    kib * 1024
+}
+
+/// A dropped host gives back its engine's pooled reservation: its processes (the host
+/// services among them, which hold the registry) go with it instead of outliving it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_host_gives_back_its_address_space() {
+    let _alone = MEASURING.lock().await;
+    let before = address_space();
+    let mut settings = support::settings();
+    settings.server.host_services = true;
+    let host = arsenal::Host::start(settings)
+        .await
+        .expect("the host starts");
+    let table = host.processes().clone();
+    assert!(!table.is_empty(), "the host services run as processes");
+    let reserved = address_space() - before;
+    assert!(
+        reserved > 1 << 30,
+        "the pool reserves address space: {reserved}"
+    );
+    drop(host);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while address_space() > before + reserved / 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reservation was not given back: {} of {reserved} bytes still mapped, {} processes left",
+            address_space() - before,
+            table.len()
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(table.is_empty());
+}

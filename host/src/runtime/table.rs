@@ -608,17 +608,13 @@ impl ProcessTable {
     /// shutdown timeout) and standalone processes — is told to shut down; what has not
     /// exited within `grace` is killed. Returns how many were killed.
     pub async fn shutdown(&self, grace: std::time::Duration) -> usize {
-        let tops: Vec<String> = self
+        let exits: Vec<_> = self
             .entries()
             .into_iter()
             .filter(|entry| entry.parent.get().is_none())
-            .map(|entry| entry.pid.to_string())
-            .collect();
-        let exits: Vec<_> = tops
-            .iter()
-            .filter_map(|pid| {
-                let exited = self.await_exit(pid).ok()?;
-                self.exit(pid, None, ExitReason::Shutdown).ok()?;
+            .filter_map(|entry| {
+                let exited = self.await_exit(&entry.pid.to_string()).ok()?;
+                stop(&entry, ExitReason::Shutdown);
                 Some(exited)
             })
             .collect();
@@ -637,9 +633,8 @@ impl ProcessTable {
         let killed: Vec<_> = left
             .iter()
             .filter_map(|entry| {
-                let pid = entry.pid.to_string();
-                let exited = self.await_exit(&pid).ok()?;
-                self.exit(&pid, None, ExitReason::Kill).ok()?;
+                let exited = self.await_exit(&entry.pid.to_string()).ok()?;
+                stop(entry, ExitReason::Kill);
                 Some(exited)
             })
             .collect();
@@ -647,6 +642,14 @@ impl ProcessTable {
         // A kill cannot be trapped and ends the actor at its next poll.
         let _ = tokio::time::timeout(grace, futures::future::join_all(killed)).await;
         count
+    }
+
+    /// Kill every process at once, without waiting: for a host going away, whose
+    /// processes must not outlive it (their tasks hold parts of it).
+    pub(crate) fn kill_all(&self) {
+        for entry in self.entries() {
+            stop(&entry, ExitReason::Kill);
+        }
     }
 
     /// Every live process's entry, in no order.
@@ -780,4 +783,10 @@ fn relate(set: &Mutex<std::collections::BTreeSet<Pid>>, pid: &Pid, present: bool
     } else {
         set.remove(pid);
     }
+}
+
+/// Signal `entry` to exit with `reason`, protected or not: for the host itself stopping
+/// its processes (shutdown, a host going away), never for callers.
+fn stop(entry: &ProcessEntry, reason: ExitReason) {
+    let _ = entry.signals.send(Signal::Exit { from: None, reason });
 }
