@@ -1,14 +1,12 @@
 //! The greet example in every language it is written in, held to the same expectations:
 //! the same description in the catalogue, the same answers through HTTP.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::{TestHost, guests};
+use crate::{LogCapture, TestHost, guests};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
 async fn assert_greets_like_rust(component: &str) {
@@ -62,19 +60,14 @@ fn settings() -> arsenal::config::Settings {
 /// greet's does. Runs on the calling thread: the subscriber is set for this thread only.
 async fn assert_logs_like_rust(component: &str) {
     let host = TestHost::with_settings(settings(), &[component]).await;
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
+    let buffer = LogCapture::default();
+    let subscriber = buffer.json_subscriber();
     let reply = {
         let _logging = tracing::subscriber::set_default(subscriber);
         host.get("/api/v1/greet/ann?times=3").await
     };
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     let guest_lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
@@ -87,21 +80,6 @@ async fn assert_logs_like_rust(component: &str) {
         "greeting ann 3 time(s)"
     );
     assert_eq!(guest_lines[0]["span"]["operation"], "greet");
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The catalogue entry of `greet`, without what differs by build (file, content hash).

@@ -368,6 +368,17 @@ pub(crate) async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) 
 pub(crate) struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl LogCapture {
+    /// A subscriber writing JSON lines (INFO and up) here; set it with
+    /// `tracing::subscriber::set_default` around what should be captured.
+    pub(crate) fn json_subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish()
+    }
+
     /// Everything written so far.
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()

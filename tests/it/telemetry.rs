@@ -538,12 +538,7 @@ async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
 async fn json_logs_carry_the_request_id_and_the_trace_id() {
     let host = TestHost::new(&[guests::PANIC]).await;
     let buffer = LogCapture::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = buffer.json_subscriber();
     let reply = {
         let _logging = tracing::subscriber::set_default(subscriber);
         host.send(
