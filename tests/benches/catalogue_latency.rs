@@ -56,11 +56,7 @@ async fn send(
 
 fn main() {
     // `--test` (the CI smoke run): a few hundred processes, enough to run every request.
-    let smoke = std::env::args().any(|arg| arg == "--test");
-    let count: usize = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(if smoke { 300 } else { 10_000 });
+    let count = arsenal_tests::BenchArgs::read().size(0, 10_000, 300);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

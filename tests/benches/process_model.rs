@@ -21,11 +21,7 @@ fn mappings() -> usize {
 
 fn main() {
     // `--test` (the CI smoke run): a few hundred workers, enough to run every path.
-    let smoke = std::env::args().any(|arg| arg == "--test");
-    let resident: usize = std::env::args()
-        .skip(1)
-        .find_map(|arg| arg.parse().ok())
-        .unwrap_or(if smoke { 200 } else { 5_000 });
+    let resident = arsenal_tests::BenchArgs::read().size(0, 5_000, 200);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

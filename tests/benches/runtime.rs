@@ -30,8 +30,8 @@ struct Sizes {
 
 impl Sizes {
     fn from_args() -> Sizes {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        if args.iter().any(|arg| arg == "--test") {
+        let args = arsenal_tests::BenchArgs::read();
+        if args.smoke {
             return Sizes {
                 resident: 200,
                 live: 400,
@@ -40,9 +40,8 @@ impl Sizes {
                 restarts: 20,
             };
         }
-        let mut numbers = args.iter().filter_map(|arg| arg.parse().ok());
-        let resident = numbers.next().unwrap_or(10_000);
-        let live = numbers.next().unwrap_or(100_000).max(resident);
+        let resident = args.size(0, 10_000, 0);
+        let live = args.size(1, 100_000, 0).max(resident);
         Sizes {
             resident,
             live,

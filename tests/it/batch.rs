@@ -7,7 +7,7 @@ use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, TestHost, guests, host_with_counters, settings};
+use crate::{Reply, TestHost, host_with_counters, host_with_counters_in, settings};
 
 const BATCH: &str = "/api/v1/batch";
 
@@ -300,24 +300,7 @@ async fn stop_on_error_skips_the_calls_not_yet_started() {
 async fn a_batch_holds_no_more_instances_than_the_pool() {
     let mut settings = settings();
     settings.limits.max_instances = 2;
-    let host = TestHost::with_settings(settings, &[]).await;
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    let code = host
-        .host
-        .workers()
-        .load("counter", &bytes, arsenal::Source::Builtin)
-        .await
-        .unwrap()
-        .code;
-    let options = arsenal::runtime::SpawnOptions {
-        name: Some("asleep".to_owned()),
-        ..Default::default()
-    };
-    host.host
-        .processes()
-        .spawn(code, "", options)
-        .await
-        .unwrap();
+    let host = host_with_counters_in(settings, &["asleep"]).await;
     // A call to a suspended process holds its instance until the call times out.
     host.host.processes().suspend("asleep").unwrap();
     let wait = json!({

@@ -94,7 +94,12 @@ pub(crate) fn counter_host(
 
 /// A host with the built-ins and one counter process registered under each name.
 pub(crate) async fn host_with_counters(names: &[&str]) -> TestHost {
-    let host = TestHost::new(&[]).await;
+    host_with_counters_in(settings(), names).await
+}
+
+/// [`host_with_counters`] with `settings`.
+pub(crate) async fn host_with_counters_in(settings: Settings, names: &[&str]) -> TestHost {
+    let host = TestHost::with_settings(settings, &[]).await;
     let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
     let code = host
         .host

@@ -68,3 +68,29 @@ pub fn distinct(component: &[u8], tag: &str) -> Vec<u8> {
     out.extend_from_slice(&payload);
     out
 }
+
+/// A bench's command line: whether it is the CI smoke run (`--test`, criterion's flag,
+/// which the plain benches read too) and the numbers given, in order.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    pub smoke: bool,
+    pub numbers: Vec<usize>,
+}
+
+impl BenchArgs {
+    pub fn read() -> BenchArgs {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        BenchArgs {
+            smoke: args.iter().any(|arg| arg == "--test"),
+            numbers: args.iter().filter_map(|arg| arg.parse().ok()).collect(),
+        }
+    }
+
+    /// The `index`th number given, else `smoke` in a smoke run, else `full`.
+    pub fn size(&self, index: usize, full: usize, smoke: usize) -> usize {
+        self.numbers
+            .get(index)
+            .copied()
+            .unwrap_or(if self.smoke { smoke } else { full })
+    }
+}
