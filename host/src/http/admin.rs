@@ -116,8 +116,20 @@ pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<Strin
     noted(response, Some(&name), None, None)
 }
 
-fn shown_version(operation: &LoadedOperation) -> (&str, &str) {
-    (&operation.spec.version, revision(operation))
+fn shown_version(operation: &LoadedOperation) -> Live<'_> {
+    Live {
+        version: &operation.spec.version,
+        revision: revision(operation),
+        content_hash: &operation.content_hash,
+    }
+}
+
+/// The version an admin action made live, as the audit log names it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Live<'a> {
+    pub(super) version: &'a str,
+    pub(super) revision: &'a str,
+    pub(super) content_hash: &'a str,
 }
 
 /// What the audit log keeps of an admin action: the operation or worker it concerned, the
@@ -125,16 +137,19 @@ fn shown_version(operation: &LoadedOperation) -> (&str, &str) {
 pub(super) fn noted(
     mut response: Response,
     subject: Option<&str>,
-    live: Option<(&str, &str)>,
+    live: Option<Live<'_>>,
     component: Option<&[u8]>,
 ) -> Response {
+    // A component made live was hashed when it loaded; only a refused one is hashed here.
+    let hash_of = |bytes: &[u8]| {
+        live.map_or_else(|| content_hash(bytes), |live| live.content_hash.to_owned())
+    };
     response.extensions_mut().insert(AuditDetails {
         operation: subject.map(str::to_owned),
-        version: live.map(|(version, _)| version.to_owned()),
-        revision: live.map(|(_, revision)| revision.to_owned()),
-        params: component.map(
-            |bytes| json!({ "component_bytes": bytes.len(), "content_hash": content_hash(bytes) }),
-        ),
+        version: live.map(|live| live.version.to_owned()),
+        revision: live.map(|live| live.revision.to_owned()),
+        params: component
+            .map(|bytes| json!({ "component_bytes": bytes.len(), "content_hash": hash_of(bytes) })),
     });
     response
 }

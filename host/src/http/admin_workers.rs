@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::admin::{component, keep, noted, versions_answer};
+use super::admin::{Live, component, keep, noted, versions_answer};
 use super::error::ApiError;
 use crate::capabilities::Source;
 use crate::host::Host;
@@ -71,8 +71,21 @@ pub(crate) async fn put(
         }
         Err(error) => (refusal(error).into_response(), None),
     };
-    let version = live.as_ref().map(|code| (code.version(), code.version()));
-    noted(response, Some(&name), version, Some(&bytes))
+    noted(
+        response,
+        Some(&name),
+        live.as_deref().map(live_version),
+        Some(&bytes),
+    )
+}
+
+/// A worker's version is the start of its content hash, and so its revision too.
+fn live_version(code: &WorkerCode) -> Live<'_> {
+    Live {
+        version: code.version(),
+        revision: code.version(),
+        content_hash: code.content_hash(),
+    }
 }
 
 /// Why a worker component was not loaded, as the one error format says it.
@@ -121,12 +134,7 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
             let response = keep(&host, Change::WorkerRolledBack(&code)).unwrap_or_else(|| {
                 Json(json!({ "data": { "live": shown(&code, true) } })).into_response()
             });
-            noted(
-                response,
-                Some(&name),
-                Some((code.version(), code.version())),
-                None,
-            )
+            noted(response, Some(&name), Some(live_version(&code)), None)
         }
         None => ApiError::new(
             StatusCode::CONFLICT,
