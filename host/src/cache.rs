@@ -57,10 +57,6 @@ impl CompileCache {
 
     /// The compiled component for `bytes` (whose hash is `hash`): from the cache when a
     /// verified entry exists, else compiled now and stored. Returns whether it was a hit.
-    #[expect(
-        unsafe_code,
-        reason = "deserializing an artifact this engine just produced"
-    )]
     pub fn component(
         &self,
         engine: &wasmtime::Engine,
@@ -70,11 +66,25 @@ impl CompileCache {
         if let Some(component) = self.cached(engine, hash) {
             return Ok((component, true));
         }
+        Ok((self.compile(engine, hash, bytes)?, false))
+    }
+
+    /// Compile `bytes` in this process and store the artifact, without looking first.
+    #[expect(
+        unsafe_code,
+        reason = "deserializing an artifact this engine just produced"
+    )]
+    pub fn compile(
+        &self,
+        engine: &wasmtime::Engine,
+        hash: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
         let artifact = engine.precompile_component(bytes)?;
         // SAFETY: the artifact was produced just now by this engine.
         let component = unsafe { Component::deserialize(engine, &artifact)? };
         self.store(hash, &artifact);
-        Ok((component, false))
+        Ok(component)
     }
 
     /// Take in an artifact compiled for `engine` by a compiler child process: store it,

@@ -253,12 +253,11 @@ impl Loader {
             let cache = self.cache.clone();
             let (hash, bytes) = (hash.to_owned(), bytes.to_vec());
             // Compiling is CPU-bound and can take seconds; keep it off the async workers.
-            return tokio::task::spawn_blocking(move || cache.component(&engine, &hash, &bytes))
+            return tokio::task::spawn_blocking(move || cache.compile(&engine, &hash, &bytes))
                 .await
                 .map_err(|error| {
                     LoadError::InvalidComponent(format!("compilation panicked: {error}"))
                 })?
-                .map(|(component, _hit)| component)
                 .map_err(|error| LoadError::InvalidComponent(format!("{error:#}")));
         }
         let artifact = self.compiler.compile(self.engine.recipe(), bytes).await?;
