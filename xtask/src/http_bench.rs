@@ -6,7 +6,7 @@
 //!
 //! Options: `--duration SECS` (default 10), `--connections N` (default 16),
 //! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--smoke`
-//! (one-second runs, for CI; the figures mean nothing then).
+//! (one-second runs of the debug builds, for CI; the figures mean nothing then).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -85,22 +85,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("`wrk` is not installed (Debian: apt-get install -y wrk)");
     }
     let root = workspace_root()?;
-    super::cargo(
-        &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
-        &[],
-    )?;
-    super::cargo(
-        &[
-            "build",
-            "--release",
-            "-p",
-            "arsenal-tests",
-            "--example",
-            "native_echo",
-        ],
-        &[],
-    )?;
-    let release = root.join("target/release");
+    // A smoke run only shows the bench still works: it takes the debug builds `cargo test`
+    // already made rather than building the whole tree again in release.
+    let (profile, dir) = if options.smoke {
+        (None, "debug")
+    } else {
+        (Some("--release"), "release")
+    };
+    let build = |target: &[&str]| {
+        let mut args = vec!["build"];
+        args.extend(profile);
+        args.extend(target);
+        super::cargo(&args, &[])
+    };
+    build(&["-p", "arsenal", "--bin", "arsenal"])?;
+    build(&["-p", "arsenal-tests", "--example", "native_echo"])?;
+    let built = root.join("target").join(dir);
     let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
     let work = root.join("target/bench-http");
     std::fs::create_dir_all(&work)?;
@@ -108,14 +108,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let native = {
         let _server = Server(spawn(
             pinned.then_some(options.server_cpus.as_str()),
-            Command::new(release.join("examples/native_echo")).arg(NATIVE_ADDR),
+            Command::new(built.join("examples/native_echo")).arg(NATIVE_ADDR),
             &work.join("native.log"),
         )?);
         wait_ready(NATIVE_ADDR)?;
         measure(NATIVE_ADDR, &options, pinned)?
     };
     let arsenal = {
-        let mut command = Command::new(release.join("arsenal"));
+        let mut command = Command::new(built.join("arsenal"));
         command
             .args(["serve", "--addr", ARSENAL_ADDR])
             // Compiled built-ins are kept between runs; admin changes are not.
