@@ -4,7 +4,8 @@
 //!
 //! The nested build runs in its own target directory with the outer build's compiler
 //! flags scrubbed (they are for the host, not for wasm), and reports every source file it
-//! read so cargo reruns the build script exactly when a guest changes.
+//! read so cargo reruns the build script exactly when a guest changes. Also used by the
+//! tests that build other languages' examples: a `wasm32-wasi` module made a component.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -197,6 +198,19 @@ pub fn component_from_wat(wat: &str, wit_dirs: &[&Path], world: &str) -> Result<
     )?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)?
+        .validate(true)
+        .encode()?;
+    Ok(component)
+}
+
+/// Make a component of a `wasm32-wasi` (preview 1) reactor module that already carries its
+/// component type (as the object `wit-bindgen c` writes does): its preview 1 imports are
+/// adapted to WASI p2 by the adapter of the wasmtime release the host is built with.
+pub fn component_from_preview1_module(module: &[u8]) -> Result<Vec<u8>, Error> {
+    let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER;
+    let component = wit_component::ComponentEncoder::default()
+        .module(module)?
+        .adapter("wasi_snapshot_preview1", adapter)?
         .validate(true)
         .encode()?;
     Ok(component)

@@ -1,12 +1,9 @@
 //! The greet example in every language it is written in, held to the same expectations:
 //! the same description in the catalogue, the same answers through HTTP.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::{LogCapture, TestHost, guests};
+use crate::{LogCapture, TestHost, guests, toolchains};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
 async fn assert_greets_like_rust(component: &str) {
@@ -112,54 +109,16 @@ async fn greet_in_wat_logs() {
     assert_logs_like_rust(guests::GREET_WAT).await;
 }
 
-/// The Python greet, built once per test run: componentize-py (from PyPI, into a venv
-/// under the target directory, installed on first use) with `--stub-wasi`, because the
-/// CPython runtime imports `wasi:filesystem` and `wasi:sockets`, which the host never
-/// grants to operations; the stubs trap if ever called, and greet calls none.
+/// The Python greet, built once per test run.
 async fn greet_python() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    BUILT
-        .get_or_init(|| async {
-            tokio::task::spawn_blocking(build_greet_python)
-                .await
-                .expect("the build thread finishes")
-        })
-        .await
+    toolchains::built_once(&BUILT, toolchains::build_greet_python).await
 }
 
-/// The componentize-py release the examples are built and documented with.
-const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
-
-fn build_greet_python() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let tools = Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains/python");
-    let componentize = tools.join("bin/componentize-py");
-    if !componentize.is_file() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&tools));
-        run(Command::new(tools.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]));
-    }
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-py.wasm");
-    run(Command::new(&componentize)
-        .arg("-d")
-        .arg(root.join("wit/operation"))
-        .args(["-w", "operation", "componentize", "--stub-wasi", "-p"])
-        .arg(root.join("examples/greet-py"))
-        .args(["app", "-o"])
-        .arg(&out));
-    out.to_str().expect("a UTF-8 path").to_owned()
-}
-
-/// Run a toolchain command; panic with its output when it fails.
-fn run(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("{command:?} cannot start: {error}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// The JavaScript greet, built once per test run.
+async fn greet_js() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    toolchains::built_once(&BUILT, toolchains::build_greet_js).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,4 +130,47 @@ async fn greet_in_python() {
 async fn greet_in_python_logs() {
     let component = greet_python().await;
     assert_logs_like_rust(component).await;
+}
+/// The C greet, built once per test run.
+async fn greet_c() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    toolchains::built_once(&BUILT, toolchains::build_greet_c).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_c() {
+    assert_greets_like_rust(greet_c().await).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn greet_in_c_logs() {
+    let component = greet_c().await;
+    assert_logs_like_rust(component).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_javascript() {
+    assert_greets_like_rust(greet_js().await).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn greet_in_javascript_logs() {
+    let component = greet_js().await;
+    assert_logs_like_rust(component).await;
+}
+
+/// componentize-js with its optional WASI features off leaves the runtime nothing to
+/// import but the operation's own `log`: the host loads it with no exception to its policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greet_in_javascript_imports_only_log() {
+    let bytes = std::fs::read(greet_js().await).unwrap();
+    let mut imports = arsenal::ComponentShape::read(&bytes).unwrap().imports;
+    imports.sort();
+    assert_eq!(
+        imports,
+        [
+            "arsenal:operation/log@0.1.0",
+            "arsenal:operation/types@0.1.0"
+        ]
+    );
 }

@@ -26,6 +26,7 @@ mod supervisor_operations;
 mod supervisors;
 mod support;
 mod telemetry;
+mod toolchains;
 mod tracing_operations;
 mod validation;
 mod watch;

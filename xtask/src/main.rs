@@ -5,12 +5,15 @@
 //! - `ci`: what `.ci/run` does (format check, clippy, tests), for running locally.
 //! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
 //!   (see `http_bench`).
+//! - `toolchains`: install the other languages' toolchains the tests use (see
+//!   `toolchains`).
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
 mod http_bench;
+mod toolchains;
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1);
@@ -46,7 +49,8 @@ fn main() -> anyhow::Result<()> {
             let args: Vec<String> = std::env::args().skip(2).collect();
             http_bench::run(&args)
         }
-        _ => bail!("usage: cargo xtask <bless|ci|bench-http>"),
+        Some("toolchains") => toolchains::install(),
+        _ => bail!("usage: cargo xtask <bless|ci|bench-http|toolchains>"),
     }
 }
 

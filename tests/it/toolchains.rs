@@ -1,0 +1,137 @@
+//! The other languages' toolchains and the builds the tests make with them. They are
+//! installed by `cargo xtask toolchains` (a phase of `.ci/run`) under
+//! `target/tmp/toolchains/`; a test never installs one, and fails naming that command when
+//! one is missing. Each example is built once per test run, into `target/tmp/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where `cargo xtask toolchains` installs.
+fn toolchains() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains")
+}
+
+/// The repository root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `path`, which must exist; otherwise the test fails saying how to install `what`.
+pub(crate) fn require(what: &str, path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is not installed ({} is missing): run `cargo xtask toolchains` (`.ci/run` does)",
+        path.display()
+    );
+    path
+}
+
+/// componentize-py, from PyPI.
+pub(crate) fn componentize_py() -> PathBuf {
+    require(
+        "componentize-py",
+        toolchains().join("python/bin/componentize-py"),
+    )
+}
+
+/// The directory of componentize-js's and jco's commands, from npm.
+pub(crate) fn node_bin() -> PathBuf {
+    let bin = toolchains().join("js/node_modules/.bin");
+    require("componentize-js", bin.join("componentize-js"));
+    require("jco", bin.join("jco"));
+    bin
+}
+
+/// `wit-bindgen` (the CLI, from crates.io), for C bindings.
+pub(crate) fn wit_bindgen() -> PathBuf {
+    require("wit-bindgen", toolchains().join("cargo/bin/wit-bindgen"))
+}
+
+/// Run a toolchain command; fail the test with its output when it fails.
+pub(crate) fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?} cannot start: {error}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Build once per test run with `build`, on a blocking thread; the path of what it made.
+pub(crate) async fn built_once(
+    cell: &'static tokio::sync::OnceCell<String>,
+    build: fn() -> PathBuf,
+) -> &'static str {
+    cell.get_or_init(|| async {
+        let path = tokio::task::spawn_blocking(build)
+            .await
+            .expect("the build thread finishes");
+        path.to_str().expect("a UTF-8 path").to_owned()
+    })
+    .await
+}
+
+/// `examples/greet-py` with componentize-py and `--stub-wasi`: the CPython runtime imports
+/// `wasi:filesystem` and `wasi:sockets`, which the host never grants to operations; the
+/// stubs trap if ever called, and greet calls none.
+pub(crate) fn build_greet_python() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-py.wasm");
+    run(Command::new(componentize_py())
+        .arg("-d")
+        .arg(root().join("wit/operation"))
+        .args(["-w", "operation", "componentize", "--stub-wasi", "-p"])
+        .arg(root().join("examples/greet-py"))
+        .args(["app", "-o"])
+        .arg(&out));
+    out
+}
+
+/// `examples/greet-js` with componentize-js, every optional WASI feature of its runtime
+/// turned off (stdio, random, clocks, http, fetch-event): the component then imports
+/// nothing but `arsenal:operation/log`.
+pub(crate) fn build_greet_js() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-js.wasm");
+    run(Command::new(node_bin().join("componentize-js"))
+        .arg(root().join("examples/greet-js/greet.js"))
+        .arg("--wit")
+        .arg(root().join("wit/operation"))
+        .args(["--world-name", "operation", "--disable"])
+        .args(["stdio", "random", "clocks", "http", "fetch-event"])
+        .arg("--out")
+        .arg(&out));
+    out
+}
+
+/// `examples/greet-c`: bindings from the WIT by `wit-bindgen c`, compiled by Debian's clang
+/// against wasi-libc for `wasm32-wasi` (preview 1) as a reactor, then made a component with
+/// the preview 1 adapter of the host's wasmtime release.
+pub(crate) fn build_greet_c() -> PathBuf {
+    let clang = require("clang", PathBuf::from("/usr/bin/clang"));
+    require("wasi-libc", PathBuf::from("/usr/lib/wasm32-wasi/libc.a"));
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c");
+    std::fs::create_dir_all(&work).unwrap();
+    run(Command::new(wit_bindgen())
+        .arg("c")
+        .arg(root().join("wit/operation"))
+        .args(["--world", "operation", "--out-dir"])
+        .arg(&work));
+    let module = work.join("greet.core.wasm");
+    run(Command::new(clang)
+        .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2"])
+        .args(["-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(&work)
+        .arg(root().join("examples/greet-c/greet.c"))
+        .arg(work.join("operation.c"))
+        .arg(work.join("operation_component_type.o"))
+        .arg("-o")
+        .arg(&module));
+    let module = std::fs::read(&module).unwrap();
+    let component = arsenal_guest_build::component_from_preview1_module(&module)
+        .unwrap_or_else(|error| panic!("the C module does not make a component: {error}"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c.wasm");
+    std::fs::write(&out, component).unwrap();
+    out
+}
