@@ -169,6 +169,13 @@ pub struct LimitSettings {
     pub idle_hibernate_ms: u64,
     /// Sandboxes the host runs at most.
     pub max_sandboxes: usize,
+    /// Idle instances kept for reuse, over all operations in warm-instance mode
+    /// (`operations.overrides.<name>.warm_instance_calls`). The pool reserves this many
+    /// slots beyond `max_instances`, so an idle instance never takes a request's slot.
+    /// Default 16.
+    pub warm_instances: u32,
+    /// How long an idle warm instance is kept, in milliseconds. Default 60,000.
+    pub warm_idle_ms: u64,
 }
 
 impl Default for LimitSettings {
@@ -186,6 +193,8 @@ impl Default for LimitSettings {
             mailbox_capacity: 1_024,
             idle_hibernate_ms: 30_000,
             max_sandboxes: crate::runtime::DEFAULT_MAX_SANDBOXES,
+            warm_instances: 16,
+            warm_idle_ms: 60_000,
         }
     }
 }
@@ -233,6 +242,11 @@ impl Default for OperationSettings {
 pub struct OperationOverride {
     pub memory_mib: Option<u32>,
     pub timeout_ms: Option<u32>,
+    /// Warm-instance mode: an instance serves up to this many calls, one at a time and
+    /// for one principal, and is discarded on any trap or limit hit. Absent (or 0 or 1):
+    /// a fresh instance per call. For large runtimes (JavaScript, Python) whose
+    /// instantiation dominates a call.
+    pub warm_instance_calls: Option<u32>,
 }
 
 /// Capabilities granted per source of components. Built-in operations get every

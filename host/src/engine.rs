@@ -157,7 +157,7 @@ fn pooling_config(
     max_instances: u32,
     pagemap_scan: bool,
 ) -> PoolingAllocationConfig {
-    let slots = max_instances + DESCRIBE_HEADROOM;
+    let slots = max_instances + DESCRIBE_HEADROOM + limits.warm_instances;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(slots);
     // A Rust wasip2 component has one memory and a few small shim modules with tables;

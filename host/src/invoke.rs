@@ -1,4 +1,5 @@
-//! Running guest code: one fresh instance per call from a pre-instantiated component,
+//! Running guest code: one fresh instance per call from a pre-instantiated component (or,
+//! opt-in, a warm one: `warm.rs`),
 //! under the three layers of limits — the pool (a cap on concurrent instances, 503 when
 //! exhausted), the store (memory/table limiter, epoch deadline) and the call (a timeout
 //! around the call future). A misbehaving guest costs its own call, never the host.
@@ -15,6 +16,7 @@ use crate::capabilities::HostFacts;
 use crate::capabilities::Permits;
 use crate::limits::{CallLimiter, Refusal};
 use crate::store::CallState;
+use crate::warm::{WarmInstance, WarmPool};
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -165,6 +167,29 @@ impl InstanceGate {
     }
 }
 
+/// A store for one instance under `limits`, its deadline not armed yet.
+fn new_store(
+    pre: &OperationPre<CallState>,
+    host: &Arc<HostFacts>,
+    limits: CallLimits,
+    operation: Arc<str>,
+    request_id: Arc<str>,
+) -> Store<CallState> {
+    let limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
+    let mut store = Store::new(
+        pre.engine(),
+        CallState::new(host.clone(), limiter, operation, request_id),
+    );
+    store.limiter(|state| &mut state.limiter);
+    store
+}
+
+/// The epoch deadline stops guest code; this outer bound also covers time spent in host
+/// calls. It fires slightly later so that, when both apply, the trap wins.
+fn outer_timeout(limits: CallLimits) -> Duration {
+    limits.timeout + Duration::from_millis(50)
+}
+
 /// Run one guest call in a fresh instance under `limits`.
 pub(crate) async fn run_guest(
     pre: &OperationPre<CallState>,
@@ -174,13 +199,7 @@ pub(crate) async fn run_guest(
     request_id: Arc<str>,
     call: GuestCall,
 ) -> Result<GuestReturn, GuestFailure> {
-    let engine = pre.engine();
-    let limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
-    let mut store = Store::new(
-        engine,
-        CallState::new(host.clone(), limiter, operation, request_id),
-    );
-    store.limiter(|state| &mut state.limiter);
+    let mut store = new_store(pre, host, limits, operation, request_id);
     arm_deadline(&mut store, limits.timeout);
     if let GuestCall::Execute(request) = &call {
         store.data_mut().permits =
@@ -201,9 +220,7 @@ pub(crate) async fn run_guest(
                 .map(GuestReturn::Executed),
         }
     };
-    // The epoch deadline stops guest code; this outer timeout also bounds time spent in
-    // host calls. It fires slightly later so that, when both apply, the trap wins.
-    let outcome = tokio::time::timeout(limits.timeout + Duration::from_millis(50), work).await;
+    let outcome = tokio::time::timeout(outer_timeout(limits), work).await;
     store.data_mut().flush_output();
     match outcome {
         Err(_elapsed) => Err(GuestFailure::Timeout(limits.timeout)),
@@ -213,6 +230,67 @@ pub(crate) async fn run_guest(
             store.data().limiter.refusal(),
             limits.timeout,
         )),
+    }
+}
+
+/// Run `execute` in warm-instance mode: on an idle instance of `pool` that may serve the
+/// caller, else a fresh one; an instance that returned normally and hit no limit goes back
+/// to the pool, any other is dropped here.
+pub(crate) async fn run_warm(
+    pool: &WarmPool,
+    pre: &OperationPre<CallState>,
+    host: &Arc<HostFacts>,
+    limits: CallLimits,
+    operation: Arc<str>,
+    request: wit::Request,
+) -> Result<GuestReturn, GuestFailure> {
+    let request_id: Arc<str> = Arc::from(request.caller.request_id.as_str());
+    let (mut store, bindings, calls) = match pool.take(&request.caller) {
+        Some(idle) => (idle.store, Some(idle.bindings), idle.calls),
+        None => (
+            new_store(pre, host, limits, operation, request_id.clone()),
+            None,
+            0,
+        ),
+    };
+    store.data_mut().begin_call(
+        request_id,
+        Permits::for_caller(&request.caller.principal, &request.caller.roles),
+    );
+    arm_deadline(&mut store, limits.timeout);
+
+    let work = async {
+        let bindings = match bindings {
+            Some(bindings) => bindings,
+            None => pre.instantiate_async(&mut store).await?,
+        };
+        let result = bindings
+            .arsenal_operation_handler()
+            .call_execute(&mut store, &request)
+            .await?;
+        Ok::<_, wasmtime::Error>((bindings, result))
+    };
+    let outcome = tokio::time::timeout(outer_timeout(limits), work).await;
+    store.data_mut().flush_output();
+    match outcome {
+        Err(_elapsed) => Err(GuestFailure::Timeout(limits.timeout)),
+        Ok(Err(error)) => Err(classify(
+            error,
+            store.data().limiter.refusal(),
+            limits.timeout,
+        )),
+        Ok(Ok((bindings, result))) => {
+            // A refused grow the guest survived still ends the instance's reuse.
+            if store.data().limiter.refusal().is_none() {
+                pool.put(WarmInstance::new(
+                    store,
+                    bindings,
+                    calls + 1,
+                    &request.caller,
+                ));
+            }
+            Ok(GuestReturn::Executed(result))
+        }
     }
 }
 

@@ -29,6 +29,7 @@ mod system_facts;
 mod telemetry;
 mod uploads;
 mod validation;
+mod warm;
 
 pub mod cli;
 pub mod config;

@@ -25,6 +25,7 @@ use crate::routes::RouteConflict;
 use crate::spec::{ConfigProblem, OperationSpec, RawConfig};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
+use crate::warm::{WarmPool, WarmShelf};
 
 const MIB: usize = 1024 * 1024;
 const WASM_PAGE: usize = 64 * 1024;
@@ -97,6 +98,8 @@ pub struct LoadedOperation {
     pub contract_version: String,
     pub limits: CallLimits,
     pub(crate) pre: OperationPre<CallState>,
+    /// Kept instances, when the operation runs in warm-instance mode.
+    pub(crate) warm: Option<WarmPool>,
 }
 
 impl std::fmt::Debug for LoadedOperation {
@@ -130,6 +133,8 @@ pub struct Loader {
     limits: LimitSettings,
     host: Arc<HostFacts>,
     describes: Semaphore,
+    /// The bound on idle warm instances over all operations.
+    shelf: Arc<WarmShelf>,
 }
 
 impl Loader {
@@ -150,14 +155,23 @@ impl Loader {
             cache,
             compiler,
             grants,
-            limits,
             host,
             describes: Semaphore::new(CONCURRENT_DESCRIBES),
+            shelf: WarmShelf::new(
+                limits.warm_instances,
+                std::time::Duration::from_millis(limits.warm_idle_ms),
+            ),
+            limits,
         })
     }
 
     pub fn cache(&self) -> &CompileCache {
         &self.cache
+    }
+
+    /// Idle warm instances kept over all operations.
+    pub fn warm_idle(&self) -> u32 {
+        self.shelf.idle()
     }
 
     /// Load `bytes` from `source`. `overrides` are the configured limits for the
@@ -206,7 +220,12 @@ impl Loader {
             }
         };
         let spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
-        let limits = self.call_limits(&spec, overrides(&spec.name));
+        let over = overrides(&spec.name);
+        let warm = WarmPool::new(
+            over.as_ref().and_then(|over| over.warm_instance_calls),
+            &self.shelf,
+        );
+        let limits = self.call_limits(&spec, over);
         // Checked here, not by instantiating: `describe` may come from the cache, and runs
         // before the operation's own cap is known.
         let initial_memory = component
@@ -231,6 +250,7 @@ impl Loader {
             contract_version,
             limits,
             pre,
+            warm,
         })
     }
 

@@ -16,7 +16,7 @@ use crate::capabilities::{HostFacts, Source};
 use crate::config::OperationSettings;
 use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, interpret, request,
-    run_guest,
+    run_guest, run_warm,
 };
 use crate::loader::{LoadError, LoadedOperation, Loader};
 use crate::routes::{RouteMatch, RouteTable};
@@ -330,7 +330,17 @@ impl Registry {
         self.host
             .operations_loaded
             .store(next.operations.len() as u32, Ordering::Relaxed);
-        self.catalog.store(Arc::new(next));
+        let previous = self.catalog.swap(Arc::new(next));
+        // Versions that stopped being live keep no warm instances: requests still running
+        // on them finish, and their instances are dropped instead of kept.
+        let live = self.catalog.load();
+        for operation in previous.operations.iter() {
+            if let Some(pool) = &operation.warm
+                && !live.operations.iter().any(|op| Arc::ptr_eq(op, operation))
+            {
+                pool.retire();
+            }
+        }
     }
 
     /// Keep a replaced version, dropping the oldest beyond `versions_kept`.
@@ -402,16 +412,27 @@ impl Registry {
         let request = request(params, caller, limits.timeout);
         // The span of the call; the request's span (with its trace id) is its parent.
         let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
-        let returned = run_guest(
-            &operation.pre,
-            &self.host,
-            limits,
-            Arc::from(operation.spec.name.as_str()),
-            Arc::from(caller.request_id.as_str()),
-            GuestCall::Execute(request),
-        )
-        .instrument(span)
-        .await;
+        let name = Arc::from(operation.spec.name.as_str());
+        let returned = match &operation.warm {
+            Some(pool) => {
+                run_warm(pool, &operation.pre, &self.host, limits, name, request)
+                    .instrument(span)
+                    .await
+            }
+            None => {
+                let request_id = Arc::from(caller.request_id.as_str());
+                run_guest(
+                    &operation.pre,
+                    &self.host,
+                    limits,
+                    name,
+                    request_id,
+                    GuestCall::Execute(request),
+                )
+                .instrument(span)
+                .await
+            }
+        };
         match returned {
             Ok(GuestReturn::Executed(result)) => interpret(result, limits.max_response_bytes),
             Ok(GuestReturn::Config(_)) => unreachable!("execute returns a result"),

@@ -57,6 +57,19 @@ impl CallState {
         }
     }
 
+    /// Make a kept instance's store ready for its next call (warm-instance mode): tagged
+    /// with the new request, its log budget renewed, the caller's permits.
+    pub(crate) fn begin_call(
+        &mut self,
+        request_id: Arc<str>,
+        permits: crate::capabilities::Permits,
+    ) {
+        self.context.request_id = request_id;
+        self.context.log_lines = 0;
+        self.context.log_dropped = 0;
+        self.permits = permits;
+    }
+
     /// Refuse a capability the caller's roles do not grant (traps the operation).
     pub(crate) fn permit(
         &self,

@@ -130,7 +130,7 @@ async fn a_memory_override_lets_a_large_operation_load_and_serve() {
         "big_memory".to_owned(),
         arsenal::config::OperationOverride {
             memory_mib: Some(256),
-            timeout_ms: None,
+            ..arsenal::config::OperationOverride::default()
         },
     );
     let host = TestHost::with_settings(settings, &[guests::BIG_MEMORY]).await;

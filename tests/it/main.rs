@@ -29,6 +29,7 @@ mod telemetry;
 mod toolchains;
 mod tracing_operations;
 mod validation;
+mod warm;
 mod watch;
 mod workers;
 

@@ -85,21 +85,30 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("`wrk` is not installed (Debian: apt-get install -y wrk)");
     }
     let root = workspace_root()?;
-    // A smoke run only shows the bench still works: it takes the debug builds `cargo test`
-    // already made rather than building the whole tree again in release.
-    let (profile, dir) = if options.smoke {
-        (None, "debug")
+    // A smoke run only shows the bench still works: it takes the debug builds of
+    // `cargo test --workspace` (a no-op after the tests ran) rather than building the tree
+    // again — in release, or even in debug for one package, whose features differ.
+    let dir = if options.smoke {
+        super::cargo(&["test", "--workspace", "--no-run"], &[])?;
+        "debug"
     } else {
-        (Some("--release"), "release")
+        super::cargo(
+            &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+            &[],
+        )?;
+        super::cargo(
+            &[
+                "build",
+                "--release",
+                "-p",
+                "arsenal-tests",
+                "--example",
+                "native_echo",
+            ],
+            &[],
+        )?;
+        "release"
     };
-    let build = |target: &[&str]| {
-        let mut args = vec!["build"];
-        args.extend(profile);
-        args.extend(target);
-        super::cargo(&args, &[])
-    };
-    build(&["-p", "arsenal", "--bin", "arsenal"])?;
-    build(&["-p", "arsenal-tests", "--example", "native_echo"])?;
     let built = root.join("target").join(dir);
     let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
     let work = root.join("target/bench-http");

@@ -83,10 +83,14 @@ pub(crate) async fn metrics(State(host): State<Arc<Host>>) -> Response {
 
 /// `GET /api/v1/operations/{name}/stats`.
 pub(crate) async fn stats(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    if host.registry().snapshot().get(&name).is_none() {
+    let catalog = host.registry().snapshot();
+    let Some(operation) = catalog.get(&name) else {
         return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
-    }
-    Json(json!({ "data": host.telemetry().stats(&name) })).into_response()
+    };
+    let mut stats = serde_json::to_value(host.telemetry().stats(&name)).expect("stats serialize");
+    // Warm-instance mode of the live version: its call budget, idle instances, reuses.
+    stats["warm_instances"] = json!(operation.warm.as_ref().map(|pool| pool.facts()));
+    Json(json!({ "data": stats })).into_response()
 }
 
 /// `GET /api/v1/operations/{name}/health`: loaded, instantiates now, within its error
