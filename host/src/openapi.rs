@@ -259,6 +259,8 @@ fn host_paths() -> Vec<(&'static str, Value)> {
         ("/api/v1/operations/{name}/stats", stats_path()),
         ("/api/v1/operations/{name}/health", operation_health_path()),
         ("/metrics", metrics_path()),
+        ("/api/v1/whoami", whoami_path()),
+        ("/api/v1/events", events_path()),
         ("/api/v1/audit", audit_path()),
         ("/api/v1/admin/operations", admin_upload_path()),
         ("/api/v1/admin/workers/{name}", admin_worker_path()),
@@ -464,6 +466,38 @@ fn metrics_path() -> Value {
         "operationId": "metrics", "summary": "Prometheus metrics of this host", "tags": ["telemetry"],
         "responses": {
             "200": { "description": "The Prometheus text format (0.0.4).", "content": { "text/plain": { "schema": { "type": "string" } } } }
+        }
+    }})
+}
+
+/// `GET /api/v1/whoami` (see `http::whoami`).
+fn whoami_path() -> Value {
+    json!({ "get": {
+        "operationId": "whoami", "summary": "The caller: principal, role, whether it presented a credential, and the access mode", "tags": ["host"],
+        "responses": {
+            "200": ok("The caller.", json!({
+                "type": "object",
+                "required": ["principal", "role", "authenticated", "mode"],
+                "properties": {
+                    "principal": { "type": "string" },
+                    "role": { "type": "string", "enum": ["viewer", "operator", "admin"] },
+                    "authenticated": { "type": "boolean" },
+                    "mode": { "type": "string", "enum": ["keys", "local"] }
+                }
+            })),
+            "401": error_response("No or a wrong credential (`unauthenticated`).")
+        }
+    }})
+}
+
+/// `GET /api/v1/events` (see `http::events`).
+fn events_path() -> Value {
+    json!({ "get": {
+        "operationId": "events", "summary": "Live state as server-sent events: catalog, processes, tree, sandboxes and stats, each sent when it changed", "tags": ["host"],
+        "responses": {
+            "200": { "description": "`event: <section>` with the API's JSON answer for it as `data` (an error body where the caller's role falls short).", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+            "401": error_response("No or a wrong credential (`unauthenticated`)."),
+            "503": error_response("Too many streams open (`too_many_streams`), or the server is shutting down (`shutting_down`).")
         }
     }})
 }

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod batch;
 mod cli;
+mod console;
 mod example_workers;
 mod hardening;
 mod host_services;

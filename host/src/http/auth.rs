@@ -21,8 +21,14 @@ use crate::loader::LoadedOperation;
 
 /// Paths of the admin API: admins only.
 const ADMIN_PREFIX: &str = "/api/v1/admin/";
-/// Answered to anyone: liveness probes carry no credentials.
-const OPEN_PATHS: &[&str] = &["/api/v1/health"];
+/// Answered to anyone: liveness probes carry no credentials, and the console's page and
+/// assets are static (the data they fetch is authenticated as usual).
+const OPEN_PATHS: &[&str] = &["/api/v1/health", "/"];
+const OPEN_PREFIXES: &[&str] = &[super::console::ASSET_PREFIX];
+
+fn is_open(path: &str) -> bool {
+    OPEN_PATHS.contains(&path) || OPEN_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+}
 
 /// Middleware: establish the request's [`Principal`].
 ///
@@ -35,7 +41,7 @@ pub(super) async fn authenticate(
 ) -> Response {
     let principal = match request.extensions().get::<Principal>() {
         Some(principal) => principal.clone(),
-        None if OPEN_PATHS.contains(&request.uri().path()) => return next.run(request).await,
+        None if is_open(request.uri().path()) => return next.run(request).await,
         None => match admit(&host, &request) {
             Ok(principal) => principal,
             Err(error) => return error.into_response(),

@@ -1,6 +1,6 @@
 //! The HTTP surface, and the only part of the host that knows axum: operation routes,
-//! the catalogue, health, the OpenAPI document, batches of calls, and one error shape
-//! everywhere.
+//! the catalogue, health, the OpenAPI document, batches of calls, the web console and its
+//! event stream, and one error shape everywhere.
 
 mod admin;
 mod admin_workers;
@@ -9,18 +9,22 @@ mod auth;
 mod batch;
 mod catalog;
 mod connections;
+mod console;
 mod dispatch;
 mod error;
+mod events;
 mod hardening;
 mod request_id;
 mod router;
 mod serve;
 mod telemetry;
+mod whoami;
 
 pub(crate) use batch::{
     DEFAULT_CONCURRENCY as BATCH_DEFAULT_CONCURRENCY, MAX_CALLS as BATCH_MAX_CALLS,
     MAX_CONCURRENCY as BATCH_MAX_CONCURRENCY, PATH as BATCH_PATH,
 };
 pub use error::ApiError;
+pub use events::MAX_STREAMS as MAX_EVENT_STREAMS;
 pub use router::router;
 pub use serve::{serve, shutdown_signal};

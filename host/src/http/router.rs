@@ -1,7 +1,8 @@
 //! The axum router: the host's fixed endpoints, every operation through the fallback,
 //! the batch endpoint, and the layers every request passes (request id, sensitive
-//! headers, hardening, authentication, panic catching, tracing) — batch calls included,
-//! which carry their batch's principal and are guarded with it.
+//! headers, hardening, authentication, panic catching, tracing) — batch calls and the
+//! reads of event streams included, which carry their caller's principal and are guarded
+//! with it. The web console's page and assets are served here too.
 
 use std::sync::Arc;
 
@@ -10,25 +11,40 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
 use super::{
-    admin, admin_workers, audit, auth, batch, catalog, dispatch, hardening, request_id, telemetry,
+    admin, admin_workers, audit, auth, batch, catalog, console, dispatch, events, hardening,
+    request_id, telemetry, whoami,
 };
 use crate::host::Host;
 
-/// The full application router for `host`.
+/// The full application router for `host`. Its event streams end only when they are
+/// dropped; [`serving`] gives a server's router, whose streams end at shutdown.
 pub fn router(host: Arc<Host>) -> Router {
-    // Batch calls go through the same endpoints and layers as requests of their own, minus
-    // the batch endpoint: a batch cannot nest (it is also refused per call, more clearly).
+    serving(host, CancellationToken::new())
+}
+
+/// The application router of a server: its event streams end when `stop` is cancelled.
+pub(crate) fn serving(host: Arc<Host>, stop: CancellationToken) -> Router {
+    // Batch calls and the reads of event streams go through the same endpoints and layers
+    // as requests of their own, minus these two: a batch cannot nest (it is also refused
+    // per call, more clearly), and a stream's reads are not streams.
     let calls = endpoints(host.clone(), Router::new());
-    let batch = Router::new()
+    let extra = Router::new()
         .route(batch::PATH, post(batch::handle))
-        .with_state(batch::Batches::new(host.clone(), calls));
-    endpoints(host, batch)
+        .with_state(batch::Batches::new(host.clone(), calls.clone()))
+        .route(events::PATH, get(events::stream))
+        .with_state(events::Events::new(
+            host.clone(),
+            calls,
+            events::EventStreams::new(stop),
+        ));
+    endpoints(host, extra)
 }
 
 /// The host's endpoints, `extra` ones, operations through the fallback, and the layers.
@@ -37,6 +53,9 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
     let host_for_auth = host.clone();
     let host_for_audit = host.clone();
     Router::new()
+        .route("/", get(console::page))
+        .route("/console/{file}", get(console::asset))
+        .route(whoami::PATH, get(whoami::whoami))
         .route("/api/v1/health", get(catalog::health))
         .route("/api/v1/openapi.json", get(catalog::openapi))
         .route("/api/v1/operations", get(catalog::list))

@@ -27,8 +27,9 @@ pub async fn serve(
     let _ = host.listening.set(addr);
     let settings = host.settings().server.clone();
     let processes = host.processes().clone();
-    let app = super::router(host);
     let stop = CancellationToken::new();
+    // Event streams never finish on their own: they end as the drain begins.
+    let app = super::router::serving(host, stop.clone());
     let server = super::connections::serve(listener, app, &settings, stop.clone());
     let deadline = async {
         shutdown.await;

@@ -1,0 +1,94 @@
+// Components, through the admin API (admins only): upload a new operation, replace one
+// with a new version, see the versions kept, roll back, unload. Each button is a request
+// to /api/v1/admin/... with the caller's token, as any client would send it.
+
+import { call, segment } from './api.js';
+import { errorView, fill, h, report } from './dom.js';
+
+export function initAdmin(ctx) {
+  const panel = document.getElementById('components-admin');
+  const notice = document.getElementById('components-notice');
+  const picker = document.getElementById('version-op');
+  const fileInput = document.getElementById('upload-file');
+  const result = document.getElementById('upload-result');
+  const versions = document.getElementById('versions');
+
+  function chosenFile() {
+    const file = fileInput.files && fileInput.files[0];
+    if (!file) fill(result, h('div', { class: 'error', role: 'alert' }, 'Choose a .wasm component first.'));
+    return file;
+  }
+
+  function shown(reply, what) {
+    report(what, reply);
+    fill(result, reply.ok
+      ? h('pre', { id: 'upload-response', class: 'response' }, JSON.stringify(reply.body, null, 2))
+      : errorView(reply.status, reply.body));
+  }
+
+  document.getElementById('upload-button').addEventListener('click', async () => {
+    const file = chosenFile();
+    if (!file) return;
+    shown(await call('POST', '/api/v1/admin/operations', file), `upload ${file.name}`);
+  });
+  document.getElementById('replace-button').addEventListener('click', async () => {
+    const file = chosenFile();
+    const name = picker.value;
+    if (!file || !name) return;
+    shown(await call('PUT', `/api/v1/admin/operations/${segment(name)}`, file), `replace ${name}`);
+    showVersions();
+  });
+  picker.addEventListener('change', showVersions);
+
+  async function showVersions() {
+    const name = picker.value;
+    if (!name) {
+      fill(versions);
+      return;
+    }
+    const reply = await call('GET', `/api/v1/admin/operations/${segment(name)}/versions`);
+    if (!reply.ok) {
+      fill(versions, errorView(reply.status, reply.body));
+      return;
+    }
+    const list = reply.body.data.versions;
+    fill(versions,
+      h('table', { class: 'versions' },
+        h('thead', {}, h('tr', {}, ['version', 'revision', 'source', 'content hash', ''].map((t) => h('th', {}, t)))),
+        h('tbody', {}, list.map((v) => h('tr', { class: v.live ? 'live' : '' },
+          h('td', {}, v.version, v.live ? h('span', { class: 'badge status-running' }, 'live') : null),
+          h('td', {}, v.revision),
+          h('td', {}, v.source),
+          h('td', {}, h('code', {}, (v.content_hash || '').slice(0, 16))),
+          h('td', {}))))),
+      h('div', { class: 'form-actions' },
+        h('button', {
+          id: 'rollback-button',
+          disabled: list.length < 2,
+          onclick: async () => {
+            if (!confirm(`Roll ${name} back to its previous version?`)) return;
+            report(`roll back ${name}`, await call('POST', `/api/v1/admin/operations/${segment(name)}/rollback`, {}));
+            showVersions();
+          },
+        }, 'Roll back'),
+        h('button', {
+          class: 'danger',
+          onclick: async () => {
+            if (!confirm(`Unload ${name}? It stops being served.`)) return;
+            report(`unload ${name}`, await call('DELETE', `/api/v1/admin/operations/${segment(name)}`));
+          },
+        }, 'Unload')));
+  }
+
+  return {
+    setCatalog(catalog) {
+      const admin = ctx.isAdmin();
+      panel.hidden = !admin;
+      notice.hidden = admin;
+      const chosen = picker.value;
+      fill(picker, h('option', { value: '' }, '— operation —'),
+        catalog.map((operation) => operation.name).sort().map((name) => h('option', { value: name }, name)));
+      if (catalog.some((operation) => operation.name === chosen)) picker.value = chosen;
+    },
+  };
+}
