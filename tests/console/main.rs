@@ -61,6 +61,7 @@ impl Walk<'_> {
         self.see_validation_errors().await?;
         self.kill_a_process_from_the_live_list().await?;
         self.see_the_other_views().await?;
+        self.browse_as_a_viewer().await?;
         Ok(())
     }
 
@@ -239,6 +240,33 @@ impl Walk<'_> {
         self.shot("components").await
     }
 
+    /// Signed out, then browsing without a token (local mode: a viewer): the views show,
+    /// the actions a viewer may not take do not, and sandboxes say why they are empty.
+    async fn browse_as_a_viewer(&self) -> Step {
+        self.click("#sign-out").await?;
+        self.visible("#token").await?;
+        self.click("#browse").await?;
+        self.text_is("#role", "viewer").await?;
+        self.tab("processes").await?;
+        self.visible("#proc-rows tr[data-pid]").await?;
+        for action in ["kill_process", "suspend_process", "restart_process"] {
+            self.gone(&format!("#proc-rows button[data-action=\"{action}\"]"))
+                .await?;
+        }
+        if self.shown_now("#start-process").await? {
+            return Err("a viewer is offered to start a process".to_owned());
+        }
+        self.tab("sandboxes").await?;
+        self.text_is("#sandbox-list .error-code", "unauthenticated")
+            .await?;
+        self.tab("components").await?;
+        self.visible("#components-notice").await?;
+        if self.shown_now("#components-admin").await? {
+            return Err("a viewer is offered the admin API".to_owned());
+        }
+        Ok(())
+    }
+
     // Helpers: each waits at most `PATIENCE` and says what it waited for.
 
     /// Switch to `view`: it shows, and no other view does.
@@ -271,6 +299,14 @@ impl Walk<'_> {
                 return Err(format!("`{css}` did not show within {PATIENCE:?}"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Whether `css` is on the page and displayed, now.
+    async fn shown_now(&self, css: &str) -> Result<bool, String> {
+        match self.browser.find(Locator::Css(css)).await {
+            Ok(element) => element.is_displayed().await.map_err(text),
+            Err(_) => Ok(false),
         }
     }
 
