@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use crate::{LogCapture, TestHost, guests, toolchains};
+use crate::toolchains::{greet_c, greet_js, greet_python};
+use crate::{LogCapture, TestHost, guests};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
 async fn assert_greets_like_rust(component: &str) {
@@ -109,18 +110,6 @@ async fn greet_in_wat_logs() {
     assert_logs_like_rust(guests::GREET_WAT).await;
 }
 
-/// The Python greet, built once per test run.
-async fn greet_python() -> &'static str {
-    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    toolchains::built_once(&BUILT, toolchains::build_greet_python).await
-}
-
-/// The JavaScript greet, built once per test run.
-async fn greet_js() -> &'static str {
-    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    toolchains::built_once(&BUILT, toolchains::build_greet_js).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greet_in_python() {
     assert_greets_like_rust(greet_python().await).await;
@@ -131,12 +120,6 @@ async fn greet_in_python_logs() {
     let component = greet_python().await;
     assert_logs_like_rust(component).await;
 }
-/// The C greet, built once per test run.
-async fn greet_c() -> &'static str {
-    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    toolchains::built_once(&BUILT, toolchains::build_greet_c).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greet_in_c() {
     assert_greets_like_rust(greet_c().await).await;

@@ -61,7 +61,7 @@ pub(crate) fn run(command: &mut Command) {
 }
 
 /// Build once per test run with `build`, on a blocking thread; the path of what it made.
-pub(crate) async fn built_once(
+async fn built_once(
     cell: &'static tokio::sync::OnceCell<String>,
     build: fn() -> PathBuf,
 ) -> &'static str {
@@ -74,10 +74,28 @@ pub(crate) async fn built_once(
     .await
 }
 
+/// The Python greet, built once per test run.
+pub(crate) async fn greet_python() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_greet_python).await
+}
+
+/// The JavaScript greet, built once per test run.
+pub(crate) async fn greet_js() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_greet_js).await
+}
+
+/// The C greet, built once per test run.
+pub(crate) async fn greet_c() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_greet_c).await
+}
+
 /// `examples/greet-py` with componentize-py and `--stub-wasi`: the CPython runtime imports
 /// `wasi:filesystem` and `wasi:sockets`, which the host never grants to operations; the
 /// stubs trap if ever called, and greet calls none.
-pub(crate) fn build_greet_python() -> PathBuf {
+fn build_greet_python() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-py.wasm");
     run(Command::new(componentize_py())
         .arg("-d")
@@ -92,7 +110,7 @@ pub(crate) fn build_greet_python() -> PathBuf {
 /// `examples/greet-js` with componentize-js, every optional WASI feature of its runtime
 /// turned off (stdio, random, clocks, http, fetch-event): the component then imports
 /// nothing but `arsenal:operation/log`.
-pub(crate) fn build_greet_js() -> PathBuf {
+fn build_greet_js() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-js.wasm");
     run(Command::new(node_bin().join("componentize-js"))
         .arg(root().join("examples/greet-js/greet.js"))
@@ -108,7 +126,7 @@ pub(crate) fn build_greet_js() -> PathBuf {
 /// `examples/greet-c`: bindings from the WIT by `wit-bindgen c`, compiled by Debian's clang
 /// against wasi-libc for `wasm32-wasi` (preview 1) as a reactor, then made a component with
 /// the preview 1 adapter of the host's wasmtime release.
-pub(crate) fn build_greet_c() -> PathBuf {
+fn build_greet_c() -> PathBuf {
     let clang = require("clang", PathBuf::from("/usr/bin/clang"));
     require("wasi-libc", PathBuf::from("/usr/lib/wasm32-wasi/libc.a"));
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c");
@@ -133,5 +151,33 @@ pub(crate) fn build_greet_c() -> PathBuf {
         .unwrap_or_else(|error| panic!("the C module does not make a component: {error}"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c.wasm");
     std::fs::write(&out, component).unwrap();
+    out
+}
+
+/// The Python counter worker, built once per test run.
+pub(crate) async fn counter_python() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_counter_python).await
+}
+
+/// `examples/counter-py` with componentize-py against the process world, `--stub-wasi`
+/// as for operations.
+fn build_counter_python() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("counter-py.wasm");
+    run(Command::new(componentize_py())
+        .arg("-d")
+        .arg(root().join("wit/operation"))
+        .arg("-d")
+        .arg(root().join("wit/process"))
+        .args([
+            "-w",
+            "arsenal:process/worker-process",
+            "componentize",
+            "--stub-wasi",
+            "-p",
+        ])
+        .arg(root().join("examples/counter-py"))
+        .args(["worker", "-o"])
+        .arg(&out));
     out
 }

@@ -9,3 +9,4 @@ mod target;
 
 pub use args::{Cli, Command, LogFormat};
 pub use commands::run;
+pub use scaffold::{Lang, typings};

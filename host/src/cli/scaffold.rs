@@ -6,6 +6,11 @@
 //! local cache. When the Arsenal sources the binary was built from are still on disk, the
 //! project also gets a test that loads its component into an in-process host through
 //! `arsenal-testing`.
+//!
+//! JavaScript and Python projects get the WIT, the typings generated from it (TypeScript
+//! declarations from jco, the `wit_world` package from componentize-py; kept in
+//! `templates/` and checked against the toolchains by the tests), a one-command build and
+//! a test that calls the component through `arsenal call`.
 
 use std::fs;
 use std::io::Write;
@@ -14,7 +19,12 @@ use std::path::{Path, PathBuf};
 /// The languages `arsenal new` writes projects in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
+    /// A crate using the Arsenal SDK, built with `cargo wasm`.
     Rust,
+    /// JavaScript, built with componentize-js (`npm run build`).
+    Js,
+    /// Python, built with componentize-py (`./build.sh`).
+    Python,
 }
 
 /// A project could not be written.
@@ -133,6 +143,92 @@ mod rust {
     pub(super) const README: &str = include_str!("templates/rust/README.md.in");
 }
 
+mod js {
+    pub(super) const PACKAGE: &str = include_str!("templates/js/package.json.in");
+    pub(super) const JSCONFIG: &str = include_str!("templates/js/jsconfig.json.in");
+    pub(super) const OPERATION: &str = include_str!("templates/js/operation.js.in");
+    pub(super) const TEST: &str = include_str!("templates/js/operation.test.mjs.in");
+    pub(super) const README: &str = include_str!("templates/js/README.md.in");
+    /// TypeScript declarations of the operation world, as `types/<path>` (`jco transpile`
+    /// of any operation component writes them).
+    pub(super) const TYPES: &[(&str, &str)] = &[
+        (
+            "operation.d.ts",
+            include_str!("templates/js/types/operation.d.ts"),
+        ),
+        (
+            "interfaces/arsenal-operation-handler.d.ts",
+            include_str!("templates/js/types/interfaces/arsenal-operation-handler.d.ts"),
+        ),
+        (
+            "interfaces/arsenal-operation-log.d.ts",
+            include_str!("templates/js/types/interfaces/arsenal-operation-log.d.ts"),
+        ),
+        (
+            "interfaces/arsenal-operation-types.d.ts",
+            include_str!("templates/js/types/interfaces/arsenal-operation-types.d.ts"),
+        ),
+    ];
+}
+
+mod python {
+    pub(super) const APP: &str = include_str!("templates/python/app.py.in");
+    pub(super) const BUILD: &str = include_str!("templates/python/build.sh.in");
+    pub(super) const TEST: &str = include_str!("templates/python/test_operation.py.in");
+    pub(super) const README: &str = include_str!("templates/python/README.md.in");
+    /// The typed API of the operation world, as `componentize-py bindings` writes it.
+    pub(super) const BINDINGS: &[(&str, &str)] = &[
+        (
+            "componentize_py_runtime.pyi",
+            include_str!("templates/python/bindings/componentize_py_runtime.pyi"),
+        ),
+        (
+            "componentize_py_types.py",
+            include_str!("templates/python/bindings/componentize_py_types.py"),
+        ),
+        (
+            "wit_world/__init__.py",
+            include_str!("templates/python/bindings/wit_world/__init__.py"),
+        ),
+        (
+            "wit_world/exports/__init__.py",
+            include_str!("templates/python/bindings/wit_world/exports/__init__.py"),
+        ),
+        (
+            "wit_world/exports/handler.py",
+            include_str!("templates/python/bindings/wit_world/exports/handler.py"),
+        ),
+        (
+            "wit_world/imports/__init__.py",
+            include_str!("templates/python/bindings/wit_world/imports/__init__.py"),
+        ),
+        (
+            "wit_world/imports/log.py",
+            include_str!("templates/python/bindings/wit_world/imports/log.py"),
+        ),
+        (
+            "wit_world/imports/types.py",
+            include_str!("templates/python/bindings/wit_world/imports/types.py"),
+        ),
+    ];
+}
+
+/// The typings `arsenal new` writes for `lang`, as (path in the project, text); for the
+/// test that compares them with what the toolchains generate.
+pub fn typings(lang: Lang) -> Vec<(String, &'static str)> {
+    match lang {
+        Lang::Rust => Vec::new(),
+        Lang::Js => js::TYPES
+            .iter()
+            .map(|(path, text)| (format!("types/{path}"), *text))
+            .collect(),
+        Lang::Python => python::BINDINGS
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), *text))
+            .collect(),
+    }
+}
+
 /// Write a new `lang` project named `name` into `dir` (created; it may exist if empty)
 /// and say what was made on `out`.
 pub(super) fn new_project(
@@ -150,19 +246,30 @@ pub(super) fn new_project(
         .is_dir()
         .then(|| testing.canonicalize().ok())
         .flatten();
-    match lang {
-        Lang::Rust => write_rust(dir, &names, testing.as_deref())?,
-    }
+    let (build, test) = match lang {
+        Lang::Rust => {
+            write_rust(dir, &names, testing.as_deref())?;
+            ("cargo wasm", testing.map(|_| "cargo test"))
+        }
+        Lang::Js => {
+            write_js(dir, &names)?;
+            ("npm install && npm run build", Some("npm test"))
+        }
+        Lang::Python => {
+            write_python(dir, &names)?;
+            ("./build.sh", Some("python3 -m unittest"))
+        }
+    };
     let _ = writeln!(
         out,
-        "created {} ({lang:?}) in {}\n  build:  cd {} && cargo wasm",
+        "created {} ({lang:?}) in {}\n  build:  cd {} && {build}",
         names.operation,
         dir.display(),
         dir.display()
     );
-    match testing {
-        Some(_) => {
-            let _ = writeln!(out, "  test:   cargo test");
+    match test {
+        Some(test) => {
+            let _ = writeln!(out, "  test:   {test}");
         }
         None => {
             let _ = writeln!(
@@ -232,10 +339,51 @@ fn write_rust(dir: &Path, names: &Names, testing: Option<&Path>) -> Result<(), S
     for (path, text) in SDK_SOURCES {
         write(dir, &format!("vendor/arsenal-sdk/src/{path}"), text)?;
     }
+    write_wit(dir, "vendor/wit")
+}
+
+fn write_js(dir: &Path, names: &Names) -> Result<(), ScaffoldError> {
+    write(dir, "package.json", &names.fill(js::PACKAGE, None))?;
+    write(dir, "jsconfig.json", js::JSCONFIG)?;
+    write(dir, ".gitignore", "/node_modules\n*.wasm\n")?;
+    write(dir, "README.md", &names.fill(js::README, None))?;
+    write(dir, "src/operation.js", &names.fill(js::OPERATION, None))?;
+    write(dir, "test/operation.test.mjs", &names.fill(js::TEST, None))?;
+    for (path, text) in js::TYPES {
+        write(dir, &format!("types/{path}"), text)?;
+    }
+    write_wit(dir, "wit")
+}
+
+fn write_python(dir: &Path, names: &Names) -> Result<(), ScaffoldError> {
+    write(dir, "app.py", &names.fill(python::APP, None))?;
+    write(dir, "build.sh", &names.fill(python::BUILD, None))?;
+    make_executable(&dir.join("build.sh"))?;
+    write(dir, "test_operation.py", &names.fill(python::TEST, None))?;
+    write(dir, ".gitignore", "__pycache__/\n*.wasm\n")?;
+    write(dir, "README.md", &names.fill(python::README, None))?;
+    for (path, text) in python::BINDINGS {
+        write(dir, path, text)?;
+    }
+    write_wit(dir, "wit")
+}
+
+/// The WIT packages under `dir/under`.
+fn write_wit(dir: &Path, under: &str) -> Result<(), ScaffoldError> {
     for (path, text) in WIT {
-        write(dir, &format!("vendor/wit/{path}"), text)?;
+        write(dir, &format!("{under}/{path}"), text)?;
     }
     Ok(())
+}
+
+fn make_executable(path: &Path) -> Result<(), ScaffoldError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|source| {
+        ScaffoldError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }
 
 fn write(dir: &Path, relative: &str, text: &str) -> Result<(), ScaffoldError> {
@@ -280,6 +428,25 @@ mod tests {
         };
         assert_eq!(embedded(WIT), files("../wit", "wit"));
         assert_eq!(embedded(SDK_SOURCES), files("../sdk/src", "rs"));
+    }
+
+    #[test]
+    fn every_typing_in_the_templates_is_embedded() {
+        let mut embedded: Vec<String> = typings(Lang::Js)
+            .into_iter()
+            .map(|(path, _)| path.trim_start_matches("types/").to_owned())
+            .collect();
+        embedded.sort();
+        assert_eq!(embedded, files("src/cli/templates/js/types", "ts"));
+        let mut embedded: Vec<String> = typings(Lang::Python)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        embedded.sort();
+        let mut found = files("src/cli/templates/python/bindings", "py");
+        found.extend(files("src/cli/templates/python/bindings", "pyi"));
+        found.sort();
+        assert_eq!(embedded, found);
     }
 
     #[test]
