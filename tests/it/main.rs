@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod batch;
 mod cli;
+mod console;
 mod example_workers;
 mod hardening;
 mod host_services;
@@ -30,6 +31,7 @@ mod telemetry;
 mod toolchains;
 mod tracing_operations;
 mod validation;
+mod warm;
 mod watch;
 mod workers;
 
