@@ -256,6 +256,18 @@ impl Walk<'_> {
         if self.shown_now("#start-process").await? {
             return Err("a viewer is offered to start a process".to_owned());
         }
+        // An operation it may not call shows its form without the Run button.
+        self.tab("operations").await?;
+        self.click("#op-list button[data-op=\"kill_process\"]")
+            .await?;
+        self.text_is(
+            "#op-not-allowed",
+            "Running kill_process needs the operator role.",
+        )
+        .await?;
+        if self.shown_now("#op-run").await? {
+            return Err("a viewer is offered to run kill_process".to_owned());
+        }
         self.tab("sandboxes").await?;
         self.text_is("#sandbox-list .error-code", "unauthenticated")
             .await?;

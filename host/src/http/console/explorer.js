@@ -58,11 +58,13 @@ export function initExplorer(ctx) {
     const form = h('form', { id: 'op-form', novalidate: true },
       fields.map((f) => f.row),
       op.params.length === 0 ? h('p', { class: 'muted' }, 'No parameters.') : null,
-      h('div', { class: 'form-actions' },
-        h('button', { type: 'submit', id: 'op-run', class: 'primary' }, 'Run'),
-        h('label', { class: 'muted', title: 'Send the values as typed and let the server check them' },
-          unchecked, ' skip browser checks'),
-        allowed ? null : h('span', { class: 'muted' }, ` needs the ${op.required_role} role`)));
+      // A role that may not call the operation sees the form, not the button.
+      allowed
+        ? h('div', { class: 'form-actions' },
+          h('button', { type: 'submit', id: 'op-run', class: 'primary' }, 'Run'),
+          h('label', { class: 'muted', title: 'Send the values as typed and let the server check them' },
+            unchecked, ' skip browser checks'))
+        : h('p', { class: 'muted', id: 'op-not-allowed' }, `Running ${op.name} needs the ${op.required_role} role.`));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const collected = collect(op, fields, unchecked.checked);
