@@ -118,6 +118,9 @@ pub(super) async fn stream(State(events): State<Events>, request: Request) -> Re
         .with_retry_after(Duration::from_secs(5))
         .into_response();
     };
+    let mut ticker = tokio::time::interval(TICK);
+    // Reads that overran a tick are not made up for with a burst.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed {
         host: events.host,
         calls: events.calls,
@@ -125,7 +128,7 @@ pub(super) async fn stream(State(events): State<Events>, request: Request) -> Re
         stop: events.streams.stop.clone(),
         sent: HashMap::new(),
         pending: Vec::new(),
-        ticker: tokio::time::interval(TICK),
+        ticker,
         _slot: slot,
     };
     Sse::new(feed.into_stream())
