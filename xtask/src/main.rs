@@ -5,6 +5,8 @@
 //! - `ci`: what `.ci/run` does (format check, clippy, tests), for running locally.
 //! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
 //!   (see `http_bench`).
+//! - `bench-languages`: the JavaScript and Python greets over HTTP, fresh and in
+//!   warm-instance mode, with `wrk` (see `lang_bench`).
 //! - `screenshots`: a PNG of each view of the web console in `docs/screenshots/`, taken
 //!   by the console's browser test (headless Chromium; needs `chromium-driver`).
 //! - `toolchains`: install the other languages' toolchains the tests use (see
@@ -15,6 +17,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 mod http_bench;
+mod lang_bench;
 mod screenshots;
 mod toolchains;
 
@@ -52,9 +55,15 @@ fn main() -> anyhow::Result<()> {
             let args: Vec<String> = std::env::args().skip(2).collect();
             http_bench::run(&args)
         }
+        Some("bench-languages") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            lang_bench::run(&args)
+        }
         Some("screenshots") => screenshots::take(),
         Some("toolchains") => toolchains::install(),
-        _ => bail!("usage: cargo xtask <bless|ci|bench-http|screenshots|toolchains>"),
+        _ => {
+            bail!("usage: cargo xtask <bless|ci|bench-http|bench-languages|screenshots|toolchains>")
+        }
     }
 }
 
