@@ -3,7 +3,8 @@
 //! loopback port. One walk through the console: sign in with the admin token, upload a
 //! component and see it join the catalogue, run it through its generated form, see the
 //! browser's and then the server's validation error, start a process and kill it from the
-//! live list, and see the supervision tree, sandboxes and stats views fill in.
+//! live list, see the supervision tree, sandboxes and stats views fill in, replace an
+//! operation and roll it back, and browse as a viewer without the actions it may not take.
 //!
 //! Chromium and chromedriver must be installed (`.ci/run` installs them); without them
 //! this test fails and says what to install. With `ARSENAL_SCREENSHOTS=<dir>` it also
@@ -237,7 +238,38 @@ impl Walk<'_> {
         self.tab("components").await?;
         self.select("#version-op", "typed").await?;
         self.visible("#versions table").await?;
-        self.shot("components").await
+        self.shot("components").await?;
+        self.replace_and_roll_back().await
+    }
+
+    /// `echo` replaced by its version 2.0.0 from the components view, the versions listed,
+    /// and a roll back to the built-in 0.1.0.
+    async fn replace_and_roll_back(&self) -> Step {
+        self.select("#version-op", "echo").await?;
+        self.text_contains("#versions tbody tr:first-child", "live")
+            .await?;
+        let file = self.visible("#upload-file").await?;
+        file.clear().await.map_err(text)?;
+        file.send_keys(guests::ECHO_V2).await.map_err(text)?;
+        self.click("#replace-button").await?;
+        self.text_contains("#upload-response", "\"2.0.0\"").await?;
+        self.text_contains("#versions tbody tr:first-child", "2.0.0live")
+            .await?;
+        self.click("#rollback-button").await?;
+        self.browser
+            .accept_alert()
+            .await
+            .map_err(|e| format!("confirm the roll back: {e}"))?;
+        self.text_contains("#versions tbody tr:first-child", "0.1.0live")
+            .await?;
+        let echo = self
+            .server
+            .call(reqwest::Method::GET, "/api/v1/operations/echo", Value::Null)
+            .await?;
+        if echo["data"]["version"] != "0.1.0" {
+            return Err(format!("after the roll back echo is {echo}"));
+        }
+        Ok(())
     }
 
     /// Signed out, then browsing without a token (local mode: a viewer): the views show,
