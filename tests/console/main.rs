@@ -269,6 +269,14 @@ impl Walk<'_> {
         if echo["data"]["version"] != "0.1.0" {
             return Err(format!("after the roll back echo is {echo}"));
         }
+        // A worker component, loaded under a name of its own, with its versions.
+        let file = self.visible("#worker-file").await?;
+        file.send_keys(guests::COUNTER_WORKER).await.map_err(text)?;
+        self.type_into("#worker-name", "tally").await?;
+        self.click("#worker-put").await?;
+        self.text_contains("#worker-response", "\"tally\"").await?;
+        self.text_contains("#worker-version-table tbody tr:first-child", "live")
+            .await?;
         Ok(())
     }
 

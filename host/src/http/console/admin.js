@@ -80,8 +80,70 @@ export function initAdmin(ctx) {
         }, 'Unload')));
   }
 
+  // Worker components: PUT /api/v1/admin/workers/{name}, their versions and roll back.
+  const workerPick = document.getElementById('worker-pick');
+  const workerVersions = document.getElementById('worker-versions');
+  document.getElementById('worker-put').addEventListener('click', async () => {
+    const input = document.getElementById('worker-file');
+    const file = input.files && input.files[0];
+    const name = document.getElementById('worker-name').value.trim();
+    const out = document.getElementById('worker-result');
+    if (!file || !name) {
+      fill(out, h('div', { class: 'error', role: 'alert' }, 'Choose a .wasm worker component and name it.'));
+      return;
+    }
+    const reply = await call('PUT', `/api/v1/admin/workers/${segment(name)}`, file);
+    report(`load worker ${name}`, reply);
+    fill(out, reply.ok
+      ? h('pre', { id: 'worker-response', class: 'response' }, JSON.stringify(reply.body, null, 2))
+      : errorView(reply.status, reply.body));
+    await loadWorkers(name);
+  });
+  workerPick.addEventListener('change', showWorkerVersions);
+
+  async function loadWorkers(chosen) {
+    const reply = await call('GET', '/api/v1/workers');
+    const names = reply.ok ? reply.body.data.map((worker) => worker.name).sort() : [];
+    fill(workerPick, h('option', { value: '' }, '— worker —'), names.map((name) => h('option', { value: name }, name)));
+    if (chosen && names.includes(chosen)) {
+      workerPick.value = chosen;
+      showWorkerVersions();
+    }
+  }
+
+  async function showWorkerVersions() {
+    const name = workerPick.value;
+    if (!name) {
+      fill(workerVersions);
+      return;
+    }
+    const reply = await call('GET', `/api/v1/admin/workers/${segment(name)}/versions`);
+    if (!reply.ok) {
+      fill(workerVersions, errorView(reply.status, reply.body));
+      return;
+    }
+    const list = reply.body.data.versions;
+    fill(workerVersions,
+      h('table', { class: 'versions', id: 'worker-version-table' },
+        h('thead', {}, h('tr', {}, ['version', 'live', 'stateful'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, list.map((v) => h('tr', { class: v.live ? 'live' : '' },
+          h('td', {}, v.version ?? ''),
+          h('td', {}, v.live ? 'live' : ''),
+          h('td', {}, v.stateful ? 'yes' : 'no'))))),
+      h('div', { class: 'form-actions' },
+        h('button', {
+          disabled: list.length < 2,
+          onclick: async () => {
+            if (!confirm(`Roll worker ${name} back to its previous version?`)) return;
+            report(`roll back worker ${name}`, await call('POST', `/api/v1/admin/workers/${segment(name)}/rollback`, {}));
+            showWorkerVersions();
+          },
+        }, 'Roll back worker')));
+  }
+
   return {
     setCatalog(catalog) {
+      if (ctx.isAdmin() && workerPick.options.length === 0) loadWorkers();
       const admin = ctx.isAdmin();
       panel.hidden = !admin;
       notice.hidden = admin;

@@ -60,7 +60,7 @@ async function start() {
     h('span', { id: 'principal' }, ctx.who.principal), ' · ',
     h('span', { id: 'role', class: `role role-${ctx.who.role}` }, ctx.who.role));
   document.getElementById('sign-in').hidden = true;
-  document.getElementById('app').hidden = false;
+  for (const id of ['app', 'tabs', 'session']) document.getElementById(id).hidden = false;
   const catalog = await call('GET', '/api/v1/operations');
   setCatalog(catalog.ok ? catalog.body.data : []);
   const state = document.getElementById('live-state');
@@ -78,7 +78,7 @@ async function start() {
 
 function signInForm(message) {
   if (stopFollowing) stopFollowing();
-  document.getElementById('app').hidden = true;
+  for (const id of ['app', 'tabs', 'session']) document.getElementById(id).hidden = true;
   document.getElementById('sign-in').hidden = false;
   document.getElementById('sign-in-error').textContent = message || '';
   document.getElementById('token').focus();
