@@ -31,6 +31,8 @@ wasmtime::component::bindgen!({
         "arsenal:runtime/sandboxes.run-in-sandbox": async | trappable,
         "arsenal:runtime/sandboxes.hot-reload": async | trappable,
         "arsenal:runtime/tracing.profile-process": async | trappable,
+        "arsenal:runtime/distributed.call-node": async | trappable,
+        "arsenal:runtime/distributed-control.migrate": async | trappable,
         default: trappable,
     },
     exports: { default: async },

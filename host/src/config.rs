@@ -24,6 +24,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limits: RateLimitSettings,
     pub audit: AuditSettings,
+    pub cluster: ClusterSettings,
 }
 
 /// The audit log (kept in `server.state_dir`, in memory when persistence is off).
@@ -431,6 +432,51 @@ impl Default for TelemetrySettings {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(#[from] Box<figment::Error>);
+
+/// Clustering on NATS (see `docs/cluster.md`). Without `nats_url` the node runs alone and
+/// the cluster operations describe a cluster of one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// The NATS server(s) to join, e.g. `nats://127.0.0.1:4222` (several separated by
+    /// commas). The server must run JetStream. Default none: no cluster.
+    pub nats_url: Option<String>,
+    /// The shared secret that signs forwarded identities (HMAC-SHA256), at least 32
+    /// characters; required with `nats_url`. Default none.
+    pub secret: Option<String>,
+    /// How often this node announces itself, in milliseconds. Default 1,000.
+    pub heartbeat_ms: u64,
+    /// A peer not heard from for this long is marked down, in milliseconds; at least twice
+    /// `heartbeat_ms`. Default 5,000.
+    pub down_after_ms: u64,
+    /// The bound on a forwarded call when the request has none of its own (and on the
+    /// calls the cluster operations make), in milliseconds. Default 5,000.
+    pub call_timeout_ms: u64,
+    /// A NATS credentials file (JWT + nkey seed). Default none.
+    pub credentials_file: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the NATS server with; setting it requires TLS.
+    /// Default none.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mutual TLS. Default none.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            nats_url: None,
+            secret: None,
+            heartbeat_ms: 1_000,
+            down_after_ms: 5_000,
+            call_timeout_ms: 5_000,
+            credentials_file: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
+    }
+}
 
 impl Settings {
     /// Defaults, then the TOML file (if given), then `ARSENAL_*` variables, where `__`

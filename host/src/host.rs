@@ -32,6 +32,8 @@ pub enum StartError {
     Access(#[from] crate::auth::AccessError),
     #[error("failed to open the audit log: {0}")]
     Audit(#[from] crate::audit::AuditError),
+    #[error("failed to join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// A component that did not load at start-up; the server starts without it.
@@ -73,6 +75,7 @@ impl Host {
         let grants = Grants::from_settings(&settings.capabilities)?;
         let access = Arc::new(crate::auth::Access::new(&settings)?);
         let gate = InstanceGate::new(engine.facts().max_instances);
+        let incarnation = incarnation();
         let facts = Arc::new(HostFacts {
             node: settings.server.node.clone(),
             started: Instant::now(),
@@ -81,6 +84,11 @@ impl Host {
             operations_loaded: AtomicU32::new(0),
             processes: std::sync::OnceLock::new(),
             compile_cache: Default::default(),
+            cluster: arc_swap::ArcSwap::from_pointee(crate::cluster::Cluster::standalone(
+                &settings.server.node,
+                incarnation,
+                &settings.cluster,
+            )),
         });
         let workers = Arc::new(
             WorkerEngine::new(
@@ -102,7 +110,7 @@ impl Host {
         );
         let processes = ProcessTable::new(
             &settings.server.node,
-            incarnation(),
+            incarnation,
             workers.clone(),
             TableLimits {
                 mailbox_capacity: settings.limits.mailbox_capacity,
@@ -169,7 +177,107 @@ impl Host {
         if host.settings.server.host_services {
             crate::host_services::start(&host).await?;
         }
+        host.join_cluster().await?;
         Ok(host)
+    }
+
+    /// Join NATS when `cluster.nats_url` is set, and start announcing this node (its
+    /// heartbeat reads the live facts below) and following the cluster's components.
+    async fn join_cluster(&mut self) -> Result<(), StartError> {
+        let standalone = self.facts.cluster.load_full();
+        let cluster = Arc::new(
+            crate::cluster::Cluster::new(
+                &self.settings.server.node,
+                standalone.incarnation(),
+                &self.settings.cluster,
+            )
+            .await?,
+        );
+        let registry = Arc::downgrade(&self.registry);
+        let workers = Arc::downgrade(&self.workers);
+        let facts = Arc::downgrade(&self.facts);
+        let listening = self.listening.clone();
+        let probe: crate::cluster::FactsProbe = Arc::new(move || {
+            let mut local = crate::cluster::LocalFacts {
+                address: listening.get().map(ToString::to_string),
+                ..Default::default()
+            };
+            if let Some(facts) = facts.upgrade() {
+                let table = facts.processes.get().and_then(std::sync::Weak::upgrade);
+                local.load = crate::cluster::NodeLoad {
+                    processes: table.as_ref().map_or(0, |table| table.len() as u32),
+                    instances_in_use: facts.instances.in_use(),
+                    load_average: crate::system_facts::load_average()
+                        .first()
+                        .copied()
+                        .unwrap_or(0.0),
+                    rss_bytes: crate::system_facts::rss_bytes().unwrap_or(0),
+                };
+                local.names = table.map(|table| table.registered()).unwrap_or_default();
+            }
+            if let Some(registry) = registry.upgrade() {
+                for operation in registry.snapshot().operations() {
+                    local.components.push(crate::cluster::ComponentRevision {
+                        kind: "operation".to_owned(),
+                        name: operation.spec.name.clone(),
+                        version: operation.spec.version.clone(),
+                        revision: crate::registry::revision(operation).to_owned(),
+                    });
+                }
+            }
+            if let Some(workers) = workers.upgrade() {
+                for (name, version) in workers.list() {
+                    let Some(code) = workers.get(&name) else {
+                        continue;
+                    };
+                    local.components.push(crate::cluster::ComponentRevision {
+                        kind: "worker".to_owned(),
+                        name,
+                        version,
+                        revision: code.content_hash()[..12.min(code.content_hash().len())]
+                            .to_owned(),
+                    });
+                }
+            }
+            local.components.sort();
+            local
+        });
+        cluster.start(probe, Arc::downgrade(&self.processes));
+        let registry = Arc::downgrade(&self.registry);
+        let workers = Arc::downgrade(&self.workers);
+        let apply: crate::cluster::Apply = Arc::new(move |published, bytes| {
+            let registry = registry.clone();
+            let workers = workers.clone();
+            Box::pin(async move {
+                let origin = format!("cluster:{}", published.name);
+                match published.kind {
+                    crate::cluster::ComponentKind::Operation => {
+                        let registry = registry.upgrade().ok_or("the host stopped")?;
+                        registry
+                            .put(&bytes, Source::Upload, &origin)
+                            .await
+                            .map(|_| ())
+                            .map_err(|error| error.to_string())
+                    }
+                    crate::cluster::ComponentKind::Worker => {
+                        let workers = workers.upgrade().ok_or("the host stopped")?;
+                        workers
+                            .load(&published.name, &bytes, Source::Upload)
+                            .await
+                            .map(|_| ())
+                            .map_err(|error| error.to_string())
+                    }
+                }
+            })
+        });
+        cluster.follow_components(apply);
+        self.facts.cluster.store(cluster);
+        Ok(())
+    }
+
+    /// This node's place in the cluster.
+    pub(crate) fn cluster(&self) -> Arc<crate::cluster::Cluster> {
+        self.facts.cluster.load_full()
     }
 
     async fn load_builtins(&mut self) -> Result<(), StartError> {
@@ -290,6 +398,7 @@ impl Drop for Host {
     /// host (the service processes hold the registry, and so the engine with its pooled
     /// reservation); left running, they would keep all of it alive.
     fn drop(&mut self) {
+        self.facts.cluster.load().stop();
         self.processes.kill_all();
     }
 }

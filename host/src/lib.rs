@@ -10,6 +10,7 @@ mod bindings;
 mod builtin;
 mod cache;
 mod capabilities;
+mod cluster;
 mod compiler;
 mod engine;
 mod host;
@@ -45,6 +46,7 @@ pub use capabilities::{
     CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,
     UnknownCapability, check_imports,
 };
+pub use cluster::ClusterError;
 pub use compiler::{CompileError, Compiler};
 pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
 pub use host::{Host, LoadProblem, StartError};

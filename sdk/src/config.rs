@@ -35,6 +35,8 @@ pub enum Category {
     Messaging,
     /// Tracing processes and calls.
     Tracing,
+    /// The cluster of nodes.
+    Distributed,
 }
 
 impl Category {
@@ -46,6 +48,7 @@ impl Category {
             Category::Sandbox => "sandbox",
             Category::Messaging => "messaging",
             Category::Tracing => "tracing",
+            Category::Distributed => "distributed",
         }
     }
 }

@@ -79,6 +79,11 @@ impl Error {
         Error::new(Kind::Internal, message)
     }
 
+    /// The message, as the error body will say it.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
     /// Attach structured details, shown in the error body's `details`.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Error {

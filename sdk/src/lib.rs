@@ -35,6 +35,7 @@ mod config;
 mod error;
 mod request;
 
+pub mod distributed;
 pub mod log;
 pub mod page;
 pub mod processes;

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod batch;
 mod cli;
+mod cluster_of_one;
 mod console;
 mod example_workers;
 mod hardening;

@@ -2,6 +2,7 @@
 //! which imports a component may have; the other modules implement the host side of each
 //! import (the baseline WASI, logging, and the named capabilities).
 
+mod distributed;
 mod logging;
 mod permits;
 mod policy;

@@ -67,6 +67,16 @@ impl Permits {
         }
     }
 
+    /// Who the call runs for.
+    pub(crate) fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The caller's roles.
+    pub(crate) fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
     /// Allow `capability`, or say why not.
     pub(crate) fn check(&self, capability: Capability) -> Result<(), Denied> {
         if self.allowed.contains(&capability) {

@@ -32,6 +32,11 @@ pub enum Capability {
     Sandboxes,
     /// `arsenal:runtime/tracing`: trace and profile processes.
     Tracing,
+    /// `arsenal:runtime/distributed`: the cluster view, the global registry, and calls
+    /// to other nodes as the caller (GET only without `distributed_control`).
+    Distributed,
+    /// `arsenal:runtime/distributed-control`: migrate processes between nodes.
+    DistributedControl,
 }
 
 impl Capability {
@@ -45,6 +50,8 @@ impl Capability {
         Capability::SupervisorControl,
         Capability::Sandboxes,
         Capability::Tracing,
+        Capability::Distributed,
+        Capability::DistributedControl,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -58,6 +65,8 @@ impl Capability {
             Capability::SupervisorControl => "supervisor_control",
             Capability::Sandboxes => "sandboxes",
             Capability::Tracing => "tracing",
+            Capability::Distributed => "distributed",
+            Capability::DistributedControl => "distributed_control",
         }
     }
 
@@ -72,18 +81,24 @@ impl Capability {
             Capability::SupervisorControl => "arsenal:runtime/supervisor-control",
             Capability::Sandboxes => "arsenal:runtime/sandboxes",
             Capability::Tracing => "arsenal:runtime/tracing",
+            Capability::Distributed => "arsenal:runtime/distributed",
+            Capability::DistributedControl => "arsenal:runtime/distributed-control",
         }
     }
 
     /// Whether the capability only reads state (granted to untrusted sources by default).
     pub fn is_read_only(self) -> bool {
         match self {
-            Capability::System | Capability::Processes | Capability::Supervisors => true,
+            Capability::System
+            | Capability::Processes
+            | Capability::Supervisors
+            | Capability::Distributed => true,
             Capability::ProcessControl
             | Capability::Messaging
             | Capability::SupervisorControl
             | Capability::Sandboxes
-            | Capability::Tracing => false,
+            | Capability::Tracing
+            | Capability::DistributedControl => false,
         }
     }
 
@@ -385,7 +400,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control)"
         );
     }
 }

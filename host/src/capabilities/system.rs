@@ -25,6 +25,8 @@ pub(crate) struct HostFacts {
     pub(crate) processes: std::sync::OnceLock<std::sync::Weak<crate::runtime::ProcessTable>>,
     /// Compile-cache lookups of operation components, for `/metrics`.
     pub(crate) compile_cache: crate::telemetry::CacheLookups,
+    /// This node's place in the cluster: alone until `Host::start` joins NATS.
+    pub(crate) cluster: arc_swap::ArcSwap<crate::cluster::Cluster>,
 }
 
 impl HostFacts {

@@ -55,6 +55,10 @@ const WIT: &[(&str, &str)] = &[
         include_str!("../../../wit/process/process.wit"),
     ),
     (
+        "runtime/distributed.wit",
+        include_str!("../../../wit/runtime/distributed.wit"),
+    ),
+    (
         "runtime/processes.wit",
         include_str!("../../../wit/runtime/processes.wit"),
     ),
@@ -88,6 +92,10 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ),
     ("bindings.rs", include_str!("../../../sdk/src/bindings.rs")),
     ("config.rs", include_str!("../../../sdk/src/config.rs")),
+    (
+        "distributed.rs",
+        include_str!("../../../sdk/src/distributed.rs"),
+    ),
     ("error.rs", include_str!("../../../sdk/src/error.rs")),
     ("lib.rs", include_str!("../../../sdk/src/lib.rs")),
     ("log.rs", include_str!("../../../sdk/src/log.rs")),

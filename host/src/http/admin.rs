@@ -16,6 +16,7 @@ use super::dispatch::read_capped;
 use super::error::ApiError;
 use crate::cache::content_hash;
 use crate::capabilities::Source;
+use crate::cluster::ComponentKind;
 use crate::host::Host;
 use crate::loader::LoadedOperation;
 use crate::registry::{Added, Swapped, revision};
@@ -52,6 +53,10 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
         Ok(Added::Published(operation)) => Some(&**operation),
         _ => None,
     };
+    if let Some(operation) = live {
+        host.cluster()
+            .propagate(ComponentKind::Operation, &operation.spec.name, &bytes);
+    }
     noted(
         response,
         live.map(|op| op.spec.name.as_str()),
@@ -92,6 +97,10 @@ fn swap_answer(
     component: Option<&[u8]>,
 ) -> Response {
     let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
+    if let (Some(operation), Some(bytes)) = (&live, component) {
+        host.cluster()
+            .propagate(ComponentKind::Operation, &operation.spec.name, bytes);
+    }
     let response = match (&result, component) {
         (Ok(swapped), Some(bytes)) => keep(host, Change::Replaced(swapped, bytes)),
         (Ok(swapped), None) => keep(host, Change::RolledBack(swapped)),

@@ -56,6 +56,8 @@ pub(crate) async fn put(
     }
     let (response, live) = match host.workers().load(&name, &bytes, Source::Upload).await {
         Ok(Loaded { code, previous }) => {
+            host.cluster()
+                .propagate(crate::cluster::ComponentKind::Worker, &name, &bytes);
             let change = Change::WorkerLoaded(&code, previous.as_deref(), &bytes);
             let response = keep(&host, change).unwrap_or_else(|| {
                 let status = if previous.is_some() {

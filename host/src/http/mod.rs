@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod batch;
 mod catalog;
+mod cluster;
 mod connections;
 mod console;
 mod dispatch;

@@ -18,8 +18,8 @@ use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
 use super::{
-    admin, admin_workers, audit, auth, batch, catalog, console, dispatch, events, hardening,
-    request_id, telemetry, whoami,
+    admin, admin_workers, audit, auth, batch, catalog, cluster, console, dispatch, events,
+    hardening, request_id, telemetry, whoami,
 };
 use crate::host::Host;
 
@@ -52,6 +52,9 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
     let guard = hardening::Guard::new(&host.settings().server);
     let host_for_auth = host.clone();
     let host_for_audit = host.clone();
+    let host_for_cluster = host.clone();
+    // Forwarded calls from other nodes run through this router (idempotent).
+    host.cluster().attach(cluster::RouterDispatch::new(&host));
     Router::new()
         .route("/", get(console::page))
         .route("/console/{file}", get(console::asset))
@@ -85,6 +88,8 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
             ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
         }))
+        // A call for another node leaves here, as the caller authentication established.
+        .layer(middleware::from_fn_with_state(host_for_cluster, cluster::select_node))
         // Inside authentication (it needs the principal), outside everything that answers.
         .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {

@@ -1,0 +1,19 @@
+//! Clustering on NATS (`cluster.nats_url`): membership by heartbeat in a JetStream
+//! key-value bucket, operation calls forwarded to a chosen node by request-reply with a
+//! signed identity, components propagated through a JetStream object store, a global
+//! name registry, and process migration. Without NATS the node is a cluster of one.
+//! Design and configuration: `docs/cluster.md`.
+
+mod forward;
+mod membership;
+mod migrate;
+mod names;
+mod node;
+mod objects;
+
+pub(crate) use forward::{CARRIED, ForwardedCall, LocalDispatch, Reply, VerifiedCall};
+pub(crate) use membership::{ComponentRevision, LocalFacts, MemberView, NodeLoad, NodeStatus};
+pub(crate) use migrate::MigrateError;
+pub use node::ClusterError;
+pub(crate) use node::{Cluster, FactsProbe};
+pub(crate) use objects::{Apply, ComponentKind};

@@ -1,0 +1,190 @@
+//! The `node` selector: a request carrying `x-arsenal-node: <node>` naming another node
+//! is forwarded there (`cluster::forward`) with its caller's identity and deadline, and
+//! that node's answer is relayed as is; an unknown, down or silent node answers 503
+//! `node_unavailable` naming it, within the deadline. The selector is a header, not a
+//! query parameter, so that it never collides with an operation's own parameters.
+//! Forwarded calls arriving here run through this host's router ([`RouterDispatch`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::json;
+use tower::ServiceExt;
+
+use super::error::ApiError;
+use super::request_id::RequestId;
+use crate::auth::Principal;
+use crate::cluster::{ForwardedCall, LocalDispatch, Reply, VerifiedCall};
+use crate::host::Host;
+
+/// The request header choosing the node that runs the call.
+pub(crate) const NODE_HEADER: &str = "x-arsenal-node";
+
+/// Middleware (inside authentication): forward a call addressed to another node.
+pub(super) async fn select_node(
+    State(host): State<Arc<Host>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(value) = request.headers().get(NODE_HEADER) else {
+        return next.run(request).await;
+    };
+    let Ok(node) = value.to_str().map(|node| node.trim().to_owned()) else {
+        return ApiError::malformed(format!("the {NODE_HEADER} header is not text"))
+            .into_response();
+    };
+    let cluster = host.cluster();
+    if node.is_empty() || node == cluster.node() {
+        return next.run(request).await;
+    }
+    let principal = request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous_reader);
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.to_string())
+        .unwrap_or_default();
+    // The caller's deadline: the server's bound on a request, within the cluster's.
+    let server_bound = host.settings().server.request_timeout_ms;
+    let bound = match server_bound {
+        0 => cluster.call_timeout(),
+        ms => Duration::from_millis(ms).min(cluster.call_timeout()),
+    };
+    let deadline = SystemTime::now() + bound;
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body =
+        match super::dispatch::read_capped(request, host.settings().server.max_body_bytes).await {
+            Ok(body) => body,
+            Err(error) => return error.into_response(),
+        };
+    let call = ForwardedCall {
+        principal,
+        method,
+        path,
+        content_type,
+        body,
+        request_id,
+        deadline,
+    };
+    match cluster.call(&node, call).await {
+        Ok(reply) => relay(reply),
+        Err(unavailable) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "node_unavailable",
+            unavailable.to_string(),
+        )
+        .with_details(json!({ "node": unavailable.node() }))
+        .into_response(),
+    }
+}
+
+/// A node's reply as this server's response.
+fn relay(reply: Reply) -> Response {
+    let mut response = Response::new(Body::from(reply.body));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    for (name, value) in reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Runs verified forwarded calls through this host's router, as their caller. It holds
+/// the host weakly: a host answering calls must still be free to stop.
+pub(super) struct RouterDispatch {
+    host: Weak<Host>,
+}
+
+impl RouterDispatch {
+    pub(super) fn new(host: &Arc<Host>) -> Arc<RouterDispatch> {
+        Arc::new(RouterDispatch {
+            host: Arc::downgrade(host),
+        })
+    }
+}
+
+impl LocalDispatch for RouterDispatch {
+    fn dispatch(&self, call: VerifiedCall) -> Pin<Box<dyn Future<Output = Reply> + Send>> {
+        let host = self.host.upgrade();
+        Box::pin(async move {
+            let Some(host) = host else {
+                return Reply::error(
+                    503,
+                    "node_unavailable",
+                    "this node is stopping",
+                    &call.request_id,
+                );
+            };
+            let node = host.cluster().node().to_owned();
+            let cap = host.settings().limits.max_response_bytes.max(1 << 20) * 2;
+            let mut builder = http::Request::builder()
+                .method(call.method.as_str())
+                .uri(call.path.as_str());
+            if let Ok(id) = HeaderValue::try_from(call.request_id.as_str()) {
+                builder = builder.header(super::request_id::HEADER, id);
+            }
+            if let Some(content_type) = &call.content_type {
+                builder = builder.header(http::header::CONTENT_TYPE, content_type.as_str());
+            }
+            let mut request = match builder.body(Body::from(call.body)) {
+                Ok(request) => request,
+                Err(error) => {
+                    return Reply::error(
+                        400,
+                        "malformed_request",
+                        &error.to_string(),
+                        &call.request_id,
+                    );
+                }
+            };
+            // The verified identity, as the batch runner sets its principal: extensions
+            // never come from the wire.
+            request.extensions_mut().insert(call.principal);
+            let response = match super::router(host).oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            let mut headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .filter(|(name, _)| crate::cluster::CARRIED.contains(&name.as_str()))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            headers.push((NODE_HEADER.to_owned(), node));
+            let body = axum::body::to_bytes(response.into_body(), cap)
+                .await
+                .unwrap_or_default();
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+}
