@@ -5,7 +5,8 @@
 //! The components are the ones the integration tests build (`target/tmp/greet-js.wasm`,
 //! `target/tmp/greet-py.wasm`: run `cargo test -p arsenal-tests --test it languages::`
 //! first). Options: `--duration SECS` (default 10), `--connections N` (default 16),
-//! `--warm-calls N` (default 10000).
+//! `--warm-calls N` (default 10000), `--no-build` (use `target/release/arsenal` as it is,
+//! when another build holds cargo's lock).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -30,8 +31,13 @@ impl Drop for Server {
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let (mut duration, mut connections, mut warm_calls) = (10u64, 16u32, 10_000u32);
+    let mut build = true;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
+        if arg == "--no-build" {
+            build = false;
+            continue;
+        }
         let value = args
             .next()
             .with_context(|| format!("`{arg}` needs a value"))?;
@@ -43,10 +49,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    crate::cargo(
-        &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
-        &[],
-    )?;
+    if build {
+        crate::cargo(
+            &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+            &[],
+        )?;
+    }
     let work = root.join("target/bench-languages");
     std::fs::create_dir_all(&work)?;
     println!("GET {PATH}, wrk -t1 -c{connections} -d{duration}s, release build");
