@@ -1,6 +1,8 @@
 //! `cargo xtask bench-http`: the built-in `echo` operation served by `arsenal serve` (a
 //! fresh instance per request) against a native axum handler doing the same JSON work
-//! (`tests/benches/native_echo.rs`), in the same run, on loopback with `wrk`. Each server
+//! (`tests/examples/native_echo.rs`) and against the same handler calling `echo` through
+//! Arsenal's registry with no layers (`tests/examples/bare_echo.rs`, the ceiling of a fresh
+//! instance per request), in the same run, on loopback with `wrk`. Each server
 //! is pinned to the same core(s) and `wrk` to others with `taskset` when the machine has
 //! at least two cores. Prints requests/s, p50 and p99 of each and the throughput ratio.
 //!
@@ -20,6 +22,7 @@ use anyhow::{Context, bail};
 const PATH: &str = "/api/v1/echo/42?color=blue";
 const NATIVE_ADDR: &str = "127.0.0.1:4710";
 const ARSENAL_ADDR: &str = "127.0.0.1:4711";
+const BARE_ADDR: &str = "127.0.0.1:4712";
 
 struct Options {
     duration: u64,
@@ -104,6 +107,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 "arsenal-tests",
                 "--example",
                 "native_echo",
+                "--example",
+                "bare_echo",
             ],
             &[],
         )?;
@@ -122,6 +127,17 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         )?);
         wait_ready(NATIVE_ADDR)?;
         measure(NATIVE_ADDR, &options, pinned)?
+    };
+    let bare = {
+        let _server = Server(spawn(
+            pinned.then_some(options.server_cpus.as_str()),
+            Command::new(built.join("examples/bare_echo"))
+                .arg(BARE_ADDR)
+                .env("ARSENAL_CACHE__DIR", work.join("cache")),
+            &work.join("bare.log"),
+        )?);
+        wait_ready(BARE_ADDR)?;
+        measure(BARE_ADDR, &options, pinned)?
     };
     let arsenal = {
         let mut command = Command::new(built.join("arsenal"));
@@ -164,18 +180,21 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     );
     for (name, m) in [
         ("native axum handler", &native),
-        ("arsenal echo (wasm)", &arsenal),
+        ("bare wasm call (no layers)", &bare),
+        ("arsenal serve echo", &arsenal),
     ] {
         println!(
             "{name:<28} {:>12.0} {:>10?} {:>10?} {:>8}",
             m.requests_per_sec, m.p50, m.p99, m.errors
         );
     }
+    let share = |m: &Measured| 100.0 * m.requests_per_sec / native.requests_per_sec;
     println!(
-        "arsenal / native throughput: {:.1} %",
-        100.0 * arsenal.requests_per_sec / native.requests_per_sec
+        "bare wasm call / native throughput: {:.1} % (the ceiling of a fresh instance per request)",
+        share(&bare)
     );
-    if native.errors + arsenal.errors > 0 {
+    println!("arsenal / native throughput: {:.1} %", share(&arsenal));
+    if native.errors + bare.errors + arsenal.errors > 0 {
         bail!("wrk saw non-2xx answers or socket errors");
     }
     Ok(())
