@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use arsenal::Role;
-use arsenal::config::{ApiKey, RateQuota, Settings};
+use arsenal::config::{RateQuota, Settings};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request};
@@ -22,18 +22,11 @@ const ADMIN: &str = "key-of-the-admin";
 
 /// Settings with one key per role (and so no local mode).
 fn keyed() -> Settings {
-    let mut settings = settings();
-    let key = |name: &str, secret: &str, role: Role| ApiKey {
-        name: name.to_owned(),
-        sha256: arsenal::hash_key(secret),
-        roles: vec![role],
-    };
-    settings.auth.keys = vec![
-        key("viewer", VIEWER, Role::Viewer),
-        key("operator", OPERATOR, Role::Operator),
-        key("admin", ADMIN, Role::Admin),
-    ];
-    settings
+    crate::keyed(&[
+        ("viewer", VIEWER, Role::Viewer),
+        ("operator", OPERATOR, Role::Operator),
+        ("admin", ADMIN, Role::Admin),
+    ])
 }
 
 async fn ask(host: &TestHost, token: Option<&str>, method: Method, uri: &str) -> Reply {

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use arsenal::Role;
-use arsenal::config::{ApiKey, Settings};
+use arsenal::config::Settings;
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -21,17 +21,10 @@ const ADMIN: &str = "key-of-the-console-admin";
 
 /// Settings with a viewer and an admin key (and so no local mode).
 fn keyed() -> Settings {
-    let mut settings = settings();
-    let key = |name: &str, secret: &str, role: Role| ApiKey {
-        name: name.to_owned(),
-        sha256: arsenal::hash_key(secret),
-        roles: vec![role],
-    };
-    settings.auth.keys = vec![
-        key("viewer", VIEWER, Role::Viewer),
-        key("admin", ADMIN, Role::Admin),
-    ];
-    settings
+    crate::keyed(&[
+        ("viewer", VIEWER, Role::Viewer),
+        ("admin", ADMIN, Role::Admin),
+    ])
 }
 
 async fn get_raw(

@@ -138,6 +138,20 @@ pub(crate) fn encode(pid: &str) -> String {
 /// Settings for tests: a compile cache shared by every test process (so each guest
 /// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
 /// tests stay quick.
+/// The test settings with these API keys, `(name, secret, role)` (and so no local mode).
+pub(crate) fn keyed(keys: &[(&str, &str, arsenal::Role)]) -> Settings {
+    let mut settings = settings();
+    settings.auth.keys = keys
+        .iter()
+        .map(|(name, secret, role)| arsenal::config::ApiKey {
+            name: (*name).to_owned(),
+            sha256: arsenal::hash_key(secret),
+            roles: vec![*role],
+        })
+        .collect();
+    settings
+}
+
 pub(crate) fn settings() -> Settings {
     let mut settings =
         Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));

@@ -4,11 +4,11 @@
 //! its instance has served, so each reply shows whether it ran on a fresh instance.
 
 use arsenal::Role;
-use arsenal::config::{ApiKey, OperationOverride, Settings};
+use arsenal::config::{OperationOverride, Settings};
 use axum::body::Body;
 use http::Method;
 
-use crate::{ADMIN_TOKEN, Reply, TestHost, guests, settings};
+use crate::{ADMIN_TOKEN, Reply, TestHost, guests};
 
 const COUNTER: &str = "/api/v1/test/instance-counter";
 const ALICE: &str = "key-of-alice";
@@ -17,7 +17,12 @@ const BOB: &str = "key-of-bob";
 /// Settings with `instance_counter` in warm-instance mode for `calls` calls, and two
 /// viewers, alice and bob, beside an admin.
 fn warm(calls: u32) -> Settings {
-    let mut settings = settings();
+    // The admin key is the token `TestHost::get` and `send` use.
+    let mut settings = crate::keyed(&[
+        ("alice", ALICE, Role::Viewer),
+        ("bob", BOB, Role::Viewer),
+        ("admin", ADMIN_TOKEN, Role::Admin),
+    ]);
     settings.operations.overrides.insert(
         "instance_counter".to_owned(),
         OperationOverride {
@@ -25,17 +30,6 @@ fn warm(calls: u32) -> Settings {
             ..OperationOverride::default()
         },
     );
-    let key = |name: &str, secret: &str, role: Role| ApiKey {
-        name: name.to_owned(),
-        sha256: arsenal::hash_key(secret),
-        roles: vec![role],
-    };
-    // The admin key is the token `TestHost::get` and `send` use.
-    settings.auth.keys = vec![
-        key("alice", ALICE, Role::Viewer),
-        key("bob", BOB, Role::Viewer),
-        key("admin", ADMIN_TOKEN, Role::Admin),
-    ];
     settings
 }
 

@@ -10,19 +10,21 @@
 //! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--smoke`
 //! (one-second runs of the debug builds, for CI; the figures mean nothing then).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+use crate::wrk;
 
 /// The request both servers answer: the path parameter and one query parameter back.
 const PATH: &str = "/api/v1/echo/42?color=blue";
 const NATIVE_ADDR: &str = "127.0.0.1:4710";
 const ARSENAL_ADDR: &str = "127.0.0.1:4711";
 const BARE_ADDR: &str = "127.0.0.1:4712";
+/// How long a server may take to answer its first request.
+const WAIT: Duration = Duration::from_secs(120);
 
 struct Options {
     duration: u64,
@@ -64,24 +66,6 @@ impl Options {
     }
 }
 
-/// What `wrk --latency` reported for one server.
-struct Measured {
-    requests_per_sec: f64,
-    p50: Duration,
-    p99: Duration,
-    errors: u64,
-}
-
-/// A server process this task started; killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
     if Command::new("wrk").arg("--version").output().is_err() {
@@ -120,23 +104,23 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
 
     let native = {
-        let _server = Server(spawn(
+        let _server = wrk::Server(spawn(
             pinned.then_some(options.server_cpus.as_str()),
             Command::new(built.join("examples/native_echo")).arg(NATIVE_ADDR),
             &work.join("native.log"),
         )?);
-        wait_ready(NATIVE_ADDR)?;
+        wrk::wait_ready(NATIVE_ADDR, PATH, WAIT)?;
         measure(NATIVE_ADDR, &options, pinned)?
     };
     let bare = {
-        let _server = Server(spawn(
+        let _server = wrk::Server(spawn(
             pinned.then_some(options.server_cpus.as_str()),
             Command::new(built.join("examples/bare_echo"))
                 .arg(BARE_ADDR)
                 .env("ARSENAL_CACHE__DIR", work.join("cache")),
             &work.join("bare.log"),
         )?);
-        wait_ready(BARE_ADDR)?;
+        wrk::wait_ready(BARE_ADDR, PATH, WAIT)?;
         measure(BARE_ADDR, &options, pinned)?
     };
     let arsenal = {
@@ -152,12 +136,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             // buckets still run, with room for any run's requests.
             .env("ARSENAL_RATE_LIMITS__PER_KEY__BURST", "4000000000")
             .env("ARSENAL_RATE_LIMITS__PER_OPERATION__BURST", "4000000000");
-        let _server = Server(spawn(
+        let _server = wrk::Server(spawn(
             pinned.then_some(options.server_cpus.as_str()),
             &mut command,
             &work.join("arsenal.log"),
         )?);
-        wait_ready(ARSENAL_ADDR)?;
+        wrk::wait_ready(ARSENAL_ADDR, PATH, WAIT)?;
         measure(ARSENAL_ADDR, &options, pinned)?
     };
 
@@ -188,7 +172,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             m.requests_per_sec, m.p50, m.p99, m.errors
         );
     }
-    let share = |m: &Measured| 100.0 * m.requests_per_sec / native.requests_per_sec;
+    let share = |m: &wrk::Measured| 100.0 * m.requests_per_sec / native.requests_per_sec;
     println!(
         "bare wasm call / native throughput: {:.1} % (the ceiling of a fresh instance per request)",
         share(&bare)
@@ -238,29 +222,7 @@ fn spawn(cpus: Option<&str>, command: &mut Command, log: &Path) -> anyhow::Resul
     child.with_context(|| format!("failed to start {:?}", command.get_program()))
 }
 
-/// Wait until `addr` answers the bench request with 200.
-fn wait_ready(addr: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(addr) {
-            let request =
-                format!("GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            if stream.write_all(request.as_bytes()).is_ok()
-                && stream.read_to_string(&mut answer).is_ok()
-                && answer.starts_with("HTTP/1.1 200")
-            {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the server at {addr} did not answer 200 within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn measure(addr: &str, options: &Options, pinned: bool) -> anyhow::Result<Measured> {
+fn measure(addr: &str, options: &Options, pinned: bool) -> anyhow::Result<wrk::Measured> {
     let url = format!("http://{addr}{PATH}");
     let wrk = |seconds: u64| -> anyhow::Result<String> {
         let mut command = if pinned {
@@ -285,50 +247,5 @@ fn measure(addr: &str, options: &Options, pinned: bool) -> anyhow::Result<Measur
     // Warm up: connections, allocator, the pool's slots.
     wrk(1)?;
     let report = wrk(options.duration)?;
-    parse_wrk(&report).with_context(|| format!("failed to read wrk's report:\n{report}"))
-}
-
-fn parse_wrk(report: &str) -> anyhow::Result<Measured> {
-    let mut requests_per_sec = None;
-    let (mut p50, mut p99) = (None, None);
-    let mut errors = 0;
-    for line in report.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["Requests/sec:", value] => requests_per_sec = Some(value.parse()?),
-            ["50%", value] => p50 = Some(duration(value)?),
-            ["99%", value] => p99 = Some(duration(value)?),
-            ["Non-2xx", "or", "3xx", "responses:", count] => errors += count.parse::<u64>()?,
-            ["Socket", "errors:", rest @ ..] => {
-                errors += rest
-                    .iter()
-                    .filter_map(|word| word.trim_end_matches(',').parse::<u64>().ok())
-                    .sum::<u64>()
-            }
-            _ => {}
-        }
-    }
-    Ok(Measured {
-        requests_per_sec: requests_per_sec.context("no Requests/sec line")?,
-        p50: p50.context("no 50% line")?,
-        p99: p99.context("no 99% line")?,
-        errors,
-    })
-}
-
-/// A wrk duration: `303.00us`, `1.20ms`, `2.00s`.
-fn duration(text: &str) -> anyhow::Result<Duration> {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .with_context(|| format!("no unit in `{text}`"))?;
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse()?;
-    let seconds = match unit {
-        "us" => number / 1e6,
-        "ms" => number / 1e3,
-        "s" => number,
-        "m" => number * 60.0,
-        other => bail!("unknown unit `{other}`"),
-    };
-    Ok(Duration::from_secs_f64(seconds))
+    wrk::parse(&report).with_context(|| format!("failed to read wrk's report:\n{report}"))
 }

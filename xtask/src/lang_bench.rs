@@ -8,26 +8,16 @@
 //! `--warm-calls N` (default 10000), `--no-build` (use `target/release/arsenal` as it is,
 //! when another build holds cargo's lock).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::wrk;
+
 const ADDR: &str = "127.0.0.1:4720";
 const PATH: &str = "/api/v1/greet/ann?times=2";
-
-/// A server killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let (mut duration, mut connections, mut warm_calls) = (10u64, 16u32, 10_000u32);
@@ -92,46 +82,29 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                     calls.to_string(),
                 );
             }
-            let _server = Server(command.spawn().context("failed to start arsenal")?);
-            wait_ready()?;
+            let _server = wrk::Server(command.spawn().context("failed to start arsenal")?);
+            // Compiling a 12-18 MB component the first time takes seconds.
+            wrk::wait_ready(ADDR, PATH, Duration::from_secs(300))?;
             wrk(1, connections)?;
             let report = wrk(duration, connections)?;
-            let (rate, p50, p99, errors) = parse(&report)
+            let wrk::Measured {
+                requests_per_sec: rate,
+                p50,
+                p99,
+                errors,
+            } = wrk::parse(&report)
                 .with_context(|| format!("failed to read wrk's report:\n{report}"))?;
             let mode = match warm {
                 None => "fresh instance".to_owned(),
                 Some(calls) => format!("warm, {calls} calls"),
             };
             println!(
-                "{:<34} {rate:>12.0} {p50:>10} {p99:>10} {errors:>8}",
+                "{:<34} {rate:>12.0} {p50:>10?} {p99:>10?} {errors:>8}",
                 format!("{language} greet, {mode}")
             );
         }
     }
     Ok(())
-}
-
-/// Wait until the server answers the bench request with 200 (compiling a 12-18 MB
-/// component the first time takes seconds).
-fn wait_ready() -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if let Ok(mut stream) = TcpStream::connect(ADDR) {
-            let request =
-                format!("GET {PATH} HTTP/1.1\r\nHost: {ADDR}\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            if stream.write_all(request.as_bytes()).is_ok()
-                && stream.read_to_string(&mut answer).is_ok()
-                && answer.starts_with("HTTP/1.1 200")
-            {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("the server at {ADDR} did not answer 200 within 300 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn wrk(seconds: u64, connections: u32) -> anyhow::Result<String> {
@@ -146,30 +119,4 @@ fn wrk(seconds: u64, connections: u32) -> anyhow::Result<String> {
         bail!("wrk failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Requests/s, p50, p99 (as wrk prints them) and non-2xx plus socket errors.
-fn parse(report: &str) -> anyhow::Result<(f64, String, String, u64)> {
-    let (mut rate, mut p50, mut p99, mut errors) = (None, None, None, 0);
-    for line in report.lines() {
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["Requests/sec:", value] => rate = Some(value.parse()?),
-            ["50%", value] => p50 = Some((*value).to_owned()),
-            ["99%", value] => p99 = Some((*value).to_owned()),
-            ["Non-2xx", "or", "3xx", "responses:", count] => errors += count.parse::<u64>()?,
-            ["Socket", "errors:", rest @ ..] => {
-                errors += rest
-                    .iter()
-                    .filter_map(|word| word.trim_end_matches(',').parse::<u64>().ok())
-                    .sum::<u64>()
-            }
-            _ => {}
-        }
-    }
-    Ok((
-        rate.context("no Requests/sec line")?,
-        p50.context("no 50% line")?,
-        p99.context("no 99% line")?,
-        errors,
-    ))
 }

@@ -20,6 +20,7 @@ mod http_bench;
 mod lang_bench;
 mod screenshots;
 mod toolchains;
+mod wrk;
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1);
