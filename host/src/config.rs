@@ -385,6 +385,21 @@ pub struct RateLimitSettings {
     pub failed_auth: RateQuota,
 }
 
+impl RateLimitSettings {
+    /// Every limit off: for tests and benches where one principal sends bursts.
+    pub fn off() -> RateLimitSettings {
+        let off = RateQuota {
+            burst: 0,
+            replenish_ms: 1,
+        };
+        RateLimitSettings {
+            per_key: off,
+            per_operation: off,
+            failed_auth: off,
+        }
+    }
+}
+
 impl Default for RateLimitSettings {
     fn default() -> Self {
         RateLimitSettings {

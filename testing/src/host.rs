@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arsenal::config::{RateLimitSettings, RateQuota, Settings};
+use arsenal::config::{RateLimitSettings, Settings};
 use arsenal::runtime::WorkerCode;
 use arsenal::{Host, Source};
 use axum::body::Body;
@@ -153,15 +153,7 @@ impl TestHostBuilder {
         // Tests see only their own processes; the host's service tree has tests of its own.
         settings.server.host_services = false;
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
-        let off = RateQuota {
-            burst: 0,
-            replenish_ms: 1,
-        };
-        settings.rate_limits = RateLimitSettings {
-            per_key: off,
-            per_operation: off,
-            failed_auth: off,
-        };
+        settings.rate_limits = RateLimitSettings::off();
 
         let mut host = Host::start(settings).await?;
         for path in &self.operations {

@@ -68,15 +68,7 @@ fn main() {
         settings.server.persist = false;
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
         // One principal sends every request, faster than the default quotas allow.
-        let off = arsenal::config::RateQuota {
-            burst: 0,
-            replenish_ms: 1,
-        };
-        settings.rate_limits = arsenal::config::RateLimitSettings {
-            per_key: off,
-            per_operation: off,
-            failed_auth: off,
-        };
+        settings.rate_limits = arsenal::config::RateLimitSettings::off();
         let host = Arc::new(Host::start(settings).await.unwrap());
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
         let code = host

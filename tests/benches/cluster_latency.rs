@@ -26,15 +26,7 @@ fn settings(node: &str, nats_url: &str) -> Settings {
     settings.server.host_services = false;
     settings.server.persist = false;
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
-    let off = arsenal::config::RateQuota {
-        burst: 0,
-        replenish_ms: 1,
-    };
-    settings.rate_limits = arsenal::config::RateLimitSettings {
-        per_key: off,
-        per_operation: off,
-        failed_auth: off,
-    };
+    settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings.cluster.nats_url = Some(nats_url.to_owned());
     settings.cluster.secret = Some("a-bench-secret-of-more-than-32-characters".to_owned());
     settings.cluster.heartbeat_ms = 200;

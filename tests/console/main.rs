@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arsenal::Host;
-use arsenal::config::{RateLimitSettings, RateQuota, Settings};
+use arsenal::config::Settings;
 use arsenal_tests::guests;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -459,15 +459,7 @@ impl Server {
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
         settings.server.persist = false;
         settings.server.shutdown_grace_ms = 2_000;
-        let off = RateQuota {
-            burst: 0,
-            replenish_ms: 1,
-        };
-        settings.rate_limits = RateLimitSettings {
-            per_key: off,
-            per_operation: off,
-            failed_auth: off,
-        };
+        settings.rate_limits = arsenal::config::RateLimitSettings::off();
         let host = Host::start(settings).await.expect("the host starts");
         let bytes = std::fs::read(guests::COUNTER_WORKER).expect("the counter worker is built");
         host.workers()

@@ -164,15 +164,7 @@ pub(crate) fn settings() -> Settings {
     // Local mode with a known admin token, which the request helpers send; rate limits
     // off, since tests send bursts (the auth tests set their own).
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
-    let off = arsenal::config::RateQuota {
-        burst: 0,
-        replenish_ms: 1,
-    };
-    settings.rate_limits = arsenal::config::RateLimitSettings {
-        per_key: off,
-        per_operation: off,
-        failed_auth: off,
-    };
+    settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings
 }
 
