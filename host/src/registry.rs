@@ -330,10 +330,10 @@ impl Registry {
         self.host
             .operations_loaded
             .store(next.operations.len() as u32, Ordering::Relaxed);
-        let previous = self.catalog.swap(Arc::new(next));
+        let live = Arc::new(next);
+        let previous = self.catalog.swap(live.clone());
         // Versions that stopped being live keep no warm instances: requests still running
         // on them finish, and their instances are dropped instead of kept.
-        let live = self.catalog.load();
         for operation in previous.operations.iter() {
             if let Some(pool) = &operation.warm
                 && !live.operations.iter().any(|op| Arc::ptr_eq(op, operation))

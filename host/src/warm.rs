@@ -198,13 +198,13 @@ impl WarmPool {
         self.lock().len()
     }
 
+    /// Take out the instances idle too long, to be dropped once the lock is released.
+    /// Allocates only when there are some.
     fn sweep(&self, idle: &mut Vec<Idle>) -> Vec<Idle> {
+        let now = Instant::now();
         let max_idle = self.shelf.max_idle;
-        let (fresh, stale) = std::mem::take(idle)
-            .into_iter()
-            .partition(|entry| entry.since.elapsed() < max_idle);
-        *idle = fresh;
-        stale
+        idle.extract_if(.., |entry| now.duration_since(entry.since) >= max_idle)
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
