@@ -125,24 +125,11 @@ impl Cluster {
         incarnation: u32,
         settings: &ClusterSettings,
     ) -> Result<Cluster, ClusterError> {
-        let link = match &settings.nats_url {
-            None => None,
-            Some(url) => Some(connect(node, url, settings).await?),
-        };
-        Ok(Cluster {
-            node: node.to_owned(),
-            incarnation,
-            started_unix_ms: membership::unix_ms(),
-            settings: settings.clone(),
-            link,
-            members: Arc::default(),
-            names: Arc::default(),
-            probe: OnceLock::new(),
-            table: OnceLock::new(),
-            dispatch: OnceLock::new(),
-            stop: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        })
+        let mut cluster = Cluster::standalone(node, incarnation, settings);
+        if let Some(url) = &settings.nats_url {
+            cluster.link = Some(connect(node, url, settings).await?);
+        }
+        Ok(cluster)
     }
 
     pub(crate) fn node(&self) -> &str {
