@@ -45,9 +45,21 @@ pub enum Resolved {
 }
 
 impl Catalog {
-    fn build(operations: Vec<Arc<LoadedOperation>>) -> Result<Catalog, LoadError> {
-        let (routes, conflicts) =
-            RouteTable::build(operations.iter().map(|op| &op.spec).enumerate());
+    /// The catalog of `operations` (sorted by name). `changed` names the operation being
+    /// added or swapped in: its route goes into the table last, so a conflict is reported
+    /// as its route against the operation already holding it, whatever the names' order.
+    fn build(
+        operations: Vec<Arc<LoadedOperation>>,
+        changed: Option<&str>,
+    ) -> Result<Catalog, LoadError> {
+        let is_changed = |op: &LoadedOperation| Some(op.spec.name.as_str()) == changed;
+        let indexed = || operations.iter().map(|op| &**op).enumerate();
+        let (routes, conflicts) = RouteTable::build(
+            indexed()
+                .filter(|(_, op)| !is_changed(op))
+                .chain(indexed().filter(|(_, op)| is_changed(op)))
+                .map(|(index, op)| (index, &op.spec)),
+        );
         if let Some(conflict) = conflicts.into_iter().next() {
             return Err(LoadError::RouteConflict(conflict));
         }
@@ -223,7 +235,7 @@ impl Registry {
         let mut operations: Vec<_> = current.operations.clone();
         operations.push(operation.clone());
         operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
-        self.publish(Catalog::build(operations)?);
+        self.publish(Catalog::build(operations, Some(&operation.spec.name))?);
         tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
         Ok(())
     }
@@ -278,7 +290,7 @@ impl Registry {
             .filter(|op| op.spec.name != name)
             .cloned()
             .collect();
-        self.publish(Catalog::build(operations)?);
+        self.publish(Catalog::build(operations, None)?);
         let earlier = self
             .history
             .lock()
@@ -322,7 +334,7 @@ impl Registry {
                 }
             })
             .collect();
-        self.publish(Catalog::build(operations)?);
+        self.publish(Catalog::build(operations, Some(&name))?);
         Ok(previous)
     }
 

@@ -117,96 +117,376 @@ async fn upload_replace_roll_back_and_unload() {
         .assert_error(415, "unsupported_media_type");
 }
 
+/// One refused upload: what is sent, and the answer it must get.
+struct BadUpload {
+    case: &'static str,
+    method: Method,
+    uri: &'static str,
+    body: Vec<u8>,
+    content_type: &'static str,
+    /// A `content-length` header, as a client that declares its size sends.
+    declared: bool,
+    status: u16,
+    code: &'static str,
+    /// A JSON pointer into the answer, and text the value there must contain: what the
+    /// answer names (the import, the other operation, the contract version, ...).
+    names: (&'static str, String),
+}
+
+impl BadUpload {
+    fn new(
+        case: &'static str,
+        method: Method,
+        uri: &'static str,
+        body: Vec<u8>,
+        status: u16,
+        code: &'static str,
+        (pointer, named): (&'static str, &str),
+    ) -> BadUpload {
+        BadUpload {
+            case,
+            method,
+            uri,
+            body,
+            content_type: "application/wasm",
+            declared: false,
+            status,
+            code,
+            names: (pointer, named.to_owned()),
+        }
+    }
+}
+
+/// Every kind of bad upload of the hot-loading contract, each answered with its status,
+/// code and what it names, each followed by good requests showing nothing changed; then
+/// a good upload goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_upload_changes_nothing_and_says_why() {
-    // A cap just over the largest good component used here.
-    let cap = [guests::FS_IMPORT, guests::ROUTE_B]
-        .iter()
-        .map(|path| arsenal_tests::read(path).len())
-        .max()
-        .unwrap()
-        + 1;
+    // `route_a` holds the route the conflicting uploads want.
     let mut settings = settings();
-    settings.server.max_upload_bytes = cap;
-    let host = TestHost::with_settings(settings, &[guests::ROUTE_A]).await;
-    let cases: [(&str, Method, &str, Body, &str, u16, &str); 6] = [
-        (
+    let probe = TestHost::with_settings(settings.clone(), &[guests::ROUTE_A]).await;
+    // A precompiled artifact (`.cwasm`) of a good component, as this very engine wrote it
+    // into its compile cache.
+    let artifact = probe
+        .host
+        .registry()
+        .loader()
+        .cache()
+        .dir()
+        .expect("the tests' compile cache is on")
+        .join(format!(
+            "{}.cwasm",
+            arsenal::content_hash(&arsenal_tests::read(guests::ROUTE_A))
+        ));
+    let precompiled = std::fs::read(&artifact).expect("route_a's artifact is cached");
+    drop(probe);
+    let read = arsenal_tests::read;
+    let mut cases = vec![
+        BadUpload::new(
             "not wasm",
             Method::POST,
             "/api/v1/admin/operations",
-            Body::from("hello"),
-            "application/wasm",
+            b"hello".to_vec(),
             422,
             "invalid_component",
+            ("/error/message", "not a WebAssembly binary"),
         ),
-        (
-            "wrong type",
+        BadUpload {
+            content_type: "application/json",
+            ..BadUpload::new(
+                "wrong type",
+                Method::POST,
+                "/api/v1/admin/operations",
+                b"{}".to_vec(),
+                415,
+                "unsupported_media_type",
+                ("/error/message", "application/json"),
+            )
+        },
+        BadUpload::new(
+            "core module",
             Method::POST,
             "/api/v1/admin/operations",
-            Body::from("{}"),
-            "application/json",
-            415,
-            "unsupported_media_type",
+            read(guests::CORE_MODULE),
+            422,
+            "invalid_component",
+            ("/error/message", "core WebAssembly module"),
         ),
-        (
-            "too large",
+        BadUpload::new(
+            "precompiled artifact",
             Method::POST,
             "/api/v1/admin/operations",
-            Body::from(vec![0u8; cap + 1]),
-            "application/wasm",
-            413,
-            "payload_too_large",
+            precompiled,
+            422,
+            "invalid_component",
+            ("/error/message", "precompiled artifact"),
         ),
-        (
+        BadUpload::new(
+            "unknown import",
+            Method::POST,
+            "/api/v1/admin/operations",
+            read(guests::UNKNOWN_IMPORT),
+            422,
+            "unsupported_imports",
+            (
+                "/error/details/imports/0/import",
+                "example:unknown/thing@0.1.0",
+            ),
+        ),
+        BadUpload::new(
             "filesystem",
             Method::POST,
             "/api/v1/admin/operations",
-            Body::from(arsenal_tests::read(guests::FS_IMPORT)),
-            "application/wasm",
+            read(guests::FS_IMPORT),
             422,
             "unsupported_imports",
+            ("/error/details/imports/0/import", "wasi:filesystem/"),
         ),
-        (
+        BadUpload::new(
+            "invalid config",
+            Method::POST,
+            "/api/v1/admin/operations",
+            read(guests::BAD_PATH),
+            422,
+            "invalid_config",
+            ("/error/details/problems/0/field", "path"),
+        ),
+        BadUpload::new(
+            "future contract",
+            Method::POST,
+            "/api/v1/admin/operations",
+            read(guests::FUTURE_CONTRACT),
+            422,
+            "unsupported_contract_version",
+            ("/error/details/found", "0.9.0"),
+        ),
+        BadUpload::new(
             "route taken",
             Method::POST,
             "/api/v1/admin/operations",
-            Body::from(arsenal_tests::read(guests::ROUTE_B)),
-            "application/wasm",
+            read(guests::ROUTE_B),
             409,
             "route_conflict",
+            ("/error/details/other", "route_a"),
         ),
-        (
+        BadUpload::new(
+            "route taken by the replacement",
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            read(guests::ECHO_MOVED),
+            409,
+            "route_conflict",
+            ("/error/details/other", "route_a"),
+        ),
+        BadUpload::new(
             "other name",
             Method::PUT,
             "/api/v1/admin/operations/echo",
-            Body::from(arsenal_tests::read(guests::ROUTE_B)),
-            "application/wasm",
+            read(guests::ROUTE_B),
             422,
             "name_mismatch",
+            ("/error/details/found", "route_b"),
         ),
     ];
-    for (case, method, uri, body, content_type, status, code) in cases {
+    // The cap: just over the largest of the bodies above.
+    let cap = cases.iter().map(|case| case.body.len()).max().unwrap() + 1;
+    settings.server.max_upload_bytes = cap;
+    let limit = cap.to_string();
+    cases.extend([
+        BadUpload::new(
+            "too large",
+            Method::POST,
+            "/api/v1/admin/operations",
+            vec![0u8; cap + 1],
+            413,
+            "payload_too_large",
+            ("/error/details/limit_bytes", &limit),
+        ),
+        BadUpload {
+            declared: true,
+            ..BadUpload::new(
+                "declared too large",
+                Method::PUT,
+                "/api/v1/admin/operations/echo",
+                vec![0u8; cap + 1],
+                413,
+                "payload_too_large",
+                ("/error/details/limit_bytes", &limit),
+            )
+        },
+    ]);
+    let host = TestHost::with_settings(settings, &[guests::ROUTE_A]).await;
+    let catalogue = host.get("/api/v1/operations").await.body["data"].clone();
+    for case in cases {
+        let length = case.body.len().to_string();
+        let mut headers = vec![("content-type", case.content_type)];
+        if case.declared {
+            headers.push(("content-length", length.as_str()));
+        }
         let reply = host
-            .send(method, uri, body, &[("content-type", content_type)])
+            .send(case.method, case.uri, Body::from(case.body), &headers)
             .await;
+        let what = case.case;
         assert_eq!(
             (reply.status.as_u16(), reply.code()),
-            (status, code),
-            "{case}: {}",
+            (case.status, case.code),
+            "{what}: {}",
             reply.body
         );
-        // The live versions keep serving, unchanged.
+        let (pointer, named) = case.names;
+        let found = match reply.body.pointer(pointer) {
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+            None => panic!("{what}: no {pointer} in {}", reply.body),
+        };
+        assert!(
+            found.contains(&named),
+            "{what}: {pointer} is {found:?}, which does not name {named:?}"
+        );
+        // Followed by good requests: the live versions serve, unchanged, and nothing was
+        // added, replaced or kept.
         assert_eq!(
             echo_ok(&host).await.header("x-operation-version"),
             "0.1.0",
-            "{case}"
+            "{what}"
         );
+        let contested = host.get("/api/v1/test/conflict/x").await;
+        assert_eq!(contested.status, 200, "{what}: {}", contested.body);
+        assert_eq!(contested.body["data"]["operation"], "route_a", "{what}");
         assert_eq!(
-            host.get("/api/v1/test/conflict/x").await.status,
-            200,
-            "{case}"
+            host.get("/api/v1/operations").await.body["data"],
+            catalogue,
+            "{what}: the catalogue is unchanged"
+        );
+        let versions = host.get("/api/v1/admin/operations/echo/versions").await;
+        assert_eq!(
+            versions.body["data"]["versions"].as_array().map(Vec::len),
+            Some(1),
+            "{what}: nothing kept"
         );
     }
+    // And a good upload still goes through.
+    let added = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::GREET,
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(host.get("/api/v1/greet/ann").await.status, 200);
+}
+
+/// The upload cap is inclusive: a component of exactly `server.max_upload_bytes` loads,
+/// one byte more is refused before anything is read into a component.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_at_the_cap_loads_and_one_byte_over_is_refused() {
+    let greet = arsenal_tests::read(guests::GREET);
+    let mut settings = settings();
+    settings.server.max_upload_bytes = greet.len();
+    let host = TestHost::with_settings(settings, &[]).await;
+    let mut over = greet.clone();
+    over.push(0);
+    let refused = upload_bytes(&host, Method::POST, "/api/v1/admin/operations", over).await;
+    refused.assert_error(413, "payload_too_large");
+    assert_eq!(
+        refused.body["error"]["details"]["limit_bytes"],
+        greet.len(),
+        "{}",
+        refused.body
+    );
+    host.get("/api/v1/greet/ann")
+        .await
+        .assert_error(404, "operation_not_found");
+    let added = upload_bytes(&host, Method::POST, "/api/v1/admin/operations", greet).await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(host.get("/api/v1/greet/ann").await.status, 200);
+}
+
+/// A replacement may move the operation's route: the new route is checked against every
+/// other operation first (the conflict case is in the bad uploads above); once swapped,
+/// the old route is gone, the new one serves, and the catalogue and the OpenAPI document
+/// change with it. A rollback moves it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_may_move_the_route_and_the_documents_follow() {
+    let host = TestHost::new(&[]).await;
+    let paths = |document: &Value| -> Vec<String> {
+        document["paths"]
+            .as_object()
+            .expect("the document has paths")
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let before = host.get("/api/v1/openapi.json").await.body;
+    assert!(paths(&before).contains(&"/api/v1/echo/{id}".to_owned()));
+    assert!(!paths(&before).contains(&"/api/v1/test/conflict/{x}".to_owned()));
+
+    let moved = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        guests::ECHO_MOVED,
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(
+        moved.body["data"]["live"]["path"],
+        "/api/v1/test/conflict/:x"
+    );
+    assert_eq!(moved.body["data"]["previous"]["path"], "/api/v1/echo/:id");
+    host.get("/api/v1/echo/ping")
+        .await
+        .assert_error(404, "operation_not_found");
+    let served = host.get("/api/v1/test/conflict/here").await;
+    assert_eq!(served.status, 200, "{}", served.body);
+    assert_eq!(
+        served.body["data"],
+        serde_json::json!({ "x": "here", "v": 3 })
+    );
+    assert_eq!(served.header("x-operation-version"), "3.0.0");
+    let listed = host.get("/api/v1/operations/echo").await;
+    assert_eq!(
+        listed.body["data"]["path"], "/api/v1/test/conflict/:x",
+        "{}",
+        listed.body
+    );
+    let after = host.get("/api/v1/openapi.json").await.body;
+    assert!(!paths(&after).contains(&"/api/v1/echo/{id}".to_owned()));
+    assert!(paths(&after).contains(&"/api/v1/test/conflict/{x}".to_owned()));
+    assert_eq!(
+        after["paths"]["/api/v1/test/conflict/{x}"]["get"]["operationId"], "echo",
+        "{}",
+        after["paths"]["/api/v1/test/conflict/{x}"]
+    );
+
+    // With echo on it, the route is taken: loading `route_a` now conflicts, naming echo.
+    let refused = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::ROUTE_A,
+    )
+    .await;
+    refused.assert_error(409, "route_conflict");
+    assert_eq!(refused.body["error"]["details"]["operation"], "route_a");
+    assert_eq!(refused.body["error"]["details"]["other"], "echo");
+
+    let rolled = host
+        .post(
+            "/api/v1/admin/operations/echo/rollback",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    assert_eq!(echo_ok(&host).await.header("x-operation-version"), "0.1.0");
+    host.get("/api/v1/test/conflict/here")
+        .await
+        .assert_error(404, "operation_not_found");
+    assert_eq!(
+        paths(&host.get("/api/v1/openapi.json").await.body),
+        paths(&before)
+    );
 }
 
 /// 100 replacements while three clients call the operation without pause. Every request
