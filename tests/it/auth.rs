@@ -39,23 +39,156 @@ async fn post(host: &TestHost, token: Option<&str>, uri: &str, body: Value) -> R
     host.send_as(token, Method::POST, uri, body, &headers).await
 }
 
-/// Kinds of operations, with the request that reaches each and the role it needs.
-const KINDS: &[(&str, Method, &str, Role)] = &[
-    ("read", Method::GET, "/api/v1/processes", Role::Viewer),
-    (
-        "state change",
+/// A kind of operation: a request that reaches one, the role it needs, and what it
+/// answers once allowed (an error code where the request reaches the operation but names
+/// something that is not there, so that nothing changes between the roles' turns).
+struct Kind {
+    kind: &'static str,
+    method: Method,
+    uri: &'static str,
+    body: Option<&'static str>,
+    required: Role,
+    allowed: (u16, Option<&'static str>),
+}
+
+const fn kind(
+    kind: &'static str,
+    method: Method,
+    uri: &'static str,
+    body: Option<&'static str>,
+    required: Role,
+    allowed: (u16, Option<&'static str>),
+) -> Kind {
+    Kind {
+        kind,
+        method,
+        uri,
+        body,
+        required,
+        allowed,
+    }
+}
+
+/// Every kind of operation: reads, state changes (by method, or by a state-changing
+/// import), sandbox directories and budgets, the admin API, and the host's own endpoints.
+const KINDS: &[Kind] = &[
+    kind(
+        "read",
+        Method::GET,
+        "/api/v1/processes",
+        None,
+        Role::Viewer,
+        (200, None),
+    ),
+    kind(
+        "read of an operation's stats",
+        Method::GET,
+        "/api/v1/operations/echo/stats",
+        None,
+        Role::Viewer,
+        (200, None),
+    ),
+    kind(
+        "POST importing only read-only capabilities",
+        Method::POST,
+        "/api/v1/cluster/balance",
+        Some("{}"),
+        Role::Operator,
+        (200, None),
+    ),
+    kind(
+        "state change (DELETE)",
         Method::DELETE,
         "/api/v1/processes/nobody",
+        None,
         Role::Operator,
+        (404, Some("process_not_found")),
     ),
-    ("sandbox", Method::GET, "/api/v1/sandboxes", Role::Admin),
-    (
-        "admin API",
+    kind(
+        "state change (POST)",
+        Method::POST,
+        "/api/v1/processes/nobody/messages",
+        Some(r#"{"payload": "hi"}"#),
+        Role::Operator,
+        (404, Some("process_not_found")),
+    ),
+    kind(
+        "GET importing a state-changing capability",
+        Method::GET,
+        "/api/v1/traces/999999",
+        None,
+        Role::Operator,
+        (404, Some("trace_not_found")),
+    ),
+    kind(
+        "sandbox read",
+        Method::GET,
+        "/api/v1/sandboxes",
+        None,
+        Role::Admin,
+        (200, None),
+    ),
+    kind(
+        "sandbox change",
+        Method::DELETE,
+        "/api/v1/sandboxes/nowhere",
+        None,
+        Role::Admin,
+        (404, Some("sandbox_not_found")),
+    ),
+    kind(
+        "admin API read",
         Method::GET,
         "/api/v1/admin/operations/echo/versions",
+        None,
         Role::Admin,
+        (200, None),
+    ),
+    kind(
+        "admin API action",
+        Method::POST,
+        "/api/v1/admin/operations/echo/rollback",
+        Some("{}"),
+        Role::Admin,
+        (409, Some("no_earlier_version")),
+    ),
+    kind(
+        "audit log",
+        Method::GET,
+        "/api/v1/audit",
+        None,
+        Role::Admin,
+        (200, None),
     ),
 ];
+
+/// Send the request of `kind` with `token`.
+async fn attempt(host: &TestHost, token: Option<&str>, kind: &Kind) -> Reply {
+    match kind.body {
+        Some(body) => {
+            let headers = [("content-type", "application/json")];
+            let (method, body) = (kind.method.clone(), Body::from(body));
+            host.send_as(token, method, kind.uri, body, &headers).await
+        }
+        None => ask(host, token, kind.method.clone(), kind.uri).await,
+    }
+}
+
+/// `reply` is what `kind` answers once allowed.
+#[track_caller]
+fn assert_allowed(reply: &Reply, kind: &Kind, who: &str) {
+    let (status, code) = kind.allowed;
+    match code {
+        Some(code) => reply.assert_error(status, code),
+        None => assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{who} on a {}: {}",
+            kind.kind,
+            reply.body
+        ),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_against_every_kind_of_operation() {
@@ -65,25 +198,21 @@ async fn every_role_against_every_kind_of_operation() {
         (OPERATOR, Role::Operator),
         (ADMIN, Role::Admin),
     ] {
-        for (kind, method, uri, required) in KINDS {
-            let reply = ask(&host, Some(key), method.clone(), uri).await;
-            if role >= *required {
-                // Allowed: the request reached the operation (which may not find `nobody`).
-                assert!(
-                    reply.status.is_success() || reply.code() == "process_not_found",
-                    "{role} on a {kind}: {} {}",
-                    reply.status,
-                    reply.body
-                );
+        for kind in KINDS {
+            let reply = attempt(&host, Some(key), kind).await;
+            if role >= kind.required {
+                assert_allowed(&reply, kind, role.name());
             } else {
                 reply.assert_error(403, "forbidden");
                 assert_eq!(
                     reply.body["error"]["details"],
-                    json!({ "required_role": required, "role": role }),
-                    "{role} on a {kind}"
+                    json!({ "required_role": kind.required, "role": role }),
+                    "{role} on a {}",
+                    kind.kind
                 );
                 let message = reply.body["error"]["message"].as_str().unwrap();
-                assert!(message.contains(&format!("`{required}` role")), "{message}");
+                let needed = format!("`{}` role", kind.required);
+                assert!(message.contains(&needed), "{message}");
             }
         }
     }
@@ -171,6 +300,14 @@ async fn missing_and_bad_keys_are_unauthenticated() {
             .await;
         reply.assert_error(401, "unauthenticated");
     }
+    // Every kind of operation asks for a key first, whatever role it needs.
+    for kind in KINDS {
+        for token in [None, Some("not-a-key")] {
+            let reply = attempt(&host, token, kind).await;
+            reply.assert_error(401, "unauthenticated");
+            assert_eq!(reply.header("www-authenticate"), "Bearer realm=\"arsenal\"");
+        }
+    }
     // Liveness probes carry no credentials.
     assert_eq!(
         ask(&host, None, Method::GET, "/api/v1/health").await.status,
@@ -244,15 +381,23 @@ async fn a_batch_carries_its_caller_into_every_call() {
             (403, json!("forbidden")),
             (403, json!("forbidden")),
             (403, json!("forbidden")),
+            (403, json!("forbidden")),
+        ]
+    );
+
+    let reply = post(&host, Some(OPERATOR), "/api/v1/batch", calls.clone()).await;
+    assert_eq!(
+        statuses(&reply),
+        [
+            (200, Value::Null),
+            (404, json!("process_not_found")),
+            (403, json!("forbidden")),
+            (403, json!("forbidden")),
             (201, Value::Null),
         ]
     );
     let typed = &reply.body["data"]["results"][4]["body"]["data"]["caller"];
-    assert_eq!(typed["principal"], json!("viewer"));
-
-    let reply = post(&host, Some(OPERATOR), "/api/v1/batch", calls.clone()).await;
-    assert_eq!(statuses(&reply)[1], (404, json!("process_not_found")));
-    assert_eq!(statuses(&reply)[2], (403, json!("forbidden")));
+    assert_eq!(typed["principal"], json!("operator"));
 
     // No key, no batch.
     post(&host, None, "/api/v1/batch", calls)
@@ -276,21 +421,26 @@ async fn local_mode_opens_reads_and_keeps_changes_to_the_admin_token() {
             .status,
         200
     );
-    for (_, method, uri, required) in KINDS.iter().filter(|kind| kind.3 > Role::Viewer) {
-        let reply = ask(&host, None, method.clone(), uri).await;
-        reply.assert_error(401, "unauthenticated");
-        assert_eq!(
-            reply.body["error"]["details"]["required_role"],
-            json!(required)
-        );
-        ask(&host, Some("not-the-token"), method.clone(), uri)
+    for kind in KINDS {
+        let anonymous = attempt(&host, None, kind).await;
+        if kind.required == Role::Viewer {
+            assert_allowed(&anonymous, kind, "an anonymous reader");
+        } else {
+            anonymous.assert_error(401, "unauthenticated");
+            assert_eq!(
+                anonymous.body["error"]["details"]["required_role"],
+                json!(kind.required),
+                "{}",
+                kind.kind
+            );
+        }
+        attempt(&host, Some("not-the-token"), kind)
             .await
             .assert_error(401, "unauthenticated");
-        let reply = ask(&host, Some(ADMIN_TOKEN), method.clone(), uri).await;
-        assert!(
-            reply.status.is_success() || reply.code() == "process_not_found",
-            "{uri}: {}",
-            reply.body
+        assert_allowed(
+            &attempt(&host, Some(ADMIN_TOKEN), kind).await,
+            kind,
+            "the admin token",
         );
     }
     // A wrong token is refused even for a read: it is a wrong credential, not none.

@@ -1,19 +1,23 @@
 //! Roles and the role each operation needs. Roles are ordered — `viewer` < `operator` <
 //! `admin` — and a role grants everything a lower one does.
 //!
-//! An operation's role follows from what it can do, which is what it imports: a component
-//! changes host state only through a capability, so one importing nothing or only
-//! read-only capabilities is a read (`viewer`), one importing a state-changing capability
-//! needs `operator`, and one importing `sandboxes` (sandbox directories and budgets)
-//! needs `admin`. The method alone does not lower this: a GET importing a state-changing
+//! An operation's role follows from its method and what it imports, whichever asks more.
+//! The method says what the call means to HTTP: GET and HEAD read, anything else changes
+//! something (and is recorded in the audit log as a change), so it needs `operator` even
+//! when the component imports nothing that could change host state — local mode keeps
+//! every such call behind the admin token. The imports say what the call can do: a
+//! state-changing capability needs `operator`, and `sandboxes` (sandbox directories and
+//! budgets) needs `admin`, whatever the method — a GET importing a state-changing
 //! capability still needs `operator`, because its host calls would refuse a viewer
 //! (`capabilities::permits` grants the same capabilities per role). Configuration may
-//! set the role of any operation by name.
+//! set the role of any operation by name, lower or higher.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use http::Method;
 
 use crate::capabilities::Capability;
 use crate::loader::LoadedOperation;
@@ -57,7 +61,8 @@ impl fmt::Display for Role {
     }
 }
 
-/// The role every operation needs: configured by name, or derived from its imports.
+/// The role every operation needs: configured by name, or derived from its method and
+/// imports.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RolePolicy {
     configured: BTreeMap<String, Role>,
@@ -73,17 +78,21 @@ impl RolePolicy {
         self.configured
             .get(&operation.spec.name)
             .copied()
-            .unwrap_or_else(|| derived(&operation.capabilities))
+            .unwrap_or_else(|| derived(&operation.spec.method, &operation.capabilities))
     }
 }
 
-/// The role an operation importing `capabilities` needs.
-pub(crate) fn derived(capabilities: &[Capability]) -> Role {
+/// The role an operation served on `method` and importing `capabilities` needs.
+pub(crate) fn derived(method: &Method, capabilities: &[Capability]) -> Role {
+    let by_method = if matches!(*method, Method::GET | Method::HEAD) {
+        Role::Viewer
+    } else {
+        Role::Operator
+    };
     capabilities
         .iter()
         .map(|capability| Role::for_capability(*capability))
-        .max()
-        .unwrap_or(Role::Viewer)
+        .fold(by_method, Role::max)
 }
 
 #[cfg(test)]
@@ -91,20 +100,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn imports_decide_the_role() {
-        assert_eq!(derived(&[]), Role::Viewer);
+    fn imports_decide_the_role_of_a_read() {
+        let get = Method::GET;
+        assert_eq!(derived(&get, &[]), Role::Viewer);
         assert_eq!(
-            derived(&[Capability::System, Capability::Processes]),
+            derived(&get, &[Capability::System, Capability::Processes]),
             Role::Viewer
         );
         assert_eq!(
-            derived(&[Capability::Processes, Capability::ProcessControl]),
+            derived(&get, &[Capability::Processes, Capability::ProcessControl]),
             Role::Operator
         );
         assert_eq!(
-            derived(&[Capability::Tracing, Capability::Sandboxes]),
+            derived(&get, &[Capability::Tracing, Capability::Sandboxes]),
             Role::Admin
         );
+        assert_eq!(derived(&Method::HEAD, &[Capability::System]), Role::Viewer);
+    }
+
+    #[test]
+    fn a_method_that_changes_state_needs_an_operator_at_least() {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(derived(&method, &[]), Role::Operator, "{method}");
+            assert_eq!(
+                derived(&method, &[Capability::Distributed]),
+                Role::Operator,
+                "{method}"
+            );
+            assert_eq!(
+                derived(&method, &[Capability::Sandboxes]),
+                Role::Admin,
+                "{method}: the imports may ask more"
+            );
+        }
     }
 
     #[test]
