@@ -464,3 +464,49 @@ async fn a_corrupted_cache_artifact_is_detected_and_replaced() {
         .expect("the cached component loads");
     assert!(hit, "the replaced artifact is served from the cache");
 }
+
+/// The recorded hash is what stands between the cache and foreign code: an entry whose
+/// artifact was swapped for another component's — a valid artifact for this very engine,
+/// which wasmtime would load without complaint — is refused, recompiled and replaced, and
+/// the operation runs its own code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_artifact_swapped_for_another_components_is_never_loaded() {
+    let cache = tempfile::tempdir().unwrap();
+    let greet = read(guests::GREET);
+    let echo = read(guests::ECHO_V2);
+    let first = host_with_cache(cache.path());
+    for (bytes, origin) in [(&greet, "greet"), (&echo, "echo")] {
+        published(first.registry().add(bytes, Source::Directory, origin).await);
+    }
+    let dir = first
+        .registry()
+        .loader()
+        .cache()
+        .dir()
+        .expect("the cache is enabled")
+        .to_owned();
+    drop(first);
+    let artifact = |bytes: &[u8]| dir.join(format!("{}.cwasm", arsenal::content_hash(bytes)));
+    let foreign = std::fs::read(artifact(&echo)).unwrap();
+    std::fs::copy(artifact(&echo), artifact(&greet)).unwrap();
+
+    let second = host_with_cache(cache.path());
+    published(
+        second
+            .registry()
+            .add(&greet, Source::Directory, "greet")
+            .await,
+    );
+    let second = serve(second);
+    let data = assert_serves(&second, "/api/v1/greet/ann").await;
+    assert_eq!(
+        data,
+        serde_json::json!({ "greeting": "hello, ann!" }),
+        "greet runs its own code"
+    );
+    assert_ne!(
+        std::fs::read(artifact(&greet)).unwrap(),
+        foreign,
+        "the swapped artifact was replaced by greet's own"
+    );
+}
