@@ -38,8 +38,8 @@ pub mod http;
 pub mod watch;
 
 pub use auth::{
-    Access, AccessError, AuthError, KeyError, LOCAL_ADMIN, Limited, Principal, Role, Scope,
-    TokenError, hash_key, read_kept_token,
+    Access, AccessError, AuthError, KeyError, LOCAL_ADMIN, Limited, Principal, RateClock, Role,
+    Scope, TokenError, hash_key, read_kept_token,
 };
 pub use cache::{CompileCache, content_hash};
 pub use capabilities::{

@@ -527,22 +527,31 @@ async fn local_mode_refuses_a_non_loopback_address() {
         .expect("with keys any address is allowed");
 }
 
-/// Wait as long as a 429 says, bounded.
-async fn wait_out(reply: &Reply) {
-    let wait = reply.body["error"]["details"]["retry_after_ms"]
+/// The wait a 429 names: `details.retry_after_ms`, and `Retry-After` in whole seconds,
+/// rounded up so that it is never shorter.
+fn named_wait(refused: &Reply) -> (Duration, Duration) {
+    let exact = refused.body["error"]["details"]["retry_after_ms"]
         .as_u64()
-        .unwrap();
-    assert!(wait <= 1_000, "{}", reply.body);
-    assert!(reply.header("retry-after").parse::<u64>().unwrap() >= 1);
-    tokio::time::sleep(Duration::from_millis(wait)).await;
+        .map(Duration::from_millis)
+        .unwrap_or_else(|| panic!("no retry_after_ms: {}", refused.body));
+    let header = Duration::from_secs(refused.header("retry-after").parse().unwrap());
+    assert!(
+        header >= exact && header - exact < Duration::from_secs(1),
+        "Retry-After {header:?} for a wait of {exact:?}"
+    );
+    (exact, header)
 }
+
+/// The limits are minutes long, so no request is let through by time passing while the
+/// test runs; the test moves the limits' clock instead of sleeping.
+const MINUTE: u64 = 60_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_over_its_rate_is_refused_until_its_bucket_refills() {
     let mut settings = keyed();
     settings.rate_limits.per_key = RateQuota {
         burst: 2,
-        replenish_ms: 300,
+        replenish_ms: MINUTE,
     };
     let host = TestHost::with_settings(settings, &[]).await;
     for _ in 0..2 {
@@ -563,13 +572,25 @@ async fn a_key_over_its_rate_is_refused_until_its_bucket_refills() {
             .status,
         200
     );
-    wait_out(&refused).await;
+    // Half the wait is not enough; `Retry-After` is.
+    let (exact, header) = named_wait(&refused);
+    assert!(exact > Duration::from_secs(50), "{exact:?}");
+    let clock = host.host.access().rate_clock();
+    clock.advance(exact / 2);
+    ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
+        .await
+        .assert_error(429, "rate_limited");
+    clock.advance(header - exact / 2);
     assert_eq!(
         ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
             .await
             .status,
         200
     );
+    // One token came back, not the whole burst.
+    ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
+        .await
+        .assert_error(429, "rate_limited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,7 +598,7 @@ async fn an_operation_over_its_rate_is_refused_for_that_key_only() {
     let mut settings = keyed();
     settings.rate_limits.per_operation = RateQuota {
         burst: 1,
-        replenish_ms: 300,
+        replenish_ms: MINUTE,
     };
     let host = TestHost::with_settings(settings, &[]).await;
     let echo = "/api/v1/echo/a";
@@ -605,7 +626,13 @@ async fn an_operation_over_its_rate_is_refused_for_that_key_only() {
     let batch = json!({ "calls": [{ "method": "GET", "path": echo }] });
     let reply = post(&host, Some(OPERATOR), "/api/v1/batch", batch).await;
     assert_eq!(reply.body["data"]["results"][0]["status"], json!(429));
-    wait_out(&refused).await;
+    let (exact, header) = named_wait(&refused);
+    let clock = host.host.access().rate_clock();
+    clock.advance(exact / 2);
+    ask(&host, Some(VIEWER), Method::GET, echo)
+        .await
+        .assert_error(429, "rate_limited");
+    clock.advance(header - exact / 2);
     assert_eq!(
         ask(&host, Some(VIEWER), Method::GET, echo).await.status,
         200
@@ -628,7 +655,7 @@ async fn failed_authentication_is_rate_limited_per_address() {
     let mut settings = keyed();
     settings.rate_limits.failed_auth = RateQuota {
         burst: 2,
-        replenish_ms: 300,
+        replenish_ms: MINUTE,
     };
     let host = TestHost::with_settings(settings, &[]).await;
     let guesser = [192, 0, 2, 1];
@@ -648,6 +675,19 @@ async fn failed_authentication_is_rate_limited_per_address() {
         .await
         .assert_error(429, "rate_limited");
     assert_eq!(from(&host, [192, 0, 2, 2], VIEWER).await.status, 200);
-    wait_out(&refused).await;
+    let (exact, header) = named_wait(&refused);
+    let clock = host.host.access().rate_clock();
+    clock.advance(exact / 2);
+    from(&host, guesser, VIEWER)
+        .await
+        .assert_error(429, "rate_limited");
+    clock.advance(header - exact / 2);
     assert_eq!(from(&host, guesser, VIEWER).await.status, 200);
+    // The bucket refilled by one: the next wrong guess is answered, the one after refused.
+    from(&host, guesser, "guess")
+        .await
+        .assert_error(401, "unauthenticated");
+    from(&host, guesser, "guess")
+        .await
+        .assert_error(429, "rate_limited");
 }

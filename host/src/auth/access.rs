@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use super::keys::{KeyError, KeyRing, SecretDigest};
 use super::local_token::{AdminToken, Origin, TokenError};
 use super::principal::Principal;
-use super::rate::RateLimits;
+use super::rate::{RateClock, RateLimits};
 use super::roles::{Role, RolePolicy};
 use crate::config::Settings;
 use crate::loader::LoadedOperation;
@@ -150,6 +150,11 @@ impl Access {
     /// The role `operation` needs.
     pub fn required_role(&self, operation: &LoadedOperation) -> Role {
         self.roles.required(operation)
+    }
+
+    /// The clock of the rate limits, which tests advance to wait out a limit.
+    pub fn rate_clock(&self) -> &RateClock {
+        self.limits.clock()
     }
 }
 

@@ -14,5 +14,5 @@ pub use access::{Access, AccessError, AuthError, LOCAL_ADMIN};
 pub use keys::{KeyError, hash_key};
 pub use local_token::{TokenError, read_kept as read_kept_token};
 pub use principal::Principal;
-pub use rate::{Limited, Scope};
+pub use rate::{Limited, RateClock, Scope};
 pub use roles::Role;
