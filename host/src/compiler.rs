@@ -18,10 +18,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt as _;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::CompileSettings;
 use crate::engine::EngineRecipe;
@@ -54,7 +55,71 @@ enum Isolation {
 pub struct Compiler {
     isolation: Isolation,
     timeout: Duration,
+    max_concurrent: usize,
     slots: Arc<Semaphore>,
+    load: Arc<Load>,
+}
+
+/// How busy the compiler is and has been.
+#[derive(Debug, Default)]
+struct Load {
+    running: AtomicUsize,
+    waiting: AtomicUsize,
+    most_at_once: AtomicUsize,
+}
+
+/// What the compiler reports about its bound on concurrent compilations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CompilerFacts {
+    /// `compile.max_concurrent`.
+    pub max_concurrent: usize,
+    /// Compilations holding a slot now (for a thread, until its work is done).
+    pub running: usize,
+    /// Compilations waiting for a slot now.
+    pub waiting: usize,
+    /// The most that ever held a slot at the same time.
+    pub most_at_once: usize,
+}
+
+/// A compilation holding one of the slots; counted as running until dropped.
+struct Running {
+    load: Arc<Load>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Running {
+    fn new(load: &Arc<Load>, slot: OwnedSemaphorePermit) -> Running {
+        let now = load.running.fetch_add(1, Ordering::AcqRel) + 1;
+        load.most_at_once.fetch_max(now, Ordering::AcqRel);
+        Running {
+            load: load.clone(),
+            _slot: slot,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Counted out before the slot is given back (fields drop after this), so the count
+        // never shows more than the slots.
+        self.load.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A compilation waiting for a slot; counted until dropped (also when its request goes).
+struct Waiting<'a>(&'a Load);
+
+impl<'a> Waiting<'a> {
+    fn new(load: &'a Load) -> Waiting<'a> {
+        load.waiting.fetch_add(1, Ordering::AcqRel);
+        Waiting(load)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Compiler {
@@ -65,7 +130,19 @@ impl Compiler {
                 None => Isolation::Thread,
             },
             timeout: Duration::from_millis(settings.timeout_ms),
+            max_concurrent: settings.max_concurrent.max(1),
             slots: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            load: Arc::default(),
+        }
+    }
+
+    /// How many compilations run and wait now, and the most that ran at once.
+    pub fn facts(&self) -> CompilerFacts {
+        CompilerFacts {
+            max_concurrent: self.max_concurrent,
+            running: self.load.running.load(Ordering::Acquire),
+            waiting: self.load.waiting.load(Ordering::Acquire),
+            most_at_once: self.load.most_at_once.load(Ordering::Acquire),
         }
     }
 
@@ -81,12 +158,15 @@ impl Compiler {
         recipe: EngineRecipe,
         bytes: &[u8],
     ) -> Result<Vec<u8>, CompileError> {
+        let waiting = Waiting::new(&self.load);
         let slot = self
             .slots
             .clone()
             .acquire_owned()
             .await
             .expect("the compile slots are never closed");
+        drop(waiting);
+        let slot = Running::new(&self.load, slot);
         match &self.isolation {
             Isolation::Child(program) => {
                 let compiled = in_child(program, recipe, bytes, self.timeout).await;

@@ -48,13 +48,17 @@ pub(crate) async fn start(host: &Host) -> Result<(), SpawnError> {
                 })
             })
         },
-        service("arsenal.compile_cache", move || {
-            json!({
-                "service": "compile_cache",
-                "enabled": cache_dir.is_some(),
-                "dir": cache_dir.as_ref().map(|dir| dir.display().to_string()),
+        {
+            let registry = host.registry().clone();
+            service("arsenal.compile_cache", move || {
+                json!({
+                    "service": "compile_cache",
+                    "enabled": cache_dir.is_some(),
+                    "dir": cache_dir.as_ref().map(|dir| dir.display().to_string()),
+                    "compiler": registry.loader().compiler().facts(),
+                })
             })
-        }),
+        },
         service("arsenal.workers", move || {
             let loaded: Vec<_> = workers
                 .list()

@@ -47,7 +47,7 @@ pub use capabilities::{
     UnknownCapability, check_imports,
 };
 pub use cluster::ClusterError;
-pub use compiler::{CompileError, Compiler};
+pub use compiler::{CompileError, Compiler, CompilerFacts};
 pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
 pub use host::{Host, LoadProblem, StartError};
 pub use inspect::{ComponentShape, ShapeError};

@@ -169,6 +169,11 @@ impl Loader {
         &self.cache
     }
 
+    /// The compiler of code from outside the binary (shared with the worker engine).
+    pub fn compiler(&self) -> &Compiler {
+        &self.compiler
+    }
+
     /// Idle warm instances kept over all operations.
     pub fn warm_idle(&self) -> u32 {
         self.shelf.idle()

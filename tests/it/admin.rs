@@ -1001,3 +1001,52 @@ async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
         );
     }
 }
+
+/// At most `compile.max_concurrent` compilations hold a slot at once, for operations and
+/// worker components together (one compiler serves both); the others wait for a slot and
+/// then go through. Six uploads of code no cache has are sent at once with a bound of one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compilations_beyond_the_bound_wait_for_a_slot() {
+    let mut settings = settings();
+    settings.compile.max_concurrent = 1;
+    let host = Arc::new(TestHost::with_settings(settings, &[]).await);
+    let compiler = || host.host.registry().loader().compiler().facts();
+    assert_eq!(compiler().most_at_once, 0);
+    let uploads: Vec<_> = (0..6)
+        .map(|n| {
+            let host = host.clone();
+            let (uri, bytes) = if n % 2 == 0 {
+                (
+                    "/api/v1/admin/operations/echo".to_owned(),
+                    unique(guests::ECHO_V2, "bound"),
+                )
+            } else {
+                (
+                    format!("/api/v1/admin/workers/bound-{n}"),
+                    unique(guests::COUNTER_WORKER, "bound"),
+                )
+            };
+            tokio::spawn(async move { upload_bytes(&host, Method::PUT, &uri, bytes).await })
+        })
+        .collect();
+    for upload in uploads {
+        let reply = upload.await.unwrap();
+        assert!(reply.status == 200 || reply.status == 201, "{}", reply.body);
+    }
+    let facts = compiler();
+    assert_eq!(facts.max_concurrent, 1);
+    assert_eq!(
+        facts.most_at_once, 1,
+        "never more than one compilation at a time: {facts:?}"
+    );
+    assert_eq!((facts.running, facts.waiting), (0, 0), "{facts:?}");
+    assert_eq!(
+        host.get("/api/v1/admin/operations/echo/versions")
+            .await
+            .body["data"]["versions"]
+            .as_array()
+            .map(Vec::len),
+        Some(4),
+        "the three replacements all went through"
+    );
+}
