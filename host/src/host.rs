@@ -34,6 +34,8 @@ pub enum StartError {
     Audit(#[from] crate::audit::AuditError),
     #[error("failed to join the cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error("failed to watch {}: {error}", .dir.display())]
+    Watch { dir: PathBuf, error: String },
 }
 
 /// A component that did not load at start-up; the server starts without it.
@@ -60,6 +62,8 @@ pub struct Host {
     telemetry: Arc<crate::telemetry::Telemetry>,
     /// Every state change and admin action, durably.
     audit: crate::audit::AuditLog,
+    /// The watched directories (`operations.watch_dirs`); dropped with the host.
+    watches: Vec<crate::watch::DirectoryWatch>,
 }
 
 impl Host {
@@ -155,6 +159,7 @@ impl Host {
             access,
             telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
             audit,
+            watches: Vec::new(),
         })
     }
 
@@ -169,6 +174,11 @@ impl Host {
         }
         for dir in host.settings.operations.worker_dirs.clone() {
             host.load_worker_dir(&dir).await?;
+        }
+        // Before the admin changes are replayed, like the other directories: a change made
+        // through the admin API after a watched file was applied stays the later one.
+        for dir in host.settings.operations.watch_dirs.clone() {
+            host.watch_dir(&dir).await?;
         }
         if let Some(uploads) = &host.uploads {
             let problems = uploads.replay(&host).await;
@@ -300,6 +310,45 @@ impl Host {
             self.load_file(&file).await;
         }
         Ok(())
+    }
+
+    /// Watch `dir` (created if missing), then load or replace with every `.wasm` file it
+    /// holds, so what was deployed there comes back after a restart. The watch is armed
+    /// first: a file written meanwhile is applied by the watcher too (once; a file whose
+    /// code is live already is left alone). A file that does not load is recorded.
+    pub async fn watch_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        let failed = |error: String| StartError::Watch {
+            dir: dir.to_owned(),
+            error,
+        };
+        std::fs::create_dir_all(dir).map_err(|error| failed(error.to_string()))?;
+        let debounce = std::time::Duration::from_millis(self.settings.operations.watch_debounce_ms);
+        let watch = crate::watch::watch(self.registry.clone(), dir, debounce)
+            .map_err(|error| failed(error.to_string()))?;
+        self.watches.push(watch);
+        for file in wasm_files(dir)? {
+            let origin = file.display().to_string();
+            let outcome = match std::fs::read(&file) {
+                Ok(bytes) => self
+                    .registry
+                    .put(&bytes, Source::Directory, &origin)
+                    .await
+                    .map(drop),
+                Err(error) => Err(LoadError::InvalidComponent(format!(
+                    "cannot read the file: {error}"
+                ))),
+            };
+            if let Err(error) = outcome {
+                tracing::error!(origin, %error, "watched operation not loaded");
+                self.problems.push(LoadProblem { origin, error });
+            }
+        }
+        Ok(())
+    }
+
+    /// The watched directories, in the order configured.
+    pub fn watches(&self) -> &[crate::watch::DirectoryWatch] {
+        &self.watches
     }
 
     /// Load every `.wasm` worker of `dir` under its file name; a failure is recorded.

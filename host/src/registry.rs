@@ -113,6 +113,9 @@ pub struct Registry {
 pub enum Put {
     Added(Arc<LoadedOperation>),
     Replaced(Swapped),
+    /// The live version of its name is this very code from this very origin: nothing was
+    /// swapped (nor kept twice in the history).
+    Unchanged(Arc<LoadedOperation>),
     /// The name is disabled by configuration; nothing was published.
     Disabled(String),
 }
@@ -219,7 +222,10 @@ impl Registry {
         }
         let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        if self.catalog.load().get(&operation.spec.name).is_some() {
+        if let Some(live) = self.catalog.load().get(&operation.spec.name) {
+            if live.origin == operation.origin && live.content_hash == operation.content_hash {
+                return Ok(Put::Unchanged(live.clone()));
+            }
             return self.replace_live(operation, origin).map(Put::Replaced);
         }
         self.insert(operation.clone(), origin)?;

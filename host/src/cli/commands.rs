@@ -171,19 +171,8 @@ async fn serve(
         "arsenal serving {operations} operations on http://{addr}"
     )?;
     out.flush()?;
-    let host = Arc::new(host);
-    let debounce = std::time::Duration::from_millis(host.settings().operations.watch_debounce_ms);
-    let mut watches = Vec::new();
-    for dir in &host.settings().operations.watch_dirs {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create the watched directory {}", dir.display()))?;
-        watches.push(
-            crate::watch::watch(host.registry().clone(), dir, debounce)
-                .with_context(|| format!("failed to watch {}", dir.display()))?,
-        );
-    }
-    crate::http::serve(host, listener, crate::http::shutdown_signal()).await?;
-    drop(watches);
+    // The watched directories are watched by the host from its start (`Host::watch_dir`).
+    crate::http::serve(Arc::new(host), listener, crate::http::shutdown_signal()).await?;
     Ok(0)
 }
 
