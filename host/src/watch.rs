@@ -14,10 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::event::{AccessKind, AccessMode};
-use notify_debouncer_mini::notify::{
-    self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _,
-};
+use notify::event::{AccessKind, AccessMode};
+use notify::{self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
