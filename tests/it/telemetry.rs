@@ -19,18 +19,27 @@ const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-
 
 /// One sample of the Prometheus text: the metric name and its labels.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Series {
+pub(crate) struct Series {
     name: String,
     labels: BTreeMap<String, String>,
 }
 
-/// `GET /metrics`, parsed into samples (comments skipped). The text format's label
-/// values here contain no `,` or `"`, so a plain split suffices.
-async fn scrape(host: &TestHost) -> BTreeMap<Series, f64> {
+/// `GET /metrics` as local mode's anonymous reader, parsed into samples.
+pub(crate) async fn scrape(host: &TestHost) -> BTreeMap<Series, f64> {
+    scrape_as(host, None).await
+}
+
+/// `GET /metrics` with `token`, parsed into samples (comments skipped). The text format's
+/// label values here contain no `,` or `"`, so a plain split suffices.
+pub(crate) async fn scrape_as(host: &TestHost, token: Option<&str>) -> BTreeMap<Series, f64> {
+    let mut request = http::Request::get("/metrics");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
     let response = host
         .router
         .clone()
-        .oneshot(http::Request::get("/metrics").body(Body::empty()).unwrap())
+        .oneshot(request.body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -79,7 +88,11 @@ async fn scrape(host: &TestHost) -> BTreeMap<Series, f64> {
 }
 
 /// The value of the sample `name` with exactly `labels`, if scraped.
-fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(
+    samples: &BTreeMap<Series, f64>,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     let series = Series {
         name: name.to_owned(),
         labels: labels
@@ -213,22 +226,160 @@ async fn compile_cache_lookups_are_counted() {
     assert_eq!(lookups(&scrape(&host).await), (hits + 1.0, misses));
 }
 
+/// A request with `token` from `client`, as the server would see its connection.
+async fn send_from(host: &TestHost, client: [u8; 4], token: Option<&str>, uri: &str) -> Reply {
+    let mut request = http::Request::get(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    let addr = std::net::SocketAddr::from((client, 40_000));
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    Reply::read(host.router.clone().oneshot(request).await.unwrap()).await
+}
+
+const VIEWER: &str = "telemetry-viewer-key";
+const OPERATOR: &str = "telemetry-operator-key";
+const ADMIN: &str = "telemetry-admin-key";
+
+/// Every refusal of a scripted sequence is counted once, under its limit or its code:
+/// rate limits per key, per operation and for failed authentication, missing and wrong
+/// keys, roles too low for the admin API and the audit log, and a header flood.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limit_refusals_are_counted_by_key_kind() {
-    let host = TestHost::new(&[]).await;
-    host.host.telemetry().rate_limited("api_key");
-    host.host.telemetry().rate_limited("api_key");
-    host.host.telemetry().rate_limited("operation");
-    let samples = scrape(&host).await;
-    let refused = |kind| {
-        value(
-            &samples,
-            "arsenal_rate_limited_total",
-            &[("key_kind", kind)],
+async fn refusals_are_counted_by_limit_and_code() {
+    use arsenal::Role;
+    use arsenal::config::RateQuota;
+
+    let mut settings = crate::keyed(&[
+        ("viewer", VIEWER, Role::Viewer),
+        ("operator", OPERATOR, Role::Operator),
+        ("admin", ADMIN, Role::Admin),
+    ]);
+    // Minutes long, so that nothing refills while the script runs.
+    let quota = |burst| RateQuota {
+        burst,
+        replenish_ms: 60_000,
+    };
+    settings.rate_limits.per_key = quota(3);
+    settings.rate_limits.per_operation = quota(1);
+    settings.rate_limits.failed_auth = quota(1);
+    let host = TestHost::with_settings(settings, &[guests::GREET]).await;
+    let loopback = [127, 0, 0, 1];
+    let get = |token, uri| send_from(&host, loopback, token, uri);
+
+    assert_eq!(get(Some(VIEWER), "/api/v1/greet/ann").await.status, 200);
+    let refused = get(Some(VIEWER), "/api/v1/greet/bob").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], "operation");
+    assert_eq!(get(Some(VIEWER), "/api/v1/operations").await.status, 200);
+    let refused = get(Some(VIEWER), "/api/v1/operations").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], "key");
+
+    let guesser = [192, 0, 2, 7];
+    send_from(&host, guesser, Some("guess"), "/api/v1/operations")
+        .await
+        .assert_error(401, "unauthenticated");
+    let refused = send_from(&host, guesser, Some("guess"), "/api/v1/operations").await;
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(
+        refused.body["error"]["details"]["limit"],
+        "failed_authentication"
+    );
+    get(None, "/api/v1/operations")
+        .await
+        .assert_error(401, "unauthenticated");
+
+    get(Some(OPERATOR), "/api/v1/admin/operations/echo/versions")
+        .await
+        .assert_error(403, "forbidden");
+    get(Some(OPERATOR), "/api/v1/audit")
+        .await
+        .assert_error(403, "forbidden");
+
+    let names: Vec<String> = (0..70).map(|i| format!("x-flood-{i}")).collect();
+    let flood: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1")).collect();
+    host.send_as(
+        Some(ADMIN),
+        Method::GET,
+        "/api/v1/echo/a",
+        Body::empty(),
+        &flood,
+    )
+    .await
+    .assert_error(431, "headers_too_large");
+
+    let samples = scrape_as(&host, Some(ADMIN)).await;
+    let counted = |name, labels: &[(&str, &str)]| value(&samples, name, labels).unwrap_or(0.0);
+    let limited = |kind| counted("arsenal_rate_limited_total", &[("key_kind", kind)]);
+    assert_eq!(
+        (
+            limited("key"),
+            limited("operation"),
+            limited("failed_authentication")
+        ),
+        (1.0, 1.0, 1.0)
+    );
+    let refused = |code| counted("arsenal_requests_refused_total", &[("code", code)]);
+    assert_eq!(
+        (
+            refused("unauthenticated"),
+            refused("forbidden"),
+            refused("headers_too_large"),
+            refused("overloaded"),
+            refused("request_timeout"),
+        ),
+        (2.0, 2.0, 1.0, 0.0, 0.0)
+    );
+    let greet = |status, code| {
+        counted(
+            "arsenal_operation_requests_total",
+            &[("operation", "greet"), ("status", status), ("code", code)],
         )
     };
-    assert_eq!(refused("api_key"), Some(2.0));
-    assert_eq!(refused("operation"), Some(1.0));
+    assert_eq!(
+        (greet("200", "ok"), greet("429", "rate_limited")),
+        (1.0, 1.0)
+    );
+    assert_eq!(
+        counted(
+            "arsenal_operation_duration_seconds_count",
+            &[("operation", "greet")]
+        ),
+        2.0
+    );
+}
+
+/// Uploads through the admin API count their compile-cache lookups: a component no cache
+/// has is a miss, the same bytes again a hit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_uploads_count_compile_cache_misses_then_hits() {
+    let host = TestHost::new(&[]).await;
+    let lookups = |samples: &BTreeMap<Series, f64>| {
+        (
+            value(samples, "arsenal_compile_cache_hits_total", &[]).unwrap(),
+            value(samples, "arsenal_compile_cache_misses_total", &[]).unwrap(),
+        )
+    };
+    let (hits, misses) = lookups(&scrape(&host).await);
+    let tag = format!("cache lookups {:?}", std::time::SystemTime::now());
+    let fresh = arsenal_tests::distinct(&arsenal_tests::read(guests::ECHO_V2), &tag);
+    let upload = |bytes: Vec<u8>| {
+        host.send(
+            Method::PUT,
+            "/api/v1/admin/operations/echo",
+            Body::from(bytes),
+            &[("content-type", "application/wasm")],
+        )
+    };
+    let replaced = upload(fresh.clone()).await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    assert_eq!(lookups(&scrape(&host).await), (hits, misses + 1.0));
+    let again = upload(fresh).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(lookups(&scrape(&host).await), (hits + 1.0, misses + 1.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,6 +685,106 @@ async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_refused_at_the_edge_still_continues_its_trace() {
+    let host = TestHost::with_settings(
+        crate::keyed(&[("viewer", VIEWER, arsenal::Role::Viewer)]),
+        &[],
+    )
+    .await;
+    let names: Vec<String> = (0..70).map(|i| format!("x-flood-{i}")).collect();
+    let mut flood: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1")).collect();
+    flood.push(("traceparent", TRACEPARENT));
+    let refusals = [
+        (
+            None,
+            vec![("traceparent", TRACEPARENT)],
+            401,
+            "unauthenticated",
+        ),
+        (
+            Some("wrong"),
+            vec![("traceparent", TRACEPARENT)],
+            401,
+            "unauthenticated",
+        ),
+        (Some(VIEWER), flood, 431, "headers_too_large"),
+    ];
+    for (token, headers, status, code) in refusals {
+        let reply = host
+            .send_as(
+                token,
+                Method::GET,
+                "/api/v1/echo/t",
+                Body::empty(),
+                &headers,
+            )
+            .await;
+        reply.assert_error(status, code);
+        let echoed = reply.header("traceparent");
+        assert_eq!(&echoed[3..35], TRACE, "{code}: {echoed}");
+    }
+}
+
+// One thread: the subscriber set for this test sees every event of the batch's calls.
+#[tokio::test(flavor = "current_thread")]
+async fn a_batch_and_its_calls_share_one_trace() {
+    let host = TestHost::new(&[guests::PANIC]).await;
+    let buffer = LogCapture::default();
+    let subscriber = buffer.json_subscriber();
+    let calls = json!({ "calls": [
+        { "method": "GET", "path": "/api/v1/test/panic" },
+        { "method": "GET", "path": "/api/v1/test/panic" },
+    ]});
+    let reply = {
+        let _logging = tracing::subscriber::set_default(subscriber);
+        // Callsites another test's thread registered while this was being set may have
+        // cached "not interested" (a race in tracing's interest cache): ask again.
+        tracing::callsite::rebuild_interest_cache();
+        host.send(
+            Method::POST,
+            "/api/v1/batch",
+            Body::from(calls.to_string()),
+            &[
+                ("content-type", "application/json"),
+                ("x-request-id", "traced-batch"),
+                ("traceparent", TRACEPARENT),
+            ],
+        )
+        .await
+    };
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(&reply.header("traceparent")[3..35], TRACE);
+    let text = buffer.text();
+    let crashes: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
+        .filter(|line| line["fields"]["message"] == "operation crashed")
+        .collect();
+    let mut ids: Vec<&str> = crashes
+        .iter()
+        .map(|line| line["fields"]["request_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["traced-batch.0", "traced-batch.1"], "{text}");
+    for crash in &crashes {
+        let requests: Vec<&Value> = crash["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|span| span["name"] == "request")
+            .collect();
+        assert_eq!(
+            requests.len(),
+            2,
+            "the batch's span and the call's: {crash}"
+        );
+        for span in requests {
+            assert_eq!(span["trace_id"], TRACE, "{crash}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn json_logs_carry_the_request_id_and_the_trace_id() {
     let host = TestHost::new(&[guests::PANIC]).await;
@@ -541,6 +792,9 @@ async fn json_logs_carry_the_request_id_and_the_trace_id() {
     let subscriber = buffer.json_subscriber();
     let reply = {
         let _logging = tracing::subscriber::set_default(subscriber);
+        // Callsites another test's thread registered while this was being set may have
+        // cached "not interested" (a race in tracing's interest cache): ask again.
+        tracing::callsite::rebuild_interest_cache();
         host.send(
             Method::GET,
             "/api/v1/test/panic",

@@ -158,7 +158,9 @@ pub(super) async fn query(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     if !principal.may(Role::Admin) {
-        return super::auth::refusal(&principal, Role::Admin, "read the audit log").into_response();
+        let refused = super::auth::refusal(&principal, Role::Admin, "read the audit log");
+        super::auth::count_refusal(&host, &refused);
+        return refused.into_response();
     }
     let Query(query) = match query {
         Ok(query) => query,

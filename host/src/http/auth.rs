@@ -44,14 +44,30 @@ pub(super) async fn authenticate(
         None if is_open(request.uri().path()) => return next.run(request).await,
         None => match admit(&host, &request) {
             Ok(principal) => principal,
-            Err(error) => return error.into_response(),
+            Err(error) => {
+                count_refusal(&host, &error);
+                return error.into_response();
+            }
         },
     };
     if request.uri().path().starts_with(ADMIN_PREFIX) && !principal.may(Role::Admin) {
-        return refusal(&principal, Role::Admin, "use the admin API").into_response();
+        let refused = refusal(&principal, Role::Admin, "use the admin API");
+        count_refusal(&host, &refused);
+        return refused.into_response();
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// Count a refusal of access outside an operation call (whose refusals the operation's
+/// own counters hold): `arsenal_requests_refused_total`. A 429 is counted by its limit
+/// (`arsenal_rate_limited_total`), a server fault is none.
+pub(super) fn count_refusal(host: &Host, refused: &ApiError) {
+    match refused.status {
+        StatusCode::UNAUTHORIZED => host.telemetry().refused("unauthenticated"),
+        StatusCode::FORBIDDEN => host.telemetry().refused("forbidden"),
+        _ => {}
+    }
 }
 
 /// Authenticate a request of its own and count it against its principal's limit.

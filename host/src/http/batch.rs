@@ -29,6 +29,7 @@ use super::dispatch::read_json_object;
 use super::request_id::RequestId;
 use crate::auth::Principal;
 use crate::host::Host;
+use crate::telemetry::TraceContext;
 use request::{BatchRequest, ENVELOPE_DEPTH};
 use run::Runner;
 
@@ -59,6 +60,7 @@ pub(super) async fn handle(State(batches): State<Batches>, request: Request) -> 
             .map(|id| id.0.clone())
             .unwrap_or_else(|| Arc::from("")),
         caller: request.extensions().get::<Principal>().cloned(),
+        trace: request.extensions().get::<TraceContext>().copied(),
         max_instances: batches.host.registry().instances().max() as usize,
     };
     let depth = batches.host.settings().server.max_json_depth + ENVELOPE_DEPTH;

@@ -23,23 +23,26 @@ use tokio::sync::Semaphore;
 use super::error::ApiError;
 use crate::auth::Principal;
 use crate::config::ServerSettings;
+use crate::telemetry::Telemetry;
 
 /// The edge limits of one router, shared by all its routes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(super) struct Guard(Arc<Limits>);
 
-#[derive(Debug)]
 struct Limits {
     max_headers: usize,
     max_header_bytes: usize,
     request_timeout: Option<Duration>,
     in_flight: Option<Arc<Semaphore>>,
     max_in_flight: usize,
+    /// Where refusals are counted.
+    telemetry: Arc<Telemetry>,
 }
 
 impl Guard {
-    pub(super) fn new(settings: &ServerSettings) -> Guard {
+    pub(super) fn new(settings: &ServerSettings, telemetry: Arc<Telemetry>) -> Guard {
         Guard(Arc::new(Limits {
+            telemetry,
             max_headers: settings.max_headers,
             max_header_bytes: settings.max_header_bytes,
             request_timeout: (settings.request_timeout_ms > 0)
@@ -58,12 +61,14 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
     }
     let limits = &guard.0;
     if let Some(refusal) = header_refusal(limits, request.headers()) {
+        limits.telemetry.refused("headers_too_large");
         return refusal.into_response();
     }
     let _slot = match &limits.in_flight {
         Some(slots) => match slots.clone().try_acquire_owned() {
             Ok(slot) => Some(slot),
             Err(_) => {
+                limits.telemetry.refused("overloaded");
                 return ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "overloaded",
@@ -83,6 +88,7 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
         Some(bound) => match tokio::time::timeout(bound, next.run(request)).await {
             Ok(response) => response,
             Err(_) => {
+                limits.telemetry.refused("request_timeout");
                 let ms = bound.as_millis() as u64;
                 ApiError::new(
                     StatusCode::GATEWAY_TIMEOUT,

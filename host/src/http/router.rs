@@ -49,7 +49,7 @@ pub(crate) fn serving(host: Arc<Host>, stop: CancellationToken) -> Router {
 
 /// The host's endpoints, `extra` ones, operations through the fallback, and the layers.
 fn endpoints(host: Arc<Host>, extra: Router) -> Router {
-    let guard = hardening::Guard::new(&host.settings().server);
+    let guard = hardening::Guard::new(&host.settings().server, host.telemetry().clone());
     let host_for_auth = host.clone();
     let host_for_audit = host.clone();
     let host_for_cluster = host.clone();
@@ -92,14 +92,17 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         .layer(middleware::from_fn_with_state(host_for_cluster, cluster::select_node))
         // Inside authentication (it needs the principal), outside everything that answers.
         .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
+        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
+        .layer(middleware::from_fn_with_state(guard, hardening::guard))
+        // The request's span and trace context wrap everything that may answer it, so a
+        // request refused at the edge (401, 429, 431, 503) is logged in its span and
+        // answers with its `traceparent` too.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
             let trace_id = telemetry::trace_id(request);
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
         }))
         .layer(middleware::from_fn(telemetry::trace_context))
-        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
-        .layer(middleware::from_fn_with_state(guard, hardening::guard))
         // Credentials are marked sensitive before anything below could print a header.
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,

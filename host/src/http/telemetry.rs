@@ -18,7 +18,7 @@ use super::request_id;
 use crate::host::Host;
 use crate::invoke::CallError;
 use crate::loader::LoadedOperation;
-use crate::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext};
+use crate::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext, TraceId};
 
 /// The content type of the Prometheus text format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -40,11 +40,11 @@ pub(crate) async fn trace_context(mut request: Request, next: Next) -> Response 
 }
 
 /// The trace id of a request, for its span; empty before the middleware ran.
-pub(crate) fn trace_id(request: &Request) -> String {
+pub(crate) fn trace_id(request: &Request) -> TraceId {
     request
         .extensions()
         .get::<TraceContext>()
-        .map(TraceContext::trace_id)
+        .map(TraceContext::trace_id_field)
         .unwrap_or_default()
 }
 

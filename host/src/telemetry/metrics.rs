@@ -15,8 +15,11 @@ use metrics_exporter_prometheus::{
 pub(crate) const REQUESTS: &str = "arsenal_operation_requests_total";
 /// Wall time of a call, from routing to the answer, per operation.
 pub(crate) const DURATION: &str = "arsenal_operation_duration_seconds";
-/// Requests refused by a rate limit, by the kind of key limited.
+/// Requests refused by a rate limit, by the limit (`key`, `operation`,
+/// `failed_authentication`).
 pub(crate) const RATE_LIMITED: &str = "arsenal_rate_limited_total";
+/// Requests refused at the edge, before any handler ran, by error code.
+pub(crate) const REFUSED: &str = "arsenal_requests_refused_total";
 
 /// Histogram buckets of [`DURATION`], in seconds: 10 µs (a fresh instance's order) to 10 s
 /// (past the longest default deadline).
@@ -50,6 +53,11 @@ impl Metrics {
                 "Time from routing a call to its answer, per operation."
             );
             metrics::describe_counter!(RATE_LIMITED, "Requests refused by a rate limit.");
+            metrics::describe_counter!(
+                REFUSED,
+                "Requests refused at the edge (authentication, header caps, load shedding, \
+                 request timeout), by error code."
+            );
         });
         let handle = recorder.handle();
         Metrics {
@@ -82,6 +90,12 @@ impl Metrics {
     pub(crate) fn rate_limited(&self, key_kind: &str) {
         let labels = vec![metrics::Label::new("key_kind", key_kind.to_owned())];
         let key = metrics::Key::from_parts(RATE_LIMITED, labels);
+        self.counter(&key).increment(1);
+    }
+
+    pub(crate) fn refused(&self, code: &'static str) {
+        let labels = vec![metrics::Label::new("code", code)];
+        let key = metrics::Key::from_parts(REFUSED, labels);
         self.counter(&key).increment(1);
     }
 

@@ -1,6 +1,7 @@
 //! [`Telemetry`]: what one host records about itself — calls per operation (Prometheus
-//! counters and histograms, and the analytics behind `/stats` and `/health`) and
-//! rate-limit refusals — and the `/metrics` text that adds the live state.
+//! counters and histograms, and the analytics behind `/stats` and `/health`), rate-limit
+//! refusals and the other refusals at the edge — and the `/metrics` text that adds the
+//! live state.
 //!
 //! The hot path is one lock-free map read (operations by name, behind `arc-swap`; written
 //! only when a name is first called) and one short lock private to the operation called.
@@ -114,11 +115,18 @@ impl Telemetry {
         state.stats.record(&record, self.settings.last_errors);
     }
 
-    /// Count a request refused by a rate limit. `key_kind` says what was limited — e.g.
-    /// `api_key`, `operation`, `auth_failure` — and becomes the `key_kind` label of
-    /// `arsenal_rate_limited_total`; keep it to a few fixed values.
+    /// Count a request refused by a rate limit. `key_kind` says which limit — `key`,
+    /// `operation` or `failed_authentication` (`auth::Scope::name`) — and becomes the
+    /// `key_kind` label of `arsenal_rate_limited_total`; keep it to a few fixed values.
     pub fn rate_limited(&self, key_kind: &str) {
         self.metrics.rate_limited(key_kind);
+    }
+
+    /// Count a request refused at the edge, before any handler ran, under its error code
+    /// (`unauthenticated`, `forbidden`, `headers_too_large`, `overloaded`,
+    /// `request_timeout`): the `code` label of `arsenal_requests_refused_total`.
+    pub(crate) fn refused(&self, code: &'static str) {
+        self.metrics.refused(code);
     }
 
     /// The analytics of `name`: zeros when it was never called.

@@ -37,9 +37,23 @@ impl TraceContext {
         }
     }
 
-    /// The trace id as 32 lowercase hex digits.
-    pub(crate) fn trace_id(&self) -> String {
-        format!("{:032x}", self.trace_id)
+    /// The trace id, written as 32 lowercase hex digits only if a span records it.
+    pub(crate) fn trace_id_field(&self) -> TraceId {
+        TraceId(self.trace_id)
+    }
+}
+
+/// A trace id as a span field: formatted when written, not when the span is made.
+/// The zero id (none; a real one is never zero) writes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TraceId(u128);
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return Ok(());
+        }
+        write!(f, "{:032x}", self.0)
     }
 }
 
@@ -123,7 +137,7 @@ mod tests {
     #[test]
     fn a_valid_header_keeps_its_trace_and_flags_with_a_new_span() {
         let context = TraceContext::continue_or_start(Some(VALID));
-        assert_eq!(context.trace_id(), TRACE);
+        assert_eq!(context.trace_id_field().to_string(), TRACE);
         let echoed = context.to_string();
         assert_eq!(echoed.len(), 55);
         assert!(echoed.starts_with(&format!("00-{TRACE}-")), "{echoed}");
@@ -162,8 +176,8 @@ mod tests {
         for header in malformed {
             assert_eq!(parse(header), None, "{header:?}");
             let context = TraceContext::continue_or_start(Some(header));
-            assert_ne!(context.trace_id(), TRACE, "{header:?}");
-            assert_eq!(context.trace_id().len(), 32);
+            assert_ne!(context.trace_id_field().to_string(), TRACE, "{header:?}");
+            assert_eq!(context.trace_id_field().to_string().len(), 32);
         }
     }
 
@@ -171,7 +185,7 @@ mod tests {
     fn new_traces_differ() {
         let a = TraceContext::continue_or_start(None);
         let b = TraceContext::continue_or_start(None);
-        assert_ne!(a.trace_id(), b.trace_id());
+        assert_ne!(a.trace_id_field().to_string(), b.trace_id_field().to_string());
         assert!(a.to_string().ends_with("-01"));
     }
 }

@@ -23,6 +23,7 @@ use super::request::{BatchRequest, Call};
 use crate::auth::Principal;
 use crate::http::error::ApiError;
 use crate::http::request_id;
+use crate::telemetry::{TRACEPARENT, TraceContext};
 
 /// What every call of one batch shares.
 pub(crate) struct Runner {
@@ -33,6 +34,8 @@ pub(crate) struct Runner {
     /// The batch's caller, carried by every call (as the request extension the auth
     /// middleware set) so each is authorised as that caller without authenticating again.
     pub(crate) caller: Option<Principal>,
+    /// The batch's trace: every call continues it, as a child of the batch's span.
+    pub(crate) trace: Option<TraceContext>,
     /// The instance pool's size: more calls in flight would only be refused `overloaded`.
     pub(crate) max_instances: usize,
 }
@@ -190,6 +193,9 @@ impl Runner {
         }
         if let Some(caller) = &self.caller {
             request = request.extension(caller.clone());
+        }
+        if let Some(trace) = &self.trace {
+            request = request.header(TRACEPARENT, trace.to_string());
         }
         match call.body {
             Some(body) => request
