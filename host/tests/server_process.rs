@@ -2,8 +2,9 @@
 //! middle of an upload and restarted, and compiling uploaded code in a child process that
 //! it kills at the time bound.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -22,29 +23,75 @@ struct Server {
     url: String,
 }
 
+/// How a server is started: the admin token it is given (none: it makes its own), the log
+/// filter, and arguments before `serve`.
+struct Launch<'a> {
+    admin_token: Option<&'a str>,
+    log: &'a str,
+    args: &'a [&'a str],
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Launch {
+            admin_token: Some(TOKEN),
+            log: "warn",
+            args: &[],
+        }
+    }
+}
+
+/// Write the configuration of a server keeping its state in `dir`, with `extra` settings
+/// (TOML) appended.
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let config = dir.join("arsenal.toml");
+    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\naddr = \"127.0.0.1:0\"\nstate_dir = {state:?}\nsandbox_dir = {sandboxes:?}\nhost_services = false\n\n[cache]\ndir = {cache:?}\n\n{extra}",
+            state = dir.join("state"),
+            sandboxes = dir.join("sandboxes"),
+        ),
+    )
+    .expect("config written");
+    config
+}
+
 impl Server {
     /// Start the binary on a free loopback port with its state in `dir` and `extra`
     /// settings (TOML) appended; returns once it says it is serving.
     fn start(dir: &Path, extra: &str) -> Server {
-        let config = dir.join("arsenal.toml");
-        let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\naddr = \"127.0.0.1:0\"\nstate_dir = {state:?}\nsandbox_dir = {sandboxes:?}\nhost_services = false\n\n[cache]\ndir = {cache:?}\n\n{extra}",
-                state = dir.join("state"),
-                sandboxes = dir.join("sandboxes"),
-            ),
-        )
-        .expect("config written");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_arsenal"))
+        Server::launch(dir, extra, &Launch::default()).0
+    }
+
+    /// [`Server::start`] as `launch` says; also returns the server's stderr, line by line
+    /// as it writes them (read on a thread of its own, so a chatty log never blocks it).
+    fn launch(
+        dir: &Path,
+        extra: &str,
+        launch: &Launch<'_>,
+    ) -> (Server, std::sync::mpsc::Receiver<String>) {
+        let config = write_config(dir, extra);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_arsenal"));
+        command
+            .args(launch.args)
             .args(["--config".as_ref(), config.as_os_str(), "serve".as_ref()])
-            .env("ARSENAL_ADMIN_TOKEN", TOKEN)
-            .env("ARSENAL_LOG", "warn")
+            .env_remove("ARSENAL_ADMIN_TOKEN")
+            .env("ARSENAL_LOG", launch.log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the arsenal binary starts");
+            .stderr(Stdio::piped());
+        if let Some(token) = launch.admin_token {
+            command.env("ARSENAL_ADMIN_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("the arsenal binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (wrote, written) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = wrote.send(line);
+            }
+        });
         let stdout = child.stdout.take().expect("stdout is piped");
         let (said, heard) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -62,15 +109,12 @@ impl Server {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                let mut stderr = String::new();
-                let _ = child
-                    .stderr
-                    .take()
-                    .map(|mut err| err.read_to_string(&mut stderr));
-                panic!("the server did not start:\n{stderr}");
+                let _ = child.wait();
+                let stderr: Vec<String> = written.try_iter().collect();
+                panic!("the server did not start:\n{}", stderr.join("\n"));
             }
         };
-        Server { child, url }
+        (Server { child, url }, written)
     }
 
     /// SIGKILL: no shutdown, no drain, no flush.
@@ -397,4 +441,146 @@ fn every_acknowledged_change_survives_a_hard_kill_in_the_audit_log() {
         "acknowledged but not in the audit log: {lost:?}"
     );
     assert_eq!(body["data"]["durable"], true);
+}
+
+/// Local mode as an operator meets it: the first start generates the admin token, prints
+/// it once on stderr and keeps it (0600) in the state directory; reads are open, a change
+/// needs the token; a restart reuses the token without printing it; the CLI finds it by
+/// itself; a non-loopback address is refused. With `--log-format json` at trace level,
+/// every other line on stderr is a JSON log record, and none holds the token or the wrong
+/// one sent.
+#[test]
+fn local_mode_generates_prints_and_keeps_its_admin_token() {
+    const WRONG: &str = "not-the-admin-token-0123";
+    let dir = tempfile::tempdir().unwrap();
+    let launch = Launch {
+        admin_token: None,
+        log: "trace,wasmtime=info,cranelift=info,regalloc2=info",
+        args: &["--log-format", "json"],
+    };
+    let (server, stderr) = Server::launch(dir.path(), "", &launch);
+
+    // The announcement: printed once, before serving.
+    let mut lines = Vec::new();
+    let token = loop {
+        let line = stderr
+            .recv_timeout(START_BOUND)
+            .unwrap_or_else(|_| panic!("no token announced:\n{}", lines.join("\n")));
+        if let Some(token) = line.strip_prefix("arsenal: local admin token: ") {
+            break token.trim().to_owned();
+        }
+        lines.push(line);
+    };
+    assert_eq!(token.len(), 64, "{token}");
+    let kept = dir.path().join("state/admin-token");
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap().trim(), token);
+
+    let client = Server::client();
+    let start = |credential: Option<&str>, name: &str| {
+        let mut request = client
+            .post(format!("{}/api/v1/supervisors", server.url))
+            .header("cookie", format!("session={WRONG}"))
+            .json(&serde_json::json!({ "name": name }));
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        let response = request.send().expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let read = client
+        .get(format!("{}/api/v1/processes", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200, "reads are open on loopback");
+    let (status, body) = start(None, "anonymous");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &Value::from("unauthenticated"))
+    );
+    let (status, body) = start(Some(WRONG), "wrong");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (401, &Value::from("unauthenticated"))
+    );
+    let (status, body) = start(Some(&token), "first");
+    assert_eq!(status, 201, "{body}");
+
+    // The CLI, told only where the server is, finds the kept token.
+    let config = dir.path().join("arsenal.toml");
+    let cli = Command::new(env!("CARGO_BIN_EXE_arsenal"))
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["versions", "echo", "--url", &server.url])
+        .env_remove("ARSENAL_ADMIN_TOKEN")
+        .env_remove("ARSENAL_TOKEN")
+        .output()
+        .expect("the CLI runs");
+    assert!(
+        cli.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&cli.stdout),
+        String::from_utf8_lossy(&cli.stderr)
+    );
+
+    server.kill_hard();
+    let first_run: Vec<String> = lines.into_iter().chain(stderr.iter()).collect();
+
+    // A restart keeps the token, and does not print it again.
+    let (server, stderr) = Server::launch(dir.path(), "", &launch);
+    let (status, body) = start_on(&server, &token, "second");
+    assert_eq!(status, 201, "{body}");
+    drop(server);
+    let second_run: Vec<String> = stderr.iter().collect();
+    assert!(
+        !second_run
+            .iter()
+            .any(|line| line.contains("local admin token:")),
+        "{second_run:#?}"
+    );
+
+    // Every line but the announcement is a JSON record, and none carries a credential.
+    let mut records = 0;
+    for line in first_run.iter().chain(&second_run) {
+        if line.starts_with("         kept in ") {
+            continue;
+        }
+        let record: Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not a JSON log line ({error}): {line}"));
+        assert!(record["level"].is_string(), "{line}");
+        records += 1;
+        assert!(!line.contains(&token), "the admin token in the log: {line}");
+        assert!(!line.contains(WRONG), "a credential in the log: {line}");
+    }
+    assert!(
+        first_run
+            .iter()
+            .any(|line| line.contains(r#""path":"/api/v1/supervisors""#)),
+        "the requests were logged: {first_run:#?}"
+    );
+    assert!(records > 10, "{records} records");
+
+    // Without keys, only loopback: another address is refused before anything is served.
+    let refused = Command::new(env!("CARGO_BIN_EXE_arsenal"))
+        .args(["--config".as_ref(), config.as_os_str()])
+        .args(["serve", "--addr", "0.0.0.0:0"])
+        .env("ARSENAL_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("binds only to loopback"), "{said}");
+}
+
+/// `POST /api/v1/supervisors {"name": name}` on `server` with `token`.
+fn start_on(server: &Server, token: &str, name: &str) -> (u16, Value) {
+    let response = Server::client()
+        .post(format!("{}/api/v1/supervisors", server.url))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
 }
