@@ -64,6 +64,8 @@ pub struct Host {
     audit: crate::audit::AuditLog,
     /// The watched directories (`operations.watch_dirs`); dropped with the host.
     watches: Vec<crate::watch::DirectoryWatch>,
+    /// Held by an admin change from publishing it to recording it (see `admin_turn`).
+    admin_turn: tokio::sync::Mutex<()>,
 }
 
 impl Host {
@@ -160,6 +162,7 @@ impl Host {
             telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
             audit,
             watches: Vec::new(),
+            admin_turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -344,6 +347,14 @@ impl Host {
             }
         }
         Ok(())
+    }
+
+    /// The admin API's turn to change what is loaded: held from making a change live to
+    /// recording it in the state directory (and handing it to the cluster), so changes are
+    /// kept in the order they were made and a restart comes back to the state last served.
+    /// Taken after compiling, never during.
+    pub(crate) async fn admin_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.admin_turn.lock().await
     }
 
     /// The watched directories, in the order configured.

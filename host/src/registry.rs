@@ -181,13 +181,20 @@ impl Registry {
         origin: &str,
     ) -> Result<Added, LoadError> {
         let operation = self.inspect(bytes, source, origin).await?;
+        self.add_loaded(operation).await
+    }
+
+    /// Publish an operation [`Registry::inspect`] loaded, as [`Registry::add`] does. Split
+    /// from loading so a caller can order publication (and what it records of it) without
+    /// holding anything while the component compiles.
+    pub async fn add_loaded(&self, operation: LoadedOperation) -> Result<Added, LoadError> {
         if self.settings.disabled.contains(&operation.spec.name) {
-            tracing::info!(operation = %operation.spec.name, origin, "operation disabled by configuration");
+            tracing::info!(operation = %operation.spec.name, origin = %operation.origin, "operation disabled by configuration");
             return Ok(Added::Disabled(operation.spec.name.clone()));
         }
         let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        self.insert(operation.clone(), origin)?;
+        self.insert(operation.clone(), &operation.origin)?;
         Ok(Added::Published(operation))
     }
 
@@ -203,14 +210,25 @@ impl Registry {
         origin: &str,
     ) -> Result<Swapped, LoadError> {
         let operation = self.inspect(bytes, source, origin).await?;
+        self.replace_loaded(name, operation).await
+    }
+
+    /// Put an operation [`Registry::inspect`] loaded in place of the live version of
+    /// `name`, as [`Registry::replace`] does.
+    pub async fn replace_loaded(
+        &self,
+        name: &str,
+        operation: LoadedOperation,
+    ) -> Result<Swapped, LoadError> {
         if operation.spec.name != name {
             return Err(LoadError::NameMismatch {
                 expected: name.to_owned(),
                 found: operation.spec.name.clone(),
             });
         }
+        let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        self.replace_live(Arc::new(operation), origin)
+        self.replace_live(operation.clone(), &operation.origin)
     }
 
     /// Load a component and publish it: added when its name is new, replacing the live
@@ -306,6 +324,19 @@ impl Registry {
         self.forget(earlier.into_iter().chain([removed.clone()]));
         tracing::info!(operation = name, "operation unloaded");
         Ok(removed)
+    }
+
+    /// Keep at most `len` earlier versions of `name`, dropping the oldest: how the state
+    /// replay ends with the history it recorded. Replaying uploads over the version that
+    /// loads at start on its own (built-in or from a directory) puts that one first in the
+    /// history, where the record may no longer keep it. The dropped ones keep their cache
+    /// entries: they are what loads at every start.
+    pub(crate) fn trim_history(&self, name: &str, len: usize) {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = history.get_mut(name) {
+            let excess = kept.len().saturating_sub(len);
+            kept.drain(..excess);
+        }
     }
 
     /// The live version of `name` and the earlier ones kept, newest first.

@@ -69,6 +69,11 @@ impl Kept {
         }
     }
 
+    /// How many earlier versions of `name` are kept.
+    pub(crate) fn kept(&self, name: &str) -> usize {
+        self.history.get(name).map_or(0, Vec::len)
+    }
+
     fn hashes(&self) -> impl Iterator<Item = &String> {
         self.live.values().chain(self.history.values().flatten())
     }

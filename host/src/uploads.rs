@@ -138,6 +138,9 @@ impl Uploads {
                 problems.push(problem(name, error));
             }
         }
+        for name in manifest.operations.live.keys() {
+            registry.trim_history(name, manifest.operations.kept(name));
+        }
         let workers = host.workers();
         for name in &manifest.workers.unloaded {
             workers.unload(name);
@@ -154,6 +157,9 @@ impl Uploads {
             if let Err(error) = outcome {
                 problems.push(problem(&format!("worker:{name}"), error));
             }
+        }
+        for name in manifest.workers.live.keys() {
+            workers.trim_history(name, manifest.workers.kept(name));
         }
         problems
     }

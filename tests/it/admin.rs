@@ -1050,3 +1050,129 @@ async fn compilations_beyond_the_bound_wait_for_a_slot() {
         "the three replacements all went through"
     );
 }
+
+/// Admin changes sent at once — replacements, rollbacks, worker loads — are kept in the
+/// order they were made live, so a restart comes back to the versions served before it,
+/// with the same histories; the state directory keeps exactly the uploaded components
+/// those histories name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_made_at_once_come_back_in_the_order_they_were_made() {
+    let state = crate::fresh_state_dir();
+    let settings = || {
+        let mut settings = settings();
+        settings.server.state_dir = Some(state.clone());
+        settings
+    };
+    let host = Arc::new(TestHost::with_settings(settings(), &[]).await);
+    let mut changes = Vec::new();
+    for n in 0..8 {
+        let host = host.clone();
+        let operation = unique(guests::ECHO_V2, &format!("at once {n}"));
+        let worker = unique(guests::COUNTER_WORKER, &format!("at once {n}"));
+        changes.push(tokio::spawn(async move {
+            let replaced = upload_bytes(
+                &host,
+                Method::PUT,
+                "/api/v1/admin/operations/echo",
+                operation,
+            )
+            .await;
+            assert_eq!(replaced.status, 200, "{}", replaced.body);
+            let loaded =
+                upload_bytes(&host, Method::PUT, "/api/v1/admin/workers/tally", worker).await;
+            assert!(
+                loaded.status == 200 || loaded.status == 201,
+                "{}",
+                loaded.body
+            );
+            if n % 3 == 0 {
+                for uri in [
+                    "/api/v1/admin/operations/echo/rollback",
+                    "/api/v1/admin/workers/tally/rollback",
+                ] {
+                    let rolled = host.post(uri, serde_json::json!({})).await;
+                    assert!(
+                        rolled.status == 200 || rolled.code() == "no_earlier_version",
+                        "{}",
+                        rolled.body
+                    );
+                }
+            }
+        }));
+    }
+    for change in changes {
+        change.await.unwrap();
+    }
+    let versions = |reply: Reply, field: &str| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|version| version[field].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let echo = versions(
+        host.get("/api/v1/admin/operations/echo/versions").await,
+        "content_hash",
+    );
+    let tally = versions(
+        host.get("/api/v1/admin/workers/tally/versions").await,
+        "version",
+    );
+    drop(host);
+
+    let host = TestHost::with_settings(settings(), &[]).await;
+    assert!(
+        host.host.problems().is_empty(),
+        "{:?}",
+        host.host.problems()
+    );
+    let kept_echo = versions(
+        host.get("/api/v1/admin/operations/echo/versions").await,
+        "content_hash",
+    );
+    assert_eq!(kept_echo, echo, "echo: live first, then its history");
+    let kept_tally = versions(
+        host.get("/api/v1/admin/workers/tally/versions").await,
+        "version",
+    );
+    assert_eq!(kept_tally, tally, "tally: live first, then its history");
+    // Exactly the uploaded versions are stored: echo's (the built-in one is not an upload)
+    // and tally's (a worker's version is the start of its content hash).
+    let uploaded_echo: Vec<&String> = echo
+        .iter()
+        .filter(|hash| Some(hash.as_str()) != builtin_hash(&host).as_deref())
+        .collect();
+    let stored: Vec<String> = std::fs::read_dir(state.join("components"))
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".wasm").unwrap().to_owned()
+        })
+        .collect();
+    for hash in &uploaded_echo {
+        assert!(stored.contains(hash), "echo's {hash} is kept");
+    }
+    for version in &tally {
+        assert!(
+            stored.iter().any(|hash| hash.starts_with(version.as_str())),
+            "tally's {version} is kept"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        uploaded_echo.len() + tally.len(),
+        "nothing is kept that no history names: {stored:?}"
+    );
+}
+
+/// The content hash of the built-in echo, which loads with every host.
+fn builtin_hash(host: &TestHost) -> Option<String> {
+    let fresh = host.host.registry().versions("echo").ok()?;
+    fresh
+        .iter()
+        .find(|operation| operation.source == arsenal::Source::Builtin)
+        .map(|operation| operation.content_hash.clone())
+}

@@ -31,7 +31,15 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
         Ok(bytes) => bytes,
         Err(error) => return error.into_response(),
     };
-    let added = host.registry().add(&bytes, Source::Upload, ORIGIN).await;
+    let loaded = host
+        .registry()
+        .inspect(&bytes, Source::Upload, ORIGIN)
+        .await;
+    let _turn = host.admin_turn().await;
+    let added = match loaded {
+        Ok(operation) => host.registry().add_loaded(operation).await,
+        Err(error) => Err(error),
+    };
     let response = match &added {
         Ok(Added::Published(operation)) => keep(&host, Change::Added(operation, &bytes))
             .unwrap_or_else(|| {
@@ -75,15 +83,21 @@ pub(crate) async fn replace(
         Ok(bytes) => bytes,
         Err(error) => return noted(error.into_response(), Some(&name), None, None),
     };
-    let result = host
+    let loaded = host
         .registry()
-        .replace(&name, &bytes, Source::Upload, ORIGIN)
+        .inspect(&bytes, Source::Upload, ORIGIN)
         .await;
+    let _turn = host.admin_turn().await;
+    let result = match loaded {
+        Ok(operation) => host.registry().replace_loaded(&name, operation).await,
+        Err(error) => Err(error),
+    };
     swap_answer(&host, &name, result, Some(&bytes))
 }
 
 /// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let _turn = host.admin_turn().await;
     let result = host.registry().rollback(&name).await;
     swap_answer(&host, &name, result, None)
 }
@@ -117,6 +131,7 @@ fn swap_answer(
 
 /// `DELETE /api/v1/admin/operations/{name}`: unload.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let _turn = host.admin_turn().await;
     let response = match host.registry().remove(&name).await {
         Ok(removed) => keep(&host, Change::Removed(&name))
             .unwrap_or_else(|| Json(json!({ "data": version(&removed, false) })).into_response()),

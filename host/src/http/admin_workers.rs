@@ -54,7 +54,9 @@ pub(crate) async fn put(
         )
         .into_response();
     }
-    let (response, live) = match host.workers().load(&name, &bytes, Source::Upload).await {
+    let prepared = host.workers().prepare(&name, &bytes, Source::Upload).await;
+    let _turn = host.admin_turn().await;
+    let (response, live) = match prepared.map(|code| host.workers().install(code)) {
         Ok(Loaded { code, previous }) => {
             host.cluster()
                 .propagate(crate::cluster::ComponentKind::Worker, &name, &bytes);
@@ -128,6 +130,7 @@ pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<Str
 
 /// `POST /api/v1/admin/workers/{name}/rollback`.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let _turn = host.admin_turn().await;
     if host.workers().get(&name).is_none() {
         return not_loaded(&name);
     }
@@ -149,6 +152,7 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
 
 /// `DELETE /api/v1/admin/workers/{name}`.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let _turn = host.admin_turn().await;
     match host.workers().unload(&name) {
         Some(code) => noted(
             keep(&host, Change::WorkerRemoved(&name))

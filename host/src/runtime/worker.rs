@@ -397,9 +397,22 @@ impl WorkerEngine {
         bytes: &[u8],
         source: Source,
     ) -> Result<Loaded, WorkerError> {
+        let code = self.prepare(name, bytes, source).await?;
+        Ok(self.install(code))
+    }
+
+    /// Check and compile a worker component for `name` without making it available: the
+    /// first half of [`WorkerEngine::load`], split so a caller can order installations
+    /// (and what it records of them) without holding anything while the code compiles.
+    pub async fn prepare(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        source: Source,
+    ) -> Result<Arc<WorkerCode>, WorkerError> {
         let hash = crate::cache::content_hash(bytes);
         let version = hash[..12].to_owned();
-        let code = if source == Source::Builtin {
+        Ok(if source == Source::Builtin {
             self.compile(name, &version, bytes, source)?
         } else {
             let checked = self.check(bytes, source)?;
@@ -419,7 +432,13 @@ impl WorkerEngine {
                 }
             };
             self.link(name, &version, &hash, source, component, checked)?
-        };
+        })
+    }
+
+    /// Make prepared code available under its name, replacing the live version for
+    /// processes started from now on; the second half of [`WorkerEngine::load`].
+    pub fn install(&self, code: Arc<WorkerCode>) -> Loaded {
+        let name = code.name.as_str();
         let previous = self
             .loaded
             .write()
@@ -438,8 +457,8 @@ impl WorkerEngine {
                 self.forget(&dropped, &history);
             }
         }
-        tracing::info!(worker = name, version, "worker loaded");
-        Ok(Loaded { code, previous })
+        tracing::info!(worker = name, version = %code.version, "worker loaded");
+        Loaded { code, previous }
     }
 
     /// Drop the compile cache entry of a version no longer kept, unless another loaded or
@@ -502,6 +521,16 @@ impl WorkerEngine {
             tracing::info!(worker = name, "worker unloaded");
         }
         removed
+    }
+
+    /// Keep at most `len` earlier versions of `name`, dropping the oldest (the state
+    /// replay's way to end with the history it recorded; see `Registry::trim_history`).
+    pub(crate) fn trim_history(&self, name: &str, len: usize) {
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = history.get_mut(name) {
+            let excess = kept.len().saturating_sub(len);
+            kept.drain(..excess);
+        }
     }
 
     /// The loaded version of `name` and the earlier ones kept, newest first.
