@@ -151,6 +151,32 @@ async fn the_log_is_queried_by_filter_and_page_by_admins_only() {
         0
     );
 
+    // `since` and `until` keep exactly the records of their span: from `since`, before
+    // `until`.
+    let all = records(&host, "").await;
+    let time_ms = |record: &Value| record["time_ms"].as_u64().unwrap();
+    let middle = &all[2];
+    let since = records(
+        &host,
+        &format!("?since={}", middle["time"].as_str().unwrap()),
+    )
+    .await;
+    let expected: Vec<&Value> = all
+        .iter()
+        .filter(|r| time_ms(r) >= time_ms(middle))
+        .collect();
+    assert_eq!(since.iter().collect::<Vec<_>>(), expected);
+    let until = records(
+        &host,
+        &format!("?until={}", middle["time"].as_str().unwrap()),
+    )
+    .await;
+    let expected: Vec<&Value> = all
+        .iter()
+        .filter(|r| time_ms(r) < time_ms(middle))
+        .collect();
+    assert_eq!(until.iter().collect::<Vec<_>>(), expected);
+
     // Pages of two, newest first, following the cursor to the end.
     let mut seen = Vec::new();
     let mut query = "?limit=2".to_owned();

@@ -602,6 +602,20 @@ async fn health_checks_loading_instantiation_and_the_error_budget() {
             .await
             .assert_error(500, "operation_crashed");
     }
+    // The analytics name the crash by code and request id; the guest's panic message and
+    // the trap stay in the server log.
+    let stats = host.get("/api/v1/operations/panic/stats").await;
+    let last = &stats.body["data"]["last_errors"][0];
+    assert_eq!(
+        (&last["status"], &last["code"]),
+        (&json!(500), &json!("operation_crashed")),
+        "{}",
+        stats.body
+    );
+    let text = stats.body.to_string();
+    for internal in ["panicked", "unreachable", "wasm backtrace"] {
+        assert!(!text.contains(internal), "`{internal}` in {text}");
+    }
     let panic = host.get("/api/v1/operations/panic/health").await;
     assert_eq!(panic.status, 200, "{}", panic.body);
     let data = &panic.body["data"];
@@ -632,6 +646,38 @@ async fn health_checks_loading_instantiation_and_the_error_budget() {
     host.get("/api/v1/operations/nonesuch/health")
         .await
         .assert_error(404, "operation_not_found");
+}
+
+/// The health check really instantiates the operation: with every instance slot taken
+/// by a call in flight it cannot, and says so (by code), until the slot is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_fails_while_the_operation_cannot_be_instantiated() {
+    let mut settings = crate::settings();
+    settings.limits.max_instances = 1;
+    settings.limits.warm_instances = 0;
+    settings.limits.timeout_ms = 5_000;
+    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
+    let router = host.router.clone();
+    let slow = tokio::spawn(async move {
+        let request = http::Request::get("/api/v1/test/slow?ms=500")
+            .header("authorization", format!("Bearer {}", crate::ADMIN_TOKEN))
+            .body(Body::empty())
+            .unwrap();
+        router.oneshot(request).await.unwrap().status()
+    });
+    host.host.registry().instances().busy_at_least(1).await;
+    let busy = host.get("/api/v1/operations/echo/health").await;
+    assert_eq!(busy.status, 200, "{}", busy.body);
+    let data = &busy.body["data"];
+    assert_eq!(data["healthy"], false, "{data}");
+    assert_eq!(
+        data["checks"]["instantiates"],
+        json!({ "ok": false, "code": "overloaded" })
+    );
+    assert_eq!(data["checks"]["loaded"]["ok"], true);
+    assert_eq!(slow.await.unwrap(), 200);
+    let free = host.get("/api/v1/operations/echo/health").await;
+    assert_eq!(free.body["data"]["healthy"], true, "{}", free.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
