@@ -9,7 +9,8 @@ use crate::bindings::arsenal::operation::types as wit;
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The authenticated principal (`local` in local mode).
+    /// Who is calling: an API key's name, or in local mode `local-admin` (the admin
+    /// token) or `anonymous` (an open read).
     pub principal: String,
     /// The caller's roles.
     pub roles: Vec<String>,

@@ -332,7 +332,10 @@ async fn the_caller_reaches_the_operation_and_its_host_calls() {
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    assert_eq!(reply.body["data"]["caller"]["principal"], json!("operator"));
+    assert_eq!(
+        reply.body["data"]["caller"],
+        json!({ "principal": "operator", "roles": ["operator"], "request_id": reply.header("x-request-id") })
+    );
 
     let reply = ask(
         &host,
@@ -398,6 +401,7 @@ async fn a_batch_carries_its_caller_into_every_call() {
     );
     let typed = &reply.body["data"]["results"][4]["body"]["data"]["caller"];
     assert_eq!(typed["principal"], json!("operator"));
+    assert_eq!(typed["roles"], json!(["operator"]));
 
     // No key, no batch.
     post(&host, None, "/api/v1/batch", calls)

@@ -67,6 +67,7 @@ impl Operation for Typed {
                         "required": ["principal", "request_id"],
                         "properties": {
                             "principal": { "type": "string" },
+                            "roles": { "type": "array", "items": { "type": "string" } },
                             "request_id": { "type": "string" }
                         }
                     }
@@ -96,7 +97,11 @@ impl Operation for Typed {
         let mut data = request.raw_params().clone();
         data.insert(
             "caller".to_owned(),
-            json!({ "principal": caller.principal, "request_id": caller.request_id }),
+            json!({
+                "principal": caller.principal,
+                "roles": caller.roles,
+                "request_id": caller.request_id,
+            }),
         );
         Ok(data)
     }
