@@ -1176,3 +1176,133 @@ fn builtin_hash(host: &TestHost) -> Option<String> {
         .find(|operation| operation.source == arsenal::Source::Builtin)
         .map(|operation| operation.content_hash.clone())
 }
+
+/// Bad worker components, like bad operations, change nothing and say why: each is
+/// answered with its status and code, the worker loaded under the name keeps its version,
+/// and a good upload goes through afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_worker_upload_changes_nothing_and_says_why() {
+    let ledger = arsenal_tests::read(guests::LEDGER_V1);
+    let mut settings = settings();
+    // Over every body here but the one meant to be too large (a precompiled artifact is
+    // some times its component's size).
+    settings.server.max_upload_bytes = 4 << 20;
+    let cap = settings.server.max_upload_bytes;
+    let host = TestHost::with_settings(settings, &[]).await;
+    let first = upload_bytes(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        ledger.clone(),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let live = first.body["data"]["live"]["version"].clone();
+    // A precompiled artifact of a good component, from this host's compile cache.
+    let artifact = host
+        .host
+        .registry()
+        .loader()
+        .cache()
+        .dir()
+        .expect("the tests' compile cache is on")
+        .join(format!(
+            "{}.cwasm",
+            arsenal::content_hash(&arsenal_tests::read(guests::ECHO_V2))
+        ));
+    let echo_v2 = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        guests::ECHO_V2,
+    )
+    .await;
+    assert_eq!(echo_v2.status, 200, "{}", echo_v2.body);
+    let precompiled = std::fs::read(&artifact).expect("echo v2's artifact is cached");
+    let cases = [
+        (
+            "not wasm",
+            b"junk".to_vec(),
+            422,
+            "invalid_component",
+            "/error/message",
+            "not a WebAssembly binary",
+        ),
+        (
+            "core module",
+            arsenal_tests::read(guests::CORE_MODULE),
+            422,
+            "invalid_component",
+            "/error/message",
+            "core WebAssembly module",
+        ),
+        (
+            "precompiled artifact",
+            precompiled,
+            422,
+            "invalid_component",
+            "/error/message",
+            "precompiled artifact",
+        ),
+        (
+            "an operation, not a worker",
+            arsenal_tests::read(guests::GREET),
+            422,
+            "invalid_component",
+            "/error/message",
+            "arsenal:process/worker@0.1.0",
+        ),
+        (
+            "future contract",
+            arsenal_tests::read(guests::FUTURE_WORKER),
+            422,
+            "unsupported_contract_version",
+            "/error/details/found",
+            "0.9.0",
+        ),
+        (
+            "too large",
+            vec![0; cap + 1],
+            413,
+            "payload_too_large",
+            "/error/code",
+            "payload_too_large",
+        ),
+    ];
+    for (case, body, status, code, pointer, named) in cases {
+        let reply = upload_bytes(&host, Method::PUT, "/api/v1/admin/workers/ledger", body).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (status, code),
+            "{case}: {}",
+            reply.body
+        );
+        let found = reply.body.pointer(pointer).and_then(Value::as_str);
+        assert!(
+            found.is_some_and(|found| found.contains(named)),
+            "{case}: {pointer} does not name {named:?}: {}",
+            reply.body
+        );
+        if code == "unsupported_contract_version" {
+            assert_eq!(
+                reply.body["error"]["details"]["supported"],
+                serde_json::json!(["0.1.0"]),
+                "{case}"
+            );
+        }
+        let versions = host.get("/api/v1/admin/workers/ledger/versions").await;
+        assert_eq!(versions.status, 200, "{case}: {}", versions.body);
+        let listed = versions.body["data"]["versions"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{case}: nothing kept: {}", versions.body);
+        assert_eq!(listed[0]["version"], live, "{case}: the live version stays");
+    }
+    let second = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        guests::LEDGER_V2,
+    )
+    .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.body["data"]["previous"]["version"], live);
+}

@@ -101,6 +101,15 @@ fn refusal(error: WorkerError) -> ApiError {
             "unsupported_imports",
             message,
         ),
+        WorkerError::UnsupportedContract { found } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_contract_version",
+            message,
+        )
+        .with_details(json!({
+            "found": found,
+            "supported": [crate::runtime::supported_worker_contract()],
+        })),
         WorkerError::CompileTimeout(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
         }

@@ -40,5 +40,5 @@ pub use trace::{
 };
 pub use worker::{
     Event, ExitReason, Hibernated, Loaded, Worker, WorkerCode, WorkerEngine, WorkerError,
-    WorkerLimits,
+    WorkerLimits, supported_contract as supported_worker_contract,
 };

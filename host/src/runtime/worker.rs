@@ -27,6 +27,8 @@ use std::sync::Weak;
 
 const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
 const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
+/// The worker interface at any version, up to the `@`.
+const WORKER_INTERFACE_UNVERSIONED: &str = "arsenal:process/worker@";
 const PROCESS_INTERFACE: &str = "arsenal:process/process@";
 const FILESYSTEM_PACKAGE: &str = "wasi:filesystem/";
 
@@ -67,6 +69,11 @@ pub enum WorkerError {
     NotStateful,
     #[error("unsupported imports: {}", .0.join(", "))]
     UnsupportedImports(Vec<String>),
+    #[error(
+        "unsupported contract version {found}; this host supports {}",
+        supported_contract()
+    )]
+    UnsupportedContract { found: String },
     #[error("{0}")]
     CompileTimeout(String),
     #[error("{0}")]
@@ -82,6 +89,13 @@ impl From<crate::compiler::CompileError> for WorkerError {
             CompileError::Child(_) => WorkerError::Compiler(error.to_string()),
         }
     }
+}
+
+/// The worker contract version this host accepts.
+pub fn supported_contract() -> &'static str {
+    WORKER_INTERFACE
+        .strip_prefix(WORKER_INTERFACE_UNVERSIONED)
+        .expect("the worker interface is versioned")
 }
 
 /// What a worker component offers, read before it is compiled.
@@ -330,6 +344,17 @@ impl WorkerEngine {
             .iter()
             .any(|export| export == WORKER_INTERFACE)
         {
+            // Built against another version of the contract: say which, and which this
+            // host takes.
+            if let Some(found) = shape
+                .exports
+                .iter()
+                .find_map(|export| export.strip_prefix(WORKER_INTERFACE_UNVERSIONED))
+            {
+                return Err(WorkerError::UnsupportedContract {
+                    found: found.to_owned(),
+                });
+            }
             return Err(invalid(format!("it does not export `{WORKER_INTERFACE}`")));
         }
         // The `process` interface is every worker's own baseline (never an operation's);
