@@ -262,3 +262,132 @@ async fn a_change_whose_client_hung_up_is_made_and_recorded() {
         "the change was made"
     );
 }
+
+/// An admin action attempted by a role too low is refused 403 and recorded as refused,
+/// under the caller who tried; reads of the admin API and anonymous attempts are not
+/// records (the latter are counted in `/metrics`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_admin_actions_are_recorded_under_who_tried() {
+    use arsenal::Role;
+
+    const OPERATOR: &str = "audit-operator-key";
+    const VIEWER: &str = "audit-viewer-key";
+    const ADMIN: &str = "audit-admin-key";
+    let host = TestHost::with_settings(
+        crate::keyed(&[
+            ("operator", OPERATOR, Role::Operator),
+            ("viewer", VIEWER, Role::Viewer),
+            ("admin", ADMIN, Role::Admin),
+        ]),
+        &[],
+    )
+    .await;
+    let wasm = [("content-type", "application/wasm")];
+    let bytes = arsenal_tests::read(guests::ECHO_V2);
+    host.send_as(
+        Some(OPERATOR),
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        Body::from(bytes.clone()),
+        &[
+            ("content-type", "application/wasm"),
+            ("x-request-id", "tried-put"),
+        ],
+    )
+    .await
+    .assert_error(403, "forbidden");
+    host.send_as(
+        Some(VIEWER),
+        Method::DELETE,
+        "/api/v1/admin/operations/echo",
+        Body::empty(),
+        &[("x-request-id", "tried-delete")],
+    )
+    .await
+    .assert_error(403, "forbidden");
+    host.send_as(
+        Some(OPERATOR),
+        Method::GET,
+        "/api/v1/admin/operations/echo/versions",
+        Body::empty(),
+        &[],
+    )
+    .await
+    .assert_error(403, "forbidden");
+    host.send_as(
+        None,
+        Method::PUT,
+        "/api/v1/admin/operations/echo",
+        Body::from(bytes),
+        &wasm,
+    )
+    .await
+    .assert_error(401, "unauthenticated");
+
+    let reply = host
+        .send_as(
+            Some(ADMIN),
+            Method::GET,
+            "/api/v1/audit",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let all = reply.body["data"]["records"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str, &str, u64, &str, &str)> = all
+        .iter()
+        .map(|record| {
+            (
+                record["request_id"].as_str().unwrap(),
+                record["principal"].as_str().unwrap(),
+                record["role"].as_str().unwrap(),
+                record["method"].as_str().unwrap(),
+                record["status"].as_u64().unwrap(),
+                record["error_code"].as_str().unwrap(),
+                record["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "tried-delete",
+                "viewer",
+                "viewer",
+                "DELETE",
+                403,
+                "forbidden",
+                "refused"
+            ),
+            (
+                "tried-put",
+                "operator",
+                "operator",
+                "PUT",
+                403,
+                "forbidden",
+                "refused"
+            ),
+        ]
+    );
+    assert!(
+        all.iter()
+            .all(|record| record["path"] == "/api/v1/admin/operations/echo")
+    );
+    // Nothing was changed by them.
+    let versions = host
+        .send_as(
+            Some(ADMIN),
+            Method::GET,
+            "/api/v1/admin/operations/echo/versions",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        versions.body["data"]["versions"].as_array().unwrap().len(),
+        1
+    );
+}

@@ -1,6 +1,7 @@
 //! The audit log at the HTTP edge: the middleware that records every state-changing
 //! request (any method but GET, HEAD and OPTIONS: operation calls and admin actions) once
-//! it is authenticated, and `GET /api/v1/audit` to query the log.
+//! it is authenticated, the record of one refused before that (an admin action by a role
+//! too low), and `GET /api/v1/audit` to query the log.
 //!
 //! An audited request runs on a task of its own, so a client that hangs up does not cancel
 //! a change half made: the change completes, its record is written (saying the client had
@@ -130,6 +131,56 @@ pub(super) async fn record(
         ApiError::internal("the server hit an internal error; the cause is in the server log")
             .into_response()
     })
+}
+
+/// Record a state-changing request refused before any handler ran — an authenticated
+/// caller whose role is too low for the admin API — and answer `response`. Nothing changed,
+/// so a record that cannot be written leaves the answer as it is (and is logged). Only an
+/// authenticated caller's refusals are recorded: its key's rate limit bounds them, while
+/// anonymous ones could flood the log (they are counted in `/metrics` instead).
+pub(super) async fn refused(
+    host: &Host,
+    request: Request,
+    principal: &Principal,
+    response: Response,
+) -> Response {
+    if !principal.is_authenticated() || !audited(request.method(), request.uri().path()) {
+        return response;
+    }
+    let arrived = SystemTime::now();
+    let status = response.status().as_u16();
+    let record = AuditRecord {
+        seq: 0,
+        time: humantime::format_rfc3339_millis(arrived).to_string(),
+        time_ms: arrived
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64),
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.to_string())
+            .unwrap_or_default(),
+        principal: principal.name().to_owned(),
+        role: principal.role().name().to_owned(),
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        operation: None,
+        version: None,
+        revision: None,
+        params: None,
+        outcome: Outcome::of_status(status),
+        status,
+        error_code: response
+            .extensions()
+            .get::<ErrorCode>()
+            .map(|code| code.0.to_string()),
+        duration_us: 0,
+        client_disconnected: false,
+    };
+    if let Err(error) = host.audit().append(record).await {
+        tracing::error!(%error, status, "a refused request could not be recorded");
+    }
+    response
 }
 
 /// The query string of `GET /api/v1/audit`.

@@ -53,7 +53,8 @@ pub(super) async fn authenticate(
     if request.uri().path().starts_with(ADMIN_PREFIX) && !principal.may(Role::Admin) {
         let refused = refusal(&principal, Role::Admin, "use the admin API");
         count_refusal(&host, &refused);
-        return refused.into_response();
+        // An attempted admin action is an audit record, refused.
+        return super::audit::refused(&host, request, &principal, refused.into_response()).await;
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
