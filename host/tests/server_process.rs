@@ -231,9 +231,9 @@ fn assert_state_whole(state: &Path) {
         let bytes = std::fs::read(entry.path()).expect("component readable");
         assert_eq!(arsenal::content_hash(&bytes), hash, "torn component {name}");
     }
-    for hash in manifest["live"]
-        .as_object()
+    for hash in [&manifest["live"], &manifest["workers"]["live"]]
         .into_iter()
+        .filter_map(Value::as_object)
         .flatten()
         .map(|(_, hash)| hash)
     {
@@ -301,6 +301,61 @@ fn a_hard_kill_in_the_middle_of_an_upload_leaves_the_state_before_or_after_it() 
         echo_v2,
     );
     assert_eq!(status, 200, "{body}");
+}
+
+/// The versions of worker `name` (the start of each content hash), live first; none when
+/// no worker has the name.
+fn worker_versions(server: &Server, name: &str) -> Vec<String> {
+    let (status, body) = server.get(&format!("/api/v1/admin/workers/{name}/versions"));
+    if status == 404 {
+        return Vec::new();
+    }
+    assert_eq!(status, 200, "{body}");
+    body["data"]["versions"]
+        .as_array()
+        .expect("a list of versions")
+        .iter()
+        .map(|version| version["version"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_hard_kill_in_the_middle_of_a_worker_upload_leaves_the_state_before_or_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = arsenal_tests::read(guests::LEDGER_V1);
+    let v2 = arsenal_tests::read(guests::LEDGER_V2);
+    let version = |bytes: &[u8]| arsenal::content_hash(bytes)[..12].to_owned();
+
+    let server = Server::start(dir.path(), "");
+    let (status, body) = server.upload(
+        reqwest::Method::PUT,
+        "/api/v1/admin/workers/ledger",
+        v1.clone(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let _in_flight = start_upload(&server, "/api/v1/admin/workers/ledger", &v2, v2.len() / 2);
+    server.kill_hard();
+
+    let server = Server::start(dir.path(), "");
+    assert_eq!(
+        worker_versions(&server, "ledger"),
+        vec![version(&v1)],
+        "the half upload left no version"
+    );
+    assert_state_whole(&dir.path().join("state"));
+
+    let _in_flight = start_upload(&server, "/api/v1/admin/workers/ledger", &v2, v2.len());
+    server.kill_hard();
+
+    let server = Server::start(dir.path(), "");
+    let kept = worker_versions(&server, "ledger");
+    assert!(
+        kept == vec![version(&v1)] || kept == vec![version(&v2), version(&v1)],
+        "before or after, never between: {kept:?}"
+    );
+    assert_state_whole(&dir.path().join("state"));
+    let (status, body) = server.upload(reqwest::Method::PUT, "/api/v1/admin/workers/ledger", v2);
+    assert!(status == 200, "{body}");
 }
 
 #[test]
