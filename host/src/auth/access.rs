@@ -61,6 +61,8 @@ struct LocalMode {
     configured: Option<String>,
     dir: Option<PathBuf>,
     token: Mutex<Option<SecretDigest>>,
+    /// The principal the token authenticates, cloned for each request.
+    admin: Principal,
 }
 
 impl LocalMode {
@@ -99,6 +101,7 @@ impl Access {
                 configured: settings.auth.admin_token.clone(),
                 dir: settings.server.resolved_state_dir(),
                 token: Mutex::new(None),
+                admin: Principal::new(LOCAL_ADMIN, Role::Admin),
             })
         } else {
             Mode::Keys(keys)
@@ -139,7 +142,7 @@ impl Access {
             (Mode::Local(_), None) => Ok(Principal::anonymous_reader()),
             (Mode::Local(local), Some(presented)) => {
                 if local.token()?.matches(&SecretDigest::of(presented)) {
-                    Ok(Principal::new(LOCAL_ADMIN, Role::Admin))
+                    Ok(local.admin.clone())
                 } else {
                     Err(AuthError::Invalid)
                 }

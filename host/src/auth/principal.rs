@@ -1,13 +1,16 @@
 //! [`Principal`]: who is asking, as the HTTP layer established it and as every
 //! operation call and host call sees it.
 
+use std::sync::{Arc, LazyLock};
+
 use super::roles::Role;
 
 /// The caller of one request: a configured key, local mode's admin token, or (local mode
-/// only) an anonymous reader on loopback.
+/// only) an anonymous reader on loopback. Cloned for every request (from the key ring,
+/// into the request), so the name is shared rather than copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    name: String,
+    name: Arc<str>,
     role: Role,
     authenticated: bool,
 }
@@ -16,7 +19,7 @@ impl Principal {
     /// A principal that proved who it is.
     pub(crate) fn new(name: &str, role: Role) -> Principal {
         Principal {
-            name: name.to_owned(),
+            name: Arc::from(name),
             role,
             authenticated: true,
         }
@@ -24,8 +27,9 @@ impl Principal {
 
     /// Local mode's caller without a token: reads only.
     pub(crate) fn anonymous_reader() -> Principal {
+        static ANONYMOUS: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("anonymous"));
         Principal {
-            name: "anonymous".to_owned(),
+            name: ANONYMOUS.clone(),
             role: Role::Viewer,
             authenticated: false,
         }
