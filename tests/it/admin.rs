@@ -1004,7 +1004,8 @@ async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
 
 /// At most `compile.max_concurrent` compilations hold a slot at once, for operations and
 /// worker components together (one compiler serves both); the others wait for a slot and
-/// then go through. Six uploads of code no cache has are sent at once with a bound of one.
+/// then go through. Six uploads of code no cache has are sent at once with a bound of one,
+/// and calls keep being answered while they compile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compilations_beyond_the_bound_wait_for_a_slot() {
     let mut settings = settings();
@@ -1029,6 +1030,20 @@ async fn compilations_beyond_the_bound_wait_for_a_slot() {
             tokio::spawn(async move { upload_bytes(&host, Method::PUT, &uri, bytes).await })
         })
         .collect();
+    // Serving goes on meanwhile: calls are answered while compilations hold the slot.
+    let mut answered_while_compiling = 0;
+    while uploads.iter().any(|upload| !upload.is_finished()) {
+        let compiling = compiler().running > 0;
+        let reply = host.get("/api/v1/echo/ping").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        if compiling && compiler().running > 0 {
+            answered_while_compiling += 1;
+        }
+    }
+    assert!(
+        answered_while_compiling > 0,
+        "no call was answered while code compiled"
+    );
     for upload in uploads {
         let reply = upload.await.unwrap();
         assert!(reply.status == 200 || reply.status == 201, "{}", reply.body);
