@@ -18,6 +18,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{self, Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
+use tracing::instrument::WithSubscriber as _;
 
 use crate::cache::content_hash;
 use crate::capabilities::Source;
@@ -94,12 +95,10 @@ pub fn watch(
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     let (events, _) = broadcast::channel(256);
     // Ends when the watcher is dropped: its handler holds the only sender of `changes`.
-    tokio::spawn(apply_when_quiet(
-        registry,
-        changes,
-        debounce,
-        events.clone(),
-    ));
+    // It logs where its creator logs (a host embedded with a subscriber of its own).
+    tokio::spawn(
+        apply_when_quiet(registry, changes, debounce, events.clone()).with_current_subscriber(),
+    );
     tracing::info!(dir = %dir.display(), "watching for operations");
     Ok(DirectoryWatch {
         _watcher: watcher,

@@ -13,7 +13,7 @@ use arsenal::{Host, LoadError};
 use arsenal::watch::{WatchEvent, watch};
 use tokio::sync::broadcast::Receiver;
 
-use crate::{TestHost, guests};
+use crate::{LogCapture, TestHost, guests};
 
 /// The watcher's next event about `path` (others are skipped), within 10 s.
 async fn next_about(events: &mut Receiver<WatchEvent>, path: &Path) -> WatchEvent {
@@ -40,12 +40,17 @@ async fn next_about(events: &mut Receiver<WatchEvent>, path: &Path) -> WatchEven
 async fn files_added_replaced_and_deleted_are_applied() {
     let host = TestHost::new(&[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let watching = watch(
-        host.host.registry().clone(),
-        dir.path(),
-        Duration::from_millis(100),
-    )
-    .unwrap();
+    // The watcher logs where it was started from: here, into `log`.
+    let log = LogCapture::default();
+    let watching = {
+        let _logging = tracing::subscriber::set_default(log.json_subscriber());
+        watch(
+            host.host.registry().clone(),
+            dir.path(),
+            Duration::from_millis(100),
+        )
+        .unwrap()
+    };
     let mut events = watching.events();
     // A half-written component is refused; the built-in echo keeps serving.
     let bytes = arsenal_tests::read(guests::ECHO_V2);
@@ -126,13 +131,32 @@ async fn files_added_replaced_and_deleted_are_applied() {
         .await
         .assert_error(404, "operation_not_found");
 
-    // Garbage is refused and changes nothing.
+    // Garbage is refused and changes nothing, and the log says so, naming the file.
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"not a component").unwrap();
     assert!(matches!(
         next_about(&mut events, &junk).await,
         WatchEvent::Refused { .. }
     ));
+    let logged: Vec<serde_json::Value> = log
+        .text()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .filter(|line: &serde_json::Value| line["fields"]["path"] == junk.display().to_string())
+        .collect();
+    assert_eq!(logged.len(), 1, "{}", log.text());
+    assert_eq!(logged[0]["level"], "ERROR");
+    assert_eq!(
+        logged[0]["fields"]["message"],
+        "watched file not loaded; the live version keeps serving"
+    );
+    assert!(
+        logged[0]["fields"]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("not a WebAssembly binary")),
+        "{}",
+        logged[0]
+    );
     assert_eq!(
         host.get("/api/v1/echo/x")
             .await
