@@ -177,6 +177,14 @@ pub struct LimitSettings {
     pub warm_instances: u32,
     /// How long an idle warm instance is kept, in milliseconds. Default 60,000.
     pub warm_idle_ms: u64,
+    /// Linear memory of a pooled instance slot kept mapped between instances and reset in
+    /// place (only the pages the last instance dirtied, found with `pagemap_scan`); memory
+    /// beyond it is returned to the kernel. Used only where the kernel has `pagemap_scan`
+    /// (Linux 6.7+). In KiB. Default 4,096.
+    pub keep_resident_kib: u32,
+    /// Freed instance slots whose memory is returned to the kernel in one batch; larger
+    /// batches make fewer system calls per instance. Default 1.
+    pub decommit_batch: u32,
 }
 
 impl Default for LimitSettings {
@@ -196,6 +204,8 @@ impl Default for LimitSettings {
             max_sandboxes: crate::runtime::DEFAULT_MAX_SANDBOXES,
             warm_instances: 16,
             warm_idle_ms: 60_000,
+            keep_resident_kib: 4 * 1024,
+            decommit_batch: 1,
         }
     }
 }
@@ -533,6 +543,16 @@ impl Settings {
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hot_loading_defaults_are_the_documented_ones() {
+        let settings = Settings::default();
+        assert_eq!(settings.server.max_upload_bytes, 50 * 1024 * 1024);
+        assert_eq!(settings.operations.versions_kept, 5);
+        assert_eq!(settings.compile.timeout_ms, 60_000);
+        assert_eq!(settings.compile.max_concurrent, 2);
+        assert_eq!(settings.operations.watch_debounce_ms, 500);
+    }
 
     #[test]
     fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
