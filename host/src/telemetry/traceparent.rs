@@ -185,7 +185,10 @@ mod tests {
     fn new_traces_differ() {
         let a = TraceContext::continue_or_start(None);
         let b = TraceContext::continue_or_start(None);
-        assert_ne!(a.trace_id_field().to_string(), b.trace_id_field().to_string());
+        assert_ne!(
+            a.trace_id_field().to_string(),
+            b.trace_id_field().to_string()
+        );
         assert!(a.to_string().ends_with("-01"));
     }
 }
