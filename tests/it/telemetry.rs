@@ -666,6 +666,15 @@ async fn health_fails_while_the_operation_cannot_be_instantiated() {
         router.oneshot(request).await.unwrap().status()
     });
     host.host.registry().instances().busy_at_least(1).await;
+    let samples = scrape(&host).await;
+    assert_eq!(
+        (
+            value(&samples, "arsenal_instances_in_use", &[]),
+            value(&samples, "arsenal_instances_max", &[])
+        ),
+        (Some(1.0), Some(1.0)),
+        "the call in flight holds the one instance"
+    );
     let busy = host.get("/api/v1/operations/echo/health").await;
     assert_eq!(busy.status, 200, "{}", busy.body);
     let data = &busy.body["data"];
