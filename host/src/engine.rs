@@ -170,13 +170,14 @@ fn pooling_config(
     pool.table_elements(limits.table_elements as usize * 2);
     pool.max_component_instance_size(1024 * 1024);
     pool.max_core_instance_size(1024 * 1024);
+    pool.decommit_batch_size(limits.decommit_batch.max(1) as usize);
     if pagemap_scan {
         // Measured on this machine (WASMTIME-NOTES): pagemap_scan only acts on the
         // keep-resident region; together they cut fresh instantiation from ~17.6 µs to
         // ~7.6 µs. Without pagemap_scan, keep-resident would memset the whole region on
         // every reuse, so it stays off.
         pool.pagemap_scan(Enabled::Yes);
-        pool.linear_memory_keep_resident(4 * MIB);
+        pool.linear_memory_keep_resident(limits.keep_resident_kib as usize * 1024);
         pool.table_keep_resident(64 * 1024);
         pool.async_stack_keep_resident(64 * 1024);
     }

@@ -5,10 +5,11 @@
 //! around the call future). A misbehaving guest costs its own call, never the host.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{OperationPre, wit};
@@ -60,6 +61,9 @@ pub enum GuestFailure {
     /// A host call the caller's roles do not allow.
     #[error("be allowed: {0}")]
     Denied(crate::capabilities::Denied),
+    /// Its version stopped being live and the call outlasted the drain deadline.
+    #[error("finish within {0:?} of its version being retired")]
+    Retired(Duration),
 }
 
 /// Why a call failed, from the host's point of view.
@@ -107,11 +111,18 @@ pub(crate) enum GuestReturn {
 }
 
 /// Caps concurrent instances and reports how many are in use.
+///
+/// The count is an atomic and waiters are woken only when someone waits: taking and
+/// returning a slot is on every call's path, and a watch channel there cost a lock and a
+/// notification per change whether or not anyone listened.
 #[derive(Debug)]
 pub struct InstanceGate {
     semaphore: Arc<Semaphore>,
     max: u32,
-    in_use: watch::Sender<u32>,
+    in_use: AtomicU32,
+    /// Callers of `busy_at_least`/`settled_at` now waiting.
+    watchers: AtomicU32,
+    changed: Notify,
 }
 
 /// One instance slot; released on drop, also when a call is cancelled.
@@ -122,7 +133,8 @@ pub(crate) struct InstancePermit {
 
 impl Drop for InstancePermit {
     fn drop(&mut self) {
-        self.gate.in_use.send_modify(|in_use| *in_use -= 1);
+        self.gate.in_use.fetch_sub(1, Ordering::SeqCst);
+        self.gate.announce();
     }
 }
 
@@ -131,22 +143,34 @@ impl InstanceGate {
         Arc::new(InstanceGate {
             semaphore: Arc::new(Semaphore::new(max as usize)),
             max,
-            in_use: watch::Sender::new(0),
+            in_use: AtomicU32::new(0),
+            watchers: AtomicU32::new(0),
+            changed: Notify::new(),
         })
     }
 
     pub(crate) fn try_acquire(self: &Arc<Self>) -> Option<InstancePermit> {
         let permit = self.semaphore.clone().try_acquire_owned().ok()?;
-        self.in_use.send_modify(|in_use| *in_use += 1);
+        self.in_use.fetch_add(1, Ordering::SeqCst);
+        self.announce();
         Some(InstancePermit {
             _permit: permit,
             gate: self.clone(),
         })
     }
 
+    /// Wake waiters, if any. Counts and watchers are read and written `SeqCst`: a waiter
+    /// registers and then reads the count, a changer writes the count and then reads the
+    /// watchers, and at least one of them must see the other.
+    fn announce(&self) {
+        if self.watchers.load(Ordering::SeqCst) > 0 {
+            self.changed.notify_waiters();
+        }
+    }
+
     /// Instances serving calls now.
     pub fn in_use(&self) -> u32 {
-        *self.in_use.borrow()
+        self.in_use.load(Ordering::SeqCst)
     }
 
     pub fn max(&self) -> u32 {
@@ -155,15 +179,27 @@ impl InstanceGate {
 
     /// Resolves once at least `count` instances are in use.
     pub async fn busy_at_least(&self, count: u32) {
-        let mut receiver = self.in_use.subscribe();
-        let _ = receiver.wait_for(|in_use| *in_use >= count).await;
+        self.wait_until(|in_use| in_use >= count).await;
     }
 
     /// Resolves once at most `count` instances are in use.
     pub async fn settled_at(&self, count: u32) {
-        let mut receiver = self.in_use.subscribe();
-        // The sender lives in `self`, so the channel cannot close while we wait.
-        let _ = receiver.wait_for(|in_use| *in_use <= count).await;
+        self.wait_until(|in_use| in_use <= count).await;
+    }
+
+    async fn wait_until(&self, reached: impl Fn(u32) -> bool) {
+        self.watchers.fetch_add(1, Ordering::SeqCst);
+        loop {
+            // Registered before the count is read, so a change in between still wakes us.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if reached(self.in_use()) {
+                break;
+            }
+            changed.await;
+        }
+        self.watchers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

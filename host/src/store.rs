@@ -20,7 +20,10 @@ pub(crate) struct CallContext {
 
 /// The store data of one guest instance.
 pub(crate) struct CallState {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call: most calls of an operation make none, and
+    /// building one (random generators, clocks, output streams) is a measurable part of
+    /// a fresh instance's cost.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(crate) limiter: CallLimiter,
     pub(crate) host: Arc<HostFacts>,
@@ -41,7 +44,7 @@ impl CallState {
     ) -> CallState {
         let output = GuestOutput::default();
         CallState {
-            wasi: wasi_ctx(&output),
+            wasi: None,
             table: ResourceTable::new(),
             limiter,
             host,
@@ -80,7 +83,7 @@ impl CallState {
 
     /// Give the guest `dir` as its only directory (a sandbox's private directory).
     pub(crate) fn with_private_dir(mut self, dir: &std::path::Path) -> wasmtime::Result<CallState> {
-        self.wasi = crate::capabilities::wasi_ctx_with_dir(&self.output, dir)?;
+        self.wasi = Some(crate::capabilities::wasi_ctx_with_dir(&self.output, dir)?);
         Ok(self)
     }
 
@@ -104,7 +107,7 @@ impl CallState {
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(|| wasi_ctx(&self.output)),
             table: &mut self.table,
         }
     }

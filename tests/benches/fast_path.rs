@@ -28,11 +28,15 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
-/// Settings of a bench host: its own compile cache, no state kept between runs, a fixed
+/// Settings of a bench host (defaults and `ARSENAL_*` variables): its own compile cache, no state kept between runs, a fixed
 /// admin token (so none is generated and written), roomy rate limits and the host
 /// services as `serve` has them.
 fn settings(cache: &std::path::Path) -> Settings {
-    let mut settings = Settings::default().with_cache_dir(cache);
+    // `ARSENAL_*` variables apply, so pool settings can be compared:
+    // `ARSENAL_LIMITS__KEEP_RESIDENT_KIB=1024 cargo bench -p arsenal-tests --bench fast_path`.
+    let mut settings = Settings::load(None)
+        .expect("valid ARSENAL_* settings")
+        .with_cache_dir(cache);
     settings.server.persist = false;
     settings.auth.admin_token = Some("bench-admin-token".to_owned());
     // One principal sends every request of the router bench: quotas with room for all
