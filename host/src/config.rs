@@ -231,6 +231,10 @@ pub struct OperationSettings {
     pub watch_dirs: Vec<PathBuf>,
     /// Quiet time before a watched file is acted on, in milliseconds. Default 500.
     pub watch_debounce_ms: u64,
+    /// How long requests already running on a version that stopped being live (replaced,
+    /// unloaded, rolled back from) may still take; past it they are stopped and answered
+    /// 503 `version_retired`. In milliseconds. Default 30,000.
+    pub drain_ms: u64,
 }
 
 impl Default for OperationSettings {
@@ -243,6 +247,7 @@ impl Default for OperationSettings {
             versions_kept: 5,
             watch_dirs: Vec::new(),
             watch_debounce_ms: 500,
+            drain_ms: 30_000,
         }
     }
 }
@@ -503,6 +508,9 @@ impl Default for ClusterSettings {
     }
 }
 
+/// What `serve --print-config` shows in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
 impl Settings {
     /// Defaults, then the TOML file (if given), then `ARSENAL_*` variables, where `__`
     /// separates levels: `ARSENAL_SERVER__ADDR=0.0.0.0:8080`, `ARSENAL_LIMITS__MEMORY_MIB=128`.
@@ -529,6 +537,17 @@ impl Settings {
             .map_err(|error| ConfigError(Box::new(error)))
     }
 
+    /// The settings as they may be shown (`serve --print-config`): secrets — the local
+    /// admin token and the cluster's signing secret — replaced by a marker. API keys are
+    /// kept as their SHA-256 already.
+    pub fn redacted(&self) -> Settings {
+        let hide = |secret: &Option<String>| secret.as_ref().map(|_| REDACTED.to_owned());
+        let mut shown = self.clone();
+        shown.auth.admin_token = hide(&self.auth.admin_token);
+        shown.cluster.secret = hide(&self.cluster.secret);
+        shown
+    }
+
     /// The defaults with a given cache setting; used by tests and in-process CLI calls.
     pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Settings {
         self.cache.dir = Some(dir.into());
@@ -552,6 +571,19 @@ mod tests {
         assert_eq!(settings.compile.timeout_ms, 60_000);
         assert_eq!(settings.compile.max_concurrent, 2);
         assert_eq!(settings.operations.watch_debounce_ms, 500);
+        assert_eq!(settings.operations.drain_ms, 30_000);
+    }
+
+    #[test]
+    fn printed_settings_hide_secrets() {
+        let mut settings = Settings::default();
+        settings.auth.admin_token = Some("token-that-must-not-show".to_owned());
+        settings.cluster.secret = Some("secret-that-must-not-show-0123456789".to_owned());
+        let printed = toml::to_string_pretty(&settings.redacted()).unwrap();
+        assert!(!printed.contains("must-not-show"), "{printed}");
+        assert_eq!(printed.matches(REDACTED).count(), 2, "{printed}");
+        let unset = toml::to_string_pretty(&Settings::default().redacted()).unwrap();
+        assert!(!unset.contains(REDACTED), "nothing to hide: {unset}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod limits;
 mod loader;
 mod openapi;
 mod registry;
+mod retirement;
 mod routes;
 pub mod runtime;
 mod spec;

@@ -100,6 +100,8 @@ pub struct LoadedOperation {
     pub(crate) pre: OperationPre<CallState>,
     /// Kept instances, when the operation runs in warm-instance mode.
     pub(crate) warm: Option<WarmPool>,
+    /// Set while the version is not live: its requests in flight are on the drain clock.
+    pub(crate) retirement: crate::retirement::Retirement,
 }
 
 impl std::fmt::Debug for LoadedOperation {
@@ -256,6 +258,7 @@ impl Loader {
             limits,
             pre,
             warm,
+            retirement: Default::default(),
         })
     }
 

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::Method;
@@ -381,13 +382,21 @@ impl Registry {
             .store(next.operations.len() as u32, Ordering::Relaxed);
         let live = Arc::new(next);
         let previous = self.catalog.swap(live.clone());
-        // Versions that stopped being live keep no warm instances: requests still running
-        // on them finish, and their instances are dropped instead of kept.
+        // Versions that stopped being live keep no warm instances, and their requests still
+        // running are on the drain clock; a version live again (a rollback) is reinstated.
         for operation in previous.operations.iter() {
-            if let Some(pool) = &operation.warm
-                && !live.operations.iter().any(|op| Arc::ptr_eq(op, operation))
+            if !live.operations.iter().any(|op| Arc::ptr_eq(op, operation)) {
+                operation.retirement.retire();
+                if let Some(pool) = &operation.warm {
+                    pool.retire();
+                }
+            }
+        }
+        for operation in live.operations.iter() {
+            if operation.retirement.reinstate()
+                && let Some(pool) = &operation.warm
             {
-                pool.retire();
+                pool.reinstate();
             }
         }
     }
@@ -462,25 +471,24 @@ impl Registry {
         // The span of the call; the request's span (with its trace id) is its parent.
         let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
         let name = Arc::from(operation.spec.name.as_str());
-        let returned = match &operation.warm {
-            Some(pool) => {
-                run_warm(pool, &operation.pre, &self.host, limits, name, request)
-                    .instrument(span)
-                    .await
+        let run = async {
+            match &operation.warm {
+                Some(pool) => {
+                    run_warm(pool, &operation.pre, &self.host, limits, name, request).await
+                }
+                None => {
+                    let request_id = Arc::from(caller.request_id.as_str());
+                    let call = GuestCall::Execute(request);
+                    run_guest(&operation.pre, &self.host, limits, name, request_id, call).await
+                }
             }
-            None => {
-                let request_id = Arc::from(caller.request_id.as_str());
-                run_guest(
-                    &operation.pre,
-                    &self.host,
-                    limits,
-                    name,
-                    request_id,
-                    GuestCall::Execute(request),
-                )
-                .instrument(span)
-                .await
-            }
+        };
+        let drain = Duration::from_millis(self.settings.drain_ms);
+        // Biased: a call that finishes when first polled never sets up the drain clock.
+        let returned = tokio::select! {
+            biased;
+            returned = run.instrument(span) => returned,
+            () = operation.retirement.drained(drain) => Err(GuestFailure::Retired(drain)),
         };
         match returned {
             Ok(GuestReturn::Executed(result)) => interpret(result, limits.max_response_bytes),

@@ -179,6 +179,11 @@ impl WarmPool {
         drop(stale);
     }
 
+    /// Keep instances again: the version is live again (a rollback to it).
+    pub(crate) fn reinstate(&self) {
+        self.retired.store(false, Ordering::Release);
+    }
+
     /// Drop every idle instance and keep none from now on: the version is not live.
     pub(crate) fn retire(&self) {
         self.retired.store(true, Ordering::Release);

@@ -1002,6 +1002,61 @@ async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
     }
 }
 
+/// A request still running on a version that stopped being live is stopped at the drain
+/// deadline and answered 503 `version_retired` (on the version it started with), while the
+/// live version serves; with a deadline it can meet, the same request finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
+    for (drain_ms, sleep_ms) in [(100, 2_000), (30_000, 400)] {
+        let mut settings = settings();
+        settings.operations.drain_ms = drain_ms;
+        let host = Arc::new(TestHost::with_settings(settings, &[]).await);
+        let added = upload(
+            &host,
+            Method::POST,
+            "/api/v1/admin/operations",
+            guests::SLOW_OK,
+        )
+        .await;
+        assert_eq!(added.status, 201, "{}", added.body);
+        let in_flight = {
+            let host = host.clone();
+            let uri = format!("/api/v1/test/slow?ms={sleep_ms}");
+            tokio::spawn(async move { host.get(&uri).await })
+        };
+        let patience = std::time::Duration::from_secs(10);
+        tokio::time::timeout(patience, host.host.registry().instances().busy_at_least(1))
+            .await
+            .expect("the call is running");
+
+        let next = unique(guests::SLOW_OK, "drain");
+        let replaced =
+            upload_bytes(&host, Method::PUT, "/api/v1/admin/operations/slow_ok", next).await;
+        assert_eq!(replaced.status, 200, "{}", replaced.body);
+        let live = host.get("/api/v1/test/slow?ms=0").await;
+        assert_eq!(live.status, 200, "{}", live.body);
+        assert_eq!(
+            live.header("x-operation-revision"),
+            replaced.body["data"]["live"]["revision"].as_str().unwrap()
+        );
+
+        let reply = in_flight.await.unwrap();
+        assert_eq!(
+            reply.header("x-operation-revision"),
+            added.body["data"]["revision"].as_str().unwrap(),
+            "answered by the version it started on"
+        );
+        if drain_ms < sleep_ms {
+            reply.assert_error(503, "version_retired");
+            assert_eq!(reply.body["error"]["details"]["drain_ms"], drain_ms);
+            assert_eq!(reply.header("retry-after"), "1");
+        } else {
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_eq!(reply.body["data"]["slept_ms"], sleep_ms);
+        }
+    }
+}
+
 /// At most `compile.max_concurrent` compilations hold a slot at once, for operations and
 /// worker components together (one compiler serves both); the others wait for a slot and
 /// then go through. Six uploads of code no cache has are sent at once with a bound of one,

@@ -188,4 +188,26 @@ async fn a_replaced_version_keeps_no_warm_instances() {
         "the new version starts fresh"
     );
     assert_eq!(idle(&host), 1);
+
+    // Rolled back to, the first version is live again and keeps instances again.
+    let rolled_back = host
+        .send(
+            Method::POST,
+            "/api/v1/admin/operations/instance_counter/rollback",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(rolled_back.status, 200, "{}", rolled_back.body);
+    assert_eq!(
+        idle(&host),
+        0,
+        "the replaced version's instance was dropped"
+    );
+    assert_eq!(calls_as(&host, ALICE).await, 1);
+    assert_eq!(
+        calls_as(&host, ALICE).await,
+        2,
+        "kept again after the rollback"
+    );
 }

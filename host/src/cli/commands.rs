@@ -151,7 +151,7 @@ async fn serve(
     }
     settings.operations.dirs.extend(operations);
     if print_config {
-        write!(out, "{}", toml::to_string_pretty(&settings)?)?;
+        write!(out, "{}", toml::to_string_pretty(&settings.redacted())?)?;
         return Ok(0);
     }
     let started = std::time::Instant::now();

@@ -38,7 +38,11 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
     } else {
         method.clone()
     };
-    match catalog.resolve(&lookup, &path) {
+    let resolved = catalog.resolve(&lookup, &path);
+    // The request holds its own version only: a whole catalog kept to the end of a long
+    // request would keep every version it names alive with it.
+    drop(catalog);
+    match resolved {
         Resolved::MalformedParam { name } => ApiError::malformed(format!(
             "path parameter `{name}` is not valid UTF-8 once percent-decoded"
         ))
@@ -87,8 +91,7 @@ pub(crate) async fn by_name(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let catalog = host.registry().snapshot();
-    let Some(operation) = catalog.get(&name).cloned() else {
+    let Some(operation) = host.registry().snapshot().get(&name).cloned() else {
         return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
     };
     // Parameters of `/execute` travel in the body only; a query would be silently lost.

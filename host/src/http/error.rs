@@ -206,6 +206,18 @@ impl From<CallError> for ApiError {
                 "operation_crashed",
                 "the operation crashed; the cause is in the server log under this request id",
             ),
+            CallError::Guest(GuestFailure::Retired(drain)) => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "version_retired",
+                    format!(
+                        "the operation's version was replaced or unloaded while this call ran, and the call did not finish within the drain deadline of {} ms; retry to reach the live version",
+                        drain.as_millis()
+                    ),
+                )
+                .with_details(json!({ "drain_ms": drain.as_millis() as u64 }))
+            },
             CallError::Guest(GuestFailure::Overloaded(max)) => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(

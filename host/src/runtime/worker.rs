@@ -119,6 +119,8 @@ impl From<GuestFailure> for WorkerError {
             GuestFailure::Crashed(reason) => WorkerError::Crashed(reason),
             GuestFailure::Overloaded(_) => WorkerError::Crashed("no instance slot".to_owned()),
             GuestFailure::Denied(denied) => WorkerError::Crashed(denied.to_string()),
+            // Only operation calls are drained; a worker's code lives in its process.
+            GuestFailure::Retired(_) => WorkerError::Crashed(failure.to_string()),
         }
     }
 }
