@@ -2,7 +2,7 @@
 //! three in-process hosts serving HTTP on loopback, driven over HTTP like any client.
 //! Membership, remote execution, propagation of a hot-loaded component, a node killed and
 //! detected, NATS restarted, migration of a stateful process, a forged forwarded identity,
-//! local operations while NATS is down.
+//! a replayed forwarded call, local operations while NATS is down.
 
 mod nats;
 
@@ -632,5 +632,73 @@ async fn a_forged_forwarded_identity_is_refused() {
     assert_eq!(body["error"]["code"], "forwarded_identity_invalid");
     // b still answers real forwarded calls.
     let (status, _, _) = nodes[0].get_on("b", "/api/v1/system/info").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_forwarded_call_is_refused() {
+    let nats = NatsServer::start();
+    let nodes = three_nodes(&nats).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    a.upload_worker(
+        "counter",
+        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the worker on b", || async {
+        let (_, workers, _) = a.get_on("b", "/api/v1/workers").await;
+        workers.to_string().contains("counter").then_some(())
+    })
+    .await;
+    // Listen on b's subject as anyone on NATS could, and capture a call a forwards there.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut captured = client.subscribe("arsenal.call.b").await.unwrap();
+    client.flush().await.unwrap();
+    let (status, body, _) = a
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/processes",
+            Some("b"),
+            Some(json!({ "worker": "counter", "args": "1" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let call = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures::StreamExt::next(&mut captured),
+    )
+    .await
+    .expect("the call was seen on NATS")
+    .unwrap();
+    // Sent again, within its deadline, with its claims and signature intact: refused.
+    let reply = client
+        .request_with_headers(
+            "arsenal.call.b",
+            call.headers.clone().unwrap(),
+            call.payload.clone(),
+        )
+        .await
+        .expect("b answers");
+    let status = reply
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Arsenal-Status"))
+        .map(|s| s.to_string());
+    let body: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(status.as_deref(), Some("401"), "{body}");
+    assert_eq!(body["error"]["code"], "forwarded_identity_invalid");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replay"),
+        "{body}"
+    );
+    // The call ran once: b runs one process.
+    let (status, body) = b.get("/api/v1/processes").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["total"], 1, "{body}");
+    // New calls still go through.
+    let (status, _, _) = a.get_on("b", "/api/v1/system/info").await;
     assert_eq!(status, 200);
 }

@@ -3,7 +3,9 @@
 //! with HMAC-SHA256 over the cluster secret. The receiving node verifies the signature,
 //! that the claims name it, that the deadline has not passed and that the body is the one
 //! signed, then runs the call through its own router as that caller — its own role
-//! checks apply. A refused claim answers 401 `forwarded_identity_invalid`.
+//! checks apply. Each call carries a random nonce that the receiver remembers until the
+//! call's deadline (`replay.rs`), so a captured call cannot be sent again. A refused
+//! claim answers 401 `forwarded_identity_invalid`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,7 +32,8 @@ pub(crate) const CARRIED: &[&str] = &[
     "x-operation-revision",
     "x-arsenal-node",
 ];
-/// How far a claim's issue time may be from the receiver's clock.
+/// How far a claim's issue time may be from the receiver's clock, and the furthest its
+/// deadline may be: a nonce is remembered until the deadline, so that must be bounded.
 const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// The subject a node answers forwarded calls on.
@@ -138,6 +141,12 @@ pub(crate) enum Forged {
     Stale,
     #[error("the forwarded body is not the one signed")]
     BodyMismatch,
+    #[error("the forwarded call's deadline has passed")]
+    Expired,
+    #[error("the forwarded call's deadline is further than five minutes away")]
+    DeadlineTooFar,
+    #[error("the forwarded call was received before: a replay")]
+    Replayed,
 }
 
 /// What the origin signs.
@@ -155,6 +164,8 @@ struct Claims {
     issued_unix_ms: u64,
     deadline_unix_ms: u64,
     body_sha256: String,
+    /// Random, 128 bits in hex: the receiver accepts each nonce once.
+    nonce: String,
 }
 
 /// The cluster secret, as an HMAC key.
@@ -175,12 +186,37 @@ impl Secret {
     fn mac(&self) -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
     }
+
+    /// The hex HMAC-SHA256 of `bytes`.
+    pub(super) fn sign(&self, bytes: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` (hex) is the HMAC-SHA256 of `bytes`; compared in constant time.
+    pub(super) fn verifies(&self, bytes: &[u8], signature: &str) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(bytes);
+        mac.verify_slice(&signature).is_ok()
+    }
 }
 
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// 128 random bits from the operating system.
+fn nonce() -> [u8; 16] {
+    let mut bytes = [0; 16];
+    // The system's random source failing is not something a node can run on.
+    getrandom::fill(&mut bytes).expect("the operating system gives random bytes");
+    bytes
 }
 
 /// The headers of `call` from `origin` to `target`, signed with `secret`.
@@ -198,51 +234,60 @@ pub(super) fn sign(secret: &Secret, origin: &str, target: &str, call: &Forwarded
         issued_unix_ms: unix_ms(SystemTime::now()),
         deadline_unix_ms: unix_ms(call.deadline),
         body_sha256: hex::encode(Sha256::digest(&call.body)),
+        nonce: hex::encode(nonce()),
     };
     let text = serde_json::to_string(&claims).expect("claims serialise");
-    let mut mac = secret.mac();
-    mac.update(text.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = secret.sign(text.as_bytes());
     let mut headers = HeaderMap::new();
     headers.insert(CLAIMS, text.as_str());
     headers.insert(SIGNATURE, signature.as_str());
     headers
 }
 
-/// Check a received call's claims against `secret` and this node.
+/// Check a received call's claims against `secret`, this node and this node's clock;
+/// returns the call and its nonce, which the caller checks against the calls seen.
 pub(super) fn verify(
     secret: &Secret,
     this_node: &str,
     headers: Option<&HeaderMap>,
     body: &Bytes,
-) -> Result<VerifiedCall, Forged> {
+) -> Result<(VerifiedCall, u128), Forged> {
     let headers = headers.ok_or(Forged::Unsigned)?;
     let text = headers.get(CLAIMS).ok_or(Forged::Unsigned)?.as_str();
     let signature = headers.get(SIGNATURE).ok_or(Forged::Unsigned)?.as_str();
-    let signature = hex::decode(signature).map_err(|_| Forged::BadSignature)?;
-    let mut mac = secret.mac();
-    mac.update(text.as_bytes());
-    // Constant-time comparison.
-    mac.verify_slice(&signature)
-        .map_err(|_| Forged::BadSignature)?;
+    if !secret.verifies(text.as_bytes(), signature) {
+        return Err(Forged::BadSignature);
+    }
     let claims: Claims =
         serde_json::from_str(text).map_err(|error| Forged::Malformed(error.to_string()))?;
     if claims.target != this_node {
         return Err(Forged::WrongNode(claims.target));
     }
     let now = unix_ms(SystemTime::now());
-    if claims.issued_unix_ms.abs_diff(now) > CLOCK_SKEW.as_millis() as u64 {
+    let skew = CLOCK_SKEW.as_millis() as u64;
+    if claims.issued_unix_ms.abs_diff(now) > skew {
         return Err(Forged::Stale);
+    }
+    if claims.deadline_unix_ms < now {
+        return Err(Forged::Expired);
+    }
+    if claims.deadline_unix_ms > now.saturating_add(skew) {
+        return Err(Forged::DeadlineTooFar);
     }
     if hex::encode(Sha256::digest(body)) != claims.body_sha256 {
         return Err(Forged::BodyMismatch);
     }
+    let nonce = hex::decode(&claims.nonce)
+        .ok()
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+        .map(u128::from_be_bytes)
+        .ok_or_else(|| Forged::Malformed("the nonce is not 128 bits in hex".to_owned()))?;
     let principal = if claims.authenticated {
         Principal::new(&claims.principal, claims.role)
     } else {
         Principal::anonymous_reader()
     };
-    Ok(VerifiedCall {
+    let call = VerifiedCall {
         principal,
         method: claims.method,
         path: claims.path,
@@ -251,7 +296,8 @@ pub(super) fn verify(
         request_id: claims.request_id,
         origin: claims.origin,
         deadline: UNIX_EPOCH + Duration::from_millis(claims.deadline_unix_ms),
-    })
+    };
+    Ok((call, nonce))
 }
 
 /// A reply as NATS headers and payload.
@@ -303,8 +349,17 @@ mod tests {
     fn a_signed_call_verifies_on_its_node_only() {
         let secret = Secret::new("a-secret-long-enough-for-the-cluster");
         let headers = sign(&secret, "a", "b", &call());
-        let verified = verify(&secret, "b", Some(&headers), &call().body).unwrap();
+        let (verified, nonce) = verify(&secret, "b", Some(&headers), &call().body).unwrap();
         assert_eq!(verified.principal, Principal::new("ops", Role::Operator));
+        // Each signing draws a new nonce.
+        let (_, again) = verify(
+            &secret,
+            "b",
+            Some(&sign(&secret, "a", "b", &call())),
+            &call().body,
+        )
+        .unwrap();
+        assert_ne!(nonce, again);
         assert_eq!(verified.origin, "a");
         assert_eq!(
             verify(&secret, "c", Some(&headers), &call().body).unwrap_err(),
@@ -345,6 +400,25 @@ mod tests {
         assert_eq!(
             verify(&secret, "b", None, &call().body).unwrap_err(),
             Forged::Unsigned
+        );
+    }
+
+    #[test]
+    fn a_call_past_its_deadline_or_with_one_too_far_is_refused() {
+        let secret = Secret::new("a-secret-long-enough-for-the-cluster");
+        let mut late = call();
+        late.deadline = SystemTime::now() - Duration::from_millis(1);
+        let headers = sign(&secret, "a", "b", &late);
+        assert_eq!(
+            verify(&secret, "b", Some(&headers), &late.body).unwrap_err(),
+            Forged::Expired
+        );
+        let mut far = call();
+        far.deadline = SystemTime::now() + Duration::from_secs(3_600);
+        let headers = sign(&secret, "a", "b", &far);
+        assert_eq!(
+            verify(&secret, "b", Some(&headers), &far.body).unwrap_err(),
+            Forged::DeadlineTooFar
         );
     }
 }

@@ -10,10 +10,11 @@ mod migrate;
 mod names;
 mod node;
 mod objects;
+mod replay;
 
 pub(crate) use forward::{CARRIED, ForwardedCall, LocalDispatch, Reply, VerifiedCall};
 pub(crate) use membership::{ComponentRevision, LocalFacts, MemberView, NodeLoad, NodeStatus};
 pub(crate) use migrate::MigrateError;
 pub use node::ClusterError;
-pub(crate) use node::{Cluster, FactsProbe};
+pub(crate) use node::{Cluster, FactsProbe, ServedCalls};
 pub(crate) use objects::{Apply, ComponentKind};

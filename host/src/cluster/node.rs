@@ -1,7 +1,7 @@
 //! [`Cluster`]: this node's place in the cluster — its NATS link (or none), the members
 //! it sees, the tasks that announce it, follow the others and answer forwarded calls.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream;
@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use super::forward::{self, ForwardedCall, LocalDispatch, Reply, Secret, Unavailable};
 use super::membership::{self, Heartbeat, LocalFacts, MemberView, Members, NodeStatus};
 use super::names::Names;
+use super::replay::{Admission, SeenNonces};
 use crate::config::ClusterSettings;
 use crate::runtime::ProcessTable;
 
@@ -74,6 +75,13 @@ pub(crate) struct Cluster {
     probe: OnceLock<FactsProbe>,
     table: OnceLock<Weak<ProcessTable>>,
     dispatch: OnceLock<Arc<dyn LocalDispatch>>,
+    /// The dispatch of the router a server serves, while it serves: used before
+    /// `dispatch`, which builds a router for each call.
+    served: RwLock<Option<(u64, Arc<dyn LocalDispatch>)>>,
+    /// Numbers the servers' dispatches, so a guard clears only its own.
+    serves: std::sync::atomic::AtomicU64,
+    /// The nonces of forwarded calls accepted, until their deadlines.
+    seen: SeenNonces,
     pub(super) stop: CancellationToken,
     pub(super) tasks: TaskTracker,
 }
@@ -109,6 +117,9 @@ impl Cluster {
             probe: OnceLock::new(),
             table: OnceLock::new(),
             dispatch: OnceLock::new(),
+            served: RwLock::new(None),
+            serves: Default::default(),
+            seen: SeenNonces::default(),
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
@@ -153,7 +164,7 @@ impl Cluster {
         Duration::from_millis(self.settings.call_timeout_ms)
     }
 
-    fn connected(&self) -> bool {
+    pub(super) fn connected(&self) -> bool {
         self.link.as_ref().is_some_and(|link| {
             link.client.connection_state() == async_nats::connection::State::Connected
         })
@@ -227,6 +238,28 @@ impl Cluster {
         }
     }
 
+    /// Run forwarded calls through `dispatch` (a served router) until the returned guard
+    /// drops, instead of the dispatch [`Cluster::attach`] gave.
+    pub(crate) fn serve_calls(self: &Arc<Self>, dispatch: Arc<dyn LocalDispatch>) -> ServedCalls {
+        let id = self
+            .serves
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self.served.write().unwrap_or_else(|p| p.into_inner()) = Some((id, dispatch));
+        ServedCalls {
+            cluster: Arc::downgrade(self),
+            id,
+        }
+    }
+
+    /// The dispatch that runs calls on this node now.
+    fn local_dispatch(&self) -> Option<Arc<dyn LocalDispatch>> {
+        let served = self.served.read().unwrap_or_else(|p| p.into_inner());
+        served
+            .as_ref()
+            .map(|(_, dispatch)| dispatch.clone())
+            .or_else(|| self.dispatch.get().cloned())
+    }
+
     /// Answer forwarded calls until stopped; the subscription is made again after NATS
     /// comes back (async-nats resubscribes by itself; a failed subscribe is retried).
     async fn answer(self: Arc<Self>) {
@@ -262,27 +295,49 @@ impl Cluster {
         let Some(reply_to) = message.reply.clone() else {
             return;
         };
-        let reply = match forward::verify(
+        let verified = forward::verify(
             &link.secret,
             &self.node,
             message.headers.as_ref(),
             &message.payload,
-        ) {
+        )
+        .and_then(|(call, nonce)| {
+            // Only a call whose claims verify is remembered: a forger cannot fill this.
+            let deadline = call
+                .deadline
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis() as u64);
+            match self.seen.admit(nonce, deadline, membership::unix_ms()) {
+                Admission::Fresh => Ok(Some(call)),
+                Admission::Replayed => Err(forward::Forged::Replayed),
+                Admission::Full => Ok(None),
+            }
+        });
+        let reply = match verified {
             Err(forged) => {
                 tracing::warn!(error = %forged, "forwarded call refused");
                 Reply::error(401, "forwarded_identity_invalid", &forged.to_string(), "")
             }
-            Ok(call) if message.subject.as_str() == super::migrate::subject(&self.node) => {
+            Ok(None) => {
+                tracing::warn!("forwarded call refused: too many calls within their deadlines");
+                Reply::error(
+                    503,
+                    "overloaded",
+                    "this node holds too many forwarded calls within their deadlines",
+                    "",
+                )
+            }
+            Ok(Some(call)) if message.subject.as_str() == super::migrate::subject(&self.node) => {
                 let table = self.table.get().and_then(Weak::upgrade);
                 self.adopt(table, call).await
             }
-            Ok(call) => {
+            Ok(Some(call)) => {
                 let request_id = call.request_id.clone();
                 let left = call
                     .deadline
                     .duration_since(SystemTime::now())
                     .unwrap_or_default();
-                match self.dispatch.get() {
+                match self.local_dispatch() {
                     None => Reply::error(
                         503,
                         "node_unavailable",
@@ -318,8 +373,7 @@ impl Cluster {
     pub(crate) async fn call(&self, node: &str, call: ForwardedCall) -> Result<Reply, Unavailable> {
         if node == self.node {
             let dispatch = self
-                .dispatch
-                .get()
+                .local_dispatch()
                 .ok_or_else(|| Unavailable::NoResponders(node.to_owned()))?;
             return Ok(dispatch
                 .dispatch(forward::VerifiedCall {
@@ -434,6 +488,26 @@ impl Cluster {
     pub(crate) fn stop(&self) {
         self.stop.cancel();
         self.tasks.close();
+    }
+}
+
+/// While held, forwarded calls run through the served router it was made for.
+pub(crate) struct ServedCalls {
+    cluster: Weak<Cluster>,
+    id: u64,
+}
+
+impl Drop for ServedCalls {
+    /// The served router holds the host: let it go with the server, so the host can stop.
+    fn drop(&mut self) {
+        if let Some(cluster) = self.cluster.upgrade() {
+            let mut served = cluster.served.write().unwrap_or_else(|p| p.into_inner());
+            let ours = served.as_ref().is_some_and(|(id, _)| *id == self.id);
+            // Dropped after the lock: it may hold the last reference to the host.
+            let router = if ours { served.take() } else { None };
+            drop(served);
+            drop(router);
+        }
     }
 }
 

@@ -3,13 +3,16 @@
 //! that node's answer is relayed as is; an unknown, down or silent node answers 503
 //! `node_unavailable` naming it, within the deadline. The selector is a header, not a
 //! query parameter, so that it never collides with an operation's own parameters.
-//! Forwarded calls arriving here run through this host's router ([`RouterDispatch`]).
+//! Forwarded calls arriving here run through this host's router: the one its server
+//! serves, built once ([`serve_forwarded`]), or, for a host no server serves, one built
+//! per call ([`RouterDispatch`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -21,7 +24,7 @@ use tower::ServiceExt;
 use super::error::ApiError;
 use super::request_id::RequestId;
 use crate::auth::Principal;
-use crate::cluster::{ForwardedCall, LocalDispatch, Reply, VerifiedCall};
+use crate::cluster::{ForwardedCall, LocalDispatch, Reply, ServedCalls, VerifiedCall};
 use crate::host::Host;
 
 /// The request header choosing the node that runs the call.
@@ -112,8 +115,9 @@ fn relay(reply: Reply) -> Response {
     response
 }
 
-/// Runs verified forwarded calls through this host's router, as their caller. It holds
-/// the host weakly: a host answering calls must still be free to stop.
+/// Runs verified forwarded calls through a router built for each call, as their caller:
+/// the dispatch of a host that no server serves. It holds the host weakly: a host
+/// answering calls must still be free to stop.
 pub(super) struct RouterDispatch {
     host: Weak<Host>,
 }
@@ -139,52 +143,88 @@ impl LocalDispatch for RouterDispatch {
                 );
             };
             let node = host.cluster().node().to_owned();
-            let cap = host.settings().limits.max_response_bytes.max(1 << 20) * 2;
-            let mut builder = http::Request::builder()
-                .method(call.method.as_str())
-                .uri(call.path.as_str());
-            if let Ok(id) = HeaderValue::try_from(call.request_id.as_str()) {
-                builder = builder.header(super::request_id::HEADER, id);
-            }
-            if let Some(content_type) = &call.content_type {
-                builder = builder.header(http::header::CONTENT_TYPE, content_type.as_str());
-            }
-            let mut request = match builder.body(Body::from(call.body)) {
-                Ok(request) => request,
-                Err(error) => {
-                    return Reply::error(
-                        400,
-                        "malformed_request",
-                        &error.to_string(),
-                        &call.request_id,
-                    );
-                }
-            };
-            // The verified identity, as the batch runner sets its principal: extensions
-            // never come from the wire.
-            request.extensions_mut().insert(call.principal);
-            let response = match super::router(host).oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
-            let status = response.status().as_u16();
-            let mut headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .filter(|(name, _)| crate::cluster::CARRIED.contains(&name.as_str()))
-                .filter_map(|(name, value)| {
-                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-                })
-                .collect();
-            headers.push((NODE_HEADER.to_owned(), node));
-            let body = axum::body::to_bytes(response.into_body(), cap)
-                .await
-                .unwrap_or_default();
-            Reply {
-                status,
-                headers,
-                body,
-            }
+            let cap = reply_cap(&host);
+            run(super::router(host), node, cap, call).await
         })
+    }
+}
+
+/// Runs verified forwarded calls through the router a server serves, built once: what a
+/// served host uses ([`serve_forwarded`]). It holds the router, and so the host, only
+/// while the server serves.
+struct ServedDispatch {
+    router: Router,
+    node: String,
+    cap: usize,
+}
+
+impl LocalDispatch for ServedDispatch {
+    fn dispatch(&self, call: VerifiedCall) -> Pin<Box<dyn Future<Output = Reply> + Send>> {
+        Box::pin(run(self.router.clone(), self.node.clone(), self.cap, call))
+    }
+}
+
+/// Run forwarded calls through `router`, the one this server serves, until the returned
+/// guard drops (when the server stops): no router is built per call.
+pub(super) fn serve_forwarded(host: &Host, router: Router) -> ServedCalls {
+    let cluster = host.cluster();
+    cluster.serve_calls(Arc::new(ServedDispatch {
+        router,
+        node: cluster.node().to_owned(),
+        cap: reply_cap(host),
+    }))
+}
+
+/// The most bytes of an answer relayed back.
+fn reply_cap(host: &Host) -> usize {
+    host.settings().limits.max_response_bytes.max(1 << 20) * 2
+}
+
+/// Run `call` through `router` as its verified caller, and collect the answer.
+async fn run(router: Router, node: String, cap: usize, call: VerifiedCall) -> Reply {
+    let mut builder = http::Request::builder()
+        .method(call.method.as_str())
+        .uri(call.path.as_str());
+    if let Ok(id) = HeaderValue::try_from(call.request_id.as_str()) {
+        builder = builder.header(super::request_id::HEADER, id);
+    }
+    if let Some(content_type) = &call.content_type {
+        builder = builder.header(http::header::CONTENT_TYPE, content_type.as_str());
+    }
+    let mut request = match builder.body(Body::from(call.body)) {
+        Ok(request) => request,
+        Err(error) => {
+            return Reply::error(
+                400,
+                "malformed_request",
+                &error.to_string(),
+                &call.request_id,
+            );
+        }
+    };
+    // The verified identity, as the batch runner sets its principal: extensions never
+    // come from the wire.
+    request.extensions_mut().insert(call.principal);
+    let response = match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let status = response.status().as_u16();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| crate::cluster::CARRIED.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    headers.push((NODE_HEADER.to_owned(), node));
+    let body = axum::body::to_bytes(response.into_body(), cap)
+        .await
+        .unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body,
     }
 }

@@ -29,7 +29,10 @@ pub async fn serve(
     let processes = host.processes().clone();
     let stop = CancellationToken::new();
     // Event streams never finish on their own: they end as the drain begins.
-    let app = super::router::serving(host, stop.clone());
+    let app = super::router::serving(host.clone(), stop.clone());
+    // Calls forwarded from other nodes run through this same router while it serves.
+    let _forwarded = super::cluster::serve_forwarded(&host, app.clone());
+    drop(host);
     let server = super::connections::serve(listener, app, &settings, stop.clone());
     let deadline = async {
         shutdown.await;
