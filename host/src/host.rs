@@ -64,8 +64,9 @@ pub struct Host {
     audit: crate::audit::AuditLog,
     /// The watched directories (`operations.watch_dirs`); dropped with the host.
     watches: Vec<crate::watch::DirectoryWatch>,
-    /// Held by an admin change from publishing it to recording it (see `admin_turn`).
-    admin_turn: tokio::sync::Mutex<()>,
+    /// Held by an admin change from publishing it to recording it (see `admin_turn`);
+    /// shared with the cluster, which changes what is loaded under it too.
+    admin_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Host {
@@ -162,7 +163,7 @@ impl Host {
             telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
             audit,
             watches: Vec::new(),
-            admin_turn: tokio::sync::Mutex::new(()),
+            admin_turn: Arc::default(),
         })
     }
 
@@ -195,7 +196,7 @@ impl Host {
     }
 
     /// Join NATS when `cluster.nats_url` is set, and start announcing this node (its
-    /// heartbeat reads the live facts below) and following the cluster's components.
+    /// heartbeat reads the live facts below) and following the cluster's admin changes.
     async fn join_cluster(&mut self) -> Result<(), StartError> {
         let standalone = self.facts.cluster.load_full();
         let cluster = Arc::new(
@@ -256,34 +257,12 @@ impl Host {
             local
         });
         cluster.start(probe, Arc::downgrade(&self.processes));
-        let registry = Arc::downgrade(&self.registry);
-        let workers = Arc::downgrade(&self.workers);
-        let apply: crate::cluster::Apply = Arc::new(move |published, bytes| {
-            let registry = registry.clone();
-            let workers = workers.clone();
-            Box::pin(async move {
-                let origin = format!("cluster:{}", published.name);
-                match published.kind {
-                    crate::cluster::ComponentKind::Operation => {
-                        let registry = registry.upgrade().ok_or("the host stopped")?;
-                        registry
-                            .put(&bytes, Source::Upload, &origin)
-                            .await
-                            .map(|_| ())
-                            .map_err(|error| error.to_string())
-                    }
-                    crate::cluster::ComponentKind::Worker => {
-                        let workers = workers.upgrade().ok_or("the host stopped")?;
-                        workers
-                            .load(&published.name, &bytes, Source::Upload)
-                            .await
-                            .map(|_| ())
-                            .map_err(|error| error.to_string())
-                    }
-                }
-            })
+        // Admin changes made on any node, from the first: this node follows them.
+        cluster.follow_live(crate::cluster::Replica {
+            registry: Arc::downgrade(&self.registry),
+            workers: Arc::downgrade(&self.workers),
+            turn: self.admin_turn.clone(),
         });
-        cluster.follow_components(apply);
         self.facts.cluster.store(cluster);
         Ok(())
     }

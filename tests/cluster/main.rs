@@ -2,7 +2,9 @@
 //! three in-process hosts serving HTTP on loopback, driven over HTTP like any client.
 //! Membership, remote execution, propagation of a hot-loaded component, a node killed and
 //! detected, NATS restarted, migration of a stateful process, a forged forwarded identity,
-//! a replayed forwarded call, local operations while NATS is down.
+//! a replayed forwarded call, local operations while NATS is down; every kind of admin
+//! change reaching every node (late joiners too), concurrent changes ordered cluster-wide,
+//! a node that cannot follow one reported.
 
 mod nats;
 
@@ -50,11 +52,12 @@ fn settings(node: &str, nats_url: &str) -> Settings {
 
 impl Node {
     async fn start(id: &str, nats: &NatsServer) -> Node {
-        let host = Arc::new(
-            Host::start(settings(id, &nats.url()))
-                .await
-                .expect("the node starts"),
-        );
+        Node::start_with(settings(id, &nats.url())).await
+    }
+
+    async fn start_with(settings: Settings) -> Node {
+        let id = settings.server.node.clone();
+        let host = Arc::new(Host::start(settings).await.expect("the node starts"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -62,7 +65,7 @@ impl Node {
             let _ = stopped.await;
         }));
         Node {
-            id: id.to_owned(),
+            id,
             base: format!("http://{addr}"),
             host: Some(host),
             stop: Some(stop),
@@ -122,6 +125,52 @@ impl Node {
         (status, body)
     }
 
+    /// An admin API call sending `component` (if any) as `application/wasm`.
+    async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        component: Option<Vec<u8>>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1/admin/{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .timeout(Duration::from_secs(60));
+        if let Some(bytes) = component {
+            request = request
+                .header("content-type", "application/wasm")
+                .body(bytes);
+        }
+        let response = request.send().await.expect("the node answers HTTP");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The live version of operation or worker `name` here: an operation's content hash,
+    /// a worker's version (the start of its content hash); `None` when not loaded.
+    async fn live(&self, kind: &str, name: &str) -> Option<String> {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("{kind}s/{name}/versions"),
+                None,
+            )
+            .await;
+        if status == 404 {
+            return None;
+        }
+        assert_eq!(status, 200, "{body}");
+        let live = &body["data"]["versions"][0];
+        assert_eq!(live["live"], true, "{body}");
+        let field = if kind == "operation" {
+            "content_hash"
+        } else {
+            "version"
+        };
+        Some(live[field].as_str().unwrap().to_owned())
+    }
+
     async fn upload_worker(&self, name: &str, bytes: Vec<u8>) {
         let response = self
             .http
@@ -159,6 +208,18 @@ where
     }
 }
 
+/// Wait until every node in `nodes` serves `expected` as the live version of `name`
+/// (`None`: not loaded).
+async fn converged(nodes: &[&Node], kind: &str, name: &str, expected: Option<&str>) {
+    for node in nodes {
+        let what = format!("{kind} {name} at {expected:?} on {}", node.id);
+        eventually(Duration::from_secs(30), &what, || async {
+            (node.live(kind, name).await.as_deref() == expected).then_some(())
+        })
+        .await;
+    }
+}
+
 /// The nodes `node` sees with `status`, sorted.
 async fn nodes_with_status(node: &Node, status: &str) -> Vec<String> {
     let (code, body) = node.get("/api/v1/cluster/topology").await;
@@ -174,13 +235,17 @@ async fn nodes_with_status(node: &Node, status: &str) -> Vec<String> {
     nodes
 }
 
-/// Three nodes `a`, `b`, `c` that all see each other up.
-async fn three_nodes(nats: &NatsServer) -> Vec<Node> {
-    // `ARSENAL_TEST_LOG=arsenal=debug` shows the nodes' logs when a test fails.
+/// `ARSENAL_TEST_LOG=arsenal=debug` shows the nodes' logs when a test fails.
+fn logs() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("ARSENAL_TEST_LOG"))
         .with_test_writer()
         .try_init();
+}
+
+/// Three nodes `a`, `b`, `c` that all see each other up.
+async fn three_nodes(nats: &NatsServer) -> Vec<Node> {
+    logs();
     let nodes = vec![
         Node::start("a", nats).await,
         Node::start("b", nats).await,
@@ -636,6 +701,293 @@ async fn a_forged_forwarded_identity_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_change_reaches_every_node_and_nodes_that_join_later() {
+    use reqwest::Method;
+    let nats = NatsServer::start();
+    let nodes = three_nodes(&nats).await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let all = [a, b, c];
+    let greet = arsenal_tests::read(arsenal_tests::guests::GREET);
+
+    // An operation loaded on a, replaced on b, rolled back on c: every node follows.
+    let (status, body) = a
+        .admin(Method::POST, "operations", Some(greet.clone()))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v1 = body["data"]["content_hash"].as_str().unwrap().to_owned();
+    converged(&all, "operation", "greet", Some(&v1)).await;
+    let greet_v2 = arsenal_tests::distinct(&greet, "v2");
+    let (status, body) = b
+        .admin(Method::PUT, "operations/greet", Some(greet_v2))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let v2 = body["data"]["live"]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(v1, v2);
+    converged(&all, "operation", "greet", Some(&v2)).await;
+    let (status, body) = c
+        .admin(Method::POST, "operations/greet/rollback", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["live"]["content_hash"], v1.as_str());
+    converged(&all, "operation", "greet", Some(&v1)).await;
+
+    // A worker loaded on c, replaced on a, rolled back on b.
+    let counter = arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER);
+    let (status, body) = c
+        .admin(Method::PUT, "workers/counter", Some(counter.clone()))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let w1 = body["data"]["live"]["version"].as_str().unwrap().to_owned();
+    converged(&all, "worker", "counter", Some(&w1)).await;
+    let counter_v2 = arsenal_tests::distinct(&counter, "v2");
+    let (status, body) = a
+        .admin(Method::PUT, "workers/counter", Some(counter_v2))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let w2 = body["data"]["live"]["version"].as_str().unwrap().to_owned();
+    converged(&all, "worker", "counter", Some(&w2)).await;
+    let (status, body) = b
+        .admin(Method::POST, "workers/counter/rollback", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["live"]["version"], w1.as_str());
+    converged(&all, "worker", "counter", Some(&w1)).await;
+
+    // A built-in unloaded on a is unloaded everywhere.
+    let (status, body) = a.admin(Method::DELETE, "operations/echo", None).await;
+    assert_eq!(status, 200, "{body}");
+    converged(&all, "operation", "echo", None).await;
+
+    // A node that joins now comes to the same state: greet rolled back, the worker rolled
+    // back, the built-in it starts with unloaded.
+    let d = Node::start("d", &nats).await;
+    converged(&[&d], "operation", "greet", Some(&v1)).await;
+    converged(&[&d], "worker", "counter", Some(&w1)).await;
+    converged(&[&d], "operation", "echo", None).await;
+    let (status, body) = d.get("/api/v1/echo/x").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("operation_not_found")),
+        "{body}"
+    );
+
+    // And follows what comes after: the worker unloaded on b, greet unloaded on d.
+    let (status, body) = b.admin(Method::DELETE, "workers/counter", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.admin(Method::DELETE, "operations/greet", None).await;
+    assert_eq!(status, 200, "{body}");
+    let everyone = [a, b, c, &d];
+    converged(&everyone, "worker", "counter", None).await;
+    converged(&everyone, "operation", "greet", None).await;
+    eventually(Duration::from_secs(10), "consistent versions", || async {
+        let (_, body) = a.get("/api/v1/cluster/topology").await;
+        (body["data"]["nodes"].as_array().unwrap().len() == 4
+            && body["data"]["inconsistent"] == json!([]))
+        .then_some(())
+    })
+    .await;
+}
+
+/// Nodes `ids` that see each other up, each compiling into a cache of its own (so that
+/// following another node's new version costs a compile), which starts as a copy of the
+/// tests' shared cache (hard links: what the built-ins compiled to).
+async fn nodes_with_own_caches(
+    nats: &NatsServer,
+    ids: &[&str],
+) -> (Vec<Node>, Vec<tempfile::TempDir>) {
+    fn link_tree(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            let target = to.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                link_tree(&entry.path(), &target)?;
+            } else {
+                std::fs::hard_link(entry.path(), &target)?;
+            }
+        }
+        Ok(())
+    }
+    logs();
+    let shared = std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+    let mut nodes = Vec::new();
+    let mut caches = Vec::new();
+    for id in ids {
+        let cache = tempfile::tempdir().unwrap();
+        if shared.is_dir() {
+            link_tree(shared, cache.path()).expect("the shared compile cache links");
+        }
+        nodes.push(Node::start_with(settings(id, &nats.url()).with_cache_dir(cache.path())).await);
+        caches.push(cache);
+    }
+    for node in &nodes {
+        let mut others: Vec<String> = ids
+            .iter()
+            .filter(|id| **id != node.id)
+            .map(|id| (*id).to_owned())
+            .collect();
+        others.sort();
+        eventually(Duration::from_secs(10), "membership", || async {
+            (nodes_with_status(node, "up").await == others).then_some(())
+        })
+        .await;
+    }
+    (nodes, caches)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_lost_to_another_node_answers_409_and_every_node_follows_the_winner() {
+    use reqwest::Method;
+    let nats = NatsServer::start();
+    let (nodes, _caches) = nodes_with_own_caches(&nats, &["a", "b"]).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let both = [a, b];
+    // Versions no cache has seen before this run.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let greet = arsenal_tests::read(arsenal_tests::guests::GREET);
+    let version = |tag: &str| arsenal_tests::distinct(&greet, &format!("{tag}-{run}"));
+    let (status, body) = a
+        .admin(Method::POST, "operations", Some(version("v1")))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v1 = body["data"]["content_hash"].as_str().unwrap().to_owned();
+    converged(&both, "operation", "greet", Some(&v1)).await;
+    // b's versions: `kept` compiled on b and kept in its history (so its compiled code
+    // stays in b's cache), then `later` live everywhere.
+    let kept = version("kept-on-b");
+    let (status, body) = b
+        .admin(Method::PUT, "operations/greet", Some(kept.clone()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = b
+        .admin(Method::PUT, "operations/greet", Some(version("later")))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let later = body["data"]["live"]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    converged(&both, "operation", "greet", Some(&later)).await;
+
+    // a replaces greet with a version b has never compiled, 16 MiB long (a custom
+    // section). Following it costs b fetching, checking and compiling it, while b's own
+    // replacement with the small version it keeps compiled costs b next to nothing, so b's
+    // change is made against the state before a's: it lost.
+    let padding = "x".repeat(16 << 20);
+    let (status, body) = a
+        .admin(
+            Method::PUT,
+            "operations/greet",
+            Some(version(&format!("from-a-{padding}"))),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let from_a = body["data"]["live"]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = b
+        .admin(Method::PUT, "operations/greet", Some(kept.clone()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("cluster_conflict")),
+        "{body}"
+    );
+    let details = &body["error"]["details"];
+    assert_eq!(details["kind"], "operation");
+    assert_eq!(details["name"], "greet");
+    assert_eq!(details["node"], "a");
+    assert_eq!(details["content_hash"], from_a.as_str());
+    // Every node, b included, serves the winner.
+    converged(&both, "operation", "greet", Some(&from_a)).await;
+    // Having followed it, b's change now goes through, after a's.
+    let (status, body) = b.admin(Method::PUT, "operations/greet", Some(kept)).await;
+    assert_eq!(status, 200, "{body}");
+    let kept = body["data"]["live"]["content_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    converged(&both, "operation", "greet", Some(&kept)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_changes_on_three_nodes_converge_on_one_winner() {
+    use reqwest::Method;
+    let nats = NatsServer::start();
+    let nodes = three_nodes(&nats).await;
+    let all: Vec<&Node> = nodes.iter().collect();
+    let greet = arsenal_tests::read(arsenal_tests::guests::GREET);
+    let (status, body) = nodes[0]
+        .admin(Method::POST, "operations", Some(greet.clone()))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v1 = body["data"]["content_hash"].as_str().unwrap().to_owned();
+    converged(&all, "operation", "greet", Some(&v1)).await;
+    for round in 0..3 {
+        let version = |node: &Node| {
+            let bytes = arsenal_tests::distinct(&greet, &format!("{round}-{}", node.id));
+            Some(bytes)
+        };
+        let (x, y, z) = tokio::join!(
+            nodes[0].admin(Method::PUT, "operations/greet", version(&nodes[0])),
+            nodes[1].admin(Method::PUT, "operations/greet", version(&nodes[1])),
+            nodes[2].admin(Method::PUT, "operations/greet", version(&nodes[2])),
+        );
+        let answers = [x, y, z];
+        let made: Vec<String> = answers
+            .iter()
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| {
+                body["data"]["live"]["content_hash"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert!(!made.is_empty(), "round {round}: {answers:?}");
+        for (status, body) in &answers {
+            if *status != 200 {
+                assert_eq!(
+                    (*status, body["error"]["code"].as_str()),
+                    (409, Some("cluster_conflict")),
+                    "{body}"
+                );
+                let winner = body["error"]["details"]["content_hash"].as_str().unwrap();
+                assert!(
+                    made.iter().any(|hash| hash == winner),
+                    "round {round}: {answers:?}"
+                );
+            }
+        }
+        // Every node ends on the same version, one of those made live.
+        let first = eventually(
+            Duration::from_secs(30),
+            "one version everywhere",
+            || async {
+                let mut seen = Vec::new();
+                for node in &nodes {
+                    seen.push(node.live("operation", "greet").await?);
+                }
+                seen.dedup();
+                (seen.len() == 1).then(|| seen.remove(0))
+            },
+        )
+        .await;
+        assert!(
+            made.contains(&first),
+            "round {round}: {first} of {answers:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_forwarded_call_is_refused() {
     let nats = NatsServer::start();
     let nodes = three_nodes(&nats).await;
@@ -701,4 +1053,37 @@ async fn a_replayed_forwarded_call_is_refused() {
     // New calls still go through.
     let (status, _, _) = a.get_on("b", "/api/v1/system/info").await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_follow_a_change_is_listed_as_inconsistent() {
+    use reqwest::Method;
+    logs();
+    let nats = NatsServer::start();
+    let a = Node::start("a", &nats).await;
+    // b's configuration disables greet: it cannot follow a's upload of it.
+    let mut refusing = settings("b", &nats.url());
+    refusing.operations.disabled = vec!["greet".to_owned()];
+    let b = Node::start_with(refusing).await;
+    for (node, other) in [(&a, "b"), (&b, "a")] {
+        eventually(Duration::from_secs(10), "membership", || async {
+            (nodes_with_status(node, "up").await == [other]).then_some(())
+        })
+        .await;
+    }
+    let greet = arsenal_tests::read(arsenal_tests::guests::GREET);
+    let (status, body) = a.admin(Method::POST, "operations", Some(greet)).await;
+    assert_eq!(status, 201, "{body}");
+    let revision = body["data"]["revision"].as_str().unwrap().to_owned();
+    let inconsistent = eventually(Duration::from_secs(10), "greet reported", || async {
+        let (_, body) = b.get("/api/v1/cluster/topology").await;
+        let inconsistent = body["data"]["inconsistent"].clone();
+        (inconsistent != json!([])).then_some(inconsistent)
+    })
+    .await;
+    assert_eq!(
+        inconsistent,
+        json!([{ "component": "operation/greet", "revisions": { revision: ["a"], "absent": ["b"] } }])
+    );
+    assert_eq!(b.live("operation", "greet").await, None);
 }

@@ -1,10 +1,12 @@
 //! Clustering on NATS (`cluster.nats_url`): membership by heartbeat in a JetStream
 //! key-value bucket, operation calls forwarded to a chosen node by request-reply with a
-//! signed identity, components propagated through a JetStream object store, a global
+//! signed identity, admin changes of components recorded cluster-wide in a JetStream
+//! key-value bucket (their bytes in an object store) and followed by every node, a global
 //! name registry, and process migration. Without NATS the node is a cluster of one.
 //! Design and configuration: `docs/cluster.md`.
 
 mod forward;
+mod live;
 mod membership;
 mod migrate;
 mod names;
@@ -13,8 +15,9 @@ mod objects;
 mod replay;
 
 pub(crate) use forward::{CARRIED, ForwardedCall, LocalDispatch, Reply, VerifiedCall};
+pub(crate) use live::{Changed, LiveChange, Replica, ShareError};
 pub(crate) use membership::{ComponentRevision, LocalFacts, MemberView, NodeLoad, NodeStatus};
 pub(crate) use migrate::MigrateError;
 pub use node::ClusterError;
 pub(crate) use node::{Cluster, FactsProbe, ServedCalls};
-pub(crate) use objects::{Apply, ComponentKind};
+pub(crate) use objects::ComponentKind;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::forward::{self, ForwardedCall, LocalDispatch, Reply, Secret, Unavailable};
+use super::live::Ledger;
 use super::membership::{self, Heartbeat, LocalFacts, MemberView, Members, NodeStatus};
 use super::names::Names;
 use super::replay::{Admission, SeenNonces};
@@ -72,6 +73,8 @@ pub(crate) struct Cluster {
     pub(super) link: Option<Link>,
     pub(super) members: Arc<Members>,
     pub(super) names: Arc<Names>,
+    /// The follower of the cluster's live component states.
+    pub(super) live: Ledger,
     probe: OnceLock<FactsProbe>,
     table: OnceLock<Weak<ProcessTable>>,
     dispatch: OnceLock<Arc<dyn LocalDispatch>>,
@@ -114,6 +117,7 @@ impl Cluster {
             link: None,
             members: Arc::default(),
             names: Arc::default(),
+            live: Ledger::default(),
             probe: OnceLock::new(),
             table: OnceLock::new(),
             dispatch: OnceLock::new(),

@@ -12,11 +12,12 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::audit::AuditDetails;
+use super::cluster;
 use super::dispatch::read_capped;
 use super::error::ApiError;
 use crate::cache::content_hash;
 use crate::capabilities::Source;
-use crate::cluster::ComponentKind;
+use crate::cluster::{Changed, ComponentKind, LiveChange};
 use crate::host::Host;
 use crate::loader::LoadedOperation;
 use crate::registry::{Added, Swapped, revision};
@@ -36,12 +37,22 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
         .inspect(&bytes, Source::Upload, ORIGIN)
         .await;
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, None, None, Some(&bytes));
+    }
     let added = match loaded {
         Ok(operation) => host.registry().add_loaded(operation).await,
         Err(error) => Err(error),
     };
-    let response = match &added {
-        Ok(Added::Published(operation)) => keep(&host, Change::Added(operation, &bytes))
+    let refused = match &added {
+        Ok(Added::Published(operation)) => {
+            cluster::share(&host, shared(operation, Changed::Loaded, Some(&bytes))).await
+        }
+        _ => None,
+    };
+    let response = match (&added, refused) {
+        (_, Some(refused)) => refused,
+        (Ok(Added::Published(operation)), None) => keep(&host, Change::Added(operation, &bytes))
             .unwrap_or_else(|| {
                 (
                     StatusCode::CREATED,
@@ -49,22 +60,18 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
                 )
                     .into_response()
             }),
-        Ok(Added::Disabled(name)) => ApiError::new(
+        (Ok(Added::Disabled(name)), None) => ApiError::new(
             StatusCode::CONFLICT,
             "operation_disabled",
             format!("operation `{name}` is disabled by configuration"),
         )
         .into_response(),
-        Err(error) => ApiError::from(error.clone()).into_response(),
+        (Err(error), None) => ApiError::from(error.clone()).into_response(),
     };
     let live = match &added {
         Ok(Added::Published(operation)) => Some(&**operation),
         _ => None,
     };
-    if let Some(operation) = live {
-        host.cluster()
-            .propagate(ComponentKind::Operation, &operation.spec.name, &bytes);
-    }
     noted(
         response,
         live.map(|op| op.spec.name.as_str()),
@@ -88,34 +95,61 @@ pub(crate) async fn replace(
         .inspect(&bytes, Source::Upload, ORIGIN)
         .await;
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, Some(&bytes));
+    }
     let result = match loaded {
         Ok(operation) => host.registry().replace_loaded(&name, operation).await,
         Err(error) => Err(error),
     };
-    swap_answer(&host, &name, result, Some(&bytes))
+    swap_answer(&host, &name, result, Some(&bytes)).await
 }
 
 /// `POST /api/v1/admin/operations/{name}/rollback`: return to the previous version.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, None);
+    }
     let result = host.registry().rollback(&name).await;
-    swap_answer(&host, &name, result, None)
+    swap_answer(&host, &name, result, None).await
 }
 
-/// Keep a swap made — a replacement with `component`, or a rollback — and answer it, or
-/// say why it was not made; noted for the audit log either way.
-fn swap_answer(
+/// What the cluster records of `operation` made live by `changed` (an unload clears the
+/// content hash).
+fn shared<'a>(
+    operation: &'a LoadedOperation,
+    changed: Changed,
+    bytes: Option<&'a [u8]>,
+) -> LiveChange<'a> {
+    LiveChange {
+        kind: ComponentKind::Operation,
+        name: &operation.spec.name,
+        changed,
+        content_hash: Some(&operation.content_hash),
+        bytes,
+    }
+}
+
+/// Keep a swap made — a replacement with `component`, or a rollback — for the cluster and
+/// here, and answer it, or say why it was not made; noted for the audit log either way.
+async fn swap_answer(
     host: &Host,
     name: &str,
     result: Result<Swapped, crate::loader::LoadError>,
     component: Option<&[u8]>,
 ) -> Response {
     let live = result.as_ref().ok().map(|swapped| swapped.live.clone());
-    if let (Some(operation), Some(bytes)) = (&live, component) {
-        host.cluster()
-            .propagate(ComponentKind::Operation, &operation.spec.name, bytes);
-    }
+    let changed = match component {
+        Some(_) => Changed::Replaced,
+        None => Changed::RolledBack,
+    };
+    let refused = match &live {
+        Some(operation) => cluster::share(host, shared(operation, changed, component)).await,
+        None => None,
+    };
     let response = match (&result, component) {
+        _ if refused.is_some() => refused,
         (Ok(swapped), Some(bytes)) => keep(host, Change::Replaced(swapped, bytes)),
         (Ok(swapped), None) => keep(host, Change::RolledBack(swapped)),
         (Err(_), _) => None,
@@ -132,9 +166,22 @@ fn swap_answer(
 /// `DELETE /api/v1/admin/operations/{name}`: unload.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, None);
+    }
     let response = match host.registry().remove(&name).await {
-        Ok(removed) => keep(&host, Change::Removed(&name))
-            .unwrap_or_else(|| Json(json!({ "data": version(&removed, false) })).into_response()),
+        Ok(removed) => {
+            let unloaded = LiveChange {
+                content_hash: None,
+                ..shared(&removed, Changed::Unloaded, None)
+            };
+            match cluster::share(&host, unloaded).await {
+                Some(refused) => refused,
+                None => keep(&host, Change::Removed(&name)).unwrap_or_else(|| {
+                    Json(json!({ "data": version(&removed, false) })).into_response()
+                }),
+            }
+        }
         Err(error) => ApiError::from(error).into_response(),
     };
     noted(response, Some(&name), None, None)

@@ -11,8 +11,10 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::admin::{Live, component, keep, noted, versions_answer};
+use super::cluster;
 use super::error::ApiError;
 use crate::capabilities::Source;
+use crate::cluster::{Changed, ComponentKind, LiveChange};
 use crate::host::Host;
 use crate::runtime::{Loaded, WorkerCode, WorkerError};
 use crate::uploads::Change;
@@ -56,10 +58,30 @@ pub(crate) async fn put(
     }
     let prepared = host.workers().prepare(&name, &bytes, Source::Upload).await;
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, Some(&bytes));
+    }
     let (response, live) = match prepared.map(|code| host.workers().install(code)) {
         Ok(Loaded { code, previous }) => {
-            host.cluster()
-                .propagate(crate::cluster::ComponentKind::Worker, &name, &bytes);
+            let changed = match previous {
+                Some(_) => Changed::Replaced,
+                None => Changed::Loaded,
+            };
+            let shared = LiveChange {
+                kind: ComponentKind::Worker,
+                name: &name,
+                changed,
+                content_hash: Some(code.content_hash()),
+                bytes: Some(&bytes),
+            };
+            if let Some(refused) = cluster::share(&host, shared).await {
+                return noted(
+                    refused,
+                    Some(&name),
+                    Some(live_version(&code)),
+                    Some(&bytes),
+                );
+            }
             let change = Change::WorkerLoaded(&code, previous.as_deref(), &bytes);
             let response = keep(&host, change).unwrap_or_else(|| {
                 let status = if previous.is_some() {
@@ -140,11 +162,24 @@ pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<Str
 /// `POST /api/v1/admin/workers/{name}/rollback`.
 pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, None);
+    }
     if host.workers().get(&name).is_none() {
         return not_loaded(&name);
     }
     match host.workers().rollback(&name) {
         Some(code) => {
+            let shared = LiveChange {
+                kind: ComponentKind::Worker,
+                name: &name,
+                changed: Changed::RolledBack,
+                content_hash: Some(code.content_hash()),
+                bytes: None,
+            };
+            if let Some(refused) = cluster::share(&host, shared).await {
+                return noted(refused, Some(&name), Some(live_version(&code)), None);
+            }
             let response = keep(&host, Change::WorkerRolledBack(&code)).unwrap_or_else(|| {
                 Json(json!({ "data": { "live": shown(&code, true) } })).into_response()
             });
@@ -162,14 +197,26 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
 /// `DELETE /api/v1/admin/workers/{name}`.
 pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, None);
+    }
     match host.workers().unload(&name) {
-        Some(code) => noted(
-            keep(&host, Change::WorkerRemoved(&name))
-                .unwrap_or_else(|| Json(json!({ "data": shown(&code, false) })).into_response()),
-            Some(&name),
-            None,
-            None,
-        ),
+        Some(code) => {
+            let shared = LiveChange {
+                kind: ComponentKind::Worker,
+                name: &name,
+                changed: Changed::Unloaded,
+                content_hash: None,
+                bytes: None,
+            };
+            let response = match cluster::share(&host, shared).await {
+                Some(refused) => refused,
+                None => keep(&host, Change::WorkerRemoved(&name)).unwrap_or_else(|| {
+                    Json(json!({ "data": shown(&code, false) })).into_response()
+                }),
+            };
+            noted(response, Some(&name), None, None)
+        }
         None => not_loaded(&name),
     }
 }

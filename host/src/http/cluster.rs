@@ -24,7 +24,9 @@ use tower::ServiceExt;
 use super::error::ApiError;
 use super::request_id::RequestId;
 use crate::auth::Principal;
-use crate::cluster::{ForwardedCall, LocalDispatch, Reply, ServedCalls, VerifiedCall};
+use crate::cluster::{
+    ForwardedCall, LiveChange, LocalDispatch, Reply, ServedCalls, ShareError, VerifiedCall,
+};
 use crate::host::Host;
 
 /// The request header choosing the node that runs the call.
@@ -98,6 +100,50 @@ pub(super) async fn select_node(
         .with_details(json!({ "node": unavailable.node() }))
         .into_response(),
     }
+}
+
+/// Whether an admin change may go ahead: always when not clustered; when clustered, only
+/// while this node can record it for the others. Otherwise the answer, 503
+/// `cluster_unavailable`, given before anything changes.
+pub(super) fn admits_changes(host: &Host) -> Option<Response> {
+    host.cluster()
+        .admits_changes()
+        .err()
+        .map(|refused| share_refusal(&refused))
+}
+
+/// Record an admin change made live here (under the admin turn) as the state of its name
+/// for every node. `None` when recorded (or not clustered); otherwise the answer: 409
+/// `cluster_conflict` when another node's change to the name came first (this node then
+/// follows that one), 503 `cluster_unavailable` when NATS did not take it.
+pub(super) async fn share(host: &Host, change: LiveChange<'_>) -> Option<Response> {
+    let refused = host.cluster().share(change).await.err()?;
+    Some(share_refusal(&refused))
+}
+
+fn share_refusal(refused: &ShareError) -> Response {
+    let message = refused.to_string();
+    match refused {
+        ShareError::Conflict {
+            kind,
+            name,
+            revision,
+            origin,
+            content_hash,
+        } => ApiError::new(StatusCode::CONFLICT, "cluster_conflict", message).with_details(json!({
+            "kind": kind.name(),
+            "name": name,
+            "revision": revision,
+            "node": origin,
+            "content_hash": content_hash,
+        })),
+        ShareError::Unavailable(_) | ShareError::Disconnected => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            message,
+        ),
+    }
+    .into_response()
 }
 
 /// A node's reply as this server's response.

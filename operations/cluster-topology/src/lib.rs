@@ -41,6 +41,22 @@ impl Operation for ClusterTopology {
                     .insert(member.node.clone());
             }
         }
+        // A component some of those nodes lack differs there too: admin changes, unloads
+        // included, reach every node, so only a node that failed to follow one (or a
+        // directory of its own) lacks it.
+        let serving: BTreeSet<String> = view
+            .members
+            .iter()
+            .filter(|member| matches!(member.status, NodeStatus::ThisNode | NodeStatus::Up))
+            .map(|member| member.node.clone())
+            .collect();
+        for by_revision in revisions.values_mut() {
+            let holding: BTreeSet<String> = by_revision.values().flatten().cloned().collect();
+            let lacking: BTreeSet<String> = serving.difference(&holding).cloned().collect();
+            if !lacking.is_empty() {
+                by_revision.insert("absent".to_owned(), lacking);
+            }
+        }
         let inconsistent: Vec<Value> = revisions
             .into_iter()
             .filter(|(_, by_revision)| by_revision.len() > 1)
