@@ -393,10 +393,27 @@ pub(crate) fn request(
 }
 
 /// Turn what `execute` returned into data or a call error.
+/// The JSON an operation answered: checked to be one valid JSON value and kept as the
+/// text it sent, so the host can pass it on without building a tree and serializing it
+/// again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The data as a JSON tree, for callers that look inside it.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.0).expect("checked to be valid JSON when received")
+    }
+}
+
 pub(crate) fn interpret(
     result: Result<wit::Response, wit::OpError>,
     max_response_bytes: usize,
-) -> Result<Value, CallError> {
+) -> Result<JsonText, CallError> {
     match result {
         Ok(response) => {
             if response.data.len() > max_response_bytes {
@@ -405,7 +422,9 @@ pub(crate) fn interpret(
                     cap: max_response_bytes,
                 });
             }
-            serde_json::from_str(&response.data)
+            // Checked without building anything: `IgnoredAny` only walks the text.
+            serde_json::from_str::<serde::de::IgnoredAny>(&response.data)
+                .map(|_| JsonText(response.data))
                 .map_err(|error| CallError::InvalidResponse(error.to_string()))
         }
         Err(error) => {

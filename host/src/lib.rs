@@ -52,7 +52,9 @@ pub use compiler::{CompileError, Compiler, CompilerFacts};
 pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
 pub use host::{Host, LoadProblem, StartError};
 pub use inspect::{ComponentShape, ShapeError};
-pub use invoke::{CallError, CallLimits, Caller, GuestFailure, InstanceGate, OpErrorKind};
+pub use invoke::{
+    CallError, CallLimits, Caller, GuestFailure, InstanceGate, JsonText, OpErrorKind,
+};
 pub use limits::Refusal;
 pub use loader::{LoadError, LoadSummary, LoadedOperation};
 pub use openapi::document as openapi_document;

@@ -16,8 +16,8 @@ use tracing::Instrument;
 use crate::capabilities::{HostFacts, Source};
 use crate::config::OperationSettings;
 use crate::invoke::{
-    CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, interpret, request,
-    run_guest, run_warm,
+    CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
+    request, run_guest, run_warm,
 };
 use crate::loader::{LoadError, LoadedOperation, Loader};
 use crate::routes::{RouteMatch, RouteTable};
@@ -462,7 +462,7 @@ impl Registry {
         operation: &LoadedOperation,
         params: &Map<String, Value>,
         caller: &Caller,
-    ) -> Result<Value, CallError> {
+    ) -> Result<JsonText, CallError> {
         let Some(_permit) = self.gate.try_acquire() else {
             return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
         };

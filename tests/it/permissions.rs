@@ -34,7 +34,7 @@ async fn host_calls_are_checked_against_the_callers_roles() {
         .call(list, &list_params, &caller(&["viewer"]))
         .await
         .unwrap();
-    assert_eq!(listed["total"], 1);
+    assert_eq!(listed.to_value()["total"], 1);
     let denied = registry
         .call(kill, &kill_params, &caller(&["viewer"]))
         .await

@@ -6,19 +6,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::request_id::RequestId;
 use super::telemetry;
 use crate::auth::Principal;
 use crate::host::Host;
-use crate::invoke::{CallError, Caller, GuestFailure};
+use crate::invoke::{CallError, Caller, GuestFailure, JsonText};
 use crate::loader::LoadedOperation;
 use crate::registry::Resolved;
 use crate::validation::{FieldError, RawInput, ValidationError, exceeds_depth};
@@ -144,7 +143,7 @@ async fn call(
     params: &Map<String, Value>,
     request_id: Arc<str>,
     principal: &Principal,
-) -> Result<Value, ApiError> {
+) -> Result<JsonText, ApiError> {
     // The operation and each of its host calls see who is asking (`capabilities::permits`
     // checks the role against every capability used).
     let caller = Caller {
@@ -172,12 +171,12 @@ fn log_failure(operation: &LoadedOperation, request_id: &str, error: &CallError)
     }
 }
 
-fn respond(operation: &LoadedOperation, outcome: Result<Value, ApiError>) -> Response {
+fn respond(operation: &LoadedOperation, outcome: Result<JsonText, ApiError>) -> Response {
     let mut response = match outcome {
         Ok(_) if operation.spec.success_status == StatusCode::NO_CONTENT => {
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(data) => (operation.spec.success_status, Json(json!({ "data": data }))).into_response(),
+        Ok(data) => (operation.spec.success_status, data_envelope(&data)).into_response(),
         Err(error) => error.into_response(),
     };
     if let Ok(version) = HeaderValue::from_str(&operation.spec.version) {
@@ -187,6 +186,23 @@ fn respond(operation: &LoadedOperation, outcome: Result<Value, ApiError>) -> Res
         response.headers_mut().insert(OPERATION_REVISION, revision);
     }
     response
+}
+
+/// `{"data": ...}` around the operation's JSON as it sent it (checked valid when received),
+/// without parsing and serializing it again.
+fn data_envelope(data: &JsonText) -> impl IntoResponse + use<> {
+    let data = data.as_str();
+    let mut body = String::with_capacity(data.len() + 9);
+    body.push_str("{\"data\":");
+    body.push_str(data);
+    body.push('}');
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
 }
 
 fn parse_query(query: &str) -> Vec<(String, String)> {

@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -55,7 +56,7 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
     let host_for_cluster = host.clone();
     // Forwarded calls from other nodes run through this router (idempotent).
     host.cluster().attach(cluster::RouterDispatch::new(&host));
-    Router::new()
+    let routes = Router::new()
         .route("/", get(console::page))
         .route("/console/{file}", get(console::asset))
         .route(whoami::PATH, get(whoami::whoami))
@@ -73,36 +74,36 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
             "/api/v1/admin/operations/{name}",
             axum::routing::put(admin::replace).delete(admin::unload),
         )
-        .route("/api/v1/admin/operations/{name}/versions", get(admin::versions))
-        .route("/api/v1/admin/operations/{name}/rollback", post(admin::rollback))
+        .route(
+            "/api/v1/admin/operations/{name}/versions",
+            get(admin::versions),
+        )
+        .route(
+            "/api/v1/admin/operations/{name}/rollback",
+            post(admin::rollback),
+        )
         .route(
             "/api/v1/admin/workers/{name}",
             axum::routing::put(admin_workers::put).delete(admin_workers::unload),
         )
-        .route("/api/v1/admin/workers/{name}/versions", get(admin_workers::versions))
-        .route("/api/v1/admin/workers/{name}/rollback", post(admin_workers::rollback))
+        .route(
+            "/api/v1/admin/workers/{name}/versions",
+            get(admin_workers::versions),
+        )
+        .route(
+            "/api/v1/admin/workers/{name}/rollback",
+            post(admin_workers::rollback),
+        )
         .fallback(dispatch::by_route)
         .with_state(host)
         .merge(extra)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
-        }))
-        // A call for another node leaves here, as the caller authentication established.
-        .layer(middleware::from_fn_with_state(host_for_cluster, cluster::select_node))
-        // Inside authentication (it needs the principal), outside everything that answers.
-        .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
-        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
-        .layer(middleware::from_fn_with_state(guard, hardening::guard))
-        // The request's span and trace context wrap everything that may answer it, so a
-        // request refused at the edge (401, 429, 431, 503) is logged in its span and
-        // answers with its `traceparent` too.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
-            let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let trace_id = telemetry::trace_id(request);
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
-        }))
-        .layer(middleware::from_fn(telemetry::trace_context))
+        .method_not_allowed_fallback(method_not_allowed);
+    // The layers wrap the router as a whole, outermost first, rather than each of its
+    // routes (`Router::layer`): a middleware clones the service inside it on every
+    // request, and a whole router is one `Arc` to clone where a route's stack of layers
+    // was a chain of boxed services, cloned and dropped again at every layer.
+    let layered = ServiceBuilder::new()
+        .layer(middleware::from_fn(request_id::assign))
         // Credentials are marked sensitive before anything below could print a header.
         .layer(SetSensitiveHeadersLayer::new([
             header::AUTHORIZATION,
@@ -110,7 +111,26 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
             header::COOKIE,
             header::SET_COOKIE,
         ]))
-        .layer(middleware::from_fn(request_id::assign))
+        // The request's span and trace context wrap everything that may answer it, so a
+        // request refused at the edge (401, 429, 431, 503) is logged in its span and
+        // answers with its `traceparent` too.
+        .layer(middleware::from_fn(telemetry::trace_context))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let trace_id = telemetry::trace_id(request);
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
+        }))
+        .layer(middleware::from_fn_with_state(guard, hardening::guard))
+        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
+        // Inside authentication (it needs the principal), outside everything that answers.
+        .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
+        // A call for another node leaves here, as the caller authentication established.
+        .layer(middleware::from_fn_with_state(host_for_cluster, cluster::select_node))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
+        }))
+        .service(routes);
+    Router::new().fallback_service(layered)
 }
 
 async fn method_not_allowed(request: axum::extract::Request) -> axum::response::Response {

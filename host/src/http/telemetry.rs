@@ -11,7 +11,7 @@ use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::error::ApiError;
 use super::request_id;
@@ -52,7 +52,7 @@ pub(crate) fn trace_id(request: &Request) -> TraceId {
 pub(super) fn record(
     host: &Host,
     operation: &LoadedOperation,
-    outcome: &Result<Value, ApiError>,
+    outcome: &Result<crate::invoke::JsonText, ApiError>,
     started: Instant,
 ) {
     let outcome = match outcome {
