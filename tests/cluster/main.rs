@@ -1,10 +1,10 @@
 //! Clusters of Arsenal nodes on a real nats-server (started by the tests, JetStream on):
 //! three in-process hosts serving HTTP on loopback, driven over HTTP like any client.
 //! Membership, remote execution, propagation of a hot-loaded component, a node killed and
-//! detected, NATS restarted, migration of a stateful process, a forged forwarded identity,
-//! a replayed forwarded call, local operations while NATS is down; every kind of admin
-//! change reaching every node (late joiners too), concurrent changes ordered cluster-wide,
-//! a node that cannot follow one reported.
+//! detected, NATS restarted, migration of a stateful process (and of the messages waiting
+//! for it), a forged forwarded identity, a replayed forwarded call, local operations while
+//! NATS is down; every kind of admin change reaching every node (late joiners too),
+//! concurrent changes ordered cluster-wide, a node that cannot follow one reported.
 
 mod nats;
 
@@ -1086,4 +1086,82 @@ async fn a_node_that_cannot_follow_a_change_is_listed_as_inconsistent() {
         json!([{ "component": "operation/greet", "revisions": { revision: ["a"], "absent": ["b"] } }])
     );
     assert_eq!(b.live("operation", "greet").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_waiting_at_the_source_move_with_the_process() {
+    let nats = NatsServer::start();
+    let nodes = three_nodes(&nats).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    a.upload_worker(
+        "counter",
+        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the worker on b", || async {
+        b.live("worker", "counter").await
+    })
+    .await;
+    let (status, started) = a
+        .post(
+            "/api/v1/processes",
+            json!({ "worker": "counter", "args": "10", "name": "queued" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{started}");
+    let pid = started["data"]["pid"].as_str().unwrap().to_owned();
+    // Suspended, it handles nothing: three messages wait in its mailbox.
+    let (status, body) = a.post("/api/v1/processes/queued/suspend", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..3 {
+        let (status, body) = a
+            .post(
+                "/api/v1/processes/queued/messages",
+                json!({ "payload": "inc" }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let path = format!(
+        "/api/v1/processes/{}/migrate",
+        pid.replace('<', "%3C").replace('>', "%3E")
+    );
+    // A move that fails puts them back: resumed on a, it handles all three.
+    let (status, body) = a.post(&path, json!({ "node": "zz" })).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("node_unavailable")),
+        "{body}"
+    );
+    let get = json!({ "payload": "get", "call": true });
+    let (status, reply) = a
+        .post("/api/v1/processes/queued/messages", get.clone())
+        .await;
+    assert_eq!(
+        (status, reply["data"]["reply"].as_str()),
+        (200, Some("13")),
+        "{reply}"
+    );
+    let (status, body) = a.post("/api/v1/processes/queued/suspend", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    for _ in 0..2 {
+        let (status, body) = a
+            .post(
+                "/api/v1/processes/queued/messages",
+                json!({ "payload": "inc" }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, moved) = a.post(&path, json!({ "node": "b" })).await;
+    assert_eq!(status, 200, "{moved}");
+    // On b, with its state (13) and the two messages that waited handled after it.
+    let (status, reply) = b.post("/api/v1/processes/queued/messages", get).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["data"]["reply"], "15");
+    let (status, body) = a.get("/api/v1/processes/queued").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("process_not_found"))
+    );
 }

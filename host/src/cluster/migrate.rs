@@ -2,8 +2,12 @@
 //! The source suspends it (no message is handled meanwhile), snapshots its state, and asks
 //! the target on `arsenal.adopt.<node>` — signed like a forwarded call, as the caller,
 //! whose role the target checks — to start the same worker version with the same args and
-//! name and restore the state. Only then does the source stop its process; on any failure
-//! it resumes it. Messages still queued at the source are not carried.
+//! name, restore the state and queue the messages that were waiting at the source, in
+//! their order. Only then does the source stop its process; on any failure it puts the
+//! messages back and resumes it. From the suspension on, the source's mailbox refuses new
+//! messages (the sender is told the process is not there), so none is left behind. Calls
+//! waiting at the source are answered as the process exiting there; timers, exit and down
+//! notices stay behind, with the links and monitors they belong to.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::forward::{ForwardedCall, Reply, Unavailable, VerifiedCall};
 use super::node::Cluster;
 use crate::auth::{Principal, Role};
-use crate::runtime::{ExitReason, ProcessTable, SpawnOptions};
+use crate::runtime::{Envelope, Event, ExitReason, Pid, ProcessTable, SpawnOptions};
 
 /// The subject a node adopts migrated processes on.
 pub(super) fn subject(node: &str) -> String {
@@ -32,6 +36,30 @@ pub(crate) struct Adoption {
     trap_exit: bool,
     /// The snapshot, hex; none for a worker without `state`.
     state: Option<String>,
+    /// The messages queued at the source, oldest first.
+    #[serde(default)]
+    messages: Vec<Carried>,
+}
+
+/// A message that was waiting in the source's mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Carried {
+    from: Option<String>,
+    payload: String,
+}
+
+/// The messages among `queued` (calls, timers and notices are not carried).
+fn carried(queued: &[Envelope]) -> Vec<Carried> {
+    queued
+        .iter()
+        .filter_map(|envelope| match &envelope.event {
+            Event::Message { from, payload } if envelope.reply.is_none() => Some(Carried {
+                from: from.as_ref().map(ToString::to_string),
+                payload: payload.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A process that moved.
@@ -97,6 +125,10 @@ impl Cluster {
         table
             .suspend(&pid_text)
             .map_err(|error| MigrateError::NotFound(error.to_string()))?;
+        // Suspended, it handles nothing more: what is queued now moves with it, and new
+        // messages are refused until it has moved (or stays, and has them back).
+        let queued = entry.mailbox.close();
+        let messages = carried(&queued);
         let moved = async {
             let state = table
                 .state(&pid_text)
@@ -114,6 +146,7 @@ impl Cluster {
                 name: name.clone(),
                 trap_exit: entry.trap_exit.load(std::sync::atomic::Ordering::Relaxed),
                 state: state.map(hex::encode),
+                messages: messages.clone(),
             };
             let body = serde_json::to_vec(&adoption).expect("adoption serialises");
             let reply = self
@@ -151,6 +184,13 @@ impl Cluster {
             Ok((to, state_bytes)) => {
                 // Unregistered and stopped here: the name now lives on the target.
                 let _ = table.exit(&pid_text, None, ExitReason::Shutdown);
+                // The calls that waited here end as they would at its exit.
+                for envelope in queued {
+                    if let Some(reply) = envelope.reply {
+                        let _ = reply.send(Err(ExitReason::Shutdown));
+                    }
+                }
+                tracing::info!(from = %pid_text, %to, node, messages = messages.len(), state_bytes, "process migrated");
                 Ok(Migrated {
                     from: pid_text,
                     to,
@@ -159,6 +199,7 @@ impl Cluster {
                 })
             }
             Err(error) => {
+                entry.mailbox.reopen(queued);
                 let _ = table.resume(&pid_text);
                 Err(error)
             }
@@ -244,7 +285,19 @@ impl Cluster {
                 );
             }
         }
-        tracing::info!(pid = %pid, from = %call.path, origin = %call.origin, "process adopted");
+        // Then what was waiting at the source, in its order; the process runs meanwhile,
+        // so a mailbox as large as the source's takes them.
+        let to = pid.to_string();
+        for message in &adoption.messages {
+            let from = message
+                .from
+                .as_deref()
+                .and_then(|from| from.parse::<Pid>().ok());
+            if let Err(error) = table.send(&to, from, &message.payload) {
+                tracing::warn!(pid = %to, %error, "a migrated message was not queued");
+            }
+        }
+        tracing::info!(pid = %pid, from = %call.path, origin = %call.origin, messages = adoption.messages.len(), "process adopted");
         let body = serde_json::json!({ "data": { "pid": pid.to_string() } });
         Reply {
             status: 201,

@@ -124,6 +124,21 @@ impl Mailbox {
             .collect()
     }
 
+    /// Accept messages again, `envelopes` first, in their order: what [`Mailbox::close`]
+    /// handed back from a process that stays after all (a migration that failed). They
+    /// count their wait from now.
+    pub(crate) fn reopen(&self, envelopes: Vec<Envelope>) {
+        {
+            let mut queue = self.lock();
+            queue.closed = false;
+            let now = Instant::now();
+            for envelope in envelopes.into_iter().rev() {
+                queue.items.push_front(Queued { envelope, at: now });
+            }
+        }
+        self.ready.notify_one();
+    }
+
     /// The first `limit` queued messages, without taking them.
     pub(crate) fn peek(&self, limit: usize) -> Vec<QueuedMessage> {
         let now = Instant::now();

@@ -22,6 +22,7 @@ pub use inspection::{MailboxView, RestartError, Restarted};
 pub use mailbox::QueuedMessage;
 pub(crate) use pid::is_valid_name;
 pub use pid::{Pid, PidError};
+pub(crate) use process::Envelope;
 pub use process::{ProcessInfo, SendError, Status};
 pub use reload::{Reloaded, RunOutcome};
 pub use sandbox::{
