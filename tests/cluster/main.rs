@@ -502,6 +502,17 @@ async fn nodes_keep_working_while_nats_is_down_and_reconnect_after() {
     );
     assert_eq!(body["error"]["details"]["node"], "b");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // An admin change could not reach the others: refused, nothing changed.
+    let counter = arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER);
+    let (status, body) = a
+        .admin(reqwest::Method::PUT, "workers/counter", Some(counter))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("cluster_unavailable")),
+        "{body}"
+    );
+    assert_eq!(a.live("worker", "counter").await, None);
 
     nats.restart();
     for node in &nodes {
