@@ -367,7 +367,12 @@ impl Cluster {
                     let winner = store.entry(key.as_str()).await.ok().flatten();
                     let (revision, winner) = match winner {
                         Some(entry) => (entry.revision, self.open(&entry.value).ok()),
-                        None => (0, None),
+                        None => {
+                            // The name's states were purged from the bucket: the next
+                            // change starts it again.
+                            self.live.forget(&key);
+                            (0, None)
+                        }
                     };
                     Err(ShareError::Conflict {
                         kind: change.kind,
