@@ -404,6 +404,15 @@ impl JsonText {
         &self.0
     }
 
+    /// The answer's body, `{"data": ...}` around the text as it came.
+    pub fn enveloped(&self) -> String {
+        let mut body = String::with_capacity(self.0.len() + 9);
+        body.push_str("{\"data\":");
+        body.push_str(&self.0);
+        body.push('}');
+        body
+    }
+
     /// The data as a JSON tree, for callers that look inside it.
     pub fn to_value(&self) -> Value {
         serde_json::from_str(&self.0).expect("checked to be valid JSON when received")

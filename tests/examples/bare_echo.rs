@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use arsenal::config::Settings;
 use arsenal::{Caller, Host, LoadedOperation};
-use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 struct Bare {
     host: Host,
@@ -30,7 +31,7 @@ async fn call_echo(
     State(bare): State<Arc<Bare>>,
     Path(id): Path<String>,
     Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Json<Value>, StatusCode> {
+) -> Result<impl IntoResponse, StatusCode> {
     let mut params = Map::new();
     params.insert("id".to_owned(), Value::String(id));
     for (name, value) in query {
@@ -42,7 +43,8 @@ async fn call_echo(
         .call(&bare.echo, &params, &bare.caller)
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(Json(json!({ "data": data })))
+    // As `arsenal serve` answers: the operation's JSON passed on inside `{"data": ...}`.
+    Ok(([(CONTENT_TYPE, "application/json")], data.enveloped()))
 }
 
 fn main() {

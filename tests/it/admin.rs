@@ -167,17 +167,7 @@ async fn a_bad_upload_changes_nothing_and_says_why() {
     let probe = TestHost::with_settings(settings.clone(), &[guests::ROUTE_A]).await;
     // A precompiled artifact (`.cwasm`) of a good component, as this very engine wrote it
     // into its compile cache.
-    let artifact = probe
-        .host
-        .registry()
-        .loader()
-        .cache()
-        .dir()
-        .expect("the tests' compile cache is on")
-        .join(format!(
-            "{}.cwasm",
-            arsenal::content_hash(&arsenal_tests::read(guests::ROUTE_A))
-        ));
+    let artifact = cached_artifact(&probe, guests::ROUTE_A);
     let precompiled = std::fs::read(&artifact).expect("route_a's artifact is cached");
     drop(probe);
     let read = arsenal_tests::read;
@@ -769,6 +759,19 @@ async fn upload_bytes(host: &TestHost, method: Method, uri: &str, bytes: Vec<u8>
     .await
 }
 
+/// Where `host`'s compile cache keeps the precompiled artifact (`.cwasm`) of the guest
+/// at `path`, as this very engine wrote it.
+fn cached_artifact(host: &TestHost, path: &str) -> std::path::PathBuf {
+    let hash = arsenal::content_hash(&arsenal_tests::read(path));
+    host.host
+        .registry()
+        .loader()
+        .cache()
+        .dir()
+        .expect("the tests' compile cache is on")
+        .join(format!("{hash}.cwasm"))
+}
+
 /// Whether the shared compile cache holds an artifact for `bytes` (under any engine).
 fn cached(bytes: &[u8]) -> bool {
     let hash = arsenal::content_hash(bytes);
@@ -1007,9 +1010,11 @@ async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
 /// live version serves; with a deadline it can meet, the same request finishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
-    for (drain_ms, sleep_ms) in [(100, 2_000), (30_000, 400)] {
+    for (drain_ms, sleep_ms) in [(100, 2_000), (30_000, 1_500)] {
         let mut settings = settings();
         settings.operations.drain_ms = drain_ms;
+        // Room for the slow call: the tests' default call deadline is shorter.
+        settings.limits.timeout_ms = 5_000;
         let host = Arc::new(TestHost::with_settings(settings, &[]).await);
         let added = upload(
             &host,
@@ -1019,6 +1024,17 @@ async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
         )
         .await;
         assert_eq!(added.status, 201, "{}", added.body);
+        // The next version is compiled before the call starts (loaded, then rolled away
+        // from), so replacing it mid-call is a cache hit, not a compilation racing the call.
+        let next = unique(guests::SLOW_OK, "drain");
+        let uri = "/api/v1/admin/operations/slow_ok";
+        let compiled = upload_bytes(&host, Method::PUT, uri, next.clone()).await;
+        assert_eq!(compiled.status, 200, "{}", compiled.body);
+        let rolled_back = host
+            .send(Method::POST, &format!("{uri}/rollback"), Body::empty(), &[])
+            .await;
+        assert_eq!(rolled_back.status, 200, "{}", rolled_back.body);
+
         let in_flight = {
             let host = host.clone();
             let uri = format!("/api/v1/test/slow?ms={sleep_ms}");
@@ -1029,9 +1045,7 @@ async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
             .await
             .expect("the call is running");
 
-        let next = unique(guests::SLOW_OK, "drain");
-        let replaced =
-            upload_bytes(&host, Method::PUT, "/api/v1/admin/operations/slow_ok", next).await;
+        let replaced = upload_bytes(&host, Method::PUT, uri, next).await;
         assert_eq!(replaced.status, 200, "{}", replaced.body);
         let live = host.get("/api/v1/test/slow?ms=0").await;
         assert_eq!(live.status, 200, "{}", live.body);
@@ -1269,17 +1283,7 @@ async fn a_bad_worker_upload_changes_nothing_and_says_why() {
     assert_eq!(first.status, 201, "{}", first.body);
     let live = first.body["data"]["live"]["version"].clone();
     // A precompiled artifact of a good component, from this host's compile cache.
-    let artifact = host
-        .host
-        .registry()
-        .loader()
-        .cache()
-        .dir()
-        .expect("the tests' compile cache is on")
-        .join(format!(
-            "{}.cwasm",
-            arsenal::content_hash(&arsenal_tests::read(guests::ECHO_V2))
-        ));
+    let artifact = cached_artifact(&host, guests::ECHO_V2);
     let echo_v2 = upload(
         &host,
         Method::PUT,

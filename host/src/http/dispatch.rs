@@ -191,17 +191,12 @@ fn respond(operation: &LoadedOperation, outcome: Result<JsonText, ApiError>) -> 
 /// `{"data": ...}` around the operation's JSON as it sent it (checked valid when received),
 /// without parsing and serializing it again.
 fn data_envelope(data: &JsonText) -> impl IntoResponse + use<> {
-    let data = data.as_str();
-    let mut body = String::with_capacity(data.len() + 9);
-    body.push_str("{\"data\":");
-    body.push_str(data);
-    body.push('}');
     (
         [(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        data.enveloped(),
     )
 }
 
