@@ -67,6 +67,9 @@ pub struct Host {
     /// Held by an admin change from publishing it to recording it (see `admin_turn`);
     /// shared with the cluster, which changes what is loaded under it too.
     admin_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Work a request started that must finish even when its client leaves (recording a
+    /// change in the audit log); a server waits for it at shutdown, within its grace.
+    background: tokio_util::task::TaskTracker,
 }
 
 impl Host {
@@ -164,6 +167,7 @@ impl Host {
             audit,
             watches: Vec::new(),
             admin_turn: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
         })
     }
 
@@ -408,6 +412,11 @@ impl Host {
     }
 
     /// The audit log.
+    /// Tasks of requests that outlive their connection; see the field.
+    pub(crate) fn background(&self) -> &tokio_util::task::TaskTracker {
+        &self.background
+    }
+
     pub fn audit(&self) -> &crate::audit::AuditLog {
         &self.audit
     }

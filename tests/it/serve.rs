@@ -123,3 +123,53 @@ async fn shutdown_stops_every_process_trees_in_order() {
     assert_eq!(tree_exit.await, arsenal::runtime::ExitReason::Shutdown);
     assert_eq!(alone_exit.await, arsenal::runtime::ExitReason::Shutdown);
 }
+
+/// A change whose client hung up is still being recorded when shutdown begins: the server
+/// waits for the record (within its grace) before it returns, so the audit log holds the
+/// change the moment `serve` has stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_the_record_of_a_change_whose_client_left() {
+    let host = TestHost::new(&[]).await;
+    let (addr, stop, server) = start(&host).await;
+    // A component no cache has: compiling it keeps the change busy after the client left.
+    let tag = format!("shutdown {:?}", std::time::SystemTime::now());
+    let bytes = arsenal_tests::distinct(&arsenal_tests::read(guests::ECHO_V2), &tag);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT /api/v1/admin/operations/echo HTTP/1.1\r\nhost: test\r\n\
+         authorization: Bearer {}\r\ncontent-type: application/wasm\r\n\
+         x-request-id: left-at-shutdown\r\ncontent-length: {}\r\n\r\n",
+        crate::ADMIN_TOKEN,
+        bytes.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&bytes).await.unwrap();
+    let compiler = host.host.registry().loader().compiler();
+    let patience = tokio::time::Instant::now() + Duration::from_secs(30);
+    while compiler.facts().running == 0 {
+        assert!(
+            tokio::time::Instant::now() < patience,
+            "the upload never started compiling"
+        );
+        tokio::task::yield_now().await;
+    }
+    drop(stream);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+
+    let reply = host.get("/api/v1/audit?request_id=left-at-shutdown").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let records = reply.body["data"]["records"].as_array().unwrap();
+    assert_eq!(
+        records.len(),
+        1,
+        "recorded before serve returned: {}",
+        reply.body
+    );
+    assert_eq!(records[0]["client_disconnected"], true);
+    assert_eq!(records[0]["outcome"], "succeeded");
+}

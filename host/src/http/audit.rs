@@ -70,6 +70,7 @@ pub(super) async fn record(
         request.uri().path().to_owned(),
     );
     let (answer, answered) = tokio::sync::oneshot::channel::<Response>();
+    let background = host.background().clone();
     let work = async move {
         let mut response = next.run(request).await;
         let details = response
@@ -126,7 +127,9 @@ pub(super) async fn record(
         drop(host);
         let _ = answer.send(answer_with);
     };
-    tokio::spawn(request_id::carried(work).instrument(tracing::Span::current()));
+    // Its own task, so that a client hanging up (which drops this handler) cannot stop a
+    // change half-recorded; tracked, so that shutdown waits for it.
+    background.spawn(request_id::carried(work).instrument(tracing::Span::current()));
     answered.await.unwrap_or_else(|_| {
         ApiError::internal("the server hit an internal error; the cause is in the server log")
             .into_response()

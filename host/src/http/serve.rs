@@ -32,6 +32,7 @@ pub async fn serve(
     let app = super::router::serving(host.clone(), stop.clone());
     // Calls forwarded from other nodes run through this same router while it serves.
     let _forwarded = super::cluster::serve_forwarded(&host, app.clone());
+    let background = host.background().clone();
     drop(host);
     let server = super::connections::serve(listener, app, &settings, stop.clone());
     let deadline = async {
@@ -50,6 +51,17 @@ pub async fn serve(
         result = server => result,
         () = deadline => Ok(()),
     };
+    // Changes whose clients left before their answer are still recorded, within the grace.
+    background.close();
+    if tokio::time::timeout(grace, background.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            tasks = background.len(),
+            "drain deadline passed with audit records still being written"
+        );
+    }
     // Requests are done; the processes go next, trees in order, within the same grace.
     let killed = processes.shutdown(grace).await;
     tracing::info!(killed, "processes stopped");
