@@ -4,9 +4,12 @@
 //! detected, NATS restarted, migration of a stateful process (and of the messages waiting
 //! for it), a forged forwarded identity, a replayed forwarded call, local operations while
 //! NATS is down; every kind of admin change reaching every node (late joiners too),
-//! concurrent changes ordered cluster-wide, a node that cannot follow one reported.
+//! concurrent changes ordered cluster-wide, a node that cannot follow one reported; NATS
+//! over mutual TLS and with a password, and nodes such a server refuses (`secure`).
 
+mod certs;
 mod nats;
+mod secure;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

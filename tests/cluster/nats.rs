@@ -12,6 +12,8 @@ pub(crate) struct NatsServer {
     binary: PathBuf,
     port: u16,
     store: tempfile::TempDir,
+    /// Further arguments: TLS, authorization.
+    extra: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -42,6 +44,14 @@ fn binary() -> PathBuf {
 impl NatsServer {
     /// Start a server with JetStream on a free loopback port; returns once it accepts.
     pub(crate) fn start() -> NatsServer {
+        NatsServer::start_with(Vec::<std::ffi::OsString>::new())
+    }
+
+    /// Start a server as [`NatsServer::start`] does, with further arguments (`--tls ...`,
+    /// `--user ... --pass ...`).
+    pub(crate) fn start_with<A: Into<std::ffi::OsString>>(
+        extra: impl IntoIterator<Item = A>,
+    ) -> NatsServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
@@ -50,6 +60,7 @@ impl NatsServer {
             binary: binary(),
             port,
             store: tempfile::tempdir().expect("a temporary directory"),
+            extra: extra.into_iter().map(Into::into).collect(),
             child: None,
         };
         server.restart();
@@ -81,6 +92,7 @@ impl NatsServer {
                 "-sd",
             ])
             .arg(self.store.path())
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

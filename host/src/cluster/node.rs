@@ -39,6 +39,10 @@ pub enum ClusterError {
     },
     #[error("failed to set up the NATS connection: {0}")]
     Connect(String),
+    /// The server answered and refused this node (TLS, authorization): retrying would not
+    /// help, so the node does not start.
+    #[error("failed to connect to NATS, which refused this node: {0}")]
+    Refused(String),
 }
 
 /// Reads this node's facts for heartbeats and views.
@@ -521,7 +525,9 @@ impl Drop for Cluster {
     }
 }
 
-/// Connect to NATS, with credentials and TLS when configured; retried in the background.
+/// Connect to NATS, with credentials and TLS when configured. A server out of reach is
+/// retried in the background (the node starts while NATS is down); a server that refuses
+/// this node is an error at once.
 async fn connect(node: &str, url: &str, settings: &ClusterSettings) -> Result<Link, ClusterError> {
     let secret = settings.secret.as_deref().ok_or(ClusterError::NoSecret)?;
     if secret.len() < 32 {
@@ -533,9 +539,41 @@ async fn connect(node: &str, url: &str, settings: &ClusterSettings) -> Result<Li
     if settings.heartbeat_ms < 10 || settings.down_after_ms < settings.heartbeat_ms * 2 {
         return Err(ClusterError::Timing);
     }
-    let mut options = async_nats::ConnectOptions::new()
+    let client = match options(node, url, settings).await?.connect(url).await {
+        Ok(client) => client,
+        Err(error) if refused(&error) => return Err(ClusterError::Refused(error.to_string())),
+        // NATS is down or out of reach for now: the node starts, and keeps trying.
+        Err(_) => options(node, url, settings)
+            .await?
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|error| ClusterError::Connect(error.to_string()))?,
+    };
+    let js = jetstream::new(client.clone());
+    Ok(Link {
+        client,
+        js,
+        secret: Secret::new(secret),
+    })
+}
+
+/// The options of this node's NATS connection, with credentials and TLS when configured,
+/// and the user and password of `url` (`nats://user:password@host:port`) when it has them:
+/// async-nats does not take them from the URL itself.
+async fn options(
+    node: &str,
+    url: &str,
+    settings: &ClusterSettings,
+) -> Result<async_nats::ConnectOptions, ClusterError> {
+    let mut options = match user_and_password(url) {
+        Some((user, password)) => {
+            async_nats::ConnectOptions::with_user_and_password(user, password)
+        }
+        None => async_nats::ConnectOptions::new(),
+    };
+    options = options
         .name(format!("arsenal-{node}"))
-        .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(2))
         // Reconnect quickly: a node cut off from NATS is cut off from its peers.
         .reconnect_delay_callback(|attempts| {
@@ -559,14 +597,33 @@ async fn connect(node: &str, url: &str, settings: &ClusterSettings) -> Result<Li
             .add_client_certificate(cert.clone(), key.clone())
             .require_tls(true);
     }
-    let client = options
-        .connect(url)
-        .await
-        .map_err(|error| ClusterError::Connect(error.to_string()))?;
-    let js = jetstream::new(client.clone());
-    Ok(Link {
-        client,
-        js,
-        secret: Secret::new(secret),
+    Ok(options)
+}
+
+/// The first user and password among the comma-separated server URLs of `url`.
+fn user_and_password(url: &str) -> Option<(String, String)> {
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    url.split(',').find_map(|server| {
+        let server: async_nats::ServerAddr = server.trim().parse().ok()?;
+        let user = server.username()?;
+        Some((decode(user), decode(server.password().unwrap_or_default())))
     })
+}
+
+/// Whether a first connection failed because the server refused this node — its
+/// certificate, its TLS setup, its credentials — rather than being out of reach. A TLS
+/// handshake that fails surfaces as an I/O error of kind `InvalidData`.
+fn refused(error: &async_nats::ConnectError) -> bool {
+    use async_nats::ConnectErrorKind as Kind;
+    match error.kind() {
+        Kind::Tls | Kind::Authentication | Kind::AuthorizationViolation => true,
+        Kind::Io => std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData),
+        _ => false,
+    }
 }
