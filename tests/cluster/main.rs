@@ -246,6 +246,19 @@ fn logs() {
         .try_init();
 }
 
+/// The counter worker uploaded on `a`, once `b` has it live too.
+async fn counter_on_a_and_b(a: &Node, b: &Node) {
+    a.upload_worker(
+        "counter",
+        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the worker on b", || async {
+        b.live("worker", "counter").await
+    })
+    .await;
+}
+
 /// Three nodes `a`, `b`, `c` that all see each other up.
 async fn three_nodes(nats: &NatsServer) -> Vec<Node> {
     logs();
@@ -542,16 +555,7 @@ async fn a_stateful_process_migrates_with_its_state() {
     let nats = NatsServer::start();
     let nodes = three_nodes(&nats).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    a.upload_worker(
-        "counter",
-        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
-    )
-    .await;
-    eventually(Duration::from_secs(10), "the worker on b", || async {
-        let (_, workers, _) = a.get_on("b", "/api/v1/workers").await;
-        workers.to_string().contains("counter").then_some(())
-    })
-    .await;
+    counter_on_a_and_b(a, b).await;
     let (status, started) = a
         .post(
             "/api/v1/processes",
@@ -1006,16 +1010,7 @@ async fn a_replayed_forwarded_call_is_refused() {
     let nats = NatsServer::start();
     let nodes = three_nodes(&nats).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    a.upload_worker(
-        "counter",
-        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
-    )
-    .await;
-    eventually(Duration::from_secs(10), "the worker on b", || async {
-        let (_, workers, _) = a.get_on("b", "/api/v1/workers").await;
-        workers.to_string().contains("counter").then_some(())
-    })
-    .await;
+    counter_on_a_and_b(a, b).await;
     // Listen on b's subject as anyone on NATS could, and capture a call a forwards there.
     let client = async_nats::connect(nats.url()).await.unwrap();
     let mut captured = client.subscribe("arsenal.call.b").await.unwrap();
@@ -1107,15 +1102,7 @@ async fn messages_waiting_at_the_source_move_with_the_process() {
     let nats = NatsServer::start();
     let nodes = three_nodes(&nats).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    a.upload_worker(
-        "counter",
-        arsenal_tests::read(arsenal_tests::guests::COUNTER_WORKER),
-    )
-    .await;
-    eventually(Duration::from_secs(10), "the worker on b", || async {
-        b.live("worker", "counter").await
-    })
-    .await;
+    counter_on_a_and_b(a, b).await;
     let (status, started) = a
         .post(
             "/api/v1/processes",
