@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::trace::TraceLayer;
 
 use super::error::ApiError;
 use super::{
@@ -115,20 +114,29 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
         // request refused at the edge (401, 429, 431, 503) is logged in its span and
         // answers with its `traceparent` too.
         .layer(middleware::from_fn(telemetry::trace_context))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
-            let id = request.headers().get(request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let trace_id = telemetry::trace_id(request);
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id, trace_id = %trace_id)
-        }))
         .layer(middleware::from_fn_with_state(guard, hardening::guard))
-        .layer(middleware::from_fn_with_state(host_for_auth, auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            host_for_auth,
+            auth::authenticate,
+        ))
         // Inside authentication (it needs the principal), outside everything that answers.
-        .layer(middleware::from_fn_with_state(host_for_audit, audit::record))
+        .layer(middleware::from_fn_with_state(
+            host_for_audit,
+            audit::record,
+        ))
         // A call for another node leaves here, as the caller authentication established.
-        .layer(middleware::from_fn_with_state(host_for_cluster, cluster::select_node))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            ApiError::internal("the server hit an internal error; the cause is in the server log").into_response()
-        }))
+        .layer(middleware::from_fn_with_state(
+            host_for_cluster,
+            cluster::select_node,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::internal(
+                    "the server hit an internal error; the cause is in the server log",
+                )
+                .into_response()
+            },
+        ))
         .service(routes);
     Router::new().fallback_service(layered)
 }

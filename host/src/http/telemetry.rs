@@ -18,13 +18,18 @@ use super::request_id;
 use crate::host::Host;
 use crate::invoke::CallError;
 use crate::loader::LoadedOperation;
-use crate::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext, TraceId};
+use crate::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext};
+use tracing::Instrument;
 
 /// The content type of the Prometheus text format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Middleware: continue the caller's trace (or start one), make the context visible to
-/// the request's span, and echo it as `traceparent` with this server's span id.
+/// Middleware: continue the caller's trace (or start one), run the rest of the request in
+/// its `request` span (method, path, request id, trace id), and echo the context as
+/// `traceparent` with this server's span id.
+///
+/// The span is made here rather than by tower-http's `TraceLayer`: that is one layer
+/// less on every request, and no wrapper around every response body.
 pub(crate) async fn trace_context(mut request: Request, next: Next) -> Response {
     let incoming = request
         .headers()
@@ -32,20 +37,35 @@ pub(crate) async fn trace_context(mut request: Request, next: Next) -> Response 
         .and_then(|value| value.to_str().ok());
     let context = TraceContext::continue_or_start(incoming);
     request.extensions_mut().insert(context);
-    let mut response = next.run(request).await;
+    let span = {
+        let request_id = request
+            .headers()
+            .get(request_id::HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %request_id,
+            trace_id = %context.trace_id_field(),
+        )
+    };
+    let started = Instant::now();
+    let answered = async move {
+        let response = next.run(request).await;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "answered"
+        );
+        response
+    };
+    let mut response = answered.instrument(span).await;
     if let Ok(value) = HeaderValue::from_str(&context.to_string()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
     response
-}
-
-/// The trace id of a request, for its span; empty before the middleware ran.
-pub(crate) fn trace_id(request: &Request) -> TraceId {
-    request
-        .extensions()
-        .get::<TraceContext>()
-        .map(TraceContext::trace_id_field)
-        .unwrap_or_default()
 }
 
 /// Record a dispatched call of `operation` that began at `started`.

@@ -16,4 +16,4 @@ pub(crate) use recorder::FinishedCall;
 pub use recorder::Telemetry;
 pub(crate) use scrape::LiveState;
 pub(crate) use stats::CallOutcome;
-pub(crate) use traceparent::{HEADER as TRACEPARENT, TraceContext, TraceId};
+pub(crate) use traceparent::{HEADER as TRACEPARENT, TraceContext};
