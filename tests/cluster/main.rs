@@ -1166,3 +1166,68 @@ async fn messages_waiting_at_the_source_move_with_the_process() {
         (404, Some("process_not_found"))
     );
 }
+
+/// A call run on another node continues the caller's trace there: the forwarded claims
+/// carry the trace context under the forwarding node's span, and the other node answers
+/// within the same trace under a span of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_call_continues_the_callers_trace() {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER_SPAN: &str = "00f067aa0ba902b7";
+    let nats = NatsServer::start();
+    let nodes = three_nodes(&nats).await;
+    let a = &nodes[0];
+    // Watch the call a forwards to b, and b's answer, as anyone on NATS could.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut calls = client.subscribe("arsenal.call.b").await.unwrap();
+    let mut replies = client.subscribe("_INBOX.>").await.unwrap();
+    client.flush().await.unwrap();
+
+    let response = a
+        .http
+        .get(format!("{}/api/v1/system/info", a.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("x-arsenal-node", "b")
+        .header("traceparent", format!("00-{TRACE}-{CALLER_SPAN}-01"))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("a answers");
+    assert_eq!(response.status(), 200);
+    let continued = format!("00-{TRACE}-");
+    let answered = response.headers()["traceparent"].to_str().unwrap();
+    assert!(answered.starts_with(&continued), "{answered}");
+
+    let within = Duration::from_secs(10);
+    let call = tokio::time::timeout(within, futures::StreamExt::next(&mut calls))
+        .await
+        .expect("the call was seen on NATS")
+        .unwrap();
+    let headers = call.headers.expect("a signed call has headers");
+    let claims: Value =
+        serde_json::from_str(headers.get("Arsenal-Claims").unwrap().as_str()).unwrap();
+    let forwarded = claims["traceparent"].as_str().expect("the claims carry it");
+    assert!(forwarded.starts_with(&continued), "{claims}");
+    assert!(
+        !forwarded.contains(CALLER_SPAN),
+        "under a's span: {forwarded}"
+    );
+
+    let reply = loop {
+        let message = tokio::time::timeout(within, futures::StreamExt::next(&mut replies))
+            .await
+            .expect("b's answer was seen on NATS")
+            .unwrap();
+        if let Some(headers) = message.headers
+            && headers.get("Arsenal-Status").is_some()
+        {
+            break headers;
+        }
+    };
+    let on_b = reply
+        .get("traceparent")
+        .expect("b's trace context")
+        .as_str();
+    assert!(on_b.starts_with(&continued), "{on_b}");
+    assert_ne!(on_b, forwarded, "b answers under a span of its own");
+}

@@ -126,6 +126,8 @@ impl distributed::Host for CallState {
             body: Bytes::from(body),
             request_id: self.context.request_id.to_string(),
             deadline: SystemTime::now() + cluster.call_timeout(),
+            // The operation's own trace context is not in its store (only its request id).
+            traceparent: None,
         };
         Ok(match cluster.call(&node, call).await {
             Ok(reply) => Ok(NodeReply {

@@ -31,6 +31,8 @@ pub(crate) const CARRIED: &[&str] = &[
     "x-operation-version",
     "x-operation-revision",
     "x-arsenal-node",
+    // The answering node's trace context: the caller's trace, continued there.
+    "traceparent",
 ];
 /// How far a claim's issue time may be from the receiver's clock, and the furthest its
 /// deadline may be: a nonce is remembered until the deadline, so that must be bounded.
@@ -53,6 +55,8 @@ pub(crate) struct ForwardedCall {
     pub(crate) request_id: String,
     /// The caller's deadline.
     pub(crate) deadline: SystemTime,
+    /// The caller's W3C trace context (this node's span as the parent), continued there.
+    pub(crate) traceparent: Option<String>,
 }
 
 /// A forwarded call this node accepted: the identity is the origin's, verified.
@@ -66,6 +70,7 @@ pub(crate) struct VerifiedCall {
     pub(crate) request_id: String,
     pub(crate) origin: String,
     pub(crate) deadline: SystemTime,
+    pub(crate) traceparent: Option<String>,
 }
 
 /// A node's answer: HTTP status, the carried headers, the body.
@@ -166,6 +171,9 @@ struct Claims {
     body_sha256: String,
     /// Random, 128 bits in hex: the receiver accepts each nonce once.
     nonce: String,
+    /// The W3C trace context the call continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    traceparent: Option<String>,
 }
 
 /// The cluster secret, as an HMAC key.
@@ -235,6 +243,7 @@ pub(super) fn sign(secret: &Secret, origin: &str, target: &str, call: &Forwarded
         deadline_unix_ms: unix_ms(call.deadline),
         body_sha256: hex::encode(Sha256::digest(&call.body)),
         nonce: hex::encode(nonce()),
+        traceparent: call.traceparent.clone(),
     };
     let text = serde_json::to_string(&claims).expect("claims serialise");
     let signature = secret.sign(text.as_bytes());
@@ -296,6 +305,7 @@ pub(super) fn verify(
         request_id: claims.request_id,
         origin: claims.origin,
         deadline: UNIX_EPOCH + Duration::from_millis(claims.deadline_unix_ms),
+        traceparent: claims.traceparent,
     };
     Ok((call, nonce))
 }
@@ -333,6 +343,8 @@ pub(super) fn reply_from(headers: Option<&HeaderMap>, body: Bytes) -> Option<Rep
 mod tests {
     use super::*;
 
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
     fn call() -> ForwardedCall {
         ForwardedCall {
             principal: Principal::new("ops", Role::Operator),
@@ -342,6 +354,7 @@ mod tests {
             body: Bytes::from_static(b"{}"),
             request_id: "r1".to_owned(),
             deadline: SystemTime::now() + Duration::from_secs(5),
+            traceparent: Some(TRACEPARENT.to_owned()),
         }
     }
 
@@ -351,6 +364,7 @@ mod tests {
         let headers = sign(&secret, "a", "b", &call());
         let (verified, nonce) = verify(&secret, "b", Some(&headers), &call().body).unwrap();
         assert_eq!(verified.principal, Principal::new("ops", Role::Operator));
+        assert_eq!(verified.traceparent.as_deref(), Some(TRACEPARENT));
         // Each signing draws a new nonce.
         let (_, again) = verify(
             &secret,

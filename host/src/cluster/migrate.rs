@@ -161,6 +161,7 @@ impl Cluster {
                         body: Bytes::from(body),
                         request_id: request_id.to_owned(),
                         deadline,
+                        traceparent: None,
                     },
                 )
                 .await?;

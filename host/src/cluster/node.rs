@@ -393,6 +393,7 @@ impl Cluster {
                     request_id: call.request_id,
                     origin: self.node.clone(),
                     deadline: call.deadline,
+                    traceparent: call.traceparent,
                 })
                 .await);
         }

@@ -66,6 +66,11 @@ pub(super) async fn select_node(
         ms => Duration::from_millis(ms).min(cluster.call_timeout()),
     };
     let deadline = SystemTime::now() + bound;
+    // The trace continues on the other node, under this node's span.
+    let traceparent = request
+        .extensions()
+        .get::<crate::telemetry::TraceContext>()
+        .map(ToString::to_string);
     let method = request.method().to_string();
     let path = request
         .uri()
@@ -89,6 +94,7 @@ pub(super) async fn select_node(
         body,
         request_id,
         deadline,
+        traceparent,
     };
     match cluster.call(&node, call).await {
         Ok(reply) => relay(reply),
@@ -236,6 +242,9 @@ async fn run(router: Router, node: String, cap: usize, call: VerifiedCall) -> Re
     }
     if let Some(content_type) = &call.content_type {
         builder = builder.header(http::header::CONTENT_TYPE, content_type.as_str());
+    }
+    if let Some(traceparent) = &call.traceparent {
+        builder = builder.header(crate::telemetry::TRACEPARENT, traceparent.as_str());
     }
     let mut request = match builder.body(Body::from(call.body)) {
         Ok(request) => request,
