@@ -41,11 +41,12 @@ impl Sizes {
             };
         }
         let resident = args.size(0, 10_000, 0);
-        let live = args.size(1, 100_000, 0).max(resident);
+        // At least one process beyond the resident ones, so there is one to wake.
+        let live = args.size(1, 100_000, 0).max(resident + 1);
         Sizes {
             resident,
             live,
-            wakes: 2_000.min(live - resident).max(1),
+            wakes: 2_000.min(live - resident),
             messages: 1_000_000,
             restarts: 2_000,
         }
