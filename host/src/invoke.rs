@@ -188,18 +188,35 @@ impl InstanceGate {
     }
 
     async fn wait_until(&self, reached: impl Fn(u32) -> bool) {
-        self.watchers.fetch_add(1, Ordering::SeqCst);
+        let _watching = Watching::start(&self.watchers);
         loop {
             // Registered before the count is read, so a change in between still wakes us.
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             if reached(self.in_use()) {
-                break;
+                return;
             }
             changed.await;
         }
-        self.watchers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One waiter counted in `InstanceGate::watchers`, uncounted when it stops waiting —
+/// also when its wait is cancelled (a timeout around it), or every later call would go
+/// on notifying nobody.
+struct Watching<'a>(&'a AtomicU32);
+
+impl<'a> Watching<'a> {
+    fn start(watchers: &'a AtomicU32) -> Watching<'a> {
+        watchers.fetch_add(1, Ordering::SeqCst);
+        Watching(watchers)
+    }
+}
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -466,5 +483,33 @@ pub(crate) fn interpret(
                 code,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_gate_wakes_its_waiters_and_forgets_cancelled_ones() {
+        let gate = InstanceGate::new(2);
+        let first = gate.try_acquire().expect("a free slot");
+        let cancelled = tokio::time::timeout(Duration::from_millis(1), gate.busy_at_least(2));
+        assert!(cancelled.await.is_err(), "one of two is in use");
+        assert_eq!(
+            gate.watchers.load(Ordering::SeqCst),
+            0,
+            "a cancelled wait is uncounted"
+        );
+
+        let waiting = gate.settled_at(0);
+        tokio::pin!(waiting);
+        assert!(futures::poll!(&mut waiting).is_pending());
+        assert_eq!(gate.watchers.load(Ordering::SeqCst), 1);
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("woken when the slot is returned");
+        assert_eq!(gate.watchers.load(Ordering::SeqCst), 0);
     }
 }
