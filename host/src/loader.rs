@@ -367,6 +367,26 @@ impl Loader {
 }
 
 impl LoadedOperation {
+    /// The version stopped being live: its requests in flight go on the drain clock and
+    /// it keeps no warm instances.
+    pub(crate) fn retire(&self) {
+        if self.retirement.retire()
+            && let Some(pool) = &self.warm
+        {
+            pool.retire();
+        }
+    }
+
+    /// The version is live again (a rollback to it): off the drain clock, keeping warm
+    /// instances again.
+    pub(crate) fn reinstate(&self) {
+        if self.retirement.reinstate()
+            && let Some(pool) = &self.warm
+        {
+            pool.reinstate();
+        }
+    }
+
     pub fn summary(&self) -> LoadSummary {
         LoadSummary {
             name: self.spec.name.clone(),

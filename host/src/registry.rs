@@ -195,7 +195,7 @@ impl Registry {
         }
         let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        self.insert(operation.clone(), &operation.origin)?;
+        self.insert(operation.clone())?;
         Ok(Added::Published(operation))
     }
 
@@ -227,9 +227,8 @@ impl Registry {
                 found: operation.spec.name.clone(),
             });
         }
-        let operation = Arc::new(operation);
         let _guard = self.changes.lock().await;
-        self.replace_live(operation.clone(), &operation.origin)
+        self.replace_live(Arc::new(operation))
     }
 
     /// Load a component and publish it: added when its name is new, replacing the live
@@ -245,14 +244,14 @@ impl Registry {
             if live.origin == operation.origin && live.content_hash == operation.content_hash {
                 return Ok(Put::Unchanged(live.clone()));
             }
-            return self.replace_live(operation, origin).map(Put::Replaced);
+            return self.replace_live(operation).map(Put::Replaced);
         }
-        self.insert(operation.clone(), origin)?;
+        self.insert(operation.clone())?;
         Ok(Put::Added(operation))
     }
 
     /// Publish an operation under a new name. Callers hold `changes`.
-    fn insert(&self, operation: Arc<LoadedOperation>, origin: &str) -> Result<(), LoadError> {
+    fn insert(&self, operation: Arc<LoadedOperation>) -> Result<(), LoadError> {
         let current = self.catalog.load();
         if current.get(&operation.spec.name).is_some() {
             return Err(LoadError::Duplicate(operation.spec.name.clone()));
@@ -261,16 +260,16 @@ impl Registry {
         operations.push(operation.clone());
         operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
         self.publish(Catalog::build(operations, Some(&operation.spec.name))?);
-        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin, "operation loaded");
+        tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin = %operation.origin, "operation loaded");
         Ok(())
     }
 
     /// Put `live` in place of the version of its name, keeping that one for rollback.
     /// Callers hold `changes`.
-    fn replace_live(&self, live: Arc<LoadedOperation>, origin: &str) -> Result<Swapped, LoadError> {
+    fn replace_live(&self, live: Arc<LoadedOperation>) -> Result<Swapped, LoadError> {
         let previous = self.swap(live.clone())?;
         self.remember(previous.clone());
-        tracing::info!(operation = %live.spec.name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin, "operation replaced");
+        tracing::info!(operation = %live.spec.name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin = %live.origin, "operation replaced");
         Ok(Swapped { previous, live })
     }
 
@@ -386,18 +385,11 @@ impl Registry {
         // running are on the drain clock; a version live again (a rollback) is reinstated.
         for operation in previous.operations.iter() {
             if !live.operations.iter().any(|op| Arc::ptr_eq(op, operation)) {
-                operation.retirement.retire();
-                if let Some(pool) = &operation.warm {
-                    pool.retire();
-                }
+                operation.retire();
             }
         }
         for operation in live.operations.iter() {
-            if operation.retirement.reinstate()
-                && let Some(pool) = &operation.warm
-            {
-                pool.reinstate();
-            }
+            operation.reinstate();
         }
     }
 
