@@ -44,15 +44,11 @@ impl TraceContext {
 }
 
 /// A trace id as a span field: formatted when written, not when the span is made.
-/// The zero id (none; a real one is never zero) writes nothing.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TraceId(u128);
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 == 0 {
-            return Ok(());
-        }
         write!(f, "{:032x}", self.0)
     }
 }
