@@ -313,21 +313,11 @@ impl Host {
             .map_err(|error| failed(error.to_string()))?;
         self.watches.push(watch);
         for file in wasm_files(dir)? {
-            let origin = file.display().to_string();
-            let outcome = match std::fs::read(&file) {
-                Ok(bytes) => self
-                    .registry
-                    .put(&bytes, Source::Directory, &origin)
-                    .await
-                    .map(drop),
-                Err(error) => Err(LoadError::InvalidComponent(format!(
-                    "cannot read the file: {error}"
-                ))),
+            let put = async |registry: Arc<Registry>, bytes: Vec<u8>, origin: String| {
+                registry.put(&bytes, Source::Directory, &origin).await
             };
-            if let Err(error) = outcome {
-                tracing::error!(origin, %error, "watched operation not loaded");
-                self.problems.push(LoadProblem { origin, error });
-            }
+            self.load_file_with(&file, "watched operation not loaded", put)
+                .await;
         }
         Ok(())
     }
@@ -376,17 +366,33 @@ impl Host {
 
     /// Load one component file from the `directory` source; a failure is recorded.
     pub async fn load_file(&mut self, file: &Path) -> Option<Added> {
+        self.load_file_with(
+            file,
+            "operation not loaded",
+            async |registry, bytes, origin| registry.add(&bytes, Source::Directory, &origin).await,
+        )
+        .await
+    }
+
+    /// Read `file` and hand its bytes, under the file's path as origin, to `load`; a file
+    /// that cannot be read or loaded is logged as `what` and kept in [`Host::problems`].
+    async fn load_file_with<T>(
+        &mut self,
+        file: &Path,
+        what: &str,
+        load: impl AsyncFnOnce(Arc<Registry>, Vec<u8>, String) -> Result<T, LoadError>,
+    ) -> Option<T> {
         let origin = file.display().to_string();
         let outcome = match std::fs::read(file) {
-            Ok(bytes) => self.registry.add(&bytes, Source::Directory, &origin).await,
+            Ok(bytes) => load(self.registry.clone(), bytes, origin.clone()).await,
             Err(error) => Err(LoadError::InvalidComponent(format!(
                 "cannot read the file: {error}"
             ))),
         };
         match outcome {
-            Ok(added) => Some(added),
+            Ok(loaded) => Some(loaded),
             Err(error) => {
-                tracing::error!(origin, %error, "operation not loaded");
+                tracing::error!(origin, %error, "{what}");
                 self.problems.push(LoadProblem { origin, error });
                 None
             }
