@@ -60,15 +60,7 @@ pub(super) async fn record(
     };
     let arrived = SystemTime::now();
     let started = Instant::now();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.to_string())
-        .unwrap_or_default();
-    let (method, path) = (
-        request.method().to_string(),
-        request.uri().path().to_owned(),
-    );
+    let (request_id, method, path) = request_of(&request);
     let (answer, answered) = tokio::sync::oneshot::channel::<Response>();
     let background = host.background().clone();
     let work = async move {
@@ -77,32 +69,16 @@ pub(super) async fn record(
             .extensions_mut()
             .remove::<AuditDetails>()
             .unwrap_or_default();
-        let status = response.status().as_u16();
-        let time_ms = arrived
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64);
         let record = AuditRecord {
-            seq: 0,
-            time: humantime::format_rfc3339_millis(arrived).to_string(),
-            time_ms,
-            request_id,
-            principal: principal.name().to_owned(),
-            role: principal.role().name().to_owned(),
-            method,
-            path,
             operation: details.operation,
             version: details.version,
             revision: details.revision,
             params: details.params,
-            outcome: Outcome::of_status(status),
-            status,
-            error_code: response
-                .extensions()
-                .get::<ErrorCode>()
-                .map(|code| code.0.to_string()),
             duration_us: started.elapsed().as_micros() as u64,
             client_disconnected: answer.is_closed(),
+            ..answered_record(arrived, (request_id, method, path), &principal, &response)
         };
+        let status = record.status;
         if record.client_disconnected {
             tracing::info!(
                 status,
@@ -150,23 +126,54 @@ pub(super) async fn refused(
     if !principal.is_authenticated() || !audited(request.method(), request.uri().path()) {
         return response;
     }
-    let arrived = SystemTime::now();
+    let record = answered_record(
+        SystemTime::now(),
+        request_of(&request),
+        principal,
+        &response,
+    );
+    let status = record.status;
+    if let Err(error) = host.audit().append(record).await {
+        tracing::error!(%error, status, "a refused request could not be recorded");
+    }
+    response
+}
+
+/// A request as its audit record names it: request id, method, path.
+fn request_of(request: &Request) -> (String, String, String) {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.to_string())
+        .unwrap_or_default();
+    (
+        request_id,
+        request.method().to_string(),
+        request.uri().path().to_owned(),
+    )
+}
+
+/// The record of `principal`'s request, arrived at `arrived`, answered `response`. What
+/// the answer alone does not say — the operation and its version, the parameters, how
+/// long it took, whether the client stayed — is left empty for the caller to fill in.
+fn answered_record(
+    arrived: SystemTime,
+    (request_id, method, path): (String, String, String),
+    principal: &Principal,
+    response: &Response,
+) -> AuditRecord {
     let status = response.status().as_u16();
-    let record = AuditRecord {
+    AuditRecord {
         seq: 0,
         time: humantime::format_rfc3339_millis(arrived).to_string(),
         time_ms: arrived
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as u64),
-        request_id: request
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.0.to_string())
-            .unwrap_or_default(),
+        request_id,
         principal: principal.name().to_owned(),
         role: principal.role().name().to_owned(),
-        method: request.method().to_string(),
-        path: request.uri().path().to_owned(),
+        method,
+        path,
         operation: None,
         version: None,
         revision: None,
@@ -179,11 +186,7 @@ pub(super) async fn refused(
             .map(|code| code.0.to_string()),
         duration_us: 0,
         client_disconnected: false,
-    };
-    if let Err(error) = host.audit().append(record).await {
-        tracing::error!(%error, status, "a refused request could not be recorded");
     }
-    response
 }
 
 /// The query string of `GET /api/v1/audit`.
