@@ -58,9 +58,18 @@ fn kept_cache() -> &'static std::path::Path {
 
 fn guest_calls(c: &mut Criterion) {
     let runtime = runtime();
-    let host = runtime
+    let mut host = runtime
         .block_on(Host::start(settings(kept_cache())))
         .expect("the host starts");
+    // The floor: `greet` written by hand in WebAssembly text (examples/greet-wat), the
+    // smallest operation the contract allows — one memory, no WASI, no allocator, one
+    // host call (`log`). What a fresh instance costs with this engine when the guest
+    // brings nothing of its own.
+    let Some(arsenal::Added::Published(greet_wat)) =
+        runtime.block_on(host.load_file(std::path::Path::new(arsenal_tests::guests::GREET_WAT)))
+    else {
+        panic!("greet-wat loads: {:?}", host.problems());
+    };
     let echo = host
         .registry()
         .snapshot()
@@ -84,6 +93,18 @@ fn guest_calls(c: &mut Criterion) {
                 .call(&echo, &params, &caller)
                 .await
                 .expect("echo answers")
+        })
+    });
+    let greet_params: Map<String, Value> = json!({ "name": "ann", "times": 2 })
+        .as_object()
+        .cloned()
+        .expect("an object");
+    group.bench_function("fresh_instance_execute_wat_floor", |b| {
+        b.to_async(&runtime).iter(|| async {
+            host.registry()
+                .call(&greet_wat, &greet_params, &caller)
+                .await
+                .expect("greet answers")
         })
     });
     // The same call through the whole router (every layer, validation, telemetry), in
