@@ -1,6 +1,7 @@
 //! The request fast path, in process (criterion): a fresh instance of the built-in `echo`
 //! running `execute`, a fresh instance running `describe` (instantiation with the least
-//! guest work the contract allows: operations have no warm-instance mode yet), validation
+//! guest work `echo` allows), a fresh instance of the hand-written `greet-wat` running
+//! `execute` (the floor: the smallest operation the contract allows), validation
 //! of a typical parameter set, route lookup among 1,000 routes, and server start — the
 //! built-ins loaded from the compile cache or compiled, to the first request served
 //! through the router. Figures and targets are in BENCHMARKS.md.
