@@ -259,6 +259,24 @@ async fn counter_on_a_and_b(a: &Node, b: &Node) {
     .await;
 }
 
+/// A counter process named `name` started on `node` with `args`, and the path that
+/// migrates it (its pid percent-encoded).
+async fn counter_process(node: &Node, args: &str, name: &str) -> (String, String) {
+    let (status, started) = node
+        .post(
+            "/api/v1/processes",
+            json!({ "worker": "counter", "args": args, "name": name }),
+        )
+        .await;
+    assert_eq!(status, 201, "{started}");
+    let pid = started["data"]["pid"].as_str().unwrap().to_owned();
+    let migrate = format!(
+        "/api/v1/processes/{}/migrate",
+        pid.replace('<', "%3C").replace('>', "%3E")
+    );
+    (pid, migrate)
+}
+
 /// Three nodes `a`, `b`, `c` that all see each other up.
 async fn three_nodes(nats: &NatsServer) -> Vec<Node> {
     logs();
@@ -556,14 +574,7 @@ async fn a_stateful_process_migrates_with_its_state() {
     let nodes = three_nodes(&nats).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     counter_on_a_and_b(a, b).await;
-    let (status, started) = a
-        .post(
-            "/api/v1/processes",
-            json!({ "worker": "counter", "args": "41", "name": "tally" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{started}");
-    let pid = started["data"]["pid"].as_str().unwrap().to_owned();
+    let (pid, path) = counter_process(a, "41", "tally").await;
     let (status, _) = a
         .post(
             "/api/v1/processes/tally/messages",
@@ -571,10 +582,6 @@ async fn a_stateful_process_migrates_with_its_state() {
         )
         .await;
     assert_eq!(status, 200);
-    let path = format!(
-        "/api/v1/processes/{}/migrate",
-        pid.replace('<', "%3C").replace('>', "%3E")
-    );
     let (status, moved) = a.post(&path, json!({ "node": "b" })).await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(moved["data"]["from"], pid.as_str());
@@ -1103,14 +1110,7 @@ async fn messages_waiting_at_the_source_move_with_the_process() {
     let nodes = three_nodes(&nats).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     counter_on_a_and_b(a, b).await;
-    let (status, started) = a
-        .post(
-            "/api/v1/processes",
-            json!({ "worker": "counter", "args": "10", "name": "queued" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{started}");
-    let pid = started["data"]["pid"].as_str().unwrap().to_owned();
+    let (_, path) = counter_process(a, "10", "queued").await;
     // Suspended, it handles nothing: three messages wait in its mailbox.
     let (status, body) = a.post("/api/v1/processes/queued/suspend", json!({})).await;
     assert_eq!(status, 200, "{body}");
@@ -1123,10 +1123,6 @@ async fn messages_waiting_at_the_source_move_with_the_process() {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let path = format!(
-        "/api/v1/processes/{}/migrate",
-        pid.replace('<', "%3C").replace('>', "%3E")
-    );
     // A move that fails puts them back: resumed on a, it handles all three.
     let (status, body) = a.post(&path, json!({ "node": "zz" })).await;
     assert_eq!(
