@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::bindings::{OperationPre, wit};
+use crate::bindings::wit;
 use crate::capabilities::HostFacts;
 use crate::capabilities::Permits;
+use crate::handler::OperationPre;
 use crate::limits::{CallLimiter, Refusal};
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
@@ -222,7 +223,7 @@ impl Drop for Watching<'_> {
 
 /// A store for one instance under `limits`, its deadline not armed yet.
 fn new_store(
-    pre: &OperationPre<CallState>,
+    pre: &OperationPre,
     host: &Arc<HostFacts>,
     limits: CallLimits,
     operation: Arc<str>,
@@ -245,7 +246,7 @@ fn outer_timeout(limits: CallLimits) -> Duration {
 
 /// Run one guest call in a fresh instance under `limits`.
 pub(crate) async fn run_guest(
-    pre: &OperationPre<CallState>,
+    pre: &OperationPre,
     host: &Arc<HostFacts>,
     limits: CallLimits,
     operation: Arc<str>,
@@ -260,8 +261,7 @@ pub(crate) async fn run_guest(
     }
 
     let work = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        let handler = instance.arsenal_operation_handler();
+        let handler = pre.instantiate_async(&mut store).await?;
         match call {
             GuestCall::Describe => handler
                 .call_describe(&mut store)
@@ -291,15 +291,15 @@ pub(crate) async fn run_guest(
 /// to the pool, any other is dropped here.
 pub(crate) async fn run_warm(
     pool: &WarmPool,
-    pre: &OperationPre<CallState>,
+    pre: &OperationPre,
     host: &Arc<HostFacts>,
     limits: CallLimits,
     operation: Arc<str>,
     request: wit::Request,
 ) -> Result<GuestReturn, GuestFailure> {
     let request_id: Arc<str> = Arc::from(request.caller.request_id.as_str());
-    let (mut store, bindings, calls) = match pool.take(&request.caller) {
-        Some(idle) => (idle.store, Some(idle.bindings), idle.calls),
+    let (mut store, handler, calls) = match pool.take(&request.caller) {
+        Some(idle) => (idle.store, Some(idle.handler), idle.calls),
         None => (
             new_store(pre, host, limits, operation, request_id.clone()),
             None,
@@ -313,15 +313,12 @@ pub(crate) async fn run_warm(
     arm_deadline(&mut store, limits.timeout);
 
     let work = async {
-        let bindings = match bindings {
-            Some(bindings) => bindings,
+        let handler = match handler {
+            Some(handler) => handler,
             None => pre.instantiate_async(&mut store).await?,
         };
-        let result = bindings
-            .arsenal_operation_handler()
-            .call_execute(&mut store, &request)
-            .await?;
-        Ok::<_, wasmtime::Error>((bindings, result))
+        let result = handler.call_execute(&mut store, &request).await?;
+        Ok::<_, wasmtime::Error>((handler, result))
     };
     let outcome = tokio::time::timeout(outer_timeout(limits), work).await;
     store.data_mut().flush_output();
@@ -332,12 +329,12 @@ pub(crate) async fn run_warm(
             store.data().limiter.refusal(),
             limits.timeout,
         )),
-        Ok(Ok((bindings, result))) => {
+        Ok(Ok((handler, result))) => {
             // A refused grow the guest survived still ends the instance's reuse.
             if store.data().limiter.refusal().is_none() {
                 pool.put(WarmInstance::new(
                     store,
-                    bindings,
+                    handler,
                     calls + 1,
                     &request.caller,
                 ));

@@ -13,6 +13,7 @@ mod capabilities;
 mod cluster;
 mod compiler;
 mod engine;
+mod handler;
 mod host;
 mod host_services;
 mod inspect;

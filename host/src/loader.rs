@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::bindings::{Operation, OperationPre};
+use crate::bindings::Operation;
 use crate::cache::{CompileCache, content_hash};
 use crate::capabilities::{
     Capability, Grants, HostFacts, ImportProblem, ImportVerdict, Source, add_baseline_to_linker,
@@ -18,6 +18,7 @@ use crate::capabilities::{
 use crate::compiler::{CompileError, Compiler};
 use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
+use crate::handler::OperationPre;
 use crate::inspect::{ComponentShape, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
@@ -97,7 +98,7 @@ pub struct LoadedOperation {
     pub content_hash: String,
     pub contract_version: String,
     pub limits: CallLimits,
-    pub(crate) pre: OperationPre<CallState>,
+    pub(crate) pre: OperationPre,
     /// Kept instances, when the operation runs in warm-instance mode.
     pub(crate) warm: Option<WarmPool>,
     /// Set while the version is not live: its requests in flight are on the drain clock.
@@ -294,11 +295,7 @@ impl Loader {
         })
     }
 
-    async fn describe(
-        &self,
-        pre: &OperationPre<CallState>,
-        origin: &str,
-    ) -> Result<RawConfig, LoadError> {
+    async fn describe(&self, pre: &OperationPre, origin: &str) -> Result<RawConfig, LoadError> {
         let _permit = self
             .describes
             .acquire()

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 
-use crate::bindings::{Operation, wit};
+use crate::bindings::wit;
+use crate::handler::Handler;
 use crate::store::CallState;
 
 /// The host-wide bound on idle warm instances.
@@ -64,7 +65,7 @@ impl WarmShelf {
 /// An instance between calls, with what it served so far.
 pub(crate) struct WarmInstance {
     pub(crate) store: Store<CallState>,
-    pub(crate) bindings: Operation,
+    pub(crate) handler: Handler,
     pub(crate) calls: u32,
     principal: String,
     roles: Vec<String>,
@@ -73,13 +74,13 @@ pub(crate) struct WarmInstance {
 impl WarmInstance {
     pub(crate) fn new(
         store: Store<CallState>,
-        bindings: Operation,
+        handler: Handler,
         calls: u32,
         caller: &wit::Caller,
     ) -> WarmInstance {
         WarmInstance {
             store,
-            bindings,
+            handler,
             calls,
             principal: caller.principal.clone(),
             roles: caller.roles.clone(),
