@@ -1,6 +1,7 @@
-//! OTP supervisors over real counter workers: restart types against normal and abnormal
-//! exits, each strategy, intensity with escalation, a child that ignores shutdown, a child
-//! that fails on start, dynamic children and a storm of crashes.
+//! OTP supervisors over real counter workers: the notice of a restart, restart types
+//! against normal and abnormal exits, each strategy, intensity with escalation, a child
+//! that ignores shutdown, a child that fails on start, dynamic children and a storm of
+//! crashes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use arsenal::Host;
 use arsenal::runtime::{
     ChildInfo, ChildSpec, ExitReason, Flags, Restart, Shutdown, SpawnError, Strategy,
-    SupervisorSpec, WorkerCode, WorkerError,
+    SupervisorError, SupervisorSpec, WorkerCode, WorkerError,
 };
 
 use crate::{crash, settle};
@@ -69,6 +70,53 @@ async fn one_for_one_restarts_only_the_crashed_child() {
     assert_eq!(
         (history[0].child.as_str(), history[0].old_pid.as_str()),
         ("a", before[0].pid.as_deref().unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_resolves_once_the_replacement_runs() {
+    let (host, code) = setup();
+    let table = host.processes();
+    let supervisor = table
+        .start_supervisor(spec(
+            Strategy::OneForOne,
+            5,
+            vec![ChildSpec::worker("a", code, "7")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(supervisor.restarts_total(), 0);
+    let old = supervisor.which_children().await.unwrap()[0]
+        .pid
+        .clone()
+        .unwrap();
+    table.send(&old, None, "crash").unwrap();
+    tokio::time::timeout(WAIT, supervisor.restarted(1))
+        .await
+        .expect("the supervisor restarts the child")
+        .unwrap();
+    assert_eq!(supervisor.restarts_total(), 1);
+    // Once counted, the replacement is listed and takes messages.
+    let new = supervisor.which_children().await.unwrap()[0]
+        .pid
+        .clone()
+        .unwrap();
+    assert_ne!(new, old);
+    assert_eq!(table.call(&new, None, "get", WAIT).await.unwrap(), "7");
+    let history = supervisor.history().await.unwrap();
+    assert_eq!(
+        (history[0].old_pid.as_str(), history[0].new_pid.as_deref()),
+        (old.as_str(), Some(new.as_str()))
+    );
+    // A wait for a restart the supervisor will never make ends when it exits.
+    let pid = supervisor.pid().to_string();
+    let waiting = supervisor.restarted(2);
+    table.exit(&pid, None, ExitReason::Shutdown).unwrap();
+    assert_eq!(
+        tokio::time::timeout(WAIT, waiting)
+            .await
+            .expect("the wait ends"),
+        Err(SupervisorError::NoSupervisor(pid))
     );
 }
 

@@ -9,11 +9,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::Pid;
@@ -219,8 +218,9 @@ pub(crate) enum Command {
 pub struct SupervisorHandle {
     pid: Pid,
     commands: mpsc::UnboundedSender<Command>,
-    /// Restarts since it started, counted by the supervisor; read without asking it.
-    restarted: Arc<AtomicU64>,
+    /// Restarts since it started, counted by the supervisor; read or waited for without
+    /// asking it.
+    restarted: watch::Receiver<u64>,
 }
 
 impl SupervisorHandle {
@@ -231,7 +231,19 @@ impl SupervisorHandle {
     /// Children restarted since the supervisor started (each restart recorded in its
     /// history, which keeps only the last ones, counts here for good).
     pub fn restarts_total(&self) -> u64 {
-        self.restarted.load(Ordering::Relaxed)
+        *self.restarted.borrow()
+    }
+
+    /// Resolves once `restarts_total` reaches `count`. A restart counts once its child
+    /// runs again (started, `init` done, in the table, taking messages), or once it has
+    /// failed to start, which ends the supervisor. Fails when the supervisor exits first.
+    pub async fn restarted(&self, count: u64) -> Result<(), SupervisorError> {
+        self.restarted
+            .clone()
+            .wait_for(|restarts| *restarts >= count)
+            .await
+            .map(drop)
+            .map_err(|_| SupervisorError::NoSupervisor(self.pid.to_string()))
     }
 
     async fn ask<T>(
@@ -304,7 +316,7 @@ struct Supervisor {
     children: Vec<Child>,
     restarts: VecDeque<Instant>,
     history: VecDeque<RestartRecord>,
-    restarted: Arc<AtomicU64>,
+    restarted: watch::Sender<u64>,
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -342,7 +354,7 @@ pub(crate) fn start(
             children: Vec::new(),
             restarts: VecDeque::new(),
             history: VecDeque::new(),
-            restarted: Arc::default(),
+            restarted: watch::Sender::new(0),
         };
         for child in spec.children {
             let id = child.id.clone();
@@ -365,7 +377,7 @@ pub(crate) fn start(
         let handle = SupervisorHandle {
             pid,
             commands,
-            restarted: supervisor.restarted.clone(),
+            restarted: supervisor.restarted.subscribe(),
         };
         table.register_supervisor(handle.clone());
         table
@@ -551,7 +563,6 @@ impl Supervisor {
     }
 
     fn record(&mut self, child: &str, old: &Pid, new: Option<&Pid>, reason: &ExitReason) {
-        self.restarted.fetch_add(1, Ordering::Relaxed);
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }
@@ -565,6 +576,7 @@ impl Supervisor {
             new_pid: new.map(Pid::to_string),
             reason: reason.clone(),
         });
+        self.restarted.send_modify(|restarts| *restarts += 1);
     }
 
     async fn command(&mut self, command: Command) {
