@@ -7,11 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Instance, Linker};
+use wasmtime::component::{HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::sandbox::Sandbox;
-use crate::bindings::process::{WorkerProcess, WorkerProcessPre, arsenal::process::types as wit};
+use crate::bindings::process::{
+    WorkerProcess, WorkerProcessIndices, arsenal::process::types as wit,
+};
 use crate::cache::CompileCache;
 use crate::capabilities::{
     HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
@@ -240,7 +242,10 @@ pub struct WorkerCode {
     /// Hex SHA-256 of the component bytes.
     content_hash: String,
     source: Source,
-    pre: WorkerProcessPre<CallState>,
+    instance_pre: InstancePre<CallState>,
+    /// Where the worker interface's exports are, found once: bindgen's
+    /// `WorkerProcess::new` looks them up by name again for every instance.
+    indices: WorkerProcessIndices,
     stateful: bool,
     /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
     uses_filesystem: bool,
@@ -401,14 +406,15 @@ impl WorkerEngine {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| invalid(format!("cannot link: {error:#}")))?;
-        let pre =
-            WorkerProcessPre::new(instance_pre).map_err(|error| invalid(format!("{error:#}")))?;
+        let indices = WorkerProcessIndices::new(&instance_pre)
+            .map_err(|error| invalid(format!("{error:#}")))?;
         Ok(Arc::new(WorkerCode {
             name: name.to_owned(),
             version: version.to_owned(),
             content_hash: hash.to_owned(),
             source,
-            pre,
+            instance_pre,
+            indices,
             stateful: checked.stateful,
             uses_filesystem: checked.uses_filesystem,
         }))
@@ -708,14 +714,15 @@ impl Worker {
         });
         arm_deadline(&mut store, timeout);
         let instance = code
-            .pre
-            .instance_pre()
+            .instance_pre
             .instantiate_async(&mut store)
             .await
             .map_err(|error| {
                 WorkerError::from(classify(error, store.data().limiter.refusal(), timeout))
             })?;
-        let bindings = WorkerProcess::new(&mut store, &instance)
+        let bindings = code
+            .indices
+            .load(&mut store, &instance)
             .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
         Ok(Worker {
             code,
