@@ -12,10 +12,8 @@ use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc, ty
 use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
+use crate::inspect::HANDLER_INTERFACE;
 use crate::store::CallState;
-
-/// The exported interface every operation implements (the WIT `handler`).
-const HANDLER: &str = "arsenal:operation/handler@0.1.0";
 
 // The two signatures, as checked at load and as called: one definition for both.
 type DescribeParams = ();
@@ -39,21 +37,26 @@ pub(crate) struct Handler {
 }
 
 impl OperationPre {
-    /// Find `describe` and `execute` in the component and check their types against
-    /// the contract this host is built with.
-    pub(crate) fn new(instance_pre: InstancePre<CallState>) -> wasmtime::Result<OperationPre> {
+    /// Find `describe` and `execute` in the component's handler export of
+    /// `contract_version` (as `ComponentShape::contract_version` read it) and check their
+    /// types against the contract this host is built with.
+    pub(crate) fn new(
+        instance_pre: InstancePre<CallState>,
+        contract_version: &str,
+    ) -> wasmtime::Result<OperationPre> {
         let component = instance_pre.component();
+        let name = format!("{HANDLER_INTERFACE}@{contract_version}");
         let handler = component
-            .get_export_index(None, HANDLER)
-            .ok_or_else(|| wasmtime::format_err!("no exported instance named `{HANDLER}`"))?;
+            .get_export_index(None, &name)
+            .ok_or_else(|| wasmtime::format_err!("no exported instance named `{name}`"))?;
         let instance_type = instance_pre.instance_type();
-        let function = |name: &str| match component.get_export(Some(&handler), name) {
+        let function = |function: &str| match component.get_export(Some(&handler), function) {
             Some((types::ComponentItem::ComponentFunc(func), index)) => Ok((func, index)),
             Some(_) => Err(wasmtime::format_err!(
-                "`{HANDLER}` exports `{name}`, but not as a function"
+                "`{name}` exports `{function}`, but not as a function"
             )),
             None => Err(wasmtime::format_err!(
-                "`{HANDLER}` does not export `{name}`"
+                "`{name}` does not export `{function}`"
             )),
         };
         let (describe_type, describe) = function("describe")?;

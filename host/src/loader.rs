@@ -206,7 +206,7 @@ impl Loader {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| LoadError::InvalidComponent(format!("cannot link: {error:#}")))?;
-        let pre = OperationPre::new(instance_pre).map_err(|error| {
+        let pre = OperationPre::new(instance_pre, &contract_version).map_err(|error| {
             LoadError::InvalidComponent(format!(
                 "does not implement the operation world: {error:#}"
             ))
