@@ -43,6 +43,7 @@ pub use auth::{
     Access, AccessError, AuthError, KeyError, LOCAL_ADMIN, Limited, Principal, RateClock, Role,
     Scope, TokenError, hash_key, read_kept_token,
 };
+pub use builtin::components as builtin_components;
 pub use cache::{CompileCache, content_hash};
 pub use capabilities::{
     CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,

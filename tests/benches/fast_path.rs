@@ -1,20 +1,25 @@
 //! The request fast path, in process (criterion): a fresh instance of the built-in `echo`
 //! running `execute`, a fresh instance running `describe` (instantiation with the least
 //! guest work `echo` allows), a fresh instance of the hand-written `greet-wat` running
-//! `execute` (the floor: the smallest operation the contract allows), validation
-//! of a typical parameter set, route lookup among 1,000 routes, and server start — the
-//! built-ins loaded from the compile cache or compiled, to the first request served
-//! through the router. Figures and targets are in BENCHMARKS.md.
+//! `execute` (the floor: the smallest operation the contract allows) and the same
+//! instantiation by wasmtime alone, `execute` on a warm instance (`echo`, and the
+//! JavaScript and Python greets), validation of a typical parameter set, route lookup
+//! among 1,000 routes, and server start — the built-ins loaded from the compile cache or
+//! compiled, to the first request served through the router. Figures and targets are in
+//! BENCHMARKS.md.
 //!
 //! `cargo bench -p arsenal-tests --bench fast_path` (`-- --test` runs each once, for CI).
+//! The JavaScript and Python greets are the components the integration tests build
+//! (`target/tmp/greet-js.wasm`, `target/tmp/greet-py.wasm`); without them their cases are
+//! skipped, saying so, unless `ARSENAL_BENCH_LANGUAGES=required` (CI) makes that an error.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arsenal::config::Settings;
+use arsenal::config::{OperationOverride, Settings};
 use arsenal::{
-    Caller, Host, Location, OperationSpec, ParamType, ParamValidator, RawConfig, RawInput,
-    RawParam, RouteMatch, RouteTable,
+    Caller, Host, Location, OperationEngine, OperationSpec, ParamType, ParamValidator, RawConfig,
+    RawInput, RawParam, RouteMatch, RouteTable,
 };
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -51,6 +56,38 @@ fn settings(cache: &std::path::Path) -> Settings {
     settings
 }
 
+/// Settings whose operations named in `warm` run in warm-instance mode, an instance
+/// serving as many calls as the bench makes.
+fn warm_settings(warm: &[&str]) -> Settings {
+    let mut settings = settings(kept_cache());
+    for name in warm {
+        let warm = OperationOverride {
+            warm_instance_calls: Some(u32::MAX),
+            ..OperationOverride::default()
+        };
+        settings
+            .operations
+            .overrides
+            .insert((*name).to_owned(), warm);
+    }
+    settings
+}
+
+fn bench_caller() -> Caller {
+    Caller {
+        principal: "bench".to_owned(),
+        roles: vec!["viewer".to_owned()],
+        request_id: "bench-request".to_owned(),
+    }
+}
+
+fn greet_params() -> Map<String, Value> {
+    json!({ "name": "ann", "times": 2 })
+        .as_object()
+        .cloned()
+        .expect("an object")
+}
+
 /// A compile cache kept between runs of the benches, so that only `builtins_compiled`
 /// compiles.
 fn kept_cache() -> &'static std::path::Path {
@@ -77,11 +114,7 @@ fn guest_calls(c: &mut Criterion) {
         .get("echo")
         .cloned()
         .expect("the built-in echo is loaded");
-    let caller = Caller {
-        principal: "bench".to_owned(),
-        roles: vec!["viewer".to_owned()],
-        request_id: "bench-request".to_owned(),
-    };
+    let caller = bench_caller();
     let params: Map<String, Value> = json!({ "id": "42", "color": "blue" })
         .as_object()
         .cloned()
@@ -96,10 +129,7 @@ fn guest_calls(c: &mut Criterion) {
                 .expect("echo answers")
         })
     });
-    let greet_params: Map<String, Value> = json!({ "name": "ann", "times": 2 })
-        .as_object()
-        .cloned()
-        .expect("an object");
+    let greet_params = greet_params();
     group.bench_function("fresh_instance_execute_wat_floor", |b| {
         b.to_async(&runtime).iter(|| async {
             host.registry()
@@ -131,6 +161,115 @@ fn guest_calls(c: &mut Criterion) {
                 .expect("echo instantiates")
         })
     });
+    // Warm-instance mode: a host keeping `echo` instances between calls (one at a time
+    // here, so the same instance serves every call).
+    let warm = runtime
+        .block_on(Host::start(warm_settings(&["echo"])))
+        .expect("the warm host starts");
+    let warm_echo = warm
+        .registry()
+        .snapshot()
+        .get("echo")
+        .cloned()
+        .expect("the built-in echo is loaded");
+    group.bench_function("warm_instance_execute_echo", |b| {
+        b.to_async(&runtime).iter(|| async {
+            warm.registry()
+                .call(&warm_echo, &params, &caller)
+                .await
+                .expect("echo answers")
+        })
+    });
+    group.finish();
+    wasmtime_floor(c, &runtime);
+}
+
+/// wasmtime alone, on an engine configured as the host's (`OperationEngine`: pooling,
+/// `pagemap_scan`, keep-resident, epochs): a fresh instance of `greet-wat`, and of the
+/// built-in `echo`, from an `InstancePre` in a bare `Store<()>`, dropped at once — no store
+/// data, no limiter, no deadline callback, no call (imports are stubs that would trap).
+/// No host on this engine makes a fresh instance of these components for less; the
+/// `fresh_instance_execute_*` cases minus these are what the call and Arsenal add (its
+/// store, `execute`, the request and the response).
+fn wasmtime_floor(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    use wasmtime::component::{Component, Linker};
+
+    let limits = Settings::load(None)
+        .expect("valid ARSENAL_* settings")
+        .limits;
+    let engine = OperationEngine::new(&limits).expect("the operation engine");
+    let engine = engine.engine();
+    let echo = arsenal::builtin_components()
+        .iter()
+        .find(|(name, _)| *name == "echo")
+        .map(|(_, bytes)| *bytes)
+        .expect("echo is built in");
+    let components = [
+        (
+            "wat_floor",
+            arsenal_tests::read(arsenal_tests::guests::GREET_WAT),
+        ),
+        ("echo", echo.to_vec()),
+    ];
+    let mut group = c.benchmark_group("guest");
+    for (name, bytes) in components {
+        let component = Component::new(engine, &bytes).expect("the component compiles");
+        let mut linker = Linker::<()>::new(engine);
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .expect("every import stubbed");
+        let pre = linker
+            .instantiate_pre(&component)
+            .expect("the component links");
+        group.bench_function(format!("wasmtime_instantiate_{name}"), |b| {
+            b.to_async(runtime).iter(|| async {
+                let mut store = wasmtime::Store::new(engine, ());
+                store.set_epoch_deadline(u64::MAX / 2);
+                pre.instantiate_async(&mut store)
+                    .await
+                    .expect("the component instantiates");
+                store
+            })
+        });
+    }
+    group.finish();
+}
+
+/// `execute` of the JavaScript and Python greets on a warm instance, in process: the
+/// guest's own work plus the host's call path, without HTTP. The ceiling of
+/// `cargo xtask bench-languages`' warm figures.
+fn language_guests(c: &mut Criterion) {
+    let runtime = runtime();
+    let caller = bench_caller();
+    let params = greet_params();
+    let required = std::env::var("ARSENAL_BENCH_LANGUAGES").is_ok_and(|value| value == "required");
+    let mut group = c.benchmark_group("guest");
+    for (language, file) in [("js", "greet-js.wasm"), ("py", "greet-py.wasm")] {
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(file);
+        if !path.is_file() {
+            let missing = format!(
+                "{} is missing (`cargo test -p arsenal-tests --test it languages::` builds it)",
+                path.display()
+            );
+            assert!(!required, "{missing}");
+            eprintln!("skipping guest/warm_instance_execute_greet_{language}: {missing}");
+            continue;
+        }
+        let mut host = runtime
+            .block_on(Host::start(warm_settings(&["greet"])))
+            .expect("the host starts");
+        let Some(arsenal::Added::Published(greet)) = runtime.block_on(host.load_file(&path)) else {
+            panic!("{file} loads: {:?}", host.problems());
+        };
+        group.bench_function(format!("warm_instance_execute_greet_{language}"), |b| {
+            b.to_async(&runtime).iter(|| async {
+                host.registry()
+                    .call(&greet, &params, &caller)
+                    .await
+                    .expect("greet answers")
+            })
+        });
+    }
     group.finish();
 }
 
@@ -295,5 +434,12 @@ fn server_start(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, guest_calls, validation, route_lookup, server_start);
+criterion_group!(
+    benches,
+    guest_calls,
+    language_guests,
+    validation,
+    route_lookup,
+    server_start
+);
 criterion_main!(benches);

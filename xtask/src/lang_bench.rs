@@ -6,7 +6,8 @@
 //! `target/tmp/greet-py.wasm`: run `cargo test -p arsenal-tests --test it languages::`
 //! first). Options: `--duration SECS` (default 10), `--connections N` (default 16),
 //! `--warm-calls N` (default 10000), `--no-build` (use `target/release/arsenal` as it is,
-//! when another build holds cargo's lock).
+//! when another build holds cargo's lock), `--smoke` (CI: one second each, with the debug
+//! build `cargo test --workspace` made, to show the bench still runs; figures mean nothing).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,12 +22,19 @@ const PATH: &str = "/api/v1/greet/ann?times=2";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let (mut duration, mut connections, mut warm_calls) = (10u64, 16u32, 10_000u32);
-    let mut build = true;
+    let (mut build, mut smoke) = (true, false);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        if arg == "--no-build" {
-            build = false;
-            continue;
+        match arg.as_str() {
+            "--no-build" => {
+                build = false;
+                continue;
+            }
+            "--smoke" => {
+                smoke = true;
+                continue;
+            }
+            _ => {}
         }
         let value = args
             .next()
@@ -39,19 +47,32 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if build {
-        crate::cargo(
-            &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
-            &[],
-        )?;
-    }
+    // A smoke run takes the debug build of `cargo test --workspace` (a no-op after the
+    // tests ran), as `bench-http --smoke` does.
+    let profile = if smoke {
+        duration = 1;
+        crate::cargo(&["test", "--workspace", "--no-run"], &[])?;
+        "debug"
+    } else {
+        if build {
+            crate::cargo(
+                &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+                &[],
+            )?;
+        }
+        "release"
+    };
+    let server = root.join("target").join(profile).join("arsenal");
+    // Compiled components are kept between runs (the engine's fingerprint, not the
+    // profile, decides whether an artifact fits).
     let work = root.join("target/bench-languages");
     std::fs::create_dir_all(&work)?;
-    println!("GET {PATH}, wrk -t1 -c{connections} -d{duration}s, release build");
+    println!("GET {PATH}, wrk -t1 -c{connections} -d{duration}s, {profile} build");
     println!(
         "{:<34} {:>12} {:>10} {:>10} {:>8}",
         "component", "requests/s", "p50", "p99", "errors"
     );
+    let mut failed = 0;
     for (language, file) in [("JavaScript", "greet-js.wasm"), ("Python", "greet-py.wasm")] {
         let component = root.join("target/tmp").join(file);
         if !component.is_file() {
@@ -64,7 +85,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         std::fs::create_dir_all(&operations)?;
         std::fs::copy(&component, operations.join("greet.wasm"))?;
         for warm in [None, Some(warm_calls)] {
-            let mut command = Command::new(root.join("target/release/arsenal"));
+            let mut command = Command::new(&server);
             command
                 .args(["serve", "--addr", ADDR, "--operations"])
                 .arg(&operations)
@@ -85,7 +106,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             let _server = wrk::Server(command.spawn().context("failed to start arsenal")?);
             // Compiling a 12-18 MB component the first time takes seconds.
             wrk::wait_ready(ADDR, PATH, Duration::from_secs(300))?;
-            wrk(1, connections)?;
+            if !smoke {
+                wrk(1, connections)?;
+            }
             let report = wrk(duration, connections)?;
             let wrk::Measured {
                 requests_per_sec: rate,
@@ -102,7 +125,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 "{:<34} {rate:>12.0} {p50:>10?} {p99:>10?} {errors:>8}",
                 format!("{language} greet, {mode}")
             );
+            failed += errors;
         }
+    }
+    if failed > 0 {
+        bail!("wrk saw non-2xx answers or socket errors");
     }
     Ok(())
 }
