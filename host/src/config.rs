@@ -160,6 +160,13 @@ pub struct LimitSettings {
     pub epoch_tick_ms: u64,
     /// Linear memory of one worker process, in MiB. Default 16.
     pub worker_memory_mib: u32,
+    /// Worker processes resident at once (hibernated ones do not count): the slots of the
+    /// worker engine's pool, whose instances reuse the memory and stack of the last one
+    /// in their slot. A spawn, wake or restart beyond them fails with "no worker slot".
+    /// Each slot costs two kernel mappings up front and two more once used (65,530 per OS
+    /// process: lower it for several hosts in one process); 0 makes worker instances on
+    /// demand (no cap but the mappings, ~40 % slower restarts). Default 12,288.
+    pub worker_slots: u32,
     /// Deadline of one worker call (`init`, a batch of messages, a snapshot), in
     /// milliseconds. Default 1,000.
     pub worker_timeout_ms: u32,
@@ -198,6 +205,7 @@ impl Default for LimitSettings {
             table_elements: 10_000,
             epoch_tick_ms: 10,
             worker_memory_mib: 16,
+            worker_slots: 12_288,
             worker_timeout_ms: 1_000,
             mailbox_capacity: 1_024,
             idle_hibernate_ms: 30_000,

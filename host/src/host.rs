@@ -100,24 +100,22 @@ impl Host {
                 &settings.cluster,
             )),
         });
-        let workers = Arc::new(
-            WorkerEngine::new(
-                facts.clone(),
-                grants.clone(),
-                WorkerLimits {
-                    memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
-                    table_elements: settings.limits.table_elements as usize,
-                    call_timeout: std::time::Duration::from_millis(
-                        settings.limits.worker_timeout_ms as u64,
-                    ),
-                },
-                std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
-                cache_root.as_deref(),
-                compiler.clone(),
-                settings.operations.versions_kept,
-            )
-            .map_err(StartError::Engine)?,
-        );
+        let workers = Arc::new(WorkerEngine::new(
+            facts.clone(),
+            grants.clone(),
+            WorkerLimits {
+                memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
+                table_elements: settings.limits.table_elements as usize,
+                call_timeout: std::time::Duration::from_millis(
+                    settings.limits.worker_timeout_ms as u64,
+                ),
+            },
+            settings.limits.worker_slots,
+            std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
+            cache_root.as_deref(),
+            compiler.clone(),
+            settings.operations.versions_kept,
+        ));
         let processes = ProcessTable::new(
             &settings.server.node,
             incarnation,

@@ -25,6 +25,8 @@ fn settings(node: &str, nats_url: &str) -> Settings {
     settings.server.node = node.to_owned();
     settings.server.host_services = false;
     settings.server.persist = false;
+    // Two nodes run in this one process: a small worker pool each.
+    settings.limits.worker_slots = 1_024;
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
     settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings.cluster.nats_url = Some(nats_url.to_owned());

@@ -144,6 +144,12 @@ fn main() {
         // queues a burst, so mailboxes hold all of it.
         settings.limits.idle_hibernate_ms = 0;
         settings.limits.mailbox_capacity = sizes.messages + 16;
+        // Every resident process holds a worker slot: the resident ones, the woken ones
+        // and a few more (the warm-up, the relay and its sink, the supervised child).
+        settings.limits.worker_slots = settings
+            .limits
+            .worker_slots
+            .max((sizes.resident + sizes.wakes + 64) as u32);
         let host = Host::empty(settings).expect("the host builds");
         let table = host.processes().clone();
         let counter = load(&host, "counter", guests::COUNTER_WORKER).await;

@@ -43,6 +43,9 @@ fn settings(node: &str, nats_url: &str) -> Settings {
     settings.server.host_services = false;
     settings.server.persist = false;
     settings.limits.idle_hibernate_ms = 0;
+    // Several nodes run in this one process: a small worker pool each keeps them far
+    // from the kernel's mappings per OS process.
+    settings.limits.worker_slots = 1_024;
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
     settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings.cluster.nats_url = Some(nats_url.to_owned());

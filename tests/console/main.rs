@@ -459,6 +459,9 @@ impl Server {
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
         settings.server.persist = false;
         settings.server.shutdown_grace_ms = 2_000;
+        // Tests run side by side in this one process: a small worker pool each keeps them
+        // far from the kernel's mappings per OS process.
+        settings.limits.worker_slots = 1_024;
         settings.rate_limits = arsenal::config::RateLimitSettings::off();
         let host = Host::start(settings).await.expect("the host starts");
         let bytes = std::fs::read(guests::COUNTER_WORKER).expect("the counter worker is built");

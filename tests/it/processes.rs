@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arsenal::Host;
-use arsenal::runtime::{ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode};
+use arsenal::runtime::{
+    ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode, WorkerError,
+};
 
 const CALL: Duration = Duration::from_secs(5);
 
@@ -265,6 +267,37 @@ async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
     table.send("bear", None, "inc").unwrap();
     assert_eq!(table.call("bear", None, "get", CALL).await.unwrap(), "42");
     assert_eq!(table.info("bear").unwrap().status, Status::Running);
+}
+
+/// A host holds as many resident workers as its worker pool has slots: one more is
+/// refused, a hibernated worker gives its slot back, and a call that cannot wake its
+/// process for want of a slot hears why the process ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resident_workers_are_bounded_by_the_worker_slots() {
+    let (host, code) = host_with(|settings| settings.limits.worker_slots = 2);
+    let table = host.processes();
+    let sleeper = table
+        .spawn(code.clone(), "7", named("sleeper"))
+        .await
+        .unwrap();
+    table
+        .spawn(code.clone(), "", named("second"))
+        .await
+        .unwrap();
+    assert_eq!(
+        table.spawn(code.clone(), "", SpawnOptions::default()).await,
+        Err(SpawnError::Worker(WorkerError::NoSlot))
+    );
+    table.hibernate("sleeper").await.unwrap().unwrap();
+    table.spawn(code, "", named("third")).await.unwrap();
+    assert_eq!(
+        table.call("sleeper", None, "get", CALL).await,
+        Err(SendError::Exited(
+            sleeper,
+            ExitReason::Crash(WorkerError::NoSlot.to_string())
+        ))
+    );
+    assert_eq!(table.call("third", None, "get", CALL).await.unwrap(), "0");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

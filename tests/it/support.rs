@@ -157,6 +157,9 @@ pub(crate) fn settings() -> Settings {
         Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
     settings.limits.max_instances = 8;
     settings.limits.timeout_ms = 1_000;
+    // Test binaries run several hosts at once: a small worker pool each keeps them far
+    // from the kernel's mappings per OS process.
+    settings.limits.worker_slots = 1_024;
     // Tests count processes; the host's service tree is tested on its own.
     settings.server.host_services = false;
     // Each host keeps its admin changes in a directory of its own.

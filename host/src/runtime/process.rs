@@ -449,7 +449,14 @@ async fn handle(
     slot: &mut Slot,
     batch: Vec<Envelope>,
 ) -> Result<(), ExitReason> {
-    wake(table, entry, slot).await?;
+    if let Err(reason) = wake(table, entry, slot).await {
+        // The calls that woke it hear why it could not (no worker slot, say), as calls
+        // still queued do when the loop ends.
+        for reply in batch.into_iter().filter_map(|envelope| envelope.reply) {
+            let _ = reply.send(Err(reason.clone()));
+        }
+        return Err(reason);
+    }
     let Slot::Resident(worker) = slot else {
         unreachable!("woken above")
     };

@@ -19,7 +19,7 @@ use crate::capabilities::{
     HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
 };
 use crate::compiler::Compiler;
-use crate::engine::{EngineRecipe, EpochTicker, worker_engine};
+use crate::engine::{EngineRecipe, EpochTicker, WorkerPool, worker_engine};
 use crate::inspect::ComponentShape;
 use crate::invoke::{GuestFailure, arm_deadline, classify};
 use crate::limits::CallLimiter;
@@ -67,6 +67,9 @@ pub enum WorkerError {
     Timeout(Duration),
     #[error("the worker exhausted a resource: {0}")]
     ResourceExhausted(crate::limits::Refusal),
+    /// The worker pool's slots are all held by resident workers (`limits.worker_slots`).
+    #[error("no worker slot is free: as many workers are resident as `limits.worker_slots` allows")]
+    NoSlot,
     #[error("the worker does not export `{STATE_INTERFACE}`, so it cannot hibernate")]
     NotStateful,
     #[error("unsupported imports: {}", .0.join(", "))]
@@ -119,7 +122,8 @@ impl From<GuestFailure> for WorkerError {
             GuestFailure::Timeout(timeout) => WorkerError::Timeout(timeout),
             GuestFailure::ResourceExhausted(refusal) => WorkerError::ResourceExhausted(refusal),
             GuestFailure::Crashed(reason) => WorkerError::Crashed(reason),
-            GuestFailure::Overloaded(_) => WorkerError::Crashed("no instance slot".to_owned()),
+            // Only the worker pool refuses a worker an instance.
+            GuestFailure::Overloaded(_) => WorkerError::NoSlot,
             GuestFailure::Denied(denied) => WorkerError::Crashed(denied.to_string()),
             // Only operation calls are drained; a worker's code lives in its process.
             GuestFailure::Retired(_) => WorkerError::Crashed(failure.to_string()),
@@ -222,17 +226,63 @@ pub struct WorkerEngine {
     history: std::sync::Mutex<
         std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
     >,
-    engine: Engine,
+    /// The engine, made when the first worker is compiled (see [`WorkerRuntime`]).
+    runtime: std::sync::OnceLock<WorkerRuntime>,
+    /// Held while the runtime is being made, so it is made once.
+    making: std::sync::Mutex<()>,
+    pool: WorkerPool,
+    tick: Duration,
+    cache_root: Option<std::path::PathBuf>,
     recipe: EngineRecipe,
-    cache: CompileCache,
     compiler: Arc<Compiler>,
     /// Earlier versions kept per worker for rollback.
     versions_kept: usize,
-    linker: Linker<CallState>,
     host: Arc<HostFacts>,
     grants: crate::capabilities::Grants,
     limits: WorkerLimits,
+}
+
+/// The worker engine proper, its linker and its compile cache. Made when the first worker
+/// is compiled rather than with the host: reserving the pool's slots takes ~30 ms for
+/// 12,288 (mostly one `mprotect` per fiber stack's guard page), which a host that runs no
+/// workers, or has not yet, should not pay at start.
+struct WorkerRuntime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: CompileCache,
     _ticker: EpochTicker,
+}
+
+impl WorkerRuntime {
+    fn new(
+        pool: WorkerPool,
+        tick: Duration,
+        cache_root: Option<&std::path::Path>,
+    ) -> wasmtime::Result<WorkerRuntime> {
+        let (engine, ticker) = worker_engine(pool, tick)?;
+        let cache = CompileCache::new(cache_root, &crate::engine::fingerprint(&engine));
+        let mut linker = Linker::new(&engine);
+        add_baseline_to_linker(&mut linker)?;
+        crate::capabilities::add_filesystem_to_linker(&mut linker)?;
+        crate::bindings::process::arsenal::process::types::add_to_linker::<
+            CallState,
+            HasSelf<CallState>,
+        >(&mut linker, |state| state)?;
+        crate::bindings::process::arsenal::process::process::add_to_linker::<
+            CallState,
+            HasSelf<CallState>,
+        >(&mut linker, |state| state)?;
+        crate::bindings::arsenal::operation::log::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        Ok(WorkerRuntime {
+            engine,
+            linker,
+            cache,
+            _ticker: ticker,
+        })
+    }
 }
 
 /// A compiled worker component, shared by every process running it.
@@ -280,47 +330,57 @@ impl WorkerCode {
 }
 
 impl WorkerEngine {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the host's settings handed over one by one by `Host::new`, its only caller"
+    )]
     pub(crate) fn new(
         host: Arc<HostFacts>,
         grants: crate::capabilities::Grants,
         limits: WorkerLimits,
+        slots: u32,
         tick: Duration,
         cache_root: Option<&std::path::Path>,
         compiler: Arc<Compiler>,
         versions_kept: usize,
-    ) -> wasmtime::Result<WorkerEngine> {
+    ) -> WorkerEngine {
         let max_memory_bytes = limits.memory_bytes.max(1 << 20);
-        let (engine, ticker) = worker_engine(max_memory_bytes, tick)?;
-        let cache = CompileCache::new(cache_root, &crate::engine::fingerprint(&engine));
-        let mut linker = Linker::new(&engine);
-        add_baseline_to_linker(&mut linker)?;
-        crate::capabilities::add_filesystem_to_linker(&mut linker)?;
-        crate::bindings::process::arsenal::process::types::add_to_linker::<
-            CallState,
-            HasSelf<CallState>,
-        >(&mut linker, |state| state)?;
-        crate::bindings::process::arsenal::process::process::add_to_linker::<
-            CallState,
-            HasSelf<CallState>,
-        >(&mut linker, |state| state)?;
-        crate::bindings::arsenal::operation::log::add_to_linker::<CallState, HasSelf<CallState>>(
-            &mut linker,
-            |state| state,
-        )?;
-        Ok(WorkerEngine {
+        WorkerEngine {
             loaded: Default::default(),
             history: Default::default(),
-            engine,
+            runtime: std::sync::OnceLock::new(),
+            making: std::sync::Mutex::new(()),
+            pool: WorkerPool {
+                slots,
+                max_memory_bytes,
+                table_elements: limits.table_elements,
+            },
+            tick,
+            cache_root: cache_root.map(std::path::Path::to_path_buf),
             recipe: EngineRecipe::Workers { max_memory_bytes },
-            cache,
             compiler,
             versions_kept,
-            linker,
             host,
             grants,
             limits,
-            _ticker: ticker,
-        })
+        }
+    }
+
+    /// The runtime, made on first use. Making it blocks for as long as reserving the pool
+    /// takes (once per host).
+    fn runtime(&self) -> Result<&WorkerRuntime, WorkerError> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let _making = self.making.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
+        let runtime = WorkerRuntime::new(self.pool, self.tick, self.cache_root.as_deref())
+            .map_err(|error| {
+                WorkerError::Compiler(format!("the worker engine cannot be made: {error:#}"))
+            })?;
+        Ok(self.runtime.get_or_init(|| runtime))
     }
 
     /// Check and compile a worker component here and now (through the cache): for
@@ -334,9 +394,10 @@ impl WorkerEngine {
     ) -> Result<Arc<WorkerCode>, WorkerError> {
         let checked = self.check(bytes, source)?;
         let hash = crate::cache::content_hash(bytes);
-        let (component, _hit) = self
+        let runtime = self.runtime()?;
+        let (component, _hit) = runtime
             .cache
-            .component(&self.engine, &hash, bytes)
+            .component(&runtime.engine, &hash, bytes)
             .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
         self.link(name, version, &hash, source, component, checked)
     }
@@ -403,6 +464,7 @@ impl WorkerEngine {
     ) -> Result<Arc<WorkerCode>, WorkerError> {
         let invalid = |message: String| WorkerError::InvalidComponent(message);
         let instance_pre = self
+            .runtime()?
             .linker
             .instantiate_pre(&component)
             .map_err(|error| invalid(format!("cannot link: {error:#}")))?;
@@ -449,14 +511,16 @@ impl WorkerEngine {
             self.compile(name, &version, bytes, source)?
         } else {
             let checked = self.check(bytes, source)?;
-            let cached = self.cache.cached(&self.engine, &hash);
+            let runtime = self.runtime()?;
+            let cached = runtime.cache.cached(&runtime.engine, &hash);
             self.host.compile_cache.count(cached.is_some());
             let component = match cached {
                 Some(component) => component,
                 None => {
                     let artifact = self.compiler.compile(self.recipe, bytes).await?;
-                    self.cache
-                        .adopt(&self.engine, &hash, &artifact)
+                    runtime
+                        .cache
+                        .adopt(&runtime.engine, &hash, &artifact)
                         .map_err(|error| {
                             WorkerError::Compiler(format!(
                                 "the compiled artifact is unusable: {error:#}"
@@ -511,8 +575,9 @@ impl WorkerEngine {
                 .values()
                 .flatten()
                 .any(|code| code.content_hash == *hash);
-        if !in_use {
-            self.cache.remove(hash);
+        // Code that was compiled was compiled by the runtime, so it exists.
+        if let (false, Some(runtime)) = (in_use, self.runtime.get()) {
+            runtime.cache.remove(hash);
         }
     }
 
@@ -622,7 +687,7 @@ impl WorkerEngine {
                 ))
             })?;
         }
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(code.instance_pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         Ok(store)
     }
