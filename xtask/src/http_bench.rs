@@ -7,8 +7,10 @@
 //! at least two cores. Prints requests/s, p50 and p99 of each and the throughput ratio.
 //!
 //! Options: `--duration SECS` (default 10), `--connections N` (default 16),
-//! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--smoke`
-//! (one-second runs of the debug builds, for CI; the figures mean nothing then).
+//! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--profile NAME`
+//! (default `release`; `production` adds fat LTO and one codegen unit, as deployments
+//! build), `--smoke` (one-second runs of the debug builds, for CI; the figures mean
+//! nothing then).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -31,6 +33,7 @@ struct Options {
     connections: u32,
     server_cpus: String,
     client_cpus: String,
+    profile: String,
     smoke: bool,
 }
 
@@ -41,6 +44,7 @@ impl Options {
             connections: 16,
             server_cpus: "0".to_owned(),
             client_cpus: "1".to_owned(),
+            profile: "release".to_owned(),
             smoke: false,
         };
         let mut args = args.iter();
@@ -55,6 +59,7 @@ impl Options {
                 "--connections" => options.connections = value()?.parse()?,
                 "--server-cpus" => options.server_cpus = value()?,
                 "--client-cpus" => options.client_cpus = value()?,
+                "--profile" => options.profile = value()?,
                 "--smoke" => options.smoke = true,
                 other => bail!("unknown option `{other}` of bench-http"),
             }
@@ -79,14 +84,24 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         super::cargo(&["test", "--workspace", "--no-run"], &[])?;
         "debug"
     } else {
+        let profile = options.profile.as_str();
         super::cargo(
-            &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+            &[
+                "build",
+                "--profile",
+                profile,
+                "-p",
+                "arsenal",
+                "--bin",
+                "arsenal",
+            ],
             &[],
         )?;
         super::cargo(
             &[
                 "build",
-                "--release",
+                "--profile",
+                profile,
                 "-p",
                 "arsenal-tests",
                 "--example",
@@ -96,7 +111,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             ],
             &[],
         )?;
-        "release"
+        profile
     };
     let built = root.join("target").join(dir);
     let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();

@@ -6,7 +6,8 @@
 //! `target/tmp/greet-py.wasm`: run `cargo test -p arsenal-tests --test it languages::`
 //! first). Options: `--duration SECS` (default 10), `--connections N` (default 16),
 //! `--warm-calls N` (default 10000), `--no-build` (use `target/release/arsenal` as it is,
-//! when another build holds cargo's lock), `--smoke` (CI: one second each, with the debug
+//! when another build holds cargo's lock), `--profile NAME` (default `release`;
+//! `production` adds fat LTO and one codegen unit, as deployments build), `--smoke` (CI: one second each, with the debug
 //! build `cargo test --workspace` made, to show the bench still runs; figures mean nothing).
 
 use std::path::Path;
@@ -23,6 +24,7 @@ const PATH: &str = "/api/v1/greet/ann?times=2";
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let (mut duration, mut connections, mut warm_calls) = (10u64, 16u32, 10_000u32);
     let (mut build, mut smoke) = (true, false);
+    let mut profile = "release".to_owned();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -43,6 +45,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             "--duration" => duration = value.parse()?,
             "--connections" => connections = value.parse()?,
             "--warm-calls" => warm_calls = value.parse()?,
+            "--profile" => profile = value.clone(),
             other => bail!("unknown option `{other}` of bench-languages"),
         }
     }
@@ -56,11 +59,19 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         if build {
             crate::cargo(
-                &["build", "--release", "-p", "arsenal", "--bin", "arsenal"],
+                &[
+                    "build",
+                    "--profile",
+                    &profile,
+                    "-p",
+                    "arsenal",
+                    "--bin",
+                    "arsenal",
+                ],
                 &[],
             )?;
         }
-        "release"
+        profile.as_str()
     };
     let server = root.join("target").join(profile).join("arsenal");
     // Compiled components are kept between runs (the engine's fingerprint, not the
