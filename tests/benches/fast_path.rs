@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use arsenal::config::{OperationOverride, Settings};
 use arsenal::{
-    Caller, Host, Location, OperationEngine, OperationSpec, ParamType, ParamValidator, RawConfig,
-    RawInput, RawParam, RouteMatch, RouteTable,
+    Caller, Host, LoadedOperation, Location, OperationEngine, OperationSpec, ParamType,
+    ParamValidator, RawConfig, RawInput, RawParam, RouteMatch, RouteTable,
 };
 use axum::body::Body;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use http::{Method, Request, StatusCode};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
@@ -88,6 +89,26 @@ fn greet_params() -> Map<String, Value> {
         .expect("an object")
 }
 
+/// `Registry::call` of `operation` on `host` as bench `name` of `group`.
+fn bench_call(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    host: &Host,
+    operation: &Arc<LoadedOperation>,
+    params: &Map<String, Value>,
+    caller: &Caller,
+) {
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter(|| async {
+            host.registry()
+                .call(operation, params, caller)
+                .await
+                .unwrap_or_else(|error| panic!("{name} answers: {error}"))
+        })
+    });
+}
+
 /// A compile cache kept between runs of the benches, so that only `builtins_compiled`
 /// compiles.
 fn kept_cache() -> &'static std::path::Path {
@@ -121,23 +142,25 @@ fn guest_calls(c: &mut Criterion) {
         .expect("an object");
 
     let mut group = c.benchmark_group("guest");
-    group.bench_function("fresh_instance_execute_echo", |b| {
-        b.to_async(&runtime).iter(|| async {
-            host.registry()
-                .call(&echo, &params, &caller)
-                .await
-                .expect("echo answers")
-        })
-    });
+    bench_call(
+        &mut group,
+        &runtime,
+        "fresh_instance_execute_echo",
+        &host,
+        &echo,
+        &params,
+        &caller,
+    );
     let greet_params = greet_params();
-    group.bench_function("fresh_instance_execute_wat_floor", |b| {
-        b.to_async(&runtime).iter(|| async {
-            host.registry()
-                .call(&greet_wat, &greet_params, &caller)
-                .await
-                .expect("greet answers")
-        })
-    });
+    bench_call(
+        &mut group,
+        &runtime,
+        "fresh_instance_execute_wat_floor",
+        &host,
+        &greet_wat,
+        &greet_params,
+        &caller,
+    );
     // The same call through the whole router (every layer, validation, telemetry), in
     // process: the HTTP bench's cost without sockets and hyper.
     let router = arsenal::http::router(Arc::new(host_for_router(&runtime)));
@@ -172,14 +195,15 @@ fn guest_calls(c: &mut Criterion) {
         .get("echo")
         .cloned()
         .expect("the built-in echo is loaded");
-    group.bench_function("warm_instance_execute_echo", |b| {
-        b.to_async(&runtime).iter(|| async {
-            warm.registry()
-                .call(&warm_echo, &params, &caller)
-                .await
-                .expect("echo answers")
-        })
-    });
+    bench_call(
+        &mut group,
+        &runtime,
+        "warm_instance_execute_echo",
+        &warm,
+        &warm_echo,
+        &params,
+        &caller,
+    );
     group.finish();
     wasmtime_floor(c, &runtime);
 }
@@ -261,14 +285,15 @@ fn language_guests(c: &mut Criterion) {
         let Some(arsenal::Added::Published(greet)) = runtime.block_on(host.load_file(&path)) else {
             panic!("{file} loads: {:?}", host.problems());
         };
-        group.bench_function(format!("warm_instance_execute_greet_{language}"), |b| {
-            b.to_async(&runtime).iter(|| async {
-                host.registry()
-                    .call(&greet, &params, &caller)
-                    .await
-                    .expect("greet answers")
-            })
-        });
+        bench_call(
+            &mut group,
+            &runtime,
+            &format!("warm_instance_execute_greet_{language}"),
+            &host,
+            &greet,
+            &params,
+            &caller,
+        );
     }
     group.finish();
 }

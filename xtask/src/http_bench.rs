@@ -85,18 +85,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         "debug"
     } else {
         let profile = options.profile.as_str();
-        super::cargo(
-            &[
-                "build",
-                "--profile",
-                profile,
-                "-p",
-                "arsenal",
-                "--bin",
-                "arsenal",
-            ],
-            &[],
-        )?;
+        super::build_server(profile)?;
         super::cargo(
             &[
                 "build",

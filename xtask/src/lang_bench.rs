@@ -58,18 +58,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         "debug"
     } else {
         if build {
-            crate::cargo(
-                &[
-                    "build",
-                    "--profile",
-                    &profile,
-                    "-p",
-                    "arsenal",
-                    "--bin",
-                    "arsenal",
-                ],
-                &[],
-            )?;
+            crate::build_server(&profile)?;
         }
         profile.as_str()
     };

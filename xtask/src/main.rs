@@ -68,6 +68,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Build the `arsenal` server with cargo profile `profile` (`release`, `production`).
+fn build_server(profile: &str) -> anyhow::Result<()> {
+    cargo(
+        &[
+            "build",
+            "--profile",
+            profile,
+            "-p",
+            "arsenal",
+            "--bin",
+            "arsenal",
+        ],
+        &[],
+    )
+}
+
 fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
