@@ -1015,6 +1015,22 @@ async fn simultaneous_changes_on_three_nodes_converge_on_one_winner() {
     }
 }
 
+/// Return once the NATS server has taken every subscription `client` made so far. The
+/// client's `flush` only writes them out: a publish from another connection (a node's)
+/// could still reach the server first and miss them, as it did under load. The server
+/// reads a connection in order, so a message the client sends itself comes back only
+/// after what the client sent before it.
+async fn subscriptions_taken(client: &async_nats::Client) {
+    // Not under `_INBOX.`, which a test may be watching.
+    let probe = format!("probe.{}", client.new_inbox());
+    let mut back = client.subscribe(probe.clone()).await.unwrap();
+    client.publish(probe, "probe".into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), futures::StreamExt::next(&mut back))
+        .await
+        .expect("the probe came back")
+        .expect("the probe's subscription is open");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_forwarded_call_is_refused() {
     let nats = NatsServer::start();
@@ -1024,7 +1040,7 @@ async fn a_replayed_forwarded_call_is_refused() {
     // Listen on b's subject as anyone on NATS could, and capture a call a forwards there.
     let client = async_nats::connect(nats.url()).await.unwrap();
     let mut captured = client.subscribe("arsenal.call.b").await.unwrap();
-    client.flush().await.unwrap();
+    subscriptions_taken(&client).await;
     let (status, body, _) = a
         .send(
             reqwest::Method::POST,
@@ -1180,7 +1196,7 @@ async fn a_forwarded_call_continues_the_callers_trace() {
     let client = async_nats::connect(nats.url()).await.unwrap();
     let mut calls = client.subscribe("arsenal.call.b").await.unwrap();
     let mut replies = client.subscribe("_INBOX.>").await.unwrap();
-    client.flush().await.unwrap();
+    subscriptions_taken(&client).await;
 
     let response = a
         .http
