@@ -70,8 +70,11 @@ pub enum SendError {
 /// A queued event, with where to send the reply of a call.
 pub(crate) struct Envelope {
     pub(crate) event: Event,
-    pub(crate) reply: Option<oneshot::Sender<Result<String, ExitReason>>>,
+    pub(crate) reply: Option<Reply>,
 }
+
+/// Where a call's answer goes.
+pub(crate) type Reply = oneshot::Sender<Result<String, ExitReason>>;
 
 /// Control signals, handled before messages and never dropped.
 pub(crate) enum Signal {
@@ -434,11 +437,10 @@ pub(crate) async fn run(
     entry.set_status(Status::Exiting);
     entry.trace(TraceKind::Lifecycle, || format!("exited: {reason}"));
     // Calls still queued will never be answered.
-    for envelope in mailbox.close() {
-        if let Some(reply) = envelope.reply {
-            let _ = reply.send(Err(reason.clone()));
-        }
-    }
+    refuse(
+        mailbox.close().into_iter().map(|envelope| envelope.reply),
+        &reason,
+    );
     drop(slot);
     table.exited(&entry, reason);
 }
@@ -452,9 +454,7 @@ async fn handle(
     if let Err(reason) = wake(table, entry, slot).await {
         // The calls that woke it hear why it could not (no worker slot, say), as calls
         // still queued do when the loop ends.
-        for reply in batch.into_iter().filter_map(|envelope| envelope.reply) {
-            let _ = reply.send(Err(reason.clone()));
-        }
+        refuse(batch.into_iter().map(|envelope| envelope.reply), &reason);
         return Err(reason);
     }
     let Slot::Resident(worker) = slot else {
@@ -513,11 +513,17 @@ async fn handle(
         }
         Err(error) => {
             let reason = ExitReason::Crash(error.to_string());
-            for reply in replies.into_iter().flatten() {
-                let _ = reply.send(Err(reason.clone()));
-            }
+            refuse(replies, &reason);
             Err(reason)
         }
+    }
+}
+
+/// Answer every call among `replies` (casts have none) with `reason`: the process ended
+/// without handling them.
+fn refuse(replies: impl IntoIterator<Item = Option<Reply>>, reason: &ExitReason) {
+    for reply in replies.into_iter().flatten() {
+        let _ = reply.send(Err(reason.clone()));
     }
 }
 
