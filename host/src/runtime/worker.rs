@@ -233,7 +233,6 @@ pub struct WorkerEngine {
     pool: WorkerPool,
     tick: Duration,
     cache_root: Option<std::path::PathBuf>,
-    recipe: EngineRecipe,
     compiler: Arc<Compiler>,
     /// Earlier versions kept per worker for rollback.
     versions_kept: usize,
@@ -357,12 +356,18 @@ impl WorkerEngine {
             },
             tick,
             cache_root: cache_root.map(std::path::Path::to_path_buf),
-            recipe: EngineRecipe::Workers { max_memory_bytes },
             compiler,
             versions_kept,
             host,
             grants,
             limits,
+        }
+    }
+
+    /// What a compiler child process builds its engine from: this engine's settings.
+    fn recipe(&self) -> EngineRecipe {
+        EngineRecipe::Workers {
+            max_memory_bytes: self.pool.max_memory_bytes,
         }
     }
 
@@ -517,7 +522,7 @@ impl WorkerEngine {
             let component = match cached {
                 Some(component) => component,
                 None => {
-                    let artifact = self.compiler.compile(self.recipe, bytes).await?;
+                    let artifact = self.compiler.compile(self.recipe(), bytes).await?;
                     runtime
                         .cache
                         .adopt(&runtime.engine, &hash, &artifact)
