@@ -89,6 +89,15 @@ fn greet_params() -> Map<String, Value> {
         .expect("an object")
 }
 
+/// The built-in `echo` as `host` loaded it.
+fn builtin_echo(host: &Host) -> Arc<LoadedOperation> {
+    host.registry()
+        .snapshot()
+        .get("echo")
+        .cloned()
+        .expect("the built-in echo is loaded")
+}
+
 /// `Registry::call` of `operation` on `host` as bench `name` of `group`.
 fn bench_call(
     group: &mut BenchmarkGroup<'_, WallTime>,
@@ -129,12 +138,7 @@ fn guest_calls(c: &mut Criterion) {
     else {
         panic!("greet-wat loads: {:?}", host.problems());
     };
-    let echo = host
-        .registry()
-        .snapshot()
-        .get("echo")
-        .cloned()
-        .expect("the built-in echo is loaded");
+    let echo = builtin_echo(&host);
     let caller = bench_caller();
     let params: Map<String, Value> = json!({ "id": "42", "color": "blue" })
         .as_object()
@@ -189,12 +193,7 @@ fn guest_calls(c: &mut Criterion) {
     let warm = runtime
         .block_on(Host::start(warm_settings(&["echo"])))
         .expect("the warm host starts");
-    let warm_echo = warm
-        .registry()
-        .snapshot()
-        .get("echo")
-        .cloned()
-        .expect("the built-in echo is loaded");
+    let warm_echo = builtin_echo(&warm);
     bench_call(
         &mut group,
         &runtime,

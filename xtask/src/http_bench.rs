@@ -81,8 +81,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     // `cargo test --workspace` (a no-op after the tests ran) rather than building the tree
     // again — in release, or even in debug for one package, whose features differ.
     let dir = if options.smoke {
-        super::cargo(&["test", "--workspace", "--no-run"], &[])?;
-        "debug"
+        super::build_for_smoke()?
     } else {
         let profile = options.profile.as_str();
         super::build_server(profile)?;

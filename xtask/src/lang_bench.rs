@@ -7,8 +7,9 @@
 //! first). Options: `--duration SECS` (default 10), `--connections N` (default 16),
 //! `--warm-calls N` (default 10000), `--no-build` (use `target/release/arsenal` as it is,
 //! when another build holds cargo's lock), `--profile NAME` (default `release`;
-//! `production` adds fat LTO and one codegen unit, as deployments build), `--smoke` (CI: one second each, with the debug
-//! build `cargo test --workspace` made, to show the bench still runs; figures mean nothing).
+//! `production` adds fat LTO and one codegen unit, as deployments build), `--smoke` (CI:
+//! one second each, with the debug build `cargo test --workspace` made, to show the bench
+//! still runs; figures mean nothing).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,25 +28,17 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mut profile = "release".to_owned();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("`{arg}` needs a value"))
+        };
         match arg.as_str() {
-            "--no-build" => {
-                build = false;
-                continue;
-            }
-            "--smoke" => {
-                smoke = true;
-                continue;
-            }
-            _ => {}
-        }
-        let value = args
-            .next()
-            .with_context(|| format!("`{arg}` needs a value"))?;
-        match arg.as_str() {
-            "--duration" => duration = value.parse()?,
-            "--connections" => connections = value.parse()?,
-            "--warm-calls" => warm_calls = value.parse()?,
-            "--profile" => profile = value.clone(),
+            "--no-build" => build = false,
+            "--smoke" => smoke = true,
+            "--duration" => duration = value()?.parse()?,
+            "--connections" => connections = value()?.parse()?,
+            "--warm-calls" => warm_calls = value()?.parse()?,
+            "--profile" => profile = value()?.clone(),
             other => bail!("unknown option `{other}` of bench-languages"),
         }
     }
@@ -54,8 +47,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     // tests ran), as `bench-http --smoke` does.
     let profile = if smoke {
         duration = 1;
-        crate::cargo(&["test", "--workspace", "--no-run"], &[])?;
-        "debug"
+        crate::build_for_smoke()?
     } else {
         if build {
             crate::build_server(&profile)?;

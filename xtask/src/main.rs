@@ -68,6 +68,14 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// For a bench's smoke run: the debug builds of `cargo test --workspace` (a no-op after
+/// the tests ran, and the same feature set, so nothing compiles again); their profile's
+/// directory under `target/`.
+fn build_for_smoke() -> anyhow::Result<&'static str> {
+    cargo(&["test", "--workspace", "--no-run"], &[])?;
+    Ok("debug")
+}
+
 /// Build the `arsenal` server with cargo profile `profile` (`release`, `production`).
 fn build_server(profile: &str) -> anyhow::Result<()> {
     cargo(
