@@ -1,4 +1,4 @@
-//! Build-script support shared by `host/build.rs` (the built-in operations) and
+//! Build-script support shared by `host/core/build.rs` (the built-in operations) and
 //! `tests/build.rs` (the test guests): build a guest workspace for `wasm32-wasip2` with a
 //! nested cargo, and turn WAT into components.
 //!

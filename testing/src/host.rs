@@ -22,6 +22,8 @@ pub const ADMIN_TOKEN: &str = "arsenal-testing-admin-token";
 pub struct TestHost {
     host: Arc<Host>,
     router: axum::Router,
+    /// Calls for this node (forwarded, or an operation's own) run through `router`.
+    _forwarded: arsenal::cluster::ServedCalls,
     workers: BTreeMap<String, Arc<WorkerCode>>,
     // Kept for the host's lifetime: its admin state lives here.
     _state: tempfile::TempDir,
@@ -182,8 +184,10 @@ impl TestHostBuilder {
             workers.insert(name, loaded.code);
         }
         let host = Arc::new(host);
+        let router = arsenal::http::router(host.clone());
         Ok(TestHost {
-            router: arsenal::http::router(host.clone()),
+            _forwarded: arsenal::http::serve_forwarded(&host, router.clone()),
+            router,
             host,
             workers,
             _state: state,

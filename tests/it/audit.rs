@@ -1,7 +1,7 @@
 //! The audit log: state-changing calls and admin actions recorded with principal,
 //! operation and version, redacted parameters, outcome, status, duration and request id;
 //! reads not recorded; queried by admins with filters and pages; a change whose client hung
-//! up is still made and recorded. (Durability under a hard kill: `host/tests/server_process.rs`.)
+//! up is still made and recorded. (Durability under a hard kill: `host/arsenal/tests/server_process.rs`.)
 
 use axum::body::Body;
 use http::Method;

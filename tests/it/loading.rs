@@ -64,11 +64,7 @@ fn refused_imports(error: &ApiError) -> Vec<(String, String)> {
 /// Serve an already started host through the real router (the harness's constructors
 /// insist that nothing failed to load, which the directory test needs to inspect).
 fn serve(host: Host) -> TestHost {
-    let host = Arc::new(host);
-    TestHost {
-        router: arsenal::http::router(host.clone()),
-        host,
-    }
+    TestHost::serving(host)
 }
 
 async fn assert_serves(host: &TestHost, uri: &str) -> Value {

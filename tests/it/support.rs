@@ -191,9 +191,23 @@ pub(crate) fn fresh_state_dir() -> std::path::PathBuf {
 pub(crate) struct TestHost {
     pub(crate) host: Arc<Host>,
     pub(crate) router: axum::Router,
+    /// Calls for this node (forwarded, or an operation's own) run through `router`.
+    _forwarded: arsenal::cluster::ServedCalls,
 }
 
 impl TestHost {
+    /// Serve an already started host through the real router, built once and handed to
+    /// the cluster as the assembly does.
+    pub(crate) fn serving(host: Host) -> TestHost {
+        let host = Arc::new(host);
+        let router = arsenal::http::router(host.clone());
+        TestHost {
+            _forwarded: arsenal::http::serve_forwarded(&host, router.clone()),
+            router,
+            host,
+        }
+    }
+
     pub(crate) async fn new(guests: &[&str]) -> TestHost {
         TestHost::with_settings(settings(), guests).await
     }
@@ -208,11 +222,7 @@ impl TestHost {
             "guests failed to load: {:?}",
             host.problems()
         );
-        let host = Arc::new(host);
-        TestHost {
-            router: arsenal::http::router(host.clone()),
-            host,
-        }
+        TestHost::serving(host)
     }
 
     pub(crate) async fn get(&self, uri: &str) -> Reply {

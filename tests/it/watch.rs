@@ -5,7 +5,6 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use arsenal::{Host, LoadError};
@@ -166,11 +165,7 @@ async fn files_added_replaced_and_deleted_are_applied() {
 }
 
 fn served(host: Host) -> TestHost {
-    let host = Arc::new(host);
-    TestHost {
-        router: arsenal::http::router(host.clone()),
-        host,
-    }
+    TestHost::serving(host)
 }
 
 /// The one start-up problem: the bad file in the directory, reported and skipped.

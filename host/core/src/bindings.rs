@@ -1,0 +1,54 @@
+//! The generated host bindings of the `arsenal:runtime/operation` world: the only
+//! `bindgen!` site of the host.
+#![allow(unreachable_pub, missing_docs, reason = "generated code")]
+
+wasmtime::component::bindgen!({
+    path: ["../../wit/operation", "../../wit/runtime"],
+    world: "arsenal:runtime/operation",
+    imports: {
+        // Every capability call may trap: a caller whose roles do not grant the
+        // capability is refused there (`capabilities::permits`). Logging may not.
+        "arsenal:operation/log.log": exact,
+        "arsenal:runtime/process-control.spawn": async | trappable,
+        "arsenal:runtime/messaging.call": async | trappable,
+        "arsenal:runtime/process-control.hibernate": async | trappable,
+        "arsenal:runtime/process-control.restart": async | trappable,
+        "arsenal:runtime/processes.get-state": async | trappable,
+        "arsenal:runtime/supervisors.list-supervisors": async | trappable,
+        "arsenal:runtime/supervisors.get-supervisor": async | trappable,
+        "arsenal:runtime/supervisors.which-children": async | trappable,
+        "arsenal:runtime/supervisors.tree": async | trappable,
+        "arsenal:runtime/supervisors.history": async | trappable,
+        "arsenal:runtime/supervisor-control.start-supervisor": async | trappable,
+        "arsenal:runtime/supervisor-control.stop-supervisor": async | trappable,
+        "arsenal:runtime/supervisor-control.add-child": async | trappable,
+        "arsenal:runtime/supervisor-control.restart-child": async | trappable,
+        "arsenal:runtime/supervisor-control.delete-child": async | trappable,
+        "arsenal:runtime/supervisor-control.set-flags": async | trappable,
+        "arsenal:runtime/sandboxes.create-sandbox": async | trappable,
+        "arsenal:runtime/sandboxes.destroy-sandbox": async | trappable,
+        "arsenal:runtime/sandboxes.restart-sandbox": async | trappable,
+        "arsenal:runtime/sandboxes.run-in-sandbox": async | trappable,
+        "arsenal:runtime/sandboxes.hot-reload": async | trappable,
+        "arsenal:runtime/tracing.profile-process": async | trappable,
+        "arsenal:runtime/distributed.call-node": async | trappable,
+        "arsenal:runtime/distributed-control.migrate": async | trappable,
+        default: trappable,
+    },
+    exports: { default: async },
+});
+
+pub(crate) use self::arsenal::operation::types as wit;
+
+/// The process world: long-lived workers.
+pub(crate) mod process {
+    #![allow(unreachable_pub, missing_docs, reason = "generated code")]
+
+    wasmtime::component::bindgen!({
+        path: ["../../wit/operation", "../../wit/process"],
+        world: "arsenal:process/worker-process",
+        imports: { "arsenal:process/process.call": async },
+        exports: { default: async },
+        with: { "arsenal:operation/log": crate::bindings::arsenal::operation::log },
+    });
+}

@@ -1,0 +1,479 @@
+//! [`Host`]: one running instance of Arsenal — settings, engine, registry — assembled in
+//! one place and shared by the HTTP server and the in-process CLI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+use std::time::Instant;
+
+use crate::cache::CompileCache;
+use crate::capabilities::{Grants, HostFacts, Source, UnknownCapability};
+use crate::config::Settings;
+use crate::engine::OperationEngine;
+use crate::invoke::InstanceGate;
+use crate::loader::{LoadError, Loader};
+use crate::registry::{Added, Registry};
+use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
+
+/// Why the host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("failed to build the wasm engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error(transparent)]
+    Capabilities(#[from] UnknownCapability),
+    #[error("failed to load built-in operation `{name}`: {error}")]
+    Builtin { name: String, error: Box<LoadError> },
+    #[error("failed to read operations directory {}: {error}", .dir.display())]
+    Directory { dir: PathBuf, error: std::io::Error },
+    #[error("failed to start the host services: {0}")]
+    Services(#[from] crate::runtime::SpawnError),
+    #[error("invalid access configuration: {0}")]
+    Access(#[from] crate::auth::AccessError),
+    #[error("failed to open the audit log: {0}")]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("failed to join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error("failed to watch {}: {error}", .dir.display())]
+    Watch { dir: PathBuf, error: String },
+}
+
+/// A component that did not load at start-up; the server starts without it.
+#[derive(Debug)]
+pub struct LoadProblem {
+    pub origin: String,
+    pub error: LoadError,
+}
+
+/// A running Arsenal host.
+pub struct Host {
+    settings: Settings,
+    registry: Arc<Registry>,
+    workers: Arc<WorkerEngine>,
+    processes: Arc<ProcessTable>,
+    problems: Vec<LoadProblem>,
+    pub(crate) facts: Arc<HostFacts>,
+    /// The address the HTTP server listens on, once it does.
+    pub listening: Arc<std::sync::OnceLock<std::net::SocketAddr>>,
+    /// What the admin API changed, kept across restarts (none when persistence is off).
+    pub uploads: Option<crate::uploads::Uploads>,
+    /// Who may call what: keys or the local admin token, roles, rate limits.
+    access: Arc<crate::auth::Access>,
+    telemetry: Arc<crate::telemetry::Telemetry>,
+    /// Every state change and admin action, durably.
+    audit: crate::audit::AuditLog,
+    /// The watched directories (`operations.watch_dirs`); dropped with the host.
+    watches: Vec<crate::watch::DirectoryWatch>,
+    /// Held by an admin change from publishing it to recording it (see `admin_turn`);
+    /// shared with the cluster, which changes what is loaded under it too.
+    admin_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Work a request started that must finish even when its client leaves (recording a
+    /// change in the audit log); a server waits for it at shutdown, within its grace.
+    background: tokio_util::task::TaskTracker,
+}
+
+impl Host {
+    /// Build the engine and registry with no operations loaded.
+    pub fn empty(settings: Settings) -> Result<Host, StartError> {
+        let engine = OperationEngine::new(&settings.limits).map_err(StartError::Engine)?;
+        let cache_root = settings
+            .cache
+            .enabled
+            .then(|| settings.cache.resolved_dir());
+        let cache = CompileCache::new(cache_root.as_deref(), engine.fingerprint());
+        let compiler = Arc::new(crate::compiler::Compiler::new(&settings.compile));
+        let grants = Grants::from_settings(&settings.capabilities)?;
+        let access = Arc::new(crate::auth::Access::new(&settings)?);
+        let gate = InstanceGate::new(engine.facts().max_instances);
+        let incarnation = incarnation();
+        let facts = Arc::new(HostFacts {
+            node: settings.server.node.clone(),
+            started: Instant::now(),
+            engine: engine.facts().clone(),
+            instances: gate.clone(),
+            operations_loaded: AtomicU32::new(0),
+            processes: std::sync::OnceLock::new(),
+            compile_cache: Default::default(),
+            cluster: arc_swap::ArcSwap::from_pointee(crate::cluster::Cluster::standalone(
+                &settings.server.node,
+                incarnation,
+                &settings.cluster,
+            )),
+        });
+        let workers = Arc::new(WorkerEngine::new(
+            facts.clone(),
+            grants.clone(),
+            WorkerLimits {
+                memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
+                table_elements: settings.limits.table_elements as usize,
+                call_timeout: std::time::Duration::from_millis(
+                    settings.limits.worker_timeout_ms as u64,
+                ),
+            },
+            settings.limits.worker_slots,
+            std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
+            cache_root.as_deref(),
+            compiler.clone(),
+            settings.operations.versions_kept,
+        ));
+        let processes = ProcessTable::new(
+            &settings.server.node,
+            incarnation,
+            workers.clone(),
+            TableLimits {
+                mailbox_capacity: settings.limits.mailbox_capacity,
+                idle_hibernate: (settings.limits.idle_hibernate_ms > 0)
+                    .then(|| std::time::Duration::from_millis(settings.limits.idle_hibernate_ms)),
+                max_sandboxes: settings.limits.max_sandboxes,
+                sandbox_dir: settings.server.resolved_sandbox_dir(),
+            },
+        );
+        let _ = facts.processes.set(Arc::downgrade(&processes));
+        let loader = Loader::new(
+            engine,
+            cache,
+            compiler.clone(),
+            grants,
+            settings.limits.clone(),
+            facts.clone(),
+        )
+        .map_err(StartError::Engine)?;
+        let registry = Arc::new(Registry::new(
+            loader,
+            facts.clone(),
+            gate,
+            settings.operations.clone(),
+        ));
+        let state_dir = settings.server.resolved_state_dir();
+        let uploads = state_dir
+            .as_deref()
+            .map(|dir| crate::uploads::Uploads::open(dir, settings.operations.versions_kept));
+        let audit =
+            crate::audit::AuditLog::open(state_dir.as_deref(), settings.audit.retain_records)?;
+        let telemetry_settings = settings.telemetry.clone();
+        Ok(Host {
+            settings,
+            registry,
+            workers,
+            processes,
+            problems: Vec::new(),
+            uploads,
+            facts,
+            listening: Arc::default(),
+            access,
+            telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
+            audit,
+            watches: Vec::new(),
+            admin_turn: Arc::default(),
+            background: tokio_util::task::TaskTracker::new(),
+        })
+    }
+
+    /// Build the host and load the built-in operations and the configured directories.
+    /// A built-in that fails to load is a bug and stops start-up; a directory component
+    /// that fails is reported in [`Host::problems`] and the log, and skipped.
+    pub async fn start(settings: Settings) -> Result<Host, StartError> {
+        let mut host = Host::empty(settings)?;
+        host.load_builtins().await?;
+        for dir in host.settings.operations.dirs.clone() {
+            host.load_dir(&dir).await?;
+        }
+        for dir in host.settings.operations.worker_dirs.clone() {
+            host.load_worker_dir(&dir).await?;
+        }
+        // Before the admin changes are replayed, like the other directories: a change made
+        // through the admin API after a watched file was applied stays the later one.
+        for dir in host.settings.operations.watch_dirs.clone() {
+            host.watch_dir(&dir).await?;
+        }
+        if let Some(uploads) = &host.uploads {
+            let problems = uploads.replay(&host).await;
+            host.problems.extend(problems);
+        }
+        if host.settings.server.host_services {
+            crate::host_services::start(&host).await?;
+        }
+        host.join_cluster().await?;
+        Ok(host)
+    }
+
+    /// Join NATS when `cluster.nats_url` is set, and start announcing this node (its
+    /// heartbeat reads the live facts below) and following the cluster's admin changes.
+    async fn join_cluster(&mut self) -> Result<(), StartError> {
+        let standalone = self.facts.cluster.load_full();
+        let cluster = Arc::new(
+            crate::cluster::Cluster::new(
+                &self.settings.server.node,
+                standalone.incarnation(),
+                &self.settings.cluster,
+            )
+            .await?,
+        );
+        let registry = Arc::downgrade(&self.registry);
+        let workers = Arc::downgrade(&self.workers);
+        let facts = Arc::downgrade(&self.facts);
+        let listening = self.listening.clone();
+        let probe: crate::cluster::FactsProbe = Arc::new(move || {
+            let mut local = crate::cluster::LocalFacts {
+                address: listening.get().map(ToString::to_string),
+                ..Default::default()
+            };
+            if let Some(facts) = facts.upgrade() {
+                let table = facts.processes.get().and_then(std::sync::Weak::upgrade);
+                local.load = crate::cluster::NodeLoad {
+                    processes: table.as_ref().map_or(0, |table| table.len() as u32),
+                    instances_in_use: facts.instances.in_use(),
+                    load_average: crate::system_facts::load_average()
+                        .first()
+                        .copied()
+                        .unwrap_or(0.0),
+                    rss_bytes: crate::system_facts::rss_bytes().unwrap_or(0),
+                };
+                local.names = table.map(|table| table.registered()).unwrap_or_default();
+            }
+            if let Some(registry) = registry.upgrade() {
+                for operation in registry.snapshot().operations() {
+                    local.components.push(crate::cluster::ComponentRevision {
+                        kind: "operation".to_owned(),
+                        name: operation.spec.name.clone(),
+                        version: operation.spec.version.clone(),
+                        revision: crate::registry::revision(operation).to_owned(),
+                    });
+                }
+            }
+            if let Some(workers) = workers.upgrade() {
+                for (name, version) in workers.list() {
+                    let Some(code) = workers.get(&name) else {
+                        continue;
+                    };
+                    local.components.push(crate::cluster::ComponentRevision {
+                        kind: "worker".to_owned(),
+                        name,
+                        version,
+                        revision: code.content_hash()[..12.min(code.content_hash().len())]
+                            .to_owned(),
+                    });
+                }
+            }
+            local.components.sort();
+            local
+        });
+        cluster.start(probe, Arc::downgrade(&self.processes));
+        // Admin changes made on any node, from the first: this node follows them.
+        cluster.follow_live(crate::cluster::Replica {
+            registry: Arc::downgrade(&self.registry),
+            workers: Arc::downgrade(&self.workers),
+            turn: self.admin_turn.clone(),
+        });
+        self.facts.cluster.store(cluster);
+        Ok(())
+    }
+
+    /// This node's place in the cluster.
+    pub fn cluster(&self) -> Arc<crate::cluster::Cluster> {
+        self.facts.cluster.load_full()
+    }
+
+    async fn load_builtins(&mut self) -> Result<(), StartError> {
+        for (name, bytes) in crate::builtin::components() {
+            let origin = format!("builtin:{name}");
+            self.registry
+                .add(bytes, Source::Builtin, &origin)
+                .await
+                .map_err(|error| StartError::Builtin {
+                    name: (*name).to_owned(),
+                    error: Box::new(error),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Load every `.wasm` file of `dir`, in name order.
+    pub async fn load_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        for file in wasm_files(dir)? {
+            self.load_file(&file).await;
+        }
+        Ok(())
+    }
+
+    /// Watch `dir` (created if missing), then load or replace with every `.wasm` file it
+    /// holds, so what was deployed there comes back after a restart. The watch is armed
+    /// first: a file written meanwhile is applied by the watcher too (once; a file whose
+    /// code is live already is left alone). A file that does not load is recorded.
+    pub async fn watch_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        let failed = |error: String| StartError::Watch {
+            dir: dir.to_owned(),
+            error,
+        };
+        std::fs::create_dir_all(dir).map_err(|error| failed(error.to_string()))?;
+        let debounce = std::time::Duration::from_millis(self.settings.operations.watch_debounce_ms);
+        let watch = crate::watch::watch(self.registry.clone(), dir, debounce)
+            .map_err(|error| failed(error.to_string()))?;
+        self.watches.push(watch);
+        for file in wasm_files(dir)? {
+            let put = async |registry: Arc<Registry>, bytes: Vec<u8>, origin: String| {
+                registry.put(&bytes, Source::Directory, &origin).await
+            };
+            self.load_file_with(&file, "watched operation not loaded", put)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// The admin API's turn to change what is loaded: held from making a change live to
+    /// recording it in the state directory (and handing it to the cluster), so changes are
+    /// kept in the order they were made and a restart comes back to the state last served.
+    /// Taken after compiling, never during.
+    pub async fn admin_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.admin_turn.lock().await
+    }
+
+    /// The watched directories, in the order configured.
+    pub fn watches(&self) -> &[crate::watch::DirectoryWatch] {
+        &self.watches
+    }
+
+    /// Load every `.wasm` worker of `dir` under its file name; a failure is recorded.
+    pub async fn load_worker_dir(&mut self, dir: &Path) -> Result<(), StartError> {
+        for file in wasm_files(dir)? {
+            let origin = file.display().to_string();
+            let name = file
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .unwrap_or_default()
+                .replace('_', "-");
+            let loaded = match std::fs::read(&file) {
+                Ok(bytes) => self
+                    .workers
+                    .load(&name, &bytes, Source::Directory)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(format!("cannot read the file: {error}")),
+            };
+            if let Err(error) = loaded {
+                tracing::error!(origin, %error, "worker not loaded");
+                self.problems.push(LoadProblem {
+                    origin,
+                    error: LoadError::InvalidComponent(error),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Load one component file from the `directory` source; a failure is recorded.
+    pub async fn load_file(&mut self, file: &Path) -> Option<Added> {
+        self.load_file_with(
+            file,
+            "operation not loaded",
+            async |registry, bytes, origin| registry.add(&bytes, Source::Directory, &origin).await,
+        )
+        .await
+    }
+
+    /// Read `file` and hand its bytes, under the file's path as origin, to `load`; a file
+    /// that cannot be read or loaded is logged as `what` and kept in [`Host::problems`].
+    async fn load_file_with<T>(
+        &mut self,
+        file: &Path,
+        what: &str,
+        load: impl AsyncFnOnce(Arc<Registry>, Vec<u8>, String) -> Result<T, LoadError>,
+    ) -> Option<T> {
+        let origin = file.display().to_string();
+        let outcome = match std::fs::read(file) {
+            Ok(bytes) => load(self.registry.clone(), bytes, origin.clone()).await,
+            Err(error) => Err(LoadError::InvalidComponent(format!(
+                "cannot read the file: {error}"
+            ))),
+        };
+        match outcome {
+            Ok(loaded) => Some(loaded),
+            Err(error) => {
+                tracing::error!(origin, %error, "{what}");
+                self.problems.push(LoadProblem { origin, error });
+                None
+            }
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// This host's metrics and operation analytics.
+    pub fn telemetry(&self) -> &Arc<crate::telemetry::Telemetry> {
+        &self.telemetry
+    }
+
+    /// Who may call what.
+    pub fn access(&self) -> &Arc<crate::auth::Access> {
+        &self.access
+    }
+
+    /// The audit log.
+    /// Tasks of requests that outlive their connection; see the field.
+    pub fn background(&self) -> &tokio_util::task::TaskTracker {
+        &self.background
+    }
+
+    pub fn audit(&self) -> &crate::audit::AuditLog {
+        &self.audit
+    }
+
+    /// The engine of worker processes.
+    pub fn workers(&self) -> &WorkerEngine {
+        &self.workers
+    }
+
+    /// Every live process of this node.
+    pub(crate) fn workers_arc(&self) -> Arc<WorkerEngine> {
+        self.workers.clone()
+    }
+
+    pub fn processes(&self) -> &Arc<ProcessTable> {
+        &self.processes
+    }
+
+    /// Components that failed to load at start-up.
+    pub fn problems(&self) -> &[LoadProblem] {
+        &self.problems
+    }
+}
+
+impl Drop for Host {
+    /// The host's processes go with it. They are tasks on the runtime holding parts of the
+    /// host (the service processes hold the registry, and so the engine with its pooled
+    /// reservation); left running, they would keep all of it alive.
+    fn drop(&mut self) {
+        self.facts.cluster.load().stop();
+        self.processes.kill_all();
+    }
+}
+
+/// This run's incarnation: seconds since the epoch, truncated, so pids of an earlier run
+/// of this node never name processes of this one.
+fn incarnation() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as u32)
+        .unwrap_or(0)
+}
+
+/// The `.wasm` files of `dir`, in name order.
+fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, StartError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| StartError::Directory {
+        dir: dir.to_owned(),
+        error,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wasm") && path.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,66 @@
+//! Arsenal's host below HTTP: the engine and the component pipeline, the operation
+//! catalogue and its executor, the process runtime, the capabilities guests import, audit,
+//! telemetry and the cluster. `arsenal-http` serves it; the `arsenal` binary assembles both.
+//!
+//! See `ARCHITECTURE.md` for the map of modules and the invariants.
+
+pub mod audit;
+pub mod auth;
+mod bindings;
+mod builtin;
+pub mod cache;
+pub mod capabilities;
+pub mod cluster;
+pub mod compiler;
+pub mod engine;
+mod handler;
+pub mod host;
+mod host_services;
+pub mod inspect;
+pub mod invoke;
+pub mod limits;
+pub mod loader;
+pub mod registry;
+mod retirement;
+pub mod routes;
+pub mod runtime;
+pub mod spec;
+mod state;
+mod store;
+mod system_facts;
+pub mod telemetry;
+pub mod uploads;
+pub mod validation;
+pub mod warm;
+
+pub mod config;
+pub mod watch;
+
+pub use auth::{
+    Access, AccessError, AuthError, KeyError, LOCAL_ADMIN, Limited, Principal, RateClock, Role,
+    Scope, TokenError, hash_key, read_kept_token,
+};
+pub use builtin::components as builtin_components;
+pub use cache::{CompileCache, content_hash};
+pub use capabilities::{
+    CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,
+    UnknownCapability, check_imports,
+};
+pub use cluster::ClusterError;
+pub use compiler::{CompileError, Compiler, CompilerFacts};
+pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
+pub use host::{Host, LoadProblem, StartError};
+pub use inspect::{ComponentShape, ShapeError};
+pub use invoke::{
+    CallError, CallLimits, Caller, GuestFailure, InstanceGate, JsonText, OpErrorKind,
+};
+pub use limits::Refusal;
+pub use loader::{LoadError, LoadSummary, LoadedOperation};
+pub use registry::{Added, Catalog, Put, Registry, Resolved, Swapped};
+pub use routes::{RouteConflict, RouteMatch, RouteTable};
+pub use spec::{
+    ConfigProblem, Location, OperationSpec, ParamSpec, ParamType, RawConfig, RawParam,
+    RouteTemplate,
+};
+pub use telemetry::Telemetry;
+pub use validation::{FieldError, ParamValidator, RawInput, ValidationError};

@@ -1,0 +1,256 @@
+//! State read at scrape time from the live structures — instances in use, compile-cache
+//! lookups, processes by status, restarts per supervisor, sandbox memory — and written in the Prometheus text
+//! format. Nothing here is maintained on the hot path, and a supervisor or sandbox that
+//! is gone simply stops appearing.
+
+use std::fmt::Write;
+
+use crate::host::Host;
+use crate::runtime::Status;
+
+/// What the host looks like at the moment of a scrape.
+#[derive(Debug)]
+pub struct LiveState {
+    instances_in_use: u32,
+    instances_max: u32,
+    operations_loaded: usize,
+    compile_cache_hits: u64,
+    compile_cache_misses: u64,
+    /// Processes per status, in the order of [`STATUSES`].
+    processes: [usize; 4],
+    supervisors: Vec<SupervisorFacts>,
+    sandboxes: Vec<SandboxFacts>,
+}
+
+#[derive(Debug)]
+struct SupervisorFacts {
+    pid: String,
+    /// Its registered name; empty without one.
+    name: String,
+    restarts: u64,
+}
+
+#[derive(Debug)]
+struct SandboxFacts {
+    id: String,
+    used_bytes: u64,
+    budget_bytes: u64,
+}
+
+const STATUSES: [Status; 4] = [
+    Status::Running,
+    Status::Suspended,
+    Status::Hibernated,
+    Status::Exiting,
+];
+
+impl LiveState {
+    pub fn of(host: &Host) -> LiveState {
+        let gate = host.registry().instances();
+        let table = host.processes();
+        let mut processes = [0; 4];
+        for entry in table.entries() {
+            let status = entry.status();
+            if let Some(slot) = STATUSES.iter().position(|known| *known == status) {
+                processes[slot] += 1;
+            }
+        }
+        let supervisors = table
+            .supervisors()
+            .into_iter()
+            .map(|handle| SupervisorFacts {
+                name: table
+                    .entry_by_pid(handle.pid())
+                    .and_then(|entry| entry.name.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                    .unwrap_or_default(),
+                pid: handle.pid().to_string(),
+                restarts: handle.restarts_total(),
+            })
+            .collect();
+        let mut sandboxes: Vec<SandboxFacts> = table
+            .sandboxes()
+            .into_iter()
+            .map(|sandbox| SandboxFacts {
+                id: sandbox.id().to_owned(),
+                used_bytes: sandbox.usage().memory_bytes,
+                budget_bytes: sandbox.limits().total_memory_bytes,
+            })
+            .collect();
+        sandboxes.sort_by(|a, b| a.id.cmp(&b.id));
+        LiveState {
+            instances_in_use: gate.in_use(),
+            instances_max: gate.max(),
+            operations_loaded: host.registry().snapshot().operations().len(),
+            compile_cache_hits: host.facts.compile_cache.hits(),
+            compile_cache_misses: host.facts.compile_cache.misses(),
+            processes,
+            supervisors,
+            sandboxes,
+        }
+    }
+
+    /// Append the state to `out` in the Prometheus text format.
+    pub(crate) fn write(&self, out: &mut String) {
+        family(
+            out,
+            "arsenal_instances_in_use",
+            "gauge",
+            "Operation instances serving calls now.",
+        );
+        sample(out, "arsenal_instances_in_use", &[], self.instances_in_use);
+        family(
+            out,
+            "arsenal_instances_max",
+            "gauge",
+            "Operation instances allowed at once.",
+        );
+        sample(out, "arsenal_instances_max", &[], self.instances_max);
+        family(
+            out,
+            "arsenal_operations_loaded",
+            "gauge",
+            "Operations served.",
+        );
+        sample(
+            out,
+            "arsenal_operations_loaded",
+            &[],
+            self.operations_loaded,
+        );
+        family(
+            out,
+            "arsenal_compile_cache_hits_total",
+            "counter",
+            "Operation components loaded compiled from the compile cache.",
+        );
+        sample(
+            out,
+            "arsenal_compile_cache_hits_total",
+            &[],
+            self.compile_cache_hits,
+        );
+        family(
+            out,
+            "arsenal_compile_cache_misses_total",
+            "counter",
+            "Operation components the compile cache lacked, so compiled.",
+        );
+        sample(
+            out,
+            "arsenal_compile_cache_misses_total",
+            &[],
+            self.compile_cache_misses,
+        );
+        family(
+            out,
+            "arsenal_processes",
+            "gauge",
+            "Live processes by status.",
+        );
+        for (status, count) in STATUSES.iter().zip(self.processes) {
+            sample(
+                out,
+                "arsenal_processes",
+                &[("status", status.as_str())],
+                count,
+            );
+        }
+        family(
+            out,
+            "arsenal_supervisor_restarts_total",
+            "counter",
+            "Children restarted by each live supervisor since it started.",
+        );
+        for supervisor in &self.supervisors {
+            let labels = [
+                ("supervisor", &*supervisor.pid),
+                ("name", &*supervisor.name),
+            ];
+            sample(
+                out,
+                "arsenal_supervisor_restarts_total",
+                &labels,
+                supervisor.restarts,
+            );
+        }
+        family(
+            out,
+            "arsenal_sandbox_memory_bytes",
+            "gauge",
+            "Linear memory the processes of each sandbox hold.",
+        );
+        for sandbox in &self.sandboxes {
+            sample(
+                out,
+                "arsenal_sandbox_memory_bytes",
+                &[("sandbox", &sandbox.id)],
+                sandbox.used_bytes,
+            );
+        }
+        family(
+            out,
+            "arsenal_sandbox_memory_budget_bytes",
+            "gauge",
+            "The memory budget of each sandbox.",
+        );
+        for sandbox in &self.sandboxes {
+            let labels = [("sandbox", &*sandbox.id)];
+            sample(
+                out,
+                "arsenal_sandbox_memory_budget_bytes",
+                &labels,
+                sandbox.budget_bytes,
+            );
+        }
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (index, (key, value)) in labels.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{key}=\"");
+            escape_label(out, value);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
+}
+
+/// Label values escape backslash, double quote and newline (the text format's rule).
+fn escape_label(out: &mut String, value: &str) {
+    for character in value.chars() {
+        match character {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_escape_label_values() {
+        let mut out = String::new();
+        sample(
+            &mut out,
+            "m",
+            &[("a", "x\"y\\z\nw"), ("b", "<local.1.2>")],
+            3,
+        );
+        assert_eq!(out, "m{a=\"x\\\"y\\\\z\\nw\",b=\"<local.1.2>\"} 3\n");
+    }
+}

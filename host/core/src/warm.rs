@@ -1,0 +1,221 @@
+//! Warm-instance mode, opt-in per operation (`warm_instance_calls`): an instance that
+//! returned normally is kept and serves the next call of the same principal, up to a
+//! number of calls, instead of a fresh instance per call. For large runtimes (JavaScript,
+//! Python) whose instantiation costs far more than the call.
+//!
+//! The guarantees: an instance serves one call at a time (it is taken out of the pool for
+//! the call); it never serves another principal, nor the same principal with other roles;
+//! it is discarded after any trap, timeout or refused memory/table growth, after its
+//! call budget, when idle too long, and when its version stops being live. Idle instances
+//! over all operations are bounded by `limits.warm_instances` (the [`WarmShelf`]), for
+//! which the engine's pool reserves slots beyond `max_instances`.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+
+use crate::bindings::wit;
+use crate::handler::Handler;
+use crate::store::CallState;
+
+/// The host-wide bound on idle warm instances.
+#[derive(Debug)]
+pub(crate) struct WarmShelf {
+    capacity: u32,
+    idle: AtomicU32,
+    max_idle: Duration,
+}
+
+/// One idle instance's place on the shelf; given back when the instance leaves the pool.
+#[derive(Debug)]
+struct ShelfTicket(Arc<WarmShelf>);
+
+impl Drop for ShelfTicket {
+    fn drop(&mut self) {
+        self.0.idle.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl WarmShelf {
+    pub(crate) fn new(capacity: u32, max_idle: Duration) -> Arc<WarmShelf> {
+        Arc::new(WarmShelf {
+            capacity,
+            idle: AtomicU32::new(0),
+            max_idle,
+        })
+    }
+
+    fn reserve(self: &Arc<Self>) -> Option<ShelfTicket> {
+        self.idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |idle| {
+                (idle < self.capacity).then_some(idle + 1)
+            })
+            .ok()
+            .map(|_| ShelfTicket(self.clone()))
+    }
+
+    /// Idle instances kept now, over all operations.
+    pub(crate) fn idle(&self) -> u32 {
+        self.idle.load(Ordering::Acquire)
+    }
+}
+
+/// An instance between calls, with what it served so far.
+pub(crate) struct WarmInstance {
+    pub(crate) store: Store<CallState>,
+    pub(crate) handler: Handler,
+    pub(crate) calls: u32,
+    principal: String,
+    roles: Vec<String>,
+}
+
+impl WarmInstance {
+    pub(crate) fn new(
+        store: Store<CallState>,
+        handler: Handler,
+        calls: u32,
+        caller: &wit::Caller,
+    ) -> WarmInstance {
+        WarmInstance {
+            store,
+            handler,
+            calls,
+            principal: caller.principal.clone(),
+            roles: caller.roles.clone(),
+        }
+    }
+
+    fn serves(&self, caller: &wit::Caller) -> bool {
+        self.principal == caller.principal && self.roles == caller.roles
+    }
+}
+
+struct Idle {
+    instance: WarmInstance,
+    since: Instant,
+    _ticket: ShelfTicket,
+}
+
+/// The idle instances of one operation version.
+pub struct WarmPool {
+    max_calls: u32,
+    shelf: Arc<WarmShelf>,
+    idle: Mutex<Vec<Idle>>,
+    reused: AtomicU64,
+    /// Set once the version is no longer live: nothing is kept any more.
+    retired: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for WarmPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WarmPool")
+            .field("max_calls", &self.max_calls)
+            .field("idle", &self.idle_count())
+            .finish()
+    }
+}
+
+/// What the pool reports about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WarmFacts {
+    pub max_calls: u32,
+    pub idle: usize,
+    pub reused: u64,
+}
+
+impl WarmPool {
+    /// A pool for instances serving up to `max_calls` calls; `None` when that is at most
+    /// one call (fresh instances).
+    pub(crate) fn new(max_calls: Option<u32>, shelf: &Arc<WarmShelf>) -> Option<WarmPool> {
+        let max_calls = max_calls.filter(|calls| *calls > 1)?;
+        Some(WarmPool {
+            max_calls,
+            shelf: shelf.clone(),
+            idle: Mutex::new(Vec::new()),
+            reused: AtomicU64::new(0),
+            retired: Default::default(),
+        })
+    }
+
+    /// The most recently used idle instance that may serve `caller`. Instances idle too
+    /// long are dropped on the way (after the lock is released).
+    pub(crate) fn take(&self, caller: &wit::Caller) -> Option<WarmInstance> {
+        let (found, stale) = {
+            let mut idle = self.lock();
+            let stale = self.sweep(&mut idle);
+            let found = idle
+                .iter()
+                .rposition(|entry| entry.instance.serves(caller))
+                .map(|index| idle.remove(index).instance);
+            (found, stale)
+        };
+        drop(stale);
+        if found.is_some() {
+            self.reused.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Keep `instance` for a later call, unless it used up its calls, the version is
+    /// retired, or the shelf is full — then it is dropped.
+    pub(crate) fn put(&self, instance: WarmInstance) {
+        if instance.calls >= self.max_calls || self.retired.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(ticket) = self.shelf.reserve() else {
+            return;
+        };
+        let stale = {
+            let mut idle = self.lock();
+            let stale = self.sweep(&mut idle);
+            idle.push(Idle {
+                instance,
+                since: Instant::now(),
+                _ticket: ticket,
+            });
+            stale
+        };
+        drop(stale);
+    }
+
+    /// Keep instances again: the version is live again (a rollback to it).
+    pub(crate) fn reinstate(&self) {
+        self.retired.store(false, Ordering::Release);
+    }
+
+    /// Drop every idle instance and keep none from now on: the version is not live.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        let idle = std::mem::take(&mut *self.lock());
+        drop(idle);
+    }
+
+    pub fn facts(&self) -> WarmFacts {
+        WarmFacts {
+            max_calls: self.max_calls,
+            idle: self.idle_count(),
+            reused: self.reused.load(Ordering::Relaxed),
+        }
+    }
+
+    fn idle_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Take out the instances idle too long, to be dropped once the lock is released.
+    /// Allocates only when there are some.
+    fn sweep(&self, idle: &mut Vec<Idle>) -> Vec<Idle> {
+        let now = Instant::now();
+        let max_idle = self.shelf.max_idle;
+        idle.extract_if(.., |entry| now.duration_since(entry.since) >= max_idle)
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,134 @@
+//! The host's own read endpoints: the operation catalogue, one operation's description,
+//! health, and the OpenAPI document.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use arsenal_core::auth::Role;
+use arsenal_core::host::Host;
+use arsenal_core::loader::LoadedOperation;
+
+/// `GET /api/v1/operations?category=&q=`.
+pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuery) -> Response {
+    let access = host.access();
+    let mut category = None;
+    let mut search = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            "category" => category = Some(value.into_owned()),
+            "q" => search = Some(value.to_lowercase()),
+            other => {
+                return ApiError::from(arsenal_core::validation::ValidationError(vec![
+                    arsenal_core::validation::FieldError {
+                        field: other.to_owned(),
+                        message: "unknown parameter".to_owned(),
+                    },
+                ]))
+                .into_response();
+            }
+        }
+    }
+    let catalog = host.registry().snapshot();
+    let operations: Vec<Value> = catalog
+        .operations()
+        .iter()
+        .filter(|op| {
+            category
+                .as_ref()
+                .is_none_or(|category| &op.spec.category == category)
+        })
+        .filter(|op| {
+            search.as_ref().is_none_or(|q| {
+                op.spec.name.to_lowercase().contains(q)
+                    || op.spec.summary.to_lowercase().contains(q)
+            })
+        })
+        .map(|op| entry(op, access.required_role(op)))
+        .collect();
+    Json(json!({ "data": operations })).into_response()
+}
+
+/// `GET /api/v1/operations/{name}`.
+pub(crate) async fn describe(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let catalog = host.registry().snapshot();
+    match catalog.get(&name) {
+        Some(op) => {
+            let role = host.access().required_role(op);
+            Json(json!({ "data": description(op, role) })).into_response()
+        }
+        None => ApiError::operation_not_found(format_args!("named `{name}`")).into_response(),
+    }
+}
+
+/// `GET /api/v1/health`.
+pub(crate) async fn health(State(host): State<Arc<Host>>) -> Response {
+    let registry = host.registry();
+    Json(json!({
+        "data": {
+            "status": "ok",
+            "operations": registry.snapshot().operations().len(),
+            "instances_in_use": registry.instances().in_use(),
+            "max_instances": registry.instances().max(),
+        }
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn openapi(State(host): State<Arc<Host>>) -> Response {
+    Json(crate::openapi::document(
+        &host.registry().snapshot(),
+        host.access(),
+    ))
+    .into_response()
+}
+
+/// One line of the catalogue.
+pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
+    json!({
+        "name": op.spec.name,
+        "version": op.spec.version,
+        "category": op.spec.category,
+        "summary": op.spec.summary,
+        "method": op.spec.method.as_str(),
+        "path": op.spec.route.template,
+        "capabilities": op.capabilities,
+        "required_role": required_role,
+        "source": op.source,
+    })
+}
+
+/// Everything about one operation.
+pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
+    json!({
+        "name": op.spec.name,
+        "version": op.spec.version,
+        "category": op.spec.category,
+        "summary": op.spec.summary,
+        "description": op.spec.description,
+        "method": op.spec.method.as_str(),
+        "path": op.spec.route.template,
+        "params": op.spec.params.iter().map(|p| json!({
+            "name": p.name,
+            "in": p.location,
+            "required": p.required,
+            "schema": p.schema(),
+            "sensitive": p.sensitive,
+        })).collect::<Vec<_>>(),
+        "additional_params": op.spec.additional_params,
+        "success_status": op.spec.success_status.as_u16(),
+        "response_schema": op.spec.response_schema,
+        "capabilities": op.capabilities,
+        "required_role": required_role,
+        "limits": op.limits,
+        "source": op.source,
+        "origin": op.origin,
+        "contract_version": op.contract_version,
+        "content_hash": op.content_hash,
+    })
+}

@@ -1,0 +1,273 @@
+//! Serving operations: resolve the route against a catalog snapshot, read and bound the
+//! body, decode and validate parameters, call the operation, and answer `{"data": ...}`
+//! with the declared status — or the error shape. Every answer tied to an operation
+//! carries `x-operation-version`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use super::request_id::RequestId;
+use super::telemetry;
+use arsenal_core::auth::Principal;
+use arsenal_core::host::Host;
+use arsenal_core::invoke::{CallError, Caller, GuestFailure, JsonText};
+use arsenal_core::loader::LoadedOperation;
+use arsenal_core::registry::Resolved;
+use arsenal_core::validation::{FieldError, RawInput, ValidationError, exceeds_depth};
+
+pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
+/// The start of the serving component's content hash: which upload answered.
+pub(crate) const OPERATION_REVISION: &str = "x-operation-revision";
+
+/// Fallback handler: every path not served by the host itself may be an operation.
+pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) -> Response {
+    let catalog = host.registry().snapshot();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    // HEAD is GET without the body (hyper drops it), as for the host's own endpoints.
+    let lookup = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method.clone()
+    };
+    let resolved = catalog.resolve(&lookup, &path);
+    // The request holds its own version only: a whole catalog kept to the end of a long
+    // request would keep every version it names alive with it.
+    drop(catalog);
+    match resolved {
+        Resolved::MalformedParam { name } => ApiError::malformed(format!(
+            "path parameter `{name}` is not valid UTF-8 once percent-decoded"
+        ))
+        .into_response(),
+        Resolved::NotFound => {
+            ApiError::operation_not_found(format_args!("at {method} {path}")).into_response()
+        }
+        Resolved::MethodNotAllowed { allow } => {
+            ApiError::method_not_allowed(&method, &path, &allow).into_response()
+        }
+        Resolved::Found { operation, params } => {
+            let started = Instant::now();
+            let query = request.uri().query().map(parse_query).unwrap_or_default();
+            // Kept for the audit log, which records state changes only.
+            let audit = super::audit::audited(&method, &path);
+            let mut audited = None;
+            let outcome = async {
+                let caller = super::auth::authorize(&host, &request, &operation)?;
+                let (request_id, body) = read_body(&host, request).await?;
+                let input = RawInput {
+                    path: params,
+                    query,
+                    body,
+                };
+                let params = operation.validator.from_http(input)?;
+                if audit {
+                    audited = Some(params.clone());
+                }
+                call(&host, &operation, &params, request_id, &caller).await
+            }
+            .await;
+            telemetry::record(&host, &operation, &outcome, started);
+            let response = respond(&operation, outcome);
+            if !audit {
+                return response;
+            }
+            with_audit_details(response, &operation, audited)
+        }
+    }
+}
+
+/// `POST /api/v1/operations/{name}/execute`: parameters as one JSON object.
+pub(crate) async fn by_name(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    let Some(operation) = host.registry().snapshot().get(&name).cloned() else {
+        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
+    };
+    // Parameters of `/execute` travel in the body only; a query would be silently lost.
+    if let Some(query) = request.uri().query() {
+        let fields = parse_query(query)
+            .into_iter()
+            .map(|(field, _)| FieldError {
+                field,
+                message: "send parameters of /execute in the JSON body".to_owned(),
+            })
+            .collect();
+        let outcome = Err(ValidationError(fields).into());
+        telemetry::record(&host, &operation, &outcome, started);
+        return respond(&operation, outcome);
+    }
+    let mut audited = None;
+    let outcome = async {
+        let caller = super::auth::authorize(&host, &request, &operation)?;
+        let (request_id, body) = read_body(&host, request).await?;
+        let params = operation.validator.from_json(body)?;
+        audited = Some(params.clone());
+        call(&host, &operation, &params, request_id, &caller).await
+    }
+    .await;
+    telemetry::record(&host, &operation, &outcome, started);
+    with_audit_details(respond(&operation, outcome), &operation, audited)
+}
+
+/// Tell the audit log which operation and version answered, and with which parameters
+/// (when they were valid), secrets redacted.
+fn with_audit_details(
+    mut response: Response,
+    operation: &LoadedOperation,
+    params: Option<Map<String, Value>>,
+) -> Response {
+    response
+        .extensions_mut()
+        .insert(super::audit::AuditDetails {
+            operation: Some(operation.spec.name.clone()),
+            version: Some(operation.spec.version.clone()),
+            revision: Some(arsenal_core::registry::revision(operation).to_owned()),
+            params: params.map(|params| arsenal_core::audit::redact(&Value::Object(params))),
+        });
+    response
+}
+
+async fn call(
+    host: &Host,
+    operation: &LoadedOperation,
+    params: &Map<String, Value>,
+    request_id: Arc<str>,
+    principal: &Principal,
+) -> Result<JsonText, ApiError> {
+    // The operation and each of its host calls see who is asking (`capabilities::permits`
+    // checks the role against every capability used).
+    let caller = Caller {
+        principal: principal.name().to_owned(),
+        roles: vec![principal.role().name().to_owned()],
+        request_id: request_id.to_string(),
+    };
+    host.registry()
+        .call(operation, params, &caller)
+        .await
+        .map_err(|error| {
+            log_failure(operation, &request_id, &error);
+            ApiError::from(error)
+        })
+}
+
+fn log_failure(operation: &LoadedOperation, request_id: &str, error: &CallError) {
+    let name = &operation.spec.name;
+    match error {
+        CallError::Guest(GuestFailure::Crashed(cause)) => {
+            tracing::error!(operation = %name, request_id, %cause, "operation crashed");
+        }
+        CallError::Guest(GuestFailure::Overloaded(_)) | CallError::Operation { .. } => {}
+        other => tracing::warn!(operation = %name, request_id, error = %other, "operation failed"),
+    }
+}
+
+fn respond(operation: &LoadedOperation, outcome: Result<JsonText, ApiError>) -> Response {
+    let mut response = match outcome {
+        Ok(_) if operation.spec.success_status == StatusCode::NO_CONTENT => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(data) => (operation.spec.success_status, data_envelope(&data)).into_response(),
+        Err(error) => error.into_response(),
+    };
+    if let Ok(version) = HeaderValue::from_str(&operation.spec.version) {
+        response.headers_mut().insert(OPERATION_VERSION, version);
+    }
+    if let Ok(revision) = HeaderValue::from_str(arsenal_core::registry::revision(operation)) {
+        response.headers_mut().insert(OPERATION_REVISION, revision);
+    }
+    response
+}
+
+/// `{"data": ...}` around the operation's JSON as it sent it (checked valid when received),
+/// without parsing and serializing it again.
+fn data_envelope(data: &JsonText) -> impl IntoResponse + use<> {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        data.enveloped(),
+    )
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Read the body under the size cap and parse it as a JSON object (empty is `{}`).
+async fn read_body(
+    host: &Host,
+    request: Request,
+) -> Result<(Arc<str>, Map<String, Value>), ApiError> {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(|| Arc::from(""));
+    let body = read_json_object(host, request, host.settings().server.max_json_depth).await?;
+    Ok((request_id, body))
+}
+
+/// Read a whole body of at most `cap` bytes (413 `payload_too_large` beyond).
+pub(super) async fn read_capped(
+    request: Request,
+    cap: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > cap) {
+        return Err(ApiError::payload_too_large(cap));
+    }
+    axum::body::to_bytes(Body::new(request.into_body()), cap)
+        .await
+        .map_err(|error| {
+            if std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            {
+                ApiError::payload_too_large(cap)
+            } else {
+                ApiError::malformed(format!("failed to read the request body: {error}"))
+            }
+        })
+}
+
+/// Read a body under the size cap and parse it as a JSON object nesting at most
+/// `max_depth` levels (empty is `{}`).
+pub(super) async fn read_json_object(
+    host: &Host,
+    request: Request,
+    max_depth: usize,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = read_capped(request, host.settings().server.max_body_bytes).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    if exceeds_depth(&bytes, max_depth) {
+        return Err(ApiError::malformed(format!(
+            "the JSON body nests deeper than {max_depth} levels"
+        )));
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::malformed(
+            "the request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::malformed(format!(
+            "the request body is not valid JSON: {error}"
+        ))),
+    }
+}

@@ -1,0 +1,34 @@
+//! The HTTP surface, and the only crate of the host (with the binary that serves it) that
+//! knows axum: operation routes,
+//! the catalogue, health, the OpenAPI document, batches of calls, the web console and its
+//! event stream, and one error shape everywhere.
+
+mod admin;
+mod admin_workers;
+mod audit;
+mod auth;
+mod batch;
+mod catalog;
+mod cluster;
+mod connections;
+mod console;
+mod dispatch;
+mod error;
+mod events;
+mod hardening;
+pub mod openapi;
+mod request_id;
+mod router;
+mod serve;
+mod telemetry;
+mod whoami;
+
+pub(crate) use batch::{
+    DEFAULT_CONCURRENCY as BATCH_DEFAULT_CONCURRENCY, MAX_CALLS as BATCH_MAX_CALLS,
+    MAX_CONCURRENCY as BATCH_MAX_CONCURRENCY, PATH as BATCH_PATH,
+};
+pub use cluster::serve_forwarded;
+pub use error::ApiError;
+pub use events::MAX_STREAMS as MAX_EVENT_STREAMS;
+pub use router::router;
+pub use serve::{serve, shutdown_signal};

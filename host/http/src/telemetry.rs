@@ -1,0 +1,150 @@
+//! The HTTP face of telemetry: `GET /metrics` (Prometheus text), an operation's
+//! `/stats` and `/health`, the trace-context middleware (`traceparent` in, a span id of
+//! ours out), and the one place that turns a dispatched call's answer into a recorded
+//! outcome.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::request_id;
+use arsenal_core::host::Host;
+use arsenal_core::invoke::CallError;
+use arsenal_core::loader::LoadedOperation;
+use arsenal_core::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext};
+use tracing::Instrument;
+
+/// The content type of the Prometheus text format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Middleware: continue the caller's trace (or start one), run the rest of the request in
+/// its `request` span (method, path, request id, trace id), and echo the context as
+/// `traceparent` with this server's span id.
+///
+/// The span is made here rather than by tower-http's `TraceLayer`: that is one layer
+/// less on every request, and no wrapper around every response body.
+pub(crate) async fn trace_context(mut request: Request, next: Next) -> Response {
+    let incoming = request
+        .headers()
+        .get(TRACEPARENT)
+        .and_then(|value| value.to_str().ok());
+    let context = TraceContext::continue_or_start(incoming);
+    request.extensions_mut().insert(context);
+    let span = {
+        let request_id = request
+            .headers()
+            .get(request_id::HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %request_id,
+            trace_id = %context.trace_id_field(),
+        )
+    };
+    let started = Instant::now();
+    let answered = async move {
+        let response = next.run(request).await;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "answered"
+        );
+        response
+    };
+    let mut response = answered.instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&context.to_string()) {
+        response.headers_mut().insert(TRACEPARENT, value);
+    }
+    response
+}
+
+/// Record a dispatched call of `operation` that began at `started`.
+pub(super) fn record(
+    host: &Host,
+    operation: &LoadedOperation,
+    outcome: &Result<arsenal_core::invoke::JsonText, ApiError>,
+    started: Instant,
+) {
+    let outcome = match outcome {
+        Ok(_) => CallOutcome {
+            status: operation.spec.success_status.as_u16(),
+            code: None,
+        },
+        Err(error) => CallOutcome {
+            status: error.status.as_u16(),
+            code: Some(&error.code),
+        },
+    };
+    host.telemetry().record_call(&FinishedCall {
+        operation: &operation.spec.name,
+        version: &operation.spec.version,
+        revision: arsenal_core::registry::revision(operation),
+        outcome,
+        latency: started.elapsed(),
+        request_id: &request_id::current(),
+    });
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(State(host): State<Arc<Host>>) -> Response {
+    let text = host.telemetry().render(&LiveState::of(&host));
+    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
+}
+
+/// `GET /api/v1/operations/{name}/stats`.
+pub(crate) async fn stats(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let catalog = host.registry().snapshot();
+    let Some(operation) = catalog.get(&name) else {
+        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
+    };
+    let mut stats = serde_json::to_value(host.telemetry().stats(&name)).expect("stats serialize");
+    // Warm-instance mode of the live version: its call budget, idle instances, reuses.
+    stats["warm_instances"] = json!(operation.warm.as_ref().map(|pool| pool.facts()));
+    Json(json!({ "data": stats })).into_response()
+}
+
+/// `GET /api/v1/operations/{name}/health`: loaded, instantiates now, within its error
+/// budget. Always 200 for a loaded operation; `healthy` says the verdict.
+pub(crate) async fn health(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let Some(operation) = host.registry().snapshot().get(&name).cloned() else {
+        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
+    };
+    let request_id = request_id::current();
+    let instantiates = match host.registry().instantiate(&operation, &request_id).await {
+        Ok(()) => json!({ "ok": true, "code": null }),
+        Err(failure) => {
+            // The cause (a trap message, say) stays in the log, under the request id.
+            tracing::warn!(operation = %name, request_id = %request_id, error = %failure, "health check: the operation did not instantiate");
+            let code = ApiError::from(CallError::Guest(failure)).code;
+            json!({ "ok": false, "code": code })
+        }
+    };
+    let budget = host.telemetry().error_budget(&name);
+    let healthy = instantiates["ok"] == true && budget.ok;
+    Json(json!({
+        "data": {
+            "name": name,
+            "healthy": healthy,
+            "checks": {
+                "loaded": {
+                    "ok": true,
+                    "version": operation.spec.version,
+                    "revision": arsenal_core::registry::revision(&operation),
+                },
+                "instantiates": instantiates,
+                "error_budget": budget,
+            }
+        }
+    }))
+    .into_response()
+}
