@@ -6,34 +6,28 @@
 
 pub mod audit;
 pub mod auth;
-mod bindings;
 mod builtin;
-pub mod cache;
 pub mod capabilities;
 pub mod cluster;
-pub mod compiler;
-pub mod engine;
 mod handler;
 pub mod host;
 mod host_services;
-pub mod inspect;
 pub mod invoke;
-pub mod limits;
 pub mod loader;
 pub mod registry;
 mod retirement;
-pub mod routes;
 pub mod runtime;
-pub mod spec;
 mod state;
 mod store;
-mod system_facts;
 pub mod telemetry;
 pub mod uploads;
-pub mod validation;
 pub mod warm;
 
 pub mod config;
+
+pub use arsenal_engine::{
+    bindings, cache, compiler, engine, inspect, limits, routes, spec, system_facts, validation,
+};
 pub mod watch;
 
 pub use auth::{

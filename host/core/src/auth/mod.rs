@@ -1,7 +1,7 @@
 //! Who may call what: API keys (stored hashed, compared in constant time) or local mode's
 //! admin token, roles and the role each operation needs, and rate limits. The HTTP layer
 //! (`http::auth`) applies it; the principal it establishes reaches every operation call
-//! and, through `capabilities::permits`, every host call.
+//! and, through `arsenal_engine::permits`, every host call.
 
 mod access;
 mod keys;

@@ -9,7 +9,7 @@
 //! state-changing capability needs `operator`, and `sandboxes` (sandbox directories and
 //! budgets) needs `admin`, whatever the method — a GET importing a state-changing
 //! capability still needs `operator`, because its host calls would refuse a viewer
-//! (`capabilities::permits` grants the same capabilities per role). Configuration may
+//! (`arsenal_engine::permits` grants the same capabilities per role). Configuration may
 //! set the role of any operation by name, lower or higher.
 
 use std::collections::BTreeMap;

@@ -4,8 +4,6 @@
 
 mod distributed;
 mod logging;
-mod permits;
-mod policy;
 mod processes;
 mod sandboxes;
 mod supervisors;
@@ -13,9 +11,8 @@ mod system;
 mod tracing;
 mod wasi;
 
-pub use permits::Denied;
-pub(crate) use permits::Permits;
-pub use policy::{
+pub use arsenal_engine::permits::{Denied, Permits};
+pub use arsenal_engine::policy::{
     CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
     check_imports,
 };

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use crate::bindings::arsenal::runtime::system::{EngineInfo, Host, HostInfo};
+use crate::capabilities::CONTRACT_VERSIONS;
 use crate::capabilities::Capability;
-use crate::capabilities::policy::CONTRACT_VERSIONS;
 use crate::engine::EngineFacts;
 use crate::invoke::InstanceGate;
 use crate::store::CallState;

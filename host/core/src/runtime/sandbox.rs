@@ -279,8 +279,7 @@ pub struct PolicyDocument {
     pub directory: Option<bool>,
 }
 
-/// Sandboxes one host runs at most, unless configured.
-pub const DEFAULT_MAX_SANDBOXES: usize = 64;
+pub use arsenal_engine::settings::DEFAULT_MAX_SANDBOXES;
 const MIB: u64 = 1 << 20;
 
 impl LimitsDocument {

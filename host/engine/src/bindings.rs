@@ -38,10 +38,10 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use self::arsenal::operation::types as wit;
+pub use self::arsenal::operation::types as wit;
 
 /// The process world: long-lived workers.
-pub(crate) mod process {
+pub mod process {
     #![allow(unreachable_pub, missing_docs, reason = "generated code")]
 
     wasmtime::component::bindgen!({

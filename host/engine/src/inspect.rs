@@ -5,10 +5,10 @@
 
 use wasmparser::{Encoding, Parser, Payload};
 
-use crate::capabilities::CONTRACT_VERSIONS;
+use crate::policy::CONTRACT_VERSIONS;
 
 /// The interface every operation exports, without version.
-pub(crate) const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
+pub const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
 
 /// What the top level of a component declares.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,11 @@
 
 use std::fmt;
 
-use super::policy::Capability;
+use crate::policy::Capability;
 
 /// The capabilities one call's caller may use.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Permits {
+pub struct Permits {
     principal: String,
     roles: Vec<String>,
     allowed: Vec<Capability>,
@@ -56,7 +56,7 @@ fn granted_by(role: &str) -> impl Iterator<Item = Capability> {
 
 impl Permits {
     /// What `principal` with `roles` may use.
-    pub(crate) fn for_caller(principal: &str, roles: &[String]) -> Permits {
+    pub fn for_caller(principal: &str, roles: &[String]) -> Permits {
         let mut allowed: Vec<Capability> = roles.iter().flat_map(|role| granted_by(role)).collect();
         allowed.sort();
         allowed.dedup();
@@ -68,17 +68,17 @@ impl Permits {
     }
 
     /// Who the call runs for.
-    pub(crate) fn principal(&self) -> &str {
+    pub fn principal(&self) -> &str {
         &self.principal
     }
 
     /// The caller's roles.
-    pub(crate) fn roles(&self) -> &[String] {
+    pub fn roles(&self) -> &[String] {
         &self.roles
     }
 
     /// Allow `capability`, or say why not.
-    pub(crate) fn check(&self, capability: Capability) -> Result<(), Denied> {
+    pub fn check(&self, capability: Capability) -> Result<(), Denied> {
         if self.allowed.contains(&capability) {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::CapabilitySettings;
+use crate::settings::CapabilitySettings;
 
 /// A named capability: one runtime interface an operation may import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

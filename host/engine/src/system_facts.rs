@@ -4,12 +4,12 @@
 use std::fs;
 
 /// Total memory of the machine, in bytes.
-pub(crate) fn memory_total_bytes() -> Option<u64> {
+pub fn memory_total_bytes() -> Option<u64> {
     meminfo_field("MemTotal:")
 }
 
 /// Memory available for new work, in bytes.
-pub(crate) fn memory_available_bytes() -> Option<u64> {
+pub fn memory_available_bytes() -> Option<u64> {
     meminfo_field("MemAvailable:")
 }
 
@@ -26,7 +26,7 @@ fn meminfo_field(field: &str) -> Option<u64> {
 }
 
 /// Resident memory of this process, in bytes.
-pub(crate) fn rss_bytes() -> Option<u64> {
+pub fn rss_bytes() -> Option<u64> {
     let text = fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * page_size())
@@ -39,7 +39,7 @@ fn page_size() -> u64 {
 }
 
 /// 1, 5 and 15 minute load averages.
-pub(crate) fn load_average() -> Vec<f64> {
+pub fn load_average() -> Vec<f64> {
     fs::read_to_string("/proc/loadavg")
         .map(|text| {
             text.split_whitespace()
@@ -51,14 +51,14 @@ pub(crate) fn load_average() -> Vec<f64> {
 }
 
 /// The machine's host name.
-pub(crate) fn hostname() -> String {
+pub fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 /// Logical CPUs available to this process.
-pub(crate) fn cpus() -> u32 {
+pub fn cpus() -> u32 {
     std::thread::available_parallelism()
         .map(|n| n.get() as u32)
         .unwrap_or(1)

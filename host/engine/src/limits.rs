@@ -51,20 +51,20 @@ impl std::fmt::Display for Refusal {
 
 /// A memory budget shared by several stores: what they hold together stays under `cap`.
 #[derive(Debug)]
-pub(crate) struct SharedBudget {
+pub struct SharedBudget {
     used: AtomicU64,
     cap: AtomicU64,
 }
 
 impl SharedBudget {
-    pub(crate) fn new(cap: u64) -> SharedBudget {
+    pub fn new(cap: u64) -> SharedBudget {
         SharedBudget {
             used: AtomicU64::new(0),
             cap: AtomicU64::new(cap),
         }
     }
 
-    pub(crate) fn used(&self) -> u64 {
+    pub fn used(&self) -> u64 {
         self.used.load(Ordering::Acquire)
     }
 
@@ -72,7 +72,7 @@ impl SharedBudget {
         self.cap.load(Ordering::Acquire)
     }
 
-    pub(crate) fn set_cap(&self, cap: u64) {
+    pub fn set_cap(&self, cap: u64) {
         self.cap.store(cap, Ordering::Release);
     }
 
@@ -93,7 +93,7 @@ impl SharedBudget {
 
 /// Caps linear memory and tables of one store and remembers the first refusal.
 #[derive(Debug)]
-pub(crate) struct CallLimiter {
+pub struct CallLimiter {
     memory_cap: usize,
     table_cap: usize,
     refusal: Option<Refusal>,
@@ -112,7 +112,7 @@ impl Drop for CallLimiter {
 }
 
 impl CallLimiter {
-    pub(crate) fn new(memory_cap: usize, table_cap: usize) -> CallLimiter {
+    pub fn new(memory_cap: usize, table_cap: usize) -> CallLimiter {
         CallLimiter {
             memory_cap,
             table_cap,
@@ -123,17 +123,17 @@ impl CallLimiter {
     }
 
     /// Count this store's memory against `budget` as well.
-    pub(crate) fn sharing(mut self, budget: Arc<SharedBudget>) -> CallLimiter {
+    pub fn sharing(mut self, budget: Arc<SharedBudget>) -> CallLimiter {
         self.shared = Some(budget);
         self
     }
 
     /// Linear memory of the store, in bytes.
-    pub(crate) fn memory_bytes(&self) -> usize {
+    pub fn memory_bytes(&self) -> usize {
         self.memory_bytes
     }
 
-    pub(crate) fn refusal(&self) -> Option<Refusal> {
+    pub fn refusal(&self) -> Option<Refusal> {
         self.refusal
     }
 }

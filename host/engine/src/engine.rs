@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::config::LimitSettings;
+use crate::settings::LimitSettings;
 
 const MIB: usize = 1024 * 1024;
 
@@ -196,7 +196,7 @@ fn effective_max_instances(limits: &LimitSettings) -> u32 {
     ((total / 2) / per_instance).clamp(4, 1024) as u32
 }
 
-pub(crate) fn fingerprint(engine: &Engine) -> String {
+pub fn fingerprint(engine: &Engine) -> String {
     // `DefaultHasher::new()` uses fixed keys, so the value is stable across processes.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -206,13 +206,13 @@ pub(crate) fn fingerprint(engine: &Engine) -> String {
 /// The pool of the worker engine: how many workers may be resident at once and what each
 /// may hold. See [`worker_engine`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WorkerPool {
+pub struct WorkerPool {
     /// Resident workers at once (`limits.worker_slots`); 0 for no pool.
-    pub(crate) slots: u32,
+    pub slots: u32,
     /// Linear memory cap of one worker, in bytes: the size of a memory slot.
-    pub(crate) max_memory_bytes: usize,
+    pub max_memory_bytes: usize,
     /// Table elements one worker may grow a table to: the size of a table slot.
-    pub(crate) table_elements: usize,
+    pub table_elements: usize,
 }
 
 /// Linear memory of a free worker slot kept mapped and reset in place (only the pages the
@@ -237,10 +237,7 @@ const WORKER_KEEP_RESIDENT: usize = 128 * 1024;
 /// them takes ~30 ms (one `mprotect` per guard page). With 0 slots, or if the pool cannot
 /// be reserved, instances are made on demand (each resident worker then costs four
 /// mappings and nothing up front).
-pub(crate) fn worker_engine(
-    pool: WorkerPool,
-    tick: Duration,
-) -> wasmtime::Result<(Engine, EpochTicker)> {
+pub fn worker_engine(pool: WorkerPool, tick: Duration) -> wasmtime::Result<(Engine, EpochTicker)> {
     let recipe = EngineRecipe::Workers {
         max_memory_bytes: pool.max_memory_bytes,
     };
@@ -298,7 +295,7 @@ fn worker_pooling_config(pool: WorkerPool) -> PoolingAllocationConfig {
 
 /// Advances the engine's epoch at a fixed period on a dedicated OS thread, so deadlines
 /// hold even when every tokio worker is busy running guests.
-pub(crate) struct EpochTicker {
+pub struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }

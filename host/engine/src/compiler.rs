@@ -24,8 +24,8 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::CompileSettings;
 use crate::engine::EngineRecipe;
+use crate::settings::CompileSettings;
 
 /// The hidden subcommand the compiler child runs.
 pub(crate) const CHILD_COMMAND: &str = "compile-child";

@@ -97,7 +97,7 @@ impl ParamType {
 }
 
 impl RawConfig {
-    pub(crate) fn from_wit(config: wit::Config) -> RawConfig {
+    pub fn from_wit(config: wit::Config) -> RawConfig {
         RawConfig {
             name: config.name,
             version: config.version,

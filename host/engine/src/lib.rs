@@ -1,0 +1,22 @@
+//! Arsenal's engine layer: the one wasmtime configuration (engines, pooling, epochs), the
+//! per-call limits, the on-disk cache of compiled components and the compiler that fills
+//! it, a component's shape (`inspect`), the generated bindings of the contracts, a
+//! component's self-description parsed into a typed spec with its parameter validation
+//! and route table, and the capability vocabulary with its grants and role permits.
+//!
+//! Nothing here knows the process runtime, the HTTP surface or the cluster: the crates
+//! above build on it (`arsenal-core`, `arsenal-http`, the `arsenal` binary).
+
+pub mod bindings;
+pub mod cache;
+pub mod compiler;
+pub mod engine;
+pub mod inspect;
+pub mod limits;
+pub mod permits;
+pub mod policy;
+pub mod routes;
+pub mod settings;
+pub mod spec;
+pub mod system_facts;
+pub mod validation;
