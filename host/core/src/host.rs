@@ -101,7 +101,7 @@ impl Host {
             )),
         });
         let workers = Arc::new(WorkerEngine::new(
-            facts.clone(),
+            facts.compile_cache.clone(),
             grants.clone(),
             WorkerLimits {
                 memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,

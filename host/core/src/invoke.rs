@@ -6,19 +6,20 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::Store;
 
 use crate::bindings::wit;
 use crate::capabilities::HostFacts;
 use crate::capabilities::Permits;
 use crate::handler::OperationPre;
-use crate::limits::{CallLimiter, Refusal};
+use crate::limits::CallLimiter;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
+pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -45,26 +46,6 @@ pub struct Caller {
     pub principal: String,
     pub roles: Vec<String>,
     pub request_id: String,
-}
-
-/// Why guest code did not return normally.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GuestFailure {
-    #[error("run past its deadline of {0:?}")]
-    Timeout(Duration),
-    #[error("exhaust a resource: {0}")]
-    ResourceExhausted(Refusal),
-    /// A trap; the message is for the host log, never for clients.
-    #[error("complete: the guest trapped: {0}")]
-    Crashed(String),
-    #[error("get an instance: all {0} are in use")]
-    Overloaded(u32),
-    /// A host call the caller's roles do not allow.
-    #[error("be allowed: {0}")]
-    Denied(crate::capabilities::Denied),
-    /// Its version stopped being live and the call outlasted the drain deadline.
-    #[error("finish within {0:?} of its version being retired")]
-    Retired(Duration),
 }
 
 /// Why a call failed, from the host's point of view.
@@ -342,47 +323,6 @@ pub(crate) async fn run_warm(
             Ok(GuestReturn::Executed(result))
         }
     }
-}
-
-/// Make guest code in `store` trap with `Interrupt` once `timeout` from now has passed.
-pub(crate) fn arm_deadline<T: 'static>(store: &mut Store<T>, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        // Yielding each tick keeps the worker thread available to other tasks while a
-        // guest computes; past the deadline, the guest traps with `Interrupt`.
-        if Instant::now() >= deadline {
-            Ok(UpdateDeadline::Interrupt)
-        } else {
-            Ok(UpdateDeadline::Yield(1))
-        }
-    });
-}
-
-pub(crate) fn classify(
-    error: wasmtime::Error,
-    refusal: Option<Refusal>,
-    timeout: Duration,
-) -> GuestFailure {
-    if let Some(denied) = error.downcast_ref::<crate::capabilities::Denied>() {
-        return GuestFailure::Denied(denied.clone());
-    }
-    let trap = error.downcast_ref::<Trap>().copied();
-    if trap == Some(Trap::Interrupt) {
-        return GuestFailure::Timeout(timeout);
-    }
-    // A refused grow is usually followed by a trap (an abort on allocation failure,
-    // `unreachable` after a failed `table.grow`): the refusal is the cause.
-    if let Some(refusal) = refusal {
-        return GuestFailure::ResourceExhausted(refusal);
-    }
-    if error
-        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
-        .is_some()
-    {
-        return GuestFailure::Overloaded(0);
-    }
-    GuestFailure::Crashed(format!("{error:?}"))
 }
 
 /// Build the WIT request for `params` and `caller`.

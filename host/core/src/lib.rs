@@ -16,7 +16,6 @@ pub mod invoke;
 pub mod loader;
 pub mod registry;
 mod retirement;
-pub mod runtime;
 mod state;
 mod store;
 pub mod telemetry;
@@ -24,6 +23,8 @@ pub mod uploads;
 pub mod warm;
 
 pub mod config;
+
+pub use arsenal_runtime as runtime;
 
 pub use arsenal_engine::{
     bindings, cache, compiler, engine, inspect, limits, routes, spec, system_facts, validation,

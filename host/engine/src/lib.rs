@@ -1,8 +1,10 @@
 //! Arsenal's engine layer: the one wasmtime configuration (engines, pooling, epochs), the
 //! per-call limits, the on-disk cache of compiled components and the compiler that fills
-//! it, a component's shape (`inspect`), the generated bindings of the contracts, a
-//! component's self-description parsed into a typed spec with its parameter validation
-//! and route table, and the capability vocabulary with its grants and role permits.
+//! it, a component's shape (`inspect`), the generated bindings of the contracts, the
+//! store data every guest has with its baseline interfaces (WASI, `log`), how guest code
+//! fails, a component's self-description parsed into a typed spec with its parameter
+//! validation and route table, and the capability vocabulary with its grants and role
+//! permits.
 //!
 //! Nothing here knows the process runtime, the HTTP surface or the cluster: the crates
 //! above build on it (`arsenal-core`, `arsenal-http`, the `arsenal` binary).
@@ -11,8 +13,12 @@ pub mod bindings;
 pub mod cache;
 pub mod compiler;
 pub mod engine;
+pub mod failure;
+pub mod guest;
 pub mod inspect;
 pub mod limits;
+mod logging;
+pub mod lookups;
 pub mod permits;
 pub mod policy;
 pub mod routes;
@@ -20,3 +26,4 @@ pub mod settings;
 pub mod spec;
 pub mod system_facts;
 pub mod validation;
+pub mod wasi;

@@ -3,23 +3,19 @@
 //! import (the baseline WASI, logging, and the named capabilities).
 
 mod distributed;
-mod logging;
 mod processes;
 mod sandboxes;
 mod supervisors;
 mod system;
 mod tracing;
-mod wasi;
 
 pub use arsenal_engine::permits::{Denied, Permits};
 pub use arsenal_engine::policy::{
     CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
     check_imports,
 };
+pub use arsenal_engine::wasi::{GuestOutput, add_baseline_to_linker, add_filesystem_to_linker};
 pub(crate) use system::HostFacts;
-pub(crate) use wasi::{
-    GuestOutput, add_baseline_to_linker, add_filesystem_to_linker, wasi_ctx, wasi_ctx_with_dir,
-};
 
 /// A host function's answer, for the trappable bindings: its value, never a trap (the
 /// refusal of a capability is the one trap, checked before).

@@ -24,7 +24,7 @@ pub(crate) struct HostFacts {
     /// The process table, set once it exists (it is built after these facts).
     pub(crate) processes: std::sync::OnceLock<std::sync::Weak<crate::runtime::ProcessTable>>,
     /// Compile-cache lookups of operation components, for `/metrics`.
-    pub(crate) compile_cache: crate::telemetry::CacheLookups,
+    pub(crate) compile_cache: Arc<crate::telemetry::CacheLookups>,
     /// This node's place in the cluster: alone until `Host::start` joins NATS.
     pub(crate) cluster: arc_swap::ArcSwap<crate::cluster::Cluster>,
 }

@@ -4,14 +4,13 @@
 //! installed process-wide — so hosts sharing a process keep their figures apart.
 
 mod latency;
-mod lookups;
 mod metrics;
 mod recorder;
 mod scrape;
 mod stats;
 mod traceparent;
 
-pub(crate) use lookups::CacheLookups;
+pub use arsenal_engine::lookups::CacheLookups;
 pub use recorder::Telemetry;
 pub use recorder::{BudgetReport, FinishedCall, StatsReport};
 pub use scrape::LiveState;

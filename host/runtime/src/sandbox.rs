@@ -17,7 +17,7 @@ use super::spec_document::{self, SpecError};
 use super::supervisor::{ChildStart, SupervisorSpec};
 use super::table::{ProcessTable, SpawnError};
 use super::worker::{ExitReason, WorkerCode, WorkerLimits};
-use crate::limits::SharedBudget;
+use arsenal_engine::limits::SharedBudget;
 
 /// A sandbox's budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

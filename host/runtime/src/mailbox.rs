@@ -29,7 +29,7 @@ struct Queue {
     closed: bool,
 }
 
-pub(crate) struct Mailbox {
+pub struct Mailbox {
     queue: Mutex<Queue>,
     ready: Notify,
     capacity: usize,
@@ -114,7 +114,7 @@ impl Mailbox {
     }
 
     /// Refuse further messages and hand back those still queued.
-    pub(crate) fn close(&self) -> Vec<Envelope> {
+    pub fn close(&self) -> Vec<Envelope> {
         let mut queue = self.lock();
         queue.closed = true;
         queue
@@ -127,7 +127,7 @@ impl Mailbox {
     /// Accept messages again, `envelopes` first, in their order: what [`Mailbox::close`]
     /// handed back from a process that stays after all (a migration that failed). They
     /// count their wait from now.
-    pub(crate) fn reopen(&self, envelopes: Vec<Envelope>) {
+    pub fn reopen(&self, envelopes: Vec<Envelope>) {
         {
             let mut queue = self.lock();
             queue.closed = false;

@@ -21,7 +21,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiView};
 const OUTPUT_CAP: usize = 16 * 1024;
 
 /// Link the baseline WASI interfaces.
-pub(crate) fn add_baseline_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_baseline_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use wasmtime_wasi_io::bindings::wasi::io;
     io::error::add_to_linker::<T, HasIo>(linker, |t| t.ctx().table)?;
     io::poll::add_to_linker::<T, HasIo>(linker, |t| t.ctx().table)?;
@@ -53,7 +53,7 @@ impl HasData for HasIo {
 
 /// A WASI context that grants nothing: no environment, no arguments, no preopens, no
 /// network, a closed stdin, and output into `output`.
-pub(crate) fn wasi_ctx(output: &GuestOutput) -> WasiCtx {
+pub fn wasi_ctx(output: &GuestOutput) -> WasiCtx {
     WasiCtxBuilder::new()
         .stdout(output.stream("stdout"))
         .stderr(output.stream("stderr"))
@@ -65,10 +65,7 @@ const PRIVATE_DIR: &str = "/data";
 
 /// As [`wasi_ctx`], with `dir` opened (through cap-std, so nothing outside it is
 /// reachable) as the worker's only directory, at [`PRIVATE_DIR`].
-pub(crate) fn wasi_ctx_with_dir(
-    output: &GuestOutput,
-    dir: &std::path::Path,
-) -> wasmtime::Result<WasiCtx> {
+pub fn wasi_ctx_with_dir(output: &GuestOutput, dir: &std::path::Path) -> wasmtime::Result<WasiCtx> {
     let mut builder = WasiCtxBuilder::new();
     builder
         .stdout(output.stream("stdout"))
@@ -79,9 +76,7 @@ pub(crate) fn wasi_ctx_with_dir(
 
 /// Link `wasi:filesystem` for workers. Without a preopened directory (every worker but
 /// those of a sandbox whose policy grants one) it reaches nothing.
-pub(crate) fn add_filesystem_to_linker<T: WasiView>(
-    linker: &mut Linker<T>,
-) -> wasmtime::Result<()> {
+pub fn add_filesystem_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
     use wasmtime_wasi::p2::bindings::filesystem;
     filesystem::types::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
@@ -91,7 +86,7 @@ pub(crate) fn add_filesystem_to_linker<T: WasiView>(
 
 /// What a guest wrote to stdout and stderr during one call.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct GuestOutput {
+pub struct GuestOutput {
     inner: Arc<Mutex<Captured>>,
 }
 
@@ -113,7 +108,7 @@ impl GuestOutput {
 
     /// Take what was written, complete lines first, then any unterminated tail, and the
     /// count of bytes dropped beyond the cap.
-    pub(crate) fn take(&self) -> (Vec<(&'static str, String)>, usize) {
+    pub fn take(&self) -> (Vec<(&'static str, String)>, usize) {
         let mut captured = self
             .inner
             .lock()

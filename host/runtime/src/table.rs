@@ -346,7 +346,7 @@ impl ProcessTable {
     }
 
     /// A process by pid text or registered name.
-    pub(crate) fn entry(&self, target: &str) -> Result<Arc<ProcessEntry>, SendError> {
+    pub fn entry(&self, target: &str) -> Result<Arc<ProcessEntry>, SendError> {
         let pid = match target.parse::<Pid>() {
             Ok(pid) => pid,
             Err(_) => self
@@ -358,7 +358,7 @@ impl ProcessTable {
     }
 
     /// A live process by pid.
-    pub(crate) fn entry_by_pid(&self, pid: &Pid) -> Option<Arc<ProcessEntry>> {
+    pub fn entry_by_pid(&self, pid: &Pid) -> Option<Arc<ProcessEntry>> {
         self.processes
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -646,14 +646,14 @@ impl ProcessTable {
 
     /// Kill every process at once, without waiting: for a host going away, whose
     /// processes must not outlive it (their tasks hold parts of it).
-    pub(crate) fn kill_all(&self) {
+    pub fn kill_all(&self) {
         for entry in self.entries() {
             stop(&entry, ExitReason::Kill);
         }
     }
 
     /// Every live process's entry, in no order.
-    pub(crate) fn entries(&self) -> Vec<Arc<ProcessEntry>> {
+    pub fn entries(&self) -> Vec<Arc<ProcessEntry>> {
         self.processes
             .read()
             .unwrap_or_else(|p| p.into_inner())

@@ -5,23 +5,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Hits and misses of one host's compile cache.
 #[derive(Debug, Default)]
-pub(crate) struct CacheLookups {
+pub struct CacheLookups {
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl CacheLookups {
     /// Count one lookup: a verified artifact was found, or the component must compile.
-    pub(crate) fn count(&self, hit: bool) {
+    pub fn count(&self, hit: bool) {
         let counter = if hit { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn hits(&self) -> u64 {
+    pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn misses(&self) -> u64 {
+    pub fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
     }
 }

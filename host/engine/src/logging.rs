@@ -3,15 +3,15 @@
 //! loop cannot flood the host's log.
 
 use crate::bindings::arsenal::operation::log::{Host, Level};
-use crate::store::CallState;
+use crate::guest::GuestState;
 
 /// Longest logged message, in bytes; longer ones are cut at a character boundary.
 const MAX_MESSAGE_BYTES: usize = 4096;
 
 /// Log lines kept per call; further lines are counted and reported once at the end.
-pub(crate) const LOG_LINE_BUDGET: u32 = 1000;
+const LOG_LINE_BUDGET: u32 = 1000;
 
-impl Host for CallState {
+impl Host for GuestState {
     fn log(&mut self, level: Level, message: String) {
         if self.context.log_lines >= LOG_LINE_BUDGET {
             self.context.log_dropped += 1;

@@ -68,9 +68,9 @@ pub enum SendError {
 }
 
 /// A queued event, with where to send the reply of a call.
-pub(crate) struct Envelope {
-    pub(crate) event: Event,
-    pub(crate) reply: Option<Reply>,
+pub struct Envelope {
+    pub event: Event,
+    pub reply: Option<Reply>,
 }
 
 /// Where a call's answer goes.
@@ -147,23 +147,23 @@ pub(crate) struct Counters {
 }
 
 /// What the table knows of a process.
-pub(crate) struct ProcessEntry {
-    pub(crate) pid: Pid,
-    pub(crate) name: Mutex<Option<String>>,
-    pub(crate) worker: String,
+pub struct ProcessEntry {
+    pub pid: Pid,
+    pub name: Mutex<Option<String>>,
+    pub worker: String,
     /// The supervisor that started it, once known.
-    pub(crate) parent: std::sync::OnceLock<Pid>,
+    pub parent: std::sync::OnceLock<Pid>,
     pub(crate) started: SystemTime,
     pub(crate) status: AtomicU8,
     /// What `init` was given and the code version it started with, for restarts.
-    pub(crate) args: String,
+    pub args: String,
     pub(crate) version: Mutex<String>,
-    pub(crate) mailbox: Mailbox,
+    pub mailbox: Mailbox,
     pub(crate) signals: mpsc::UnboundedSender<Signal>,
     pub(crate) links: Mutex<BTreeSet<Pid>>,
     /// Monitors held on this process: id → the watching process.
     pub(crate) monitors: Mutex<BTreeMap<u64, Pid>>,
-    pub(crate) trap_exit: std::sync::atomic::AtomicBool,
+    pub trap_exit: std::sync::atomic::AtomicBool,
     pub(crate) counters: Counters,
     /// Who waits for the exit, or the reason once exited.
     pub(crate) exit: Mutex<ExitWatch>,
@@ -172,7 +172,7 @@ pub(crate) struct ProcessEntry {
     /// (unix ms, bytes) each time its memory changed, oldest first.
     pub(crate) memory_samples: Mutex<VecDeque<(u64, u64)>>,
     /// The sandbox it runs in.
-    pub(crate) sandbox: Option<Arc<super::Sandbox>>,
+    pub sandbox: Option<Arc<super::Sandbox>>,
     /// Traces and profiles watching it.
     pub(crate) observers: Observers,
     /// A host service (or their tree): operators may not stop, suspend or hibernate it.
@@ -186,7 +186,7 @@ pub(crate) enum ExitWatch {
 }
 
 impl ProcessEntry {
-    pub(crate) fn status(&self) -> Status {
+    pub fn status(&self) -> Status {
         Status::from_u8(self.status.load(Ordering::Acquire))
     }
 
@@ -214,7 +214,7 @@ impl ProcessEntry {
     }
 
     /// Refuse operators' signals to a host service.
-    pub(crate) fn check_unprotected(&self) -> Result<(), SendError> {
+    pub fn check_unprotected(&self) -> Result<(), SendError> {
         if self.protected.load(Ordering::Acquire) {
             return Err(SendError::Protected(self.pid.clone()));
         }

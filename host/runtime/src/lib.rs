@@ -1,6 +1,8 @@
-//! The runtime: long-lived wasm processes. Pids, the worker lifecycle on the workers' own
-//! engine (start, handle, hibernate, wake), and the process table with mailboxes, links,
-//! monitors and OTP exit signals. Supervisors and sandboxes build on these.
+//! Arsenal's process runtime: long-lived wasm processes. Pids, the worker lifecycle on the
+//! workers' own engine (start, handle, hibernate, wake), and the process table with
+//! mailboxes, links, monitors and OTP exit signals. Supervisors, sandboxes and traces
+//! build on these. It sits on `arsenal-engine` and knows nothing of operations, HTTP or
+//! the cluster.
 
 mod cpu_time;
 mod imports;
@@ -12,6 +14,7 @@ mod reload;
 mod sandbox;
 mod service;
 mod spec_document;
+mod state;
 mod supervisor;
 mod table;
 mod trace;
@@ -19,11 +22,11 @@ mod worker;
 
 pub(crate) use imports::ProcessContext;
 pub use inspection::{MailboxView, RestartError, Restarted};
-pub use mailbox::QueuedMessage;
+pub use mailbox::{Mailbox, QueuedMessage};
 pub use pid::is_valid_name;
 pub use pid::{Pid, PidError};
-pub(crate) use process::Envelope;
-pub use process::{ProcessInfo, SendError, Status};
+pub use process::Envelope;
+pub use process::{ProcessEntry, ProcessInfo, SendError, Status};
 pub use reload::{Reloaded, RunOutcome};
 pub use sandbox::{
     DEFAULT_MAX_SANDBOXES, Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError,

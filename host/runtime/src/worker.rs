@@ -11,20 +11,21 @@ use wasmtime::component::{HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::sandbox::Sandbox;
-use crate::bindings::process::{
+use crate::state::ProcessState;
+use crate::{Pid, ProcessContext, ProcessTable};
+use arsenal_engine::bindings::process::{
     WorkerProcess, WorkerProcessIndices, arsenal::process::types as wit,
 };
-use crate::cache::CompileCache;
-use crate::capabilities::{
-    HostFacts, ImportVerdict, Source, add_baseline_to_linker, check_imports,
-};
-use crate::compiler::Compiler;
-use crate::engine::{EngineRecipe, EpochTicker, WorkerPool, worker_engine};
-use crate::inspect::ComponentShape;
-use crate::invoke::{GuestFailure, arm_deadline, classify};
-use crate::limits::CallLimiter;
-use crate::runtime::{Pid, ProcessContext, ProcessTable};
-use crate::store::CallState;
+use arsenal_engine::cache::CompileCache;
+use arsenal_engine::compiler::Compiler;
+use arsenal_engine::engine::{EngineRecipe, EpochTicker, WorkerPool, worker_engine};
+use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
+use arsenal_engine::guest::add_log_to_linker;
+use arsenal_engine::inspect::ComponentShape;
+use arsenal_engine::limits::CallLimiter;
+use arsenal_engine::lookups::CacheLookups;
+use arsenal_engine::policy::{ImportVerdict, Source, check_imports};
+use arsenal_engine::wasi::add_baseline_to_linker;
 use std::sync::Weak;
 
 const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
@@ -66,7 +67,7 @@ pub enum WorkerError {
     #[error("the worker ran past its deadline of {0:?}")]
     Timeout(Duration),
     #[error("the worker exhausted a resource: {0}")]
-    ResourceExhausted(crate::limits::Refusal),
+    ResourceExhausted(arsenal_engine::limits::Refusal),
     /// The worker pool's slots are all held by resident workers (`limits.worker_slots`).
     #[error("no worker slot is free: as many workers are resident as `limits.worker_slots` allows")]
     NoSlot,
@@ -85,9 +86,9 @@ pub enum WorkerError {
     Compiler(String),
 }
 
-impl From<crate::compiler::CompileError> for WorkerError {
-    fn from(error: crate::compiler::CompileError) -> WorkerError {
-        use crate::compiler::CompileError;
+impl From<arsenal_engine::compiler::CompileError> for WorkerError {
+    fn from(error: arsenal_engine::compiler::CompileError) -> WorkerError {
+        use arsenal_engine::compiler::CompileError;
         match error {
             CompileError::Timeout(_) => WorkerError::CompileTimeout(error.to_string()),
             CompileError::Failed(reason) => WorkerError::InvalidComponent(reason),
@@ -236,8 +237,9 @@ pub struct WorkerEngine {
     compiler: Arc<Compiler>,
     /// Earlier versions kept per worker for rollback.
     versions_kept: usize,
-    host: Arc<HostFacts>,
-    grants: crate::capabilities::Grants,
+    /// Compile-cache lookups of worker components, counted with the host's.
+    lookups: Arc<CacheLookups>,
+    grants: arsenal_engine::policy::Grants,
     limits: WorkerLimits,
 }
 
@@ -247,7 +249,7 @@ pub struct WorkerEngine {
 /// workers, or has not yet, should not pay at start.
 struct WorkerRuntime {
     engine: Engine,
-    linker: Linker<CallState>,
+    linker: Linker<ProcessState>,
     cache: CompileCache,
     _ticker: EpochTicker,
 }
@@ -259,22 +261,19 @@ impl WorkerRuntime {
         cache_root: Option<&std::path::Path>,
     ) -> wasmtime::Result<WorkerRuntime> {
         let (engine, ticker) = worker_engine(pool, tick)?;
-        let cache = CompileCache::new(cache_root, &crate::engine::fingerprint(&engine));
+        let cache = CompileCache::new(cache_root, &arsenal_engine::engine::fingerprint(&engine));
         let mut linker = Linker::new(&engine);
         add_baseline_to_linker(&mut linker)?;
-        crate::capabilities::add_filesystem_to_linker(&mut linker)?;
-        crate::bindings::process::arsenal::process::types::add_to_linker::<
-            CallState,
-            HasSelf<CallState>,
+        arsenal_engine::wasi::add_filesystem_to_linker(&mut linker)?;
+        arsenal_engine::bindings::process::arsenal::process::types::add_to_linker::<
+            ProcessState,
+            HasSelf<ProcessState>,
         >(&mut linker, |state| state)?;
-        crate::bindings::process::arsenal::process::process::add_to_linker::<
-            CallState,
-            HasSelf<CallState>,
+        arsenal_engine::bindings::process::arsenal::process::process::add_to_linker::<
+            ProcessState,
+            HasSelf<ProcessState>,
         >(&mut linker, |state| state)?;
-        crate::bindings::arsenal::operation::log::add_to_linker::<CallState, HasSelf<CallState>>(
-            &mut linker,
-            |state| state,
-        )?;
+        add_log_to_linker(&mut linker)?;
         Ok(WorkerRuntime {
             engine,
             linker,
@@ -291,7 +290,7 @@ pub struct WorkerCode {
     /// Hex SHA-256 of the component bytes.
     content_hash: String,
     source: Source,
-    instance_pre: InstancePre<CallState>,
+    instance_pre: InstancePre<ProcessState>,
     /// Where the worker interface's exports are, found once: bindgen's
     /// `WorkerProcess::new` looks them up by name again for every instance.
     indices: WorkerProcessIndices,
@@ -333,9 +332,9 @@ impl WorkerEngine {
         clippy::too_many_arguments,
         reason = "the host's settings handed over one by one by `Host::new`, its only caller"
     )]
-    pub(crate) fn new(
-        host: Arc<HostFacts>,
-        grants: crate::capabilities::Grants,
+    pub fn new(
+        lookups: Arc<CacheLookups>,
+        grants: arsenal_engine::policy::Grants,
         limits: WorkerLimits,
         slots: u32,
         tick: Duration,
@@ -358,7 +357,7 @@ impl WorkerEngine {
             cache_root: cache_root.map(std::path::Path::to_path_buf),
             compiler,
             versions_kept,
-            host,
+            lookups,
             grants,
             limits,
         }
@@ -398,7 +397,7 @@ impl WorkerEngine {
         source: Source,
     ) -> Result<Arc<WorkerCode>, WorkerError> {
         let checked = self.check(bytes, source)?;
-        let hash = crate::cache::content_hash(bytes);
+        let hash = arsenal_engine::cache::content_hash(bytes);
         let runtime = self.runtime()?;
         let (component, _hit) = runtime
             .cache
@@ -510,7 +509,7 @@ impl WorkerEngine {
         bytes: &[u8],
         source: Source,
     ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let hash = crate::cache::content_hash(bytes);
+        let hash = arsenal_engine::cache::content_hash(bytes);
         let version = hash[..12].to_owned();
         Ok(if source == Source::Builtin {
             self.compile(name, &version, bytes, source)?
@@ -518,7 +517,7 @@ impl WorkerEngine {
             let checked = self.check(bytes, source)?;
             let runtime = self.runtime()?;
             let cached = runtime.cache.cached(&runtime.engine, &hash);
-            self.host.compile_cache.count(cached.is_some());
+            self.lookups.count(cached.is_some());
             let component = match cached {
                 Some(component) => component,
                 None => {
@@ -628,7 +627,7 @@ impl WorkerEngine {
 
     /// Keep at most `len` earlier versions of `name`, dropping the oldest (the state
     /// replay's way to end with the history it recorded; see `Registry::trim_history`).
-    pub(crate) fn trim_history(&self, name: &str, len: usize) {
+    pub fn trim_history(&self, name: &str, len: usize) {
         let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(kept) = history.get_mut(name) {
             let excess = kept.len().saturating_sub(len);
@@ -672,14 +671,13 @@ impl WorkerEngine {
         code: &WorkerCode,
         pid: &Pid,
         sandbox: Option<&Arc<Sandbox>>,
-    ) -> Result<Store<CallState>, WorkerError> {
+    ) -> Result<Store<ProcessState>, WorkerError> {
         let limits = sandbox.map_or(self.limits, |sandbox| sandbox.worker_limits(self.limits));
         let mut limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
         if let Some(sandbox) = sandbox {
             limiter = limiter.sharing(sandbox.memory_budget());
         }
-        let mut state = CallState::new(
-            self.host.clone(),
+        let mut state = ProcessState::new(
             limiter,
             Arc::from(code.name.as_str()),
             Arc::from(pid.to_string()),
@@ -704,7 +702,7 @@ pub struct Worker {
     pid: Pid,
     table: Option<Weak<ProcessTable>>,
     sandbox: Option<Arc<Sandbox>>,
-    store: Store<CallState>,
+    store: Store<ProcessState>,
     instance: Instance,
     bindings: WorkerProcess,
     timeout: Duration,
@@ -935,7 +933,7 @@ impl Worker {
     async fn guarded<R>(
         &mut self,
         call: impl for<'a> FnOnce(
-            &'a mut Store<CallState>,
+            &'a mut Store<ProcessState>,
         ) -> std::pin::Pin<
             Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>,
         >,

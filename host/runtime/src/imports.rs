@@ -5,10 +5,10 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::bindings::process::arsenal::process::process::Host;
-use crate::bindings::process::arsenal::process::types::SendError as WitSendError;
-use crate::runtime::{Pid, ProcessTable, SendError, TraceKind};
-use crate::store::CallState;
+use crate::state::ProcessState;
+use crate::{Pid, ProcessTable, SendError, TraceKind};
+use arsenal_engine::bindings::process::arsenal::process::process::Host;
+use arsenal_engine::bindings::process::arsenal::process::types::SendError as WitSendError;
 
 /// Which process a worker's store belongs to, and its table.
 #[derive(Debug, Clone)]
@@ -60,13 +60,13 @@ fn convert(error: SendError) -> WitSendError {
     }
 }
 
-impl CallState {
+impl ProcessState {
     fn process(&self) -> Result<&ProcessContext, WitSendError> {
         self.process.as_ref().ok_or(WitSendError::NoProcess)
     }
 }
 
-impl Host for CallState {
+impl Host for ProcessState {
     fn self_pid(&mut self) -> String {
         match &self.process {
             Some(context) => {

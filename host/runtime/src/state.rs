@@ -1,0 +1,64 @@
+//! The store data of a worker process's instance: what every guest has ([`GuestState`])
+//! and which process the store belongs to, for the `arsenal:process/process` import.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use arsenal_engine::bindings::process::arsenal::process::types;
+use arsenal_engine::guest::{GuestState, GuestView};
+use arsenal_engine::limits::CallLimiter;
+use wasmtime_wasi::{WasiCtxView, WasiView};
+
+use crate::imports::ProcessContext;
+
+/// The store data of one worker instance.
+pub(crate) struct ProcessState {
+    guest: GuestState,
+    /// Who the store belongs to; set once the process is in a table.
+    pub(crate) process: Option<ProcessContext>,
+}
+
+impl ProcessState {
+    pub(crate) fn new(limiter: CallLimiter, worker: Arc<str>, pid: Arc<str>) -> ProcessState {
+        ProcessState {
+            guest: GuestState::new(limiter, worker, pid),
+            process: None,
+        }
+    }
+
+    /// Give the worker `dir` as its only directory (a sandbox's private directory).
+    pub(crate) fn with_private_dir(self, dir: &std::path::Path) -> wasmtime::Result<ProcessState> {
+        Ok(ProcessState {
+            guest: self.guest.with_private_dir(dir)?,
+            process: self.process,
+        })
+    }
+}
+
+impl Deref for ProcessState {
+    type Target = GuestState;
+
+    fn deref(&self) -> &GuestState {
+        &self.guest
+    }
+}
+
+impl DerefMut for ProcessState {
+    fn deref_mut(&mut self) -> &mut GuestState {
+        &mut self.guest
+    }
+}
+
+impl GuestView for ProcessState {
+    fn guest(&mut self) -> &mut GuestState {
+        &mut self.guest
+    }
+}
+
+impl WasiView for ProcessState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.guest.ctx()
+    }
+}
+
+impl types::Host for ProcessState {}
