@@ -9,7 +9,6 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::bindings::Operation;
 use crate::cache::{CompileCache, content_hash};
 use crate::capabilities::{
     Capability, Grants, HostFacts, ImportProblem, ImportVerdict, Source, add_baseline_to_linker,
@@ -151,7 +150,12 @@ impl Loader {
     ) -> wasmtime::Result<Loader> {
         let mut linker = Linker::new(engine.engine());
         add_baseline_to_linker(&mut linker)?;
-        Operation::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
+        arsenal_engine::guest::add_log_to_linker(&mut linker)?;
+        crate::bindings::arsenal::operation::types::add_to_linker::<CallState, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )?;
+        crate::capabilities::add_to_linker(&mut linker)?;
         Ok(Loader {
             engine,
             linker,

@@ -4,12 +4,11 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use arsenal_engine::bindings::arsenal::operation::log;
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::capabilities::HostFacts;
+use crate::capabilities::{HostFacts, Reach, RuntimeView};
 
 /// The store data of one operation instance (one call, a `describe`, or a warm instance).
 pub(crate) struct CallState {
@@ -51,17 +50,19 @@ impl GuestView for CallState {
     }
 }
 
-impl WasiView for CallState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        self.guest.ctx()
+impl RuntimeView for CallState {
+    fn reach(&mut self) -> Reach<'_> {
+        Reach {
+            host: &self.host,
+            permits: &self.guest.permits,
+            request_id: &self.guest.context.request_id,
+        }
     }
 }
 
-/// The operation world is linked as a whole (`Operation::add_to_linker`), so its `log`
-/// import is answered here, by the guest state's own.
-impl log::Host for CallState {
-    fn log(&mut self, level: log::Level, message: String) {
-        self.guest.log(level, message);
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.guest.ctx()
     }
 }
 

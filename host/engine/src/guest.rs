@@ -11,7 +11,6 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::limits::CallLimiter;
 use crate::permits::Permits;
-use crate::policy::Capability;
 use crate::wasi::{GuestOutput, wasi_ctx, wasi_ctx_with_dir};
 
 /// Which call a store serves, for tagging logs.
@@ -67,11 +66,6 @@ impl GuestState {
         self.context.log_lines = 0;
         self.context.log_dropped = 0;
         self.permits = permits;
-    }
-
-    /// Refuse a capability the caller's roles do not grant (traps the operation).
-    pub fn permit(&self, capability: Capability) -> wasmtime::Result<()> {
-        self.permits.check(capability).map_err(wasmtime::Error::new)
     }
 
     /// Give the guest `dir` as its only directory (a sandbox's private directory).

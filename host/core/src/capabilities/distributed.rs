@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
+use wasmtime::component::Linker;
+
 use crate::auth::{Principal, Role};
 use crate::bindings::arsenal::runtime::distributed::{
     self, CallError, ClusterView, ComponentRevision, GlobalName, GlobalRegistry, Member,
@@ -15,11 +17,23 @@ use crate::bindings::arsenal::runtime::distributed::{
 use crate::bindings::arsenal::runtime::distributed_control::{self, MigrateError, Migrated};
 use crate::capabilities::Capability;
 use crate::cluster::{self, ForwardedCall};
-use crate::store::CallState;
+
+use super::{Gated, Granted, Reach, RuntimeView};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    distributed::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Distributed)
+    })?;
+    distributed_control::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::DistributedControl)
+    })?;
+    Ok(())
+}
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-impl CallState {
+impl Reach<'_> {
     /// The operation's caller, as a forwarded identity: the highest of its roles.
     fn caller(&self) -> Principal {
         let role = self
@@ -80,10 +94,10 @@ fn member(member: cluster::MemberView) -> Member {
     }
 }
 
-impl distributed::Host for CallState {
+impl distributed::Host for Granted<'_> {
     fn view(&mut self) -> wasmtime::Result<ClusterView> {
-        self.permit(Capability::Distributed)?;
-        let view = self.cluster().view();
+        let reach = self.reach()?;
+        let view = reach.cluster().view();
         Ok(ClusterView {
             node: view.node,
             clustered: view.clustered,
@@ -101,7 +115,7 @@ impl distributed::Host for CallState {
         path: String,
         body: String,
     ) -> wasmtime::Result<Result<NodeReply, CallError>> {
-        self.permit(Capability::Distributed)?;
+        let reach = self.reach()?;
         let method = method.to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
             return Ok(Err(CallError::Invalid(format!(
@@ -115,16 +129,16 @@ impl distributed::Host for CallState {
         }
         // A change on another node is a change: the operation must be allowed to make it.
         if method != "GET" {
-            self.permit(Capability::DistributedControl)?;
+            reach.require(Capability::DistributedControl)?;
         }
-        let cluster = self.cluster();
+        let cluster = reach.cluster();
         let call = ForwardedCall {
-            principal: self.caller(),
+            principal: reach.caller(),
             method,
             path,
             content_type: (!body.is_empty()).then(|| "application/json".to_owned()),
             body: Bytes::from(body),
-            request_id: self.context.request_id.to_string(),
+            request_id: reach.request_id.to_string(),
             deadline: SystemTime::now() + cluster.call_timeout(),
             // The operation's own trace context is not in its store (only its request id).
             traceparent: None,
@@ -139,8 +153,8 @@ impl distributed::Host for CallState {
     }
 
     fn names(&mut self) -> wasmtime::Result<GlobalRegistry> {
-        self.permit(Capability::Distributed)?;
-        let registry = self.cluster().global_registry();
+        let reach = self.reach()?;
+        let registry = reach.cluster().global_registry();
         Ok(GlobalRegistry {
             names: registry
                 .names
@@ -166,22 +180,29 @@ impl distributed::Host for CallState {
     }
 }
 
-impl distributed_control::Host for CallState {
+impl distributed_control::Host for Granted<'_> {
     async fn migrate(
         &mut self,
         target: String,
         node: String,
     ) -> wasmtime::Result<Result<Migrated, MigrateError>> {
-        self.permit(Capability::DistributedControl)?;
-        let Some(table) = self.table() else {
+        let reach = self.reach()?;
+        let Some(table) = reach.table() else {
             return Ok(Err(MigrateError::Failed("no process table".to_owned())));
         };
-        let cluster = self.cluster();
+        let cluster = reach.cluster();
         // Taking the state and starting the process elsewhere may take a few calls' time.
         let deadline = SystemTime::now() + cluster.call_timeout().max(Duration::from_secs(1));
-        let request_id = self.context.request_id.to_string();
+        let request_id = reach.request_id.to_string();
         let moved = cluster
-            .migrate(&table, &target, &node, self.caller(), &request_id, deadline)
+            .migrate(
+                &table,
+                &target,
+                &node,
+                reach.caller(),
+                &request_id,
+                deadline,
+            )
             .await;
         Ok(moved
             .map(|moved| Migrated {

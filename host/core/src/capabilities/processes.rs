@@ -5,14 +5,29 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::Linker;
+
 use crate::bindings::arsenal::runtime::messaging::{self, DeliveryError};
 use crate::bindings::arsenal::runtime::process_control;
 use crate::bindings::arsenal::runtime::processes::{self, LookupError, ProcessInfo};
 use crate::capabilities::Capability;
 use crate::runtime::{ExitReason, ProcessTable, SendError};
-use crate::store::CallState;
 
-use super::answer;
+use super::{Gated, Granted, Reach, RuntimeView, answer};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    processes::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Processes)
+    })?;
+    process_control::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::ProcessControl)
+    })?;
+    messaging::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Messaging)
+    })?;
+    Ok(())
+}
 
 fn info(info: crate::runtime::ProcessInfo) -> ProcessInfo {
     ProcessInfo {
@@ -60,7 +75,7 @@ fn not_found(error: SendError) -> LookupError {
     }
 }
 
-impl CallState {
+impl Reach<'_> {
     pub(super) fn table(&self) -> Option<Arc<ProcessTable>> {
         self.host.processes.get().and_then(std::sync::Weak::upgrade)
     }
@@ -77,10 +92,10 @@ impl CallState {
     }
 }
 
-impl processes::Host for CallState {
+impl processes::Host for Granted<'_> {
     fn list_processes(&mut self) -> wasmtime::Result<Vec<ProcessInfo>> {
-        self.permit(Capability::Processes)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .table()
             .map(|table| table.list().into_iter().map(info).collect())
             .unwrap_or_default())
@@ -90,13 +105,13 @@ impl processes::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<ProcessInfo, LookupError>> {
-        self.permit(Capability::Processes)?;
-        Ok(self.lookup(&target, |table| table.info(&target)).map(info))
+        let reach = self.reach()?;
+        Ok(reach.lookup(&target, |table| table.info(&target)).map(info))
     }
 
     fn list_registered(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        self.permit(Capability::Processes)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .table()
             .map(|table| table.registered())
             .unwrap_or_default())
@@ -107,9 +122,9 @@ impl processes::Host for CallState {
         target: String,
         limit: u32,
     ) -> wasmtime::Result<Result<processes::Mailbox, LookupError>> {
-        self.permit(Capability::Processes)?;
+        let reach = self.reach()?;
         answer(|| -> Result<processes::Mailbox, LookupError> {
-            let view = self.lookup(&target, |table| table.mailbox(&target, limit as usize))?;
+            let view = reach.lookup(&target, |table| table.mailbox(&target, limit as usize))?;
             Ok(processes::Mailbox {
                 pid: view.pid.to_string(),
                 len: view.len as u32,
@@ -134,10 +149,10 @@ impl processes::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, processes::StateError>> {
-        self.permit(Capability::Processes)?;
+        let reach = self.reach()?;
         let result: Result<Option<Vec<u8>>, processes::StateError> = async move {
             use processes::StateError;
-            let table = self
+            let table = reach
                 .table()
                 .ok_or_else(|| StateError::NotFound(format!("no process {target}")))?;
             match table.state(&target).await {
@@ -154,8 +169,8 @@ impl processes::Host for CallState {
         &mut self,
         min_samples: u32,
     ) -> wasmtime::Result<Vec<processes::MemoryHistory>> {
-        self.permit(Capability::Processes)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .table()
             .map(|table| {
                 table
@@ -171,17 +186,17 @@ impl processes::Host for CallState {
     }
 }
 
-impl process_control::Host for CallState {
+impl process_control::Host for Granted<'_> {
     async fn spawn(
         &mut self,
         worker: String,
         args: String,
         options: process_control::SpawnOptions,
     ) -> wasmtime::Result<Result<String, process_control::SpawnError>> {
-        self.permit(Capability::ProcessControl)?;
+        let reach = self.reach()?;
         let result: Result<String, process_control::SpawnError> = async move {
             use process_control::SpawnError as Refused;
-            let table = self
+            let table = reach
                 .table()
                 .ok_or_else(|| Refused::Invalid("no process table".to_owned()))?;
             let code = table
@@ -215,10 +230,10 @@ impl process_control::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<String, process_control::HibernateError>> {
-        self.permit(Capability::ProcessControl)?;
+        let reach = self.reach()?;
         let result: Result<String, process_control::HibernateError> = async move {
             use process_control::HibernateError as Refused;
-            let table = self
+            let table = reach
                 .table()
                 .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
             let pid = table
@@ -242,12 +257,12 @@ impl process_control::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<process_control::Restarted, process_control::RestartError>> {
-        self.permit(Capability::ProcessControl)?;
+        let reach = self.reach()?;
         let result: Result<process_control::Restarted, process_control::RestartError> =
             async move {
                 use crate::runtime::RestartError;
                 use process_control::RestartError as Refused;
-                let table = self
+                let table = reach
                     .table()
                     .ok_or_else(|| Refused::NotFound(format!("no process {target}")))?;
                 match table.restart(&target).await {
@@ -276,8 +291,8 @@ impl process_control::Host for CallState {
     }
 
     fn list_workers(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        self.permit(Capability::ProcessControl)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .table()
             .map(|table| table.workers().list())
             .unwrap_or_default())
@@ -288,7 +303,7 @@ impl process_control::Host for CallState {
         target: String,
         reason: String,
     ) -> wasmtime::Result<Result<String, LookupError>> {
-        self.permit(Capability::ProcessControl)?;
+        let reach = self.reach()?;
         answer(|| -> Result<String, LookupError> {
             let reason = match reason.as_str() {
                 "normal" => ExitReason::Normal,
@@ -296,35 +311,36 @@ impl process_control::Host for CallState {
                 "kill" => ExitReason::Kill,
                 other => ExitReason::Crash(other.to_owned()),
             };
-            self.lookup(&target, |table| table.exit(&target, None, reason))
+            reach
+                .lookup(&target, |table| table.exit(&target, None, reason))
                 .map(|pid| pid.to_string())
         })
     }
 
     fn suspend(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
-        self.permit(Capability::ProcessControl)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .lookup(&target, |table| table.suspend(&target))
             .map(|pid| pid.to_string()))
     }
 
     fn resume(&mut self, target: String) -> wasmtime::Result<Result<String, LookupError>> {
-        self.permit(Capability::ProcessControl)?;
-        Ok(self
+        let reach = self.reach()?;
+        Ok(reach
             .lookup(&target, |table| table.resume(&target))
             .map(|pid| pid.to_string()))
     }
 }
 
-impl messaging::Host for CallState {
+impl messaging::Host for Granted<'_> {
     fn send(
         &mut self,
         target: String,
         payload: String,
     ) -> wasmtime::Result<Result<(), DeliveryError>> {
-        self.permit(Capability::Messaging)?;
+        let reach = self.reach()?;
         answer(|| -> Result<(), DeliveryError> {
-            let table = self
+            let table = reach
                 .table()
                 .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
             table.send(&target, None, &payload).map_err(delivery)
@@ -337,9 +353,9 @@ impl messaging::Host for CallState {
         payload: String,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<String, DeliveryError>> {
-        self.permit(Capability::Messaging)?;
+        let reach = self.reach()?;
         let result: Result<String, DeliveryError> = async move {
-            let table = self
+            let table = reach
                 .table()
                 .ok_or_else(|| DeliveryError::NotFound(format!("no process {target}")))?;
             table

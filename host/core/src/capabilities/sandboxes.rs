@@ -4,14 +4,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use wasmtime::component::Linker;
+
 use crate::bindings::arsenal::runtime::sandboxes::{
     self as wit, Destroyed, Reloaded, RunOutcome, SandboxError as Refused, SandboxInfo,
 };
 use crate::capabilities::Capability;
 use crate::runtime::{LimitsDocument, PolicyDocument, ProcessTable, Sandbox, SandboxError};
-use crate::store::CallState;
 
-use super::answer;
+use super::{Gated, Granted, Reach, RuntimeView, answer};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Sandboxes)
+    })?;
+    Ok(())
+}
 
 fn refused(error: SandboxError) -> Refused {
     let message = error.to_string();
@@ -66,18 +75,18 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, Re
     serde_json::from_str(json).map_err(|error| Refused::Invalid(format!("{what}: {error}")))
 }
 
-impl CallState {
+impl Reach<'_> {
     fn sandbox_table(&self) -> Result<Arc<ProcessTable>, Refused> {
         self.table()
             .ok_or_else(|| Refused::Failed("no process table".to_owned()))
     }
 }
 
-impl wit::Host for CallState {
+impl wit::Host for Granted<'_> {
     fn list_sandboxes(&mut self) -> wasmtime::Result<Vec<SandboxInfo>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         answer(|| -> Vec<SandboxInfo> {
-            let Some(table) = self.table() else {
+            let Some(table) = reach.table() else {
                 return Vec::new();
             };
             table
@@ -89,9 +98,9 @@ impl wit::Host for CallState {
     }
 
     fn get_sandbox(&mut self, id: String) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         answer(|| -> Result<SandboxInfo, Refused> {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let sandbox = table.sandbox(&id).map_err(refused)?;
             Ok(info(&table, &sandbox))
         })
@@ -101,9 +110,9 @@ impl wit::Host for CallState {
         &mut self,
         spec: String,
     ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         let result: Result<SandboxInfo, Refused> = async move {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let sandbox = table.create_sandbox(&spec).await.map_err(refused)?;
             Ok(info(&table, &sandbox))
         }
@@ -115,9 +124,9 @@ impl wit::Host for CallState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<Destroyed, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         let result: Result<Destroyed, Refused> = async move {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let destroyed = table.destroy_sandbox(&id).await.map_err(refused)?;
             Ok(Destroyed {
                 processes_stopped: destroyed.processes_stopped as u32,
@@ -132,9 +141,9 @@ impl wit::Host for CallState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         let result: Result<SandboxInfo, Refused> = async move {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let sandbox = table.restart_sandbox(&id).await.map_err(refused)?;
             Ok(info(&table, &sandbox))
         }
@@ -147,9 +156,9 @@ impl wit::Host for CallState {
         id: String,
         limits: String,
     ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         answer(|| -> Result<SandboxInfo, Refused> {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let update: LimitsDocument = parse("limits", &limits)?;
             let sandbox = table.set_sandbox_limits(&id, &update).map_err(refused)?;
             Ok(info(&table, &sandbox))
@@ -161,9 +170,9 @@ impl wit::Host for CallState {
         id: String,
         policy: String,
     ) -> wasmtime::Result<Result<SandboxInfo, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         answer(|| -> Result<SandboxInfo, Refused> {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let update: PolicyDocument = parse("policy", &policy)?;
             let sandbox = table.set_sandbox_policy(&id, &update).map_err(refused)?;
             Ok(info(&table, &sandbox))
@@ -178,9 +187,9 @@ impl wit::Host for CallState {
         payload: String,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<RunOutcome, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         let result: Result<RunOutcome, Refused> = async move {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let outcome = table
                 .run_in_sandbox(
                     &id,
@@ -207,9 +216,9 @@ impl wit::Host for CallState {
         id: String,
         worker: String,
     ) -> wasmtime::Result<Result<Reloaded, Refused>> {
-        self.permit(Capability::Sandboxes)?;
+        let reach = self.reach()?;
         let result: Result<Reloaded, Refused> = async move {
-            let table = self.sandbox_table()?;
+            let table = reach.sandbox_table()?;
             let reloaded = table
                 .hot_reload_sandbox(&id, &worker)
                 .await

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::Linker;
+
 use crate::bindings::arsenal::runtime::supervisor_control;
 use crate::bindings::arsenal::runtime::supervisors::{
     self as wit, ChildInfo, RestartRecord, SupervisorError as Refused, SupervisorInfo, TreeNode,
@@ -12,7 +14,19 @@ use crate::capabilities::Capability;
 use crate::runtime::{
     self, ExitReason, Pid, ProcessTable, SpecError, SupervisorError, SupervisorHandle,
 };
-use crate::store::CallState;
+
+use super::{Gated, Granted, Reach, RuntimeView};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Supervisors)
+    })?;
+    supervisor_control::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::SupervisorControl)
+    })?;
+    Ok(())
+}
 
 fn strategy(strategy: runtime::Strategy) -> wit::Strategy {
     match strategy {
@@ -65,7 +79,7 @@ fn child_info(child: runtime::ChildInfo) -> ChildInfo {
     }
 }
 
-impl CallState {
+impl Reach<'_> {
     fn supervisor_table(&self) -> Result<Arc<ProcessTable>, Refused> {
         self.table()
             .ok_or_else(|| Refused::NotFound("no process table".to_owned()))
@@ -176,11 +190,11 @@ fn status(table: &ProcessTable, pid: &str) -> String {
         .to_owned()
 }
 
-impl wit::Host for CallState {
+impl wit::Host for Granted<'_> {
     async fn list_supervisors(&mut self) -> wasmtime::Result<Vec<SupervisorInfo>> {
-        self.permit(Capability::Supervisors)?;
+        let reach = self.reach()?;
         let result: Vec<SupervisorInfo> = async move {
-            let Some(table) = self.table() else {
+            let Some(table) = reach.table() else {
                 return Vec::new();
             };
             let mut infos = Vec::new();
@@ -200,9 +214,9 @@ impl wit::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<SupervisorInfo, Refused>> {
-        self.permit(Capability::Supervisors)?;
+        let reach = self.reach()?;
         let result: Result<SupervisorInfo, Refused> = async move {
-            let (table, handle) = self.find_supervisor(&target)?;
+            let (table, handle) = reach.find_supervisor(&target)?;
             supervisor_info(&table, &handle).await.map_err(refused)
         }
         .await;
@@ -213,9 +227,9 @@ impl wit::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<Vec<ChildInfo>, Refused>> {
-        self.permit(Capability::Supervisors)?;
+        let reach = self.reach()?;
         let result: Result<Vec<ChildInfo>, Refused> = async move {
-            let (_, handle) = self.find_supervisor(&target)?;
+            let (_, handle) = reach.find_supervisor(&target)?;
             let children = handle.which_children().await.map_err(refused)?;
             Ok(children.into_iter().map(child_info).collect())
         }
@@ -224,9 +238,9 @@ impl wit::Host for CallState {
     }
 
     async fn tree(&mut self, target: String) -> wasmtime::Result<Result<Vec<TreeNode>, Refused>> {
-        self.permit(Capability::Supervisors)?;
+        let reach = self.reach()?;
         let result: Result<Vec<TreeNode>, Refused> = async move {
-            let (table, handle) = self.find_supervisor(&target)?;
+            let (table, handle) = reach.find_supervisor(&target)?;
             Ok(walk(&table, &handle).await)
         }
         .await;
@@ -237,9 +251,9 @@ impl wit::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<Vec<RestartRecord>, Refused>> {
-        self.permit(Capability::Supervisors)?;
+        let reach = self.reach()?;
         let result: Result<Vec<RestartRecord>, Refused> = async move {
-            let (_, handle) = self.find_supervisor(&target)?;
+            let (_, handle) = reach.find_supervisor(&target)?;
             let history = handle.history().await.map_err(refused)?;
             Ok(history
                 .into_iter()
@@ -257,14 +271,14 @@ impl wit::Host for CallState {
     }
 }
 
-impl supervisor_control::Host for CallState {
+impl supervisor_control::Host for Granted<'_> {
     async fn start_supervisor(
         &mut self,
         spec: String,
     ) -> wasmtime::Result<Result<String, Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<String, Refused> = async move {
-            let table = self.supervisor_table()?;
+            let table = reach.supervisor_table()?;
             let spec = runtime::supervisor_spec(&spec, table.workers()).map_err(spec_refused)?;
             match table.start_supervisor(spec).await {
                 Ok(handle) => Ok(handle.pid().to_string()),
@@ -285,9 +299,9 @@ impl supervisor_control::Host for CallState {
         &mut self,
         target: String,
     ) -> wasmtime::Result<Result<String, Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<String, Refused> = async move {
-            let (table, handle) = self.find_changeable(&target)?;
+            let (table, handle) = reach.find_changeable(&target)?;
             let pid = handle.pid().clone();
             // A nested supervisor is removed through its parent, which would otherwise restart it.
             let parent = table
@@ -317,9 +331,9 @@ impl supervisor_control::Host for CallState {
         target: String,
         child: String,
     ) -> wasmtime::Result<Result<String, Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<String, Refused> = async move {
-            let (table, handle) = self.find_changeable(&target)?;
+            let (table, handle) = reach.find_changeable(&target)?;
             let spec = runtime::child_spec(&child, table.workers()).map_err(spec_refused)?;
             match handle.add_child(spec).await.map_err(refused)? {
                 Some(pid) => Ok(pid.to_string()),
@@ -335,9 +349,9 @@ impl supervisor_control::Host for CallState {
         target: String,
         id: String,
     ) -> wasmtime::Result<Result<String, Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<String, Refused> = async move {
-            let (_, handle) = self.find_changeable(&target)?;
+            let (_, handle) = reach.find_changeable(&target)?;
             match handle.restart_child(&id).await.map_err(refused)? {
                 Some(pid) => Ok(pid.to_string()),
                 None => Err(Refused::StartFailed(format!("child `{id}` did not start"))),
@@ -352,9 +366,9 @@ impl supervisor_control::Host for CallState {
         target: String,
         id: String,
     ) -> wasmtime::Result<Result<(), Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<(), Refused> = async move {
-            let (_, handle) = self.find_changeable(&target)?;
+            let (_, handle) = reach.find_changeable(&target)?;
             handle.terminate_child(&id).await.map_err(refused)?;
             match handle.delete_child(&id).await {
                 // A temporary child is already gone once terminated.
@@ -371,9 +385,9 @@ impl supervisor_control::Host for CallState {
         target: String,
         wanted: wit::SupervisorFlags,
     ) -> wasmtime::Result<Result<wit::SupervisorFlags, Refused>> {
-        self.permit(Capability::SupervisorControl)?;
+        let reach = self.reach()?;
         let result: Result<wit::SupervisorFlags, Refused> = async move {
-            let (_, handle) = self.find_changeable(&target)?;
+            let (_, handle) = reach.find_changeable(&target)?;
             let strategy = match wanted.strategy {
                 wit::Strategy::OneForOne => runtime::Strategy::OneForOne,
                 wit::Strategy::OneForAll => runtime::Strategy::OneForAll,

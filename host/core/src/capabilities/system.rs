@@ -5,13 +5,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use crate::bindings::arsenal::runtime::system::{EngineInfo, Host, HostInfo};
+use wasmtime::component::Linker;
+
+use crate::bindings::arsenal::runtime::system::{self, EngineInfo, Host, HostInfo};
 use crate::capabilities::CONTRACT_VERSIONS;
 use crate::capabilities::Capability;
 use crate::engine::EngineFacts;
 use crate::invoke::InstanceGate;
-use crate::store::CallState;
 use crate::system_facts;
+
+use super::{Gated, Granted, RuntimeView};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    system::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::System)
+    })?;
+    Ok(())
+}
 
 /// Live facts about this host, shared by the registry, the invoker and host functions.
 #[derive(Debug)]
@@ -62,14 +73,14 @@ impl HostFacts {
     }
 }
 
-impl Host for CallState {
+impl Host for Granted<'_> {
     fn get_host_info(&mut self) -> wasmtime::Result<HostInfo> {
-        self.permit(Capability::System)?;
-        Ok(self.host.host_info())
+        let reach = self.reach()?;
+        Ok(reach.host.host_info())
     }
 
     fn get_engine_info(&mut self) -> wasmtime::Result<EngineInfo> {
-        self.permit(Capability::System)?;
-        Ok(self.host.engine_info())
+        let reach = self.reach()?;
+        Ok(reach.host.engine_info())
     }
 }

@@ -3,14 +3,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use wasmtime::component::Linker;
+
 use crate::bindings::arsenal::runtime::tracing::{
     self as wit, KindProfile, Profile, TraceError as Refused, TraceEvent, TraceInfo,
 };
 use crate::capabilities::Capability;
 use crate::runtime::{ProcessTable, Trace, TraceError, TraceKind, TraceOptions};
-use crate::store::CallState;
 
-use super::answer;
+use super::{Gated, Granted, Reach, RuntimeView, answer};
+
+/// Link this module's interfaces, each behind its capability.
+pub(super) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, Gated>(linker, |state| {
+        Granted::check(state.reach(), Capability::Tracing)
+    })?;
+    Ok(())
+}
 
 fn refused(error: TraceError) -> Refused {
     let message = error.to_string();
@@ -40,22 +49,22 @@ fn info(trace: &Trace) -> TraceInfo {
     }
 }
 
-impl CallState {
+impl Reach<'_> {
     fn tracing_table(&self) -> Result<Arc<ProcessTable>, Refused> {
         self.table()
             .ok_or_else(|| Refused::NotFound("no process table".to_owned()))
     }
 }
 
-impl wit::Host for CallState {
+impl wit::Host for Granted<'_> {
     fn start_trace(
         &mut self,
         target: String,
         options: wit::TraceOptions,
     ) -> wasmtime::Result<Result<TraceInfo, Refused>> {
-        self.permit(Capability::Tracing)?;
+        let reach = self.reach()?;
         answer(|| -> Result<TraceInfo, Refused> {
-            let table = self.tracing_table()?;
+            let table = reach.tracing_table()?;
             let kinds = [
                 (options.send, TraceKind::Send),
                 (options.receive, TraceKind::Receive),
@@ -81,9 +90,9 @@ impl wit::Host for CallState {
         offset: u32,
         limit: u32,
     ) -> wasmtime::Result<Result<(TraceInfo, Vec<TraceEvent>), Refused>> {
-        self.permit(Capability::Tracing)?;
+        let reach = self.reach()?;
         answer(|| -> Result<(TraceInfo, Vec<TraceEvent>), Refused> {
-            let table = self.tracing_table()?;
+            let table = reach.tracing_table()?;
             let trace = table.trace(id).map_err(refused)?;
             let (events, _) = trace.events(offset as usize, limit as usize);
             let events = events
@@ -99,9 +108,9 @@ impl wit::Host for CallState {
     }
 
     fn stop_trace(&mut self, id: u64) -> wasmtime::Result<Result<TraceInfo, Refused>> {
-        self.permit(Capability::Tracing)?;
+        let reach = self.reach()?;
         answer(|| -> Result<TraceInfo, Refused> {
-            let table = self.tracing_table()?;
+            let table = reach.tracing_table()?;
             let trace = table.stop_trace(id).map_err(refused)?;
             Ok(info(&trace))
         })
@@ -112,9 +121,9 @@ impl wit::Host for CallState {
         target: String,
         window_ms: u32,
     ) -> wasmtime::Result<Result<Profile, Refused>> {
-        self.permit(Capability::Tracing)?;
+        let reach = self.reach()?;
         let result: Result<Profile, Refused> = async move {
-            let table = self.tracing_table()?;
+            let table = reach.tracing_table()?;
             let window = Duration::from_millis(window_ms as u64);
             let profile = table.profile(&target, window).await.map_err(refused)?;
             Ok(Profile {
