@@ -1,6 +1,6 @@
 //! The process-model spike: what a resident wasm worker costs, how fast one hibernates
-//! and wakes, and how fast a warm one handles messages. Prints a table; the figures and
-//! the decisions they support are in `docs/process-model.md`.
+//! and wakes, and how fast a warm one handles messages. Prints a table; the figures are in
+//! BENCHMARKS.md.
 //!
 //! `cargo bench -p arsenal-tests --bench process_model [-- RESIDENT]` (default 5,000;
 //! `-- --test` runs 200, for CI).

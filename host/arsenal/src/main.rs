@@ -8,9 +8,8 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// The allocator of the whole server. Every request allocates and frees dozens of small
-/// buffers (headers, parameters, spans, the guest's store): glibc's malloc and free were
-/// ~7 % of the server's samples under the HTTP bench, and with mimalloc `arsenal serve`
-/// answered 2-6 % more requests a second (BENCHMARKS.md, issue 6).
+/// buffers (headers, parameters, spans, the guest's store), which mimalloc serves with
+/// less work than glibc's malloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -30,7 +29,7 @@ fn main() -> ExitCode {
         LogFormat::Text => subscriber.init(),
     }
     // Deadlines need the multi-thread runtime: on a current-thread runtime timers are only
-    // checked every 61 scheduler ticks while guests run (WASMTIME-NOTES).
+    // checked every 61 scheduler ticks while guests run.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

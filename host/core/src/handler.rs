@@ -2,11 +2,10 @@
 //! once per component instead of once per instance.
 //!
 //! bindgen's `OperationPre::instantiate_async` looks up both exports and type-checks
-//! them again on every instance (`GuestIndices::load`): about 12 % of the host
-//! instructions of a fresh instance of the smallest operation (callgrind on
-//! `guest/fresh_instance_execute_wat_floor`). Every instance of one `InstancePre` has
-//! the same types, so the check is done here, when the component is loaded, and each
-//! instance only fetches its two functions by index.
+//! them again on every instance (`GuestIndices::load`), a share of every fresh instance's
+//! cost. Every instance of one `InstancePre` has the same types, so the check is done
+//! here, when the component is loaded, and each instance only fetches its two functions
+//! by index.
 
 use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc, types};
 use wasmtime::{Engine, Store};

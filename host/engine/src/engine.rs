@@ -124,18 +124,17 @@ impl EngineRecipe {
             EngineRecipe::Operations => {
                 // A 4 GiB reservation (wasmtime's default on 64-bit) plus the guard covers
                 // every address a 32-bit memory can form, so compiled code carries no
-                // bounds checks nor their Spectre guards: −17 % of the instructions of a
-                // warm Python call, −6 % of a fresh `echo` (callgrind, BENCHMARKS.md),
-                // against a reservation of `max_memory_mib`. Growth stays capped below it
-                // by the pool's slot size (`limits.max_memory_mib`) and the per-call
-                // limiter; what it costs is address space, not memory.
+                // bounds checks nor their Spectre guards, which guest code pays on every
+                // load and store. Growth stays capped below it by the pool's slot size
+                // (`limits.max_memory_mib`) and the per-call limiter; what it costs is
+                // address space, not memory.
                 config.memory_reservation(4 << 30);
                 config.memory_guard_size(32 * MIB as u64);
             }
             EngineRecipe::Workers { max_memory_bytes } => {
                 // Each resident worker costs kernel memory mappings (65,530 per OS
                 // process): no guard region and no copy-on-write image keep a memory to as
-                // few mappings as possible (measured in docs/process-model.md).
+                // few mappings as possible.
                 config.memory_reservation(max_memory_bytes as u64);
                 config.memory_guard_size(0);
                 config.memory_reservation_for_growth(0);
@@ -174,10 +173,9 @@ fn pooling_config(
     pool.max_core_instance_size(1024 * 1024);
     pool.decommit_batch_size(limits.decommit_batch.max(1) as usize);
     if pagemap_scan {
-        // Measured on this machine (WASMTIME-NOTES): pagemap_scan only acts on the
-        // keep-resident region; together they cut fresh instantiation from ~17.6 µs to
-        // ~7.6 µs. Without pagemap_scan, keep-resident would memset the whole region on
-        // every reuse, so it stays off.
+        // With pagemap_scan a reused slot resets only the pages its last instance
+        // dirtied, within the keep-resident region. Without pagemap_scan, keep-resident
+        // would memset the whole region on every reuse, so it stays off.
         pool.pagemap_scan(Enabled::Yes);
         pool.linear_memory_keep_resident(limits.keep_resident_kib as usize * 1024);
         pool.table_keep_resident(64 * 1024);
@@ -218,23 +216,21 @@ pub struct WorkerPool {
 /// Linear memory of a free worker slot kept mapped and reset in place (only the pages the
 /// last instance dirtied, found with `pagemap_scan`); the rest is returned to the kernel.
 /// A free slot keeps what its last worker dirtied up to this (and its stack's touched
-/// pages), so RSS after many workers hibernate stays near what they used resident (a
-/// counter: ~27 KiB a slot). A restart of the crasher worker measured the same p50 with
-/// 128 KiB, 1 MiB and 4 MiB, and ~10 µs slower with none: the smallest bounds what a
-/// free slot holds.
+/// pages), so RSS after many workers hibernate stays near what they used resident.
+/// Larger regions restart no faster, so the smallest that covers a small worker's pages
+/// bounds what a free slot holds.
 const WORKER_KEEP_RESIDENT: usize = 128 * 1024;
 
 /// The engine for long-lived worker processes, with memories reserved only up to the
 /// worker cap. Instances come from a pool of `slots` resident workers: a restart, spawn or
 /// wake takes a slot whose memory, tables and fiber stack stay mapped from the last
 /// instance (reset in place with `pagemap_scan` where the kernel has it), instead of
-/// mapping and unmapping them (2 `mmap`, 2 `mprotect`, 2 `munmap` and ~4 page faults per
-/// instance on demand; a supervisor restart in the runtime bench went from p50 ~100 µs to
-/// ~60 µs, a wake from ~40 to ~25 µs). What a slot costs: two kernel mappings up
+/// mapping and unmapping them for every instance, which makes restarts and wakes
+/// system-call bound. What a slot costs: two kernel mappings up
 /// front (its fiber stack and the stack's guard page) and two more once its memory has
 /// been used (the accessible part and the rest of the slot); the kernel allows 65,530 per
 /// OS process, so a host of 12,288 slots holds its resident workers in ~49,000; reserving
-/// them takes ~30 ms (one `mprotect` per guard page). With 0 slots, or if the pool cannot
+/// them costs one `mprotect` per guard page. With 0 slots, or if the pool cannot
 /// be reserved, instances are made on demand (each resident worker then costs four
 /// mappings and nothing up front).
 pub fn worker_engine(pool: WorkerPool, tick: Duration) -> wasmtime::Result<(Engine, EpochTicker)> {

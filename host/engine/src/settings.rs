@@ -36,7 +36,7 @@ pub struct LimitSettings {
     /// in their slot. A spawn, wake or restart beyond them fails with "no worker slot".
     /// Each slot costs two kernel mappings up front and two more once used (65,530 per OS
     /// process: lower it for several hosts in one process); 0 makes worker instances on
-    /// demand (no cap but the mappings, ~40 % slower restarts). Default 12,288.
+    /// demand (no cap but the mappings; slower restarts and wakes). Default 12,288.
     pub worker_slots: u32,
     /// Deadline of one worker call (`init`, a batch of messages, a snapshot), in
     /// milliseconds. Default 1,000.

@@ -180,8 +180,7 @@ pub struct RestartRecord {
 }
 
 /// A restart as the supervisor keeps it: its pids are written out when the history is
-/// asked for, not on the restart path (two pids formatted were ~3 % of a restart's
-/// instructions).
+/// asked for, keeping the formatting off the restart path.
 struct Restarted {
     at: SystemTime,
     child: String,

@@ -244,9 +244,9 @@ pub struct WorkerEngine {
 }
 
 /// The worker engine proper, its linker and its compile cache. Made when the first worker
-/// is compiled rather than with the host: reserving the pool's slots takes ~30 ms for
-/// 12,288 (mostly one `mprotect` per fiber stack's guard page), which a host that runs no
-/// workers, or has not yet, should not pay at start.
+/// is compiled rather than with the host: reserving the pool's slots costs one `mprotect`
+/// per fiber stack's guard page, which a host that runs no workers, or has not yet,
+/// should not pay at start.
 struct WorkerRuntime {
     engine: Engine,
     linker: Linker<ProcessState>,
