@@ -84,7 +84,9 @@ impl Node {
     async fn kill(&mut self) {
         drop(self.stop.take());
         if let Some(served) = self.served.take() {
-            let _ = served.await;
+            let _ = tokio::time::timeout(Duration::from_secs(60), served)
+                .await
+                .expect("the node stops serving within a minute");
         }
         drop(self.host.take());
     }

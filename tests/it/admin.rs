@@ -9,7 +9,7 @@ use axum::body::Body;
 use http::Method;
 use serde_json::Value;
 
-use crate::{Reply, TestHost, guests, settings};
+use crate::{Reply, TestHost, guests, settings, within};
 
 async fn upload(host: &TestHost, method: Method, uri: &str, path: &str) -> Reply {
     let bytes = arsenal_tests::read(path);
@@ -1101,14 +1101,17 @@ async fn compilations_beyond_the_bound_wait_for_a_slot() {
         .collect();
     // Serving goes on meanwhile: calls are answered while compilations hold the slot.
     let mut answered_while_compiling = 0;
-    while uploads.iter().any(|upload| !upload.is_finished()) {
-        let compiling = compiler().running > 0;
-        let reply = host.get("/api/v1/echo/ping").await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        if compiling && compiler().running > 0 {
-            answered_while_compiling += 1;
+    within("the end of six uploads", async {
+        while uploads.iter().any(|upload| !upload.is_finished()) {
+            let compiling = compiler().running > 0;
+            let reply = host.get("/api/v1/echo/ping").await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            if compiling && compiler().running > 0 {
+                answered_while_compiling += 1;
+            }
         }
-    }
+    })
+    .await;
     assert!(
         answered_while_compiling > 0,
         "no call was answered while code compiled"

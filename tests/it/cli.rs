@@ -125,7 +125,7 @@ impl Server {
 
     async fn stop(self) {
         self.stop.send(()).expect("the server is still running");
-        self.task
+        crate::within("the server's stop", self.task)
             .await
             .expect("the server task does not panic")
             .expect("the server stops cleanly");

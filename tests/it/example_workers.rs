@@ -11,7 +11,7 @@ use arsenal::runtime::{
 };
 use serde_json::json;
 
-use crate::{TestHost, guests, host_with_counters};
+use crate::{TestHost, exit_of, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -83,7 +83,7 @@ async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
         table.call(&first, None, "ping", WAIT).await.unwrap(),
         "pong"
     );
-    let exited = table.await_exit(&first).unwrap();
+    let exited = exit_of(table, &first);
     table.send(&first, None, "trap").unwrap();
     let reason = exited.await;
     assert!(
@@ -100,7 +100,7 @@ async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
         .await
         .unwrap()
         .to_string();
-    let exited = table.await_exit(&pid).unwrap();
+    let exited = exit_of(table, &pid);
     assert_eq!(table.call(&pid, None, "ping", WAIT).await.unwrap(), "pong");
     table.send(&pid, None, "ping").unwrap();
     assert!(matches!(exited.await, ExitReason::Crash(why) if why.contains("last allowed")));

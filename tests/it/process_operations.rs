@@ -8,7 +8,7 @@ use arsenal::Source;
 use arsenal::runtime::{ExitReason, SpawnOptions, Status};
 use serde_json::json;
 
-use crate::{TestHost, encode, guests, host_with_counters};
+use crate::{TestHost, encode, exit_of, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -93,7 +93,7 @@ async fn the_registry_lists_names_and_pids() {
 async fn kill_process_removes_it_and_a_second_kill_is_404() {
     let host = host_with_counters(&["doomed", "bystander"]).await;
     let table = host.host.processes();
-    let exited = table.await_exit("doomed").unwrap();
+    let exited = exit_of(table, "doomed");
     let reply = host
         .send(
             http::Method::DELETE,
@@ -104,10 +104,7 @@ async fn kill_process_removes_it_and_a_second_kill_is_404() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["reason"], "kill");
-    assert_eq!(
-        tokio::time::timeout(WAIT, exited).await.unwrap(),
-        ExitReason::Kill
-    );
+    assert_eq!(exited.await, ExitReason::Kill);
     assert!(table.whereis("doomed").is_none());
     let again = host
         .send(
@@ -120,7 +117,7 @@ async fn kill_process_removes_it_and_a_second_kill_is_404() {
     again.assert_error(404, "process_not_found");
     assert_eq!(table.len(), 1, "nothing else changed");
 
-    let exited = table.await_exit("bystander").unwrap();
+    let exited = exit_of(table, "bystander");
     let reply = host
         .send(
             http::Method::DELETE,

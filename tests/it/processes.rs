@@ -10,6 +10,8 @@ use arsenal::runtime::{
     ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode, WorkerError,
 };
 
+use crate::exit_of;
+
 const CALL: Duration = Duration::from_secs(5);
 
 fn host_with(configure: impl FnOnce(&mut arsenal::config::Settings)) -> (Host, Arc<WorkerCode>) {
@@ -66,7 +68,7 @@ async fn a_killed_process_is_gone_with_its_name() {
     let (host, code) = host_with(|_| {});
     let table = host.processes();
     let pid = table.spawn(code, "", named("doomed")).await.unwrap();
-    let exited = table.await_exit("doomed").unwrap();
+    let exited = exit_of(table, "doomed");
     table.exit("doomed", None, ExitReason::Kill).unwrap();
     assert_eq!(exited.await, ExitReason::Kill);
     assert!(table.whereis("doomed").is_none());
@@ -110,7 +112,7 @@ async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
         [b.to_string(), trapper.to_string()]
     );
 
-    let b_exit = table.await_exit("b").unwrap();
+    let b_exit = exit_of(table, "b");
     table.send("a", None, "crash").unwrap();
     assert_eq!(
         b_exit.await,
@@ -139,7 +141,7 @@ async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
         )
         .await
         .unwrap();
-    let a_exit = table.await_exit("a").unwrap();
+    let a_exit = exit_of(table, "a");
     table.exit("a", None, ExitReason::Normal).unwrap();
     assert_eq!(a_exit.await, ExitReason::Normal);
     assert_eq!(
@@ -159,7 +161,7 @@ async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
         )
         .await
         .unwrap();
-    let c_exit = table.await_exit(&c.to_string()).unwrap();
+    let c_exit = exit_of(table, &c.to_string());
     table.exit("b", None, ExitReason::Kill).unwrap();
     assert_eq!(c_exit.await, ExitReason::Crash("killed".to_owned()));
 }
@@ -175,7 +177,7 @@ async fn a_monitor_gets_a_down_message() {
     table.spawn(code, "", named("watcher")).await.unwrap();
     table.monitor("watcher", "watched").unwrap();
     assert_eq!(table.info("watched").unwrap().monitored_by.len(), 1);
-    let exited = table.await_exit("watched").unwrap();
+    let exited = exit_of(table, "watched");
     table.exit("watched", None, ExitReason::Shutdown).unwrap();
     assert_eq!(exited.await, ExitReason::Shutdown);
     assert_eq!(
@@ -353,7 +355,7 @@ async fn a_worker_links_and_monitors_through_the_process_import() {
         .call("watcher", None, "monitor a", CALL)
         .await
         .unwrap();
-    let linked_exit = table.await_exit("linked").unwrap();
+    let linked_exit = exit_of(table, "linked");
     table.send("a", None, "crash").unwrap();
     assert!(
         matches!(linked_exit.await, ExitReason::Crash(reason) if reason.contains("asked to crash"))

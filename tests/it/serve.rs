@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{TestHost, guests, settings};
+use crate::{TestHost, exit_of, guests, settings};
 
 async fn start(
     host: &TestHost,
@@ -109,8 +109,8 @@ async fn shutdown_stops_every_process_trees_in_order() {
         "a standalone counter, a supervisor and its two children"
     );
     let tree_pid = table.whereis("tree").expect("the tree is registered");
-    let tree_exit = table.await_exit(&tree_pid.to_string()).unwrap();
-    let alone_exit = table.await_exit("alone").unwrap();
+    let tree_exit = exit_of(&table, &tree_pid.to_string());
+    let alone_exit = exit_of(&table, "alone");
 
     let (_addr, stop, server) = start(&host).await;
     stop.send(()).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{TestHost, encode, host_with_counters};
+use crate::{TestHost, encode, exit_of, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -214,7 +214,7 @@ async fn a_crashed_child_is_restarted_and_recorded() {
     let host = shop().await;
     let table = host.host.processes();
     let old = table.whereis("worker-a").unwrap();
-    let exited = table.await_exit(&old.to_string()).unwrap();
+    let exited = exit_of(table, &old.to_string());
     table.send("worker-a", None, "crash").unwrap();
     exited.await;
     // The restart is recorded before the supervisor handles its next request.
@@ -328,7 +328,7 @@ async fn flags_change_at_runtime() {
     let children = host.get("/api/v1/supervisors/shop/children").await;
     let b_before = child(&children.body["data"]["children"], "b")["pid"].clone();
     let a = table.whereis("worker-a").unwrap();
-    let exited = table.await_exit(&a.to_string()).unwrap();
+    let exited = exit_of(table, &a.to_string());
     table.send("worker-a", None, "crash").unwrap();
     exited.await;
     let children = host.get("/api/v1/supervisors/shop/children").await;

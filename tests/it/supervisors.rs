@@ -12,7 +12,7 @@ use arsenal::runtime::{
     SupervisorError, SupervisorSpec, WorkerCode, WorkerError,
 };
 
-use crate::{crash, settle};
+use crate::{crash, exit_of, settle};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -232,7 +232,7 @@ async fn past_its_intensity_a_supervisor_stops_its_children_and_exits() {
         ))
         .await
         .unwrap();
-    let gone = table.await_exit(&supervisor.pid().to_string()).unwrap();
+    let gone = exit_of(table, &supervisor.pid().to_string());
     crash(table, &supervisor, "a").await;
     crash(table, &supervisor, "a").await;
     assert_eq!(
@@ -265,7 +265,7 @@ async fn a_supervisor_that_gives_up_is_restarted_by_its_parent() {
         .unwrap();
     let before = outer.which_children().await.unwrap();
     let inner_handle = table.supervisor(before[0].pid.as_deref().unwrap()).unwrap();
-    let inner_gone = table.await_exit(&inner_handle.pid().to_string()).unwrap();
+    let inner_gone = exit_of(table, &inner_handle.pid().to_string());
     crash(table, &inner_handle, "w").await;
     assert_eq!(
         inner_gone.await,
@@ -302,7 +302,7 @@ async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
         .unwrap();
     // Trapping exits, the worker receives `shutdown` as an event and carries on.
     table.call(&pid, None, "trap on", WAIT).await.unwrap();
-    let exited = table.await_exit(&pid).unwrap();
+    let exited = exit_of(table, &pid);
     supervisor.terminate_child("stubborn").await.unwrap();
     assert_eq!(exited.await, ExitReason::Kill);
     assert_eq!(supervisor.which_children().await.unwrap()[0].pid, None);

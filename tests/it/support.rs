@@ -2,10 +2,11 @@
 //! counter worker, settings with a shared compile cache, and an in-process HTTP client.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arsenal::Host;
 use arsenal::config::Settings;
-use arsenal::runtime::{ChildInfo, ProcessTable, SupervisorHandle};
+use arsenal::runtime::{ChildInfo, ExitReason, ProcessTable, SupervisorHandle};
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -354,6 +355,33 @@ impl Reply {
     }
 }
 
+/// How long a test waits for something the host does on its own (an exit, a restart, the
+/// end of a compilation) before failing: long beside what it takes even on a loaded
+/// machine, so only a broken host runs out of it, and a hang fails the test instead of
+/// holding up the suite.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `future`'s output, or a failure naming `what` when it has not come within
+/// [`PATIENCE`]. No test waits without a bound.
+pub(crate) async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen within {PATIENCE:?}"))
+}
+
+/// The exit of `target`, watched from now (take it before causing the exit) and awaited
+/// within [`PATIENCE`].
+pub(crate) fn exit_of(
+    table: &ProcessTable,
+    target: &str,
+) -> impl Future<Output = ExitReason> + use<> {
+    let exit = table
+        .await_exit(target)
+        .unwrap_or_else(|error| panic!("cannot watch `{target}` exit: {error}"));
+    let what = format!("the exit of `{target}`");
+    async move { within(&what, exit).await }
+}
+
 /// Pids of a supervisor's children, in order.
 pub(crate) fn pids(children: &[ChildInfo]) -> Vec<Option<String>> {
     children.iter().map(|child| child.pid.clone()).collect()
@@ -374,7 +402,7 @@ pub(crate) async fn crash(
         .pid
         .clone()
         .unwrap();
-    let exited = table.await_exit(&pid).unwrap();
+    let exited = exit_of(table, &pid);
     table.send(&pid, None, "crash").unwrap();
     exited.await;
     settle(supervisor, &before).await
@@ -382,7 +410,7 @@ pub(crate) async fn crash(
 
 /// Wait until a supervisor's children differ from `before`.
 pub(crate) async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) -> Vec<ChildInfo> {
-    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+    within("the supervisor's reaction", async {
         loop {
             match supervisor.which_children().await {
                 Ok(now) if pids(&now) != pids(before) || now.len() != before.len() => return now,
@@ -392,7 +420,6 @@ pub(crate) async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) 
         }
     })
     .await
-    .expect("the supervisor reacts")
 }
 
 /// A `tracing` writer into a shared buffer, for tests that read what was logged.

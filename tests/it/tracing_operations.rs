@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{TestHost, host_with_counters};
+use crate::{TestHost, exit_of, host_with_counters, within};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -105,7 +105,7 @@ async fn a_trace_keeps_only_the_kinds_asked_and_stops_at_its_bounds() {
     // A trace ends when its process exits, with the exit as its last event.
     let lifecycle = start(&host, "tracee", json!({ "events": ["lifecycle"] })).await;
     let pid = table.whereis("tracee").unwrap().to_string();
-    let exited = table.await_exit(&pid).unwrap();
+    let exited = exit_of(table, &pid);
     table
         .exit("tracee", None, arsenal::runtime::ExitReason::Kill)
         .unwrap();
@@ -162,11 +162,14 @@ async fn profile_process_measures_each_message_kind() {
         })
     };
     let table = host.host.processes();
-    while !profiling.is_finished() {
-        table.call("busy", None, "add 2", WAIT).await.unwrap();
-        table.call("busy", None, "inc", WAIT).await.unwrap();
-        tokio::task::yield_now().await;
-    }
+    within("the end of the 300 ms profile", async {
+        while !profiling.is_finished() {
+            table.call("busy", None, "add 2", WAIT).await.unwrap();
+            table.call("busy", None, "inc", WAIT).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     let profile = profiling.await.unwrap();
     assert_eq!(profile.status, 200, "{}", profile.body);
     let data = &profile.body["data"];

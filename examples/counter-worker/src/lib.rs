@@ -1,9 +1,9 @@
 //! Example worker process: a counter. Messages `"inc"` and `"add N"` change it, a call
 //! with `"get"` replies with the value; `snapshot`/`restore` carry it across hibernation
 //! and upgrades. It also drives the `process` import for tests: `tell TO MSG` (send),
-//! `ask TO MSG` (call, replying with the answer), `self`, `timer MS` (an `inc` later),
-//! `link TO`, `monitor TO`, `trap on|off`, `whereis NAME`. Written against the process
-//! world directly with wit-bindgen.
+//! `ask TO MSG` (call, waiting up to 10 s, replying with the answer), `self`, `timer MS`
+//! (an `inc` later), `link TO`, `monitor TO`, `trap on|off`, `whereis NAME`. Written
+//! against the process world directly with wit-bindgen.
 
 use std::cell::Cell;
 
@@ -64,7 +64,9 @@ fn apply(payload: &str) -> Result<Option<String>, String> {
         }
         Some(("ask", rest)) => {
             let (to, message) = rest.split_once(' ').ok_or("ask TO MSG")?;
-            let answer = process::call(to, message, 1_000)
+            // Long enough that a test sees two workers asking each other stay deadlocked
+            // however loaded the machine.
+            let answer = process::call(to, message, 10_000)
                 .map_err(|error| format!("call failed: {error:?}"))?;
             return Ok(Some(answer));
         }

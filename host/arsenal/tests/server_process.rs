@@ -180,6 +180,30 @@ impl Drop for Server {
     }
 }
 
+/// Run `command` to its end and return its output; one still running after
+/// [`START_BOUND`] (a server that should have refused to start, a client that hangs) is
+/// killed and fails the test.
+fn output_within(command: &mut Command) -> std::process::Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id().to_string();
+    let (ended, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = ended.send(child.wait_with_output());
+    });
+    match output.recv_timeout(START_BOUND) {
+        Ok(output) => output.expect("the binary's output is read"),
+        Err(_) => {
+            // Not reaped yet, so the pid is still the child's.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("{command:?} still ran after {START_BOUND:?}");
+        }
+    }
+}
+
 /// Send a request head and `sent` bytes of a `body` announced whole, over a raw socket,
 /// and return without reading an answer: the upload is in flight.
 fn start_upload(server: &Server, path: &str, body: &[u8], sent: usize) -> TcpStream {
@@ -565,13 +589,13 @@ fn local_mode_generates_prints_and_keeps_its_admin_token() {
 
     // The CLI, told only where the server is, finds the kept token.
     let config = dir.path().join("arsenal.toml");
-    let cli = Command::new(env!("CARGO_BIN_EXE_arsenal"))
-        .args(["--config".as_ref(), config.as_os_str()])
-        .args(["versions", "echo", "--url", &server.url])
-        .env_remove("ARSENAL_ADMIN_TOKEN")
-        .env_remove("ARSENAL_TOKEN")
-        .output()
-        .expect("the CLI runs");
+    let cli = output_within(
+        Command::new(env!("CARGO_BIN_EXE_arsenal"))
+            .args(["--config".as_ref(), config.as_os_str()])
+            .args(["versions", "echo", "--url", &server.url])
+            .env_remove("ARSENAL_ADMIN_TOKEN")
+            .env_remove("ARSENAL_TOKEN"),
+    );
     assert!(
         cli.status.success(),
         "{}{}",
@@ -617,12 +641,12 @@ fn local_mode_generates_prints_and_keeps_its_admin_token() {
     assert!(records > 10, "{records} records");
 
     // Without keys, only loopback: another address is refused before anything is served.
-    let refused = Command::new(env!("CARGO_BIN_EXE_arsenal"))
-        .args(["--config".as_ref(), config.as_os_str()])
-        .args(["serve", "--addr", "0.0.0.0:0"])
-        .env("ARSENAL_LOG", "warn")
-        .output()
-        .expect("the binary runs");
+    let refused = output_within(
+        Command::new(env!("CARGO_BIN_EXE_arsenal"))
+            .args(["--config".as_ref(), config.as_os_str()])
+            .args(["serve", "--addr", "0.0.0.0:0"])
+            .env("ARSENAL_LOG", "warn"),
+    );
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("binds only to loopback"), "{said}");
