@@ -22,6 +22,7 @@ mod permissions;
 mod process_operations;
 mod processes;
 mod python_worker;
+mod rate_limits;
 mod sandboxes;
 mod scaffold;
 mod serve;

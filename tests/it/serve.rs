@@ -8,7 +8,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::{TestHost, exit_of, guests, settings};
 
-async fn start(
+/// Serve `host` on a loopback port: the address, the signal that stops the server, and
+/// the server's task.
+pub(crate) async fn start(
     host: &TestHost,
 ) -> (
     std::net::SocketAddr,

@@ -134,9 +134,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             .env("ARSENAL_CACHE__DIR", work.join("cache"))
             .env("ARSENAL_SERVER__PERSIST", "false")
             .env("ARSENAL_ADMIN_TOKEN", "bench-http-admin-token")
-            // One principal (the local reader) sends every request: the default quotas
-            // (50 calls a second per operation) would answer 429 almost at once. The
-            // buckets still run, with room for any run's requests.
+            // Local mode limits no caller by default; the buckets are turned on, with
+            // room for any run's requests, so that the figures include what counting
+            // each request costs a keyed server.
+            .env("ARSENAL_RATE_LIMITS__IN_LOCAL_MODE", "true")
             .env("ARSENAL_RATE_LIMITS__PER_KEY__BURST", "4000000000")
             .env("ARSENAL_RATE_LIMITS__PER_OPERATION__BURST", "4000000000");
         let _server = wrk::Server(spawn(

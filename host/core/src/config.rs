@@ -265,11 +265,18 @@ pub struct RateQuota {
 }
 
 /// Rate limits; over one, a request answers 429 `rate_limited` with `Retry-After`.
+///
+/// The per-principal limits share a server between its keys, so that one cannot starve
+/// the others. Local mode has no keys: its callers are the one user of a loopback server
+/// (every anonymous reader is the same principal), whom a limit would only throttle — a
+/// load test would be refused — so there they apply only when `in_local_mode` says so.
+/// Failed authentications are limited in both modes: anything that reaches loopback can
+/// guess at the admin token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitSettings {
-    /// Requests of one principal (a key, the admin token, or local readers), a batch
-    /// counting once. Default 200 at once, 100 a second.
+    /// Requests of one principal (a key, or in local mode the admin token or the
+    /// anonymous readers), a batch counting once. Default 200 at once, 100 a second.
     pub per_key: RateQuota,
     /// Calls of one operation by one principal, batch calls included. Default 100 at
     /// once, 50 a second.
@@ -277,6 +284,8 @@ pub struct RateLimitSettings {
     /// Failed authentications from one client address; past it even a right key is
     /// refused until the bucket refills. Default 10 at once, one more every 6 s.
     pub failed_auth: RateQuota,
+    /// Whether `per_key` and `per_operation` apply in local mode too. Default `false`.
+    pub in_local_mode: bool,
 }
 
 impl RateLimitSettings {
@@ -290,6 +299,7 @@ impl RateLimitSettings {
             per_key: off,
             per_operation: off,
             failed_auth: off,
+            in_local_mode: false,
         }
     }
 }
@@ -309,6 +319,7 @@ impl Default for RateLimitSettings {
                 burst: 10,
                 replenish_ms: 6_000,
             },
+            in_local_mode: false,
         }
     }
 }
@@ -510,6 +521,8 @@ mod tests {
                 keys = [{ name = "ci", sha256 = "ab", roles = ["operator"] }]
                 [auth.required_role]
                 list_workers = "admin"
+                [rate_limits]
+                in_local_mode = true
                 [rate_limits.per_key]
                 burst = 0
                 replenish_ms = 1
@@ -526,6 +539,7 @@ mod tests {
             );
             assert_eq!(settings.auth.admin_token.as_deref(), Some("scripted"));
             assert_eq!(settings.rate_limits.per_key.burst, 0);
+            assert!(settings.rate_limits.in_local_mode);
             assert_eq!(settings.rate_limits.failed_auth.burst, 10, "defaults stay");
             Ok(())
         });

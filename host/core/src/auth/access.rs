@@ -106,10 +106,11 @@ impl Access {
         } else {
             Mode::Keys(keys)
         };
+        let limits = RateLimits::new(&settings.rate_limits, matches!(mode, Mode::Local(_)));
         Ok(Access {
             mode,
             roles: RolePolicy::new(settings.auth.required_role.clone()),
-            limits: RateLimits::new(&settings.rate_limits),
+            limits,
         })
     }
 

@@ -81,7 +81,9 @@ impl Clock for RateClock {
     }
 }
 
-/// Every limit of one host; each is off when its quota's burst is 0.
+/// Every limit of one host; each is off when its quota's burst is 0, and the
+/// per-principal ones are off in local mode unless configured on (see
+/// [`RateLimitSettings`] for why).
 ///
 /// Buckets are keyed by a hash of the principal (and operation) rather than the names
 /// themselves, so counting a request allocates nothing. The hasher is seeded at random
@@ -103,11 +105,20 @@ pub struct RateLimits {
 const PENALTIES_SWEPT_AT: usize = 1_024;
 
 impl RateLimits {
-    pub(crate) fn new(settings: &RateLimitSettings) -> RateLimits {
+    /// The limits `settings` put in force; `local` says the host runs in local mode, where
+    /// the per-principal limits apply only if `settings.in_local_mode` asks for them.
+    pub(crate) fn new(settings: &RateLimitSettings, local: bool) -> RateLimits {
         let clock = RateClock::new();
+        let per_principal = |quota| {
+            if local && !settings.in_local_mode {
+                None
+            } else {
+                Bucket::new(quota, &clock)
+            }
+        };
         RateLimits {
-            per_key: Bucket::new(settings.per_key, &clock),
-            per_operation: Bucket::new(settings.per_operation, &clock),
+            per_key: per_principal(settings.per_key),
+            per_operation: per_principal(settings.per_operation),
             failed_auth: Bucket::new(settings.failed_auth, &clock),
             penalties: Mutex::default(),
             hasher: RandomState::new(),
@@ -213,16 +224,51 @@ impl<K: Hash + Eq + Clone> std::fmt::Debug for Bucket<K> {
 mod tests {
     use super::*;
 
-    fn limits(burst: u32) -> RateLimits {
+    fn settings(burst: u32) -> RateLimitSettings {
         let quota = RateQuota {
             burst,
             replenish_ms: 60_000,
         };
-        RateLimits::new(&RateLimitSettings {
+        RateLimitSettings {
             per_key: quota,
             per_operation: quota,
             failed_auth: quota,
-        })
+            in_local_mode: false,
+        }
+    }
+
+    fn limits(burst: u32) -> RateLimits {
+        RateLimits::new(&settings(burst), false)
+    }
+
+    #[test]
+    fn local_mode_limits_only_failed_authentications_unless_asked() {
+        let local = RateLimits::new(&settings(1), true);
+        for _ in 0..1_000 {
+            assert!(local.request("anonymous").is_ok());
+            assert!(local.call("anonymous", "echo").is_ok());
+        }
+        let client = IpAddr::from([127, 0, 0, 1]);
+        assert!(local.failed(client).is_ok());
+        assert_eq!(
+            local.failed(client).unwrap_err().scope,
+            Scope::FailedAuthentication
+        );
+
+        let asked = RateLimits::new(
+            &RateLimitSettings {
+                in_local_mode: true,
+                ..settings(1)
+            },
+            true,
+        );
+        assert!(asked.request("anonymous").is_ok());
+        assert_eq!(asked.request("anonymous").unwrap_err().scope, Scope::Key);
+        assert!(asked.call("anonymous", "echo").is_ok());
+        assert_eq!(
+            asked.call("anonymous", "echo").unwrap_err().scope,
+            Scope::Operation
+        );
     }
 
     #[test]
