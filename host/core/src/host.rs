@@ -86,22 +86,9 @@ impl Host {
         let access = Arc::new(crate::auth::Access::new(&settings)?);
         let gate = InstanceGate::new(engine.facts().max_instances);
         let incarnation = incarnation();
-        let facts = Arc::new(HostFacts {
-            node: settings.server.node.clone(),
-            started: Instant::now(),
-            engine: engine.facts().clone(),
-            instances: gate.clone(),
-            operations_loaded: AtomicU32::new(0),
-            processes: std::sync::OnceLock::new(),
-            compile_cache: Default::default(),
-            cluster: arc_swap::ArcSwap::from_pointee(crate::cluster::Cluster::standalone(
-                &settings.server.node,
-                incarnation,
-                &settings.cluster,
-            )),
-        });
+        let compile_cache = Arc::new(crate::telemetry::CacheLookups::default());
         let workers = Arc::new(WorkerEngine::new(
-            facts.compile_cache.clone(),
+            compile_cache.clone(),
             grants.clone(),
             WorkerLimits {
                 memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
@@ -128,7 +115,20 @@ impl Host {
                 sandbox_dir: settings.server.resolved_sandbox_dir(),
             },
         );
-        let _ = facts.processes.set(Arc::downgrade(&processes));
+        let facts = Arc::new(HostFacts {
+            node: settings.server.node.clone(),
+            started: Instant::now(),
+            engine: engine.facts().clone(),
+            instances: gate.clone(),
+            operations_loaded: AtomicU32::new(0),
+            processes: Arc::downgrade(&processes),
+            compile_cache,
+            cluster: arc_swap::ArcSwap::from_pointee(crate::cluster::Cluster::standalone(
+                &settings.server.node,
+                incarnation,
+                &settings.cluster,
+            )),
+        });
         let loader = Loader::new(
             engine,
             cache,
@@ -219,7 +219,7 @@ impl Host {
                 ..Default::default()
             };
             if let Some(facts) = facts.upgrade() {
-                let table = facts.processes.get().and_then(std::sync::Weak::upgrade);
+                let table = facts.processes.upgrade();
                 local.load = crate::cluster::NodeLoad {
                     processes: table.as_ref().map_or(0, |table| table.len() as u32),
                     instances_in_use: facts.instances.in_use(),

@@ -77,7 +77,7 @@ fn not_found(error: SendError) -> LookupError {
 
 impl Reach<'_> {
     pub(super) fn table(&self) -> Option<Arc<ProcessTable>> {
-        self.host.processes.get().and_then(std::sync::Weak::upgrade)
+        self.host.processes.upgrade()
     }
 
     fn lookup<T>(

@@ -32,8 +32,8 @@ pub(crate) struct HostFacts {
     pub(crate) engine: EngineFacts,
     pub(crate) instances: Arc<InstanceGate>,
     pub(crate) operations_loaded: AtomicU32,
-    /// The process table, set once it exists (it is built after these facts).
-    pub(crate) processes: std::sync::OnceLock<std::sync::Weak<crate::runtime::ProcessTable>>,
+    /// The process table (weak: the host owns it).
+    pub(crate) processes: std::sync::Weak<crate::runtime::ProcessTable>,
     /// Compile-cache lookups of operation components, for `/metrics`.
     pub(crate) compile_cache: Arc<crate::telemetry::CacheLookups>,
     /// This node's place in the cluster: alone until `Host::start` joins NATS.
