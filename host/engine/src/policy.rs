@@ -8,9 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Serialize;
-
-use crate::settings::CapabilitySettings;
+use serde::{Deserialize, Serialize};
 
 /// A named capability: one runtime interface an operation may import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -307,6 +305,32 @@ fn source_label(source: Source) -> &'static str {
         Source::Builtin => "built-in",
         Source::Directory => "directory",
         Source::Upload => "uploaded",
+    }
+}
+
+/// Capabilities granted per source of components. Built-in operations get every
+/// capability they import.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapabilitySettings {
+    /// Capabilities granted to components loaded from `operations.dirs` and files.
+    /// Default: the read-only ones (`system`).
+    pub directory: Vec<String>,
+    /// Capabilities granted to uploaded components. Default: the read-only ones.
+    pub upload: Vec<String>,
+}
+
+impl Default for CapabilitySettings {
+    fn default() -> Self {
+        let read_only: Vec<String> = Capability::ALL
+            .iter()
+            .filter(|capability| capability.is_read_only())
+            .map(|capability| capability.name().to_owned())
+            .collect();
+        CapabilitySettings {
+            directory: read_only.clone(),
+            upload: read_only,
+        }
     }
 }
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::policy::CapabilitySettings;
+
 /// Sandboxes one host runs at most, unless configured.
 pub const DEFAULT_MAX_SANDBOXES: usize = 64;
 
@@ -85,32 +87,6 @@ impl Default for LimitSettings {
             warm_idle_ms: 60_000,
             keep_resident_kib: 4 * 1024,
             decommit_batch: 1,
-        }
-    }
-}
-
-/// Capabilities granted per source of components. Built-in operations get every
-/// capability they import.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CapabilitySettings {
-    /// Capabilities granted to components loaded from `operations.dirs` and files.
-    /// Default: the read-only ones (`system`).
-    pub directory: Vec<String>,
-    /// Capabilities granted to uploaded components. Default: the read-only ones.
-    pub upload: Vec<String>,
-}
-
-impl Default for CapabilitySettings {
-    fn default() -> Self {
-        let read_only: Vec<String> = crate::policy::Capability::ALL
-            .iter()
-            .filter(|capability| capability.is_read_only())
-            .map(|capability| capability.name().to_owned())
-            .collect();
-        CapabilitySettings {
-            directory: read_only.clone(),
-            upload: read_only,
         }
     }
 }

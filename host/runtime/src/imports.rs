@@ -2,20 +2,13 @@
 //! itself and other processes — its pid, names, send, call, timers, links, monitors and
 //! `trap_exit`. Every call acts as the calling process.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::state::ProcessState;
-use crate::{Pid, ProcessTable, SendError, TraceKind};
+use crate::state::{ProcessContext, ProcessState};
+use crate::{ProcessTable, SendError, TraceKind};
 use arsenal_engine::bindings::process::arsenal::process::process::Host;
 use arsenal_engine::bindings::process::arsenal::process::types::SendError as WitSendError;
-
-/// Which process a worker's store belongs to, and its table.
-#[derive(Debug, Clone)]
-pub(crate) struct ProcessContext {
-    pub(crate) table: Weak<ProcessTable>,
-    pub(crate) pid: Pid,
-}
 
 impl ProcessContext {
     fn table(&self) -> Result<Arc<ProcessTable>, WitSendError> {

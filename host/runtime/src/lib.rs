@@ -20,7 +20,6 @@ mod table;
 mod trace;
 mod worker;
 
-pub(crate) use imports::ProcessContext;
 pub use inspection::{MailboxView, RestartError, Restarted};
 pub use mailbox::{Mailbox, QueuedMessage};
 pub use pid::is_valid_name;
@@ -34,6 +33,7 @@ pub use sandbox::{
 };
 pub use service::{HOST_TREE, Probe, ServiceSpec};
 pub use spec_document::{SpecError, checked_flags, child_spec, supervisor_spec};
+pub(crate) use state::ProcessContext;
 pub use supervisor::{
     ChildInfo, ChildSpec, ChildStart, Flags, Restart, RestartRecord, Shutdown, Strategy,
     SupervisorError, SupervisorHandle, SupervisorSpec, SupervisorSummary,

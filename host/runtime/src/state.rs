@@ -2,14 +2,21 @@
 //! and which process the store belongs to, for the `arsenal:process/process` import.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use arsenal_engine::bindings::process::arsenal::process::types;
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::imports::ProcessContext;
+use crate::{Pid, ProcessTable};
+
+/// Which process a worker's store belongs to, and its table.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessContext {
+    pub(crate) table: Weak<ProcessTable>,
+    pub(crate) pid: Pid,
+}
 
 /// The store data of one worker instance.
 pub(crate) struct ProcessState {
