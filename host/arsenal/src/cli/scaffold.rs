@@ -143,7 +143,7 @@ wit-bindgen = { version = "0.63", default-features = false, features = ["macros"
 const LOCK: &str = include_str!("../../../../Cargo.lock");
 
 /// `arsenal-testing` in the sources this binary was built from.
-const TESTING_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testing");
+const TESTING_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testing");
 
 mod rust {
     pub(super) const MANIFEST: &str = include_str!("templates/rust/Cargo.toml.in");
@@ -437,8 +437,8 @@ mod tests {
             names.sort();
             names
         };
-        assert_eq!(embedded(WIT), files("../wit", "wit"));
-        assert_eq!(embedded(SDK_SOURCES), files("../sdk/src", "rs"));
+        assert_eq!(embedded(WIT), files("../../wit", "wit"));
+        assert_eq!(embedded(SDK_SOURCES), files("../../sdk/src", "rs"));
     }
 
     #[test]
