@@ -7,11 +7,12 @@ use std::sync::atomic::AtomicU32;
 use std::time::Instant;
 
 use crate::cache::CompileCache;
-use crate::capabilities::{Grants, HostFacts, Source, UnknownCapability};
 use crate::config::Settings;
 use crate::engine::OperationEngine;
+use crate::facts::HostFacts;
 use crate::invoke::InstanceGate;
 use crate::loader::{LoadError, Loader};
+use crate::policy::{Grants, Source, UnknownCapability};
 use crate::registry::{Added, Registry};
 use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
 

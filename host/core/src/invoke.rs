@@ -13,10 +13,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 
 use crate::bindings::wit;
-use crate::capabilities::HostFacts;
-use crate::capabilities::Permits;
+use crate::facts::HostFacts;
 use crate::handler::OperationPre;
 use crate::limits::CallLimiter;
+use crate::permits::Permits;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};

@@ -23,11 +23,13 @@ pub mod uploads;
 pub mod warm;
 
 pub mod config;
+pub mod facts;
 
 pub use arsenal_runtime as runtime;
 
 pub use arsenal_engine::{
-    bindings, cache, compiler, engine, inspect, limits, routes, spec, system_facts, validation,
+    bindings, cache, compiler, engine, inspect, limits, permits, policy, routes, spec,
+    system_facts, validation,
 };
 pub mod watch;
 
@@ -37,10 +39,6 @@ pub use auth::{
 };
 pub use builtin::components as builtin_components;
 pub use cache::{CompileCache, content_hash};
-pub use capabilities::{
-    CONTRACT_VERSIONS, Capability, Denied, Grants, ImportProblem, ImportVerdict, Source,
-    UnknownCapability, check_imports,
-};
 pub use cluster::ClusterError;
 pub use compiler::{CompileError, Compiler, CompilerFacts};
 pub use engine::{EngineFacts, EngineRecipe, OperationEngine};
@@ -51,6 +49,11 @@ pub use invoke::{
 };
 pub use limits::Refusal;
 pub use loader::{LoadError, LoadSummary, LoadedOperation};
+pub use permits::Denied;
+pub use policy::{
+    CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
+    check_imports,
+};
 pub use registry::{Added, Catalog, Put, Registry, Resolved, Swapped};
 pub use routes::{RouteConflict, RouteMatch, RouteTable};
 pub use spec::{

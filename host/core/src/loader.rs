@@ -10,22 +10,21 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::cache::{CompileCache, content_hash};
-use crate::capabilities::{
-    Capability, Grants, HostFacts, ImportProblem, ImportVerdict, Source, add_baseline_to_linker,
-    check_imports,
-};
 use crate::compiler::{CompileError, Compiler};
 use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
+use crate::facts::HostFacts;
 use crate::handler::OperationPre;
 use crate::inspect::{ComponentShape, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
+use crate::policy::{Capability, Grants, ImportProblem, ImportVerdict, Source, check_imports};
 use crate::routes::RouteConflict;
 use crate::spec::{ConfigProblem, OperationSpec, RawConfig};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
+use arsenal_engine::wasi::add_baseline_to_linker;
 
 const MIB: usize = 1024 * 1024;
 const WASM_PAGE: usize = 64 * 1024;
@@ -76,7 +75,7 @@ impl From<ShapeError> for LoadError {
         match error {
             ShapeError::UnsupportedContract { found } => LoadError::UnsupportedContract {
                 found,
-                supported: crate::capabilities::CONTRACT_VERSIONS.join(", "),
+                supported: crate::policy::CONTRACT_VERSIONS.join(", "),
             },
             other => LoadError::InvalidComponent(other.to_string()),
         }

@@ -13,13 +13,14 @@ use http::Method;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use crate::capabilities::{HostFacts, Source};
 use crate::config::OperationSettings;
+use crate::facts::HostFacts;
 use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
     request, run_guest, run_warm,
 };
 use crate::loader::{LoadError, LoadedOperation, Loader};
+use crate::policy::Source;
 use crate::routes::{RouteMatch, RouteTable};
 
 /// One published set of operations and their routes.

@@ -8,7 +8,8 @@ use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::capabilities::{HostFacts, Reach, RuntimeView};
+use crate::capabilities::{Reach, RuntimeView};
+use crate::facts::HostFacts;
 
 /// The store data of one operation instance (one call, a `describe`, or a warm instance).
 pub(crate) struct CallState {

@@ -4,9 +4,9 @@
 
 use std::sync::Mutex;
 
-use crate::capabilities::Source;
 use crate::host::{Host, LoadProblem};
 use crate::loader::{LoadError, LoadedOperation};
+use crate::policy::Source;
 use crate::registry::Swapped;
 use crate::runtime::WorkerCode;
 use crate::state::{Kept, Manifest, StateDir};

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tracing::instrument::WithSubscriber as _;
 
 use crate::cache::content_hash;
-use crate::capabilities::Source;
+use crate::policy::Source;
 use crate::registry::{Put, Registry};
 
 /// What the watcher did about one file.

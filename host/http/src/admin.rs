@@ -16,10 +16,10 @@ use super::cluster;
 use super::dispatch::read_capped;
 use super::error::ApiError;
 use arsenal_core::cache::content_hash;
-use arsenal_core::capabilities::Source;
 use arsenal_core::cluster::{Changed, ComponentKind, LiveChange};
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
+use arsenal_core::policy::Source;
 use arsenal_core::registry::{Added, Swapped, revision};
 use arsenal_core::uploads::Change;
 

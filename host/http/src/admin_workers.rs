@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::admin::{Live, component, keep, noted, versions_answer};
 use super::cluster;
 use super::error::ApiError;
-use arsenal_core::capabilities::Source;
 use arsenal_core::cluster::{Changed, ComponentKind, LiveChange};
 use arsenal_core::host::Host;
+use arsenal_core::policy::Source;
 use arsenal_core::runtime::{Loaded, WorkerCode, WorkerError};
 use arsenal_core::uploads::Change;
 

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::args::CheckSource;
-use arsenal_core::capabilities::Source;
 use arsenal_core::config::Settings;
 use arsenal_core::host::Host;
+use arsenal_core::policy::Source;
 use arsenal_http::ApiError;
 
 pub(crate) async fn check(

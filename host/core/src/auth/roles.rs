@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use http::Method;
 
-use crate::capabilities::Capability;
 use crate::loader::LoadedOperation;
+use crate::policy::Capability;
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -15,8 +15,8 @@ use crate::bindings::arsenal::runtime::distributed::{
     NameConflict, NodeLoad, NodeReply, NodeStatus,
 };
 use crate::bindings::arsenal::runtime::distributed_control::{self, MigrateError, Migrated};
-use crate::capabilities::Capability;
 use crate::cluster::{self, ForwardedCall};
+use crate::policy::Capability;
 
 use super::{Gated, Granted, Reach, RuntimeView};
 

@@ -20,13 +20,9 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker};
 
-pub use arsenal_engine::permits::{Denied, Permits};
-pub use arsenal_engine::policy::{
-    CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,
-    check_imports,
-};
-pub use arsenal_engine::wasi::{GuestOutput, add_baseline_to_linker, add_filesystem_to_linker};
-pub(crate) use system::HostFacts;
+use crate::facts::HostFacts;
+use crate::permits::{Denied, Permits};
+use crate::policy::Capability;
 
 /// Link every runtime capability's interfaces for store data `T`. Whether a component may
 /// import them at all was decided at load (`check_imports`).

@@ -10,7 +10,7 @@ use wasmtime::component::Linker;
 use crate::bindings::arsenal::runtime::messaging::{self, DeliveryError};
 use crate::bindings::arsenal::runtime::process_control;
 use crate::bindings::arsenal::runtime::processes::{self, LookupError, ProcessInfo};
-use crate::capabilities::Capability;
+use crate::policy::Capability;
 use crate::runtime::{ExitReason, ProcessTable, SendError};
 
 use super::{Gated, Granted, Reach, RuntimeView, answer};

@@ -9,7 +9,7 @@ use wasmtime::component::Linker;
 use crate::bindings::arsenal::runtime::sandboxes::{
     self as wit, Destroyed, Reloaded, RunOutcome, SandboxError as Refused, SandboxInfo,
 };
-use crate::capabilities::Capability;
+use crate::policy::Capability;
 use crate::runtime::{LimitsDocument, PolicyDocument, ProcessTable, Sandbox, SandboxError};
 
 use super::{Gated, Granted, Reach, RuntimeView, answer};

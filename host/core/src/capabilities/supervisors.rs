@@ -10,7 +10,7 @@ use crate::bindings::arsenal::runtime::supervisor_control;
 use crate::bindings::arsenal::runtime::supervisors::{
     self as wit, ChildInfo, RestartRecord, SupervisorError as Refused, SupervisorInfo, TreeNode,
 };
-use crate::capabilities::Capability;
+use crate::policy::Capability;
 use crate::runtime::{
     self, ExitReason, Pid, ProcessTable, SpecError, SupervisorError, SupervisorHandle,
 };

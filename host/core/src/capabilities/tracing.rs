@@ -8,7 +8,7 @@ use wasmtime::component::Linker;
 use crate::bindings::arsenal::runtime::tracing::{
     self as wit, KindProfile, Profile, TraceError as Refused, TraceEvent, TraceInfo,
 };
-use crate::capabilities::Capability;
+use crate::policy::Capability;
 use crate::runtime::{ProcessTable, Trace, TraceError, TraceKind, TraceOptions};
 
 use super::{Gated, Granted, Reach, RuntimeView, answer};

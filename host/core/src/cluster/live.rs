@@ -27,8 +27,8 @@ use tokio::sync::Notify;
 
 use super::node::Cluster;
 use super::objects::{ComponentKind, Missing};
-use crate::capabilities::Source;
 use crate::loader::LoadedOperation;
+use crate::policy::Source;
 use crate::registry::{Added, Registry};
 use crate::runtime::{WorkerCode, WorkerEngine};
 
