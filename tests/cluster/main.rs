@@ -156,7 +156,8 @@ impl Node {
     }
 
     /// The live version of operation or worker `name` here: an operation's content hash,
-    /// a worker's version (the start of its content hash); `None` when not loaded.
+    /// a worker's version (the start of its content hash); `None` when not loaded (an
+    /// unloaded built-in is listed, not loaded, with the version to restore).
     async fn live(&self, kind: &str, name: &str) -> Option<String> {
         let (status, body) = self
             .admin(
@@ -165,7 +166,7 @@ impl Node {
                 None,
             )
             .await;
-        if status == 404 {
+        if status == 404 || body["data"]["loaded"] == false {
             return None;
         }
         assert_eq!(status, 200, "{body}");
@@ -812,6 +813,15 @@ async fn every_admin_change_reaches_every_node_and_nodes_that_join_later() {
     let everyone = [a, b, c, &d];
     converged(&everyone, "worker", "counter", None).await;
     converged(&everyone, "operation", "greet", None).await;
+
+    // The built-in unloaded everywhere, restored on c: every node restores its own.
+    let (status, body) = c.admin(Method::POST, "operations/echo/restore", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["source"], "builtin", "{body}");
+    let echo = body["data"]["content_hash"].as_str().unwrap().to_owned();
+    converged(&everyone, "operation", "echo", Some(&echo)).await;
+    let (status, body) = d.get("/api/v1/echo/x").await;
+    assert_eq!(status, 200, "{body}");
     eventually(Duration::from_secs(10), "consistent versions", || async {
         let (_, body) = a.get("/api/v1/cluster/topology").await;
         (body["data"]["nodes"].as_array().unwrap().len() == 4

@@ -471,6 +471,55 @@ async fn load_versions_rollback_and_unload_against_a_running_server() {
     }
 }
 
+/// A built-in unloaded through the CLI stays unloaded when the server restarts, until
+/// `arsenal restore` brings it back; then it stays across the next restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_brings_back_an_unloaded_builtin_across_restarts() {
+    let config = Config::new();
+    let state = crate::fresh_state_dir();
+    let start = || {
+        let mut settings = settings();
+        settings.server.state_dir = Some(state.clone());
+        Server::start_with(settings, &[])
+    };
+    let server = start().await;
+    let unloaded = arsenal(&config, &["unload", "echo", "--url", &server.url])
+        .await
+        .json(0);
+    assert_eq!(unloaded["data"]["name"], "echo");
+    server.stop().await;
+
+    let server = start().await;
+    let url = server.url.as_str();
+    let gone = arsenal(&config, &["call", "echo", "id=1", "--url", url])
+        .await
+        .json(1);
+    assert_eq!(gone["error"]["code"], "operation_not_found");
+    let versions = arsenal(&config, &["versions", "echo", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(versions["data"]["loaded"], false);
+    assert_eq!(versions["data"]["versions"][0]["source"], "builtin");
+    let restored = arsenal(&config, &["restore", "echo", "--url", url])
+        .await
+        .json(0);
+    assert_eq!(restored["data"]["name"], "echo");
+    let again = arsenal(&config, &["restore", "echo", "--url", url])
+        .await
+        .json(1);
+    assert_eq!(again["error"]["code"], "operation_exists");
+    arsenal(&config, &["call", "echo", "id=1", "--url", url])
+        .await
+        .json(0);
+    server.stop().await;
+
+    let server = start().await;
+    arsenal(&config, &["call", "echo", "id=1", "--url", &server.url])
+        .await
+        .json(0);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_commands_find_the_local_admin_token_themselves() {
     let config = Config::new();

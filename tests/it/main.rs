@@ -23,6 +23,7 @@ mod process_operations;
 mod processes;
 mod python_worker;
 mod rate_limits;
+mod restore;
 mod sandboxes;
 mod scaffold;
 mod serve;

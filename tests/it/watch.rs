@@ -129,6 +129,13 @@ async fn files_added_replaced_and_deleted_are_applied() {
     host.get("/api/v1/greet/ann")
         .await
         .assert_error(404, "operation_not_found");
+    // Gone with its file, it has no version to restore.
+    host.post(
+        "/api/v1/admin/operations/greet/restore",
+        serde_json::json!({}),
+    )
+    .await
+    .assert_error(404, "nothing_to_restore");
 
     // Garbage is refused and changes nothing, and the log says so, naming the file.
     let junk = dir.path().join("junk.wasm");

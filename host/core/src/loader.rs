@@ -54,6 +54,8 @@ pub enum LoadError {
     NameMismatch { expected: String, found: String },
     #[error("operation `{0}` has no earlier version to roll back to")]
     NoEarlierVersion(String),
+    #[error("operation `{0}` has no version of its own (built in or from a directory) to restore")]
+    NothingToRestore(String),
     #[error("{0}")]
     CompileTimeout(String),
     #[error("{0}")]

@@ -108,6 +108,10 @@ pub struct Registry {
     changes: tokio::sync::Mutex<()>,
     /// Earlier versions of each operation, oldest first, for rollback.
     history: std::sync::Mutex<HashMap<String, VecDeque<Arc<LoadedOperation>>>>,
+    /// The version of each name that loads at start on its own (built-in or from a
+    /// directory), the last one made live: an unloaded name comes back to it with
+    /// [`Registry::restore`], as it would if the unload had not been recorded.
+    bases: std::sync::Mutex<HashMap<String, Arc<LoadedOperation>>>,
 }
 
 /// What [`Registry::put`] did.
@@ -144,6 +148,7 @@ impl Registry {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             changes: tokio::sync::Mutex::new(()),
             history: Default::default(),
+            bases: Default::default(),
         }
     }
 
@@ -261,14 +266,26 @@ impl Registry {
         operations.push(operation.clone());
         operations.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
         self.publish(Catalog::build(operations, Some(&operation.spec.name))?);
+        self.note_base(&operation);
         tracing::info!(operation = %operation.spec.name, version = %operation.spec.version, route = %format!("{} {}", operation.spec.method, operation.spec.route.template), origin = %operation.origin, "operation loaded");
         Ok(())
+    }
+
+    /// Keep `operation` as the version its name comes back to when it is not an upload.
+    fn note_base(&self, operation: &Arc<LoadedOperation>) {
+        if operation.source != Source::Upload {
+            self.bases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(operation.spec.name.clone(), operation.clone());
+        }
     }
 
     /// Put `live` in place of the version of its name, keeping that one for rollback.
     /// Callers hold `changes`.
     fn replace_live(&self, live: Arc<LoadedOperation>) -> Result<Swapped, LoadError> {
         let previous = self.swap(live.clone())?;
+        self.note_base(&live);
         self.remember(previous.clone());
         tracing::info!(operation = %live.spec.name, from = %previous.spec.version, to = %live.spec.version, revision = %revision(&live), origin = %live.origin, "operation replaced");
         Ok(Swapped { previous, live })
@@ -301,7 +318,9 @@ impl Registry {
         }
     }
 
-    /// Unload `name`; its history goes with it. Requests in flight finish.
+    /// Unload `name`; its history goes with it, except the version it has on its own
+    /// (built-in or from a directory), which [`Registry::restore`] brings back. Requests in
+    /// flight finish.
     pub async fn remove(&self, name: &str) -> Result<Arc<LoadedOperation>, LoadError> {
         let _guard = self.changes.lock().await;
         let current = self.catalog.load();
@@ -325,6 +344,44 @@ impl Registry {
         self.forget(earlier.into_iter().chain([removed.clone()]));
         tracing::info!(operation = name, "operation unloaded");
         Ok(removed)
+    }
+
+    /// Make the version `name` has on its own (built-in or from a directory) live again
+    /// after an unload. Refused when the name is loaded (`Duplicate`), has no such version
+    /// (`NothingToRestore`), or its route is taken now.
+    pub async fn restore(&self, name: &str) -> Result<Arc<LoadedOperation>, LoadError> {
+        let _guard = self.changes.lock().await;
+        if self.catalog.load().get(name).is_some() {
+            return Err(LoadError::Duplicate(name.to_owned()));
+        }
+        let base = self
+            .restorable(name)
+            .ok_or_else(|| LoadError::NothingToRestore(name.to_owned()))?;
+        self.insert(base.clone())?;
+        tracing::info!(operation = name, version = %base.spec.version, origin = %base.origin, "operation restored");
+        Ok(base)
+    }
+
+    /// The version [`Registry::restore`] would make live: the one `name` has on its own,
+    /// while the name is not loaded.
+    pub fn restorable(&self, name: &str) -> Option<Arc<LoadedOperation>> {
+        if self.catalog.load().get(name).is_some() {
+            return None;
+        }
+        self.bases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Forget the version loaded from `origin` as one to restore: its file was deleted
+    /// from a watched directory, so it no longer loads at start.
+    pub(crate) fn forget_base_from(&self, origin: &str) {
+        self.bases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, base| base.origin != origin);
     }
 
     /// Keep at most `len` earlier versions of `name`, dropping the oldest: how the state
@@ -411,9 +468,11 @@ impl Registry {
     fn forget(&self, dropped: impl IntoIterator<Item = Arc<LoadedOperation>>) {
         let catalog = self.catalog.load();
         let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
         let in_use = |hash: &str| {
             catalog.operations.iter().any(|op| op.content_hash == hash)
                 || history.values().flatten().any(|op| op.content_hash == hash)
+                || bases.values().any(|op| op.content_hash == hash)
         };
         for operation in dropped {
             if operation.source != Source::Builtin && !in_use(&operation.content_hash) {

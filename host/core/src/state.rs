@@ -1,6 +1,6 @@
 //! What the admin API changed, kept across restarts: the components uploaded (stored by
 //! content hash) and a manifest of which version of each operation is live, the earlier
-//! ones kept, and the built-ins unloaded. Every file is written atomically (temporary
+//! ones kept, and the built-ins unloaded (until restored). Every file is written atomically (temporary
 //! file, fsync, rename), so a crash leaves the old state or the new one, never a torn
 //! file; the compile cache means a restart does not recompile.
 
@@ -67,6 +67,12 @@ impl Kept {
         if !self.unloaded.iter().any(|other| other == name) {
             self.unloaded.push(name.to_owned());
         }
+    }
+
+    /// `name` is live again at the version that loads at start on its own: no longer
+    /// unloaded at start.
+    pub(crate) fn restored(&mut self, name: &str) {
+        self.unloaded.retain(|other| other != name);
     }
 
     /// How many earlier versions of `name` are kept.

@@ -28,6 +28,8 @@ pub enum Change<'a> {
     Replaced(&'a Swapped, &'a [u8]),
     RolledBack(&'a Swapped),
     Removed(&'a str),
+    /// An unloaded name made live again at the version it has on its own.
+    Restored(&'a str),
     /// A worker component loaded under a name, and the version it replaced.
     WorkerLoaded(&'a WorkerCode, Option<&'a WorkerCode>, &'a [u8]),
     /// A worker returned to the version given.
@@ -87,6 +89,7 @@ impl Uploads {
                     .rolled_back(&live.spec.name, uploaded(live.source, &live.content_hash));
             }
             Change::Removed(name) => next.operations.removed(name),
+            Change::Restored(name) => next.operations.restored(name),
             Change::WorkerLoaded(code, previous, bytes) => {
                 self.dir.store_component(code.content_hash(), bytes)?;
                 // The engine keeps a replaced version only when it differs.

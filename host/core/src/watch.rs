@@ -147,6 +147,8 @@ async fn apply(registry: &Registry, path: &Path) -> WatchEvent {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // Gone with its file: no longer a version to restore its name to.
+            registry.forget_base_from(&origin);
             let from_file = registry
                 .snapshot()
                 .operations()

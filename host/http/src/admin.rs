@@ -1,5 +1,6 @@
 //! The admin API for operations: upload a component (`POST`), replace it with a new
-//! version (`PUT`), unload it (`DELETE`), list its versions and roll back. Uploads are
+//! version (`PUT`), unload it (`DELETE`), list its versions, roll back, and restore an
+//! unloaded one to the version it has on its own (built in or from a directory). Uploads are
 //! `application/wasm` bodies up to `server.max_upload_bytes`; a bad one changes nothing
 //! and says why with the load error's code.
 
@@ -115,6 +116,32 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
     swap_answer(&host, &name, result, None).await
 }
 
+/// `POST /api/v1/admin/operations/{name}/restore`: make an unloaded name live again at the
+/// version it has on its own (built in, or from a directory).
+pub(crate) async fn restore(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+    let _turn = host.admin_turn().await;
+    if let Some(refused) = cluster::admits_changes(&host) {
+        return noted(refused, Some(&name), None, None);
+    }
+    let restored = host.registry().restore(&name).await;
+    let response = match &restored {
+        Ok(operation) => {
+            match cluster::share(&host, shared(operation, Changed::Restored, None)).await {
+                Some(refused) => refused,
+                None => keep(&host, Change::Restored(&name)).unwrap_or_else(|| {
+                    Json(json!({ "data": version(operation, true) })).into_response()
+                }),
+            }
+        }
+        Err(error) => ApiError::from(error.clone()).into_response(),
+    };
+    let live = restored
+        .as_ref()
+        .ok()
+        .map(|operation| shown_version(operation));
+    noted(response, Some(&name), live, None)
+}
+
 /// What the cluster records of `operation` made live by `changed` (an unload clears the
 /// content hash).
 fn shared<'a>(
@@ -225,11 +252,20 @@ pub(super) fn noted(
     response
 }
 
-/// `GET /api/v1/admin/operations/{name}/versions`: the live version and those kept.
+/// `GET /api/v1/admin/operations/{name}/versions`: the live version and those kept; for
+/// an unloaded name, the version `restore` brings back.
 pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
     match host.registry().versions(&name) {
         Ok(versions) => versions_answer(&name, &versions, |operation| &**operation, version),
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => match host.registry().restorable(&name) {
+            Some(base) => Json(json!({ "data": {
+                "name": name,
+                "loaded": false,
+                "versions": [version(&base, false)],
+            } }))
+            .into_response(),
+            None => ApiError::from(error).into_response(),
+        },
     }
 }
 
@@ -246,7 +282,7 @@ pub(super) fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
     Some(refused.into_response())
 }
 
-/// `{"name", "versions": [...]}`, the live version (the first) marked live.
+/// `{"name", "loaded": true, "versions": [...]}`, the live version (the first) marked live.
 pub(super) fn versions_answer<T, U: ?Sized>(
     name: &str,
     versions: &[T],
@@ -258,7 +294,7 @@ pub(super) fn versions_answer<T, U: ?Sized>(
         .enumerate()
         .map(|(index, entry)| show(item(entry), index == 0))
         .collect();
-    Json(json!({ "data": { "name": name, "versions": listed } })).into_response()
+    Json(json!({ "data": { "name": name, "loaded": true, "versions": listed } })).into_response()
 }
 
 fn answer_swap(result: Result<Swapped, arsenal_core::loader::LoadError>) -> Response {

@@ -312,6 +312,9 @@ impl From<LoadError> for ApiError {
             LoadError::NoEarlierVersion(_) => {
                 ApiError::new(StatusCode::CONFLICT, "no_earlier_version", message)
             }
+            LoadError::NothingToRestore(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "nothing_to_restore", message)
+            }
             LoadError::CompileTimeout(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
             }

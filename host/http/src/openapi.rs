@@ -270,7 +270,7 @@ fn host_paths() -> Vec<(&'static str, Value)> {
                 "operationId": "admin_worker_versions", "summary": "A worker component's loaded version and the earlier ones kept", "tags": ["admin"],
                 "parameters": [operation_name_param()],
                 "responses": {
-                    "200": ok("Versions, the loaded one first.", json!({ "type": "object", "required": ["name", "versions"] })),
+                    "200": ok("Versions, the loaded one first.", json!({ "type": "object", "required": ["name", "loaded", "versions"] })),
                     "404": error_response("No such worker (`worker_not_found`).")
                 }
             }}),
@@ -294,8 +294,8 @@ fn host_paths() -> Vec<(&'static str, Value)> {
                 "operationId": "admin_versions", "summary": "An operation's live version and the earlier ones kept", "tags": ["admin"],
                 "parameters": [operation_name_param()],
                 "responses": {
-                    "200": ok("Versions, the live one first.", json!({ "type": "object", "required": ["name", "versions"] })),
-                    "404": error_response("No such operation (`operation_not_found`).")
+                    "200": ok("Versions, the live one first; for an unloaded name (`loaded` false), the version `restore` brings back.", json!({ "type": "object", "required": ["name", "loaded", "versions"] })),
+                    "404": error_response("No such operation, loaded or to restore (`operation_not_found`).")
                 }
             }}),
         ),
@@ -308,6 +308,24 @@ fn host_paths() -> Vec<(&'static str, Value)> {
                     "200": ok("The version now live and the one replaced.", json!({ "type": "object", "required": ["live", "previous"] })),
                     "404": error_response("No such operation (`operation_not_found`)."),
                     "409": error_response("No earlier version is kept (`no_earlier_version`), or its route is taken now (`route_conflict`).")
+                }
+            }}),
+        ),
+        (
+            "/api/v1/admin/operations/{name}/restore",
+            json!({ "post": {
+                "operationId": "admin_restore", "summary": "Make an unloaded operation live again at the version it has on its own", "tags": ["admin"],
+                "description": "For a built-in operation, or one loaded from a configured directory, that was unloaded: it answers again, and stays loaded across restarts. `versions` lists the version this brings back while the name is unloaded.",
+                "parameters": [operation_name_param()],
+                "responses": {
+                    "200": ok("The version now live.", json!({ "type": "object", "required": ["name", "version", "revision"] })),
+                    "401": error_response("No valid credential (`unauthenticated`, with `WWW-Authenticate: Bearer`)."),
+                    "403": error_response("Not an admin (`forbidden`)."),
+                    "404": error_response("The name has no version of its own, built in or from a directory (`nothing_to_restore`)."),
+                    "409": error_response("The name is loaded (`operation_exists`), its route is taken now (`route_conflict`), or another node changed it first (`cluster_conflict`)."),
+                    "429": error_response("Over a rate limit (`rate_limited`, with `Retry-After`)."),
+                    "500": error_response("Restored, but the change could not be saved, so a restart loses it (`state_not_saved`)."),
+                    "503": error_response("The cluster's NATS is unreachable (`cluster_unavailable`).")
                 }
             }}),
         ),

@@ -80,6 +80,10 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
             post(admin::rollback),
         )
         .route(
+            "/api/v1/admin/operations/{name}/restore",
+            post(admin::restore),
+        )
+        .route(
             "/api/v1/admin/workers/{name}",
             axum::routing::put(admin_workers::put).delete(admin_workers::unload),
         )

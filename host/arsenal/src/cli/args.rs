@@ -110,6 +110,13 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Make an unloaded operation of a running server live again at the version it has on
+    /// its own (built in, or from a directory).
+    Restore {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// List an operation's versions on a running server, the live one first.
     Versions {
         name: String,

@@ -92,6 +92,10 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             let path = format!("/api/v1/admin/operations/{}/rollback", encode(&name));
             admin(&server, &settings, Method::POST, &path, out).await
         }
+        Command::Restore { name, server } => {
+            let path = format!("/api/v1/admin/operations/{}/restore", encode(&name));
+            admin(&server, &settings, Method::POST, &path, out).await
+        }
         Command::Versions { name, server } => {
             let path = format!("/api/v1/admin/operations/{}/versions", encode(&name));
             admin(&server, &settings, Method::GET, &path, out).await

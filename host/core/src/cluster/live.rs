@@ -12,7 +12,8 @@
 //! brings each name to the state recorded: nothing when its live version has the content
 //! hash named; a rollback when its previous version has it; otherwise the component's
 //! bytes from the object store (`objects.rs`), loaded as an upload (same policy and
-//! capability checks); an unload. So every node converges on the same live version.
+//! capability checks); an unload; a restore when the name is not loaded and the version
+//! it has on its own (built in, or from a directory) has the content hash named. So every node converges on the same live version.
 //! Changes are made under the host's admin turn, like the admin API's own; compiling
 //! happens before taking it.
 
@@ -42,6 +43,8 @@ pub enum Changed {
     Replaced,
     RolledBack,
     Unloaded,
+    /// An unloaded name made live again at the version every node has on its own.
+    Restored,
 }
 
 /// The state of one component name, cluster-wide.
@@ -175,16 +178,27 @@ enum Step {
     RollBack,
     Load(String),
     Unload,
+    Restore,
 }
 
-/// The step from this node's `versions` of a name (content hashes, live first, then the
-/// earlier ones kept, newest first; empty when not loaded) to `state`.
-fn step(state: &LiveState, versions: &[String]) -> Step {
+/// This node's versions of one name, by content hash.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    /// Live first, then the earlier ones kept, newest first; empty when not loaded.
+    versions: Vec<String>,
+    /// The version the name has on its own, while it is not loaded.
+    restorable: Option<String>,
+}
+
+/// The step from what this node holds of a name to `state`.
+fn step(state: &LiveState, held: &Held) -> Step {
+    let versions = &held.versions;
     match &state.content_hash {
         None if versions.is_empty() => Step::Nothing,
         None => Step::Unload,
         Some(hash) if versions.first() == Some(hash) => Step::Nothing,
         Some(hash) if versions.get(1) == Some(hash) => Step::RollBack,
+        Some(hash) if held.restorable.as_ref() == Some(hash) => Step::Restore,
         Some(hash) => Step::Load(hash.clone()),
     }
 }
@@ -198,25 +212,36 @@ enum Prepared {
 const STOPPED: &str = "the host stopped";
 
 impl Replica {
-    fn versions(&self, kind: ComponentKind, name: &str) -> Vec<String> {
+    fn held(&self, kind: ComponentKind, name: &str) -> Held {
         match kind {
-            ComponentKind::Operation => self
-                .registry
-                .upgrade()
-                .and_then(|registry| registry.versions(name).ok())
-                .map(|versions| versions.iter().map(|op| op.content_hash.clone()).collect())
-                .unwrap_or_default(),
-            ComponentKind::Worker => self
-                .workers
-                .upgrade()
-                .and_then(|workers| workers.versions(name))
-                .map(|versions| {
-                    versions
-                        .iter()
-                        .map(|code| code.content_hash().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            ComponentKind::Operation => {
+                let Some(registry) = self.registry.upgrade() else {
+                    return Held::default();
+                };
+                Held {
+                    versions: registry
+                        .versions(name)
+                        .map(|versions| versions.iter().map(|op| op.content_hash.clone()).collect())
+                        .unwrap_or_default(),
+                    restorable: registry
+                        .restorable(name)
+                        .map(|base| base.content_hash.clone()),
+                }
+            }
+            ComponentKind::Worker => Held {
+                versions: self
+                    .workers
+                    .upgrade()
+                    .and_then(|workers| workers.versions(name))
+                    .map(|versions| {
+                        versions
+                            .iter()
+                            .map(|code| code.content_hash().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                restorable: None,
+            },
         }
     }
 
@@ -297,6 +322,20 @@ impl Replica {
                     .map(drop)
                     .ok_or_else(|| format!("worker `{name}` has no earlier version here"))
             }
+        }
+    }
+
+    async fn restore(&self, kind: ComponentKind, name: &str) -> Result<(), String> {
+        match kind {
+            ComponentKind::Operation => {
+                let registry = self.registry.upgrade().ok_or(STOPPED)?;
+                registry
+                    .restore(name)
+                    .await
+                    .map(drop)
+                    .map_err(|error| error.to_string())
+            }
+            ComponentKind::Worker => Err(format!("worker `{name}` has nothing to restore")),
         }
     }
 
@@ -530,7 +569,7 @@ impl Cluster {
         };
         let origin = format!("cluster:{}", state.origin);
         // Compile before taking the admin turn, as the admin API does.
-        let mut prepared = match step(&state, &replica.versions(state.kind, &state.name)) {
+        let mut prepared = match step(&state, &replica.held(state.kind, &state.name)) {
             Step::Load(hash) => Some(
                 self.fetch_and_prepare(replica, &state, &hash, &origin)
                     .await?,
@@ -546,9 +585,10 @@ impl Cluster {
             return Ok(());
         }
         // Again under the turn: what is loaded may have changed meanwhile.
-        let outcome = match step(&state, &replica.versions(state.kind, &state.name)) {
+        let outcome = match step(&state, &replica.held(state.kind, &state.name)) {
             Step::Nothing => Ok(()),
             Step::RollBack => replica.roll_back(state.kind, &state.name).await,
+            Step::Restore => replica.restore(state.kind, &state.name).await,
             Step::Unload => replica.unload(state.kind, &state.name).await,
             Step::Load(hash) => {
                 let ready = match prepared.take() {
@@ -622,7 +662,10 @@ mod tests {
 
     #[test]
     fn the_step_to_a_state_is_the_least_change() {
-        let versions = |list: &[&str]| list.iter().map(|v| (*v).to_owned()).collect::<Vec<_>>();
+        let versions = |list: &[&str]| Held {
+            versions: list.iter().map(|v| (*v).to_owned()).collect(),
+            restorable: None,
+        };
         assert_eq!(
             step(&state(Some("h2")), &versions(&["h2", "h1"])),
             Step::Nothing
@@ -635,9 +678,21 @@ mod tests {
             step(&state(Some("h0")), &versions(&["h2", "h1", "h0"])),
             Step::Load("h0".to_owned())
         );
-        assert_eq!(step(&state(Some("h1")), &[]), Step::Load("h1".to_owned()));
+        assert_eq!(
+            step(&state(Some("h1")), &versions(&[])),
+            Step::Load("h1".to_owned())
+        );
         assert_eq!(step(&state(None), &versions(&["h2"])), Step::Unload);
-        assert_eq!(step(&state(None), &[]), Step::Nothing);
+        assert_eq!(step(&state(None), &versions(&[])), Step::Nothing);
+        let unloaded = Held {
+            versions: Vec::new(),
+            restorable: Some("h0".to_owned()),
+        };
+        assert_eq!(step(&state(Some("h0")), &unloaded), Step::Restore);
+        assert_eq!(
+            step(&state(Some("h1")), &unloaded),
+            Step::Load("h1".to_owned())
+        );
     }
 
     #[test]
