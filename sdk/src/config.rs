@@ -166,19 +166,20 @@ impl Config {
         self
     }
 
-    /// One line for listings.
+    /// One line for listings, at most 256 bytes (the host's caps on a config are in
+    /// `docs/languages.md`).
     pub fn summary(mut self, summary: &str) -> Config {
         self.summary = summary.to_owned();
         self
     }
 
-    /// Longer documentation (markdown).
+    /// Longer documentation (markdown), at most 16 KiB.
     pub fn description(mut self, description: &str) -> Config {
         self.description = description.to_owned();
         self
     }
 
-    /// Declare a parameter.
+    /// Declare a parameter (at most 64).
     pub fn param(mut self, param: Param) -> Config {
         self.params.push(param);
         self

@@ -8,6 +8,7 @@ mod auth;
 mod batch;
 mod cli;
 mod cluster_of_one;
+mod config_caps;
 mod console;
 mod example_workers;
 mod hardening;

@@ -12,11 +12,11 @@ use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
 use crate::inspect::HANDLER_INTERFACE;
+use crate::spec::Described;
 use crate::store::CallState;
 
-// The two signatures, as checked at load and as called: one definition for both.
-type DescribeParams = ();
-type DescribeResults = (wit::Config,);
+// `execute`'s signature, as checked at load and as called: one definition for both.
+// `describe`'s is `Described`'s, which copies the config out under its size budget.
 type ExecuteParams<'a> = (&'a wit::Request,);
 type ExecuteResults = (Result<wit::Response, wit::OpError>,);
 
@@ -61,8 +61,7 @@ impl OperationPre {
         let (describe_type, describe) = function("describe")?;
         // `typecheck` is the check bindgen's own generated code runs (public, if hidden
         // from the docs); wasmtime is pinned to one exact version.
-        describe_type
-            .typecheck::<DescribeParams, DescribeResults>(&instance_type)
+        Described::typecheck(&describe_type, &instance_type)
             .map_err(|error| error.context("type-checking `describe`"))?;
         let (execute_type, execute) = function("execute")?;
         execute_type
@@ -98,29 +97,26 @@ impl OperationPre {
 }
 
 impl Handler {
+    /// Called once per component (its config is cached), so the call checks its type
+    /// again rather than skip the check as `call_execute` does.
+    pub(crate) async fn call_describe(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<Described> {
+        Described::call(self.describe, store).await
+    }
+
     #[expect(
         unsafe_code,
         reason = "a typed call without a second type check: the one unsafe step of the fast path"
     )]
-    pub(crate) async fn call_describe(
-        &self,
-        store: &mut Store<CallState>,
-    ) -> wasmtime::Result<wit::Config> {
-        // SAFETY: `OperationPre::new` checked the export's type against this signature,
-        // and this function belongs to an instance of that `InstancePre`.
-        let func =
-            unsafe { TypedFunc::<DescribeParams, DescribeResults>::new_unchecked(self.describe) };
-        let (config,) = func.call_async(store, ()).await?;
-        Ok(config)
-    }
-
-    #[expect(unsafe_code, reason = "as `call_describe`")]
     pub(crate) async fn call_execute(
         &self,
         store: &mut Store<CallState>,
         request: &wit::Request,
     ) -> wasmtime::Result<Result<wit::Response, wit::OpError>> {
-        // SAFETY: as in `call_describe`.
+        // SAFETY: `OperationPre::new` checked the export's type against this signature,
+        // and this function belongs to an instance of that `InstancePre`.
         let func =
             unsafe { TypedFunc::<ExecuteParams<'_>, ExecuteResults>::new_unchecked(self.execute) };
         let (result,) = func.call_async(store, (request,)).await?;

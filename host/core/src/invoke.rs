@@ -17,6 +17,7 @@ use crate::facts::HostFacts;
 use crate::handler::OperationPre;
 use crate::limits::CallLimiter;
 use crate::permits::Permits;
+use crate::spec::Described;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
@@ -88,7 +89,7 @@ pub(crate) enum GuestCall {
 
 /// What guest code returned.
 pub(crate) enum GuestReturn {
-    Config(wit::Config),
+    Config(Described),
     Executed(Result<wit::Response, wit::OpError>),
 }
 

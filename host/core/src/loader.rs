@@ -20,7 +20,7 @@ use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest}
 use crate::limits::Refusal;
 use crate::policy::{Capability, Grants, ImportProblem, ImportVerdict, Source, check_imports};
 use crate::routes::RouteConflict;
-use crate::spec::{ConfigProblem, OperationSpec, RawConfig};
+use crate::spec::{ConfigProblem, Described, OperationSpec, RawConfig, caps};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
@@ -322,7 +322,10 @@ impl Loader {
         )
         .await;
         match returned {
-            Ok(GuestReturn::Config(config)) => Ok(RawConfig::from_wit(config)),
+            Ok(GuestReturn::Config(Described::Config(raw))) => Ok(raw),
+            Ok(GuestReturn::Config(Described::OverBudget)) => {
+                Err(LoadError::InvalidConfig(vec![caps::over_whole_config()]))
+            }
             Ok(GuestReturn::Executed(_)) => unreachable!("describe returns a config"),
             Err(GuestFailure::ResourceExhausted(Refusal::Memory { requested, cap })) => {
                 Err(LoadError::InvalidComponent(format!(

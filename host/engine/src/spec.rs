@@ -11,6 +11,11 @@ use serde_json::Value;
 
 use crate::bindings::wit;
 
+pub mod caps;
+mod described;
+
+pub use described::Described;
+
 /// The config as the component returned it, in a serializable form (cached by content
 /// hash, printed by `arsenal describe`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,56 +97,6 @@ impl ParamType {
             wit::ParamType::Boolean => ParamType::Boolean,
             wit::ParamType::Array => ParamType::Array,
             wit::ParamType::Object => ParamType::Object,
-        }
-    }
-}
-
-impl RawConfig {
-    pub fn from_wit(config: wit::Config) -> RawConfig {
-        RawConfig {
-            name: config.name,
-            version: config.version,
-            category: config.category,
-            summary: config.summary,
-            description: config.description,
-            method: match config.method {
-                wit::HttpMethod::Get => "GET",
-                wit::HttpMethod::Post => "POST",
-                wit::HttpMethod::Put => "PUT",
-                wit::HttpMethod::Patch => "PATCH",
-                wit::HttpMethod::Delete => "DELETE",
-            }
-            .to_owned(),
-            path: config.path,
-            params: config
-                .params
-                .into_iter()
-                .map(|param| RawParam {
-                    name: param.name,
-                    location: match param.location {
-                        wit::ParamLocation::Path => Location::Path,
-                        wit::ParamLocation::Query => Location::Query,
-                        wit::ParamLocation::Body => Location::Body,
-                    },
-                    ty: ParamType::from_wit(param.type_),
-                    items: param.items.map(ParamType::from_wit),
-                    required: param.required,
-                    default: param.default,
-                    description: param.description,
-                    minimum: param.constraints.minimum,
-                    maximum: param.constraints.maximum,
-                    min_length: param.constraints.min_length,
-                    max_length: param.constraints.max_length,
-                    pattern: param.constraints.pattern,
-                    one_of: param.constraints.one_of,
-                    sensitive: param.sensitive,
-                })
-                .collect(),
-            success_status: config.success_status,
-            response_schema: config.response_schema,
-            memory_mib: config.limits.memory_mib,
-            timeout_ms: config.limits.timeout_ms,
-            additional_params: config.additional_params,
         }
     }
 }
@@ -291,27 +246,50 @@ pub(crate) const RESERVED_PREFIXES: &[&str] = &[
 /// One thing wrong with a config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConfigProblem {
-    /// The config field, e.g. `path` or `params.limit.default`.
+    /// The config field, e.g. `path` or `params.limit.default`; `config` for the whole.
     pub field: String,
     pub message: String,
+    /// The cap the field is over, when that is the problem (see [`caps`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<usize>,
+}
+
+impl ConfigProblem {
+    fn new(field: &str, message: String) -> ConfigProblem {
+        ConfigProblem {
+            field: field.to_owned(),
+            message,
+            cap: None,
+        }
+    }
+
+    /// `field` is over `cap`, as `message` says.
+    pub fn over_cap(field: &str, message: String, cap: usize) -> ConfigProblem {
+        ConfigProblem {
+            cap: Some(cap),
+            ..ConfigProblem::new(field, message)
+        }
+    }
 }
 
 impl OperationSpec {
-    /// Validate a config, reporting every problem.
+    /// Validate a config, reporting every problem. A config over any of its [`caps`] is
+    /// reported for those alone: what is over a cap is not worth reading further.
     pub fn parse(raw: &RawConfig) -> Result<OperationSpec, Vec<ConfigProblem>> {
+        let over = caps::over_caps(raw);
+        if !over.is_empty() {
+            return Err(over);
+        }
         let mut problems = Vec::new();
         let mut problem = |field: &str, message: String| {
-            problems.push(ConfigProblem {
-                field: field.to_owned(),
-                message,
-            });
+            problems.push(ConfigProblem::new(field, message));
         };
 
         if !is_identifier(&raw.name) {
             problem(
                 "name",
                 format!(
-                    "`{}` is not a valid name: use lowercase letters, digits and `_`, starting with a letter, at most 64 characters",
+                    "`{}` is not a valid name: use lowercase letters, digits and `_`, starting with a letter",
                     raw.name
                 ),
             );
@@ -325,8 +303,8 @@ impl OperationSpec {
                 ),
             );
         }
-        if raw.category.is_empty() || raw.category.len() > 64 {
-            problem("category", "must be 1 to 64 characters".to_owned());
+        if raw.category.is_empty() {
+            problem("category", "must not be empty".to_owned());
         }
         let method = match raw.method.as_str() {
             "GET" => Method::GET,
@@ -453,6 +431,14 @@ impl OperationSpec {
                     "query arrays hold scalars".to_owned(),
                 );
             }
+            for (bound, value) in [("minimum", param.minimum), ("maximum", param.maximum)] {
+                if value.is_some_and(|value| !value.is_finite()) {
+                    problem(
+                        &format!("{field}.{bound}"),
+                        "must be a finite number".to_owned(),
+                    );
+                }
+            }
             if let (Some(min), Some(max)) = (param.minimum, param.maximum)
                 && min > max
             {
@@ -494,8 +480,9 @@ impl OperationSpec {
                 required: param.required,
                 default,
                 description: param.description.clone(),
-                minimum: param.minimum,
-                maximum: param.maximum,
+                // A bound that is not a number was reported above; the schema leaves it out.
+                minimum: param.minimum.filter(|value| value.is_finite()),
+                maximum: param.maximum.filter(|value| value.is_finite()),
                 min_length: param.min_length,
                 max_length: param.max_length,
                 pattern: param.pattern.clone(),
@@ -617,7 +604,7 @@ fn number(value: f64) -> Value {
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    name.len() <= 64
+    name.len() <= caps::MAX_NAME_BYTES
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
@@ -635,9 +622,6 @@ fn parse_template(path: &str) -> Result<RouteTemplate, String> {
     let Some(rest) = path.strip_prefix('/') else {
         return Err(format!("`{path}` must start with `/`"));
     };
-    if path.len() > 512 {
-        return Err("longer than 512 characters".to_owned());
-    }
     let mut segments = Vec::new();
     let mut names = BTreeSet::new();
     for segment in rest.split('/') {
@@ -759,6 +743,20 @@ mod tests {
         assert_eq!(
             problems[3],
             "params.id: path parameter `id` is not a segment of `/api/v1/x`"
+        );
+    }
+
+    #[test]
+    fn bounds_are_finite_numbers() {
+        let mut limit = param("limit", Location::Query, ParamType::Number);
+        limit.minimum = Some(f64::NAN);
+        limit.maximum = Some(f64::INFINITY);
+        assert_eq!(
+            fields(OperationSpec::parse(&raw("/api/v1/x", vec![limit]))),
+            [
+                "params.limit.minimum: must be a finite number",
+                "params.limit.maximum: must be a finite number"
+            ]
         );
     }
 
