@@ -17,8 +17,8 @@ pub(crate) struct NatsServer {
     child: Option<Child>,
 }
 
-/// The nats-server binary. The cluster tests need it: `.ci/run` installs it (Debian's
-/// `nats-server` package); a machine without it fails these tests, saying so.
+/// The nats-server binary. The cluster tests need it: `cargo xtask setup` installs it
+/// (Debian's `nats-server` package); a machine without it fails these tests, saying so.
 fn binary() -> PathBuf {
     let candidates = [
         "/usr/sbin/nats-server",
@@ -37,7 +37,7 @@ fn binary() -> PathBuf {
     }
     panic!(
         "nats-server is not installed, and the cluster tests need a real one: \
-         run `apt-get install -y nats-server` (`.ci/run` does it in its `nats-server` phase)"
+         run `cargo xtask setup` (`cargo xtask test` does), or `apt-get install nats-server`"
     );
 }
 

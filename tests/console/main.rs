@@ -6,7 +6,7 @@
 //! live list, see the supervision tree, sandboxes and stats views fill in, replace an
 //! operation and roll it back, and browse as a viewer without the actions it may not take.
 //!
-//! Chromium and chromedriver must be installed (`.ci/run` installs them); without them
+//! Chromium and chromedriver must be installed (`cargo xtask setup` does); without them
 //! this test fails and says what to install. With `ARSENAL_SCREENSHOTS=<dir>` it also
 //! saves a PNG of each view there (`cargo xtask screenshots`).
 
@@ -528,7 +528,7 @@ impl Driver {
             assert!(
                 Path::new(path).exists(),
                 "the console's browser test needs {path}: install Debian's `chromium` and \
-                 `chromium-driver` (`apt-get install chromium chromium-driver`; .ci/run does), \
+                 `chromium-driver` (`cargo xtask setup` installs them), \
                  `{package}` is missing"
             );
         }

@@ -1,12 +1,12 @@
 //! The other languages' toolchains and the builds the tests make with them. They are
-//! installed by `cargo xtask toolchains` (a phase of `.ci/run`) under
-//! `target/tmp/toolchains/`; a test never installs one, and fails naming that command when
-//! one is missing. Each example is built once per test run, into `target/tmp/`.
+//! installed by `cargo xtask setup` (the first phase of the test command, `cargo xtask
+//! test`) under `target/tmp/toolchains/`; a test never installs one, and fails naming
+//! that command when one is missing. Each example is built once per test run, into `target/tmp/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where `cargo xtask toolchains` installs.
+/// Where `cargo xtask setup` installs the toolchains.
 fn toolchains() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("toolchains")
 }
@@ -20,7 +20,7 @@ pub(crate) fn root() -> PathBuf {
 pub(crate) fn require(what: &str, path: PathBuf) -> PathBuf {
     assert!(
         path.exists(),
-        "{what} is not installed ({} is missing): run `cargo xtask toolchains` (`.ci/run` does)",
+        "{what} is not installed ({} is missing): run `cargo xtask setup` (`cargo xtask test` does)",
         path.display()
     );
     path

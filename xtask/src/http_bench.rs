@@ -73,9 +73,7 @@ impl Options {
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
-    if Command::new("wrk").arg("--version").output().is_err() {
-        bail!("`wrk` is not installed (Debian: apt-get install -y wrk)");
-    }
+    crate::requirements::ensure(&[crate::requirements::wrk()])?;
     let root = workspace_root()?;
     // A smoke run only shows the bench still works: it takes the debug builds of
     // `cargo test --workspace` (a no-op after the tests ran) rather than building the tree

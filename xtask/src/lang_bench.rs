@@ -42,6 +42,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown option `{other}` of bench-languages"),
         }
     }
+    crate::requirements::ensure(&[crate::requirements::wrk()])?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // A smoke run takes the debug build of `cargo test --workspace` (a no-op after the
     // tests ran), as `bench-http --smoke` does.

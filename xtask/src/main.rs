@@ -1,24 +1,29 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 //!
+//! - `test [ARGS]`: the README's test command: installs what the tests need when it is
+//!   missing, then runs every suite (see `test`).
+//! - `setup`: only the installing part of `test` (see `requirements`).
+//! - `lint`: `cargo fmt --check` and clippy with warnings denied, as CI runs them.
 //! - `bless`: re-record the snapshot files of the integration tests (the OpenAPI
 //!   document) from the current code.
-//! - `ci`: what `.ci/run` does (format check, clippy, tests), for running locally.
 //! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
 //!   (see `http_bench`).
 //! - `bench-languages`: the JavaScript and Python greets over HTTP, fresh and in
 //!   warm-instance mode, with `wrk` (see `lang_bench`).
 //! - `screenshots`: a PNG of each view of the web console in `docs/screenshots/`, taken
-//!   by the console's browser test (headless Chromium; needs `chromium-driver`).
-//! - `toolchains`: install the other languages' toolchains the tests use (see
-//!   `toolchains`).
+//!   by the console's browser test (headless Chromium).
 
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+mod apt;
 mod http_bench;
 mod lang_bench;
+mod requirements;
 mod screenshots;
+mod test;
 mod toolchains;
 mod wrk;
 
@@ -37,20 +42,32 @@ fn main() -> anyhow::Result<()> {
             ],
             &[("ARSENAL_BLESS", "1")],
         ),
-        Some("ci") => {
-            cargo(&["fmt", "--all", "--", "--check"], &[])?;
-            cargo(
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-                &[],
-            )?;
-            cargo(&["test", "--workspace"], &[])
+        Some("test") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            test::run(&args)
+        }
+        Some("setup") => requirements::ensure(&requirements::for_tests()),
+        Some("lint") => {
+            phase("install the lints", || {
+                requirements::ensure(&requirements::for_lints())
+            })?;
+            phase("cargo fmt --check", || {
+                cargo(&["fmt", "--all", "--", "--check"], &[])
+            })?;
+            phase("cargo clippy", || {
+                cargo(
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--locked",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    &[],
+                )
+            })
         }
         Some("bench-http") => {
             let args: Vec<String> = std::env::args().skip(2).collect();
@@ -61,11 +78,31 @@ fn main() -> anyhow::Result<()> {
             lang_bench::run(&args)
         }
         Some("screenshots") => screenshots::take(),
-        Some("toolchains") => toolchains::install(),
         _ => {
-            bail!("usage: cargo xtask <bless|ci|bench-http|bench-languages|screenshots|toolchains>")
+            bail!(
+                "usage: cargo xtask <test [ARGS]|setup|lint|bless|bench-http|bench-languages|screenshots>"
+            )
         }
     }
+}
+
+/// Run `step` as a phase named `name`: announced, then timed.
+fn phase<T>(name: &str, step: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    println!("::: {name}");
+    let started = Instant::now();
+    let outcome = step();
+    let verdict = if outcome.is_ok() {
+        "took"
+    } else {
+        "failed after"
+    };
+    println!("::: {name} {verdict} {}", seconds(started));
+    outcome
+}
+
+/// The time since `started`, in seconds, as the progress lines print it.
+fn seconds(started: Instant) -> String {
+    format!("{:.1}s", started.elapsed().as_secs_f64())
 }
 
 /// For a bench's smoke run: the debug builds of `cargo test --workspace` (a no-op after
