@@ -324,8 +324,17 @@ async fn the_openapi_document_describes_the_batch_endpoint() {
     let body = &batch["requestBody"]["content"]["application/json"]["schema"];
     assert_eq!(body["required"], json!(["calls"]));
     assert_eq!(body["properties"]["calls"]["maxItems"], 1_000);
+    // A batch too large, by bytes or by calls, is documented with both codes.
+    let too_large = batch["responses"]["413"]["$ref"]
+        .as_str()
+        .expect("a shared answer");
+    let too_large = document
+        .pointer(too_large.trim_start_matches('#'))
+        .expect("it resolves");
+    let schema = &too_large["content"]["application/json"]["schema"];
+    assert_eq!(schema["allOf"][0]["$ref"], "#/components/schemas/Error");
     assert_eq!(
-        batch["responses"]["413"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Error"
+        schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"],
+        json!(["payload_too_large", "batch_too_large"])
     );
 }

@@ -381,3 +381,86 @@ async fn shutdown_ends_open_event_streams() {
     .await;
     assert!(rest.is_ok(), "the stream ended");
 }
+
+/// `value` with every local `$ref` replaced by what it points to in `document`.
+fn inline_refs(value: &Value, document: &Value) -> Value {
+    match value {
+        Value::Object(object) => match object.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let target = document
+                    .pointer(reference.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("{reference} does not resolve"));
+                inline_refs(target, document)
+            }
+            None => Value::Object(
+                object
+                    .iter()
+                    .map(|(key, value)| (key.clone(), inline_refs(value, document)))
+                    .collect(),
+            ),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| inline_refs(item, document))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_has_the_schema_the_document_gives_its_kind() {
+    let host = TestHost::with_settings(keyed(), &[]).await;
+    let document = serde_json::from_slice::<Value>(
+        &get_raw(&host, Some(ADMIN), "/api/v1/openapi.json", &[])
+            .await
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
+    let stream = &document["paths"]["/api/v1/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"];
+    // One schema per kind of event, its `data` JSON of a documented shape.
+    let kinds: Vec<(String, jsonschema::Validator)> = stream["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("one schema per kind: {stream}"))
+        .iter()
+        .map(|kind| {
+            let name = kind["properties"]["event"]["const"].as_str().unwrap();
+            let data = &kind["properties"]["data"];
+            assert_eq!(data["contentMediaType"], "application/json", "{kind}");
+            let schema = inline_refs(&data["contentSchema"], &document);
+            let validator = jsonschema::validator_for(&schema)
+                .unwrap_or_else(|error| panic!("{name}: {error}: {schema}"));
+            (name.to_owned(), validator)
+        })
+        .collect();
+    let names: Vec<&str> = kinds.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["catalog", "processes", "tree", "sandboxes", "stats"]
+    );
+
+    // A viewer's stream (its sandboxes an error) and an admin's: every event sent when the
+    // stream opens has its kind's schema.
+    for token in [VIEWER, ADMIN] {
+        let mut events = EventReader::new(get_raw(&host, Some(token), "/api/v1/events", &[]).await);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for _ in 0..kinds.len() {
+            let (name, data) = events.next(deadline).await;
+            let (_, validator) = kinds
+                .iter()
+                .find(|(kind, _)| *kind == name)
+                .unwrap_or_else(|| panic!("an event of no documented kind: {name}"));
+            let problems: Vec<String> = validator
+                .iter_errors(&data)
+                .map(|error| error.to_string())
+                .collect();
+            assert!(problems.is_empty(), "{name} {data}: {problems:?}");
+        }
+    }
+}

@@ -27,9 +27,9 @@ fn refusal(outcome: Result<Added, LoadError>, status: u16, code: &str) -> ApiErr
         Ok(added) => panic!("expected a `{code}` refusal, but it loaded: {added:?}"),
         Err(error) => ApiError::from(error),
     };
-    assert_eq!(error.status.as_u16(), status, "{error:?}");
-    assert_eq!(error.code, code, "{error:?}");
-    assert!(!error.message.is_empty(), "{error:?}");
+    assert_eq!(error.status().as_u16(), status, "{error:?}");
+    assert_eq!(error.code(), code, "{error:?}");
+    assert!(!error.message().is_empty(), "{error:?}");
     error
 }
 
@@ -44,10 +44,7 @@ fn published(outcome: Result<Added, LoadError>) -> Arc<LoadedOperation> {
 
 /// The `import` names of an `unsupported_imports` error, with their reasons.
 fn refused_imports(error: &ApiError) -> Vec<(String, String)> {
-    let details = error
-        .details
-        .as_ref()
-        .expect("unsupported_imports has details");
+    let details = error.details().expect("unsupported_imports has details");
     details["imports"]
         .as_array()
         .unwrap_or_else(|| panic!("no imports in {details}"))
@@ -85,11 +82,11 @@ async fn initial_memory_over_the_cap_is_refused_at_load() {
     );
     // More than the 128 MiB of `.bss`; the exact figure depends on the toolchain.
     assert!(
-        error.message.contains("initial linear memory of 1"),
+        error.message().contains("initial linear memory of 1"),
         "{error:?}"
     );
     assert!(
-        error.message.contains("over the memory cap of 64 MiB"),
+        error.message().contains("over the memory cap of 64 MiB"),
         "{error:?}"
     );
     assert!(host.registry().snapshot().operations().is_empty());
@@ -113,7 +110,7 @@ async fn initial_memory_over_the_cap_is_refused_even_when_a_roomier_host_cached_
         "invalid_component",
     );
     assert!(
-        error.message.contains("over the memory cap of 64 MiB"),
+        error.message().contains("over the memory cap of 64 MiB"),
         "{error:?}"
     );
     assert!(host.registry().snapshot().operations().is_empty());
@@ -238,11 +235,11 @@ async fn a_future_contract_version_is_refused_naming_both_versions() {
         422,
         "unsupported_contract_version",
     );
-    assert!(error.message.contains("0.9.0"), "{error:?}");
-    assert!(error.message.contains("0.1.0"), "{error:?}");
+    assert!(error.message().contains("0.9.0"), "{error:?}");
+    assert!(error.message().contains("0.1.0"), "{error:?}");
     assert_eq!(
-        error.details,
-        Some(serde_json::json!({ "found": "0.9.0", "supported": ["0.1.0"] }))
+        error.details(),
+        Some(&serde_json::json!({ "found": "0.9.0", "supported": ["0.1.0"] }))
     );
     assert_serves(&host, "/api/v1/echo/x").await;
 }
@@ -255,14 +252,17 @@ async fn bytes_that_are_no_component_are_invalid() {
         422,
         "invalid_component",
     );
-    assert!(malformed.message.contains("malformed"), "{malformed:?}");
+    assert!(malformed.message().contains("malformed"), "{malformed:?}");
 
     let core = refusal(
         add(&host.host, guests::CORE_MODULE, Source::Upload).await,
         422,
         "invalid_component",
     );
-    assert!(core.message.contains("core WebAssembly module"), "{core:?}");
+    assert!(
+        core.message().contains("core WebAssembly module"),
+        "{core:?}"
+    );
 
     let random = refusal(
         host.host
@@ -273,7 +273,7 @@ async fn bytes_that_are_no_component_are_invalid() {
         "invalid_component",
     );
     assert!(
-        random.message.contains("not a WebAssembly binary"),
+        random.message().contains("not a WebAssembly binary"),
         "{random:?}"
     );
     assert_serves(&host, "/api/v1/echo/x").await;
@@ -287,11 +287,11 @@ async fn a_route_conflict_names_both_operations_and_keeps_the_first() {
         409,
         "route_conflict",
     );
-    let details = error.details.as_ref().expect("route_conflict has details");
+    let details = error.details().expect("route_conflict has details");
     assert_eq!(details["operation"], "route_b", "{details}");
     assert_eq!(details["other"], "route_a", "{details}");
-    assert!(error.message.contains("`route_a`"), "{error:?}");
-    assert!(error.message.contains("`route_b`"), "{error:?}");
+    assert!(error.message().contains("`route_a`"), "{error:?}");
+    assert!(error.message().contains("`route_b`"), "{error:?}");
 
     let data = assert_serves(&host, "/api/v1/test/conflict/q").await;
     assert_eq!(data["operation"], "route_a");
@@ -306,7 +306,7 @@ async fn an_invalid_path_is_an_invalid_config() {
         422,
         "invalid_config",
     );
-    let details = error.details.as_ref().expect("invalid_config has details");
+    let details = error.details().expect("invalid_config has details");
     assert_eq!(details["problems"][0]["field"], "path", "{details}");
     assert_serves(&host, "/api/v1/echo/x").await;
 }
@@ -319,7 +319,10 @@ async fn a_second_operation_with_a_taken_name_is_refused() {
         409,
         "operation_exists",
     );
-    assert_eq!(error.details, Some(serde_json::json!({ "name": "echo" })));
+    assert_eq!(
+        error.details(),
+        Some(&serde_json::json!({ "name": "echo" }))
+    );
     // The built-in still answers, not version 2.
     let reply = host.get("/api/v1/echo/x").await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);

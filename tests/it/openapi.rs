@@ -14,7 +14,7 @@ use crate::{TestHost, guests};
 
 /// Statuses every operation documents besides its success, all with the `Error` schema.
 const ERROR_STATUSES: &[&str] = &[
-    "400", "401", "403", "404", "409", "413", "422", "429", "500", "503", "504",
+    "400", "401", "403", "404", "409", "413", "422", "429", "431", "500", "503", "504",
 ];
 
 const ERROR_REF: &str = "#/components/schemas/Error";
@@ -50,18 +50,25 @@ fn openapi_path(template: &str) -> String {
         .join("/")
 }
 
-/// Whether a response's JSON content is a reference to the shared `Error` schema.
-fn references_error(response: &ObjectOrReference<oas3::spec::Response>) -> bool {
-    let ObjectOrReference::Object(response) = response else {
+/// Whether a response's JSON content is the shared `Error` schema: a reference to it, or
+/// all of it with the codes of that status enumerated.
+fn references_error(spec: &oas3::Spec, response: &ObjectOrReference<oas3::spec::Response>) -> bool {
+    let Ok(response) = response.resolve(spec) else {
         return false;
     };
+    fn is_ref(schema: &Schema) -> bool {
+        matches!(schema, Schema::Object(object)
+            if matches!(&**object, ObjectOrReference::Ref { ref_path, .. } if ref_path == ERROR_REF))
+    }
     response
         .content
         .get("application/json")
         .and_then(|media| media.schema.as_ref())
         .is_some_and(|schema| {
-            matches!(schema, Schema::Object(object)
-                if matches!(&**object, ObjectOrReference::Ref { ref_path, .. } if ref_path == ERROR_REF))
+            is_ref(schema)
+                || matches!(schema, Schema::Object(object)
+                    if matches!(&**object, ObjectOrReference::Object(all)
+                        if all.all_of.first().is_some_and(is_ref)))
         })
 }
 
@@ -163,11 +170,15 @@ async fn every_catalogued_operation_is_documented_with_its_parameters() {
                 let location = match param.location {
                     ParameterIn::Path => "path",
                     ParameterIn::Query => "query",
+                    ParameterIn::Header => "header",
                     other => panic!("{name}: parameter {} in {other:?}", param.name),
                 };
                 (param.name, location, param.required.unwrap_or(false))
             })
             .collect();
+        // The operation's own parameters, and the node selector every endpoint has.
+        let mut expected = expected;
+        expected.insert(("x-arsenal-node".to_owned(), "header", false));
         assert_eq!(documented, expected, "{name}");
 
         // Body parameters are the properties of the request body's schema.
@@ -187,7 +198,10 @@ async fn every_catalogued_operation_is_documented_with_its_parameters() {
             let response = responses
                 .get(*status)
                 .unwrap_or_else(|| panic!("{name}: no {status} response"));
-            assert!(references_error(response), "{name} {status}: {response:?}");
+            assert!(
+                references_error(&spec, response),
+                "{name} {status}: {response:?}"
+            );
         }
 
         assert_eq!(
@@ -263,7 +277,7 @@ async fn typed_documents_its_body_and_every_error() {
     expected.insert("201");
     assert_eq!(statuses, expected);
     for status in ERROR_STATUSES {
-        assert!(references_error(&responses[*status]), "{status}");
+        assert!(references_error(&spec, &responses[*status]), "{status}");
     }
     // The success answer wraps the declared response schema in `data`.
     let success = &raw["responses"]["201"]["content"]["application/json"]["schema"];
@@ -353,6 +367,30 @@ fn pretty(value: &Value) -> String {
     text
 }
 
+#[test]
+fn the_error_table_in_the_docs_is_the_hosts() {
+    use std::fmt::Write as _;
+    let mut table = String::from(concat!(
+        "# Error codes\n",
+        "\n",
+        "Every code the host answers with, its status and what it means: the table the\n",
+        "handlers build their errors from and the OpenAPI document describes each status\n",
+        "with (`ErrorCode` in `host/http/src/error_code.rs`; this page is generated from it\n",
+        "and checked by `tests/it/openapi.rs`). An operation may answer a more specific\n",
+        "code of its own in place of `invalid_params`, `not_found`, `conflict`,\n",
+        "`forbidden`, `unavailable`, `timeout` or `internal`, with that code's status.\n",
+        "\n",
+        "| Code | Status | Meaning |\n",
+        "| --- | --- | --- |\n",
+    ));
+    for code in arsenal::http::ErrorCode::ALL {
+        let meaning = code.meaning().replace('|', "\\|");
+        writeln!(table, "| `{code}` | {} | {meaning} |", code.status()).unwrap();
+    }
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/errors.md");
+    assert_file(&docs, &table);
+}
+
 /// Compare `actual` with `tests/snapshots/<name>`; with `ARSENAL_BLESS=1`, write it there
 /// instead.
 #[track_caller]
@@ -360,13 +398,21 @@ pub(crate) fn assert_snapshot(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("snapshots")
         .join(name);
+    assert_file(&path, actual);
+}
+
+/// Compare `actual` with the file at `path`; with `ARSENAL_BLESS=1`, write it there
+/// instead.
+#[track_caller]
+fn assert_file(path: &Path, actual: &str) {
+    let name = path.file_name().unwrap().to_string_lossy();
     if std::env::var_os("ARSENAL_BLESS").is_some_and(|value| value == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual)
+        std::fs::write(path, actual)
             .unwrap_or_else(|error| panic!("failed to write {}: {error}", path.display()));
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|error| {
         panic!(
             "failed to read the snapshot {}: {error}; run with ARSENAL_BLESS=1 to create it",
             path.display()
@@ -387,5 +433,124 @@ pub(crate) fn assert_snapshot(name: &str, actual: &str) {
             expected.lines().nth(line).unwrap_or("<end>"),
             actual.lines().nth(line).unwrap_or("<end>"),
         );
+    }
+}
+
+/// What the document allows `method path` (a path of the document) to answer with
+/// `status`: `None` when the status is not documented, `Some(None)` for any code (an
+/// operation's own codes may stand in), `Some(Some(codes))` for these codes only.
+pub(crate) fn documented_codes(
+    document: &Value,
+    method: &Method,
+    path: &str,
+    status: u16,
+) -> Option<Option<Vec<String>>> {
+    let operation = &document["paths"][path][method.as_str().to_lowercase()];
+    assert!(operation.is_object(), "{method} {path} is not documented");
+    let mut response = &operation["responses"][status.to_string()];
+    if let Some(reference) = response["$ref"].as_str() {
+        response = document
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{reference} does not resolve"));
+    }
+    if response.is_null() {
+        return None;
+    }
+    let schema = &response["content"]["application/json"]["schema"];
+    let codes = schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+        .as_array()
+        .map(|codes| {
+            codes
+                .iter()
+                .map(|code| code.as_str().unwrap().to_owned())
+                .collect()
+        });
+    Some(codes)
+}
+
+/// Assert the document allows `reply`, the answer to `method uri`, served at `path`.
+#[track_caller]
+pub(crate) fn assert_documented(
+    document: &Value,
+    method: &Method,
+    path: &str,
+    reply: &crate::Reply,
+) {
+    let status = reply.status.as_u16();
+    match documented_codes(document, method, path, status) {
+        None => panic!(
+            "{method} {path} answered {status}, which the document does not list: {}",
+            reply.body
+        ),
+        Some(Some(codes)) => assert!(
+            codes.iter().any(|code| code == reply.code()),
+            "{method} {path} answered {status} `{}`, but the document lists only {codes:?}",
+            reply.code()
+        ),
+        Some(None) => {}
+    }
+}
+
+const VIEWER: &str = "key-of-a-viewer";
+const ADMIN: &str = "key-of-an-admin";
+
+async fn ask(host: &TestHost, token: Option<&str>, method: &Method, uri: &str) -> crate::Reply {
+    host.send_as(token, method.clone(), uri, axum::body::Body::empty(), &[])
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_of_access_are_documented_where_they_are_answered() {
+    let keys = [
+        ("viewer", VIEWER, arsenal::Role::Viewer),
+        ("admin", ADMIN, arsenal::Role::Admin),
+    ];
+    let host = TestHost::with_settings(crate::keyed(&keys), &[]).await;
+    // A host whose keys may send one request an hour.
+    let mut hasty = crate::keyed(&keys);
+    hasty.rate_limits.per_key = arsenal::config::RateQuota {
+        burst: 1,
+        replenish_ms: 3_600_000,
+    };
+    let hasty = TestHost::with_settings(hasty, &[]).await;
+    let document = ask(&host, Some(ADMIN), &Method::GET, "/api/v1/openapi.json")
+        .await
+        .body;
+    // The one request the admin's bucket holds there; every later one answers 429.
+    let first = ask(&hasty, Some(ADMIN), &Method::GET, "/api/v1/whoami").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    // The admin API, the audit log, whoami, metrics, batches, execute and versions: each
+    // refused for each reason access has, and each refusal is in the document.
+    let admin = |method: Method, path: &'static str| (method, path, true);
+    let anyone = |method: Method, path: &'static str| (method, path, false);
+    for (method, path, admins_only) in [
+        admin(Method::POST, "/api/v1/admin/operations"),
+        admin(Method::PUT, "/api/v1/admin/operations/{name}"),
+        admin(Method::DELETE, "/api/v1/admin/operations/{name}"),
+        admin(Method::GET, "/api/v1/admin/operations/{name}/versions"),
+        admin(Method::POST, "/api/v1/admin/operations/{name}/rollback"),
+        admin(Method::PUT, "/api/v1/admin/workers/{name}"),
+        admin(Method::DELETE, "/api/v1/admin/workers/{name}"),
+        admin(Method::GET, "/api/v1/admin/workers/{name}/versions"),
+        admin(Method::POST, "/api/v1/admin/workers/{name}/rollback"),
+        admin(Method::GET, "/api/v1/audit"),
+        anyone(Method::GET, "/api/v1/whoami"),
+        anyone(Method::GET, "/metrics"),
+        anyone(Method::POST, "/api/v1/batch"),
+        anyone(Method::POST, "/api/v1/operations/{name}/execute"),
+    ] {
+        let uri = path.replace("{name}", "echo");
+        let anonymous = ask(&host, None, &method, &uri).await;
+        anonymous.assert_error(401, "unauthenticated");
+        assert_documented(&document, &method, path, &anonymous);
+        let hurried = ask(&hasty, Some(ADMIN), &method, &uri).await;
+        hurried.assert_error(429, "rate_limited");
+        assert_documented(&document, &method, path, &hurried);
+        if admins_only {
+            let viewer = ask(&host, Some(VIEWER), &method, &uri).await;
+            viewer.assert_error(403, "forbidden");
+            assert_documented(&document, &method, path, &viewer);
+        }
     }
 }

@@ -48,7 +48,7 @@ async fn host_calls_are_checked_against_the_callers_roles() {
     }
     let api = arsenal::http::ApiError::from(denied);
     assert_eq!(
-        (api.status.as_u16(), api.code.as_ref()),
+        (api.status().as_u16(), api.code()),
         (403, "capability_denied")
     );
     assert!(

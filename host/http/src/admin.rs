@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::audit::AuditDetails;
 use super::cluster;
 use super::dispatch::read_capped;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use arsenal_core::cache::content_hash;
 use arsenal_core::cluster::{Changed, ComponentKind, LiveChange};
 use arsenal_core::host::Host;
@@ -62,8 +62,7 @@ pub(crate) async fn upload(State(host): State<Arc<Host>>, request: Request) -> R
                     .into_response()
             }),
         (Ok(Added::Disabled(name)), None) => ApiError::new(
-            StatusCode::CONFLICT,
-            "operation_disabled",
+            ErrorCode::OperationDisabled,
             format!("operation `{name}` is disabled by configuration"),
         )
         .into_response(),
@@ -275,8 +274,7 @@ pub(super) fn keep(host: &Host, change: Change<'_>) -> Option<Response> {
     let error = host.uploads.as_ref()?.record(change).err()?;
     tracing::error!(%error, "an admin change is live but could not be kept");
     let refused = ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "state_not_saved",
+        ErrorCode::StateNotSaved,
         format!("the change is live but was not saved, so a restart loses it: {error}"),
     );
     Some(refused.into_response())
@@ -338,8 +336,7 @@ pub(super) async fn component(
         .to_owned();
     if content_type.split(';').next().map(str::trim) != Some("application/wasm") {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             format!("send the component as `application/wasm`, not `{content_type}`"),
         ));
     }

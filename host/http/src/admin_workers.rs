@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::admin::{Live, component, keep, noted, versions_answer};
 use super::cluster;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use arsenal_core::cluster::{Changed, ComponentKind, LiveChange};
 use arsenal_core::host::Host;
 use arsenal_core::policy::Source;
@@ -31,8 +31,7 @@ fn shown(code: &WorkerCode, live: bool) -> Value {
 
 fn not_loaded(name: &str) -> Response {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "worker_not_found",
+        ErrorCode::WorkerNotFound,
         format!("no worker named `{name}` is loaded"),
     )
     .into_response()
@@ -50,8 +49,7 @@ pub(crate) async fn put(
     };
     if !arsenal_core::runtime::is_valid_name(&name, 128) {
         return ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_error",
+            ErrorCode::ValidationError,
             format!("`{name}` is not a worker name: use 1 to 128 letters, digits, `_`, `-` or `.`"),
         )
         .into_response();
@@ -118,36 +116,19 @@ fn live_version(code: &WorkerCode) -> Live<'_> {
 fn refusal(error: WorkerError) -> ApiError {
     let message = error.to_string();
     match error {
-        WorkerError::UnsupportedImports(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unsupported_imports",
-            message,
-        ),
-        WorkerError::UnsupportedContract { found } => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unsupported_contract_version",
-            message,
-        )
-        .with_details(json!({
-            "found": found,
-            "supported": [arsenal_core::runtime::supported_worker_contract()],
-        })),
-        WorkerError::CompileTimeout(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
+        WorkerError::UnsupportedImports(_) => ApiError::new(ErrorCode::UnsupportedImports, message),
+        WorkerError::UnsupportedContract { found } => {
+            ApiError::new(ErrorCode::UnsupportedContractVersion, message).with_details(json!({
+                "found": found,
+                "supported": [arsenal_core::runtime::supported_worker_contract()],
+            }))
         }
+        WorkerError::CompileTimeout(_) => ApiError::new(ErrorCode::CompileTimeout, message),
         WorkerError::Compiler(_) => {
             tracing::error!(error = %message, "the compiler failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "compiler_unavailable",
-                message,
-            )
+            ApiError::new(ErrorCode::CompilerUnavailable, message)
         }
-        _ => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_component",
-            message,
-        ),
+        _ => ApiError::new(ErrorCode::InvalidComponent, message),
     }
 }
 
@@ -186,8 +167,7 @@ pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<Str
             noted(response, Some(&name), Some(live_version(&code)), None)
         }
         None => ApiError::new(
-            StatusCode::CONFLICT,
-            "no_earlier_version",
+            ErrorCode::NoEarlierVersion,
             format!("worker `{name}` has no earlier version to roll back to"),
         )
         .into_response(),

@@ -16,12 +16,12 @@ use axum::Json;
 use axum::extract::{Extension, Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{Method, StatusCode};
+use http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
-use super::error::{ApiError, ErrorCode};
+use super::error::{AnsweredCode, ApiError, ErrorCode};
 use super::request_id::{self, RequestId};
 use arsenal_core::audit::{AuditRecord, Filter, Outcome};
 use arsenal_core::auth::{Principal, Role};
@@ -39,7 +39,7 @@ pub(crate) struct AuditDetails {
     pub(crate) params: Option<Value>,
 }
 
-pub(super) fn audited(method: &Method, path: &str) -> bool {
+pub(crate) fn audited(method: &Method, path: &str) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         // A batch's calls are recorded one by one, with the batch's principal.
         && path != super::batch::PATH
@@ -89,10 +89,7 @@ pub(super) async fn record(
             Ok(_) => response,
             Err(error) => {
                 tracing::error!(%error, status, "a change was made but could not be recorded");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "audit_unavailable",
-                    "the request was carried out but could not be recorded in the audit log; the cause is in the server log",
+                ApiError::new(ErrorCode::AuditUnavailable, "the request was carried out but could not be recorded in the audit log; the cause is in the server log",
                 )
                 .with_retry_after(std::time::Duration::from_secs(1))
                 .into_response()
@@ -106,10 +103,9 @@ pub(super) async fn record(
     // Its own task, so that a client hanging up (which drops this handler) cannot stop a
     // change half-recorded; tracked, so that shutdown waits for it.
     background.spawn(request_id::carried(work).instrument(tracing::Span::current()));
-    answered.await.unwrap_or_else(|_| {
-        ApiError::internal("the server hit an internal error; the cause is in the server log")
-            .into_response()
-    })
+    answered
+        .await
+        .unwrap_or_else(|_| ApiError::logged_fault().into_response())
 }
 
 /// Record a state-changing request refused before any handler ran — an authenticated
@@ -182,7 +178,7 @@ fn answered_record(
         status,
         error_code: response
             .extensions()
-            .get::<ErrorCode>()
+            .get::<AnsweredCode>()
             .map(|code| code.0.to_string()),
         duration_us: 0,
         client_disconnected: false,
@@ -223,8 +219,7 @@ pub(super) async fn query(
         Ok(query) => query,
         Err(rejection) => {
             return ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_error",
+                ErrorCode::ValidationError,
                 format!("invalid audit query: {}", rejection.body_text()),
             )
             .into_response();
@@ -248,16 +243,12 @@ pub(super) async fn query(
         Ok(Err(error)) => {
             tracing::error!(%error, "the audit log could not be read");
             ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "audit_unavailable",
+                ErrorCode::AuditUnavailable,
                 "the audit log could not be read; the cause is in the server log",
             )
             .into_response()
         }
-        Err(_) => {
-            ApiError::internal("the server hit an internal error; the cause is in the server log")
-                .into_response()
-        }
+        Err(_) => ApiError::logged_fault().into_response(),
     }
 }
 
@@ -266,12 +257,8 @@ struct BadField(&'static str, String);
 
 impl From<BadField> for ApiError {
     fn from(BadField(field, message): BadField) -> ApiError {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_error",
-            format!("`{field}`: {message}"),
-        )
-        .with_details(json!({ "fields": [{ "field": field, "message": message }] }))
+        ApiError::new(ErrorCode::ValidationError, format!("`{field}`: {message}"))
+            .with_details(json!({ "fields": [{ "field": field, "message": message }] }))
     }
 }
 

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::error::ApiError;
+use super::endpoints::Gate;
+use super::error::{ApiError, ErrorCode};
 use arsenal_core::auth::{Access, AuthError, Limited, Principal, Role};
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
@@ -26,8 +27,16 @@ const ADMIN_PREFIX: &str = "/api/v1/admin/";
 const OPEN_PATHS: &[&str] = &["/api/v1/health", "/"];
 const OPEN_PREFIXES: &[&str] = &[super::console::ASSET_PREFIX];
 
-fn is_open(path: &str) -> bool {
-    OPEN_PATHS.contains(&path) || OPEN_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+/// Who may call `path`: what [`authenticate`] lets through, and what the OpenAPI
+/// document says each endpoint can answer for it.
+pub(crate) fn gate(path: &str) -> Gate {
+    if OPEN_PATHS.contains(&path) || OPEN_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+        Gate::Open
+    } else if path.starts_with(ADMIN_PREFIX) {
+        Gate::Admin
+    } else {
+        Gate::Caller
+    }
 }
 
 /// Middleware: establish the request's [`Principal`].
@@ -41,7 +50,7 @@ pub(super) async fn authenticate(
 ) -> Response {
     let principal = match request.extensions().get::<Principal>() {
         Some(principal) => principal.clone(),
-        None if is_open(request.uri().path()) => return next.run(request).await,
+        None if gate(request.uri().path()) == Gate::Open => return next.run(request).await,
         None => match admit(&host, &request) {
             Ok(principal) => principal,
             Err(error) => {
@@ -50,7 +59,7 @@ pub(super) async fn authenticate(
             }
         },
     };
-    if request.uri().path().starts_with(ADMIN_PREFIX) && !principal.may(Role::Admin) {
+    if gate(request.uri().path()) == Gate::Admin && !principal.may(Role::Admin) {
         let refused = refusal(&principal, Role::Admin, "use the admin API");
         count_refusal(&host, &refused);
         // An attempted admin action is an audit record, refused.
@@ -64,7 +73,7 @@ pub(super) async fn authenticate(
 /// own counters hold): `arsenal_requests_refused_total`. A 429 is counted by its limit
 /// (`arsenal_rate_limited_total`), a server fault is none.
 pub(super) fn count_refusal(host: &Host, refused: &ApiError) {
-    match refused.status {
+    match refused.status() {
         StatusCode::UNAUTHORIZED => host.telemetry().refused("unauthenticated"),
         StatusCode::FORBIDDEN => host.telemetry().refused("forbidden"),
         _ => {}
@@ -143,9 +152,7 @@ pub(super) fn authorize(
 ) -> Result<Principal, ApiError> {
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
         tracing::error!("a request reached an operation without a principal");
-        return Err(ApiError::internal(
-            "the server hit an internal error; the cause is in the server log",
-        ));
+        return Err(ApiError::logged_fault());
     };
     let required = host.access().required_role(operation);
     if !principal.may(required) {
@@ -171,8 +178,7 @@ pub(super) fn refusal(principal: &Principal, required: Role, action: &str) -> Ap
         .with_details(details);
     }
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        ErrorCode::Forbidden,
         format!(
             "principal `{}` (role {}) may not {action}: that needs the `{required}` role",
             principal.name(),
@@ -183,7 +189,7 @@ pub(super) fn refusal(principal: &Principal, required: Role, action: &str) -> Ap
 }
 
 fn unauthenticated(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    ApiError::new(ErrorCode::Unauthenticated, message)
 }
 
 fn rate_limited(host: &Host, limited: Limited) -> ApiError {
@@ -197,8 +203,7 @@ fn rate_limited(host: &Host, limited: Limited) -> ApiError {
         }
     };
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        ErrorCode::RateLimited,
         format!("too many {what}; retry in {wait_ms} ms"),
     )
     .with_details(json!({ "limit": limited.scope.name(), "retry_after_ms": wait_ms }))

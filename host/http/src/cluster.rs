@@ -1,7 +1,8 @@
 //! The `node` selector: a request carrying `x-arsenal-node: <node>` naming another node
 //! is forwarded there (`cluster::forward`) with its caller's identity and deadline, and
-//! that node's answer is relayed as is; an unknown, down or silent node answers 503
-//! `node_unavailable` naming it, within the deadline. The selector is a header, not a
+//! that node's answer is relayed as is; a node that is not a member answers 404
+//! `node_not_found`, one that is down or silent 503 `node_unavailable`, naming it, within
+//! the deadline. The selector is a header, not a
 //! query parameter, so that it never collides with an operation's own parameters.
 //! Forwarded calls arriving here, and calls an operation makes on its own node, run
 //! through the router the assembly built once and handed over ([`serve_forwarded`]).
@@ -20,11 +21,12 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::json;
 use tower::ServiceExt;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::request_id::RequestId;
 use arsenal_core::auth::Principal;
 use arsenal_core::cluster::{
-    ForwardedCall, LiveChange, LocalDispatch, Reply, ServedCalls, ShareError, VerifiedCall,
+    ForwardedCall, LiveChange, LocalDispatch, Reply, ServedCalls, ShareError, Unavailable,
+    VerifiedCall,
 };
 use arsenal_core::host::Host;
 
@@ -97,13 +99,15 @@ pub(super) async fn select_node(
     };
     match cluster.call(&node, call).await {
         Ok(reply) => relay(reply),
-        Err(unavailable) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "node_unavailable",
-            unavailable.to_string(),
-        )
-        .with_details(json!({ "node": unavailable.node() }))
-        .into_response(),
+        Err(unavailable) => {
+            let code = match unavailable {
+                Unavailable::Unknown(_) => ErrorCode::NodeNotFound,
+                _ => ErrorCode::NodeUnavailable,
+            };
+            ApiError::new(code, unavailable.to_string())
+                .with_details(json!({ "node": unavailable.node() }))
+                .into_response()
+        }
     }
 }
 
@@ -135,18 +139,16 @@ fn share_refusal(refused: &ShareError) -> Response {
             revision,
             origin,
             content_hash,
-        } => ApiError::new(StatusCode::CONFLICT, "cluster_conflict", message).with_details(json!({
+        } => ApiError::new(ErrorCode::ClusterConflict, message).with_details(json!({
             "kind": kind.name(),
             "name": name,
             "revision": revision,
             "node": origin,
             "content_hash": content_hash,
         })),
-        ShareError::Unavailable(_) | ShareError::Disconnected => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cluster_unavailable",
-            message,
-        ),
+        ShareError::Unavailable(_) | ShareError::Disconnected => {
+            ApiError::new(ErrorCode::ClusterUnavailable, message)
+        }
     }
     .into_response()
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 
 /// Where the assets are served; the page itself is served at `/`.
 pub(crate) const ASSET_PREFIX: &str = "/console/";
@@ -104,8 +104,7 @@ pub(super) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Respo
 fn serve(name: &str, headers: &HeaderMap) -> Response {
     let Some(index) = ASSETS.iter().position(|asset| asset.name == name) else {
         return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("the console has no file `{name}`"),
         )
         .into_response();

@@ -10,31 +10,57 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::batch::BatchError;
+pub(crate) use super::error_code::ErrorCode;
 use arsenal_core::invoke::{CallError, GuestFailure, OpErrorKind};
 use arsenal_core::loader::LoadError;
 use arsenal_core::validation::ValidationError;
 
-/// An error answer: status, stable code, message, optional details.
+/// An error answer: a code of the table (which decides the status), a message, optional
+/// details, and for an operation's own answer the more specific code it chose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    pub details: Option<Value>,
+    code: ErrorCode,
+    /// An operation's own code, sent in place of `code` (whose status it answers with).
+    own_code: Option<String>,
+    message: String,
+    details: Option<Value>,
     retry_after: Option<u64>,
     allow: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
-            code: Cow::Borrowed(code),
+            code,
+            own_code: None,
             message: message.into(),
             details: None,
             retry_after: None,
             allow: None,
         }
+    }
+
+    /// The status of the answer, the code's.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// The code as it is sent: an operation's own, or the table's.
+    pub fn code(&self) -> &str {
+        self.own_code.as_deref().unwrap_or(self.code.as_str())
+    }
+
+    /// The table's code: the operation's own code stands for this one.
+    pub fn kind(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn details(&self) -> Option<&Value> {
+        self.details.as_ref()
     }
 
     /// Say when to retry (`Retry-After`, in whole seconds, at least 1).
@@ -52,11 +78,7 @@ impl ApiError {
     }
 
     pub fn operation_not_found(what: impl std::fmt::Display) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "operation_not_found",
-            format!("no operation {what}"),
-        )
+        ApiError::new(ErrorCode::OperationNotFound, format!("no operation {what}"))
     }
 
     pub fn method_not_allowed(
@@ -72,8 +94,7 @@ impl ApiError {
         ApiError {
             allow: Some(allow.clone()),
             ..ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 format!("{method} is not allowed on {path}; allowed: {allow}"),
             )
         }
@@ -81,20 +102,24 @@ impl ApiError {
     }
 
     pub fn malformed(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+        ApiError::new(ErrorCode::MalformedRequest, message)
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is over the limit of {limit} bytes"),
         )
         .with_details(json!({ "limit_bytes": limit }))
     }
 
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
+        ApiError::new(ErrorCode::InternalError, message)
+    }
+
+    /// A fault of the server whose cause was logged where it was known.
+    pub(crate) fn logged_fault() -> ApiError {
+        ApiError::internal("the server hit an internal error; the cause is in the server log")
     }
 
     /// The JSON body, with the request id of the current request.
@@ -107,7 +132,7 @@ impl ApiError {
     pub(crate) fn body_for(&self, request_id: &str) -> Value {
         json!({
             "error": {
-                "code": self.code,
+                "code": self.code(),
                 "message": self.message,
                 "details": self.details.clone().unwrap_or(Value::Null),
                 "request_id": request_id,
@@ -119,21 +144,23 @@ impl ApiError {
 /// The code of an error answer, kept on the response for the layers after the handler
 /// (the audit log) so they need not parse the body.
 #[derive(Debug, Clone)]
-pub(crate) struct ErrorCode(pub(crate) Cow<'static, str>);
+pub(crate) struct AnsweredCode(pub(crate) Cow<'static, str>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body())).into_response();
-        response
-            .extensions_mut()
-            .insert(ErrorCode(self.code.clone()));
+        let mut response = (self.status(), Json(self.body())).into_response();
+        let answered = match self.own_code {
+            Some(own) => Cow::Owned(own),
+            None => Cow::Borrowed(self.code.as_str()),
+        };
+        response.extensions_mut().insert(AnsweredCode(answered));
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         // A 401 says how to authenticate (RFC 9110 §15.5.2).
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.code.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"arsenal\""),
@@ -152,8 +179,7 @@ impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> ApiError {
         let count = error.0.len();
         ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_error",
+            ErrorCode::ValidationError,
             format!(
                 "{count} parameter{} failed validation",
                 if count == 1 { "" } else { "s" }
@@ -168,8 +194,7 @@ impl From<BatchError> for ApiError {
         match error {
             // 413 like a body over the byte limit: the remedy is the same, send less at once.
             BatchError::TooManyCalls { count, limit } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
+                ErrorCode::BatchTooLarge,
                 format!("the batch holds {count} calls, over the limit of {limit}; split it"),
             )
             .with_details(json!({ "calls": count, "limit_calls": limit })),
@@ -182,35 +207,27 @@ impl From<CallError> for ApiError {
     fn from(error: CallError) -> ApiError {
         match error {
             CallError::Guest(GuestFailure::Timeout(timeout)) => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "operation_timeout",
+                ErrorCode::OperationTimeout,
                 format!(
                     "the operation did not finish within {} ms",
                     timeout.as_millis()
                 ),
             ),
             CallError::Guest(GuestFailure::ResourceExhausted(refusal)) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "resource_exhausted",
+                ErrorCode::ResourceExhausted,
                 format!("the operation exceeded its limits: {refusal}"),
             ),
             // The trap itself is logged with the request id; guest internals stay out of
             // the body.
-            CallError::Guest(GuestFailure::Denied(denied)) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "capability_denied",
-                denied.to_string(),
-            ),
+            CallError::Guest(GuestFailure::Denied(denied)) => ApiError::new(ErrorCode::CapabilityDenied, denied.to_string()),
             CallError::Guest(GuestFailure::Crashed(_)) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "operation_crashed",
+                ErrorCode::OperationCrashed,
                 "the operation crashed; the cause is in the server log under this request id",
             ),
             CallError::Guest(GuestFailure::Retired(drain)) => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "version_retired",
+                    ErrorCode::VersionRetired,
                     format!(
                         "the operation's version was replaced or unloaded while this call ran, and the call did not finish within the drain deadline of {} ms; retry to reach the live version",
                         drain.as_millis()
@@ -221,20 +238,17 @@ impl From<CallError> for ApiError {
             CallError::Guest(GuestFailure::Overloaded(max)) => ApiError {
                 retry_after: Some(1),
                 ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
+                    ErrorCode::Overloaded,
                     format!("all {max} operation instances are busy; retry shortly"),
                 )
             },
             CallError::ResponseTooLarge { size, cap } => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "response_too_large",
+                ErrorCode::ResponseTooLarge,
                 format!("the operation returned {size} bytes, over the response cap of {cap}"),
             )
             .with_details(json!({ "size_bytes": size, "limit_bytes": cap })),
             CallError::InvalidResponse(_) => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "invalid_response",
+                ErrorCode::InvalidResponse,
                 "the operation returned data that is not valid JSON",
             ),
             CallError::Operation {
@@ -243,25 +257,20 @@ impl From<CallError> for ApiError {
                 details,
                 code: specific,
             } => {
-                let (status, code) = match kind {
-                    OpErrorKind::InvalidParams => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_params")
-                    }
-                    OpErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-                    OpErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-                    OpErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-                    OpErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-                    OpErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-                    OpErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                let code = match kind {
+                    OpErrorKind::InvalidParams => ErrorCode::InvalidParams,
+                    OpErrorKind::NotFound => ErrorCode::NotFound,
+                    OpErrorKind::Conflict => ErrorCode::Conflict,
+                    OpErrorKind::Forbidden => ErrorCode::Forbidden,
+                    OpErrorKind::Unavailable => ErrorCode::Unavailable,
+                    OpErrorKind::Timeout => ErrorCode::Timeout,
+                    OpErrorKind::Internal => ErrorCode::Internal,
                 };
-                let mut error = ApiError {
+                ApiError {
                     details,
-                    ..ApiError::new(status, code, message)
-                };
-                if let Some(specific) = specific {
-                    error.code = Cow::Owned(specific);
+                    own_code: specific,
+                    ..ApiError::new(code, message)
                 }
-                error
             }
         }
     }
@@ -271,60 +280,36 @@ impl From<LoadError> for ApiError {
     fn from(error: LoadError) -> ApiError {
         let message = error.to_string();
         match error {
-            LoadError::InvalidComponent(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_component",
-                message,
-            ),
+            LoadError::InvalidComponent(_) => ApiError::new(ErrorCode::InvalidComponent, message),
             LoadError::UnsupportedContract { found, supported } => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_contract_version",
+                ErrorCode::UnsupportedContractVersion,
                 message,
             )
             .with_details(
                 json!({ "found": found, "supported": supported.split(", ").collect::<Vec<_>>() }),
             ),
-            LoadError::UnsupportedImports(problems) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_imports",
-                message,
-            )
-            .with_details(json!({ "imports": problems })),
-            LoadError::InvalidConfig(problems) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", message)
-                    .with_details(json!({ "problems": problems }))
+            LoadError::UnsupportedImports(problems) => {
+                ApiError::new(ErrorCode::UnsupportedImports, message)
+                    .with_details(json!({ "imports": problems }))
             }
+            LoadError::InvalidConfig(problems) => ApiError::new(ErrorCode::InvalidConfig, message)
+                .with_details(json!({ "problems": problems })),
             LoadError::RouteConflict(conflict) => {
-                ApiError::new(StatusCode::CONFLICT, "route_conflict", message)
-                    .with_details(json!(conflict))
+                ApiError::new(ErrorCode::RouteConflict, message).with_details(json!(conflict))
             }
-            LoadError::Duplicate(name) => {
-                ApiError::new(StatusCode::CONFLICT, "operation_exists", message)
-                    .with_details(json!({ "name": name }))
-            }
-            LoadError::NotLoaded(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "operation_not_found", message)
-            }
+            LoadError::Duplicate(name) => ApiError::new(ErrorCode::OperationExists, message)
+                .with_details(json!({ "name": name })),
+            LoadError::NotLoaded(_) => ApiError::new(ErrorCode::OperationNotFound, message),
             LoadError::NameMismatch { expected, found } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "name_mismatch", message)
+                ApiError::new(ErrorCode::NameMismatch, message)
                     .with_details(json!({ "expected": expected, "found": found }))
             }
-            LoadError::NoEarlierVersion(_) => {
-                ApiError::new(StatusCode::CONFLICT, "no_earlier_version", message)
-            }
-            LoadError::NothingToRestore(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "nothing_to_restore", message)
-            }
-            LoadError::CompileTimeout(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "compile_timeout", message)
-            }
+            LoadError::NoEarlierVersion(_) => ApiError::new(ErrorCode::NoEarlierVersion, message),
+            LoadError::NothingToRestore(_) => ApiError::new(ErrorCode::NothingToRestore, message),
+            LoadError::CompileTimeout(_) => ApiError::new(ErrorCode::CompileTimeout, message),
             LoadError::Compiler(_) => {
                 tracing::error!(error = %message, "the compiler failed");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "compiler_unavailable",
-                    message,
-                )
+                ApiError::new(ErrorCode::CompilerUnavailable, message)
             }
         }
     }

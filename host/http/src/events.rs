@@ -26,13 +26,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
-use http::{Method, StatusCode};
+use http::Method;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use arsenal_core::auth::Principal;
 use arsenal_core::host::Host;
 
@@ -46,12 +46,42 @@ pub const MAX_STREAMS: usize = 32;
 /// How often a stream reads the state. The console's views lag by at most this much.
 const TICK: Duration = Duration::from_secs(1);
 
-/// The sections read through the router, in the order they are sent.
-const ROUTED: &[(&str, &str)] = &[
-    ("catalog", "/api/v1/operations"),
-    ("processes", "/api/v1/processes?limit=1000"),
-    ("tree", "/api/v1/system/process-tree?limit=1000"),
-    ("sandboxes", "/api/v1/sandboxes"),
+/// One kind of event: a section of the state.
+pub(crate) struct Section {
+    /// The event's name.
+    pub(crate) name: &'static str,
+    /// What `GET` through the router reads it; `None` for the stats, read from telemetry.
+    pub(crate) path: Option<&'static str>,
+    pub(crate) description: &'static str,
+}
+
+/// The sections, in the order they are sent.
+pub(crate) const SECTIONS: &[Section] = &[
+    Section {
+        name: "catalog",
+        path: Some("/api/v1/operations"),
+        description: "The answer of `GET /api/v1/operations`.",
+    },
+    Section {
+        name: "processes",
+        path: Some("/api/v1/processes?limit=1000"),
+        description: "The answer of `GET /api/v1/processes?limit=1000`.",
+    },
+    Section {
+        name: "tree",
+        path: Some("/api/v1/system/process-tree?limit=1000"),
+        description: "The answer of `GET /api/v1/system/process-tree?limit=1000`.",
+    },
+    Section {
+        name: "sandboxes",
+        path: Some("/api/v1/sandboxes"),
+        description: "The answer of `GET /api/v1/sandboxes`.",
+    },
+    Section {
+        name: "stats",
+        path: None,
+        description: "Every loaded operation's totals and last minute, as `/api/v1/operations/{name}/stats` counts them: `{\"data\": [{\"name\", \"totals\", \"last_minute\"}]}`.",
+    },
 ];
 
 /// The server's event streams: the bound on how many are open, and the signal that ends
@@ -95,24 +125,14 @@ impl Events {
 pub(super) async fn stream(State(events): State<Events>, request: Request) -> Response {
     let Some(caller) = request.extensions().get::<Principal>().cloned() else {
         tracing::error!("an event stream was asked for without a principal");
-        return ApiError::internal(
-            "the server hit an internal error; the cause is in the server log",
-        )
-        .into_response();
+        return ApiError::logged_fault().into_response();
     };
     if events.streams.stop.is_cancelled() {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the server is shutting down",
-        )
-        .into_response();
+        return ApiError::new(ErrorCode::ShuttingDown, "the server is shutting down")
+            .into_response();
     }
     let Ok(slot) = events.streams.slots.clone().try_acquire_owned() else {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_streams",
-            format!("the server has its limit of {MAX_STREAMS} event streams open; close one or retry shortly"),
+        return ApiError::new(ErrorCode::TooManyStreams, format!("the server has its limit of {MAX_STREAMS} event streams open; close one or retry shortly"),
         )
         .with_details(json!({ "limit_streams": MAX_STREAMS }))
         .with_retry_after(Duration::from_secs(5))
@@ -173,11 +193,13 @@ impl Feed {
     /// Read every section, queueing the ones that changed.
     async fn read(&mut self) {
         let mut changed = Vec::new();
-        for &(section, target) in ROUTED {
-            let body = self.get(target).await;
-            changed.push((section, body));
+        for section in SECTIONS {
+            let body = match section.path {
+                Some(target) => self.get(target).await,
+                None => self.stats(),
+            };
+            changed.push((section.name, body));
         }
-        changed.push(("stats", self.stats()));
         for (section, body) in changed {
             if self.sent.get(section) == Some(&body) {
                 continue;
@@ -239,7 +261,6 @@ impl Feed {
 /// The body of an internal error, after logging its cause.
 fn internal(error: &dyn std::fmt::Display) -> Bytes {
     tracing::error!(%error, "an event stream failed to read a section");
-    let error =
-        ApiError::internal("the server hit an internal error; the cause is in the server log");
+    let error = ApiError::logged_fault();
     Bytes::from(error.body_for("").to_string())
 }

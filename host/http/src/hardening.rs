@@ -16,11 +16,10 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use arsenal_core::auth::Principal;
 use arsenal_core::config::ServerSettings;
 use arsenal_core::telemetry::Telemetry;
@@ -70,8 +69,7 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
             Err(_) => {
                 limits.telemetry.refused("overloaded");
                 return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
+                    ErrorCode::Overloaded,
                     format!(
                         "the server is handling its limit of {} requests; retry shortly",
                         limits.max_in_flight
@@ -91,8 +89,7 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
                 limits.telemetry.refused("request_timeout");
                 let ms = bound.as_millis() as u64;
                 ApiError::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "request_timeout",
+                    ErrorCode::RequestTimeout,
                     format!("the request did not finish within {ms} ms"),
                 )
                 .with_details(json!({ "limit_ms": ms }))
@@ -106,14 +103,7 @@ pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Ne
 /// The answer to headers over a cap, if they are.
 fn header_refusal(limits: &Limits, headers: &http::HeaderMap) -> Option<ApiError> {
     let too_large = |message: String, details| {
-        Some(
-            ApiError::new(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "headers_too_large",
-                message,
-            )
-            .with_details(details),
-        )
+        Some(ApiError::new(ErrorCode::HeadersTooLarge, message).with_details(details))
     };
     let count = headers.len();
     if count > limits.max_headers {

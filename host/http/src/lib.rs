@@ -13,7 +13,9 @@ mod cluster;
 mod connections;
 mod console;
 mod dispatch;
+mod endpoints;
 mod error;
+mod error_code;
 mod events;
 mod hardening;
 pub mod openapi;
@@ -23,12 +25,9 @@ mod serve;
 mod telemetry;
 mod whoami;
 
-pub(crate) use batch::{
-    DEFAULT_CONCURRENCY as BATCH_DEFAULT_CONCURRENCY, MAX_CALLS as BATCH_MAX_CALLS,
-    MAX_CONCURRENCY as BATCH_MAX_CONCURRENCY, PATH as BATCH_PATH,
-};
 pub use cluster::serve_forwarded;
 pub use error::ApiError;
+pub use error_code::ErrorCode;
 pub use events::MAX_STREAMS as MAX_EVENT_STREAMS;
 pub use router::router;
 pub use serve::{serve, shutdown_signal};

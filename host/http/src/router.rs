@@ -9,18 +9,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use http::header;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
+use super::endpoints::{self, Handlers};
 use super::error::ApiError;
-use super::{
-    admin, admin_workers, audit, auth, batch, catalog, cluster, console, dispatch, events,
-    hardening, request_id, telemetry, whoami,
-};
+use super::{audit, auth, batch, cluster, dispatch, events, hardening, request_id, telemetry};
 use arsenal_core::host::Host;
 
 /// The full application router for `host`. Its event streams end only when they are
@@ -34,70 +31,32 @@ pub(crate) fn serving(host: Arc<Host>, stop: CancellationToken) -> Router {
     // Batch calls and the reads of event streams go through the same endpoints and layers
     // as requests of their own, minus these two: a batch cannot nest (it is also refused
     // per call, more clearly), and a stream's reads are not streams.
-    let calls = endpoints(host.clone(), Router::new());
-    let extra = Router::new()
-        .route(batch::PATH, post(batch::handle))
-        .with_state(batch::Batches::new(host.clone(), calls.clone()))
-        .route(events::PATH, get(events::stream))
-        .with_state(events::Events::new(
+    let calls = layered(Handlers {
+        host: host.clone(),
+        batches: None,
+        events: None,
+    });
+    layered(Handlers {
+        batches: Some(batch::Batches::new(host.clone(), calls.clone())),
+        events: Some(events::Events::new(
             host.clone(),
             calls,
             events::EventStreams::new(stop),
-        ));
-    endpoints(host, extra)
+        )),
+        host,
+    })
 }
 
-/// The host's endpoints, `extra` ones, operations through the fallback, and the layers.
-fn endpoints(host: Arc<Host>, extra: Router) -> Router {
+/// The endpoints `handlers` serve, operations through the fallback, and the layers.
+fn layered(handlers: Handlers) -> Router {
+    let host = handlers.host.clone();
     let guard = hardening::Guard::new(&host.settings().server, host.telemetry().clone());
     let host_for_auth = host.clone();
     let host_for_audit = host.clone();
     let host_for_cluster = host.clone();
-    let routes = Router::new()
-        .route("/", get(console::page))
-        .route("/console/{file}", get(console::asset))
-        .route(whoami::PATH, get(whoami::whoami))
-        .route("/api/v1/health", get(catalog::health))
-        .route("/api/v1/openapi.json", get(catalog::openapi))
-        .route("/api/v1/operations", get(catalog::list))
-        .route("/api/v1/operations/{name}", get(catalog::describe))
-        .route("/api/v1/operations/{name}/execute", post(dispatch::by_name))
-        .route("/api/v1/operations/{name}/stats", get(telemetry::stats))
-        .route("/api/v1/operations/{name}/health", get(telemetry::health))
-        .route("/metrics", get(telemetry::metrics))
-        .route(audit::PATH, get(audit::query))
-        .route("/api/v1/admin/operations", post(admin::upload))
-        .route(
-            "/api/v1/admin/operations/{name}",
-            axum::routing::put(admin::replace).delete(admin::unload),
-        )
-        .route(
-            "/api/v1/admin/operations/{name}/versions",
-            get(admin::versions),
-        )
-        .route(
-            "/api/v1/admin/operations/{name}/rollback",
-            post(admin::rollback),
-        )
-        .route(
-            "/api/v1/admin/operations/{name}/restore",
-            post(admin::restore),
-        )
-        .route(
-            "/api/v1/admin/workers/{name}",
-            axum::routing::put(admin_workers::put).delete(admin_workers::unload),
-        )
-        .route(
-            "/api/v1/admin/workers/{name}/versions",
-            get(admin_workers::versions),
-        )
-        .route(
-            "/api/v1/admin/workers/{name}/rollback",
-            post(admin_workers::rollback),
-        )
+    let routes = endpoints::routes(&handlers)
         .fallback(dispatch::by_route)
         .with_state(host)
-        .merge(extra)
         .method_not_allowed_fallback(method_not_allowed);
     // The layers wrap the router as a whole, outermost first, rather than each of its
     // routes (`Router::layer`): a middleware clones the service inside it on every
@@ -132,21 +91,13 @@ fn endpoints(host: Arc<Host>, extra: Router) -> Router {
             cluster::select_node,
         ))
         .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                ApiError::internal(
-                    "the server hit an internal error; the cause is in the server log",
-                )
-                .into_response()
-            },
+            |_panic: Box<dyn std::any::Any + Send>| ApiError::logged_fault().into_response(),
         ))
         .service(routes);
     Router::new().fallback_service(layered)
 }
 
 async fn method_not_allowed(request: axum::extract::Request) -> axum::response::Response {
-    let allow = match request.uri().path() {
-        path if path.ends_with("/execute") || path == batch::PATH => vec![http::Method::POST],
-        _ => vec![http::Method::GET],
-    };
-    ApiError::method_not_allowed(request.method(), request.uri().path(), &allow).into_response()
+    let path = request.uri().path();
+    ApiError::method_not_allowed(request.method(), path, &endpoints::allowed(path)).into_response()
 }

@@ -81,8 +81,8 @@ pub(super) fn record(
             code: None,
         },
         Err(error) => CallOutcome {
-            status: error.status.as_u16(),
-            code: Some(&error.code),
+            status: error.status().as_u16(),
+            code: Some(error.code()),
         },
     };
     host.telemetry().record_call(&FinishedCall {
@@ -125,7 +125,7 @@ pub(crate) async fn health(State(host): State<Arc<Host>>, Path(name): Path<Strin
         Err(failure) => {
             // The cause (a trap message, say) stays in the log, under the request id.
             tracing::warn!(operation = %name, request_id = %request_id, error = %failure, "health check: the operation did not instantiate");
-            let code = ApiError::from(CallError::Guest(failure)).code;
+            let code = ApiError::from(CallError::Guest(failure)).kind();
             json!({ "ok": false, "code": code })
         }
     };

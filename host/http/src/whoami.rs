@@ -19,10 +19,7 @@ pub(crate) const PATH: &str = "/api/v1/whoami";
 pub(super) async fn whoami(State(host): State<Arc<Host>>, request: Request) -> Response {
     let Some(principal) = request.extensions().get::<Principal>() else {
         tracing::error!("whoami was reached without a principal");
-        return ApiError::internal(
-            "the server hit an internal error; the cause is in the server log",
-        )
-        .into_response();
+        return ApiError::logged_fault().into_response();
     };
     let mode = if host.access().is_local() {
         "local"

@@ -62,8 +62,8 @@ pub(crate) async fn check(
             Err(error) => {
                 failed += 1;
                 let api = ApiError::from(error);
-                writeln!(out, "{origin}: error[{}]: {}", api.code, api.message)?;
-                for line in detail_lines(api.details.as_ref()) {
+                writeln!(out, "{origin}: error[{}]: {}", api.code(), api.message())?;
+                for line in detail_lines(api.details()) {
                     writeln!(out, "  - {line}")?;
                 }
             }

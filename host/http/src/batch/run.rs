@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use super::PATH;
 use super::request::{BatchRequest, Call};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::request_id;
 use arsenal_core::auth::Principal;
 use arsenal_core::telemetry::{TRACEPARENT, TraceContext};
@@ -106,19 +106,17 @@ impl Shared {
         let request_id = request_id::child(&self.runner.parent_id, index);
         let refusal = |error: ApiError| {
             let body = error.body_for(request_id.as_deref().unwrap_or_default());
-            (error.status, body)
+            (error.status(), body)
         };
         let skipped = self.stopped.load(Ordering::Acquire);
         let (status, body) = if skipped {
             refusal(ApiError::new(
-                StatusCode::FAILED_DEPENDENCY,
-                "skipped",
+                ErrorCode::Skipped,
                 "not run: an earlier call failed and `stop_on_error` is set",
             ))
         } else if call.target.path() == PATH {
             refusal(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "nested_batch",
+                ErrorCode::NestedBatch,
                 format!("a batch cannot call {PATH}; put those calls in this batch instead"),
             ))
         } else {
