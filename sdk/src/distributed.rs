@@ -116,6 +116,18 @@ impl From<CallError> for crate::Error {
     }
 }
 
+/// 404 `node_not_found` naming `node`: it is not a member of the cluster.
+pub fn node_not_found(node: &str) -> crate::Error {
+    crate::Error::not_found(format!("no node `{node}` is known to this cluster"))
+        .with_code("node_not_found")
+        .with_details(serde_json::json!({ "node": node }))
+}
+
+/// Whether `node` is a member of the cluster as `view` sees it (this node included).
+pub fn is_member(view: &ClusterView, node: &str) -> bool {
+    view.members.iter().any(|member| member.node == node)
+}
+
 /// 503 `node_unavailable` naming `node`.
 pub fn unavailable(node: &str) -> crate::Error {
     crate::Error::unavailable(format!("node `{node}` is unavailable"))

@@ -350,12 +350,12 @@ async fn three_nodes_form_a_cluster_and_run_calls_on_each_other() {
         (422, Some("validation_error"))
     );
 
-    // An unknown node: 503 naming it, at once.
+    // An unknown node: 404 naming it, at once.
     let started = Instant::now();
     let (status, body, _) = a.get_on("zz", "/api/v1/system/info").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("node_unavailable")),
+        (404, Some("node_not_found")),
         "{body}"
     );
     assert_eq!(body["error"]["details"]["node"], "zz");
@@ -624,7 +624,7 @@ async fn a_stateful_process_migrates_with_its_state() {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("node_unavailable")),
+        (404, Some("node_not_found")),
         "{body}"
     );
     // The balance plan sees the lone process on b and moves nothing (one above the mean).
@@ -1158,7 +1158,7 @@ async fn messages_waiting_at_the_source_move_with_the_process() {
     let (status, body) = a.post(&path, json!({ "node": "zz" })).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("node_unavailable")),
+        (404, Some("node_not_found")),
         "{body}"
     );
     let get = json!({ "payload": "get", "call": true });

@@ -1,6 +1,6 @@
 //! A node with no `cluster.nats_url` is a cluster of one: the distributed operations
-//! answer truthfully about it, and a call addressed to any other node answers 503
-//! `node_unavailable` naming it. (Clusters on NATS are tested in `tests/cluster/`.)
+//! answer truthfully about it, and a call addressed to any other node answers 404
+//! `node_not_found` naming it. (Clusters on NATS are tested in `tests/cluster/`.)
 
 use axum::body::Body;
 use http::Method;
@@ -54,14 +54,14 @@ async fn the_cluster_operations_describe_a_cluster_of_one() {
         processes.body["data"]["nodes"][0]["processes"][0]["name"],
         "solo"
     );
-    let elsewhere = host.get("/api/v1/cluster/processes?node=b").await;
-    assert_eq!(
-        (
-            elsewhere.status.as_u16(),
-            elsewhere.body["error"]["code"].as_str()
-        ),
-        (503, Some("node_unavailable"))
-    );
+    // A node that is not a member is not there: 404, not "unavailable".
+    for node in ["b", "0"] {
+        let elsewhere = host
+            .get(&format!("/api/v1/cluster/processes?node={node}"))
+            .await;
+        elsewhere.assert_error(404, "node_not_found");
+        assert_eq!(elsewhere.body["error"]["details"]["node"], node);
+    }
 
     let trees = host.get("/api/v1/cluster/supervision-trees").await;
     assert_eq!(trees.status, 200);
@@ -84,7 +84,7 @@ async fn the_cluster_operations_describe_a_cluster_of_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_node_is_unavailable_without_a_cluster() {
+async fn another_node_is_not_found_without_a_cluster() {
     let host = host_with_counters(&["solo"]).await;
     let forwarded = host
         .send(
@@ -94,8 +94,7 @@ async fn another_node_is_unavailable_without_a_cluster() {
             &[("x-arsenal-node", "b")],
         )
         .await;
-    assert_eq!(forwarded.status, 503, "{}", forwarded.body);
-    assert_eq!(forwarded.body["error"]["code"], "node_unavailable");
+    forwarded.assert_error(404, "node_not_found");
     assert_eq!(forwarded.body["error"]["details"]["node"], "b");
     // Naming this node runs the call here.
     let here = host
@@ -114,8 +113,8 @@ async fn another_node_is_unavailable_without_a_cluster() {
             json!({ "node": "b" }),
         )
         .await;
-    assert_eq!(moved.status, 503, "{}", moved.body);
-    assert_eq!(moved.body["error"]["code"], "node_unavailable");
+    moved.assert_error(404, "node_not_found");
+    assert_eq!(moved.body["error"]["details"]["node"], "b");
     let to_self = host
         .post("/api/v1/processes/solo/migrate", json!({ "node": "local" }))
         .await;

@@ -1,5 +1,7 @@
 //! Built-in operation `cluster_processes`: the processes of every node that is up (or of
-//! one), each node asked as the caller. A node that cannot answer is listed with why.
+//! one), each node asked as the caller. A node that cannot answer is listed with why; one
+//! asked for alone answers 404 `node_not_found` when it is not a member, and the node's
+//! own refusal when it cannot answer.
 
 use arsenal_sdk::distributed::{self, NODE_PATTERN, NodeStatus};
 use arsenal_sdk::prelude::*;
@@ -31,8 +33,8 @@ impl Operation for ClusterProcesses {
         let view = distributed::view();
         let nodes: Vec<String> = match &only {
             Some(node) => {
-                if !view.members.iter().any(|member| &member.node == node) {
-                    return Err(distributed::unavailable(node));
+                if !distributed::is_member(&view, node) {
+                    return Err(distributed::node_not_found(node));
                 }
                 vec![node.clone()]
             }

@@ -16,7 +16,8 @@ impl Operation for MigrateProcess {
                 "Suspends the process, snapshots its state, starts the same worker version on \
                  `node` with the same args and name, restores the state there, then stops it \
                  here. Supervised, sandboxed and protected processes do not move. Messages \
-                 still queued are not carried.",
+                 still queued are not carried. A node that is not a member answers 404 \
+                 `node_not_found`.",
             )
             .status(200)
             .param(processes::target_param())
@@ -50,7 +51,15 @@ impl Operation for MigrateProcess {
             let reply = distributed::call_node(owner, "POST", &path, &body)?;
             return distributed::data_of(owner, reply);
         }
-        let moved = distributed::migrate(&target, &node)?;
+        let moved = distributed::migrate(&target, &node).map_err(|error| match error {
+            // The process was put back; a node that is not a member is not there at all.
+            distributed::MigrateError::NodeUnavailable(node)
+                if !distributed::is_member(&distributed::view(), &node) =>
+            {
+                distributed::node_not_found(&node)
+            }
+            other => other.into(),
+        })?;
         Ok(json!({
             "from": moved.from,
             "to": moved.to,

@@ -27,8 +27,7 @@ impl Operation for NodeInfo {
         let node: String = request.param("node")?;
         let view = distributed::view();
         let Some(member) = view.members.iter().find(|member| member.node == node) else {
-            return Err(Error::not_found(format!("no node `{node}` is known to this cluster"))
-                .with_code("node_not_found"));
+            return Err(distributed::node_not_found(&node));
         };
         let mut answer = distributed::member_json(member);
         answer["components"] = member
