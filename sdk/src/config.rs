@@ -231,7 +231,11 @@ impl Config {
                 Method::Delete => wit::HttpMethod::Delete,
             },
             path: self.path,
-            params: self.params.into_iter().map(Param::into_wit).collect(),
+            params: self
+                .params
+                .into_iter()
+                .map(|param| param.into_wit(self.timeout_ms))
+                .collect(),
             success_status: self.success_status,
             response_schema: self.response_schema.map(|schema| schema.to_string()),
             limits: wit::LimitHints {
@@ -262,6 +266,7 @@ pub struct Param {
     pattern: Option<String>,
     one_of: Vec<Value>,
     sensitive: bool,
+    within_deadline: bool,
 }
 
 impl Param {
@@ -281,6 +286,7 @@ impl Param {
             pattern: None,
             one_of: Vec::new(),
             sensitive: false,
+            within_deadline: false,
         }
     }
 
@@ -367,6 +373,14 @@ impl Param {
         self
     }
 
+    /// Milliseconds the call spends (a window, a wait): at most the call's deadline less a
+    /// tenth, whatever deadline the host sets. It needs [`Config::timeout_ms`], the
+    /// deadline asked for, which the contract's marker is: a maximum equal to it.
+    pub fn within_deadline(mut self) -> Param {
+        self.within_deadline = true;
+        self
+    }
+
     /// Minimum length of a string or items of an array.
     pub fn min_length(mut self, length: u32) -> Param {
         self.min_length = Some(length);
@@ -397,7 +411,12 @@ impl Param {
         self
     }
 
-    fn into_wit(self) -> wit::Param {
+    /// The parameter as the contract declares it, `timeout_ms` being the operation's hint.
+    fn into_wit(self, timeout_ms: Option<u32>) -> wit::Param {
+        let maximum = match (self.within_deadline, timeout_ms) {
+            (true, Some(hint)) => Some(f64::from(hint)),
+            _ => self.maximum,
+        };
         wit::Param {
             required: self.required || self.location == wit::ParamLocation::Path,
             name: self.name,
@@ -408,7 +427,7 @@ impl Param {
             description: self.description,
             constraints: wit::Constraints {
                 minimum: self.minimum,
-                maximum: self.maximum,
+                maximum,
                 min_length: self.min_length,
                 max_length: self.max_length,
                 pattern: self.pattern,

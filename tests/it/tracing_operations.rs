@@ -194,3 +194,45 @@ async fn profile_process_measures_each_message_kind() {
     .await
     .assert_error(404, "process_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_window_longer_than_the_deadline_is_refused_before_it_starts() {
+    // The test settings give calls a deadline of 1 s: a window may take at most 900 ms,
+    // and the document says so.
+    let host = host_with_counters(&["busy"]).await;
+    let document = host.get("/api/v1/openapi.json").await.body;
+    let window = &document["paths"]["/api/v1/processes/{pid}/profile"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]["properties"]["window_ms"];
+    assert_eq!(window["maximum"], 900, "{window}");
+    assert_eq!(window["minimum"], 1, "{window}");
+
+    let described = host.get("/api/v1/operations/profile_process").await;
+    let params = described.body["data"]["params"].as_array().unwrap();
+    let param = params.iter().find(|p| p["name"] == "window_ms").unwrap();
+    assert_eq!(param["schema"]["maximum"], 900, "{param}");
+
+    let refused = host
+        .post(
+            "/api/v1/processes/busy/profile",
+            json!({ "window_ms": 901 }),
+        )
+        .await;
+    refused.assert_error(422, "validation_error");
+    let fields = refused.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap();
+    assert_eq!(fields.len(), 1, "{}", refused.body);
+    assert_eq!(fields[0]["field"], "window_ms");
+    let message = fields[0]["message"].as_str().unwrap();
+    assert!(message.contains("900"), "the bound is named: {message}");
+
+    // The longest window allowed finishes within the deadline.
+    let longest = host
+        .post(
+            "/api/v1/processes/busy/profile",
+            json!({ "window_ms": 900 }),
+        )
+        .await;
+    assert_eq!(longest.status, 200, "{}", longest.body);
+    assert_eq!(longest.body["data"]["window_ms"], 900);
+}

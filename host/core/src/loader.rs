@@ -232,13 +232,14 @@ impl Loader {
                 raw
             }
         };
-        let spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
+        let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
         let over = overrides(&spec.name);
         let warm = WarmPool::new(
             over.as_ref().and_then(|over| over.warm_instance_calls),
             &self.shelf,
         );
         let limits = self.call_limits(&spec, over);
+        spec.bound_by_deadline(limits.timeout);
         // Checked here, not by instantiating: `describe` may come from the cache, and runs
         // before the operation's own cap is known.
         let initial_memory = component

@@ -273,6 +273,34 @@ impl ConfigProblem {
 }
 
 impl OperationSpec {
+    /// Bound the parameters that are milliseconds the call spends by `deadline`, the one
+    /// the host set for the call: those the contract marks, by a maximum equal to the
+    /// operation's timeout hint, get the deadline less a tenth as their maximum (and as
+    /// their default, where it was longer), so that a value accepted cannot outlast its
+    /// own call. The schema of the parameter, and so the document, says the new bound.
+    pub fn bound_by_deadline(&mut self, deadline: std::time::Duration) {
+        let Some(hint) = self.timeout_ms else {
+            return;
+        };
+        let deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX);
+        let bound = (deadline_ms - deadline_ms / 10) as f64;
+        for param in &mut self.params {
+            let numeric = matches!(param.ty, ParamType::Integer | ParamType::Number);
+            if !numeric || param.maximum != Some(f64::from(hint)) {
+                continue;
+            }
+            param.maximum = Some(bound);
+            if param
+                .default
+                .as_ref()
+                .and_then(Value::as_f64)
+                .is_some_and(|default| default > bound)
+            {
+                param.default = Some(Value::from(bound as u64));
+            }
+        }
+    }
+
     /// Validate a config, reporting every problem. A config over any of its [`caps`] is
     /// reported for those alone: what is over a cap is not worth reading further.
     pub fn parse(raw: &RawConfig) -> Result<OperationSpec, Vec<ConfigProblem>> {
@@ -654,6 +682,72 @@ fn parse_template(path: &str) -> Result<RouteTemplate, String> {
         template: path.to_owned(),
         segments,
     })
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    fn window(maximum: f64, default: Option<Value>) -> ParamSpec {
+        ParamSpec {
+            name: "window_ms".into(),
+            location: Location::Body,
+            ty: ParamType::Integer,
+            items: None,
+            required: false,
+            default,
+            description: String::new(),
+            minimum: Some(1.0),
+            maximum: Some(maximum),
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            one_of: Vec::new(),
+            sensitive: false,
+        }
+    }
+
+    fn spec(timeout_ms: Option<u32>, params: Vec<ParamSpec>) -> OperationSpec {
+        OperationSpec {
+            name: "profile".into(),
+            version: "0.1.0".into(),
+            category: "tracing".into(),
+            summary: String::new(),
+            description: String::new(),
+            method: Method::POST,
+            route: RouteTemplate {
+                template: "/p".into(),
+                segments: vec![Segment::Literal("p".into())],
+            },
+            params,
+            success_status: StatusCode::OK,
+            response_schema: None,
+            memory_mib: None,
+            timeout_ms,
+            additional_params: false,
+        }
+    }
+
+    #[test]
+    fn a_parameter_marked_by_the_timeout_hint_is_bounded_by_the_deadline() {
+        let mut marked = spec(
+            Some(30_000),
+            vec![
+                window(30_000.0, Some(Value::from(8_000))),
+                window(25_000.0, None),
+            ],
+        );
+        marked.bound_by_deadline(std::time::Duration::from_millis(5_000));
+        assert_eq!(marked.params[0].maximum, Some(4_500.0));
+        assert_eq!(marked.params[0].default, Some(Value::from(4_500)));
+        assert_eq!(marked.params[0].schema()["maximum"], 4_500);
+        // A maximum that is not the hint is the operation's own.
+        assert_eq!(marked.params[1].maximum, Some(25_000.0));
+
+        let mut unmarked = spec(None, vec![window(30_000.0, None)]);
+        unmarked.bound_by_deadline(std::time::Duration::from_millis(5_000));
+        assert_eq!(unmarked.params[0].maximum, Some(30_000.0));
+    }
 }
 
 #[cfg(test)]

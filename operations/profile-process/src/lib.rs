@@ -15,9 +15,10 @@ impl Operation for ProfileProcess {
                  message's type, kind, op or command field, otherwise the first word of the \
                  payload), how many were handled, the total and longest handling time, and \
                  the memory they grew. While profiled the process handles one message per \
-                 call so each is timed alone. The window must end within the operation's \
-                 deadline (the host's `limits.timeout_ms`, 5 s by default); a longer one \
-                 answers 504.",
+                 call so each is timed alone. The window must end within the call's \
+                 deadline: it is at most the deadline less a tenth (the host's \
+                 `limits.timeout_ms`, 5 s by default, gives 4.5 s), the schema's `maximum`; \
+                 a longer one answers 422 `validation_error`.",
             )
             .status(200)
             .timeout_ms(30_000)
@@ -26,8 +27,9 @@ impl Operation for ProfileProcess {
                 Param::body("window_ms")
                     .integer()
                     .min(1)
-                    .max(25_000)
-                    .default(1_000),
+                    .within_deadline()
+                    .default(1_000)
+                    .describe("How long to watch, in milliseconds"),
             )
             .response_schema(json!({ "type": "object", "required": ["pid", "kinds", "messages"] }))
     }
