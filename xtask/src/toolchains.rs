@@ -9,6 +9,8 @@
 //! - `js/`: componentize-js (operations in JavaScript) and jco (typings from the WIT),
 //!   installed by npm.
 //! - `cargo/`: `wit-bindgen` (C bindings from the WIT).
+//! - `schemathesis/`: a venv with schemathesis, which the conformance test
+//!   (`tests/conformance`) runs against a live server and its OpenAPI document.
 //! - apt: clang, lld, wasi-libc and the wasm32 compiler runtime (C to `wasm32-wasi`).
 //!
 //! To add a toolchain: a [`Requirement`] in [`requirements`], installing under
@@ -22,6 +24,8 @@ use crate::requirements::{Requirement, prints, run};
 
 /// The componentize-py release, as pip names it.
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+/// The schemathesis release, as pip names it.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 /// The npm packages, as npm names them.
 const NPM_PACKAGES: &[&str] = &[
     "@bytecodealliance/componentize-js@0.23.0",
@@ -54,6 +58,16 @@ pub(crate) fn requirements() -> Vec<Requirement> {
                 )
             },
             install: install_componentize_py,
+        },
+        Requirement {
+            name: "schemathesis",
+            present: || {
+                answers(
+                    Command::new(dir("schemathesis/bin/st")).arg("--version"),
+                    SCHEMATHESIS.split_once("==").expect("name==version").1,
+                )
+            },
+            install: install_schemathesis,
         },
         Requirement {
             name: "npm",
@@ -102,6 +116,15 @@ fn install_componentize_py() -> anyhow::Result<()> {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]))
+}
+
+/// In a venv of its own: its dependencies are not componentize-py's business.
+fn install_schemathesis() -> anyhow::Result<()> {
+    let venv = dir("schemathesis");
+    if !venv.join("bin/pip").is_file() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", SCHEMATHESIS]))
 }
 
 fn npm_packages_present() -> bool {
