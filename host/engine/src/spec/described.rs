@@ -39,8 +39,10 @@ pub(super) const PARAM_RECORD_BYTES: usize = <ParamRecord as ComponentType>::SIZ
 pub(super) const ONE_OF_ITEM_BYTES: usize = <Text as ComponentType>::SIZE32;
 
 thread_local! {
-    /// Bytes the config being lifted on this thread may still take: set for the length
-    /// of one synchronous lift by [`Described`], `None` outside it.
+    /// Bytes the config being lifted on this thread may still take: set by [`Budgeted`]
+    /// for the length of its lift, `None` outside it. A lift is one synchronous call on
+    /// one thread, and the derived record code hands the fields nothing but wasmtime's
+    /// lift context, so the budget travels beside it on the thread.
     static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
@@ -57,6 +59,7 @@ fn charge(bytes: usize) -> wasmtime::Result<()> {
             Ok(())
         }
         Some(_) => Err(wasmtime::Error::new(OverBudget)),
+        // The mirror types are private and lifted only within `Budgeted`.
         None => Ok(()),
     })
 }
