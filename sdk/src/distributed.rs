@@ -106,11 +106,12 @@ pub fn member_json(member: &Member) -> serde_json::Value {
     })
 }
 
-/// The usual answer to a failed call: 503 `node_unavailable` naming the node, or 422.
+/// The usual answer to a failed call: 404 `node_not_found` or 503 `node_unavailable`
+/// naming the node, or 422.
 impl From<CallError> for crate::Error {
     fn from(error: CallError) -> crate::Error {
         match error {
-            CallError::NodeUnavailable(node) => unavailable(&node),
+            CallError::NodeUnavailable(node) => unreachable_or_unknown(&node),
             CallError::Invalid(message) => crate::Error::invalid_params(message),
         }
     }
@@ -126,6 +127,16 @@ pub fn node_not_found(node: &str) -> crate::Error {
 /// Whether `node` is a member of the cluster as `view` sees it (this node included).
 pub fn is_member(view: &ClusterView, node: &str) -> bool {
     view.members.iter().any(|member| member.node == node)
+}
+
+/// A node the host could not reach: 404 `node_not_found` when it is not a member of the
+/// cluster, 503 `node_unavailable` when it is (down, or silent).
+fn unreachable_or_unknown(node: &str) -> crate::Error {
+    if is_member(&view(), node) {
+        unavailable(node)
+    } else {
+        node_not_found(node)
+    }
 }
 
 /// 503 `node_unavailable` naming `node`.
@@ -144,7 +155,7 @@ impl From<MigrateError> for crate::Error {
             MigrateError::NotMovable(message) => {
                 crate::Error::conflict(message).with_code("not_movable")
             }
-            MigrateError::NodeUnavailable(node) => unavailable(&node),
+            MigrateError::NodeUnavailable(node) => unreachable_or_unknown(&node),
             MigrateError::Failed(message) => {
                 crate::Error::internal(message).with_code("migration_failed")
             }

@@ -14,7 +14,7 @@ use crate::{TestHost, guests};
 
 /// Statuses every operation documents besides its success, all with the `Error` schema.
 const ERROR_STATUSES: &[&str] = &[
-    "400", "401", "403", "404", "409", "413", "422", "429", "431", "500", "503", "504",
+    "400", "401", "403", "404", "405", "409", "413", "422", "429", "431", "500", "503", "504",
 ];
 
 const ERROR_REF: &str = "#/components/schemas/Error";

@@ -377,10 +377,13 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
 ];
 
 /// What an operation call can answer once it is routed: the operation gone meanwhile,
-/// its parameters refused, and every way a call can fail, with the codes of the kinds an
-/// operation answers itself.
+/// its parameters refused, its caller refused, and every way a call can fail, with the
+/// codes of the kinds an operation answers itself.
 const OPERATION_CALL: &[ErrorCode] = &[
+    // The operation unloaded since: gone (404), or gone from a path another operation
+    // still serves with another method (405).
     OperationNotFound,
+    MethodNotAllowed,
     ValidationError,
     // Its role and its per-operation rate limit, checked before the call.
     Unauthenticated,

@@ -100,6 +100,11 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
                     "required": true,
                     "schema": { "type": "string" }
                 },
+                "Allow": {
+                    "description": "The methods the path is served for.",
+                    "required": true,
+                    "schema": { "type": "string" }
+                },
                 "RetryAfter": {
                     "description": "Seconds to wait before retrying.",
                     "required": true,
@@ -233,6 +238,9 @@ fn add_errors(page: &mut Value, answers: &Answers, errors: &mut Map<String, Valu
             http::StatusCode::UNAUTHORIZED => {
                 answer["headers"]["WWW-Authenticate"] =
                     json!({ "$ref": "#/components/headers/WwwAuthenticate" });
+            }
+            http::StatusCode::METHOD_NOT_ALLOWED => {
+                answer["headers"]["Allow"] = json!({ "$ref": "#/components/headers/Allow" });
             }
             http::StatusCode::TOO_MANY_REQUESTS => {
                 answer["headers"]["Retry-After"] =

@@ -51,15 +51,7 @@ impl Operation for MigrateProcess {
             let reply = distributed::call_node(owner, "POST", &path, &body)?;
             return distributed::data_of(owner, reply);
         }
-        let moved = distributed::migrate(&target, &node).map_err(|error| match error {
-            // The process was put back; a node that is not a member is not there at all.
-            distributed::MigrateError::NodeUnavailable(node)
-                if !distributed::is_member(&distributed::view(), &node) =>
-            {
-                distributed::node_not_found(&node)
-            }
-            other => other.into(),
-        })?;
+        let moved = distributed::migrate(&target, &node)?;
         Ok(json!({
             "from": moved.from,
             "to": moved.to,
