@@ -21,9 +21,13 @@ pub fn limit_param(default: u32, max: u32) -> crate::Param {
         .default(default)
 }
 
-/// The `offset` query parameter: 0 or more, default 0.
+/// The `offset` query parameter: 0 to `u32::MAX` (an operation's `usize`), default 0.
 pub fn offset_param() -> crate::Param {
-    crate::Param::query("offset").integer().min(0).default(0)
+    crate::Param::query("offset")
+        .integer()
+        .min(0)
+        .max(u32::MAX)
+        .default(0)
 }
 
 /// The response schema of a page of `key`.

@@ -209,6 +209,13 @@ async fn the_log_is_queried_by_filter_and_page_by_admins_only() {
     host.get("/api/v1/audit?colour=red")
         .await
         .assert_error(422, "validation_error");
+    // A cursor is a record's position, from 1, as the document says.
+    let before = host.get("/api/v1/audit?before=0").await;
+    before.assert_error(422, "validation_error");
+    assert_eq!(
+        before.body["error"]["details"]["fields"][0]["field"],
+        "before"
+    );
     // Without the admin token: local mode asks the reader to authenticate.
     host.send_as(None, Method::GET, "/api/v1/audit", Body::empty(), &[])
         .await

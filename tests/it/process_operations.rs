@@ -37,6 +37,11 @@ async fn list_processes_filters_sorts_and_pages() {
     let page = host.get("/api/v1/processes?limit=1&offset=1").await;
     assert_eq!(page.body["data"]["processes"].as_array().unwrap().len(), 1);
     assert_eq!(page.body["data"]["processes"][0]["name"], "beta");
+    // An offset past what an operation can count is refused by validation, naming the
+    // documented bound, not by the operation.
+    let far = host.get("/api/v1/processes?offset=68719476737").await;
+    far.assert_error(422, "validation_error");
+    assert_eq!(far.body["error"]["details"]["fields"][0]["field"], "offset");
 
     host.host.processes().suspend("gamma").unwrap();
     let suspended = host.get("/api/v1/processes?status=suspended").await;

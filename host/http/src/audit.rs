@@ -286,6 +286,12 @@ fn filter(query: AuditQuery) -> Result<Filter, BadField> {
             ));
         }
     };
+    if query.before == Some(0) {
+        return Err(BadField(
+            "before",
+            "must be 1 or more: a cursor is a record's position, from 1".to_owned(),
+        ));
+    }
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(BadField("limit", format!("must be 1 to {MAX_LIMIT}")));
