@@ -554,3 +554,27 @@ async fn refusals_of_access_are_documented_where_they_are_answered() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_the_host_cannot_read_is_refused_in_the_one_error_shape() {
+    let host = TestHost::new(&[]).await;
+    let document = host.get("/api/v1/openapi.json").await.body;
+    // `%FF` is not UTF-8 once percent-decoded.
+    for (method, path) in [
+        (Method::GET, "/api/v1/operations/{name}"),
+        (Method::GET, "/api/v1/operations/{name}/stats"),
+        (Method::GET, "/api/v1/operations/{name}/health"),
+        (Method::POST, "/api/v1/operations/{name}/execute"),
+        (Method::GET, "/api/v1/admin/operations/{name}/versions"),
+        (Method::DELETE, "/api/v1/admin/workers/{name}"),
+        (Method::GET, "/console/{file}"),
+    ] {
+        let uri = path.replace("{name}", "%FF").replace("{file}", "%FF");
+        let reply = host
+            .send(method.clone(), &uri, axum::body::Body::empty(), &[])
+            .await;
+        reply.assert_error(400, "malformed_request");
+        assert_eq!(reply.header("content-type"), "application/json", "{uri}");
+        assert_documented(&document, &method, path, &reply);
+    }
+}

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::admin::{Live, component, keep, noted, versions_answer};
+use super::admin::{Live, keep, noted, versions_answer};
+use super::audit::AuditDetails;
 use super::cluster;
 use super::error::{ApiError, ErrorCode};
+use super::extract::{Component, Path};
 use arsenal_core::cluster::{Changed, ComponentKind, LiveChange};
 use arsenal_core::host::Host;
 use arsenal_core::policy::Source;
@@ -29,78 +30,59 @@ fn shown(code: &WorkerCode, live: bool) -> Value {
     })
 }
 
-fn not_loaded(name: &str) -> Response {
+fn not_loaded(name: &str) -> ApiError {
     ApiError::new(
         ErrorCode::WorkerNotFound,
         format!("no worker named `{name}` is loaded"),
     )
-    .into_response()
 }
 
 /// `PUT /api/v1/admin/workers/{name}`: load or replace a worker.
 pub(crate) async fn put(
     State(host): State<Arc<Host>>,
     Path(name): Path<String>,
-    request: Request,
-) -> Response {
-    let bytes = match component(&host, request).await {
-        Ok(bytes) => bytes,
-        Err(error) => return error.into_response(),
-    };
+    Component(bytes): Component,
+) -> (AuditDetails, Result<(StatusCode, Json<Value>), ApiError>) {
     if !arsenal_core::runtime::is_valid_name(&name, 128) {
-        return ApiError::new(
+        let refused = ApiError::new(
             ErrorCode::ValidationError,
             format!("`{name}` is not a worker name: use 1 to 128 letters, digits, `_`, `-` or `.`"),
-        )
-        .into_response();
+        );
+        return (AuditDetails::default(), Err(refused));
     }
-    let prepared = host.workers().prepare(&name, &bytes, Source::Upload).await;
-    let _turn = host.admin_turn().await;
-    if let Some(refused) = cluster::admits_changes(&host) {
-        return noted(refused, Some(&name), None, Some(&bytes));
-    }
-    let (response, live) = match prepared.map(|code| host.workers().install(code)) {
-        Ok(Loaded { code, previous }) => {
-            let changed = match previous {
+    let mut live = None;
+    let answer = async {
+        let prepared = host.workers().prepare(&name, &bytes, Source::Upload).await;
+        let _turn = host.admin_turn().await;
+        cluster::admits_changes(&host)?;
+        let Loaded { code, previous } = host.workers().install(prepared.map_err(refusal)?);
+        live = Some(code.clone());
+        let shared = LiveChange {
+            kind: ComponentKind::Worker,
+            name: &name,
+            changed: match previous {
                 Some(_) => Changed::Replaced,
                 None => Changed::Loaded,
-            };
-            let shared = LiveChange {
-                kind: ComponentKind::Worker,
-                name: &name,
-                changed,
-                content_hash: Some(code.content_hash()),
-                bytes: Some(&bytes),
-            };
-            if let Some(refused) = cluster::share(&host, shared).await {
-                return noted(
-                    refused,
-                    Some(&name),
-                    Some(live_version(&code)),
-                    Some(&bytes),
-                );
-            }
-            let change = Change::WorkerLoaded(&code, previous.as_deref(), &bytes);
-            let response = keep(&host, change).unwrap_or_else(|| {
-                let status = if previous.is_some() {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                let previous = previous.map(|previous| shown(&previous, false));
-                let data = json!({ "data": { "live": shown(&code, true), "previous": previous } });
-                (status, Json(data)).into_response()
-            });
-            (response, Some(code))
-        }
-        Err(error) => (refusal(error).into_response(), None),
-    };
-    noted(
-        response,
-        Some(&name),
-        live.as_deref().map(live_version),
-        Some(&bytes),
-    )
+            },
+            content_hash: Some(code.content_hash()),
+            bytes: Some(&bytes),
+        };
+        cluster::share(&host, shared).await?;
+        keep(
+            &host,
+            Change::WorkerLoaded(&code, previous.as_deref(), &bytes),
+        )?;
+        let status = match previous {
+            Some(_) => StatusCode::OK,
+            None => StatusCode::CREATED,
+        };
+        let previous = previous.map(|previous| shown(&previous, false));
+        let data = json!({ "data": { "live": shown(&code, true), "previous": previous } });
+        Ok((status, Json(data)))
+    }
+    .await;
+    let details = noted(Some(&name), live.as_deref().map(live_version), Some(&bytes));
+    (details, answer)
 }
 
 /// A worker's version is the start of its content hash, and so its revision too.
@@ -133,70 +115,75 @@ fn refusal(error: WorkerError) -> ApiError {
 }
 
 /// `GET /api/v1/admin/workers/{name}/versions`.
-pub(crate) async fn versions(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    match host.workers().versions(&name) {
-        Some(versions) => versions_answer(&name, &versions, |code| &**code, shown),
-        None => not_loaded(&name),
-    }
+pub(crate) async fn versions(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let versions = host
+        .workers()
+        .versions(&name)
+        .ok_or_else(|| not_loaded(&name))?;
+    Ok(versions_answer(&name, &versions, |code| &**code, shown))
 }
 
 /// `POST /api/v1/admin/workers/{name}/rollback`.
-pub(crate) async fn rollback(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    let _turn = host.admin_turn().await;
-    if let Some(refused) = cluster::admits_changes(&host) {
-        return noted(refused, Some(&name), None, None);
-    }
-    if host.workers().get(&name).is_none() {
-        return not_loaded(&name);
-    }
-    match host.workers().rollback(&name) {
-        Some(code) => {
-            let shared = LiveChange {
-                kind: ComponentKind::Worker,
-                name: &name,
-                changed: Changed::RolledBack,
-                content_hash: Some(code.content_hash()),
-                bytes: None,
-            };
-            if let Some(refused) = cluster::share(&host, shared).await {
-                return noted(refused, Some(&name), Some(live_version(&code)), None);
-            }
-            let response = keep(&host, Change::WorkerRolledBack(&code)).unwrap_or_else(|| {
-                Json(json!({ "data": { "live": shown(&code, true) } })).into_response()
-            });
-            noted(response, Some(&name), Some(live_version(&code)), None)
+pub(crate) async fn rollback(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> (AuditDetails, Result<Json<Value>, ApiError>) {
+    let mut live = None;
+    let answer = async {
+        let _turn = host.admin_turn().await;
+        cluster::admits_changes(&host)?;
+        if host.workers().get(&name).is_none() {
+            return Err(not_loaded(&name));
         }
-        None => ApiError::new(
-            ErrorCode::NoEarlierVersion,
-            format!("worker `{name}` has no earlier version to roll back to"),
-        )
-        .into_response(),
+        let code = host.workers().rollback(&name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NoEarlierVersion,
+                format!("worker `{name}` has no earlier version to roll back to"),
+            )
+        })?;
+        live = Some(code.clone());
+        let shared = LiveChange {
+            kind: ComponentKind::Worker,
+            name: &name,
+            changed: Changed::RolledBack,
+            content_hash: Some(code.content_hash()),
+            bytes: None,
+        };
+        cluster::share(&host, shared).await?;
+        keep(&host, Change::WorkerRolledBack(&code))?;
+        Ok(Json(json!({ "data": { "live": shown(&code, true) } })))
     }
+    .await;
+    let details = noted(Some(&name), live.as_deref().map(live_version), None);
+    (details, answer)
 }
 
 /// `DELETE /api/v1/admin/workers/{name}`.
-pub(crate) async fn unload(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    let _turn = host.admin_turn().await;
-    if let Some(refused) = cluster::admits_changes(&host) {
-        return noted(refused, Some(&name), None, None);
+pub(crate) async fn unload(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> (AuditDetails, Result<Json<Value>, ApiError>) {
+    let answer = async {
+        let _turn = host.admin_turn().await;
+        cluster::admits_changes(&host)?;
+        let code = host
+            .workers()
+            .unload(&name)
+            .ok_or_else(|| not_loaded(&name))?;
+        let shared = LiveChange {
+            kind: ComponentKind::Worker,
+            name: &name,
+            changed: Changed::Unloaded,
+            content_hash: None,
+            bytes: None,
+        };
+        cluster::share(&host, shared).await?;
+        keep(&host, Change::WorkerRemoved(&name))?;
+        Ok(Json(json!({ "data": shown(&code, false) })))
     }
-    match host.workers().unload(&name) {
-        Some(code) => {
-            let shared = LiveChange {
-                kind: ComponentKind::Worker,
-                name: &name,
-                changed: Changed::Unloaded,
-                content_hash: None,
-                bytes: None,
-            };
-            let response = match cluster::share(&host, shared).await {
-                Some(refused) => refused,
-                None => keep(&host, Change::WorkerRemoved(&name)).unwrap_or_else(|| {
-                    Json(json!({ "data": shown(&code, false) })).into_response()
-                }),
-            };
-            noted(response, Some(&name), None, None)
-        }
-        None => not_loaded(&name),
-    }
+    .await;
+    (noted(Some(&name), None, None), answer)
 }

@@ -13,15 +13,16 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::Json;
-use axum::extract::{Extension, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::Instrument as _;
 
 use super::error::{AnsweredCode, ApiError, ErrorCode};
+use super::extract::{Caller, Query};
 use super::request_id::{self, RequestId};
 use arsenal_core::audit::{AuditRecord, Filter, Outcome};
 use arsenal_core::auth::{Principal, Role};
@@ -37,6 +38,16 @@ pub(crate) struct AuditDetails {
     pub(crate) version: Option<String>,
     pub(crate) revision: Option<String>,
     pub(crate) params: Option<Value>,
+}
+
+/// Handlers leave their details on the answer: `(details, answer)`.
+impl IntoResponseParts for AuditDetails {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut parts: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        parts.extensions_mut().insert(self);
+        Ok(parts)
+    }
 }
 
 pub(crate) fn audited(method: &Method, path: &str) -> bool {
@@ -207,49 +218,38 @@ const MAX_LIMIT: usize = 500;
 /// `GET /api/v1/audit` (admin): records newest first, filtered, one page at a time.
 pub(super) async fn query(
     State(host): State<Arc<Host>>,
-    Extension(principal): Extension<Principal>,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+    Caller(principal): Caller,
+    query: Result<Query<AuditQuery>, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    // The role first: a caller who may not read the log learns nothing from its filters.
     if !principal.may(Role::Admin) {
         let refused = super::auth::refusal(&principal, Role::Admin, "read the audit log");
         super::auth::count_refusal(&host, &refused);
-        return refused.into_response();
+        return Err(refused);
     }
-    let Query(query) = match query {
-        Ok(query) => query,
-        Err(rejection) => {
-            return ApiError::new(
-                ErrorCode::ValidationError,
-                format!("invalid audit query: {}", rejection.body_text()),
-            )
-            .into_response();
-        }
-    };
-    let filter = match filter(query) {
-        Ok(filter) => filter,
-        Err(bad) => return ApiError::from(bad).into_response(),
-    };
+    let Query(query) = query?;
+    let filter = filter(query)?;
     let log = host.clone();
-    let page = tokio::task::spawn_blocking(move || log.audit().query(&filter)).await;
-    match page {
-        Ok(Ok(page)) => Json(json!({
-            "data": {
-                "records": page.records,
-                "next": page.next,
-                "durable": host.audit().is_durable(),
-            }
-        }))
-        .into_response(),
-        Ok(Err(error)) => {
+    let page = tokio::task::spawn_blocking(move || log.audit().query(&filter))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "reading the audit log failed");
+            ApiError::logged_fault()
+        })?
+        .map_err(|error| {
             tracing::error!(%error, "the audit log could not be read");
             ApiError::new(
                 ErrorCode::AuditUnavailable,
                 "the audit log could not be read; the cause is in the server log",
             )
-            .into_response()
+        })?;
+    Ok(Json(json!({
+        "data": {
+            "records": page.records,
+            "next": page.next,
+            "durable": host.audit().is_durable(),
         }
-        Err(_) => ApiError::logged_fault().into_response(),
-    }
+    })))
 }
 
 /// A query field that does not say what it should: the field and why.

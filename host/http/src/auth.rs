@@ -81,10 +81,6 @@ pub(super) fn count_refusal(host: &Host, refused: &ApiError) {
 }
 
 /// Authenticate a request of its own and count it against its principal's limit.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the answer itself, built once per refused request"
-)]
 fn admit(host: &Host, request: &Request) -> Result<Principal, ApiError> {
     let access: &Access = host.access();
     let client = request
@@ -141,10 +137,6 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
 
 /// Before `operation` is called: the caller's role must grant the one it needs, and the
 /// call is counted against the caller's limit for it. Returns the caller.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the answer itself, built once per refused request"
-)]
 pub(super) fn authorize(
     host: &Host,
     request: &Request,

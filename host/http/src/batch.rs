@@ -19,13 +19,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::extract::{FromRef, State};
+use http::Extensions;
+use serde_json::{Value, json};
 
 pub(crate) use request::{BatchError, DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
 
-use super::dispatch::read_json_object;
+use super::error::ApiError;
+use super::extract::JsonObject;
 use super::request_id::RequestId;
 use arsenal_core::auth::Principal;
 use arsenal_core::host::Host;
@@ -51,25 +52,27 @@ impl Batches {
 }
 
 /// `POST /api/v1/batch`.
-pub(super) async fn handle(State(batches): State<Batches>, request: Request) -> Response {
+pub(super) async fn handle(
+    State(batches): State<Batches>,
+    extensions: Extensions,
+    JsonObject(body): JsonObject<ENVELOPE_DEPTH>,
+) -> Result<Json<Value>, ApiError> {
+    let batch = BatchRequest::parse(body)?;
     let runner = Runner {
         calls: batches.calls,
-        parent_id: request
-            .extensions()
+        parent_id: extensions
             .get::<RequestId>()
             .map(|id| id.0.clone())
             .unwrap_or_else(|| Arc::from("")),
-        caller: request.extensions().get::<Principal>().cloned(),
-        trace: request.extensions().get::<TraceContext>().copied(),
+        caller: extensions.get::<Principal>().cloned(),
+        trace: extensions.get::<TraceContext>().copied(),
         max_instances: batches.host.registry().instances().max() as usize,
     };
-    let depth = batches.host.settings().server.max_json_depth + ENVELOPE_DEPTH;
-    let batch = async {
-        let body = read_json_object(&batches.host, request, depth).await?;
-        Ok::<_, super::ApiError>(BatchRequest::parse(body)?)
-    };
-    match batch.await {
-        Ok(batch) => Json(json!({ "data": runner.run(batch).await })).into_response(),
-        Err(error) => error.into_response(),
+    Ok(Json(json!({ "data": runner.run(batch).await })))
+}
+
+impl FromRef<Batches> for Arc<Host> {
+    fn from_ref(batches: &Batches) -> Arc<Host> {
+        batches.host.clone()
     }
 }

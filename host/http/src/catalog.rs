@@ -4,17 +4,21 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::extract::Path;
 use arsenal_core::auth::Role;
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
+use arsenal_core::validation::{FieldError, ValidationError};
 
 /// `GET /api/v1/operations?category=&q=`.
-pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn list(
+    State(host): State<Arc<Host>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let access = host.access();
     let mut category = None;
     let mut search = None;
@@ -23,13 +27,10 @@ pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuer
             "category" => category = Some(value.into_owned()),
             "q" => search = Some(value.to_lowercase()),
             other => {
-                return ApiError::from(arsenal_core::validation::ValidationError(vec![
-                    arsenal_core::validation::FieldError {
-                        field: other.to_owned(),
-                        message: "unknown parameter".to_owned(),
-                    },
-                ]))
-                .into_response();
+                return Err(ApiError::from(ValidationError(vec![FieldError {
+                    field: other.to_owned(),
+                    message: "unknown parameter".to_owned(),
+                }])));
             }
         }
     }
@@ -50,23 +51,24 @@ pub(crate) async fn list(State(host): State<Arc<Host>>, RawQuery(query): RawQuer
         })
         .map(|op| entry(op, access.required_role(op)))
         .collect();
-    Json(json!({ "data": operations })).into_response()
+    Ok(Json(json!({ "data": operations })))
 }
 
 /// `GET /api/v1/operations/{name}`.
-pub(crate) async fn describe(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+pub(crate) async fn describe(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let catalog = host.registry().snapshot();
-    match catalog.get(&name) {
-        Some(op) => {
-            let role = host.access().required_role(op);
-            Json(json!({ "data": description(op, role) })).into_response()
-        }
-        None => ApiError::operation_not_found(format_args!("named `{name}`")).into_response(),
-    }
+    let op = catalog
+        .get(&name)
+        .ok_or_else(|| ApiError::operation_not_found(format_args!("named `{name}`")))?;
+    let role = host.access().required_role(op);
+    Ok(Json(json!({ "data": description(op, role) })))
 }
 
 /// `GET /api/v1/health`.
-pub(crate) async fn health(State(host): State<Arc<Host>>) -> Response {
+pub(crate) async fn health(State(host): State<Arc<Host>>) -> Json<Value> {
     let registry = host.registry();
     Json(json!({
         "data": {
@@ -76,16 +78,14 @@ pub(crate) async fn health(State(host): State<Arc<Host>>) -> Response {
             "max_instances": registry.instances().max(),
         }
     }))
-    .into_response()
 }
 
 /// `GET /api/v1/openapi.json`.
-pub(crate) async fn openapi(State(host): State<Arc<Host>>) -> Response {
-    Json(crate::openapi::document(
+pub(crate) async fn openapi(State(host): State<Arc<Host>>) -> Json<Value> {
+    Json(super::openapi::document(
         &host.registry().snapshot(),
         host.access(),
     ))
-    .into_response()
 }
 
 /// One line of the catalogue.

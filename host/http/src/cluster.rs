@@ -83,7 +83,7 @@ pub(super) async fn select_node(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let body =
-        match super::dispatch::read_capped(request, host.settings().server.max_body_bytes).await {
+        match super::extract::read_capped(request, host.settings().server.max_body_bytes).await {
             Ok(body) => body,
             Err(error) => return error.into_response(),
         };
@@ -112,25 +112,26 @@ pub(super) async fn select_node(
 }
 
 /// Whether an admin change may go ahead: always when not clustered; when clustered, only
-/// while this node can record it for the others. Otherwise the answer, 503
-/// `cluster_unavailable`, given before anything changes.
-pub(super) fn admits_changes(host: &Host) -> Option<Response> {
+/// while this node can record it for the others. Otherwise 503 `cluster_unavailable`,
+/// answered before anything changes.
+pub(super) fn admits_changes(host: &Host) -> Result<(), ApiError> {
     host.cluster()
         .admits_changes()
-        .err()
-        .map(|refused| share_refusal(&refused))
+        .map_err(|refused| share_refusal(&refused))
 }
 
 /// Record an admin change made live here (under the admin turn) as the state of its name
-/// for every node. `None` when recorded (or not clustered); otherwise the answer: 409
-/// `cluster_conflict` when another node's change to the name came first (this node then
-/// follows that one), 503 `cluster_unavailable` when NATS did not take it.
-pub(super) async fn share(host: &Host, change: LiveChange<'_>) -> Option<Response> {
-    let refused = host.cluster().share(change).await.err()?;
-    Some(share_refusal(&refused))
+/// for every node, when clustered. Refused with 409 `cluster_conflict` when another
+/// node's change to the name came first (this node then follows that one), 503
+/// `cluster_unavailable` when NATS did not take it.
+pub(super) async fn share(host: &Host, change: LiveChange<'_>) -> Result<(), ApiError> {
+    host.cluster()
+        .share(change)
+        .await
+        .map_err(|refused| share_refusal(&refused))
 }
 
-fn share_refusal(refused: &ShareError) -> Response {
+fn share_refusal(refused: &ShareError) -> ApiError {
     let message = refused.to_string();
     match refused {
         ShareError::Conflict {
@@ -150,7 +151,6 @@ fn share_refusal(refused: &ShareError) -> Response {
             ApiError::new(ErrorCode::ClusterUnavailable, message)
         }
     }
-    .into_response()
 }
 
 /// A node's reply as this server's response.

@@ -10,12 +10,12 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ErrorCode};
+use super::extract::Path;
 
 /// Where the assets are served; the page itself is served at `/`.
 pub(crate) const ASSET_PREFIX: &str = "/console/";
@@ -92,22 +92,24 @@ static ETAGS: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
 });
 
 /// `GET /`: the console page.
-pub(super) async fn page(headers: HeaderMap) -> Response {
+pub(super) async fn page(headers: HeaderMap) -> Result<Response, ApiError> {
     serve("index.html", &headers)
 }
 
 /// `GET /console/{file}`.
-pub(super) async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+pub(super) async fn asset(
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     serve(&file, &headers)
 }
 
-fn serve(name: &str, headers: &HeaderMap) -> Response {
+fn serve(name: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     let Some(index) = ASSETS.iter().position(|asset| asset.name == name) else {
-        return ApiError::new(
+        return Err(ApiError::new(
             ErrorCode::NotFound,
             format!("the console has no file `{name}`"),
-        )
-        .into_response();
+        ));
     };
     let asset = &ASSETS[index];
     let etag = ETAGS[index].clone();
@@ -132,9 +134,9 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
         ),
     ];
     if fresh {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    (
+    Ok((
         common,
         [(
             header::CONTENT_TYPE,
@@ -142,7 +144,7 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
         )],
         asset.body,
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

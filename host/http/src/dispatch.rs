@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::extract::{Path, read_json_object};
 use super::request_id::RequestId;
 use super::telemetry;
 use arsenal_core::auth::Principal;
@@ -20,7 +20,7 @@ use arsenal_core::host::Host;
 use arsenal_core::invoke::{CallError, Caller, GuestFailure, JsonText};
 use arsenal_core::loader::LoadedOperation;
 use arsenal_core::registry::Resolved;
-use arsenal_core::validation::{FieldError, RawInput, ValidationError, exceeds_depth};
+use arsenal_core::validation::{FieldError, RawInput, ValidationError};
 
 pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
 /// The start of the serving component's content hash: which upload answered.
@@ -218,56 +218,4 @@ async fn read_body(
         .unwrap_or_else(|| Arc::from(""));
     let body = read_json_object(host, request, host.settings().server.max_json_depth).await?;
     Ok((request_id, body))
-}
-
-/// Read a whole body of at most `cap` bytes (413 `payload_too_large` beyond).
-pub(super) async fn read_capped(
-    request: Request,
-    cap: usize,
-) -> Result<axum::body::Bytes, ApiError> {
-    let declared = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > cap) {
-        return Err(ApiError::payload_too_large(cap));
-    }
-    axum::body::to_bytes(Body::new(request.into_body()), cap)
-        .await
-        .map_err(|error| {
-            if std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-            {
-                ApiError::payload_too_large(cap)
-            } else {
-                ApiError::malformed(format!("failed to read the request body: {error}"))
-            }
-        })
-}
-
-/// Read a body under the size cap and parse it as a JSON object nesting at most
-/// `max_depth` levels (empty is `{}`).
-pub(super) async fn read_json_object(
-    host: &Host,
-    request: Request,
-    max_depth: usize,
-) -> Result<Map<String, Value>, ApiError> {
-    let bytes = read_capped(request, host.settings().server.max_body_bytes).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    if exceeds_depth(&bytes, max_depth) {
-        return Err(ApiError::malformed(format!(
-            "the JSON body nests deeper than {max_depth} levels"
-        )));
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(ApiError::malformed(
-            "the request body must be a JSON object",
-        )),
-        Err(error) => Err(ApiError::malformed(format!(
-            "the request body is not valid JSON: {error}"
-        ))),
-    }
 }

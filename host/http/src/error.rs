@@ -16,9 +16,13 @@ use arsenal_core::loader::LoadError;
 use arsenal_core::validation::ValidationError;
 
 /// An error answer: a code of the table (which decides the status), a message, optional
-/// details, and for an operation's own answer the more specific code it chose.
+/// details, and for an operation's own answer the more specific code it chose. Boxed: it
+/// is the `Err` of every handler, and an answer refused is built once.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
+pub struct ApiError(Box<Answer>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
     code: ErrorCode,
     /// An operation's own code, sent in place of `code` (whose status it answers with).
     own_code: Option<String>,
@@ -30,50 +34,50 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError(Box::new(Answer {
             code,
             own_code: None,
             message: message.into(),
             details: None,
             retry_after: None,
             allow: None,
-        }
+        }))
     }
 
     /// The status of the answer, the code's.
     pub fn status(&self) -> StatusCode {
-        self.code.status()
+        self.0.code.status()
     }
 
     /// The code as it is sent: an operation's own, or the table's.
     pub fn code(&self) -> &str {
-        self.own_code.as_deref().unwrap_or(self.code.as_str())
+        self.0.own_code.as_deref().unwrap_or(self.0.code.as_str())
     }
 
     /// The table's code: the operation's own code stands for this one.
     pub fn kind(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn details(&self) -> Option<&Value> {
-        self.details.as_ref()
+        self.0.details.as_ref()
     }
 
     /// Say when to retry (`Retry-After`, in whole seconds, at least 1).
     #[must_use]
     pub(crate) fn with_retry_after(mut self, wait: std::time::Duration) -> ApiError {
-        self.retry_after =
+        self.0.retry_after =
             Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).map(|s| s.max(1));
         self
     }
 
     #[must_use]
     pub fn with_details(mut self, details: Value) -> ApiError {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
     }
 
@@ -91,14 +95,13 @@ impl ApiError {
             .map(|m| m.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        ApiError {
-            allow: Some(allow.clone()),
-            ..ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{method} is not allowed on {path}; allowed: {allow}"),
-            )
-        }
-        .with_details(json!({ "allow": allow.split(", ").collect::<Vec<_>>() }))
+        let mut error = ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{method} is not allowed on {path}; allowed: {allow}"),
+        )
+        .with_details(json!({ "allow": allow.split(", ").collect::<Vec<_>>() }));
+        error.0.allow = Some(allow);
+        error
     }
 
     pub fn malformed(message: impl Into<String>) -> ApiError {
@@ -133,8 +136,8 @@ impl ApiError {
         json!({
             "error": {
                 "code": self.code(),
-                "message": self.message,
-                "details": self.details.clone().unwrap_or(Value::Null),
+                "message": self.0.message,
+                "details": self.0.details.clone().unwrap_or(Value::Null),
                 "request_id": request_id,
             }
         })
@@ -149,24 +152,24 @@ pub(crate) struct AnsweredCode(pub(crate) Cow<'static, str>);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(self.body())).into_response();
-        let answered = match self.own_code {
-            Some(own) => Cow::Owned(own),
-            None => Cow::Borrowed(self.code.as_str()),
+        let answered = match &self.0.own_code {
+            Some(own) => Cow::Owned(own.clone()),
+            None => Cow::Borrowed(self.0.code.as_str()),
         };
         response.extensions_mut().insert(AnsweredCode(answered));
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = self.0.retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         // A 401 says how to authenticate (RFC 9110 §15.5.2).
-        if self.code.status() == StatusCode::UNAUTHORIZED {
+        if self.0.code.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"arsenal\""),
             );
         }
-        if let Some(allow) = &self.allow
+        if let Some(allow) = &self.0.allow
             && let Ok(value) = HeaderValue::from_str(allow)
         {
             response.headers_mut().insert(header::ALLOW, value);
@@ -224,24 +227,20 @@ impl From<CallError> for ApiError {
                 ErrorCode::OperationCrashed,
                 "the operation crashed; the cause is in the server log under this request id",
             ),
-            CallError::Guest(GuestFailure::Retired(drain)) => ApiError {
-                retry_after: Some(1),
-                ..ApiError::new(
-                    ErrorCode::VersionRetired,
-                    format!(
-                        "the operation's version was replaced or unloaded while this call ran, and the call did not finish within the drain deadline of {} ms; retry to reach the live version",
-                        drain.as_millis()
-                    ),
-                )
-                .with_details(json!({ "drain_ms": drain.as_millis() as u64 }))
-            },
-            CallError::Guest(GuestFailure::Overloaded(max)) => ApiError {
-                retry_after: Some(1),
-                ..ApiError::new(
-                    ErrorCode::Overloaded,
-                    format!("all {max} operation instances are busy; retry shortly"),
-                )
-            },
+            CallError::Guest(GuestFailure::Retired(drain)) => ApiError::new(
+                ErrorCode::VersionRetired,
+                format!(
+                    "the operation's version was replaced or unloaded while this call ran, and the call did not finish within the drain deadline of {} ms; retry to reach the live version",
+                    drain.as_millis()
+                ),
+            )
+            .with_details(json!({ "drain_ms": drain.as_millis() as u64 }))
+            .with_retry_after(std::time::Duration::from_secs(1)),
+            CallError::Guest(GuestFailure::Overloaded(max)) => ApiError::new(
+                ErrorCode::Overloaded,
+                format!("all {max} operation instances are busy; retry shortly"),
+            )
+            .with_retry_after(std::time::Duration::from_secs(1)),
             CallError::ResponseTooLarge { size, cap } => ApiError::new(
                 ErrorCode::ResponseTooLarge,
                 format!("the operation returned {size} bytes, over the response cap of {cap}"),
@@ -266,11 +265,10 @@ impl From<CallError> for ApiError {
                     OpErrorKind::Timeout => ErrorCode::Timeout,
                     OpErrorKind::Internal => ErrorCode::Internal,
                 };
-                ApiError {
-                    details,
-                    own_code: specific,
-                    ..ApiError::new(code, message)
-                }
+                let mut error = ApiError::new(code, message);
+                error.0.details = details;
+                error.0.own_code = specific;
+                error
             }
         }
     }

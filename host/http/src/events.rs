@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::Stream;
 use http::Method;
@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use super::error::{ApiError, ErrorCode};
+use super::extract::Caller;
 use arsenal_core::auth::Principal;
 use arsenal_core::host::Host;
 
@@ -122,21 +123,25 @@ impl Events {
 }
 
 /// `GET /api/v1/events`.
-pub(super) async fn stream(State(events): State<Events>, request: Request) -> Response {
-    let Some(caller) = request.extensions().get::<Principal>().cloned() else {
-        tracing::error!("an event stream was asked for without a principal");
-        return ApiError::logged_fault().into_response();
-    };
+pub(super) async fn stream(
+    State(events): State<Events>,
+    Caller(caller): Caller,
+) -> Result<impl IntoResponse, ApiError> {
     if events.streams.stop.is_cancelled() {
-        return ApiError::new(ErrorCode::ShuttingDown, "the server is shutting down")
-            .into_response();
+        return Err(ApiError::new(
+            ErrorCode::ShuttingDown,
+            "the server is shutting down",
+        ));
     }
     let Ok(slot) = events.streams.slots.clone().try_acquire_owned() else {
-        return ApiError::new(ErrorCode::TooManyStreams, format!("the server has its limit of {MAX_STREAMS} event streams open; close one or retry shortly"),
+        return Err(ApiError::new(
+            ErrorCode::TooManyStreams,
+            format!(
+                "the server has its limit of {MAX_STREAMS} event streams open; close one or retry shortly"
+            ),
         )
         .with_details(json!({ "limit_streams": MAX_STREAMS }))
-        .with_retry_after(Duration::from_secs(5))
-        .into_response();
+        .with_retry_after(Duration::from_secs(5)));
     };
     let mut ticker = tokio::time::interval(TICK);
     // Reads that overran a tick are not made up for with a burst.
@@ -151,9 +156,7 @@ pub(super) async fn stream(State(events): State<Events>, request: Request) -> Re
         ticker,
         _slot: slot,
     };
-    Sse::new(feed.into_stream())
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    Ok(Sse::new(feed.into_stream()).keep_alive(KeepAlive::default()))
 }
 
 /// One open stream: what it last sent per section, and what it still has to send.

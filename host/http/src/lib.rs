@@ -17,6 +17,7 @@ mod endpoints;
 mod error;
 mod error_code;
 mod events;
+mod extract;
 mod hardening;
 pub mod openapi;
 mod request_id;

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::extract::Path;
 use super::request_id;
 use arsenal_core::host::Host;
 use arsenal_core::invoke::CallError;
@@ -102,23 +103,32 @@ pub(crate) async fn metrics(State(host): State<Arc<Host>>) -> Response {
 }
 
 /// `GET /api/v1/operations/{name}/stats`.
-pub(crate) async fn stats(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
+pub(crate) async fn stats(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let catalog = host.registry().snapshot();
-    let Some(operation) = catalog.get(&name) else {
-        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
-    };
+    let operation = catalog
+        .get(&name)
+        .ok_or_else(|| ApiError::operation_not_found(format_args!("named `{name}`")))?;
     let mut stats = serde_json::to_value(host.telemetry().stats(&name)).expect("stats serialize");
     // Warm-instance mode of the live version: its call budget, idle instances, reuses.
     stats["warm_instances"] = json!(operation.warm.as_ref().map(|pool| pool.facts()));
-    Json(json!({ "data": stats })).into_response()
+    Ok(Json(json!({ "data": stats })))
 }
 
 /// `GET /api/v1/operations/{name}/health`: loaded, instantiates now, within its error
 /// budget. Always 200 for a loaded operation; `healthy` says the verdict.
-pub(crate) async fn health(State(host): State<Arc<Host>>, Path(name): Path<String>) -> Response {
-    let Some(operation) = host.registry().snapshot().get(&name).cloned() else {
-        return ApiError::operation_not_found(format_args!("named `{name}`")).into_response();
-    };
+pub(crate) async fn health(
+    State(host): State<Arc<Host>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let operation = host
+        .registry()
+        .snapshot()
+        .get(&name)
+        .cloned()
+        .ok_or_else(|| ApiError::operation_not_found(format_args!("named `{name}`")))?;
     let request_id = request_id::current();
     let instantiates = match host.registry().instantiate(&operation, &request_id).await {
         Ok(()) => json!({ "ok": true, "code": null }),
@@ -131,7 +141,7 @@ pub(crate) async fn health(State(host): State<Arc<Host>>, Path(name): Path<Strin
     };
     let budget = host.telemetry().error_budget(&name);
     let healthy = instantiates["ok"] == true && budget.ok;
-    Json(json!({
+    Ok(Json(json!({
         "data": {
             "name": name,
             "healthy": healthy,
@@ -145,6 +155,5 @@ pub(crate) async fn health(State(host): State<Arc<Host>>, Path(name): Path<Strin
                 "error_budget": budget,
             }
         }
-    }))
-    .into_response()
+    })))
 }

@@ -2,25 +2,23 @@
 //! it presented a credential, and the access mode — so a client (the console) can show
 //! only what that role may do. The server still checks every request.
 
-use axum::Json;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use std::sync::Arc;
 
-use super::error::ApiError;
-use arsenal_core::auth::Principal;
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::extract::Caller;
 use arsenal_core::host::Host;
 
 /// Where the endpoint is served.
 pub(crate) const PATH: &str = "/api/v1/whoami";
 
 /// `GET /api/v1/whoami`.
-pub(super) async fn whoami(State(host): State<Arc<Host>>, request: Request) -> Response {
-    let Some(principal) = request.extensions().get::<Principal>() else {
-        tracing::error!("whoami was reached without a principal");
-        return ApiError::logged_fault().into_response();
-    };
+pub(super) async fn whoami(
+    State(host): State<Arc<Host>>,
+    Caller(principal): Caller,
+) -> Json<Value> {
     let mode = if host.access().is_local() {
         "local"
     } else {
@@ -34,5 +32,4 @@ pub(super) async fn whoami(State(host): State<Arc<Host>>, request: Request) -> R
             "mode": mode,
         }
     }))
-    .into_response()
 }
