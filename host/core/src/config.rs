@@ -11,6 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 pub use arsenal_engine::settings::{CapabilitySettings, CompileSettings, LimitSettings};
+pub use arsenal_wasi::grants::ComponentGrants;
 
 /// Every setting of the host. `arsenal serve --print-config` shows the effective values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub audit: AuditSettings,
     pub cluster: ClusterSettings,
+    /// What the operator grants each component (operation or worker) by name, of the
+    /// standard WASI capabilities: `[components.<name>]`. Default none.
+    pub components: BTreeMap<String, ComponentGrants>,
 }
 
 /// The audit log (kept in `server.state_dir`, in memory when persistence is off).

@@ -68,6 +68,12 @@ impl GuestState {
         self.permits = permits;
     }
 
+    /// The instance's resource table, shared by every interface linked for it (WASI's
+    /// streams and pollables, and the capabilities' resources that use them).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
     /// Give the guest `dir` as its only directory (a sandbox's private directory).
     pub fn with_private_dir(mut self, dir: &std::path::Path) -> wasmtime::Result<GuestState> {
         self.wasi = Some(wasi_ctx_with_dir(&self.output, dir)?);
