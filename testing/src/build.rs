@@ -10,15 +10,21 @@ const TARGET: &str = "wasm32-wasip2";
 /// The crate's component could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// Cargo could not be run.
     #[error("run cargo")]
     Spawn(#[from] std::io::Error),
+    /// Cargo ran and failed.
     #[error("build {manifest_dir}:\n{stderr}")]
     Failed {
+        /// The crate built.
         manifest_dir: PathBuf,
+        /// What cargo said.
         stderr: String,
     },
+    /// The crate's manifest (this `Cargo.toml`) could not be read, or names no package.
     #[error("read the manifest of {0}")]
     Manifest(PathBuf),
+    /// The build succeeded without making the component expected at this path.
     #[error("the build made no {0}")]
     Missing(PathBuf),
 }

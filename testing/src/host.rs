@@ -14,19 +14,23 @@ use tower::ServiceExt as _;
 
 use crate::{Error, Reply};
 
-/// The admin token every [`TestHost`] accepts and sends with each request.
+/// The admin token a [`TestHost`] from [`TestHost::builder`] accepts, and that its request
+/// helpers send (unless a request carries its own `authorization` header).
 pub const ADMIN_TOKEN: &str = "arsenal-testing-admin-token";
 
 /// A host with the built-in operations and the components a test loaded, called through
 /// its real router without a socket.
+///
+/// The router is built once and also runs the calls the cluster hands to this node, as the
+/// `arsenal` binary assembles it.
 pub struct TestHost {
     host: Arc<Host>,
     router: axum::Router,
     /// Calls for this node (forwarded, or an operation's own) run through `router`.
     _forwarded: arsenal::cluster::ServedCalls,
     workers: BTreeMap<String, Arc<WorkerCode>>,
-    // Kept for the host's lifetime: its admin state lives here.
-    _state: tempfile::TempDir,
+    // Kept for the host's lifetime when the host's admin state lives here.
+    _state: Option<tempfile::TempDir>,
 }
 
 /// What to load into a [`TestHost`], and how to set it up.
@@ -47,7 +51,8 @@ impl TestHost {
         }
     }
 
-    /// A host with the built-ins and the operation components at `paths`.
+    /// A host with the built-ins and the operation components at `paths`, set up as
+    /// [`TestHostBuilder::start`] does.
     pub async fn with_operations(paths: &[&Path]) -> Result<TestHost, Error> {
         paths
             .iter()
@@ -56,9 +61,48 @@ impl TestHost {
             .await
     }
 
+    /// A host started with exactly `settings` (nothing is added: set
+    /// `auth.admin_token` to [`ADMIN_TOKEN`] for the admin helpers to be let in, and
+    /// `server.state_dir` to where its admin changes should be kept), with the operation
+    /// components at `paths` loaded as from an operations directory. Any component that
+    /// fails to load is an error naming it and why.
+    pub async fn with_settings(settings: Settings, paths: &[&Path]) -> Result<TestHost, Error> {
+        let host = start_host(settings, paths.iter().copied()).await?;
+        Ok(TestHost::assemble(host, BTreeMap::new(), None))
+    }
+
+    /// Serve a host the test started itself (`Host::start`, `Host::empty`, with what it
+    /// loaded), through the real router.
+    pub fn serving(host: Host) -> TestHost {
+        TestHost::assemble(host, BTreeMap::new(), None)
+    }
+
+    /// Build the router once and hand it to the cluster, as the binary's assembly does.
+    fn assemble(
+        host: Host,
+        workers: BTreeMap<String, Arc<WorkerCode>>,
+        state: Option<tempfile::TempDir>,
+    ) -> TestHost {
+        let host = Arc::new(host);
+        let router = arsenal::http::router(host.clone());
+        TestHost {
+            _forwarded: arsenal::http::serve_forwarded(&host, router.clone()),
+            router,
+            host,
+            workers,
+            _state: state,
+        }
+    }
+
     /// The host itself, for what the helpers do not cover (`processes()`, `registry()`).
     pub fn host(&self) -> &Arc<Host> {
         &self.host
+    }
+
+    /// The host's router, for requests the helpers do not build (`oneshot` it, and read
+    /// the answer with [`Reply::read`]).
+    pub fn router(&self) -> &axum::Router {
+        &self.router
     }
 
     /// The code of a worker component loaded by [`TestHostBuilder::worker`].
@@ -69,28 +113,28 @@ impl TestHost {
             .ok_or_else(|| Error::UnknownWorker(name.to_owned()))
     }
 
-    /// `GET uri`.
+    /// `GET uri` as an admin.
     pub async fn get(&self, uri: &str) -> Reply {
         self.request(Method::GET, uri, None).await
     }
 
-    /// `POST uri` with a JSON body.
+    /// `POST uri` as an admin, with a JSON body.
     pub async fn post(&self, uri: &str, body: Value) -> Reply {
         self.request(Method::POST, uri, Some(body)).await
     }
 
-    /// `PUT uri` with a JSON body.
+    /// `PUT uri` as an admin, with a JSON body.
     pub async fn put(&self, uri: &str, body: Value) -> Reply {
         self.request(Method::PUT, uri, Some(body)).await
     }
 
-    /// `DELETE uri`.
+    /// `DELETE uri` as an admin.
     pub async fn delete(&self, uri: &str) -> Reply {
         self.request(Method::DELETE, uri, None).await
     }
 
     /// Call the operation `name` with all its parameters in one JSON object, whatever its
-    /// route (`POST /api/v1/operations/{name}/execute`).
+    /// route (`POST /api/v1/operations/{name}/execute`), as an admin.
     pub async fn call(&self, name: &str, params: Value) -> Reply {
         self.post(&format!("/api/v1/operations/{name}/execute"), params)
             .await
@@ -98,19 +142,55 @@ impl TestHost {
 
     /// Send a request as an admin; `body`, when given, as JSON.
     pub async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
-        let body = match body {
+        match body {
             Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
+                let json_type = [("content-type", "application/json")];
+                self.send(method, uri, json.to_string(), &json_type).await
             }
-            None => Body::empty(),
-        };
+            None => self.send(method, uri, Body::empty(), &[]).await,
+        }
+    }
+
+    /// Send a request with `body` and `headers` as they are, as an admin: with
+    /// [`ADMIN_TOKEN`] as its bearer credential unless `headers` hold an `authorization`.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        body: impl Into<Body>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.send_as(Some(ADMIN_TOKEN), method, uri, body, headers)
+            .await
+    }
+
+    /// Send a request with `body` and `headers` as they are, with `token` as its bearer
+    /// credential (unless `headers` hold an `authorization`), or with no credential at
+    /// all when `token` is `None`.
+    ///
+    /// # Panics
+    ///
+    /// When `uri` or a header makes no request.
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: impl Into<Body>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        let own = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let Some(token) = token.filter(|_| !own) {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let request = request
-            .body(body)
+            .body(body.into())
             .unwrap_or_else(|error| panic!("`{uri}` makes no request: {error}"));
         let response = self
             .router
@@ -145,6 +225,10 @@ impl TestHostBuilder {
 
     /// Start the host and load everything; any component that fails to load is an error
     /// naming it and why.
+    ///
+    /// The host keeps its admin changes in a private directory removed with it, admits
+    /// [`ADMIN_TOKEN`] as an admin, has no rate limits, and runs none of the host's own
+    /// service processes (a test sees only its own).
     pub async fn start(self) -> Result<TestHost, Error> {
         let state = tempfile::tempdir().map_err(|source| Error::Read {
             path: std::env::temp_dir(),
@@ -152,21 +236,11 @@ impl TestHostBuilder {
         })?;
         let mut settings = self.settings;
         settings.server.state_dir = Some(state.path().to_owned());
-        // Tests see only their own processes; the host's service tree has tests of its own.
         settings.server.host_services = false;
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
         settings.rate_limits = RateLimitSettings::off();
 
-        let mut host = Host::start(settings).await?;
-        for path in &self.operations {
-            host.load_file(path).await;
-        }
-        if let Some(problem) = host.problems().first() {
-            return Err(Error::Load {
-                origin: problem.origin.clone(),
-                problem: problem.error.to_string(),
-            });
-        }
+        let host = start_host(settings, self.operations.iter().map(PathBuf::as_path)).await?;
         let mut workers = BTreeMap::new();
         for (name, path) in self.workers {
             let bytes = std::fs::read(&path).map_err(|source| Error::Read {
@@ -183,14 +257,25 @@ impl TestHostBuilder {
                 })?;
             workers.insert(name, loaded.code);
         }
-        let host = Arc::new(host);
-        let router = arsenal::http::router(host.clone());
-        Ok(TestHost {
-            _forwarded: arsenal::http::serve_forwarded(&host, router.clone()),
-            router,
-            host,
-            workers,
-            _state: state,
-        })
+        Ok(TestHost::assemble(host, workers, Some(state)))
+    }
+}
+
+/// Start a host with `settings` and load the operation components at `paths` (source
+/// `directory`); the first that failed to load, if any, is the error.
+async fn start_host(
+    settings: Settings,
+    paths: impl IntoIterator<Item = &Path>,
+) -> Result<Host, Error> {
+    let mut host = Host::start(settings).await?;
+    for path in paths {
+        host.load_file(path).await;
+    }
+    match host.problems().first() {
+        Some(problem) => Err(Error::Load {
+            origin: problem.origin.clone(),
+            problem: problem.error.to_string(),
+        }),
+        None => Ok(host),
     }
 }

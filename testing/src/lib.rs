@@ -18,6 +18,14 @@
 //! The host is the real one (`arsenal::Host` behind its real router), with the built-in
 //! operations, local-mode access and a known admin token that every request carries, a
 //! private state directory, and no rate limits.
+//!
+//! A test that needs other settings (API keys and their roles, rate limits, a state
+//! directory it reopens) starts the host with exactly those settings through
+//! [`TestHost::with_settings`], or serves a host it started itself through
+//! [`TestHost::serving`]; [`TestHost::send_as`] sends a request with any credential, or
+//! none, and any headers.
+
+#![warn(missing_docs)]
 
 mod build;
 mod error;

@@ -8,13 +8,22 @@ use serde_json::Value;
 /// A response with its body parsed as JSON (`Null` when empty).
 #[derive(Debug)]
 pub struct Reply {
+    /// The response's status.
     pub status: StatusCode,
+    /// The response's headers.
     pub headers: HeaderMap,
+    /// The response's body as JSON; `Null` when it is empty.
     pub body: Value,
 }
 
 impl Reply {
-    pub(crate) async fn read(response: http::Response<Body>) -> Reply {
+    /// Read a response the router answered, such as one to a request sent through
+    /// [`crate::TestHost::router`].
+    ///
+    /// # Panics
+    ///
+    /// When the body cannot be read, or is neither empty nor JSON.
+    pub async fn read(response: http::Response<Body>) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::Value;
 
-use crate::{Reply, TestHost, guests, settings, within};
+use crate::{guests, settings, test_host, test_host_with, within};
 
 async fn upload(host: &TestHost, method: Method, uri: &str, path: &str) -> Reply {
     let bytes = arsenal_tests::read(path);
@@ -30,7 +31,7 @@ async fn echo_ok(host: &TestHost) -> Reply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_replace_roll_back_and_unload() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let added = upload(
         &host,
         Method::POST,
@@ -164,7 +165,7 @@ impl BadUpload {
 async fn a_bad_upload_changes_nothing_and_says_why() {
     // `route_a` holds the route the conflicting uploads want.
     let mut settings = settings();
-    let probe = TestHost::with_settings(settings.clone(), &[guests::ROUTE_A]).await;
+    let probe = test_host_with(settings.clone(), &[guests::ROUTE_A]).await;
     // A precompiled artifact (`.cwasm`) of a good component, as this very engine wrote it
     // into its compile cache.
     let artifact = cached_artifact(&probe, guests::ROUTE_A);
@@ -305,7 +306,7 @@ async fn a_bad_upload_changes_nothing_and_says_why() {
             )
         },
     ]);
-    let host = TestHost::with_settings(settings, &[guests::ROUTE_A]).await;
+    let host = test_host_with(settings, &[guests::ROUTE_A]).await;
     let catalogue = host.get("/api/v1/operations").await.body["data"].clone();
     for case in cases {
         let length = case.body.len().to_string();
@@ -374,7 +375,7 @@ async fn an_upload_at_the_cap_loads_and_one_byte_over_is_refused() {
     let greet = arsenal_tests::read(guests::GREET);
     let mut settings = settings();
     settings.server.max_upload_bytes = greet.len();
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let mut over = greet.clone();
     over.push(0);
     let refused = upload_bytes(&host, Method::POST, "/api/v1/admin/operations", over).await;
@@ -399,7 +400,7 @@ async fn an_upload_at_the_cap_loads_and_one_byte_over_is_refused() {
 /// change with it. A rollback moves it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacement_may_move_the_route_and_the_documents_follow() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let paths = |document: &Value| -> Vec<String> {
         document["paths"]
             .as_object()
@@ -493,7 +494,7 @@ async fn replacing_under_load_drops_no_request() {
     // machine once held an echo call past the tests' usual 1 s deadline.
     let mut settings = crate::settings();
     settings.limits.timeout_ms = 30_000;
-    let host = Arc::new(TestHost::with_settings(settings, &[]).await);
+    let host = Arc::new(test_host_with(settings, &[]).await);
     // Four distinct versions, cycled: few enough that the history (5) keeps them all, so
     // each compiles once.
     let variants: Vec<Vec<u8>> = (0..4)
@@ -576,7 +577,7 @@ async fn admin_changes_survive_a_restart() {
     };
     let revision_before;
     {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         let added = upload(
             &host,
             Method::POST,
@@ -610,11 +611,11 @@ async fn admin_changes_survive_a_restart() {
         )
         .unwrap();
     }
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     assert!(
-        host.host.problems().is_empty(),
+        host.host().problems().is_empty(),
         "{:?}",
-        host.host.problems()
+        host.host().problems()
     );
     assert_eq!(host.get("/api/v1/greet/ann").await.status, 200);
     let echo = echo_ok(&host).await;
@@ -638,7 +639,7 @@ async fn admin_changes_survive_a_restart() {
     assert_eq!(rolled.status, 200, "{}", rolled.body);
     assert_eq!(echo_ok(&host).await.header("x-operation-version"), "0.1.0");
     drop(host);
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     assert_eq!(
         echo_ok(&host).await.header("x-operation-version"),
         "0.1.0",
@@ -648,7 +649,7 @@ async fn admin_changes_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_components_are_loaded_replaced_and_rolled_back_for_sandboxes() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let first = upload(
         &host,
         Method::PUT,
@@ -667,7 +668,7 @@ async fn worker_components_are_loaded_replaced_and_rolled_back_for_sandboxes() {
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let table = host.host.processes();
+    let table = host.host().processes();
     let wait = std::time::Duration::from_secs(5);
     table
         .call("main-ledger", None, "add 4", wait)
@@ -763,7 +764,7 @@ async fn upload_bytes(host: &TestHost, method: Method, uri: &str, bytes: Vec<u8>
 /// at `path`, as this very engine wrote it.
 fn cached_artifact(host: &TestHost, path: &str) -> std::path::PathBuf {
     let hash = arsenal::content_hash(&arsenal_tests::read(path));
-    host.host
+    host.host()
         .registry()
         .loader()
         .cache()
@@ -804,7 +805,7 @@ async fn worker_components_survive_a_restart_with_their_history() {
         settings
     };
     let (v1, v2) = {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         let first = upload(
             &host,
             Method::PUT,
@@ -844,7 +845,7 @@ async fn worker_components_survive_a_restart_with_their_history() {
             .collect()
     };
     {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         let kept = versions(host.get("/api/v1/admin/workers/ledger/versions").await);
         assert_eq!(
             kept,
@@ -860,11 +861,11 @@ async fn worker_components_survive_a_restart_with_their_history() {
         assert_eq!(rolled.status, 200, "{}", rolled.body);
         assert_eq!(host.delete("/api/v1/admin/workers/tally").await.status, 200);
     }
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     assert!(
-        host.host.problems().is_empty(),
+        host.host().problems().is_empty(),
         "{:?}",
-        host.host.problems()
+        host.host().problems()
     );
     let kept = versions(host.get("/api/v1/admin/workers/ledger/versions").await);
     assert_eq!(kept, vec![v1], "the rollback was kept");
@@ -887,7 +888,7 @@ async fn worker_components_survive_a_restart_with_their_history() {
 async fn compilation_past_its_bound_is_refused_and_changes_nothing() {
     let mut settings = settings();
     settings.compile.timeout_ms = 1;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     upload_bytes(
         &host,
         Method::PUT,
@@ -914,7 +915,7 @@ async fn compilation_past_its_bound_is_refused_and_changes_nothing() {
 async fn versions_dropped_from_the_history_leave_the_compile_cache() {
     let mut settings = settings();
     settings.operations.versions_kept = 1;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let [a, b, c] = ["a", "b", "c"].map(|tag| unique(guests::ECHO_V2, tag));
     for version in [&a, &b, &c] {
         let replaced = upload_bytes(
@@ -968,7 +969,7 @@ async fn versions_dropped_from_the_history_leave_the_compile_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
-    let host = Arc::new(TestHost::new(&[]).await);
+    let host = Arc::new(test_host(&[]).await);
     let added = upload(
         &host,
         Method::POST,
@@ -984,9 +985,12 @@ async fn unloading_lets_requests_in_flight_finish_and_turns_new_ones_away() {
         })
         .collect();
     let patience = std::time::Duration::from_secs(10);
-    tokio::time::timeout(patience, host.host.registry().instances().busy_at_least(3))
-        .await
-        .expect("the three calls are running");
+    tokio::time::timeout(
+        patience,
+        host.host().registry().instances().busy_at_least(3),
+    )
+    .await
+    .expect("the three calls are running");
 
     let unloaded = host.delete("/api/v1/admin/operations/slow_ok").await;
     assert_eq!(unloaded.status, 200, "{}", unloaded.body);
@@ -1015,7 +1019,7 @@ async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
         settings.operations.drain_ms = drain_ms;
         // Room for the slow call: the tests' default call deadline is shorter.
         settings.limits.timeout_ms = 5_000;
-        let host = Arc::new(TestHost::with_settings(settings, &[]).await);
+        let host = Arc::new(test_host_with(settings, &[]).await);
         let added = upload(
             &host,
             Method::POST,
@@ -1041,9 +1045,12 @@ async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
             tokio::spawn(async move { host.get(&uri).await })
         };
         let patience = std::time::Duration::from_secs(10);
-        tokio::time::timeout(patience, host.host.registry().instances().busy_at_least(1))
-            .await
-            .expect("the call is running");
+        tokio::time::timeout(
+            patience,
+            host.host().registry().instances().busy_at_least(1),
+        )
+        .await
+        .expect("the call is running");
 
         let replaced = upload_bytes(&host, Method::PUT, uri, next).await;
         assert_eq!(replaced.status, 200, "{}", replaced.body);
@@ -1079,8 +1086,8 @@ async fn requests_on_a_replaced_version_end_at_the_drain_deadline() {
 async fn compilations_beyond_the_bound_wait_for_a_slot() {
     let mut settings = settings();
     settings.compile.max_concurrent = 1;
-    let host = Arc::new(TestHost::with_settings(settings, &[]).await);
-    let compiler = || host.host.registry().loader().compiler().facts();
+    let host = Arc::new(test_host_with(settings, &[]).await);
+    let compiler = || host.host().registry().loader().compiler().facts();
     assert_eq!(compiler().most_at_once, 0);
     let uploads: Vec<_> = (0..6)
         .map(|n| {
@@ -1150,7 +1157,7 @@ async fn admin_changes_made_at_once_come_back_in_the_order_they_were_made() {
         settings.server.state_dir = Some(state.clone());
         settings
     };
-    let host = Arc::new(TestHost::with_settings(settings(), &[]).await);
+    let host = Arc::new(test_host_with(settings(), &[]).await);
     let mut changes = Vec::new();
     for n in 0..8 {
         let host = host.clone();
@@ -1209,11 +1216,11 @@ async fn admin_changes_made_at_once_come_back_in_the_order_they_were_made() {
     );
     drop(host);
 
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     assert!(
-        host.host.problems().is_empty(),
+        host.host().problems().is_empty(),
         "{:?}",
-        host.host.problems()
+        host.host().problems()
     );
     let kept_echo = versions(
         host.get("/api/v1/admin/operations/echo/versions").await,
@@ -1257,7 +1264,7 @@ async fn admin_changes_made_at_once_come_back_in_the_order_they_were_made() {
 
 /// The content hash of the built-in echo, which loads with every host.
 fn builtin_hash(host: &TestHost) -> Option<String> {
-    let fresh = host.host.registry().versions("echo").ok()?;
+    let fresh = host.host().registry().versions("echo").ok()?;
     fresh
         .iter()
         .find(|operation| operation.source == arsenal::Source::Builtin)
@@ -1275,7 +1282,7 @@ async fn a_bad_worker_upload_changes_nothing_and_says_why() {
     // some times its component's size).
     settings.server.max_upload_bytes = 4 << 20;
     let cap = settings.server.max_upload_bytes;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let first = upload_bytes(
         &host,
         Method::PUT,

@@ -3,11 +3,12 @@
 //! reads not recorded; queried by admins with filters and pages; a change whose client hung
 //! up is still made and recorded. (Durability under a hard kill: `host/arsenal/tests/server_process.rs`.)
 
+use arsenal_testing::TestHost;
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{TestHost, guests};
+use crate::{guests, test_host, test_host_with};
 
 const TYPED: &str = "/api/v1/test/typed/7";
 
@@ -19,7 +20,7 @@ async fn records(host: &TestHost, query: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_change_is_recorded_with_who_what_and_how_it_ended() {
-    let host = TestHost::new(&[guests::TYPED]).await;
+    let host = test_host(&[guests::TYPED]).await;
     let called = host
         .send(
             Method::POST,
@@ -81,7 +82,7 @@ async fn a_state_change_is_recorded_with_who_what_and_how_it_ended() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_actions_are_recorded_with_the_component_by_hash() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let bytes = arsenal_tests::read(guests::ECHO_V2);
     let replaced = host
         .send(
@@ -125,7 +126,7 @@ async fn admin_actions_are_recorded_with_the_component_by_hash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_queried_by_filter_and_page_by_admins_only() {
-    let host = TestHost::new(&[guests::TYPED]).await;
+    let host = test_host(&[guests::TYPED]).await;
     for n in 0..5 {
         let name = if n % 2 == 0 { "ok" } else { "NO" };
         host.send(
@@ -224,7 +225,7 @@ async fn the_log_is_queried_by_filter_and_page_by_admins_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_whose_client_hung_up_is_made_and_recorded() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     // A component no cache has: compiling it keeps the request busy.
     let tag = format!("hang-up {:?}", std::time::SystemTime::now());
     let bytes = arsenal_tests::distinct(&arsenal_tests::read(guests::ECHO_V2), &tag);
@@ -280,7 +281,7 @@ async fn refused_admin_actions_are_recorded_under_who_tried() {
     const OPERATOR: &str = "audit-operator-key";
     const VIEWER: &str = "audit-viewer-key";
     const ADMIN: &str = "audit-admin-key";
-    let host = TestHost::with_settings(
+    let host = test_host_with(
         crate::keyed(&[
             ("operator", OPERATOR, Role::Operator),
             ("viewer", VIEWER, Role::Viewer),

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use arsenal::Role;
 use arsenal::config::{RateQuota, Settings};
+use arsenal_testing::{ADMIN_TOKEN, Reply, TestHost};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{ADMIN_TOKEN, Reply, TestHost, guests, settings};
+use crate::{guests, settings, test_host, test_host_with};
 
 const VIEWER: &str = "key-of-the-viewer";
 const OPERATOR: &str = "key-of-the-operator";
@@ -192,7 +193,7 @@ fn assert_allowed(reply: &Reply, kind: &Kind, who: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_against_every_kind_of_operation() {
-    let host = TestHost::with_settings(keyed(), &[]).await;
+    let host = test_host_with(keyed(), &[]).await;
     for (key, role) in [
         (VIEWER, Role::Viewer),
         (OPERATOR, Role::Operator),
@@ -225,7 +226,7 @@ async fn the_catalogue_and_openapi_show_each_required_role() {
         .auth
         .required_role
         .insert("list_workers".to_owned(), Role::Admin);
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let catalogue = ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations").await;
     let role_of = |name: &str| {
         catalogue.body["data"]
@@ -276,7 +277,7 @@ async fn the_catalogue_and_openapi_show_each_required_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_bad_keys_are_unauthenticated() {
-    let host = TestHost::with_settings(keyed(), &[]).await;
+    let host = test_host_with(keyed(), &[]).await;
     let digest = arsenal::hash_key(ADMIN);
     let wrong = [
         None,
@@ -323,7 +324,7 @@ async fn the_caller_reaches_the_operation_and_its_host_calls() {
         .auth
         .required_role
         .insert("kill_process".to_owned(), Role::Viewer);
-    let host = TestHost::with_settings(settings, &[guests::TYPED]).await;
+    let host = test_host_with(settings, &[guests::TYPED]).await;
     let reply = post(
         &host,
         Some(OPERATOR),
@@ -354,7 +355,7 @@ async fn the_caller_reaches_the_operation_and_its_host_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_carries_its_caller_into_every_call() {
-    let host = TestHost::with_settings(keyed(), &[guests::TYPED]).await;
+    let host = test_host_with(keyed(), &[guests::TYPED]).await;
     let calls = json!({ "calls": [
         { "method": "GET", "path": "/api/v1/processes" },
         { "method": "DELETE", "path": "/api/v1/processes/nobody" },
@@ -411,8 +412,8 @@ async fn a_batch_carries_its_caller_into_every_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_mode_opens_reads_and_keeps_changes_to_the_admin_token() {
-    let host = TestHost::new(&[]).await;
-    assert!(host.host.access().is_local());
+    let host = test_host(&[]).await;
+    assert!(host.host().access().is_local());
     assert_eq!(
         ask(&host, None, Method::GET, "/api/v1/processes")
             .await
@@ -467,12 +468,12 @@ async fn the_local_token_is_generated_private_kept_and_overridable() {
     let dir = settings.server.resolved_state_dir().unwrap();
     let loopback: SocketAddr = "127.0.0.1:4000".parse().unwrap();
 
-    let host = TestHost::with_settings(settings.clone(), &[]).await;
+    let host = test_host_with(settings.clone(), &[]).await;
     assert!(
         arsenal::read_kept_token(&dir).unwrap().is_none(),
         "no token before it is needed"
     );
-    host.host.access().prepare(loopback).unwrap();
+    host.host().access().prepare(loopback).unwrap();
     let token = arsenal::read_kept_token(&dir)
         .unwrap()
         .expect("a kept token");
@@ -488,8 +489,8 @@ async fn the_local_token_is_generated_private_kept_and_overridable() {
 
     // A restart finds the same token.
     drop(host);
-    let again = TestHost::with_settings(settings.clone(), &[]).await;
-    again.host.access().prepare(loopback).unwrap();
+    let again = test_host_with(settings.clone(), &[]).await;
+    again.host().access().prepare(loopback).unwrap();
     assert_eq!(
         arsenal::read_kept_token(&dir).unwrap().as_deref(),
         Some(&token[..])
@@ -501,7 +502,7 @@ async fn the_local_token_is_generated_private_kept_and_overridable() {
     // A configured token (as ARSENAL_ADMIN_TOKEN sets it) replaces the kept one.
     drop(again);
     settings.auth.admin_token = Some("scripted-token".to_owned());
-    let scripted = TestHost::with_settings(settings, &[]).await;
+    let scripted = test_host_with(settings, &[]).await;
     ask(&scripted, Some(&token), Method::DELETE, kill)
         .await
         .assert_error(401, "unauthenticated");
@@ -512,9 +513,9 @@ async fn the_local_token_is_generated_private_kept_and_overridable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_mode_refuses_a_non_loopback_address() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-    let error = arsenal::http::serve(host.host.clone(), listener, std::future::pending())
+    let error = arsenal::http::serve(host.host().clone(), listener, std::future::pending())
         .await
         .expect_err("local mode serves loopback only");
     assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
@@ -523,9 +524,9 @@ async fn local_mode_refuses_a_non_loopback_address() {
         "{error}"
     );
 
-    let keyed = TestHost::with_settings(keyed(), &[]).await;
+    let keyed = test_host_with(keyed(), &[]).await;
     keyed
-        .host
+        .host()
         .access()
         .prepare("0.0.0.0:4000".parse().unwrap())
         .expect("with keys any address is allowed");
@@ -557,7 +558,7 @@ async fn a_key_over_its_rate_is_refused_until_its_bucket_refills() {
         burst: 2,
         replenish_ms: MINUTE,
     };
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     for _ in 0..2 {
         assert_eq!(
             ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
@@ -579,7 +580,7 @@ async fn a_key_over_its_rate_is_refused_until_its_bucket_refills() {
     // Half the wait is not enough; `Retry-After` is.
     let (exact, header) = named_wait(&refused);
     assert!(exact > Duration::from_secs(50), "{exact:?}");
-    let clock = host.host.access().rate_clock();
+    let clock = host.host().access().rate_clock();
     clock.advance(exact / 2);
     ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations")
         .await
@@ -604,7 +605,7 @@ async fn an_operation_over_its_rate_is_refused_for_that_key_only() {
         burst: 1,
         replenish_ms: MINUTE,
     };
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let echo = "/api/v1/echo/a";
     assert_eq!(
         ask(&host, Some(VIEWER), Method::GET, echo).await.status,
@@ -631,7 +632,7 @@ async fn an_operation_over_its_rate_is_refused_for_that_key_only() {
     let reply = post(&host, Some(OPERATOR), "/api/v1/batch", batch).await;
     assert_eq!(reply.body["data"]["results"][0]["status"], json!(429));
     let (exact, header) = named_wait(&refused);
-    let clock = host.host.access().rate_clock();
+    let clock = host.host().access().rate_clock();
     clock.advance(exact / 2);
     ask(&host, Some(VIEWER), Method::GET, echo)
         .await
@@ -651,7 +652,7 @@ async fn from(host: &TestHost, client: [u8; 4], token: &str) -> Reply {
         .unwrap();
     let addr = SocketAddr::from((client, 40_000));
     request.extensions_mut().insert(ConnectInfo(addr));
-    Reply::read(host.router.clone().oneshot(request).await.unwrap()).await
+    Reply::read(host.router().clone().oneshot(request).await.unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,7 +662,7 @@ async fn failed_authentication_is_rate_limited_per_address() {
         burst: 2,
         replenish_ms: MINUTE,
     };
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let guesser = [192, 0, 2, 1];
     for _ in 0..2 {
         from(&host, guesser, "guess")
@@ -680,7 +681,7 @@ async fn failed_authentication_is_rate_limited_per_address() {
         .assert_error(429, "rate_limited");
     assert_eq!(from(&host, [192, 0, 2, 2], VIEWER).await.status, 200);
     let (exact, header) = named_wait(&refused);
-    let clock = host.host.access().rate_clock();
+    let clock = host.host().access().rate_clock();
     clock.advance(exact / 2);
     from(&host, guesser, VIEWER)
         .await

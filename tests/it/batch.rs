@@ -3,11 +3,12 @@
 //! failures kept to their own call, whole-batch refusals (size, shape), nested batches
 //! refused per call, `stop_on_error`, and concurrency bounded by the request and the pool.
 
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, TestHost, host_with_counters, host_with_counters_in, settings};
+use crate::{host_with_counters, host_with_counters_in, settings, test_host};
 
 const BATCH: &str = "/api/v1/batch";
 
@@ -62,7 +63,12 @@ async fn post_raw(host: &TestHost, body: &'static str) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_answer_in_order_as_requests_of_their_own() {
     let host = host_with_counters(&["alpha"]).await;
-    let pid = host.host.processes().whereis("alpha").unwrap().to_string();
+    let pid = host
+        .host()
+        .processes()
+        .whereis("alpha")
+        .unwrap()
+        .to_string();
     let reply = host
         .send(
             Method::POST,
@@ -160,7 +166,7 @@ async fn a_failing_call_leaves_the_others_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nested_batch_is_refused_as_its_own_call() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let data = run(
         &host,
         json!({ "calls": [
@@ -176,7 +182,7 @@ async fn a_nested_batch_is_refused_as_its_own_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_calls_run_and_one_more_is_refused() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let calls: Vec<Value> = (0..1_000)
         .map(|i| json!({ "method": "GET", "path": format!("/api/v1/echo/{i}"), "id": i }))
         .collect();
@@ -205,7 +211,7 @@ async fn a_thousand_calls_run_and_one_more_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ill_formed_batch_is_refused_whole() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let reply = host.post(BATCH, json!({ "calls": [] })).await;
     reply.assert_error(422, "validation_error");
     assert_eq!(
@@ -302,7 +308,7 @@ async fn a_batch_holds_no_more_instances_than_the_pool() {
     settings.limits.max_instances = 2;
     let host = host_with_counters_in(settings, &["asleep"]).await;
     // A call to a suspended process holds its instance until the call times out.
-    host.host.processes().suspend("asleep").unwrap();
+    host.host().processes().suspend("asleep").unwrap();
     let wait = json!({
         "method": "POST",
         "path": "/api/v1/processes/asleep/messages",
@@ -312,12 +318,12 @@ async fn a_batch_holds_no_more_instances_than_the_pool() {
     // is refused `overloaded` for want of an instance.
     let data = run(&host, json!({ "calls": vec![wait; 6], "concurrency": 64 })).await;
     assert_eq!(codes(&data), [Some("call_timeout"); 6], "{data}");
-    assert_eq!(host.host.registry().instances().in_use(), 0);
+    assert_eq!(host.host().registry().instances().in_use(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_the_batch_endpoint() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let document = host.get("/api/v1/openapi.json").await.body;
     let batch = &document["paths"][BATCH]["post"];
     assert_eq!(batch["operationId"], "batch");

@@ -27,7 +27,7 @@ impl Config {
         let state = dir.path().join("state");
         // The servers of these tests use the test hosts' admin token, which the CLI then
         // finds in the configuration (as it would `ARSENAL_ADMIN_TOKEN`).
-        let token = crate::ADMIN_TOKEN;
+        let token = arsenal_testing::ADMIN_TOKEN;
         let toml = format!(
             "[cache]\ndir = {cache:?}\n\n[limits]\nmax_instances = 8\n\n[server]\nstate_dir = {state:?}\n\n[auth]\nadmin_token = {token:?}\n"
         );

@@ -106,7 +106,7 @@ async fn another_node_is_not_found_without_a_cluster() {
         )
         .await;
     assert_eq!(here.status, 200);
-    let pid = host.host.processes().whereis("solo").unwrap().to_string();
+    let pid = host.host().processes().whereis("solo").unwrap().to_string();
     let moved = host
         .post(
             &format!("/api/v1/processes/{}/migrate", encode(&pid)),

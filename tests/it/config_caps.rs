@@ -5,11 +5,12 @@
 
 use arsenal::spec::caps::{MAX_CONFIG_BYTES, MAX_PARAMS, MAX_SUMMARY_BYTES};
 use arsenal::{Host, LoadError};
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{TestHost, guests, settings};
+use crate::{guests, settings, test_host};
 
 /// What the `huge_summary` guest must be refused with: its whole is over the cap.
 fn whole_over_cap() -> Value {
@@ -38,7 +39,7 @@ fn fields_over_caps() -> Value {
     ])
 }
 
-async fn upload(host: &TestHost, path: &str) -> crate::Reply {
+async fn upload(host: &TestHost, path: &str) -> Reply {
     host.send(
         Method::POST,
         "/api/v1/admin/operations",
@@ -66,7 +67,7 @@ async fn not_published(host: &TestHost, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_over_the_caps_is_refused_naming_the_field_and_the_cap() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
 
     let refused = upload(&host, guests::HUGE_SUMMARY).await;
     refused.assert_error(422, "invalid_config");

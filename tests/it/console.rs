@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use arsenal::Role;
 use arsenal::config::Settings;
+use arsenal_testing::{ADMIN_TOKEN, TestHost};
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{ADMIN_TOKEN, TestHost, encode, host_with_counters_in, settings};
+use crate::{encode, host_with_counters_in, settings, test_host, test_host_with};
 
 const VIEWER: &str = "key-of-the-console-viewer";
 const ADMIN: &str = "key-of-the-console-admin";
@@ -40,7 +41,7 @@ async fn get_raw(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    host.router
+    host.router()
         .clone()
         .oneshot(request.body(Body::empty()).unwrap())
         .await
@@ -59,7 +60,7 @@ fn header_of(response: &http::Response<Body>, name: header::HeaderName) -> &str 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_and_its_assets_are_served_to_anyone_with_their_types() {
     // Keys mode: every API request needs a key, the console's files do not.
-    let host = TestHost::with_settings(keyed(), &[]).await;
+    let host = test_host_with(keyed(), &[]).await;
     let page = get_raw(&host, None, "/", &[]).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(
@@ -117,7 +118,7 @@ async fn the_page_and_its_assets_are_served_to_anyone_with_their_types() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whoami_names_the_caller_and_its_role() {
-    let keyed_host = TestHost::with_settings(keyed(), &[]).await;
+    let keyed_host = test_host_with(keyed(), &[]).await;
     let viewer = keyed_host
         .send_as(
             Some(VIEWER),
@@ -159,7 +160,7 @@ async fn whoami_names_the_caller_and_its_role() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 
     // Local mode: the admin token is the admin; without it, an anonymous reader.
-    let local = TestHost::new(&[]).await;
+    let local = test_host(&[]).await;
     let token = local.get("/api/v1/whoami").await;
     assert_eq!(token.body["data"]["role"], "admin", "{}", token.body);
     assert_eq!(token.body["data"]["mode"], "local");
@@ -247,7 +248,7 @@ fn pids(processes: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_stream_sends_what_the_caller_may_read() {
-    let host = TestHost::with_settings(keyed(), &[]).await;
+    let host = test_host_with(keyed(), &[]).await;
     let refused = get_raw(&host, None, "/api/v1/events", &[]).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
@@ -308,7 +309,7 @@ async fn the_event_stream_pushes_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_are_bounded() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let mut open = Vec::new();
     for _ in 0..arsenal::http::MAX_EVENT_STREAMS {
         let response = get_raw(&host, Some(ADMIN_TOKEN), "/api/v1/events", &[]).await;
@@ -337,12 +338,12 @@ async fn shutdown_ends_open_event_streams() {
     // A long grace: a drain that waited for the stream would take all of it.
     let mut settings = settings();
     settings.server.shutdown_grace_ms = 60_000;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(arsenal::http::serve(
-        host.host.clone(),
+        host.host().clone(),
         listener,
         async move {
             let _ = stopped.await;
@@ -411,7 +412,7 @@ fn inline_refs(value: &Value, document: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_has_the_schema_the_document_gives_its_kind() {
-    let host = TestHost::with_settings(keyed(), &[]).await;
+    let host = test_host_with(keyed(), &[]).await;
     let document = serde_json::from_slice::<Value>(
         &get_raw(&host, Some(ADMIN), "/api/v1/openapi.json", &[])
             .await

@@ -9,14 +9,15 @@ use arsenal::Source;
 use arsenal::runtime::{
     ChildSpec, ExitReason, SpawnError, SpawnOptions, SupervisorSpec, WorkerCode,
 };
+use arsenal_testing::TestHost;
 use serde_json::json;
 
-use crate::{TestHost, exit_of, guests, host_with_counters};
+use crate::{exit_of, guests, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn load(host: &TestHost, name: &str, path: &str) -> Arc<WorkerCode> {
-    host.host
+    host.host()
         .workers()
         .load(name, &arsenal_tests::read(path), Source::Builtin)
         .await
@@ -35,7 +36,7 @@ fn named(name: &str) -> SpawnOptions {
 async fn echo_answers_calls_and_forwards_messages() {
     let host = host_with_counters(&["target"]).await;
     let code = load(&host, "echo", guests::ECHO_WORKER).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.spawn(code, "", named("echo")).await.unwrap();
     assert_eq!(
         table.call("echo", None, "hello", WAIT).await.unwrap(),
@@ -54,7 +55,7 @@ async fn echo_answers_calls_and_forwards_messages() {
 async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
     let host = host_with_counters(&[]).await;
     let code = load(&host, "crasher", guests::CRASHER_WORKER).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let refused = table
         .spawn(code.clone(), "fail", SpawnOptions::default())
         .await;
@@ -110,7 +111,7 @@ async fn crasher_fails_where_asked_and_its_supervisor_restarts_it() {
 async fn ticker_ticks_on_its_timer() {
     let host = host_with_counters(&[]).await;
     let code = load(&host, "ticker", guests::TICKER_WORKER).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.spawn(code, "1", named("ticker")).await.unwrap();
     let started = Instant::now();
     loop {

@@ -5,17 +5,18 @@
 
 use std::time::Duration;
 
+use arsenal_testing::{ADMIN_TOKEN, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{ADMIN_TOKEN, LogCapture, TestHost, guests, settings};
+use crate::{LogCapture, guests, settings, test_host, test_host_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_or_too_large_headers_answer_431() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let names: Vec<String> = (0..70).map(|i| format!("x-flood-{i}")).collect();
     let flood: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "1")).collect();
     let reply = host
@@ -52,7 +53,7 @@ async fn serve(host: &TestHost) -> (std::net::SocketAddr, tokio::sync::oneshot::
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(arsenal::http::serve(
-        host.host.clone(),
+        host.host().clone(),
         listener,
         async move {
             let _ = stopped.await;
@@ -76,7 +77,7 @@ async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_floods_over_a_socket_are_cut_off() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let (addr, _stop) = serve(&host).await;
 
     // Over the router's cap, under the transport's: the JSON answer.
@@ -112,7 +113,7 @@ async fn header_floods_over_a_socket_are_cut_off() {
 async fn a_client_slow_to_send_its_headers_is_disconnected() {
     let mut settings = settings();
     settings.server.header_read_timeout_ms = 200;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let (addr, _stop) = serve(&host).await;
     // A client that never finishes its headers holds its connection open...
     let mut slow = TcpStream::connect(addr).await.unwrap();
@@ -145,7 +146,7 @@ async fn a_request_past_its_bound_answers_504() {
     let mut settings = settings();
     settings.server.request_timeout_ms = 200;
     settings.limits.timeout_ms = 5_000;
-    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
+    let host = test_host_with(settings, &[guests::SLOW_OK]).await;
     let reply = host.get("/api/v1/test/slow?ms=2000").await;
     reply.assert_error(504, "request_timeout");
     assert_eq!(reply.body["error"]["details"]["limit_ms"], json!(200));
@@ -168,8 +169,8 @@ async fn requests_past_the_in_flight_limit_are_shed() {
     let mut settings = settings();
     settings.server.max_concurrent_requests = 1;
     settings.limits.timeout_ms = 5_000;
-    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
-    let router = host.router.clone();
+    let host = test_host_with(settings, &[guests::SLOW_OK]).await;
+    let router = host.router().clone();
     let slow = tokio::spawn(async move {
         let request = http::Request::get("/api/v1/test/slow?ms=500")
             .body(Body::empty())
@@ -179,7 +180,7 @@ async fn requests_past_the_in_flight_limit_are_shed() {
             .unwrap()
             .status()
     });
-    host.host.registry().instances().busy_at_least(1).await;
+    host.host().registry().instances().busy_at_least(1).await;
     let reply = host.get("/api/v1/echo/a").await;
     reply.assert_error(503, "overloaded");
     assert_eq!(reply.header("retry-after"), "1");
@@ -195,7 +196,7 @@ async fn the_body_and_nesting_caps_still_hold() {
     let mut settings = settings();
     settings.server.max_body_bytes = 1_024;
     settings.server.max_json_depth = 4;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let big = json!({ "payload": "x".repeat(2_000) });
     host.post("/api/v1/processes/a/messages", big)
         .await
@@ -299,16 +300,16 @@ async fn no_secret_reaches_the_log() {
         burst: 3,
         replenish_ms: 60_000,
     };
-    let host = TestHost::with_settings(keyed, &[guests::TYPED]).await;
+    let host = test_host_with(keyed, &[guests::TYPED]).await;
 
     // Local mode, with the configured token and with one generated at start.
-    let local = TestHost::new(&[guests::TYPED]).await;
+    let local = test_host(&[guests::TYPED]).await;
     let mut generating = settings();
     generating.auth.admin_token = None;
     let state = generating.server.resolved_state_dir().unwrap();
-    let generated = TestHost::with_settings(generating, &[guests::TYPED]).await;
+    let generated = test_host_with(generating, &[guests::TYPED]).await;
     generated
-        .host
+        .host()
         .access()
         .prepare("127.0.0.1:4000".parse().unwrap())
         .unwrap();
@@ -331,7 +332,7 @@ async fn no_secret_reaches_the_log() {
 
     // The audit log has the call, its secret parameters redacted (once the address's
     // penalty for the wrong keys is over).
-    host.host
+    host.host()
         .access()
         .rate_clock()
         .advance(Duration::from_secs(60));

@@ -2,11 +2,12 @@
 //! visible and callable through the API, but not to be killed, suspended, hibernated,
 //! restarted or reshaped (403 `critical_process_protection`).
 
+use arsenal_testing::TestHost;
 use axum::body::Body;
 use http::Method;
 use serde_json::json;
 
-use crate::{TestHost, settings};
+use crate::{settings, test_host_with};
 
 const SERVICES: [&str; 6] = [
     "compile_cache",
@@ -20,7 +21,7 @@ const SERVICES: [&str; 6] = [
 async fn host() -> TestHost {
     let mut settings = settings();
     settings.server.host_services = true;
-    TestHost::with_settings(settings, &[]).await
+    test_host_with(settings, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

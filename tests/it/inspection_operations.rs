@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_process_state_snapshots_without_stopping_it() {
     let host = host_with_counters(&["keeper"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.call("keeper", None, "add 5", WAIT).await.unwrap();
     let state = host.get("/api/v1/processes/keeper/state").await;
     assert_eq!(state.status, 200, "{}", state.body);
@@ -49,7 +49,7 @@ async fn get_process_state_snapshots_without_stopping_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_mailbox_shows_queued_messages_and_leaves_them() {
     let host = host_with_counters(&["slow"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.suspend("slow").unwrap();
     table.send("slow", None, "inc").unwrap();
     table.send("slow", None, "add 2").unwrap();
@@ -87,7 +87,7 @@ async fn inspect_mailbox_shows_queued_messages_and_leaves_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analyze_message_queue_counts_and_warns() {
     let host = host_with_counters(&["backlog", "sender"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.suspend("backlog").unwrap();
     for _ in 0..3 {
         table.send("backlog", None, "inc").unwrap();
@@ -126,7 +126,7 @@ async fn analyze_message_queue_counts_and_warns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_process_gives_a_new_pid_and_keeps_state_name_and_links() {
     let host = host_with_counters(&["keeper", "friend"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.call("keeper", None, "add 41", WAIT).await.unwrap();
     table.link("keeper", "friend").unwrap();
     let old = table.whereis("keeper").unwrap().to_string();
@@ -164,7 +164,7 @@ async fn restart_process_of_a_supervised_child_goes_through_its_supervisor() {
         )
         .await;
     assert_eq!(started.status, 201, "{}", started.body);
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.call("kid", None, "add 9", WAIT).await.unwrap();
     let reply = host.post("/api/v1/processes/kid/restart", json!({})).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -225,7 +225,7 @@ async fn memory_info_and_process_tree_cover_every_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detect_bottlenecks_finds_a_backlog() {
     let host = host_with_counters(&["jammed", "idle"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.suspend("jammed").unwrap();
     for _ in 0..12 {
         table.send("jammed", None, "inc").unwrap();
@@ -253,7 +253,7 @@ async fn detect_bottlenecks_finds_a_backlog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analyze_deadlocks_finds_two_processes_calling_each_other() {
     let host = host_with_counters(&["a", "b"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let (a, b) = (
         table.whereis("a").unwrap().to_string(),
         table.whereis("b").unwrap().to_string(),
@@ -295,7 +295,7 @@ async fn analyze_deadlocks_finds_two_processes_calling_each_other() {
 async fn detect_memory_leaks_flags_steady_growth_only() {
     let host = host_with_counters(&["steady"]).await;
     let code = host
-        .host
+        .host()
         .workers()
         .load(
             "leaky",
@@ -305,7 +305,7 @@ async fn detect_memory_leaks_flags_steady_growth_only() {
         .await
         .unwrap()
         .code;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let options = SpawnOptions {
         name: Some("leaky".to_owned()),
         ..SpawnOptions::default()

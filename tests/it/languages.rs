@@ -1,14 +1,15 @@
 //! The greet example in every language it is written in, held to the same expectations:
 //! the same description in the catalogue, the same answers through HTTP.
 
+use arsenal_testing::TestHost;
 use serde_json::Value;
 
 use crate::toolchains::{greet_c, greet_js, greet_python};
-use crate::{LogCapture, TestHost, guests};
+use crate::{LogCapture, guests, test_host, test_host_with};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
 async fn assert_greets_like_rust(component: &str) {
-    let host = TestHost::with_settings(settings(), &[component]).await;
+    let host = test_host_with(settings(), &[component]).await;
     let reply = host.get("/api/v1/greet/ann?times=2").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
@@ -40,7 +41,7 @@ async fn assert_greets_like_rust(component: &str) {
 
     assert_eq!(
         description(&host).await,
-        description(&TestHost::new(&[guests::GREET]).await).await,
+        description(&test_host(&[guests::GREET]).await).await,
         "the catalogue describes it as the Rust greet"
     );
 }
@@ -57,7 +58,7 @@ fn settings() -> arsenal::config::Settings {
 /// Call `component` once and check its log line reaches the host's log as the Rust
 /// greet's does. Runs on the calling thread: the subscriber is set for this thread only.
 async fn assert_logs_like_rust(component: &str) {
-    let host = TestHost::with_settings(settings(), &[component]).await;
+    let host = test_host_with(settings(), &[component]).await;
     let buffer = LogCapture::default();
     let subscriber = buffer.json_subscriber();
     let reply = {

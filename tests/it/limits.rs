@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arsenal::config::OperationOverride;
+use arsenal_testing::{Reply, TestHost};
 use serde_json::Value;
 
-use crate::{Reply, TestHost, guests, settings};
+use crate::{guests, settings, test_host, test_host_with};
 
 /// How long a test waits for an event that should follow within milliseconds; only a
 /// broken host makes it expire.
@@ -16,7 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// After a failure: every instance slot is released and the host still serves.
 async fn assert_recovered(host: &TestHost) {
-    tokio::time::timeout(PATIENCE, host.host.registry().instances().settled_at(0))
+    tokio::time::timeout(PATIENCE, host.host().registry().instances().settled_at(0))
         .await
         .expect("every instance is released after the call");
     let reply = host.get("/api/v1/echo/x").await;
@@ -26,7 +27,7 @@ async fn assert_recovered(host: &TestHost) {
 
 /// Waits, without sleeping, until at least `count` instances are in use.
 async fn wait_in_use(host: &TestHost, count: u32) {
-    let instances = host.host.registry().instances();
+    let instances = host.host().registry().instances();
     tokio::time::timeout(PATIENCE, async {
         while instances.in_use() < count {
             tokio::task::yield_now().await;
@@ -43,7 +44,7 @@ fn message(reply: &Reply) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_that_never_returns_times_out() {
-    let host = TestHost::new(&[guests::LOOP_FOREVER]).await;
+    let host = test_host(&[guests::LOOP_FOREVER]).await;
     let reply = host.get("/api/v1/test/loop").await;
     reply.assert_error(504, "operation_timeout");
     assert!(message(&reply).contains("1000 ms"), "body: {}", reply.body);
@@ -52,7 +53,7 @@ async fn a_guest_that_never_returns_times_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_holds_through_a_loop_of_host_calls() {
-    let host = TestHost::new(&[guests::HOST_CALL_LOOP]).await;
+    let host = test_host(&[guests::HOST_CALL_LOOP]).await;
     let reply = host.get("/api/v1/test/host-call-loop").await;
     reply.assert_error(504, "operation_timeout");
     assert_recovered(&host).await;
@@ -60,7 +61,7 @@ async fn the_deadline_holds_through_a_loop_of_host_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn growing_memory_past_the_cap_exhausts_a_resource() {
-    let host = TestHost::new(&[guests::MEMORY_BOMB]).await;
+    let host = test_host(&[guests::MEMORY_BOMB]).await;
     let reply = host.get("/api/v1/test/memory-bomb").await;
     reply.assert_error(500, "resource_exhausted");
     assert!(
@@ -73,7 +74,7 @@ async fn growing_memory_past_the_cap_exhausts_a_resource() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn growing_a_table_past_the_cap_exhausts_a_resource() {
-    let host = TestHost::new(&[guests::TABLE_BOMB]).await;
+    let host = test_host(&[guests::TABLE_BOMB]).await;
     let reply = host.get("/api/v1/test/table-bomb").await;
     reply.assert_error(500, "resource_exhausted");
     assert!(
@@ -86,7 +87,7 @@ async fn growing_a_table_past_the_cap_exhausts_a_resource() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stack_overflow_is_a_crash() {
-    let host = TestHost::new(&[guests::DEEP_RECURSION]).await;
+    let host = test_host(&[guests::DEEP_RECURSION]).await;
     let reply = host.get("/api/v1/test/recursion").await;
     reply.assert_error(500, "operation_crashed");
     assert_recovered(&host).await;
@@ -94,7 +95,7 @@ async fn a_stack_overflow_is_a_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_is_a_crash_and_its_internals_stay_out_of_the_body() {
-    let host = TestHost::new(&[guests::PANIC]).await;
+    let host = test_host(&[guests::PANIC]).await;
     let reply = host.get("/api/v1/test/panic").await;
     reply.assert_error(500, "operation_crashed");
     let body = reply.body.to_string().to_lowercase();
@@ -114,7 +115,7 @@ async fn a_panic_is_a_crash_and_its_internals_stay_out_of_the_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_over_the_response_cap_is_refused() {
-    let host = TestHost::new(&[guests::HUGE_OUTPUT]).await;
+    let host = test_host(&[guests::HUGE_OUTPUT]).await;
     let reply = host.get("/api/v1/test/huge-output").await;
     reply.assert_error(500, "response_too_large");
     let details = &reply.body["error"]["details"];
@@ -131,7 +132,7 @@ async fn data_over_the_response_cap_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_call_within_the_deadline_succeeds() {
-    let host = TestHost::new(&[guests::SLOW_OK]).await;
+    let host = test_host(&[guests::SLOW_OK]).await;
     let reply = host.get("/api/v1/test/slow?ms=300").await;
     assert_eq!(reply.status.as_u16(), 200, "body: {}", reply.body);
     assert_eq!(reply.body["data"]["slept_ms"], 300);
@@ -148,7 +149,7 @@ async fn a_configured_override_shortens_the_deadline_of_one_operation() {
             ..OperationOverride::default()
         },
     );
-    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
+    let host = test_host_with(settings, &[guests::SLOW_OK]).await;
     let reply = host.get("/api/v1/test/slow?ms=300").await;
     reply.assert_error(504, "operation_timeout");
     assert!(message(&reply).contains("100 ms"), "body: {}", reply.body);
@@ -159,7 +160,7 @@ async fn a_configured_override_shortens_the_deadline_of_one_operation() {
 async fn a_call_beyond_the_instance_cap_is_turned_away() {
     let mut settings = settings();
     settings.limits.max_instances = 1;
-    let host = Arc::new(TestHost::with_settings(settings, &[guests::SLOW_OK]).await);
+    let host = Arc::new(test_host_with(settings, &[guests::SLOW_OK]).await);
 
     let first = tokio::spawn({
         let host = host.clone();
@@ -175,7 +176,7 @@ async fn a_call_beyond_the_instance_cap_is_turned_away() {
     assert_eq!(first.status.as_u16(), 200, "body: {}", first.body);
     assert_eq!(first.body["data"]["slept_ms"], 800);
 
-    tokio::time::timeout(PATIENCE, host.host.registry().instances().settled_at(0))
+    tokio::time::timeout(PATIENCE, host.host().registry().instances().settled_at(0))
         .await
         .expect("the instance is released");
     let third = host.get("/api/v1/test/slow?ms=0").await;

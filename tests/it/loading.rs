@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use arsenal::http::ApiError;
 use arsenal::{Added, CompileCache, Host, LoadError, LoadedOperation, OperationEngine, Source};
+use arsenal_testing::TestHost;
 use arsenal_tests::read;
 use serde_json::Value;
 
-use crate::{TestHost, guests, settings};
+use crate::{guests, settings, test_host, test_host_with};
 
 /// Add `path` to the registry of `host` as a component from `source`.
 async fn add(host: &Host, path: &str, source: Source) -> Result<Added, LoadError> {
@@ -126,16 +127,16 @@ async fn a_memory_override_lets_a_large_operation_load_and_serve() {
             ..arsenal::config::OperationOverride::default()
         },
     );
-    let host = TestHost::with_settings(settings, &[guests::BIG_MEMORY]).await;
+    let host = test_host_with(settings, &[guests::BIG_MEMORY]).await;
     let reply = host.get("/api/v1/test/big-memory").await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_no_host_provides_is_named() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let error = refusal(
-        add(&host.host, guests::UNKNOWN_IMPORT, Source::Directory).await,
+        add(host.host(), guests::UNKNOWN_IMPORT, Source::Directory).await,
         422,
         "unsupported_imports",
     );
@@ -151,11 +152,11 @@ async fn an_import_no_host_provides_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_filesystem_is_never_granted() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     // Not even to a built-in: no configuration can grant the filesystem.
     for source in [Source::Directory, Source::Upload, Source::Builtin] {
         let error = refusal(
-            add(&host.host, guests::FS_IMPORT, source).await,
+            add(host.host(), guests::FS_IMPORT, source).await,
             422,
             "unsupported_imports",
         );
@@ -191,9 +192,9 @@ async fn the_filesystem_is_never_granted() {
 async fn a_capability_withheld_from_directories_is_refused() {
     let mut settings = settings();
     settings.capabilities.directory = vec![];
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let error = refusal(
-        add(&host.host, guests::NEEDS_SYSTEM, Source::Directory).await,
+        add(host.host(), guests::NEEDS_SYSTEM, Source::Directory).await,
         422,
         "unsupported_imports",
     );
@@ -210,7 +211,7 @@ async fn a_capability_withheld_from_directories_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_system_capability_is_granted_to_directories_by_default() {
-    let host = TestHost::new(&[guests::NEEDS_SYSTEM]).await;
+    let host = test_host(&[guests::NEEDS_SYSTEM]).await;
     let data = assert_serves(&host, "/api/v1/test/needs-system").await;
     assert_eq!(data["node"], "local");
     assert_eq!(data["version"], env!("CARGO_PKG_VERSION"));
@@ -221,17 +222,17 @@ async fn a_builtin_gets_every_capability_it_imports() {
     let mut settings = settings();
     settings.capabilities.directory = vec![];
     settings.capabilities.upload = vec![];
-    let host = TestHost::with_settings(settings, &[]).await;
-    let operation = published(add(&host.host, guests::NEEDS_SYSTEM, Source::Builtin).await);
+    let host = test_host_with(settings, &[]).await;
+    let operation = published(add(host.host(), guests::NEEDS_SYSTEM, Source::Builtin).await);
     assert_eq!(operation.spec.name, "needs_system");
     assert_serves(&host, "/api/v1/test/needs-system").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_future_contract_version_is_refused_naming_both_versions() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let error = refusal(
-        add(&host.host, guests::FUTURE_CONTRACT, Source::Directory).await,
+        add(host.host(), guests::FUTURE_CONTRACT, Source::Directory).await,
         422,
         "unsupported_contract_version",
     );
@@ -246,16 +247,16 @@ async fn a_future_contract_version_is_refused_naming_both_versions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_that_are_no_component_are_invalid() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let malformed = refusal(
-        add(&host.host, guests::MALFORMED, Source::Upload).await,
+        add(host.host(), guests::MALFORMED, Source::Upload).await,
         422,
         "invalid_component",
     );
     assert!(malformed.message().contains("malformed"), "{malformed:?}");
 
     let core = refusal(
-        add(&host.host, guests::CORE_MODULE, Source::Upload).await,
+        add(host.host(), guests::CORE_MODULE, Source::Upload).await,
         422,
         "invalid_component",
     );
@@ -265,7 +266,7 @@ async fn bytes_that_are_no_component_are_invalid() {
     );
 
     let random = refusal(
-        host.host
+        host.host()
             .registry()
             .add(b"PK\x03\x04 definitely not wasm", Source::Upload, "upload")
             .await,
@@ -281,9 +282,9 @@ async fn bytes_that_are_no_component_are_invalid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_conflict_names_both_operations_and_keeps_the_first() {
-    let host = TestHost::new(&[guests::ROUTE_A]).await;
+    let host = test_host(&[guests::ROUTE_A]).await;
     let error = refusal(
-        add(&host.host, guests::ROUTE_B, Source::Directory).await,
+        add(host.host(), guests::ROUTE_B, Source::Directory).await,
         409,
         "route_conflict",
     );
@@ -300,9 +301,9 @@ async fn a_route_conflict_names_both_operations_and_keeps_the_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_path_is_an_invalid_config() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let error = refusal(
-        add(&host.host, guests::BAD_PATH, Source::Directory).await,
+        add(host.host(), guests::BAD_PATH, Source::Directory).await,
         422,
         "invalid_config",
     );
@@ -313,9 +314,9 @@ async fn an_invalid_path_is_an_invalid_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_operation_with_a_taken_name_is_refused() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let error = refusal(
-        add(&host.host, guests::ECHO_V2, Source::Directory).await,
+        add(host.host(), guests::ECHO_V2, Source::Directory).await,
         409,
         "operation_exists",
     );
@@ -333,11 +334,11 @@ async fn a_second_operation_with_a_taken_name_is_refused() {
 async fn a_disabled_builtin_is_not_served() {
     let mut settings = settings();
     settings.operations.disabled = vec!["echo".to_owned()];
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     host.get("/api/v1/echo/x")
         .await
         .assert_error(404, "operation_not_found");
-    assert!(host.host.registry().snapshot().get("echo").is_none());
+    assert!(host.host().registry().snapshot().get("echo").is_none());
     assert_serves(&host, "/api/v1/system/info").await;
 }
 
@@ -345,8 +346,8 @@ async fn a_disabled_builtin_is_not_served() {
 async fn a_disabled_directory_operation_is_not_served() {
     let mut settings = settings();
     settings.operations.disabled = vec!["slow_ok".to_owned()];
-    let host = TestHost::with_settings(settings, &[]).await;
-    match add(&host.host, guests::SLOW_OK, Source::Directory).await {
+    let host = test_host_with(settings, &[]).await;
+    match add(host.host(), guests::SLOW_OK, Source::Directory).await {
         Ok(Added::Disabled(name)) => assert_eq!(name, "slow_ok"),
         other => panic!("expected slow_ok to be disabled: {other:?}"),
     }

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use arsenal_testing::{Reply, TestHost};
 use http::Method;
 use oas3::spec::{ObjectOrReference, ParameterIn, Schema};
 use serde_json::{Value, json};
 
-use crate::{TestHost, guests};
+use crate::{guests, test_host, test_host_with};
 
 /// Statuses every operation documents besides its success, all with the `Error` schema.
 const ERROR_STATUSES: &[&str] = &[
@@ -21,7 +22,7 @@ const ERROR_REF: &str = "#/components/schemas/Error";
 
 /// A host with the built-ins, `typed` and `greet`.
 async fn host() -> TestHost {
-    TestHost::new(&[guests::TYPED, guests::GREET]).await
+    test_host(&[guests::TYPED, guests::GREET]).await
 }
 
 /// The served document, as JSON.
@@ -328,7 +329,7 @@ async fn the_document_matches_the_snapshot() {
     // Two hosts, loading in different orders, serve the same bytes: the document is
     // built from the catalogue sorted by name, not from load order.
     let first = host().await;
-    let second = TestHost::new(&[guests::GREET, guests::TYPED]).await;
+    let second = test_host(&[guests::GREET, guests::TYPED]).await;
     let a = document(&first).await;
     let b = document(&second).await;
     assert_eq!(
@@ -470,12 +471,7 @@ pub(crate) fn documented_codes(
 
 /// Assert the document allows `reply`, the answer to `method uri`, served at `path`.
 #[track_caller]
-pub(crate) fn assert_documented(
-    document: &Value,
-    method: &Method,
-    path: &str,
-    reply: &crate::Reply,
-) {
+pub(crate) fn assert_documented(document: &Value, method: &Method, path: &str, reply: &Reply) {
     let status = reply.status.as_u16();
     match documented_codes(document, method, path, status) {
         None => panic!(
@@ -494,7 +490,7 @@ pub(crate) fn assert_documented(
 const VIEWER: &str = "key-of-a-viewer";
 const ADMIN: &str = "key-of-an-admin";
 
-async fn ask(host: &TestHost, token: Option<&str>, method: &Method, uri: &str) -> crate::Reply {
+async fn ask(host: &TestHost, token: Option<&str>, method: &Method, uri: &str) -> Reply {
     host.send_as(token, method.clone(), uri, axum::body::Body::empty(), &[])
         .await
 }
@@ -505,14 +501,14 @@ async fn refusals_of_access_are_documented_where_they_are_answered() {
         ("viewer", VIEWER, arsenal::Role::Viewer),
         ("admin", ADMIN, arsenal::Role::Admin),
     ];
-    let host = TestHost::with_settings(crate::keyed(&keys), &[]).await;
+    let host = test_host_with(crate::keyed(&keys), &[]).await;
     // A host whose keys may send one request an hour.
     let mut hasty = crate::keyed(&keys);
     hasty.rate_limits.per_key = arsenal::config::RateQuota {
         burst: 1,
         replenish_ms: 3_600_000,
     };
-    let hasty = TestHost::with_settings(hasty, &[]).await;
+    let hasty = test_host_with(hasty, &[]).await;
     let document = ask(&host, Some(ADMIN), &Method::GET, "/api/v1/openapi.json")
         .await
         .body;

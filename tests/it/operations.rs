@@ -1,10 +1,10 @@
 //! The built-in operations and the SDK example, end to end through HTTP.
 
-use crate::{TestHost, guests};
+use crate::{guests, test_host};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_answers_its_path_and_query_with_headers() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let reply = host.get("/api/v1/echo/abc?x=1&y=two").await;
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -17,7 +17,7 @@ async fn echo_answers_its_path_and_query_with_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn system_info_reports_the_host() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let reply = host.get("/api/v1/system/info").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let data = &reply.body["data"];
@@ -34,7 +34,7 @@ async fn system_info_reports_the_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_info_counts_operations_and_the_calling_instance() {
-    let host = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
     let reply = host.get("/api/v1/system/engine").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let data = &reply.body["data"];
@@ -49,7 +49,7 @@ async fn engine_info_counts_operations_and_the_calling_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_example_serves_success_and_its_error_path() {
-    let host = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
     let reply = host.get("/api/v1/greet/ann?times=2").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["greeting"], "hello, ann! hello, ann!");
@@ -68,7 +68,7 @@ async fn the_sdk_example_serves_success_and_its_error_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalogue_lists_capabilities_but_not_the_baseline() {
-    let host = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
     let reply = host.get("/api/v1/operations").await;
     let operations = reply.body["data"].as_array().unwrap();
     let names: Vec<_> = operations

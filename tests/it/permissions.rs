@@ -22,7 +22,7 @@ fn params(value: Value) -> Map<String, Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_calls_are_checked_against_the_callers_roles() {
     let host = host_with_counters(&["victim"]).await;
-    let registry = host.host.registry();
+    let registry = host.host().registry();
     let catalog = registry.snapshot();
     let kill = catalog.get("kill_process").unwrap();
     let list = catalog.get("list_processes").unwrap();
@@ -52,7 +52,7 @@ async fn host_calls_are_checked_against_the_callers_roles() {
         (403, "capability_denied")
     );
     assert!(
-        host.host.processes().whereis("victim").is_some(),
+        host.host().processes().whereis("victim").is_some(),
         "nothing was killed"
     );
 

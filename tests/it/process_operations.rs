@@ -8,7 +8,7 @@ use arsenal::Source;
 use arsenal::runtime::{ExitReason, SpawnOptions, Status};
 use serde_json::json;
 
-use crate::{TestHost, encode, exit_of, guests, host_with_counters};
+use crate::{encode, exit_of, guests, host_with_counters, test_host, test_host_with};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -43,7 +43,7 @@ async fn list_processes_filters_sorts_and_pages() {
     far.assert_error(422, "validation_error");
     assert_eq!(far.body["error"]["details"]["fields"][0]["field"], "offset");
 
-    host.host.processes().suspend("gamma").unwrap();
+    host.host().processes().suspend("gamma").unwrap();
     let suspended = host.get("/api/v1/processes?status=suspended").await;
     assert_eq!(suspended.body["data"]["total"], 1);
     assert_eq!(suspended.body["data"]["processes"][0]["name"], "gamma");
@@ -59,7 +59,12 @@ async fn list_processes_filters_sorts_and_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_process_info_by_pid_or_name() {
     let host = host_with_counters(&["alpha"]).await;
-    let pid = host.host.processes().whereis("alpha").unwrap().to_string();
+    let pid = host
+        .host()
+        .processes()
+        .whereis("alpha")
+        .unwrap()
+        .to_string();
     let by_name = host.get("/api/v1/processes/alpha").await;
     assert_eq!(by_name.status, 200, "{}", by_name.body);
     assert_eq!(by_name.body["data"]["pid"], pid);
@@ -84,7 +89,7 @@ async fn get_process_info_by_pid_or_name() {
 async fn the_registry_lists_names_and_pids() {
     let host = host_with_counters(&["beta", "alpha"]).await;
     let reply = host.get("/api/v1/registry").await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     assert_eq!(
         reply.body["data"],
         json!([
@@ -97,7 +102,7 @@ async fn the_registry_lists_names_and_pids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_process_removes_it_and_a_second_kill_is_404() {
     let host = host_with_counters(&["doomed", "bystander"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let exited = exit_of(table, "doomed");
     let reply = host
         .send(
@@ -138,7 +143,7 @@ async fn kill_process_removes_it_and_a_second_kill_is_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_process_handles_nothing_until_resumed() {
     let host = host_with_counters(&["paused"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let reply = host
         .post("/api/v1/processes/paused/suspend", json!({}))
         .await;
@@ -162,9 +167,9 @@ async fn a_suspended_process_handles_nothing_until_resumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_process_runs_a_loaded_worker() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    host.host
+    host.host()
         .workers()
         .load("counter", &bytes, Source::Directory)
         .await
@@ -181,7 +186,7 @@ async fn start_process_runs_a_loaded_worker() {
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.body["data"]["name"], "c");
     assert_eq!(reply.body["data"]["status"], "running");
-    let table = host.host.processes();
+    let table = host.host().processes();
     assert_eq!(table.call("c", None, "get", WAIT).await.unwrap(), "5");
 
     let linked = host
@@ -251,7 +256,7 @@ async fn send_message_delivers_messages_and_calls() {
     )
     .await
     .assert_error(404, "process_not_found");
-    host.host.processes().suspend("target").unwrap();
+    host.host().processes().suspend("target").unwrap();
     host.post(
         "/api/v1/processes/target/messages",
         json!({ "payload": "get", "call": true, "timeout_ms": 20 }),
@@ -264,10 +269,10 @@ async fn send_message_delivers_messages_and_calls() {
 async fn a_full_mailbox_answers_503_and_keeps_what_it_holds() {
     let mut settings = crate::settings();
     settings.limits.mailbox_capacity = 2;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
     let code = host
-        .host
+        .host()
         .workers()
         .compile("counter", "1.0.0", &bytes, Source::Builtin)
         .unwrap();
@@ -275,7 +280,7 @@ async fn a_full_mailbox_answers_503_and_keeps_what_it_holds() {
         name: Some("tiny".to_owned()),
         ..SpawnOptions::default()
     };
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.spawn(code, "", options).await.unwrap();
     table.suspend("tiny").unwrap();
     for _ in 0..2 {
@@ -332,7 +337,7 @@ async fn a_hibernated_process_wakes_on_a_message_with_its_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_process_links_shows_links_and_monitors() {
     let host = host_with_counters(&["left", "right"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     table.link("left", "right").unwrap();
     table.monitor("right", "left").unwrap();
     let reply = host.get("/api/v1/processes/left/links").await;

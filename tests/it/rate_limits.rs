@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use arsenal::Role;
 use arsenal::config::{RateLimitSettings, RateQuota, Settings};
+use arsenal_testing::ADMIN_TOKEN;
 use axum::body::Body;
 use futures::{StreamExt, stream};
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use crate::{ADMIN_TOKEN, TestHost, settings};
+use crate::{settings, test_host_with};
 
 const KEY: &str = "key-of-the-load-tester";
 
@@ -92,8 +93,8 @@ fn default_limits(mut settings: Settings) -> Settings {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_test_on_a_local_server_is_never_refused() {
-    let host = TestHost::with_settings(default_limits(settings()), &[]).await;
-    assert!(host.host.access().is_local());
+    let host = test_host_with(default_limits(settings()), &[]).await;
+    assert!(host.host().access().is_local());
     let (addr, _stop, _server) = crate::serve::start(&host).await;
     let statuses = load(addr, "/api/v1/echo/42", None, LOAD)
         .await
@@ -130,7 +131,7 @@ fn named_wait(refused: &Answer) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_load_from_a_key_meets_its_limits() {
     let keyed = crate::keyed(&[("load-tester", KEY, Role::Viewer)]);
-    let host = TestHost::with_settings(default_limits(keyed), &[]).await;
+    let host = test_host_with(default_limits(keyed), &[]).await;
     let (addr, _stop, _server) = crate::serve::start(&host).await;
 
     // An operation's bucket (100 at once) runs dry before the key's (200).
@@ -161,7 +162,7 @@ async fn local_mode_limits_its_callers_when_configured_to() {
         in_local_mode: true,
         ..RateLimitSettings::default()
     };
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     for _ in 0..2 {
         let reply = host
             .send_as(None, Method::GET, "/api/v1/operations", Body::empty(), &[])

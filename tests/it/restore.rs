@@ -8,7 +8,9 @@ use axum::body::Body;
 use http::Method;
 use serde_json::json;
 
-use crate::{Reply, TestHost, guests, settings};
+use arsenal_testing::{Reply, TestHost};
+
+use crate::{guests, settings, test_host, test_host_with};
 
 /// Hosts that keep their admin changes in `state`, as one server restarted would.
 fn restarting(state: &Path) -> impl Fn() -> arsenal::config::Settings {
@@ -37,7 +39,7 @@ async fn an_unloaded_builtin_is_restored_and_stays_across_restarts() {
     let state = crate::fresh_state_dir();
     let settings = restarting(&state);
     {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         assert_eq!(host.get("/api/v1/echo/ping").await.status, 200);
         let unloaded = host.delete("/api/v1/admin/operations/echo").await;
         assert_eq!(unloaded.status, 200, "{}", unloaded.body);
@@ -47,7 +49,7 @@ async fn an_unloaded_builtin_is_restored_and_stays_across_restarts() {
     }
 
     // Restarted: still unloaded, and listed as the version to restore.
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     host.get("/api/v1/echo/ping")
         .await
         .assert_error(404, "operation_not_found");
@@ -81,11 +83,11 @@ async fn an_unloaded_builtin_is_restored_and_stays_across_restarts() {
     drop(host);
 
     // Restarted again: the restore was kept.
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     assert!(
-        host.host.problems().is_empty(),
+        host.host().problems().is_empty(),
         "{:?}",
-        host.host.problems()
+        host.host().problems()
     );
     assert_eq!(host.get("/api/v1/echo/ping").await.status, 200);
 }
@@ -95,7 +97,7 @@ async fn a_replaced_builtin_unloaded_comes_back_as_the_builtin() {
     let state = crate::fresh_state_dir();
     let settings = restarting(&state);
     {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         let replaced = host
             .send(
                 Method::PUT,
@@ -120,7 +122,7 @@ async fn a_replaced_builtin_unloaded_comes_back_as_the_builtin() {
             .await
             .assert_error(409, "no_earlier_version");
     }
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     let echo = host.get("/api/v1/echo/ping").await;
     assert_eq!(echo.status, 200, "{}", echo.body);
     assert_eq!(echo.header("x-operation-version"), "0.1.0");
@@ -142,14 +144,14 @@ async fn an_unloaded_directory_operation_is_restored() {
         }
     };
     {
-        let host = TestHost::with_settings(settings(), &[]).await;
+        let host = test_host_with(settings(), &[]).await;
         assert_eq!(host.get("/api/v1/greet/ann").await.status, 200);
         assert_eq!(
             host.delete("/api/v1/admin/operations/greet").await.status,
             200
         );
     }
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     host.get("/api/v1/greet/ann")
         .await
         .assert_error(404, "operation_not_found");
@@ -161,7 +163,7 @@ async fn an_unloaded_directory_operation_is_restored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unloaded_upload_has_nothing_to_restore() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let added = host
         .send(
             Method::POST,

@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use arsenal::Source;
+use arsenal_testing::TestHost;
 use serde_json::{Value, json};
 
-use crate::{TestHost, guests, host_with_counters, within};
+use crate::{guests, host_with_counters, within};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -84,7 +85,7 @@ async fn create_list_and_get_a_sandbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_in_a_sandbox_reach_only_their_sandbox_unless_allowed() {
     let host = lab(json!({})).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let outsider = table.whereis("outsider").unwrap().to_string();
     let in_b = table.whereis("in-b").unwrap().to_string();
     // Inside reaches inside.
@@ -157,7 +158,7 @@ async fn budgets_refuse_processes_and_memory_beyond_them() {
         .await;
     assert_eq!(raised.status, 200, "{}", raised.body);
     let bytes = arsenal_tests::read(guests::LEAKY_WORKER);
-    host.host
+    host.host()
         .workers()
         .load("leaky", &bytes, Source::Builtin)
         .await
@@ -204,7 +205,7 @@ async fn run_in_sandbox_answers_the_reply_and_leaves_nothing() {
     assert_eq!(reply.body["data"]["reply"], "41");
     let pid = reply.body["data"]["pid"].as_str().unwrap();
     assert!(
-        host.host.processes().resolve(pid).is_err(),
+        host.host().processes().resolve(pid).is_err(),
         "the one-shot process is gone"
     );
     host.post(
@@ -218,7 +219,7 @@ async fn run_in_sandbox_answers_the_reply_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_cpu_budget_stops_the_sandbox_until_restarted() {
     let host = lab(json!({ "cpu_time_ms": 1 })).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let root = table
         .whereis("in-a")
         .and_then(|pid| table.info(&pid.to_string()).ok())
@@ -262,7 +263,7 @@ async fn a_spent_cpu_budget_stops_the_sandbox_until_restarted() {
 async fn books(ids: &[&str]) -> TestHost {
     let host = host_with_counters(&[]).await;
     let bytes = arsenal_tests::read(guests::LEDGER_V1);
-    host.host
+    host.host()
         .workers()
         .load("ledger", &bytes, Source::Builtin)
         .await
@@ -284,8 +285,8 @@ async fn books(ids: &[&str]) -> TestHost {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
     let host = books(&["main", "spare"]).await;
-    let workers = host.host.workers();
-    let table = host.host.processes();
+    let workers = host.host().workers();
+    let table = host.host().processes();
     table
         .call("main-ledger", None, "add 5", WAIT)
         .await
@@ -357,8 +358,8 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_hot_reload_rolls_back_and_says_why() {
     let host = books(&["main"]).await;
-    let workers = host.host.workers();
-    let table = host.host.processes();
+    let workers = host.host().workers();
+    let table = host.host().processes();
     table
         .call("main-ledger", None, "add 3", WAIT)
         .await
@@ -403,7 +404,7 @@ async fn a_failed_hot_reload_rolls_back_and_says_why() {
 async fn a_private_directory_is_granted_by_policy_and_confined() {
     let host = host_with_counters(&[]).await;
     let bytes = arsenal_tests::read(guests::FILE_WORKER);
-    host.host
+    host.host()
         .workers()
         .load("files", &bytes, Source::Builtin)
         .await
@@ -432,7 +433,7 @@ async fn a_private_directory_is_granted_by_policy_and_confined() {
     let created = host.post("/api/v1/sandboxes", spec(true)).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["data"]["policy"]["directory"], true);
-    let table = host.host.processes();
+    let table = host.host().processes();
     assert_eq!(
         table
             .call("files", None, "write note hello", WAIT)

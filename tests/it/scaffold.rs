@@ -8,8 +8,8 @@ use std::process::Command;
 use arsenal::cli::Cli;
 use clap::Parser as _;
 
-use crate::TestHost;
 use crate::toolchains::{self, run};
+use crate::{test_host, test_host_with};
 
 /// One target directory for every scaffolded project, kept between runs: the projects'
 /// crates compile once per machine.
@@ -81,7 +81,7 @@ async fn a_new_rust_project_builds_offline_and_serves_unchanged() {
     cargo(&dir, &["wasm"]);
     let wasm = author_target_dir().join("wasm32-wasip2/release/hello_there.wasm");
 
-    let host = TestHost::new(&[wasm.to_str().unwrap()]).await;
+    let host = test_host(&[wasm.to_str().unwrap()]).await;
     let reply = host.get("/api/v1/hello-there/ann").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["greeting"], "hello, ann!");
@@ -158,7 +158,7 @@ fn path_with(dir: &Path) -> std::ffi::OsString {
 
 /// Serve `wasm` and check the scaffold's operation answers under `route`.
 async fn assert_serves(wasm: &Path, route: &str, operation: &str) {
-    let host = TestHost::with_settings(big_runtime_settings(), &[wasm.to_str().unwrap()]).await;
+    let host = test_host_with(big_runtime_settings(), &[wasm.to_str().unwrap()]).await;
     let reply = host.get(&format!("/api/v1/{route}/ann")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["greeting"], "hello, ann!");

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use arsenal_testing::TestHost;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{TestHost, exit_of, guests, settings};
+use crate::{exit_of, guests, settings, test_host, test_host_with};
 
 /// Serve `host` on a loopback port: the address, the signal that stops the server, and
 /// the server's task.
@@ -21,7 +22,7 @@ pub(crate) async fn start(
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(arsenal::http::serve(
-        host.host.clone(),
+        host.host().clone(),
         listener,
         async move {
             let _ = stopped.await;
@@ -32,7 +33,7 @@ pub(crate) async fn start(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_a_request_in_flight() {
-    let host = TestHost::new(&[guests::SLOW_OK]).await;
+    let host = test_host(&[guests::SLOW_OK]).await;
     let (addr, stop, server) = start(&host).await;
     let client = reqwest::Client::new();
     let request = tokio::spawn(
@@ -40,7 +41,7 @@ async fn shutdown_drains_a_request_in_flight() {
             .get(format!("http://{addr}/api/v1/test/slow?ms=300"))
             .send(),
     );
-    host.host.registry().instances().busy_at_least(1).await;
+    host.host().registry().instances().busy_at_least(1).await;
     stop.send(()).unwrap();
     let response = request
         .await
@@ -64,9 +65,9 @@ async fn shutdown_drains_a_request_in_flight() {
 async fn a_client_disconnecting_mid_call_frees_the_instance() {
     let mut settings = settings();
     settings.limits.timeout_ms = 5_000;
-    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
+    let host = test_host_with(settings, &[guests::SLOW_OK]).await;
     let (addr, _stop, _server) = start(&host).await;
-    let instances = host.host.registry().instances().clone();
+    let instances = host.host().registry().instances().clone();
 
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
@@ -104,7 +105,7 @@ async fn shutdown_stops_every_process_trees_in_order() {
         )
         .await;
     assert_eq!(tree.status, 201, "{}", tree.body);
-    let table = host.host.processes().clone();
+    let table = host.host().processes().clone();
     assert_eq!(
         table.len(),
         4,
@@ -137,7 +138,7 @@ async fn shutdown_waits_for_the_record_of_a_change_whose_client_left() {
     // about the wait, not about the machine's speed.
     let mut settings = settings();
     settings.server.shutdown_grace_ms = 120_000;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let (addr, stop, server) = start(&host).await;
     // A component no cache has: compiling it keeps the change busy after the client left.
     let tag = format!("shutdown {:?}", std::time::SystemTime::now());
@@ -147,12 +148,12 @@ async fn shutdown_waits_for_the_record_of_a_change_whose_client_left() {
         "PUT /api/v1/admin/operations/echo HTTP/1.1\r\nhost: test\r\n\
          authorization: Bearer {}\r\ncontent-type: application/wasm\r\n\
          x-request-id: left-at-shutdown\r\ncontent-length: {}\r\n\r\n",
-        crate::ADMIN_TOKEN,
+        arsenal_testing::ADMIN_TOKEN,
         bytes.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&bytes).await.unwrap();
-    let compiler = host.host.registry().loader().compiler();
+    let compiler = host.host().registry().loader().compiler();
     let patience = tokio::time::Instant::now() + Duration::from_secs(30);
     while compiler.facts().running == 0 {
         assert!(

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use arsenal_testing::TestHost;
 use serde_json::{Value, json};
 
-use crate::{TestHost, encode, exit_of, host_with_counters};
+use crate::{encode, exit_of, host_with_counters};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -66,7 +67,7 @@ async fn start_supervisor_starts_the_whole_tree() {
     assert_eq!(inner["children"][0]["worker"], "counter");
 
     // The child registered as `worker-a` runs with its args and knows its parent.
-    let table = host.host.processes();
+    let table = host.host().processes();
     let answer = table.call("worker-a", None, "get", WAIT).await.unwrap();
     assert_eq!(answer, "10");
     let info = host.get("/api/v1/processes/worker-a").await;
@@ -89,7 +90,7 @@ async fn start_supervisor_starts_the_whole_tree() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_specs_are_refused_with_the_field_at_fault_and_leave_nothing() {
     let host = host_with_counters(&[]).await;
-    let before = host.host.processes().len();
+    let before = host.host().processes().len();
     let unknown = host
         .post(
             "/api/v1/supervisors",
@@ -137,8 +138,12 @@ async fn bad_specs_are_refused_with_the_field_at_fault_and_leave_nothing() {
     )
     .await
     .assert_error(422, "start_failed");
-    assert_eq!(host.host.processes().len(), before, "nothing left running");
-    assert!(host.host.processes().supervisors().is_empty());
+    assert_eq!(
+        host.host().processes().len(),
+        before,
+        "nothing left running"
+    );
+    assert!(host.host().processes().supervisors().is_empty());
 
     host.post("/api/v1/supervisors", json!({ "name": "taken" }))
         .await;
@@ -212,7 +217,7 @@ async fn restart_child_gives_a_new_pid_and_the_old_one_is_gone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_child_is_restarted_and_recorded() {
     let host = shop().await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let old = table.whereis("worker-a").unwrap();
     let exited = exit_of(table, &old.to_string());
     table.send("worker-a", None, "crash").unwrap();
@@ -247,7 +252,7 @@ async fn add_and_delete_child_change_the_tree() {
         .to_owned();
     assert_eq!(added.body["data"]["child"]["restart"], "temporary");
     assert_eq!(
-        host.host
+        host.host()
             .processes()
             .call(&pid, None, "get", WAIT)
             .await
@@ -324,7 +329,7 @@ async fn flags_change_at_runtime() {
         .assert_error(422, "validation_error");
 
     // one_for_all now: a crash of `a` restarts `b` too.
-    let table = host.host.processes();
+    let table = host.host().processes();
     let children = host.get("/api/v1/supervisors/shop/children").await;
     let b_before = child(&children.body["data"]["children"], "b")["pid"].clone();
     let a = table.whereis("worker-a").unwrap();
@@ -340,7 +345,7 @@ async fn flags_change_at_runtime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_supervisor_stops_the_tree_and_a_second_stop_is_404() {
     let host = shop().await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let before = table.len();
     assert_eq!(before, 5);
     // A nested supervisor is removed from its parent, not restarted by it.

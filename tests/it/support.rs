@@ -1,17 +1,15 @@
-//! What the integration test binaries share: the built-in catalogue, hosts with the
-//! counter worker, settings with a shared compile cache, and an in-process HTTP client.
+//! What the integration tests share beside `arsenal-testing`'s `TestHost` and `Reply`: the
+//! built-in catalogue, hosts with the counter worker, settings with a shared compile cache,
+//! bounded waits, and a log capture.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arsenal::Host;
 use arsenal::config::Settings;
 use arsenal::runtime::{ChildInfo, ExitReason, ProcessTable, SupervisorHandle};
-use axum::body::Body;
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
+use arsenal_testing::{ADMIN_TOKEN, TestHost};
 
 pub(crate) use arsenal_tests::guests;
 
@@ -108,10 +106,10 @@ pub(crate) async fn host_with_counters(names: &[&str]) -> TestHost {
 
 /// [`host_with_counters`] with `settings`.
 pub(crate) async fn host_with_counters_in(settings: Settings, names: &[&str]) -> TestHost {
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
     let code = host
-        .host
+        .host()
         .workers()
         .load("counter", &bytes, arsenal::Source::Builtin)
         .await
@@ -122,7 +120,7 @@ pub(crate) async fn host_with_counters_in(settings: Settings, names: &[&str]) ->
             name: Some((*name).to_owned()),
             ..Default::default()
         };
-        host.host
+        host.host()
             .processes()
             .spawn(code.clone(), "", options)
             .await
@@ -136,9 +134,6 @@ pub(crate) fn encode(pid: &str) -> String {
     pid.replace('<', "%3C").replace('>', "%3E")
 }
 
-/// Settings for tests: a compile cache shared by every test process (so each guest
-/// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
-/// tests stay quick.
 /// The test settings with these API keys, `(name, secret, role)` (and so no local mode).
 pub(crate) fn keyed(keys: &[(&str, &str, arsenal::Role)]) -> Settings {
     let mut settings = settings();
@@ -153,6 +148,9 @@ pub(crate) fn keyed(keys: &[(&str, &str, arsenal::Role)]) -> Settings {
     settings
 }
 
+/// Settings for tests: a compile cache shared by every test process (so each guest
+/// compiles once per machine), a small instance pool, and a 1 s deadline so timeout
+/// tests stay quick.
 pub(crate) fn settings() -> Settings {
     let mut settings =
         Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
@@ -165,16 +163,12 @@ pub(crate) fn settings() -> Settings {
     settings.server.host_services = false;
     // Each host keeps its admin changes in a directory of its own.
     settings.server.state_dir = Some(fresh_state_dir());
-    // Local mode with a known admin token, which the request helpers send; rate limits
+    // Local mode with the admin token `TestHost`'s request helpers send; rate limits
     // off, since tests send bursts (the auth tests set their own).
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
     settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings
 }
-
-/// The admin token of hosts built from [`settings`]; [`TestHost`]'s helpers send it
-/// unless told otherwise.
-pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// A new, empty directory under the target directory, for one host's state.
 pub(crate) fn fresh_state_dir() -> std::path::PathBuf {
@@ -188,171 +182,29 @@ pub(crate) fn fresh_state_dir() -> std::path::PathBuf {
     dir
 }
 
-/// A host with the built-in operations and the given guest files (source `directory`).
-pub(crate) struct TestHost {
-    pub(crate) host: Arc<Host>,
-    pub(crate) router: axum::Router,
-    /// Calls for this node (forwarded, or an operation's own) run through `router`.
-    _forwarded: arsenal::cluster::ServedCalls,
+/// A host with the built-in operations and the given guest files (source `directory`),
+/// started with [`settings`]; panics, naming the guest, when one fails to load.
+pub(crate) async fn test_host(guests: &[&str]) -> TestHost {
+    test_host_with(settings(), guests).await
 }
 
-impl TestHost {
-    /// Serve an already started host through the real router, built once and handed to
-    /// the cluster as the assembly does.
-    pub(crate) fn serving(host: Host) -> TestHost {
-        let host = Arc::new(host);
-        let router = arsenal::http::router(host.clone());
-        TestHost {
-            _forwarded: arsenal::http::serve_forwarded(&host, router.clone()),
-            router,
-            host,
-        }
-    }
-
-    pub(crate) async fn new(guests: &[&str]) -> TestHost {
-        TestHost::with_settings(settings(), guests).await
-    }
-
-    pub(crate) async fn with_settings(settings: Settings, guests: &[&str]) -> TestHost {
-        let mut host = Host::start(settings).await.expect("the host starts");
-        for guest in guests {
-            host.load_file(std::path::Path::new(guest)).await;
-        }
-        assert!(
-            host.problems().is_empty(),
-            "guests failed to load: {:?}",
-            host.problems()
-        );
-        TestHost::serving(host)
-    }
-
-    pub(crate) async fn get(&self, uri: &str) -> Reply {
-        self.send(Method::GET, uri, Body::empty(), &[]).await
-    }
-
-    pub(crate) async fn post(&self, uri: &str, body: Value) -> Reply {
-        self.send(
-            Method::POST,
-            uri,
-            Body::from(body.to_string()),
-            &[("content-type", "application/json")],
-        )
+/// [`test_host`] with `settings` as they are.
+pub(crate) async fn test_host_with(settings: Settings, guests: &[&str]) -> TestHost {
+    let paths: Vec<&Path> = guests.iter().map(Path::new).collect();
+    TestHost::with_settings(settings, &paths)
         .await
-    }
-
-    pub(crate) async fn put(&self, uri: &str, body: Value) -> Reply {
-        self.send(
-            Method::PUT,
-            uri,
-            Body::from(body.to_string()),
-            &[("content-type", "application/json")],
-        )
-        .await
-    }
-
-    pub(crate) async fn delete(&self, uri: &str) -> Reply {
-        self.send(Method::DELETE, uri, Body::empty(), &[]).await
-    }
-
-    /// Send a request with the admin token (unless `headers` hold an `authorization`).
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        body: Body,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        self.send_as(Some(ADMIN_TOKEN), method, uri, body, headers)
-            .await
-    }
-
-    /// Send a request with `token` as its bearer credential, or none.
-    pub(crate) async fn send_as(
-        &self,
-        token: Option<&str>,
-        method: Method,
-        uri: &str,
-        body: Body,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let mut request = Request::builder().method(method).uri(uri);
-        let own = headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-        if let Some(token) = token.filter(|_| !own) {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        Reply::read(response).await
-    }
+        .unwrap_or_else(|error| panic!("the test host: {}", chain(&error)))
 }
 
-/// A response with its body parsed as JSON (`Null` when empty).
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Value,
-}
-
-impl Reply {
-    pub(crate) async fn read(response: http::Response<Body>) -> Reply {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+/// An error and its sources, outermost first, joined by `: `.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
     }
-
-    /// The error code of an error answer.
-    pub(crate) fn code(&self) -> &str {
-        self.body["error"]["code"]
-            .as_str()
-            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
-    }
-
-    pub(crate) fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("no header {name}"))
-    }
-
-    /// Assert the status and error code, and the error shape.
-    #[track_caller]
-    pub(crate) fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.code(), code, "body: {}", self.body);
-        let error = &self.body["error"];
-        assert!(
-            error["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{}",
-            self.body
-        );
-        assert!(error.get("details").is_some(), "{}", self.body);
-        assert_eq!(
-            error["request_id"].as_str(),
-            Some(self.header("x-request-id")),
-            "{}",
-            self.body
-        );
-    }
+    text
 }
 
 /// How long a test waits for something the host does on its own (an exit, a restart, the

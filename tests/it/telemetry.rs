@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use arsenal::Source;
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{BUILTINS, LogCapture, Reply, TestHost, crash, guests, host_with_counters};
+use crate::{BUILTINS, LogCapture, crash, guests, host_with_counters, test_host, test_host_with};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -37,7 +38,7 @@ pub(crate) async fn scrape_as(host: &TestHost, token: Option<&str>) -> BTreeMap<
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let response = host
-        .router
+        .router()
         .clone()
         .oneshot(request.body(Body::empty()).unwrap())
         .await
@@ -132,8 +133,8 @@ async fn scripted_greets(host: &TestHost, prefix: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_a_scripted_sequence_exactly_and_per_host() {
-    let host = TestHost::new(&[guests::GREET]).await;
-    let other = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
+    let other = test_host(&[guests::GREET]).await;
     scripted_greets(&host, "m").await;
     assert_eq!(other.get("/api/v1/greet/zed").await.status, 200);
 
@@ -200,7 +201,7 @@ async fn metrics_count_a_scripted_sequence_exactly_and_per_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compile_cache_lookups_are_counted() {
-    let host = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
     let lookups = |samples: &BTreeMap<Series, f64>| {
         (
             value(samples, "arsenal_compile_cache_hits_total", &[]).unwrap(),
@@ -214,7 +215,7 @@ async fn compile_cache_lookups_are_counted() {
         "one lookup per component loaded"
     );
     // The same bytes again: the first load stored them, so this is a hit.
-    host.host
+    host.host()
         .registry()
         .inspect(
             &arsenal_tests::read(guests::GREET),
@@ -237,7 +238,7 @@ async fn send_from(host: &TestHost, client: [u8; 4], token: Option<&str>, uri: &
     request
         .extensions_mut()
         .insert(axum::extract::ConnectInfo(addr));
-    Reply::read(host.router.clone().oneshot(request).await.unwrap()).await
+    Reply::read(host.router().clone().oneshot(request).await.unwrap()).await
 }
 
 const VIEWER: &str = "telemetry-viewer-key";
@@ -265,7 +266,7 @@ async fn refusals_are_counted_by_limit_and_code() {
     settings.rate_limits.per_key = quota(3);
     settings.rate_limits.per_operation = quota(1);
     settings.rate_limits.failed_auth = quota(1);
-    let host = TestHost::with_settings(settings, &[guests::GREET]).await;
+    let host = test_host_with(settings, &[guests::GREET]).await;
     let loopback = [127, 0, 0, 1];
     let get = |token, uri| send_from(&host, loopback, token, uri);
 
@@ -356,7 +357,7 @@ async fn refusals_are_counted_by_limit_and_code() {
 /// has is a miss, the same bytes again a hit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_uploads_count_compile_cache_misses_then_hits() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let lookups = |samples: &BTreeMap<Series, f64>| {
         (
             value(samples, "arsenal_compile_cache_hits_total", &[]).unwrap(),
@@ -406,7 +407,7 @@ async fn metrics_read_processes_supervisors_and_sandboxes_live() {
         )
         .await;
     assert_eq!(started.status, 201, "{}", started.body);
-    let table = host.host.processes();
+    let table = host.host().processes();
     let shop = table.supervisor("shop").unwrap();
     let shop_pid = shop.pid().to_string();
     let restarts = |samples: &BTreeMap<Series, f64>| {
@@ -457,7 +458,7 @@ async fn metrics_read_processes_supervisors_and_sandboxes_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_report_counts_rates_latency_and_the_last_errors() {
-    let host = TestHost::new(&[guests::GREET]).await;
+    let host = test_host(&[guests::GREET]).await;
     scripted_greets(&host, "s").await;
     let reply = host.get("/api/v1/operations/greet/stats").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -533,12 +534,12 @@ async fn stats_report_counts_rates_latency_and_the_last_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_survive_a_hot_replace_and_name_the_versions_that_served() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     for id in ["a", "b"] {
         assert_eq!(host.get(&format!("/api/v1/echo/{id}")).await.status, 200);
     }
     let swapped = host
-        .host
+        .host()
         .registry()
         .replace(
             "echo",
@@ -582,7 +583,7 @@ async fn stats_survive_a_hot_replace_and_name_the_versions_that_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_checks_loading_instantiation_and_the_error_budget() {
-    let host = TestHost::new(&[guests::PANIC, guests::GREET]).await;
+    let host = test_host(&[guests::PANIC, guests::GREET]).await;
 
     let echo = host.get("/api/v1/operations/echo/health").await;
     assert_eq!(echo.status, 200, "{}", echo.body);
@@ -656,16 +657,19 @@ async fn health_fails_while_the_operation_cannot_be_instantiated() {
     settings.limits.max_instances = 1;
     settings.limits.warm_instances = 0;
     settings.limits.timeout_ms = 5_000;
-    let host = TestHost::with_settings(settings, &[guests::SLOW_OK]).await;
-    let router = host.router.clone();
+    let host = test_host_with(settings, &[guests::SLOW_OK]).await;
+    let router = host.router().clone();
     let slow = tokio::spawn(async move {
         let request = http::Request::get("/api/v1/test/slow?ms=500")
-            .header("authorization", format!("Bearer {}", crate::ADMIN_TOKEN))
+            .header(
+                "authorization",
+                format!("Bearer {}", arsenal_testing::ADMIN_TOKEN),
+            )
             .body(Body::empty())
             .unwrap();
         router.oneshot(request).await.unwrap().status()
     });
-    host.host.registry().instances().busy_at_least(1).await;
+    host.host().registry().instances().busy_at_least(1).await;
     let samples = scrape(&host).await;
     assert_eq!(
         (
@@ -691,7 +695,7 @@ async fn health_fails_while_the_operation_cannot_be_instantiated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let continued = host
         .send(
             Method::GET,
@@ -742,7 +746,7 @@ async fn a_valid_traceparent_is_continued_and_a_malformed_one_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_refused_at_the_edge_still_continues_its_trace() {
-    let host = TestHost::with_settings(
+    let host = test_host_with(
         crate::keyed(&[("viewer", VIEWER, arsenal::Role::Viewer)]),
         &[],
     )
@@ -784,7 +788,7 @@ async fn a_request_refused_at_the_edge_still_continues_its_trace() {
 // One thread: the subscriber set for this test sees every event of the batch's calls.
 #[tokio::test(flavor = "current_thread")]
 async fn a_batch_and_its_calls_share_one_trace() {
-    let host = TestHost::new(&[guests::PANIC]).await;
+    let host = test_host(&[guests::PANIC]).await;
     let buffer = LogCapture::default();
     let subscriber = buffer.json_subscriber();
     let calls = json!({ "calls": [
@@ -842,7 +846,7 @@ async fn a_batch_and_its_calls_share_one_trace() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn json_logs_carry_the_request_id_and_the_trace_id() {
-    let host = TestHost::new(&[guests::PANIC]).await;
+    let host = test_host(&[guests::PANIC]).await;
     let buffer = LogCapture::default();
     let subscriber = buffer.json_subscriber();
     let reply = {

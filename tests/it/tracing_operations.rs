@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use arsenal_testing::TestHost;
 use serde_json::{Value, json};
 
-use crate::{TestHost, exit_of, host_with_counters, within};
+use crate::{exit_of, host_with_counters, within};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -17,7 +18,7 @@ async fn start(host: &TestHost, target: &str, body: Value) -> u64 {
     reply.body["data"]["id"].as_u64().unwrap()
 }
 
-fn details(reply: &crate::Reply) -> Vec<(String, String)> {
+fn details(reply: &arsenal_testing::Reply) -> Vec<(String, String)> {
     reply.body["data"]["events"]
         .as_array()
         .unwrap()
@@ -34,7 +35,7 @@ fn details(reply: &crate::Reply) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trace_records_sends_receives_lifecycle_and_host_calls_in_order() {
     let host = host_with_counters(&["tracee", "other"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let other = table.whereis("other").unwrap().to_string();
     let id = start(&host, "tracee", json!({})).await;
     table.call("tracee", None, "inc", WAIT).await.unwrap();
@@ -88,7 +89,7 @@ async fn a_trace_records_sends_receives_lifecycle_and_host_calls_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trace_keeps_only_the_kinds_asked_and_stops_at_its_bounds() {
     let host = host_with_counters(&["tracee"]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let id = start(
         &host,
         "tracee",
@@ -161,7 +162,7 @@ async fn profile_process_measures_each_message_kind() {
             .await
         })
     };
-    let table = host.host.processes();
+    let table = host.host().processes();
     within("the end of the 300 ms profile", async {
         while !profiling.is_finished() {
             table.call("busy", None, "add 2", WAIT).await.unwrap();

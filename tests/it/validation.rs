@@ -6,17 +6,18 @@
 //! The fixtures are the `typed` test guest (every location, type and constraint), the
 //! `greet` example and the built-in `echo`.
 
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{Reply, TestHost, guests, settings};
+use crate::{guests, settings, test_host, test_host_with};
 
 const TYPED: &str = "/api/v1/test/typed";
 
 /// A host with the built-ins, `typed` and `greet`.
 async fn host() -> TestHost {
-    TestHost::new(&[guests::TYPED, guests::GREET]).await
+    test_host(&[guests::TYPED, guests::GREET]).await
 }
 
 /// The `(field, message)` pairs of a validation error, asserting its status and code.
@@ -516,7 +517,7 @@ async fn json_nesting_is_capped_at_64_levels() {
 async fn a_body_over_the_cap_is_refused() {
     let mut settings = settings();
     settings.server.max_body_bytes = 64;
-    let host = TestHost::with_settings(settings, &[guests::TYPED]).await;
+    let host = test_host_with(settings, &[guests::TYPED]).await;
     let big = json!({ "name": "abc", "meta": { "pad": "x".repeat(100) } }).to_string();
     assert!(big.len() > 64);
 

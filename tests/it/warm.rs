@@ -5,10 +5,11 @@
 
 use arsenal::Role;
 use arsenal::config::{OperationOverride, Settings};
+use arsenal_testing::{ADMIN_TOKEN, Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 
-use crate::{ADMIN_TOKEN, Reply, TestHost, guests};
+use crate::{guests, test_host_with};
 
 const COUNTER: &str = "/api/v1/test/instance-counter";
 const ALICE: &str = "key-of-alice";
@@ -52,12 +53,12 @@ async fn calls_as(host: &TestHost, token: &str) -> u64 {
 }
 
 fn idle(host: &TestHost) -> u32 {
-    host.host.registry().loader().warm_idle()
+    host.host().registry().loader().warm_idle()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_serves_up_to_its_call_budget_then_a_fresh_one_takes_over() {
-    let host = TestHost::with_settings(warm(3), &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(warm(3), &[guests::INSTANCE_COUNTER]).await;
     let mut seen = Vec::new();
     for _ in 0..7 {
         seen.push(calls_as(&host, ALICE).await);
@@ -75,7 +76,7 @@ async fn an_instance_serves_up_to_its_call_budget_then_a_fresh_one_takes_over() 
 async fn without_the_setting_every_call_gets_a_fresh_instance() {
     let mut settings = warm(3);
     settings.operations.overrides.clear();
-    let host = TestHost::with_settings(settings, &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(settings, &[guests::INSTANCE_COUNTER]).await;
     for _ in 0..3 {
         assert_eq!(calls_as(&host, ALICE).await, 1);
     }
@@ -84,7 +85,7 @@ async fn without_the_setting_every_call_gets_a_fresh_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_discards_the_instance_and_an_operation_error_does_not() {
-    let host = TestHost::with_settings(warm(100), &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(warm(100), &[guests::INSTANCE_COUNTER]).await;
     assert_eq!(calls_as(&host, ALICE).await, 1);
     count_as(&host, ALICE, "?fail=true")
         .await
@@ -100,7 +101,7 @@ async fn a_trap_discards_the_instance_and_an_operation_error_does_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_never_serves_another_principal() {
-    let host = TestHost::with_settings(warm(100), &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(warm(100), &[guests::INSTANCE_COUNTER]).await;
     let mut seen = Vec::new();
     for token in [ALICE, BOB, ALICE, BOB, BOB, ALICE] {
         let reply = count_as(&host, token, "").await;
@@ -127,7 +128,7 @@ async fn an_instance_never_serves_another_principal() {
 async fn idle_instances_are_bounded_over_the_whole_host() {
     let mut settings = warm(100);
     settings.limits.warm_instances = 1;
-    let host = TestHost::with_settings(settings, &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(settings, &[guests::INSTANCE_COUNTER]).await;
     assert_eq!(calls_as(&host, ALICE).await, 1);
     // Alice's instance holds the only place: bob's is dropped after each call.
     assert_eq!(calls_as(&host, BOB).await, 1);
@@ -138,7 +139,7 @@ async fn idle_instances_are_bounded_over_the_whole_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_never_share_an_instance() {
-    let host = TestHost::with_settings(warm(1_000), &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(warm(1_000), &[guests::INSTANCE_COUNTER]).await;
     // Every reply's count is that instance's own sequence: were an instance shared by two
     // calls at once, two replies would carry the same count of the same instance, and the
     // counts over all instances would not add up to the calls made.
@@ -166,7 +167,7 @@ async fn concurrent_calls_never_share_an_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_version_keeps_no_warm_instances() {
-    let host = TestHost::with_settings(warm(100), &[guests::INSTANCE_COUNTER]).await;
+    let host = test_host_with(warm(100), &[guests::INSTANCE_COUNTER]).await;
     assert_eq!(calls_as(&host, ALICE).await, 1);
     assert_eq!(calls_as(&host, ALICE).await, 2);
     assert_eq!(idle(&host), 1);

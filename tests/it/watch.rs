@@ -10,9 +10,10 @@ use std::time::Duration;
 use arsenal::{Host, LoadError};
 
 use arsenal::watch::{WatchEvent, watch};
+use arsenal_testing::TestHost;
 use tokio::sync::broadcast::Receiver;
 
-use crate::{LogCapture, TestHost, guests};
+use crate::{LogCapture, guests, test_host};
 
 /// The watcher's next event about `path` (others are skipped), within 10 s.
 async fn next_about(events: &mut Receiver<WatchEvent>, path: &Path) -> WatchEvent {
@@ -37,14 +38,14 @@ async fn next_about(events: &mut Receiver<WatchEvent>, path: &Path) -> WatchEven
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_added_replaced_and_deleted_are_applied() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     // The watcher logs where it was started from: here, into `log`.
     let log = LogCapture::default();
     let watching = {
         let _logging = tracing::subscriber::set_default(log.json_subscriber());
         watch(
-            host.host.registry().clone(),
+            host.host().registry().clone(),
             dir.path(),
             Duration::from_millis(100),
         )
@@ -214,7 +215,7 @@ async fn what_a_watched_directory_holds_comes_back_at_start() {
             .header("x-operation-version"),
         "2.0.0"
     );
-    let mut events = host.host.watches()[0].events();
+    let mut events = host.host().watches()[0].events();
 
     // Rewritten with garbage, the loaded file is refused; its version keeps serving. (Both
     // rewrites go through a rename, so each is one change to the file.)
@@ -293,7 +294,7 @@ async fn what_a_watched_directory_holds_comes_back_at_start() {
         "2.0.0"
     );
     // And the restarted host watches too: deleted, greet unloads.
-    let mut events = host.host.watches()[0].events();
+    let mut events = host.host().watches()[0].events();
     std::fs::remove_file(&greet).unwrap();
     assert_eq!(
         next_about(&mut events, &greet).await,

@@ -71,7 +71,7 @@ async fn a_storm_of_crashes_keeps_history_bounded_and_memory_flat() {
 async fn destroy_leaves_nothing_behind_and_a_second_destroy_is_404() {
     let _alone = MEASURING.lock().await;
     let host = host_with_counters(&[]).await;
-    let table = host.host.processes();
+    let table = host.host().processes();
     let baseline_processes = table.len();
     // Warm up allocator arenas with one sandbox first so the RSS comparison measures what
     // a sandbox keeps, not first-use growth.
