@@ -1,12 +1,11 @@
 //! What the integration tests share beside `arsenal-testing`'s `TestHost` and `Reply`: the
-//! built-in catalogue, hosts with the counter worker, settings with a shared compile cache,
+//! built-in catalogue, hosts with counter processes, settings with a shared compile cache,
 //! bounded waits, and a log capture.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arsenal::Host;
 use arsenal::config::Settings;
 use arsenal::runtime::{ChildInfo, ExitReason, ProcessTable, SupervisorHandle};
 use arsenal_testing::{ADMIN_TOKEN, TestHost};
@@ -81,22 +80,6 @@ pub(crate) fn catalogue_with(extra: &[&str]) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// A host with no operations and the counter worker compiled, for runtime tests.
-pub(crate) fn counter_host(
-    configure: impl FnOnce(&mut Settings),
-) -> (Host, Arc<arsenal::runtime::WorkerCode>) {
-    let mut settings = settings();
-    settings.limits.idle_hibernate_ms = 0;
-    configure(&mut settings);
-    let host = Host::empty(settings).expect("the host starts");
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    let code = host
-        .workers()
-        .compile("counter", "1.0.0", &bytes, arsenal::Source::Builtin)
-        .unwrap();
-    (host, code)
 }
 
 /// A host with the built-ins and one counter process registered under each name.

@@ -9,15 +9,32 @@
 )]
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use arsenal::runtime::{ChildSpec, ChildStart, Flags, Restart, Shutdown, Strategy, SupervisorSpec};
+use arsenal::runtime::{
+    ChildSpec, ChildStart, Flags, Restart, Shutdown, Strategy, SupervisorSpec, WorkerCode,
+};
+use arsenal::{Host, Source};
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use support::{counter_host, crash, host_with_counters};
+use support::{crash, host_with_counters};
+
+/// A host with no operations and the counter worker compiled.
+fn counter_host() -> (Host, Arc<WorkerCode>) {
+    let mut settings = support::settings();
+    settings.limits.idle_hibernate_ms = 0;
+    let host = Host::empty(settings).expect("the host starts");
+    let bytes = arsenal_tests::read(support::guests::COUNTER_WORKER);
+    let code = host
+        .workers()
+        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .unwrap();
+    (host, code)
+}
 
 /// One measuring test at a time.
 static MEASURING: Mutex<()> = Mutex::const_new(());
@@ -25,7 +42,7 @@ static MEASURING: Mutex<()> = Mutex::const_new(());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_crashes_keeps_history_bounded_and_memory_flat() {
     let _alone = MEASURING.lock().await;
-    let (host, code) = counter_host(|_| {});
+    let (host, code) = counter_host();
     let table = host.processes();
     let supervisor = table
         .start_supervisor(SupervisorSpec {

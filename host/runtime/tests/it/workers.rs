@@ -3,20 +3,17 @@
 
 use std::sync::Arc;
 
-use arsenal::runtime::{Event, Pid, Worker, WorkerCode, WorkerError};
-use arsenal::{Host, Source};
+use arsenal_engine::policy::Source;
+use arsenal_runtime::{Event, Pid, Worker, WorkerCode, WorkerError};
 
-use crate::{guests, settings};
+use crate::{Runtime, guests};
 
-fn host() -> Host {
-    Host::empty(settings()).expect("the host starts")
+fn runtime() -> Runtime {
+    Runtime::new(|_| {})
 }
 
-fn counter(host: &Host) -> Arc<WorkerCode> {
-    let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
-    host.workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
-        .expect("the counter compiles")
+fn counter(runtime: &Runtime) -> Arc<WorkerCode> {
+    runtime.counter()
 }
 
 fn message(payload: &str) -> Event {
@@ -35,10 +32,10 @@ fn call(payload: &str) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_keeps_state_across_batches_and_replies_to_calls() {
-    let host = host();
-    let code = counter(&host);
+    let runtime = runtime();
+    let code = counter(&runtime);
     assert!(code.is_stateful());
-    let mut worker = Worker::start(host.workers(), code, Pid::new("local", 0, 1), "5")
+    let mut worker = Worker::start(runtime.workers(), code, Pid::new("local", 0, 1), "5")
         .await
         .unwrap();
     let replies = worker
@@ -61,14 +58,19 @@ async fn a_worker_keeps_state_across_batches_and_replies_to_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hibernated_worker_wakes_with_its_state() {
-    let host = host();
-    let mut worker = Worker::start(host.workers(), counter(&host), Pid::new("local", 0, 2), "")
-        .await
-        .unwrap();
+    let runtime = runtime();
+    let mut worker = Worker::start(
+        runtime.workers(),
+        counter(&runtime),
+        Pid::new("local", 0, 2),
+        "",
+    )
+    .await
+    .unwrap();
     worker.handle(vec![message("add 41")]).await.unwrap();
     let hibernated = worker.hibernate().await.unwrap();
     assert_eq!(hibernated.state_len(), 8, "a counter's state is one i64");
-    let mut worker = Worker::wake(host.workers(), hibernated).await.unwrap();
+    let mut worker = Worker::wake(runtime.workers(), hibernated).await.unwrap();
     assert_eq!(worker.pid(), &Pid::new("local", 0, 2));
     let replies = worker
         .handle(vec![message("inc"), call("get")])
@@ -79,10 +81,15 @@ async fn a_hibernated_worker_wakes_with_its_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_from_handle_is_a_crash_and_the_worker_stays_dead() {
-    let host = host();
-    let mut worker = Worker::start(host.workers(), counter(&host), Pid::new("local", 0, 3), "")
-        .await
-        .unwrap();
+    let runtime = runtime();
+    let mut worker = Worker::start(
+        runtime.workers(),
+        counter(&runtime),
+        Pid::new("local", 0, 3),
+        "",
+    )
+    .await
+    .unwrap();
     let crash = worker.handle(vec![message("crash")]).await.unwrap_err();
     assert_eq!(crash, WorkerError::Crashed("asked to crash".to_owned()));
     assert_eq!(
@@ -94,10 +101,10 @@ async fn an_error_from_handle_is_a_crash_and_the_worker_stays_dead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_init_is_a_crash_with_its_reason() {
-    let host = host();
+    let runtime = runtime();
     let error = Worker::start(
-        host.workers(),
-        counter(&host),
+        runtime.workers(),
+        counter(&runtime),
         Pid::new("local", 0, 4),
         "many",
     )
@@ -112,9 +119,9 @@ async fn a_failing_init_is_a_crash_with_its_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operation_is_not_a_worker() {
-    let host = host();
+    let runtime = runtime();
     let bytes = arsenal_tests::read(guests::GREET);
-    let error = host
+    let error = runtime
         .workers()
         .compile("greet", "1.0.0", &bytes, Source::Directory)
         .err()

@@ -5,17 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arsenal::Host;
-use arsenal::runtime::{
+use arsenal_runtime::{
     ExitReason, SendError, SpawnError, SpawnOptions, Status, WorkerCode, WorkerError,
 };
 
-use crate::exit_of;
+use crate::{Runtime, exit_of};
 
 const CALL: Duration = Duration::from_secs(5);
 
-fn host_with(configure: impl FnOnce(&mut arsenal::config::Settings)) -> (Host, Arc<WorkerCode>) {
-    crate::counter_host(configure)
+fn runtime_with(
+    configure: impl FnOnce(&mut arsenal_engine::settings::LimitSettings),
+) -> (Runtime, Arc<WorkerCode>) {
+    crate::counter_runtime(configure)
 }
 
 fn named(name: &str) -> SpawnOptions {
@@ -27,8 +28,8 @@ fn named(name: &str) -> SpawnOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_and_calls_reach_a_process_by_pid_or_name() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let pid = table.spawn(code, "1", named("counter-a")).await.unwrap();
     assert_eq!(table.whereis("counter-a"), Some(pid.clone()));
     table.send("counter-a", None, "inc").unwrap();
@@ -50,8 +51,8 @@ async fn messages_and_calls_reach_a_process_by_pid_or_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_unique_and_valid() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table.spawn(code.clone(), "", named("only")).await.unwrap();
     assert_eq!(
         table.spawn(code.clone(), "", named("only")).await,
@@ -65,8 +66,8 @@ async fn names_are_unique_and_valid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_gone_with_its_name() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let pid = table.spawn(code, "", named("doomed")).await.unwrap();
     let exited = exit_of(table, "doomed");
     table.exit("doomed", None, ExitReason::Kill).unwrap();
@@ -81,8 +82,8 @@ async fn a_killed_process_is_gone_with_its_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
     let b = table
         .spawn(
@@ -127,8 +128,8 @@ async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
     table
         .spawn(
@@ -168,8 +169,8 @@ async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monitor_gets_a_down_message() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table
         .spawn(code.clone(), "", named("watched"))
         .await
@@ -194,8 +195,8 @@ async fn a_monitor_gets_a_down_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_mailbox_refuses_the_sender_and_loses_nothing() {
-    let (host, code) = host_with(|settings| settings.limits.mailbox_capacity = 4);
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|limits| limits.mailbox_capacity = 4);
+    let table = runtime.processes();
     let pid = table.spawn(code, "", named("small")).await.unwrap();
     table.suspend("small").unwrap();
     for _ in 0..4 {
@@ -229,8 +230,8 @@ async fn a_full_mailbox_refuses_the_sender_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_to_a_suspended_process_times_out() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table.spawn(code, "", named("sleepy")).await.unwrap();
     table.suspend("sleepy").unwrap();
     let result = table
@@ -244,8 +245,8 @@ async fn a_call_to_a_suspended_process_times_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_learns_that_the_process_crashed() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let pid = table.spawn(code, "", named("fragile")).await.unwrap();
     let result = table.call("fragile", None, "crash", CALL).await;
     assert_eq!(
@@ -259,8 +260,8 @@ async fn a_caller_learns_that_the_process_crashed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table.spawn(code, "40", named("bear")).await.unwrap();
     table.send("bear", None, "inc").unwrap();
     assert_eq!(table.call("bear", None, "get", CALL).await.unwrap(), "41");
@@ -271,13 +272,13 @@ async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
     assert_eq!(table.info("bear").unwrap().status, Status::Running);
 }
 
-/// A host holds as many resident workers as its worker pool has slots: one more is
+/// A runtime holds as many resident workers as its worker pool has slots: one more is
 /// refused, a hibernated worker gives its slot back, and a call that cannot wake its
 /// process for want of a slot hears why the process ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resident_workers_are_bounded_by_the_worker_slots() {
-    let (host, code) = host_with(|settings| settings.limits.worker_slots = 2);
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|limits| limits.worker_slots = 2);
+    let table = runtime.processes();
     let sleeper = table
         .spawn(code.clone(), "7", named("sleeper"))
         .await
@@ -304,8 +305,8 @@ async fn resident_workers_are_bounded_by_the_worker_slots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_process_hibernates_by_itself() {
-    let (host, code) = host_with(|settings| settings.limits.idle_hibernate_ms = 20);
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|limits| limits.idle_hibernate_ms = 20);
+    let table = runtime.processes();
     table.spawn(code, "7", named("idle")).await.unwrap();
     // Wait for the state change, bounded; nothing here sleeps to synchronise.
     tokio::time::timeout(Duration::from_secs(5), async {
@@ -320,8 +321,8 @@ async fn an_idle_process_hibernates_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_send_and_call_each_other_through_the_process_import() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     let a = table.spawn(code.clone(), "5", named("a")).await.unwrap();
     table.spawn(code, "", named("b")).await.unwrap();
     assert_eq!(
@@ -342,8 +343,8 @@ async fn workers_send_and_call_each_other_through_the_process_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_links_and_monitors_through_the_process_import() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table.spawn(code.clone(), "", named("a")).await.unwrap();
     table
         .spawn(code.clone(), "", named("linked"))
@@ -370,8 +371,8 @@ async fn a_worker_links_and_monitors_through_the_process_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_delivers_an_event_to_its_process() {
-    let (host, code) = host_with(|_| {});
-    let table = host.processes();
+    let (runtime, code) = runtime_with(|_| {});
+    let table = runtime.processes();
     table.spawn(code, "", named("timed")).await.unwrap();
     table.call("timed", None, "timer 5", CALL).await.unwrap();
     tokio::time::timeout(CALL, async {

@@ -6,18 +6,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arsenal::Host;
-use arsenal::runtime::{
+use arsenal_runtime::{
     ChildInfo, ChildSpec, ExitReason, Flags, Restart, Shutdown, SpawnError, Strategy,
     SupervisorError, SupervisorSpec, WorkerCode, WorkerError,
 };
 
-use crate::{crash, exit_of, settle};
+use crate::{Runtime, crash, exit_of, settle};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn setup() -> (Host, Arc<WorkerCode>) {
-    crate::counter_host(|_| {})
+fn setup() -> (Runtime, Arc<WorkerCode>) {
+    crate::counter_runtime(|_| {})
 }
 
 fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> SupervisorSpec {
@@ -35,8 +34,8 @@ fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> Supervi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_for_one_restarts_only_the_crashed_child() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
             Strategy::OneForOne,
@@ -75,8 +74,8 @@ async fn one_for_one_restarts_only_the_crashed_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_resolves_once_the_replacement_runs() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
             Strategy::OneForOne,
@@ -122,8 +121,8 @@ async fn restarted_resolves_once_the_replacement_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_types_follow_otp() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let child = |id: &str, restart| ChildSpec {
         restart,
         ..ChildSpec::worker(id, code.clone(), "")
@@ -179,8 +178,8 @@ async fn restart_types_follow_otp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_for_all_and_rest_for_one_restart_their_share() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let three = || {
         vec![
             ChildSpec::worker("a", code.clone(), ""),
@@ -219,8 +218,8 @@ async fn one_for_all_and_rest_for_one_restart_their_share() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_intensity_a_supervisor_stops_its_children_and_exits() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
             Strategy::OneForOne,
@@ -248,8 +247,8 @@ async fn past_its_intensity_a_supervisor_stops_its_children_and_exits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_that_gives_up_is_restarted_by_its_parent() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let inner = spec(
         Strategy::OneForOne,
         0,
@@ -286,8 +285,8 @@ async fn a_supervisor_that_gives_up_is_restarted_by_its_parent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let stubborn = ChildSpec {
         shutdown: Shutdown::Timeout(Duration::from_millis(50)),
         ..ChildSpec::worker("stubborn", code, "")
@@ -310,8 +309,8 @@ async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_others() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let result = table
         .start_supervisor(spec(
             Strategy::OneForOne,
@@ -336,8 +335,8 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_others()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_can_be_added_restarted_and_deleted_and_flags_changed() {
-    let (host, code) = setup();
-    let table = host.processes();
+    let (runtime, code) = setup();
+    let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(Strategy::OneForOne, 1, vec![]))
         .await
