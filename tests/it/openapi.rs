@@ -553,7 +553,7 @@ async fn refusals_of_access_are_documented_where_they_are_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_path_the_host_cannot_read_is_refused_in_the_one_error_shape() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let document = host.get("/api/v1/openapi.json").await.body;
     // `%FF` is not UTF-8 once percent-decoded.
     for (method, path) in [
