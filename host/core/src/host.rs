@@ -1,6 +1,8 @@
 //! [`Host`]: one running instance of Arsenal — settings, engine, registry — assembled in
 //! one place and shared by the HTTP server and the in-process CLI.
 
+mod services;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
@@ -84,7 +86,11 @@ impl Host {
         let cache = CompileCache::new(cache_root.as_deref(), engine.fingerprint());
         let compiler = Arc::new(crate::compiler::Compiler::new(&settings.compile));
         let grants = Grants::from_settings(&settings.capabilities)?;
-        let access = Arc::new(crate::auth::Access::new(&settings)?);
+        let access = Arc::new(crate::auth::Access::new(
+            &settings.auth,
+            &settings.rate_limits,
+            settings.server.resolved_state_dir(),
+        )?);
         let gate = InstanceGate::new(engine.facts().max_instances);
         let incarnation = incarnation();
         let compile_cache = Arc::new(crate::telemetry::CacheLookups::default());
@@ -192,7 +198,7 @@ impl Host {
             host.problems.extend(problems);
         }
         if host.settings.server.host_services {
-            crate::host_services::start(&host).await?;
+            services::start(&host).await?;
         }
         host.join_cluster().await?;
         Ok(host)
@@ -409,6 +415,11 @@ impl Host {
     /// This host's metrics and operation analytics.
     pub fn telemetry(&self) -> &Arc<crate::telemetry::Telemetry> {
         &self.telemetry
+    }
+
+    /// What the host looks like now, for a metrics scrape.
+    pub fn live_state(&self) -> crate::telemetry::LiveState {
+        crate::telemetry::LiveState::of(&self.registry, &self.processes, &self.facts.compile_cache)
     }
 
     /// Who may call what.

@@ -11,7 +11,6 @@ pub mod capabilities;
 pub mod cluster;
 mod handler;
 pub mod host;
-mod host_services;
 pub mod invoke;
 pub mod loader;
 pub mod registry;

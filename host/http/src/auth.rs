@@ -14,11 +14,22 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::endpoints::Gate;
 use super::error::{ApiError, ErrorCode};
 use arsenal_core::auth::{Access, AuthError, Limited, Principal, Role};
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
+
+/// Who may call an endpoint, as authentication decides it before any handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Anyone, without a credential.
+    Open,
+    /// An authenticated caller, or in local mode an anonymous reader; counted against the
+    /// caller's rate limit.
+    Caller,
+    /// An admin.
+    Admin,
+}
 
 /// Paths of the admin API: admins only.
 const ADMIN_PREFIX: &str = "/api/v1/admin/";
@@ -146,7 +157,9 @@ pub(super) fn authorize(
         tracing::error!("a request reached an operation without a principal");
         return Err(ApiError::logged_fault());
     };
-    let required = host.access().required_role(operation);
+    let required = host
+        .access()
+        .required_role(&operation.spec, &operation.capabilities);
     if !principal.may(required) {
         let action = format!("call `{}`", operation.spec.name);
         return Err(refusal(&principal, required, &action));

@@ -23,7 +23,7 @@ use axum::extract::{FromRef, State};
 use http::Extensions;
 use serde_json::{Value, json};
 
-pub(crate) use request::{BatchError, DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
+pub(crate) use request::{DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
 
 use super::error::ApiError;
 use super::extract::JsonObject;

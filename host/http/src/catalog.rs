@@ -49,7 +49,7 @@ pub(crate) async fn list(
                     || op.spec.summary.to_lowercase().contains(q)
             })
         })
-        .map(|op| entry(op, access.required_role(op)))
+        .map(|op| entry(op, access.required_role(&op.spec, &op.capabilities)))
         .collect();
     Ok(Json(json!({ "data": operations })))
 }
@@ -63,7 +63,7 @@ pub(crate) async fn describe(
     let op = catalog
         .get(&name)
         .ok_or_else(|| ApiError::operation_not_found(format_args!("named `{name}`")))?;
-    let role = host.access().required_role(op);
+    let role = host.access().required_role(&op.spec, &op.capabilities);
     Ok(Json(json!({ "data": description(op, role) })))
 }
 

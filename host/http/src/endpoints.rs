@@ -10,6 +10,8 @@
 //! bound, and the node selector — so every status an endpoint can answer is in the
 //! document.
 
+pub(crate) mod pages;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -17,25 +19,14 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 use serde_json::Value;
 
+use super::auth::Gate;
 use super::error::ErrorCode;
-use super::openapi::pages;
 use super::{
-    admin, admin_workers, audit, auth, batch, catalog, console, dispatch, events, telemetry, whoami,
+    admin, admin_workers, audit, audit_log, auth, batch, catalog, console, dispatch, events,
+    telemetry, whoami,
 };
 use arsenal_core::host::Host;
 use arsenal_core::registry::Catalog;
-
-/// Who may call an endpoint, as authentication decides it before any handler runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gate {
-    /// Anyone, without a credential.
-    Open,
-    /// An authenticated caller, or in local mode an anonymous reader; counted against the
-    /// caller's rate limit.
-    Caller,
-    /// An admin.
-    Admin,
-}
 
 /// The request body an endpoint reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +177,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: Method::GET,
-        path: audit::PATH,
+        path: audit_log::PATH,
         reads: Reads::Nothing,
         // The log is an admin's to read: the handler checks the role itself.
         errors: &[
@@ -196,7 +187,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             AuditUnavailable,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, audit::query)),
+        serve: |method, _| Some(on(method, audit_log::query)),
         page: pages::audit_log,
     },
     Endpoint {

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::batch::BatchError;
 pub(crate) use super::error_code::ErrorCode;
 use arsenal_core::invoke::{CallError, GuestFailure, OpErrorKind};
 use arsenal_core::loader::LoadError;
@@ -189,20 +188,6 @@ impl From<ValidationError> for ApiError {
             ),
         )
         .with_details(json!({ "fields": error.0 }))
-    }
-}
-
-impl From<BatchError> for ApiError {
-    fn from(error: BatchError) -> ApiError {
-        match error {
-            // 413 like a body over the byte limit: the remedy is the same, send less at once.
-            BatchError::TooManyCalls { count, limit } => ApiError::new(
-                ErrorCode::BatchTooLarge,
-                format!("the batch holds {count} calls, over the limit of {limit}; split it"),
-            )
-            .with_details(json!({ "calls": count, "limit_calls": limit })),
-            BatchError::Invalid(error) => ApiError::from(error),
-        }
     }
 }
 

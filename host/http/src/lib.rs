@@ -6,6 +6,7 @@
 mod admin;
 mod admin_workers;
 mod audit;
+mod audit_log;
 mod auth;
 mod batch;
 mod catalog;

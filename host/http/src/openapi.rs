@@ -3,11 +3,11 @@
 //! shared error schema and the role it needs, plus the host's own endpoints, all behind
 //! the bearer security scheme (health excepted).
 
-pub(crate) mod pages;
-
 use serde_json::{Map, Value, json};
 
-use crate::endpoints::{Answers, ENDPOINTS, Gate, operation_answers};
+use crate::auth::Gate;
+use crate::endpoints::pages::ok;
+use crate::endpoints::{Answers, ENDPOINTS, operation_answers};
 use crate::error::ErrorCode;
 use arsenal_core::auth::{Access, Role};
 use arsenal_core::registry::Catalog;
@@ -34,7 +34,8 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         );
         with_node_parameter(&mut entry);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
-        entry["x-arsenal-required-role"] = json!(access.required_role(operation));
+        entry["x-arsenal-required-role"] =
+            json!(access.required_role(&operation.spec, &operation.capabilities));
         path[spec.method.as_str().to_lowercase()] = entry;
     }
     for endpoint in ENDPOINTS {
@@ -279,17 +280,4 @@ fn with_node_parameter(page: &mut Value) {
         Some(parameters) => parameters.push(node),
         None => page["parameters"] = json!([node]),
     }
-}
-
-/// A success answer: `{"data": DATA}`.
-fn ok(description: &str, data: Value) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": self::data(data) } }
-    })
-}
-
-/// The schema of `{"data": DATA}`.
-fn data(data: Value) -> Value {
-    json!({ "type": "object", "required": ["data"], "properties": { "data": data } })
 }

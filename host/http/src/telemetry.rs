@@ -19,7 +19,7 @@ use super::request_id;
 use arsenal_core::host::Host;
 use arsenal_core::invoke::CallError;
 use arsenal_core::loader::LoadedOperation;
-use arsenal_core::telemetry::{CallOutcome, FinishedCall, LiveState, TRACEPARENT, TraceContext};
+use arsenal_core::telemetry::{CallOutcome, FinishedCall, TRACEPARENT, TraceContext};
 use tracing::Instrument;
 
 /// The content type of the Prometheus text format.
@@ -98,7 +98,7 @@ pub(super) fn record(
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(host): State<Arc<Host>>) -> Response {
-    let text = host.telemetry().render(&LiveState::of(&host));
+    let text = host.telemetry().render(&host.live_state());
     ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
 }
 

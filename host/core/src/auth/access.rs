@@ -11,8 +11,9 @@ use super::local_token::{AdminToken, Origin, TokenError};
 use super::principal::Principal;
 use super::rate::{RateClock, RateLimits};
 use super::roles::{Role, RolePolicy};
-use crate::config::Settings;
-use crate::loader::LoadedOperation;
+use super::{AuthSettings, RateLimitSettings};
+use crate::policy::Capability;
+use crate::spec::OperationSpec;
 
 /// The principal that local mode's admin token authenticates.
 pub const LOCAL_ADMIN: &str = "local-admin";
@@ -94,22 +95,27 @@ pub struct Access {
 }
 
 impl Access {
-    pub(crate) fn new(settings: &Settings) -> Result<Access, AccessError> {
-        let keys = KeyRing::new(&settings.auth.keys)?;
+    /// Access from its settings; `state_dir` keeps local mode's generated admin token.
+    pub(crate) fn new(
+        auth: &AuthSettings,
+        rate_limits: &RateLimitSettings,
+        state_dir: Option<PathBuf>,
+    ) -> Result<Access, AccessError> {
+        let keys = KeyRing::new(&auth.keys)?;
         let mode = if keys.is_empty() {
             Mode::Local(LocalMode {
-                configured: settings.auth.admin_token.clone(),
-                dir: settings.server.resolved_state_dir(),
+                configured: auth.admin_token.clone(),
+                dir: state_dir,
                 token: Mutex::new(None),
                 admin: Principal::new(LOCAL_ADMIN, Role::Admin),
             })
         } else {
             Mode::Keys(keys)
         };
-        let limits = RateLimits::new(&settings.rate_limits, matches!(mode, Mode::Local(_)));
+        let limits = RateLimits::new(rate_limits, matches!(mode, Mode::Local(_)));
         Ok(Access {
             mode,
-            roles: RolePolicy::new(settings.auth.required_role.clone()),
+            roles: RolePolicy::new(auth.required_role.clone()),
             limits,
         })
     }
@@ -151,9 +157,9 @@ impl Access {
         }
     }
 
-    /// The role `operation` needs.
-    pub fn required_role(&self, operation: &LoadedOperation) -> Role {
-        self.roles.required(operation)
+    /// The role the operation `spec` needs, importing `capabilities`.
+    pub fn required_role(&self, spec: &OperationSpec, capabilities: &[Capability]) -> Role {
+        self.roles.required(spec, capabilities)
     }
 
     /// The clock of the rate limits, which tests advance to wait out a limit.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
+use super::ApiKey;
 use super::principal::Principal;
-use crate::config::ApiKey;
 
 /// The SHA-256 of a secret.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ mod local_token;
 mod principal;
 mod rate;
 mod roles;
+mod settings;
 
 pub use access::{Access, AccessError, AuthError, LOCAL_ADMIN};
 pub use keys::{KeyError, hash_key};
@@ -16,3 +17,4 @@ pub use local_token::{TokenError, read_kept as read_kept_token};
 pub use principal::Principal;
 pub use rate::{Limited, RateClock, RateLimits, Scope};
 pub use roles::Role;
+pub use settings::{ApiKey, AuthSettings, RateLimitSettings, RateQuota};

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use http::Method;
 
-use crate::loader::LoadedOperation;
 use crate::policy::Capability;
+use crate::spec::OperationSpec;
 
 /// What a principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -73,12 +73,12 @@ impl RolePolicy {
         RolePolicy { configured }
     }
 
-    /// The role `operation` needs.
-    pub(crate) fn required(&self, operation: &LoadedOperation) -> Role {
+    /// The role the operation `spec` needs, importing `capabilities`.
+    pub(crate) fn required(&self, spec: &OperationSpec, capabilities: &[Capability]) -> Role {
         self.configured
-            .get(&operation.spec.name)
+            .get(&spec.name)
             .copied()
-            .unwrap_or_else(|| derived(&operation.spec.method, &operation.capabilities))
+            .unwrap_or_else(|| derived(&spec.method, capabilities))
     }
 }
 

@@ -5,8 +5,10 @@
 
 use std::fmt::Write;
 
-use crate::host::Host;
-use crate::runtime::Status;
+use arsenal_engine::lookups::CacheLookups;
+
+use crate::registry::Registry;
+use crate::runtime::{ProcessTable, Status};
 
 /// What the host looks like at the moment of a scrape.
 #[derive(Debug)]
@@ -45,9 +47,14 @@ const STATUSES: [Status; 4] = [
 ];
 
 impl LiveState {
-    pub fn of(host: &Host) -> LiveState {
-        let gate = host.registry().instances();
-        let table = host.processes();
+    /// Read the live structures: the catalogue and its instances, the process table, and
+    /// the compile cache's lookups.
+    pub fn of(
+        registry: &Registry,
+        table: &ProcessTable,
+        compile_cache: &CacheLookups,
+    ) -> LiveState {
+        let gate = registry.instances();
         let mut processes = [0; 4];
         for entry in table.entries() {
             let status = entry.status();
@@ -80,9 +87,9 @@ impl LiveState {
         LiveState {
             instances_in_use: gate.in_use(),
             instances_max: gate.max(),
-            operations_loaded: host.registry().snapshot().operations().len(),
-            compile_cache_hits: host.facts.compile_cache.hits(),
-            compile_cache_misses: host.facts.compile_cache.misses(),
+            operations_loaded: registry.snapshot().operations().len(),
+            compile_cache_hits: compile_cache.hits(),
+            compile_cache_misses: compile_cache.misses(),
             processes,
             supervisors,
             sandboxes,

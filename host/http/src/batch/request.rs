@@ -7,9 +7,11 @@ use std::num::NonZeroUsize;
 use bytes::Bytes;
 use http::Method;
 use http::uri::PathAndQuery;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use arsenal_core::validation::{FieldError, ValidationError};
+
+use crate::error::{ApiError, ErrorCode};
 
 /// Calls one batch may hold.
 pub(crate) const MAX_CALLS: usize = 1_000;
@@ -270,6 +272,20 @@ impl Problems {
             Ok(())
         } else {
             Err(ValidationError(self.0))
+        }
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(error: BatchError) -> ApiError {
+        match error {
+            // 413 like a body over the byte limit: the remedy is the same, send less at once.
+            BatchError::TooManyCalls { count, limit } => ApiError::new(
+                ErrorCode::BatchTooLarge,
+                format!("the batch holds {count} calls, over the limit of {limit}; split it"),
+            )
+            .with_details(json!({ "calls": count, "limit_calls": limit })),
+            BatchError::Invalid(error) => ApiError::from(error),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::json;
 
-use crate::host::Host;
+use super::Host;
 use crate::runtime::{ServiceSpec, SpawnError};
 
 /// Start the root tree with one service process per part of the host.

@@ -4,7 +4,6 @@
 
 use serde_json::{Value, json};
 
-use super::{data, ok};
 use crate::batch::{DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
 use crate::events::SECTIONS;
 use arsenal_core::registry::Catalog;
@@ -633,4 +632,17 @@ fn versions(version: Value) -> Value {
             "versions": { "type": "array", "items": version }
         }
     })
+}
+
+/// A success answer: `{"data": DATA}`.
+pub(crate) fn ok(description: &str, data: Value) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": self::data(data) } }
+    })
+}
+
+/// The schema of `{"data": DATA}`.
+pub(crate) fn data(data: Value) -> Value {
+    json!({ "type": "object", "required": ["data"], "properties": { "data": data } })
 }
