@@ -3,8 +3,9 @@
 //! it, a component's shape (`inspect`), the generated bindings of the contracts, the
 //! store data every guest has with its baseline interfaces (WASI, `log`), how guest code
 //! fails, a component's self-description parsed into a typed spec with its parameter
-//! validation and route table, and the capability vocabulary with its grants and role
-//! permits.
+//! validation and route table, the capability vocabulary with its grants and role
+//! permits, and the life of a component of either kind (`component`: the loading
+//! pipeline, its error, the version store).
 //!
 //! Nothing here knows the process runtime, the HTTP surface or the cluster: the crates
 //! above build on it (`arsenal-core`, `arsenal-http`, the `arsenal` binary).
@@ -12,6 +13,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod compiler;
+pub mod component;
 pub mod engine;
 pub mod failure;
 pub mod guest;
