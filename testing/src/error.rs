@@ -32,7 +32,7 @@ pub enum Error {
         name: String,
         /// Why the host refused it.
         #[source]
-        source: arsenal::runtime::WorkerError,
+        source: Box<arsenal::LoadError>,
     },
     /// No worker component was loaded under this name.
     #[error("no worker component named `{0}` was loaded")]

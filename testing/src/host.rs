@@ -247,15 +247,20 @@ impl TestHostBuilder {
                 path: path.clone(),
                 source,
             })?;
-            let loaded = host
+            let origin = path.display().to_string();
+            let put = host
                 .workers()
-                .load(&name, &bytes, Source::Directory)
+                .load(&name, &bytes, Source::Directory, &origin)
                 .await
                 .map_err(|source| Error::Worker {
                     name: name.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
-            workers.insert(name, loaded.code);
+            let code = put
+                .live()
+                .cloned()
+                .ok_or_else(|| Error::UnknownWorker(name.clone()))?;
+            workers.insert(name, code);
         }
         Ok(TestHost::assemble(host, workers, Some(state)))
     }

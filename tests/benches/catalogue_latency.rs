@@ -73,10 +73,12 @@ fn main() {
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
         let code = host
             .workers()
-            .load("counter", &bytes, Source::Builtin)
+            .load("counter", &bytes, Source::Builtin, guests::COUNTER_WORKER)
             .await
             .unwrap()
-            .code;
+            .live()
+            .cloned()
+            .unwrap();
         let table = host.processes();
         let started = Instant::now();
         for index in 0..count {

@@ -32,7 +32,8 @@ fn main() {
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
         let code = host
             .workers()
-            .compile("counter", "1.0.0", &bytes, Source::Builtin)
+            .prepare("counter", &bytes, Source::Builtin, "builtin:counter")
+            .await
             .unwrap();
         let engine = host.workers();
         let message = |payload: &str| Event::Message {

@@ -60,11 +60,14 @@ fn mib(bytes: i64) -> f64 {
 }
 
 async fn load(host: &Host, name: &str, path: &str) -> Arc<WorkerCode> {
+    let origin = format!("builtin:{name}");
     host.workers()
-        .load(name, &arsenal_tests::read(path), Source::Builtin)
+        .load(name, &arsenal_tests::read(path), Source::Builtin, &origin)
         .await
         .expect("the worker loads")
-        .code
+        .live()
+        .expect("workers are not disabled")
+        .clone()
 }
 
 /// Spawn `count` counters; the pids in order and the spawn times.

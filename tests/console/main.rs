@@ -466,7 +466,12 @@ impl Server {
         let host = Host::start(settings).await.expect("the host starts");
         let bytes = std::fs::read(guests::COUNTER_WORKER).expect("the counter worker is built");
         host.workers()
-            .load("counter", &bytes, arsenal::Source::Builtin)
+            .load(
+                "counter",
+                &bytes,
+                arsenal::Source::Builtin,
+                guests::COUNTER_WORKER,
+            )
             .await
             .expect("the counter worker loads");
         let host = Arc::new(host);

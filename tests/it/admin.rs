@@ -1264,7 +1264,7 @@ async fn admin_changes_made_at_once_come_back_in_the_order_they_were_made() {
 
 /// The content hash of the built-in echo, which loads with every host.
 fn builtin_hash(host: &TestHost) -> Option<String> {
-    let fresh = host.host().registry().versions("echo").ok()?;
+    let fresh = host.host().registry().versions().of("echo").ok()?;
     fresh
         .iter()
         .find(|operation| operation.source == arsenal::Source::Builtin)

@@ -19,10 +19,12 @@ const WAIT: Duration = Duration::from_secs(5);
 async fn load(host: &TestHost, name: &str, path: &str) -> Arc<WorkerCode> {
     host.host()
         .workers()
-        .load(name, &arsenal_tests::read(path), Source::Builtin)
+        .load(name, &arsenal_tests::read(path), Source::Builtin, path)
         .await
         .unwrap()
-        .code
+        .live()
+        .cloned()
+        .unwrap()
 }
 
 fn named(name: &str) -> SpawnOptions {

@@ -301,10 +301,13 @@ async fn detect_memory_leaks_flags_steady_growth_only() {
             "leaky",
             &arsenal_tests::read(guests::LEAKY_WORKER),
             arsenal::Source::Builtin,
+            guests::LEAKY_WORKER,
         )
         .await
         .unwrap()
-        .code;
+        .live()
+        .cloned()
+        .unwrap();
     let table = host.host().processes();
     let options = SpawnOptions {
         name: Some("leaky".to_owned()),

@@ -171,7 +171,7 @@ async fn start_process_runs_a_loaded_worker() {
     let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
     host.host()
         .workers()
-        .load("counter", &bytes, Source::Directory)
+        .load("counter", &bytes, Source::Directory, guests::COUNTER_WORKER)
         .await
         .unwrap();
     let workers = host.get("/api/v1/workers").await;
@@ -274,7 +274,8 @@ async fn a_full_mailbox_answers_503_and_keeps_what_it_holds() {
     let code = host
         .host()
         .workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .prepare("counter", &bytes, Source::Builtin, "builtin:counter")
+        .await
         .unwrap();
     let options = SpawnOptions {
         name: Some("tiny".to_owned()),

@@ -62,10 +62,10 @@ async fn an_unloaded_builtin_is_restored_and_stays_across_restarts() {
         (&kept[0]["source"], &kept[0]["live"], &kept[0]["version"]),
         (&json!("builtin"), &json!(false), &json!("0.1.0"))
     );
-    // A rollback still needs an earlier version of a loaded name.
+    // Not loaded, it has nothing to roll back.
     host.post("/api/v1/admin/operations/echo/rollback", json!({}))
         .await
-        .assert_error(409, "no_earlier_version");
+        .assert_error(404, "operation_not_found");
 
     let restored = restore(&host, "echo").await;
     assert_eq!(restored.status, 200, "{}", restored.body);
@@ -186,4 +186,52 @@ async fn an_unloaded_upload_has_nothing_to_restore() {
     restore(&host, "never-loaded")
         .await
         .assert_error(404, "nothing_to_restore");
+}
+
+/// A worker component from a configured directory (`--workers`) comes back the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unloaded_directory_worker_is_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(guests::COUNTER_WORKER, dir.path().join("counter.wasm")).unwrap();
+    let state = crate::fresh_state_dir();
+    let settings = {
+        let restarting = restarting(&state);
+        let dir = dir.path().to_owned();
+        move || {
+            let mut settings = restarting();
+            settings.operations.worker_dirs = vec![dir.clone()];
+            settings
+        }
+    };
+    let spawn = async |host: &TestHost| {
+        host.post("/api/v1/processes", json!({ "worker": "counter" }))
+            .await
+    };
+    {
+        let host = test_host_with(settings(), &[]).await;
+        assert_eq!(spawn(&host).await.status, 201);
+        let unloaded = host.delete("/api/v1/admin/workers/counter").await;
+        assert_eq!(unloaded.status, 200, "{}", unloaded.body);
+    }
+    let host = test_host_with(settings(), &[]).await;
+    spawn(&host).await.assert_error(404, "worker_not_found");
+    let listed = host.get("/api/v1/admin/workers/counter/versions").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["data"]["loaded"], false);
+    assert_eq!(listed.body["data"]["versions"][0]["source"], "directory");
+    let restored = host
+        .post("/api/v1/admin/workers/counter/restore", json!({}))
+        .await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(restored.body["data"]["name"], "counter");
+    assert_eq!(spawn(&host).await.status, 201);
+    host.post("/api/v1/admin/workers/counter/restore", json!({}))
+        .await
+        .assert_error(409, "worker_exists");
+    host.post("/api/v1/admin/workers/nobody/restore", json!({}))
+        .await
+        .assert_error(404, "nothing_to_restore");
+    drop(host);
+    let host = test_host_with(settings(), &[]).await;
+    assert_eq!(spawn(&host).await.status, 201);
 }

@@ -160,7 +160,7 @@ async fn budgets_refuse_processes_and_memory_beyond_them() {
     let bytes = arsenal_tests::read(guests::LEAKY_WORKER);
     host.host()
         .workers()
-        .load("leaky", &bytes, Source::Builtin)
+        .load("leaky", &bytes, Source::Builtin, guests::LEAKY_WORKER)
         .await
         .unwrap();
     let exhausted = host
@@ -265,7 +265,7 @@ async fn books(ids: &[&str]) -> TestHost {
     let bytes = arsenal_tests::read(guests::LEDGER_V1);
     host.host()
         .workers()
-        .load("ledger", &bytes, Source::Builtin)
+        .load("ledger", &bytes, Source::Builtin, guests::LEDGER_V1)
         .await
         .unwrap();
     let children: Vec<Value> = ids
@@ -306,6 +306,7 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
             "ledger",
             &arsenal_tests::read(guests::LEDGER_V2),
             Source::Builtin,
+            guests::LEDGER_V2,
         )
         .await
         .unwrap();
@@ -316,7 +317,10 @@ async fn hot_reload_moves_processes_to_the_new_version_with_their_state() {
         )
         .await;
     assert_eq!(reloaded.status, 200, "{}", reloaded.body);
-    assert_eq!(reloaded.body["data"]["version"], v2.code.version());
+    assert_eq!(
+        reloaded.body["data"]["version"],
+        v2.live().unwrap().version()
+    );
     assert_eq!(
         reloaded.body["data"]["upgraded"].as_array().unwrap().len(),
         2
@@ -371,6 +375,7 @@ async fn a_failed_hot_reload_rolls_back_and_says_why() {
             "ledger",
             &arsenal_tests::read(guests::COUNTER_WORKER),
             Source::Builtin,
+            guests::COUNTER_WORKER,
         )
         .await
         .unwrap();
@@ -406,7 +411,7 @@ async fn a_private_directory_is_granted_by_policy_and_confined() {
     let bytes = arsenal_tests::read(guests::FILE_WORKER);
     host.host()
         .workers()
-        .load("files", &bytes, Source::Builtin)
+        .load("files", &bytes, Source::Builtin, guests::FILE_WORKER)
         .await
         .unwrap();
     let spec = |directory: bool| {

@@ -94,10 +94,17 @@ pub(crate) async fn host_with_counters_in(settings: Settings, names: &[&str]) ->
     let code = host
         .host()
         .workers()
-        .load("counter", &bytes, arsenal::Source::Builtin)
+        .load(
+            "counter",
+            &bytes,
+            arsenal::Source::Builtin,
+            guests::COUNTER_WORKER,
+        )
         .await
         .unwrap()
-        .code;
+        .live()
+        .cloned()
+        .unwrap();
     for name in names {
         let options = arsenal::runtime::SpawnOptions {
             name: Some((*name).to_owned()),

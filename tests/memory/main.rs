@@ -24,14 +24,15 @@ use tokio::sync::Mutex;
 use support::{crash, host_with_counters};
 
 /// A host with no operations and the counter worker compiled.
-fn counter_host() -> (Host, Arc<WorkerCode>) {
+async fn counter_host() -> (Host, Arc<WorkerCode>) {
     let mut settings = support::settings();
     settings.limits.idle_hibernate_ms = 0;
     let host = Host::empty(settings).expect("the host starts");
     let bytes = arsenal_tests::read(support::guests::COUNTER_WORKER);
     let code = host
         .workers()
-        .compile("counter", "1.0.0", &bytes, Source::Builtin)
+        .prepare("counter", &bytes, Source::Builtin, "builtin:counter")
+        .await
         .unwrap();
     (host, code)
 }
@@ -42,7 +43,7 @@ static MEASURING: Mutex<()> = Mutex::const_new(());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_crashes_keeps_history_bounded_and_memory_flat() {
     let _alone = MEASURING.lock().await;
-    let (host, code) = counter_host();
+    let (host, code) = counter_host().await;
     let table = host.processes();
     let supervisor = table
         .start_supervisor(SupervisorSpec {

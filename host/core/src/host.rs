@@ -239,28 +239,10 @@ impl Host {
                 local.names = table.map(|table| table.registered()).unwrap_or_default();
             }
             if let Some(registry) = registry.upgrade() {
-                for operation in registry.snapshot().operations() {
-                    local.components.push(crate::cluster::ComponentRevision {
-                        kind: "operation".to_owned(),
-                        name: operation.spec.name.clone(),
-                        version: operation.spec.version.clone(),
-                        revision: crate::registry::revision(operation).to_owned(),
-                    });
-                }
+                local.components.extend(revisions(&*registry));
             }
             if let Some(workers) = workers.upgrade() {
-                for (name, version) in workers.list() {
-                    let Some(code) = workers.get(&name) else {
-                        continue;
-                    };
-                    local.components.push(crate::cluster::ComponentRevision {
-                        kind: "worker".to_owned(),
-                        name,
-                        version,
-                        revision: code.content_hash()[..12.min(code.content_hash().len())]
-                            .to_owned(),
-                    });
-                }
+                local.components.extend(revisions(&*workers));
             }
             local.components.sort();
             local
@@ -352,18 +334,16 @@ impl Host {
             let loaded = match std::fs::read(&file) {
                 Ok(bytes) => self
                     .workers
-                    .load(&name, &bytes, Source::Directory)
+                    .load(&name, &bytes, Source::Directory, &origin)
                     .await
-                    .map(|_| ())
-                    .map_err(|error| error.to_string()),
-                Err(error) => Err(format!("cannot read the file: {error}")),
+                    .map(drop),
+                Err(error) => Err(LoadError::InvalidComponent(format!(
+                    "cannot read the file: {error}"
+                ))),
             };
             if let Err(error) = loaded {
                 tracing::error!(origin, %error, "worker not loaded");
-                self.problems.push(LoadProblem {
-                    origin,
-                    error: LoadError::InvalidComponent(error),
-                });
+                self.problems.push(LoadProblem { origin, error });
             }
         }
         Ok(())
@@ -465,6 +445,27 @@ impl Drop for Host {
         self.facts.cluster.load().stop();
         self.processes.kill_all();
     }
+}
+
+/// The live components of one kind, as a node announces them to the cluster.
+fn revisions<L: crate::lifecycle::Lifecycle>(
+    lifecycle: &L,
+) -> Vec<crate::cluster::ComponentRevision> {
+    use arsenal_engine::component::{LiveSet, Versioned, revision};
+    lifecycle
+        .versions()
+        .snapshot()
+        .items()
+        .iter()
+        .map(|version| crate::cluster::ComponentRevision {
+            kind: <crate::lifecycle::Item<L> as Versioned>::KIND
+                .name()
+                .to_owned(),
+            name: version.name().to_owned(),
+            version: version.version().to_owned(),
+            revision: revision(&**version).to_owned(),
+        })
+        .collect()
 }
 
 /// This run's incarnation: seconds since the epoch, truncated, so pids of an earlier run

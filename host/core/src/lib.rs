@@ -12,6 +12,7 @@ pub mod cluster;
 mod handler;
 pub mod host;
 pub mod invoke;
+pub mod lifecycle;
 pub mod loader;
 pub mod registry;
 mod retirement;
@@ -27,7 +28,7 @@ pub mod facts;
 pub use arsenal_runtime as runtime;
 
 pub use arsenal_engine::{
-    bindings, cache, compiler, engine, inspect, limits, permits, policy, routes, spec,
+    bindings, cache, compiler, component, engine, inspect, limits, permits, policy, routes, spec,
     system_facts, validation,
 };
 pub mod watch;

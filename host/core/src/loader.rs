@@ -1,7 +1,8 @@
-//! Loading a component into an operation: structural checks, the capability policy,
-//! compilation (through the cache), linking, `describe()` (through the cache, under the
-//! same limits as any call), and parsing the config into a validated spec. Each step
-//! refuses with a typed [`LoadError`] saying exactly why.
+//! An operation as the component pipeline loads it (`arsenal_engine::component`): the
+//! operation contract checks the handler export and its contract version, and finishes a
+//! linked component by running `describe()` (through the cache, under the same limits as
+//! any call), parsing the config into a validated spec and working out its call limits.
+//! Each step refuses with a typed [`LoadError`] saying exactly why.
 
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::cache::{CompileCache, content_hash};
-use crate::compiler::{CompileError, Compiler};
+use crate::cache::CompileCache;
+use crate::compiler::Compiler;
 use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
@@ -18,13 +19,15 @@ use crate::handler::OperationPre;
 use crate::inspect::{ComponentShape, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
-use crate::policy::{Capability, Grants, ImportProblem, ImportVerdict, Source, check_imports};
-use crate::routes::RouteConflict;
-use crate::spec::{ConfigProblem, Described, OperationSpec, RawConfig, caps};
+use crate::policy::{Capability, Grants, Source};
+use crate::spec::{Described, OperationSpec, RawConfig, caps};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
+use arsenal_engine::component::{Compilation, Contract, Kind, Linked, Pipeline, Versioned};
 use arsenal_engine::wasi::add_baseline_to_linker;
+
+pub use arsenal_engine::component::LoadError;
 
 const MIB: usize = 1024 * 1024;
 const WASM_PAGE: usize = 64 * 1024;
@@ -32,57 +35,6 @@ const WASM_PAGE: usize = 64 * 1024;
 /// `describe` calls running at once; the engine's pool keeps this many slots beyond the
 /// serving cap, so loading never takes a slot from a request.
 const CONCURRENT_DESCRIBES: usize = 8;
-
-/// Why a component was not loaded.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum LoadError {
-    #[error("invalid component: {0}")]
-    InvalidComponent(String),
-    #[error("unsupported contract version {found}; this host supports {supported}")]
-    UnsupportedContract { found: String, supported: String },
-    #[error("unsupported imports: {}", .0.iter().map(|p| format!("{} ({})", p.import, p.reason)).collect::<Vec<_>>().join(", "))]
-    UnsupportedImports(Vec<ImportProblem>),
-    #[error("invalid config: {}", .0.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; "))]
-    InvalidConfig(Vec<ConfigProblem>),
-    #[error("{0}")]
-    RouteConflict(#[from] RouteConflict),
-    #[error("operation `{0}` is already loaded")]
-    Duplicate(String),
-    #[error("no operation `{0}` is loaded")]
-    NotLoaded(String),
-    #[error("the component is operation `{found}`, not `{expected}`")]
-    NameMismatch { expected: String, found: String },
-    #[error("operation `{0}` has no earlier version to roll back to")]
-    NoEarlierVersion(String),
-    #[error("operation `{0}` has no version of its own (built in or from a directory) to restore")]
-    NothingToRestore(String),
-    #[error("{0}")]
-    CompileTimeout(String),
-    #[error("{0}")]
-    Compiler(String),
-}
-
-impl From<CompileError> for LoadError {
-    fn from(error: CompileError) -> LoadError {
-        match error {
-            CompileError::Timeout(_) => LoadError::CompileTimeout(error.to_string()),
-            CompileError::Failed(reason) => LoadError::InvalidComponent(reason),
-            CompileError::Child(_) => LoadError::Compiler(error.to_string()),
-        }
-    }
-}
-
-impl From<ShapeError> for LoadError {
-    fn from(error: ShapeError) -> LoadError {
-        match error {
-            ShapeError::UnsupportedContract { found } => LoadError::UnsupportedContract {
-                found,
-                supported: crate::policy::CONTRACT_VERSIONS.join(", "),
-            },
-            other => LoadError::InvalidComponent(other.to_string()),
-        }
-    }
-}
 
 /// A loaded, validated, ready-to-call operation. Immutable; replaced whole.
 pub struct LoadedOperation {
@@ -126,13 +78,9 @@ pub struct LoadSummary {
     pub content_hash: String,
 }
 
-/// Loads components for one engine.
+/// Loads operations for one engine.
 pub struct Loader {
-    engine: Arc<OperationEngine>,
-    linker: Linker<CallState>,
-    cache: CompileCache,
-    compiler: Arc<Compiler>,
-    grants: Grants,
+    pipeline: Pipeline<CallState>,
     limits: LimitSettings,
     host: Arc<HostFacts>,
     describes: Semaphore,
@@ -149,6 +97,13 @@ impl Loader {
         limits: LimitSettings,
         host: Arc<HostFacts>,
     ) -> wasmtime::Result<Loader> {
+        let compilation = Compilation::new(
+            engine.engine().clone(),
+            engine.recipe(),
+            cache,
+            compiler,
+            host.compile_cache.clone(),
+        );
         let mut linker = Linker::new(engine.engine());
         add_baseline_to_linker(&mut linker)?;
         arsenal_engine::guest::add_log_to_linker(&mut linker)?;
@@ -158,11 +113,7 @@ impl Loader {
         )?;
         crate::capabilities::add_to_linker(&mut linker)?;
         Ok(Loader {
-            engine,
-            linker,
-            cache,
-            compiler,
-            grants,
+            pipeline: Pipeline::new(compilation, linker, grants),
             host,
             describes: Semaphore::new(CONCURRENT_DESCRIBES),
             shelf: WarmShelf::new(
@@ -174,12 +125,12 @@ impl Loader {
     }
 
     pub fn cache(&self) -> &CompileCache {
-        &self.cache
+        self.pipeline.compilation().cache()
     }
 
     /// The compiler of code from outside the binary (shared with the worker engine).
     pub fn compiler(&self) -> &Compiler {
-        &self.compiler
+        self.pipeline.compilation().compiler()
     }
 
     /// Idle warm instances kept over all operations.
@@ -194,111 +145,13 @@ impl Loader {
         bytes: &[u8],
         source: Source,
         origin: &str,
-        overrides: impl Fn(&str) -> Option<OperationOverride>,
+        overrides: impl Fn(&str) -> Option<OperationOverride> + Sync,
     ) -> Result<LoadedOperation, LoadError> {
-        let shape = ComponentShape::read(bytes)?;
-        let contract_version = shape.contract_version()?.to_owned();
-        let capabilities = match check_imports(&shape.imports, source, &self.grants) {
-            ImportVerdict::Allowed(capabilities) => capabilities,
-            ImportVerdict::Refused(problems) => {
-                return Err(LoadError::UnsupportedImports(problems));
-            }
+        let contract = OperationContract {
+            loader: self,
+            overrides,
         };
-
-        let hash = content_hash(bytes);
-        let component = self.compile(&hash, bytes, source).await?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|error| LoadError::InvalidComponent(format!("cannot link: {error:#}")))?;
-        let pre = OperationPre::new(instance_pre, &contract_version).map_err(|error| {
-            LoadError::InvalidComponent(format!(
-                "does not implement the operation world: {error:#}"
-            ))
-        })?;
-
-        let raw = match self
-            .cache
-            .describe(&hash)
-            .and_then(|value| serde_json::from_value::<RawConfig>(value).ok())
-        {
-            Some(raw) => raw,
-            None => {
-                let raw = self.describe(&pre, origin).await?;
-                self.cache.store_describe(
-                    &hash,
-                    serde_json::to_value(&raw).expect("config serializes"),
-                );
-                raw
-            }
-        };
-        let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
-        let over = overrides(&spec.name);
-        let warm = WarmPool::new(
-            over.as_ref().and_then(|over| over.warm_instance_calls),
-            &self.shelf,
-        );
-        let limits = self.call_limits(&spec, over);
-        spec.bound_by_deadline(limits.timeout);
-        // Checked here, not by instantiating: `describe` may come from the cache, and runs
-        // before the operation's own cap is known.
-        let initial_memory = component
-            .resources_required()
-            .and_then(|resources| resources.max_initial_memory_size)
-            .map_or(0, |pages| pages as usize * WASM_PAGE);
-        if initial_memory > limits.memory_bytes {
-            return Err(LoadError::InvalidComponent(format!(
-                "its initial linear memory of {} MiB is over the memory cap of {} MiB",
-                initial_memory.div_ceil(MIB),
-                limits.memory_bytes / MIB
-            )));
-        }
-        Ok(LoadedOperation {
-            validator: ParamValidator::compile(&spec),
-            spec,
-            raw,
-            capabilities,
-            source,
-            origin: origin.to_owned(),
-            content_hash: hash,
-            contract_version,
-            limits,
-            pre,
-            warm,
-            retirement: Default::default(),
-        })
-    }
-
-    /// The compiled component: from the cache when it holds a verified entry; else
-    /// built-ins compile here, on a blocking thread (they come with the binary), and
-    /// everything else through the [`Compiler`], bounded in time and number.
-    async fn compile(
-        &self,
-        hash: &str,
-        bytes: &[u8],
-        source: Source,
-    ) -> Result<wasmtime::component::Component, LoadError> {
-        let engine = self.engine.engine().clone();
-        let cached = self.cache.cached(&engine, hash);
-        self.host.compile_cache.count(cached.is_some());
-        if let Some(component) = cached {
-            return Ok(component);
-        }
-        if source == Source::Builtin {
-            let cache = self.cache.clone();
-            let (hash, bytes) = (hash.to_owned(), bytes.to_vec());
-            // Compiling is CPU-bound and can take seconds; keep it off the async workers.
-            return tokio::task::spawn_blocking(move || cache.compile(&engine, &hash, &bytes))
-                .await
-                .map_err(|error| {
-                    LoadError::InvalidComponent(format!("compilation panicked: {error}"))
-                })?
-                .map_err(|error| LoadError::InvalidComponent(format!("{error:#}")));
-        }
-        let artifact = self.compiler.compile(self.engine.recipe(), bytes).await?;
-        self.cache.adopt(&engine, hash, &artifact).map_err(|error| {
-            LoadError::Compiler(format!("the compiled artifact is unusable: {error:#}"))
-        })
+        self.pipeline.load(&contract, bytes, source, origin).await
     }
 
     async fn describe(&self, pre: &OperationPre, origin: &str) -> Result<RawConfig, LoadError> {
@@ -372,10 +225,127 @@ impl Loader {
     }
 }
 
-impl LoadedOperation {
-    /// The version stopped being live: its requests in flight go on the drain clock and
-    /// it keeps no warm instances.
-    pub(crate) fn retire(&self) {
+/// The operation contract: the component exports `arsenal:operation/handler` at a
+/// supported version, and describes itself.
+struct OperationContract<'a, F> {
+    loader: &'a Loader,
+    /// The configured limits for an operation's name.
+    overrides: F,
+}
+
+impl<F> Contract<CallState> for OperationContract<'_, F>
+where
+    F: Fn(&str) -> Option<OperationOverride> + Sync,
+{
+    /// The contract version it was built against.
+    type Facts = String;
+    type Loaded = LoadedOperation;
+
+    fn inspect(&self, shape: &ComponentShape) -> Result<(String, Vec<String>), LoadError> {
+        let version = shape.contract_version().map_err(|error| match error {
+            ShapeError::UnsupportedContract { found } => LoadError::UnsupportedContract {
+                found,
+                supported: crate::policy::CONTRACT_VERSIONS
+                    .iter()
+                    .map(|version| (*version).to_owned())
+                    .collect(),
+            },
+            other => LoadError::InvalidComponent(other.to_string()),
+        })?;
+        Ok((version.to_owned(), shape.imports.clone()))
+    }
+
+    async fn finish(
+        &self,
+        linked: Linked<CallState, String>,
+    ) -> Result<LoadedOperation, LoadError> {
+        let loader = self.loader;
+        let contract_version = linked.facts;
+        let pre = OperationPre::new(linked.pre, &contract_version).map_err(|error| {
+            LoadError::InvalidComponent(format!(
+                "does not implement the operation world: {error:#}"
+            ))
+        })?;
+        let hash = linked.content_hash;
+        let cache = loader.cache();
+        let raw = match cache
+            .describe(&hash)
+            .and_then(|value| serde_json::from_value::<RawConfig>(value).ok())
+        {
+            Some(raw) => raw,
+            None => {
+                let raw = loader.describe(&pre, &linked.origin).await?;
+                cache.store_describe(
+                    &hash,
+                    serde_json::to_value(&raw).expect("config serializes"),
+                );
+                raw
+            }
+        };
+        let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
+        let over = (self.overrides)(&spec.name);
+        let warm = WarmPool::new(
+            over.as_ref().and_then(|over| over.warm_instance_calls),
+            &loader.shelf,
+        );
+        let limits = loader.call_limits(&spec, over);
+        spec.bound_by_deadline(limits.timeout);
+        // Checked here, not by instantiating: `describe` may come from the cache, and runs
+        // before the operation's own cap is known.
+        let initial_memory = linked
+            .component
+            .resources_required()
+            .and_then(|resources| resources.max_initial_memory_size)
+            .map_or(0, |pages| pages as usize * WASM_PAGE);
+        if initial_memory > limits.memory_bytes {
+            return Err(LoadError::InvalidComponent(format!(
+                "its initial linear memory of {} MiB is over the memory cap of {} MiB",
+                initial_memory.div_ceil(MIB),
+                limits.memory_bytes / MIB
+            )));
+        }
+        Ok(LoadedOperation {
+            validator: ParamValidator::compile(&spec),
+            spec,
+            raw,
+            capabilities: linked.capabilities,
+            source: linked.source,
+            origin: linked.origin,
+            content_hash: hash,
+            contract_version,
+            limits,
+            pre,
+            warm,
+            retirement: Default::default(),
+        })
+    }
+}
+
+impl Versioned for LoadedOperation {
+    const KIND: Kind = Kind::Operation;
+
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn version(&self) -> &str {
+        &self.spec.version
+    }
+
+    fn content_hash(&self) -> &str {
+        &self.content_hash
+    }
+
+    fn source(&self) -> Source {
+        self.source
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Its requests in flight go on the drain clock and it keeps no warm instances.
+    fn retire(&self) {
         if self.retirement.retire()
             && let Some(pool) = &self.warm
         {
@@ -383,16 +353,17 @@ impl LoadedOperation {
         }
     }
 
-    /// The version is live again (a rollback to it): off the drain clock, keeping warm
-    /// instances again.
-    pub(crate) fn reinstate(&self) {
+    /// Off the drain clock, keeping warm instances again.
+    fn reinstate(&self) {
         if self.retirement.reinstate()
             && let Some(pool) = &self.warm
         {
             pool.reinstate();
         }
     }
+}
 
+impl LoadedOperation {
     pub fn summary(&self) -> LoadSummary {
         LoadSummary {
             name: self.spec.name.clone(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::write_atomically;
+use arsenal_engine::component::Kind;
 
 /// The manifest: what the admin API changed, for operations and for worker components.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +19,16 @@ pub(crate) struct Manifest {
     pub(crate) operations: Kept,
     #[serde(default)]
     pub(crate) workers: Kept,
+}
+
+impl Manifest {
+    /// What is kept of the components of `kind`.
+    pub(crate) fn of_kind(&mut self, kind: Kind) -> &mut Kept {
+        match kind {
+            Kind::Operation => &mut self.operations,
+            Kind::Worker => &mut self.workers,
+        }
+    }
 }
 
 /// One kind of component changed through the admin API, by name.

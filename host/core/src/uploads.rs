@@ -1,14 +1,15 @@
-//! Keeping what the admin API changes: each change is recorded in the state directory's
-//! manifest (see `state`), and replayed when the host starts, after the built-ins and
-//! configured directories, so the server comes back in the same state.
+//! Keeping what the admin API changes: each change to a component of either kind is
+//! recorded in the state directory's manifest (see `state`), and replayed when the host
+//! starts, after the built-ins and configured directories, so the server comes back in
+//! the same state.
 
 use std::sync::Mutex;
 
+use arsenal_engine::component::{Kind, LoadError, Put, Swapped, Versioned};
+
 use crate::host::{Host, LoadProblem};
-use crate::loader::{LoadError, LoadedOperation};
+use crate::lifecycle::Lifecycle;
 use crate::policy::Source;
-use crate::registry::Swapped;
-use crate::runtime::WorkerCode;
 use crate::state::{Kept, Manifest, StateDir};
 
 /// A history entry for a version that loads at start on its own (built-in or directory).
@@ -22,36 +23,40 @@ pub struct Uploads {
     keep: usize,
 }
 
-/// One change made through the admin API.
-pub enum Change<'a> {
-    Added(&'a LoadedOperation, &'a [u8]),
-    Replaced(&'a Swapped, &'a [u8]),
-    RolledBack(&'a Swapped),
+/// One change made through the admin API to a component `T`.
+pub enum Change<'a, T> {
+    /// Loaded under a name not loaded, from these bytes.
+    Added(&'a T, &'a [u8]),
+    /// Made live in place of another version, from these bytes.
+    Replaced(&'a Swapped<T>, &'a [u8]),
+    RolledBack(&'a Swapped<T>),
     Removed(&'a str),
     /// An unloaded name made live again at the version it has on its own.
     Restored(&'a str),
-    /// A worker component loaded under a name, and the version it replaced.
-    WorkerLoaded(&'a WorkerCode, Option<&'a WorkerCode>, &'a [u8]),
-    /// A worker returned to the version given.
-    WorkerRolledBack(&'a WorkerCode),
-    WorkerRemoved(&'a str),
 }
 
-fn hash_of(operation: &LoadedOperation) -> &str {
-    kept_as(operation.source, &operation.content_hash)
+impl<'a, T> Change<'a, T> {
+    /// The change a `put` made, if it made one.
+    pub fn of_put(put: &'a Put<T>, bytes: &'a [u8]) -> Option<Change<'a, T>> {
+        match put {
+            Put::Added(added) => Some(Change::Added(added, bytes)),
+            Put::Replaced(swapped) => Some(Change::Replaced(swapped, bytes)),
+            Put::Unchanged(_) | Put::Disabled(_) => None,
+        }
+    }
 }
 
 /// How a version is named in the manifest: uploads by content hash; what loads at start
 /// on its own (built-in or from a directory) as `base`.
-fn kept_as(source: Source, hash: &str) -> &str {
-    match source {
-        Source::Upload => hash,
+fn kept_as<T: Versioned>(version: &T) -> &str {
+    match version.source() {
+        Source::Upload => version.content_hash(),
         Source::Builtin | Source::Directory => BASE,
     }
 }
 
-fn uploaded(source: Source, hash: &str) -> Option<&str> {
-    (source == Source::Upload).then_some(hash)
+fn uploaded<T: Versioned>(version: &T) -> Option<&str> {
+    (version.source() == Source::Upload).then_some(version.content_hash())
 }
 
 impl Uploads {
@@ -66,105 +71,84 @@ impl Uploads {
     }
 
     /// Record a change; the state on disk is the old one or the new one, never a mix.
-    pub fn record(&self, change: Change<'_>) -> std::io::Result<()> {
+    pub fn record<T: Versioned>(&self, change: Change<'_, T>) -> std::io::Result<()> {
         let mut manifest = self.manifest.lock().unwrap_or_else(|p| p.into_inner());
         let mut next = manifest.clone();
+        let kept = next.of_kind(T::KIND);
         match change {
-            Change::Added(operation, bytes) => {
-                self.dir.store_component(&operation.content_hash, bytes)?;
-                let hash = &operation.content_hash;
-                next.operations
-                    .put(&operation.spec.name, hash, None, self.keep);
+            Change::Added(live, bytes) => {
+                self.dir.store_component(live.content_hash(), bytes)?;
+                kept.put(live.name(), live.content_hash(), None, self.keep);
             }
             Change::Replaced(swapped, bytes) => {
-                let hash = &swapped.live.content_hash;
-                self.dir.store_component(hash, bytes)?;
-                let previous = hash_of(&swapped.previous);
-                next.operations
-                    .put(&swapped.live.spec.name, hash, Some(previous), self.keep);
+                let live = &swapped.live;
+                self.dir.store_component(live.content_hash(), bytes)?;
+                let previous = kept_as(&*swapped.previous);
+                kept.put(live.name(), live.content_hash(), Some(previous), self.keep);
             }
             Change::RolledBack(swapped) => {
                 let live = &swapped.live;
-                next.operations
-                    .rolled_back(&live.spec.name, uploaded(live.source, &live.content_hash));
+                kept.rolled_back(live.name(), uploaded(&**live));
             }
-            Change::Removed(name) => next.operations.removed(name),
-            Change::Restored(name) => next.operations.restored(name),
-            Change::WorkerLoaded(code, previous, bytes) => {
-                self.dir.store_component(code.content_hash(), bytes)?;
-                // The engine keeps a replaced version only when it differs.
-                let previous = previous
-                    .filter(|previous| previous.version() != code.version())
-                    .map(|previous| kept_as(previous.source(), previous.content_hash()));
-                next.workers
-                    .put(code.name(), code.content_hash(), previous, self.keep);
-            }
-            Change::WorkerRolledBack(live) => next
-                .workers
-                .rolled_back(live.name(), uploaded(live.source(), live.content_hash())),
-            Change::WorkerRemoved(name) => next.workers.removed(name),
+            Change::Removed(name) => kept.removed(name),
+            Change::Restored(name) => kept.restored(name),
         }
         self.dir.save(&next)?;
         *manifest = next;
         Ok(())
     }
 
-    /// Bring the registry to the recorded state. A version that no longer loads is
-    /// reported and skipped; the rest still come back.
+    /// Bring the host to the recorded state. A version that no longer loads is reported
+    /// and skipped; the rest still come back.
     pub(crate) async fn replay(&self, host: &Host) -> Vec<LoadProblem> {
         let manifest = self
             .manifest
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let registry = host.registry();
         let mut problems = Vec::new();
-        for name in &manifest.operations.unloaded {
-            match registry.remove(name).await {
-                Ok(_) | Err(LoadError::NotLoaded(_)) => {}
-                Err(error) => problems.push(problem(name, error)),
-            }
-        }
-        for (name, hash) in in_order(&manifest.operations) {
-            let outcome = match self.stored(hash) {
-                Ok(bytes) if registry.snapshot().get(name).is_some() => registry
-                    .replace(name, &bytes, Source::Upload, ORIGIN)
-                    .await
-                    .map(|_| ()),
-                Ok(bytes) => registry
-                    .add(&bytes, Source::Upload, ORIGIN)
-                    .await
-                    .map(|_| ()),
-                Err(error) => Err(error),
-            };
-            if let Err(error) = outcome {
-                problems.push(problem(name, error));
-            }
-        }
-        for name in manifest.operations.live.keys() {
-            registry.trim_history(name, manifest.operations.kept(name));
-        }
-        let workers = host.workers();
-        for name in &manifest.workers.unloaded {
-            workers.unload(name);
-        }
-        for (name, hash) in in_order(&manifest.workers) {
-            let outcome = match self.stored(hash) {
-                Ok(bytes) => workers
-                    .load(name, &bytes, Source::Upload)
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| LoadError::InvalidComponent(error.to_string())),
-                Err(error) => Err(error),
-            };
-            if let Err(error) = outcome {
-                problems.push(problem(&format!("worker:{name}"), error));
-            }
-        }
-        for name in manifest.workers.live.keys() {
-            workers.trim_history(name, manifest.workers.kept(name));
-        }
+        self.replay_kind(&**host.registry(), &manifest.operations, &mut problems)
+            .await;
+        self.replay_kind(host.workers(), &manifest.workers, &mut problems)
+            .await;
         problems
+    }
+
+    /// Bring the components of one kind to what `kept` recorded: the names unloaded
+    /// unloaded, each name's uploads loaded in turn (rebuilding its history), the history
+    /// cut to what was recorded.
+    async fn replay_kind<L: Lifecycle>(
+        &self,
+        lifecycle: &L,
+        kept: &Kept,
+        problems: &mut Vec<LoadProblem>,
+    ) {
+        let versions = lifecycle.versions();
+        let kind = <L::Set as arsenal_engine::component::LiveSet>::Item::KIND;
+        for name in &kept.unloaded {
+            match versions.remove(name) {
+                Ok(_) | Err(LoadError::NotLoaded { .. }) => {}
+                Err(error) => problems.push(problem(kind, name, error)),
+            }
+        }
+        for (name, hash) in in_order(kept) {
+            let outcome = match self.stored(hash) {
+                Ok(bytes) => match lifecycle
+                    .prepare(name, &bytes, Source::Upload, ORIGIN)
+                    .await
+                {
+                    Ok(version) => versions.put(version).map(drop),
+                    Err(error) => Err(error),
+                },
+                Err(error) => Err(error),
+            };
+            if let Err(error) = outcome {
+                problems.push(problem(kind, name, error));
+            }
+        }
+        for name in kept.live.keys() {
+            versions.trim_history(name, kept.kept(name));
+        }
     }
 
     fn stored(&self, hash: &str) -> Result<Vec<u8>, LoadError> {
@@ -186,10 +170,11 @@ fn in_order(kept: &Kept) -> impl Iterator<Item = (&String, &String)> {
     })
 }
 
-fn problem(name: &str, error: LoadError) -> LoadProblem {
-    tracing::error!(operation = name, %error, "a kept operation did not come back");
-    LoadProblem {
-        origin: format!("state:{name}"),
-        error,
-    }
+fn problem(kind: Kind, name: &str, error: LoadError) -> LoadProblem {
+    tracing::error!(%kind, name, %error, "a kept component did not come back");
+    let origin = match kind {
+        Kind::Operation => format!("state:{name}"),
+        Kind::Worker => format!("state:worker:{name}"),
+    };
+    LoadProblem { origin, error }
 }

@@ -148,7 +148,7 @@ async fn apply(registry: &Registry, path: &Path) -> WatchEvent {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             // Gone with its file: no longer a version to restore its name to.
-            registry.forget_base_from(&origin);
+            registry.versions().forget_base_from(&origin);
             let from_file = registry
                 .snapshot()
                 .operations()
@@ -158,7 +158,7 @@ async fn apply(registry: &Registry, path: &Path) -> WatchEvent {
             let Some(name) = from_file else {
                 return refused(path, "deleted, and no operation was loaded from it");
             };
-            return match registry.remove(&name).await {
+            return match registry.versions().remove(&name) {
                 Ok(_) => WatchEvent::Unloaded {
                     name,
                     path: path.to_owned(),

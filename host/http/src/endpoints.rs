@@ -19,11 +19,11 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use http::Method;
 use serde_json::Value;
 
+use super::admin::{Operations, Workers};
 use super::auth::Gate;
 use super::error::ErrorCode;
 use super::{
-    admin, admin_workers, audit, audit_log, auth, batch, catalog, console, dispatch, events,
-    telemetry, whoami,
+    admin, audit, audit_log, auth, batch, catalog, console, dispatch, events, telemetry, whoami,
 };
 use arsenal_core::host::Host;
 use arsenal_core::registry::Catalog;
@@ -232,7 +232,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin::replace)),
+        serve: |method, _| Some(on(method, admin::put::<Operations>)),
         page: pages::admin_replace,
     },
     Endpoint {
@@ -246,7 +246,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin::unload)),
+        serve: |method, _| Some(on(method, admin::unload::<Operations>)),
         page: pages::admin_unload,
     },
     Endpoint {
@@ -255,7 +255,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         reads: Reads::Nothing,
         errors: &[OperationNotFound],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin::versions)),
+        serve: |method, _| Some(on(method, admin::versions::<Operations>)),
         page: pages::admin_versions,
     },
     Endpoint {
@@ -271,7 +271,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin::rollback)),
+        serve: |method, _| Some(on(method, admin::rollback::<Operations>)),
         page: pages::admin_rollback,
     },
     Endpoint {
@@ -287,7 +287,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin::restore)),
+        serve: |method, _| Some(on(method, admin::restore::<Operations>)),
         page: pages::admin_restore,
     },
     Endpoint {
@@ -306,7 +306,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin_workers::put)),
+        serve: |method, _| Some(on(method, admin::put::<Workers>)),
         page: pages::admin_worker_put,
     },
     Endpoint {
@@ -320,7 +320,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin_workers::unload)),
+        serve: |method, _| Some(on(method, admin::unload::<Workers>)),
         page: pages::admin_worker_unload,
     },
     Endpoint {
@@ -329,7 +329,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         reads: Reads::Nothing,
         errors: &[WorkerNotFound],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin_workers::versions)),
+        serve: |method, _| Some(on(method, admin::versions::<Workers>)),
         page: pages::admin_worker_versions,
     },
     Endpoint {
@@ -344,8 +344,23 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
             StateNotSaved,
         ],
         calls_operations: false,
-        serve: |method, _| Some(on(method, admin_workers::rollback)),
+        serve: |method, _| Some(on(method, admin::rollback::<Workers>)),
         page: pages::admin_worker_rollback,
+    },
+    Endpoint {
+        method: Method::POST,
+        path: "/api/v1/admin/workers/{name}/restore",
+        reads: Reads::Nothing,
+        errors: &[
+            NothingToRestore,
+            WorkerExists,
+            ClusterConflict,
+            ClusterUnavailable,
+            StateNotSaved,
+        ],
+        calls_operations: false,
+        serve: |method, _| Some(on(method, admin::restore::<Workers>)),
+        page: pages::admin_worker_restore,
     },
     Endpoint {
         method: Method::GET,

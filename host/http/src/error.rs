@@ -10,6 +10,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 pub(crate) use super::error_code::ErrorCode;
+use arsenal_core::component::Kind;
 use arsenal_core::invoke::{CallError, GuestFailure, OpErrorKind};
 use arsenal_core::loader::LoadError;
 use arsenal_core::validation::ValidationError;
@@ -264,13 +265,10 @@ impl From<LoadError> for ApiError {
         let message = error.to_string();
         match error {
             LoadError::InvalidComponent(_) => ApiError::new(ErrorCode::InvalidComponent, message),
-            LoadError::UnsupportedContract { found, supported } => ApiError::new(
-                ErrorCode::UnsupportedContractVersion,
-                message,
-            )
-            .with_details(
-                json!({ "found": found, "supported": supported.split(", ").collect::<Vec<_>>() }),
-            ),
+            LoadError::UnsupportedContract { found, supported } => {
+                ApiError::new(ErrorCode::UnsupportedContractVersion, message)
+                    .with_details(json!({ "found": found, "supported": supported }))
+            }
             LoadError::UnsupportedImports(problems) => {
                 ApiError::new(ErrorCode::UnsupportedImports, message)
                     .with_details(json!({ "imports": problems }))
@@ -280,15 +278,30 @@ impl From<LoadError> for ApiError {
             LoadError::RouteConflict(conflict) => {
                 ApiError::new(ErrorCode::RouteConflict, message).with_details(json!(conflict))
             }
-            LoadError::Duplicate(name) => ApiError::new(ErrorCode::OperationExists, message)
-                .with_details(json!({ "name": name })),
-            LoadError::NotLoaded(_) => ApiError::new(ErrorCode::OperationNotFound, message),
-            LoadError::NameMismatch { expected, found } => {
-                ApiError::new(ErrorCode::NameMismatch, message)
-                    .with_details(json!({ "expected": expected, "found": found }))
+            LoadError::Duplicate { kind, name } => {
+                let code = match kind {
+                    Kind::Operation => ErrorCode::OperationExists,
+                    Kind::Worker => ErrorCode::WorkerExists,
+                };
+                ApiError::new(code, message).with_details(json!({ "name": name }))
             }
-            LoadError::NoEarlierVersion(_) => ApiError::new(ErrorCode::NoEarlierVersion, message),
-            LoadError::NothingToRestore(_) => ApiError::new(ErrorCode::NothingToRestore, message),
+            LoadError::NotLoaded { kind, .. } => {
+                let code = match kind {
+                    Kind::Operation => ErrorCode::OperationNotFound,
+                    Kind::Worker => ErrorCode::WorkerNotFound,
+                };
+                ApiError::new(code, message)
+            }
+            LoadError::NameMismatch {
+                expected, found, ..
+            } => ApiError::new(ErrorCode::NameMismatch, message)
+                .with_details(json!({ "expected": expected, "found": found })),
+            LoadError::NoEarlierVersion { .. } => {
+                ApiError::new(ErrorCode::NoEarlierVersion, message)
+            }
+            LoadError::NothingToRestore { .. } => {
+                ApiError::new(ErrorCode::NothingToRestore, message)
+            }
             LoadError::CompileTimeout(_) => ApiError::new(ErrorCode::CompileTimeout, message),
             LoadError::Compiler(_) => {
                 tracing::error!(error = %message, "the compiler failed");

@@ -72,6 +72,8 @@ error_codes! {
         "The component's route is already served by another operation."),
     OperationExists = ("operation_exists", CONFLICT,
         "An operation of this name is loaded already; replace it with `PUT`."),
+    WorkerExists = ("worker_exists", CONFLICT,
+        "A worker component of this name is loaded already; replace it with `PUT`."),
     OperationDisabled = ("operation_disabled", CONFLICT,
         "The operation is disabled by configuration (`operations.disabled`)."),
     NoEarlierVersion = ("no_earlier_version", CONFLICT,

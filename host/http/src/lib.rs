@@ -4,7 +4,6 @@
 //! event stream, and one error shape everywhere.
 
 mod admin;
-mod admin_workers;
 mod audit;
 mod audit_log;
 mod auth;

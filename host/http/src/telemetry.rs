@@ -149,7 +149,7 @@ pub(crate) async fn health(
                 "loaded": {
                     "ok": true,
                     "version": operation.spec.version,
-                    "revision": arsenal_core::registry::revision(&operation),
+                    "revision": arsenal_core::registry::revision(&*operation),
                 },
                 "instantiates": instantiates,
                 "error_budget": budget,

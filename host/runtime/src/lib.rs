@@ -19,6 +19,7 @@ mod supervisor;
 mod table;
 mod trace;
 mod worker;
+mod worker_code;
 
 pub use inspection::{MailboxView, RestartError, Restarted};
 pub use mailbox::{Mailbox, QueuedMessage};
@@ -42,7 +43,5 @@ pub use table::{ProcessTable, SpawnError, SpawnOptions, TableLimits};
 pub use trace::{
     KindProfile, Profile, Trace, TraceError, TraceEvent, TraceKind, TraceOptions, TraceStatus,
 };
-pub use worker::{
-    Event, ExitReason, Hibernated, Loaded, Worker, WorkerCode, WorkerEngine, WorkerError,
-    WorkerLimits, supported_contract as supported_worker_contract,
-};
+pub use worker::{Event, ExitReason, Hibernated, Worker, WorkerEngine, WorkerError, WorkerLimits};
+pub use worker_code::{WorkerCode, WorkerSet, supported_contract as supported_worker_contract};

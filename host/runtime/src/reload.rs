@@ -10,7 +10,8 @@ use super::Pid;
 use super::process::Signal;
 use super::sandbox::{Sandbox, SandboxError};
 use super::table::{ProcessTable, SpawnError, SpawnOptions};
-use super::worker::{ExitReason, WorkerCode, WorkerError};
+use super::worker::{ExitReason, WorkerError};
+use super::worker_code::WorkerCode;
 
 /// The result of `run_in_sandbox`.
 #[derive(Debug, Clone)]

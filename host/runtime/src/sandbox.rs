@@ -16,7 +16,8 @@ use super::process::unix_ms;
 use super::spec_document::{self, SpecError};
 use super::supervisor::{ChildStart, SupervisorSpec};
 use super::table::{ProcessTable, SpawnError};
-use super::worker::{ExitReason, WorkerCode, WorkerLimits};
+use super::worker::{ExitReason, WorkerLimits};
+use super::worker_code::WorkerCode;
 use arsenal_engine::limits::SharedBudget;
 
 /// A sandbox's budgets.

@@ -18,7 +18,8 @@ use tokio::time::Instant;
 use super::Pid;
 use super::process::{ProcessEntry, Signal, Status};
 use super::table::{ProcessTable, SpawnError, SpawnOptions};
-use super::worker::{ExitReason, WorkerCode};
+use super::worker::ExitReason;
+use super::worker_code::WorkerCode;
 
 /// Restart history entries kept per supervisor.
 const HISTORY: usize = 100;

@@ -19,7 +19,8 @@ use super::process::{
 use super::sandbox::{Sandbox, Sandboxes};
 use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
 use super::trace::Traces;
-use super::worker::{Event, ExitReason, Worker, WorkerCode, WorkerEngine, WorkerError};
+use super::worker::{Event, ExitReason, Worker, WorkerEngine, WorkerError};
+use super::worker_code::WorkerCode;
 
 /// A process entered into the table, with its signal queue.
 pub(crate) type Registered = (Arc<ProcessEntry>, mpsc::UnboundedReceiver<Signal>);

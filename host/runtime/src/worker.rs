@@ -7,33 +7,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Instance, InstancePre, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::Store;
+use wasmtime::component::{HasSelf, Instance, Linker};
 
 use super::sandbox::Sandbox;
+use super::worker_code::{STATE_INTERFACE, WorkerCode, WorkerContract, WorkerSet};
 use crate::state::ProcessState;
 use crate::{Pid, ProcessContext, ProcessTable};
-use arsenal_engine::bindings::process::{
-    WorkerProcess, WorkerProcessIndices, arsenal::process::types as wit,
-};
+use arsenal_engine::bindings::process::{WorkerProcess, arsenal::process::types as wit};
 use arsenal_engine::cache::CompileCache;
 use arsenal_engine::compiler::Compiler;
+use arsenal_engine::component::{
+    Compilation, LiveSet, LoadError, Pipeline, Put, Upkeep, VersionStore,
+};
 use arsenal_engine::engine::{EngineRecipe, EpochTicker, WorkerPool, worker_engine};
 use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 use arsenal_engine::guest::add_log_to_linker;
-use arsenal_engine::inspect::ComponentShape;
 use arsenal_engine::limits::CallLimiter;
 use arsenal_engine::lookups::CacheLookups;
-use arsenal_engine::policy::{ImportVerdict, Source, check_imports};
+use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
 use std::sync::Weak;
-
-const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
-const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
-/// The worker interface at any version, up to the `@`.
-const WORKER_INTERFACE_UNVERSIONED: &str = "arsenal:process/worker@";
-const PROCESS_INTERFACE: &str = "arsenal:process/process@";
-const FILESYSTEM_PACKAGE: &str = "wasi:filesystem/";
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,48 +67,6 @@ pub enum WorkerError {
     NoSlot,
     #[error("the worker does not export `{STATE_INTERFACE}`, so it cannot hibernate")]
     NotStateful,
-    #[error("unsupported imports: {}", .0.join(", "))]
-    UnsupportedImports(Vec<String>),
-    #[error(
-        "unsupported contract version {found}; this host supports {}",
-        supported_contract()
-    )]
-    UnsupportedContract { found: String },
-    #[error("{0}")]
-    CompileTimeout(String),
-    #[error("{0}")]
-    Compiler(String),
-}
-
-impl From<arsenal_engine::compiler::CompileError> for WorkerError {
-    fn from(error: arsenal_engine::compiler::CompileError) -> WorkerError {
-        use arsenal_engine::compiler::CompileError;
-        match error {
-            CompileError::Timeout(_) => WorkerError::CompileTimeout(error.to_string()),
-            CompileError::Failed(reason) => WorkerError::InvalidComponent(reason),
-            CompileError::Child(_) => WorkerError::Compiler(error.to_string()),
-        }
-    }
-}
-
-/// The worker contract version this host accepts.
-pub fn supported_contract() -> &'static str {
-    WORKER_INTERFACE
-        .strip_prefix(WORKER_INTERFACE_UNVERSIONED)
-        .expect("the worker interface is versioned")
-}
-
-/// What a worker component offers, read before it is compiled.
-#[derive(Debug, Clone, Copy)]
-struct Checked {
-    stateful: bool,
-    uses_filesystem: bool,
-}
-
-/// A worker made live by [`WorkerEngine::load`], and the version it replaced.
-pub struct Loaded {
-    pub code: Arc<WorkerCode>,
-    pub previous: Option<Arc<WorkerCode>>,
 }
 
 impl From<GuestFailure> for WorkerError {
@@ -219,50 +171,43 @@ impl Event {
     }
 }
 
-/// The engine and linker for workers.
+/// The engine, linker and live components of workers.
 pub struct WorkerEngine {
-    /// Loaded worker components by name.
-    loaded: std::sync::RwLock<std::collections::BTreeMap<String, Arc<WorkerCode>>>,
-    /// Earlier versions of each worker, oldest first, for rollback.
-    history: std::sync::Mutex<
-        std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
-    >,
+    /// The worker components by name, with their earlier versions.
+    versions: VersionStore<WorkerSet>,
     /// The engine, made when the first worker is compiled (see [`WorkerRuntime`]).
     runtime: std::sync::OnceLock<WorkerRuntime>,
     /// Held while the runtime is being made, so it is made once.
     making: std::sync::Mutex<()>,
+    /// The runtime's compile cache, once made: versions dropped leave it.
+    cache: Arc<std::sync::OnceLock<CompileCache>>,
     pool: WorkerPool,
     tick: Duration,
     cache_root: Option<std::path::PathBuf>,
     compiler: Arc<Compiler>,
-    /// Earlier versions kept per worker for rollback.
-    versions_kept: usize,
     /// Compile-cache lookups of worker components, counted with the host's.
     lookups: Arc<CacheLookups>,
     grants: arsenal_engine::policy::Grants,
     limits: WorkerLimits,
 }
 
-/// The worker engine proper, its linker and its compile cache. Made when the first worker
-/// is compiled rather than with the host: reserving the pool's slots costs one `mprotect`
-/// per fiber stack's guard page, which a host that runs no workers, or has not yet,
-/// should not pay at start.
+/// The worker engine proper with its component pipeline (linker and compile cache). Made
+/// when the first worker is compiled rather than with the host: reserving the pool's
+/// slots costs one `mprotect` per fiber stack's guard page, which a host that runs no
+/// workers, or has not yet, should not pay at start.
 struct WorkerRuntime {
-    engine: Engine,
-    linker: Linker<ProcessState>,
-    cache: CompileCache,
+    pipeline: Pipeline<ProcessState>,
     _ticker: EpochTicker,
 }
 
 impl WorkerRuntime {
-    fn new(
-        pool: WorkerPool,
-        tick: Duration,
-        cache_root: Option<&std::path::Path>,
-    ) -> wasmtime::Result<WorkerRuntime> {
-        let (engine, ticker) = worker_engine(pool, tick)?;
-        let cache = CompileCache::new(cache_root, &arsenal_engine::engine::fingerprint(&engine));
-        let mut linker = Linker::new(&engine);
+    fn new(engine: &WorkerEngine) -> wasmtime::Result<WorkerRuntime> {
+        let (wasm, ticker) = worker_engine(engine.pool, engine.tick)?;
+        let cache = CompileCache::new(
+            engine.cache_root.as_deref(),
+            &arsenal_engine::engine::fingerprint(&wasm),
+        );
+        let mut linker = Linker::new(&wasm);
         add_baseline_to_linker(&mut linker)?;
         arsenal_engine::wasi::add_filesystem_to_linker(&mut linker)?;
         arsenal_engine::bindings::process::arsenal::process::types::add_to_linker::<
@@ -274,56 +219,22 @@ impl WorkerRuntime {
             HasSelf<ProcessState>,
         >(&mut linker, |state| state)?;
         add_log_to_linker(&mut linker)?;
+        // What a compiler child process builds its engine from: this engine's settings.
+        let recipe = EngineRecipe::Workers {
+            max_memory_bytes: engine.pool.max_memory_bytes,
+        };
+        let compilation = Compilation::new(
+            wasm,
+            recipe,
+            cache.clone(),
+            engine.compiler.clone(),
+            engine.lookups.clone(),
+        );
+        let _ = engine.cache.set(cache);
         Ok(WorkerRuntime {
-            engine,
-            linker,
-            cache,
+            pipeline: Pipeline::new(compilation, linker, engine.grants.clone()),
             _ticker: ticker,
         })
-    }
-}
-
-/// A compiled worker component, shared by every process running it.
-pub struct WorkerCode {
-    name: String,
-    version: String,
-    /// Hex SHA-256 of the component bytes.
-    content_hash: String,
-    source: Source,
-    instance_pre: InstancePre<ProcessState>,
-    /// Where the worker interface's exports are, found once: bindgen's
-    /// `WorkerProcess::new` looks them up by name again for every instance.
-    indices: WorkerProcessIndices,
-    stateful: bool,
-    /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
-    uses_filesystem: bool,
-}
-
-impl WorkerCode {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-
-    pub fn content_hash(&self) -> &str {
-        &self.content_hash
-    }
-
-    pub fn source(&self) -> Source {
-        self.source
-    }
-
-    /// Whether the worker exports `state` (can hibernate and upgrade with its state).
-    pub fn is_stateful(&self) -> bool {
-        self.stateful
-    }
-
-    /// Whether the worker imports `wasi:filesystem`.
-    pub fn uses_filesystem(&self) -> bool {
-        self.uses_filesystem
     }
 }
 
@@ -343,11 +254,25 @@ impl WorkerEngine {
         versions_kept: usize,
     ) -> WorkerEngine {
         let max_memory_bytes = limits.memory_bytes.max(1 << 20);
+        let cache: Arc<std::sync::OnceLock<CompileCache>> = Arc::default();
+        let dropped = {
+            let cache = cache.clone();
+            move |hash: &str| {
+                // Code that was compiled was compiled by the runtime, so its cache exists.
+                if let Some(cache) = cache.get() {
+                    cache.remove(hash);
+                }
+            }
+        };
+        let upkeep = Upkeep {
+            dropped: Box::new(dropped),
+            ..Upkeep::default()
+        };
         WorkerEngine {
-            loaded: Default::default(),
-            history: Default::default(),
+            versions: VersionStore::new(versions_kept, Vec::new(), upkeep),
             runtime: std::sync::OnceLock::new(),
             making: std::sync::Mutex::new(()),
+            cache,
             pool: WorkerPool {
                 slots,
                 max_memory_bytes,
@@ -356,23 +281,15 @@ impl WorkerEngine {
             tick,
             cache_root: cache_root.map(std::path::Path::to_path_buf),
             compiler,
-            versions_kept,
             lookups,
             grants,
             limits,
         }
     }
 
-    /// What a compiler child process builds its engine from: this engine's settings.
-    fn recipe(&self) -> EngineRecipe {
-        EngineRecipe::Workers {
-            max_memory_bytes: self.pool.max_memory_bytes,
-        }
-    }
-
     /// The runtime, made on first use. Making it blocks for as long as reserving the pool
     /// takes (once per host).
-    fn runtime(&self) -> Result<&WorkerRuntime, WorkerError> {
+    fn runtime(&self) -> Result<&WorkerRuntime, LoadError> {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
@@ -380,284 +297,59 @@ impl WorkerEngine {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime);
         }
-        let runtime = WorkerRuntime::new(self.pool, self.tick, self.cache_root.as_deref())
-            .map_err(|error| {
-                WorkerError::Compiler(format!("the worker engine cannot be made: {error:#}"))
-            })?;
+        let runtime = WorkerRuntime::new(self).map_err(|error| {
+            LoadError::Compiler(format!("the worker engine cannot be made: {error:#}"))
+        })?;
         Ok(self.runtime.get_or_init(|| runtime))
     }
 
-    /// Check and compile a worker component here and now (through the cache): for
-    /// built-in and trusted code. Uploaded code goes through [`WorkerEngine::load`].
-    pub fn compile(
-        &self,
-        name: &str,
-        version: &str,
-        bytes: &[u8],
-        source: Source,
-    ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let checked = self.check(bytes, source)?;
-        let hash = arsenal_engine::cache::content_hash(bytes);
-        let runtime = self.runtime()?;
-        let (component, _hit) = runtime
-            .cache
-            .component(&runtime.engine, &hash, bytes)
-            .map_err(|error| WorkerError::InvalidComponent(format!("{error:#}")))?;
-        self.link(name, version, &hash, source, component, checked)
-    }
-
-    /// Its imports must be the baseline plus the `process` interface (and `wasi:filesystem`,
-    /// checked when it starts), and it must export the worker interface.
-    fn check(&self, bytes: &[u8], source: Source) -> Result<Checked, WorkerError> {
-        let invalid = |message: String| WorkerError::InvalidComponent(message);
-        let shape = ComponentShape::read(bytes).map_err(|error| invalid(error.to_string()))?;
-        if !shape
-            .exports
-            .iter()
-            .any(|export| export == WORKER_INTERFACE)
-        {
-            // Built against another version of the contract: say which, and which this
-            // host takes.
-            if let Some(found) = shape
-                .exports
-                .iter()
-                .find_map(|export| export.strip_prefix(WORKER_INTERFACE_UNVERSIONED))
-            {
-                return Err(WorkerError::UnsupportedContract {
-                    found: found.to_owned(),
-                });
-            }
-            return Err(invalid(format!("it does not export `{WORKER_INTERFACE}`")));
-        }
-        // The `process` interface is every worker's own baseline (never an operation's);
-        // `wasi:filesystem` is checked when the worker starts (a sandbox must grant it).
-        let uses_filesystem = shape
-            .imports
-            .iter()
-            .any(|import| import.starts_with(FILESYSTEM_PACKAGE));
-        let imports: Vec<String> = shape
-            .imports
-            .iter()
-            .filter(|import| {
-                !import.starts_with(PROCESS_INTERFACE) && !import.starts_with(FILESYSTEM_PACKAGE)
-            })
-            .cloned()
-            .collect();
-        if let ImportVerdict::Refused(problems) = check_imports(&imports, source, &self.grants) {
-            return Err(WorkerError::UnsupportedImports(
-                problems
-                    .iter()
-                    .map(|p| format!("{} ({})", p.import, p.reason))
-                    .collect(),
-            ));
-        }
-        Ok(Checked {
-            stateful: shape.exports.iter().any(|export| export == STATE_INTERFACE),
-            uses_filesystem,
-        })
-    }
-
-    fn link(
-        &self,
-        name: &str,
-        version: &str,
-        hash: &str,
-        source: Source,
-        component: wasmtime::component::Component,
-        checked: Checked,
-    ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let invalid = |message: String| WorkerError::InvalidComponent(message);
-        let instance_pre = self
-            .runtime()?
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|error| invalid(format!("cannot link: {error:#}")))?;
-        let indices = WorkerProcessIndices::new(&instance_pre)
-            .map_err(|error| invalid(format!("{error:#}")))?;
-        Ok(Arc::new(WorkerCode {
-            name: name.to_owned(),
-            version: version.to_owned(),
-            content_hash: hash.to_owned(),
-            source,
-            instance_pre,
-            indices,
-            stateful: checked.stateful,
-            uses_filesystem: checked.uses_filesystem,
-        }))
-    }
-
-    /// Check and compile a worker (built-ins here, anything else through the bounded
-    /// compiler, both through the cache) and make it available under `name`, replacing
-    /// the live version for processes started from now on. Its version is the start of
-    /// its content hash. Returns the new code and the version it replaced.
-    pub async fn load(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        source: Source,
-    ) -> Result<Loaded, WorkerError> {
-        let code = self.prepare(name, bytes, source).await?;
-        Ok(self.install(code))
-    }
-
-    /// Check and compile a worker component for `name` without making it available: the
-    /// first half of [`WorkerEngine::load`], split so a caller can order installations
-    /// (and what it records of them) without holding anything while the code compiles.
+    /// Check and compile a worker component for `name` through the component pipeline,
+    /// without making it live. Its version is the start of its content hash.
     pub async fn prepare(
         &self,
         name: &str,
         bytes: &[u8],
         source: Source,
-    ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let hash = arsenal_engine::cache::content_hash(bytes);
-        let version = hash[..12].to_owned();
-        Ok(if source == Source::Builtin {
-            self.compile(name, &version, bytes, source)?
-        } else {
-            let checked = self.check(bytes, source)?;
-            let runtime = self.runtime()?;
-            let cached = runtime.cache.cached(&runtime.engine, &hash);
-            self.lookups.count(cached.is_some());
-            let component = match cached {
-                Some(component) => component,
-                None => {
-                    let artifact = self.compiler.compile(self.recipe(), bytes).await?;
-                    runtime
-                        .cache
-                        .adopt(&runtime.engine, &hash, &artifact)
-                        .map_err(|error| {
-                            WorkerError::Compiler(format!(
-                                "the compiled artifact is unusable: {error:#}"
-                            ))
-                        })?
-                }
-            };
-            self.link(name, &version, &hash, source, component, checked)?
-        })
+        origin: &str,
+    ) -> Result<Arc<WorkerCode>, LoadError> {
+        let contract = WorkerContract { name };
+        self.runtime()?
+            .pipeline
+            .load(&contract, bytes, source, origin)
+            .await
     }
 
-    /// Make prepared code available under its name, replacing the live version for
-    /// processes started from now on; the second half of [`WorkerEngine::load`].
-    pub fn install(&self, code: Arc<WorkerCode>) -> Loaded {
-        let name = code.name.as_str();
-        let previous = self
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), code.clone());
-        if let Some(previous) = previous
-            .as_ref()
-            .filter(|previous| previous.version != code.version)
-        {
-            let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-            let kept = history.entry(name.to_owned()).or_default();
-            kept.push_back(previous.clone());
-            let excess = kept.len().saturating_sub(self.versions_kept);
-            let dropped: Vec<_> = kept.drain(..excess).collect();
-            for dropped in dropped {
-                self.forget(&dropped, &history);
-            }
-        }
-        tracing::info!(worker = name, version = %code.version, "worker loaded");
-        Loaded { code, previous }
-    }
-
-    /// Drop the compile cache entry of a version no longer kept, unless another loaded or
-    /// kept worker has the same code, or it came with the binary.
-    fn forget(
+    /// Prepare a worker and make it live under `name`, replacing the live version for
+    /// processes started from now on.
+    pub async fn load(
         &self,
-        dropped: &WorkerCode,
-        history: &std::collections::HashMap<String, std::collections::VecDeque<Arc<WorkerCode>>>,
-    ) {
-        if dropped.source == Source::Builtin {
-            return;
-        }
-        let hash = &dropped.content_hash;
-        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-        let in_use = loaded.values().any(|code| code.content_hash == *hash)
-            || history
-                .values()
-                .flatten()
-                .any(|code| code.content_hash == *hash);
-        // Code that was compiled was compiled by the runtime, so it exists.
-        if let (false, Some(runtime)) = (in_use, self.runtime.get()) {
-            runtime.cache.remove(hash);
-        }
+        name: &str,
+        bytes: &[u8],
+        source: Source,
+        origin: &str,
+    ) -> Result<Put<WorkerCode>, LoadError> {
+        let code = self.prepare(name, bytes, source, origin).await?;
+        self.versions.put(code)
     }
 
-    /// Return `name` to its previous version (for processes started or upgraded from now
-    /// on); `None` when no earlier version is kept.
-    pub fn rollback(&self, name: &str) -> Option<Arc<WorkerCode>> {
-        let earlier = self
-            .history
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(name)?
-            .pop_back()?;
-        let dropped = self
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), earlier.clone());
-        if let Some(dropped) = dropped {
-            let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-            self.forget(&dropped, &history);
-        }
-        tracing::info!(worker = name, version = %earlier.version, "worker rolled back");
-        Some(earlier)
-    }
-
-    /// Stop offering `name` to new processes; running ones keep their code.
-    pub fn unload(&self, name: &str) -> Option<Arc<WorkerCode>> {
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let earlier = history.remove(name).unwrap_or_default();
-        let removed = self
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        for dropped in earlier.iter().chain(removed.as_ref()) {
-            self.forget(dropped, &history);
-        }
-        if removed.is_some() {
-            tracing::info!(worker = name, "worker unloaded");
-        }
-        removed
-    }
-
-    /// Keep at most `len` earlier versions of `name`, dropping the oldest (the state
-    /// replay's way to end with the history it recorded; see `Registry::trim_history`).
-    pub fn trim_history(&self, name: &str, len: usize) {
-        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(kept) = history.get_mut(name) {
-            let excess = kept.len().saturating_sub(len);
-            kept.drain(..excess);
-        }
-    }
-
-    /// The loaded version of `name` and the earlier ones kept, newest first.
-    pub fn versions(&self, name: &str) -> Option<Vec<Arc<WorkerCode>>> {
-        let live = self.get(name)?;
-        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let earlier = history.get(name).into_iter().flatten().rev().cloned();
-        Some(std::iter::once(live).chain(earlier).collect())
+    /// The worker components live, with their history: load, replace, roll back, unload,
+    /// restore.
+    pub fn versions(&self) -> &VersionStore<WorkerSet> {
+        &self.versions
     }
 
     /// A loaded worker by name.
     pub fn get(&self, name: &str) -> Option<Arc<WorkerCode>> {
-        self.loaded
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
+        self.versions.get(name)
     }
 
     /// Loaded workers: name and version.
     pub fn list(&self) -> Vec<(String, String)> {
-        let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-        loaded
+        self.versions
+            .snapshot()
+            .items()
             .iter()
-            .map(|(name, code)| (name.clone(), code.version.clone()))
+            .map(|code| (code.name.clone(), code.version.clone()))
             .collect()
     }
 
@@ -830,7 +522,7 @@ impl Worker {
 
     /// The worker's state as its `snapshot` export gives it; the worker keeps running.
     pub async fn snapshot(&mut self) -> Result<Vec<u8>, WorkerError> {
-        if !self.code.stateful {
+        if !self.code.is_stateful() {
             return Err(WorkerError::NotStateful);
         }
         let func = self.state_func("snapshot")?;
@@ -867,7 +559,7 @@ impl Worker {
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
     ) -> Result<Worker, WorkerError> {
-        if !code.stateful {
+        if !code.is_stateful() {
             return Err(WorkerError::NotStateful);
         }
         let state = self.snapshot().await?;

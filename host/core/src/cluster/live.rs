@@ -27,11 +27,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::node::Cluster;
-use super::objects::{ComponentKind, Missing};
-use crate::loader::LoadedOperation;
+use super::objects::Missing;
+use crate::lifecycle::{Item, Lifecycle};
 use crate::policy::Source;
-use crate::registry::{Added, Registry};
-use crate::runtime::{WorkerCode, WorkerEngine};
+use crate::registry::Registry;
+use crate::runtime::WorkerEngine;
+use arsenal_engine::component::{Kind, LoadError, Put, Versioned};
 
 const BUCKET: &str = "arsenal_live";
 
@@ -50,7 +51,7 @@ pub enum Changed {
 /// The state of one component name, cluster-wide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LiveState {
-    pub(crate) kind: ComponentKind,
+    pub(crate) kind: Kind,
     pub(crate) name: String,
     /// The content hash live; `None` once unloaded.
     pub(crate) content_hash: Option<String>,
@@ -71,7 +72,7 @@ struct Sealed {
 /// An admin change made live on this node, for every node.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveChange<'a> {
-    pub kind: ComponentKind,
+    pub kind: Kind,
     pub name: &'a str,
     pub changed: Changed,
     /// The content hash made live; `None` for an unload.
@@ -89,7 +90,7 @@ pub enum ShareError {
         .kind.name()
     )]
     Conflict {
-        kind: ComponentKind,
+        kind: Kind,
         name: String,
         revision: u64,
         origin: String,
@@ -155,7 +156,7 @@ impl Ledger {
 
 /// The bucket key of a component: `operation.<name>` or `worker.<name>`, every character
 /// of the name but letters, digits, `_` and `-` written `=XX` (a `.` would split it).
-pub(super) fn key_of(kind: ComponentKind, name: &str) -> String {
+pub(super) fn key_of(kind: Kind, name: &str) -> String {
     let mut key = format!("{}.", kind.name());
     for byte in name.bytes() {
         if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
@@ -203,157 +204,46 @@ fn step(state: &LiveState, held: &Held) -> Step {
     }
 }
 
-/// A component compiled for this node, not live yet.
-enum Prepared {
-    Operation(Box<LoadedOperation>),
-    Worker(Arc<WorkerCode>),
+/// What this node holds of `name`.
+fn held<L: Lifecycle>(lifecycle: &L, name: &str) -> Held {
+    let versions = lifecycle.versions();
+    Held {
+        versions: versions
+            .of(name)
+            .map(|versions| {
+                versions
+                    .iter()
+                    .map(|version| version.content_hash().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        restorable: versions
+            .restorable(name)
+            .map(|base| base.content_hash().to_owned()),
+    }
 }
 
-const STOPPED: &str = "the host stopped";
-
-impl Replica {
-    fn held(&self, kind: ComponentKind, name: &str) -> Held {
-        match kind {
-            ComponentKind::Operation => {
-                let Some(registry) = self.registry.upgrade() else {
-                    return Held::default();
-                };
-                Held {
-                    versions: registry
-                        .versions(name)
-                        .map(|versions| versions.iter().map(|op| op.content_hash.clone()).collect())
-                        .unwrap_or_default(),
-                    restorable: registry
-                        .restorable(name)
-                        .map(|base| base.content_hash.clone()),
-                }
-            }
-            ComponentKind::Worker => Held {
-                versions: self
-                    .workers
-                    .upgrade()
-                    .and_then(|workers| workers.versions(name))
-                    .map(|versions| {
-                        versions
-                            .iter()
-                            .map(|code| code.content_hash().to_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                restorable: None,
-            },
-        }
+/// Take a step that needs no component from elsewhere.
+fn take<L: Lifecycle>(lifecycle: &L, name: &str, step: &Step) -> Result<(), LoadError> {
+    let versions = lifecycle.versions();
+    match step {
+        Step::Nothing | Step::Load(_) => Ok(()),
+        Step::RollBack => versions.rollback(name).map(drop),
+        Step::Restore => versions.restore(name).map(drop),
+        Step::Unload => match versions.remove(name) {
+            Ok(_) | Err(LoadError::NotLoaded { .. }) => Ok(()),
+            Err(error) => Err(error),
+        },
     }
+}
 
-    async fn prepare(
-        &self,
-        kind: ComponentKind,
-        name: &str,
-        bytes: &[u8],
-        origin: &str,
-    ) -> Result<Prepared, String> {
-        match kind {
-            ComponentKind::Operation => {
-                let registry = self.registry.upgrade().ok_or(STOPPED)?;
-                let operation = registry
-                    .inspect(bytes, Source::Upload, origin)
-                    .await
-                    .map_err(|error| error.to_string())?;
-                if operation.spec.name != name {
-                    return Err(format!(
-                        "the component is operation `{}`, not `{name}`",
-                        operation.spec.name
-                    ));
-                }
-                Ok(Prepared::Operation(Box::new(operation)))
-            }
-            ComponentKind::Worker => {
-                let workers = self.workers.upgrade().ok_or(STOPPED)?;
-                workers
-                    .prepare(name, bytes, Source::Upload)
-                    .await
-                    .map(Prepared::Worker)
-                    .map_err(|error| error.to_string())
-            }
-        }
-    }
-
-    async fn install(&self, name: &str, prepared: Prepared) -> Result<(), String> {
-        match prepared {
-            Prepared::Operation(operation) => {
-                let registry = self.registry.upgrade().ok_or(STOPPED)?;
-                if registry.snapshot().get(name).is_some() {
-                    return registry
-                        .replace_loaded(name, *operation)
-                        .await
-                        .map(drop)
-                        .map_err(|error| error.to_string());
-                }
-                match registry.add_loaded(*operation).await {
-                    Ok(Added::Published(_)) => Ok(()),
-                    Ok(Added::Disabled(_)) => {
-                        Err("the operation is disabled by this node's configuration".to_owned())
-                    }
-                    Err(error) => Err(error.to_string()),
-                }
-            }
-            Prepared::Worker(code) => {
-                let workers = self.workers.upgrade().ok_or(STOPPED)?;
-                workers.install(code);
-                Ok(())
-            }
-        }
-    }
-
-    async fn roll_back(&self, kind: ComponentKind, name: &str) -> Result<(), String> {
-        match kind {
-            ComponentKind::Operation => {
-                let registry = self.registry.upgrade().ok_or(STOPPED)?;
-                registry
-                    .rollback(name)
-                    .await
-                    .map(drop)
-                    .map_err(|error| error.to_string())
-            }
-            ComponentKind::Worker => {
-                let workers = self.workers.upgrade().ok_or(STOPPED)?;
-                workers
-                    .rollback(name)
-                    .map(drop)
-                    .ok_or_else(|| format!("worker `{name}` has no earlier version here"))
-            }
-        }
-    }
-
-    async fn restore(&self, kind: ComponentKind, name: &str) -> Result<(), String> {
-        match kind {
-            ComponentKind::Operation => {
-                let registry = self.registry.upgrade().ok_or(STOPPED)?;
-                registry
-                    .restore(name)
-                    .await
-                    .map(drop)
-                    .map_err(|error| error.to_string())
-            }
-            ComponentKind::Worker => Err(format!("worker `{name}` has nothing to restore")),
-        }
-    }
-
-    async fn unload(&self, kind: ComponentKind, name: &str) -> Result<(), String> {
-        match kind {
-            ComponentKind::Operation => {
-                let registry = self.registry.upgrade().ok_or(STOPPED)?;
-                match registry.remove(name).await {
-                    Ok(_) | Err(crate::loader::LoadError::NotLoaded(_)) => Ok(()),
-                    Err(error) => Err(error.to_string()),
-                }
-            }
-            ComponentKind::Worker => {
-                let workers = self.workers.upgrade().ok_or(STOPPED)?;
-                workers.unload(name);
-                Ok(())
-            }
-        }
+/// Make a version fetched from the cluster live here.
+fn publish<L: Lifecycle>(lifecycle: &L, version: Arc<Item<L>>) -> Result<(), LoadError> {
+    match lifecycle.versions().put(version)? {
+        Put::Disabled(name) => Err(LoadError::InvalidComponent(format!(
+            "`{name}` is disabled by this node's configuration"
+        ))),
+        Put::Added(_) | Put::Replaced(_) | Put::Unchanged(_) => Ok(()),
     }
 }
 
@@ -567,42 +457,24 @@ impl Cluster {
                 return Ok(());
             }
         };
-        let origin = format!("cluster:{}", state.origin);
-        // Compile before taking the admin turn, as the admin API does.
-        let mut prepared = match step(&state, &replica.held(state.kind, &state.name)) {
-            Step::Load(hash) => Some(
-                self.fetch_and_prepare(replica, &state, &hash, &origin)
-                    .await?,
-            ),
-            _ => None,
-        };
-        let _turn = replica.turn.lock().await;
-        if self
-            .live
-            .applied(key)
-            .is_some_and(|applied| applied >= revision)
-        {
-            return Ok(());
-        }
-        // Again under the turn: what is loaded may have changed meanwhile.
-        let outcome = match step(&state, &replica.held(state.kind, &state.name)) {
-            Step::Nothing => Ok(()),
-            Step::RollBack => replica.roll_back(state.kind, &state.name).await,
-            Step::Restore => replica.restore(state.kind, &state.name).await,
-            Step::Unload => replica.unload(state.kind, &state.name).await,
-            Step::Load(hash) => {
-                let ready = match prepared.take() {
-                    Some(ready) => ready,
-                    None => {
-                        self.fetch_and_prepare(replica, &state, &hash, &origin)
-                            .await?
-                    }
-                };
-                match ready {
-                    Ok(ready) => replica.install(&state.name, ready).await,
-                    Err(error) => Err(error),
+        let outcome = match state.kind {
+            Kind::Operation => match replica.registry.upgrade() {
+                Some(registry) => {
+                    self.bring_to(&*registry, &replica.turn, key, revision, &state)
+                        .await?
                 }
-            }
+                None => return Ok(()),
+            },
+            Kind::Worker => match replica.workers.upgrade() {
+                Some(workers) => {
+                    self.bring_to(&*workers, &replica.turn, key, revision, &state)
+                        .await?
+                }
+                None => return Ok(()),
+            },
+        };
+        let Some(outcome) = outcome else {
+            return Ok(());
         };
         match outcome {
             Ok(()) => tracing::info!(
@@ -625,22 +497,65 @@ impl Cluster {
         Ok(())
     }
 
+    /// Bring `lifecycle`'s components to `state`: compile first (as the admin API does),
+    /// then, under the admin `turn`, take the step from what is loaded then. `None` when
+    /// another change applied the revision meanwhile.
+    async fn bring_to<L: Lifecycle>(
+        &self,
+        lifecycle: &L,
+        turn: &tokio::sync::Mutex<()>,
+        key: &str,
+        revision: u64,
+        state: &LiveState,
+    ) -> Result<Option<Result<(), LoadError>>, Retry> {
+        let origin = format!("cluster:{}", state.origin);
+        let mut prepared = match step(state, &held(lifecycle, &state.name)) {
+            Step::Load(hash) => Some(
+                self.fetch_and_prepare(lifecycle, state, &hash, &origin)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let _turn = turn.lock().await;
+        if self
+            .live
+            .applied(key)
+            .is_some_and(|applied| applied >= revision)
+        {
+            return Ok(None);
+        }
+        // Again under the turn: what is loaded may have changed meanwhile.
+        Ok(Some(match step(state, &held(lifecycle, &state.name)) {
+            Step::Load(hash) => {
+                let ready = match prepared.take() {
+                    Some(ready) => ready,
+                    None => {
+                        self.fetch_and_prepare(lifecycle, state, &hash, &origin)
+                            .await?
+                    }
+                };
+                ready.and_then(|version| publish(lifecycle, version))
+            }
+            other => take(lifecycle, &state.name, &other),
+        }))
+    }
+
     /// The component with `hash`, fetched and compiled; the outer error is one that may
     /// pass (NATS), the inner one is final.
-    async fn fetch_and_prepare(
+    async fn fetch_and_prepare<L: Lifecycle>(
         &self,
-        replica: &Replica,
+        lifecycle: &L,
         state: &LiveState,
         hash: &str,
         origin: &str,
-    ) -> Result<Result<Prepared, String>, Retry> {
+    ) -> Result<Result<Arc<Item<L>>, LoadError>, Retry> {
         let bytes = match self.component(hash).await {
             Ok(bytes) => bytes,
             Err(Missing::Unreachable(error)) => return Err(Retry(error)),
-            Err(missing) => return Ok(Err(missing.to_string())),
+            Err(missing) => return Ok(Err(LoadError::InvalidComponent(missing.to_string()))),
         };
-        Ok(replica
-            .prepare(state.kind, &state.name, &bytes, origin)
+        Ok(lifecycle
+            .prepare(&state.name, &bytes, Source::Upload, origin)
             .await)
     }
 }
@@ -651,7 +566,7 @@ mod tests {
 
     fn state(hash: Option<&str>) -> LiveState {
         LiveState {
-            kind: ComponentKind::Operation,
+            kind: Kind::Operation,
             name: "greet".to_owned(),
             content_hash: hash.map(str::to_owned),
             changed: Changed::Replaced,
@@ -697,13 +612,7 @@ mod tests {
 
     #[test]
     fn keys_keep_plain_names_and_escape_the_rest() {
-        assert_eq!(
-            key_of(ComponentKind::Operation, "greet_v2"),
-            "operation.greet_v2"
-        );
-        assert_eq!(
-            key_of(ComponentKind::Worker, "ledger-1.2"),
-            "worker.ledger-1=2E2"
-        );
+        assert_eq!(key_of(Kind::Operation, "greet_v2"), "operation.greet_v2");
+        assert_eq!(key_of(Kind::Worker, "ledger-1.2"), "worker.ledger-1=2E2");
     }
 }

@@ -21,4 +21,3 @@ pub(crate) use membership::{ComponentRevision, MemberView, NodeLoad, NodeStatus}
 pub(crate) use migrate::MigrateError;
 pub use node::ClusterError;
 pub use node::{Cluster, FactsProbe, ServedCalls};
-pub use objects::ComponentKind;

@@ -5,29 +5,11 @@
 //! Stored by content, a version is stored once, and a rollback names bytes already there.
 
 use async_nats::jetstream::{self, object_store};
-use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use super::node::Cluster;
 
 const BUCKET: &str = "arsenal_components";
-
-/// Which registry a component goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ComponentKind {
-    Operation,
-    Worker,
-}
-
-impl ComponentKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ComponentKind::Operation => "operation",
-            ComponentKind::Worker => "worker",
-        }
-    }
-}
 
 async fn bucket(js: &jetstream::Context) -> Result<object_store::ObjectStore, String> {
     if let Ok(store) = js.get_object_store(BUCKET).await {

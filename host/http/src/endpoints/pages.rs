@@ -422,10 +422,7 @@ pub(crate) fn admin_worker_put(_: &Catalog) -> Value {
         "parameters": [name_param("The worker's name: 1 to 128 letters, digits, `_`, `-` or `.`.")],
         "requestBody": wasm_body(),
         "responses": {
-            "200": ok("Replaced: the version now loaded and the previous one.", json!({
-                "type": "object", "required": ["live", "previous"],
-                "properties": { "live": worker_version(), "previous": worker_version() }
-            })),
+            "200": ok("Replaced (or sent again unchanged): the version now loaded and the previous one.", worker_swapped()),
             "201": ok("Loaded under a new name.", json!({
                 "type": "object", "required": ["live", "previous"],
                 "properties": { "live": worker_version(), "previous": { "type": "null" } }
@@ -451,7 +448,10 @@ pub(crate) fn admin_worker_versions(_: &Catalog) -> Value {
         "operationId": "admin_worker_versions", "summary": "A worker component's loaded version and the earlier ones kept", "tags": ["admin"],
         "parameters": [name_param("The worker's name.")],
         "responses": {
-            "200": ok("Versions, the loaded one first.", versions(worker_version()))
+            "200": ok(
+                "Versions, the loaded one first; for an unloaded name (`loaded` false), the version `restore` brings back.",
+                versions(worker_version())
+            )
         }
     })
 }
@@ -462,9 +462,19 @@ pub(crate) fn admin_worker_rollback(_: &Catalog) -> Value {
         "operationId": "admin_worker_rollback", "summary": "Return a worker component to its previous version", "tags": ["admin"],
         "parameters": [name_param("The worker's name.")],
         "responses": {
-            "200": ok("The version now loaded.", json!({
-                "type": "object", "required": ["live"], "properties": { "live": worker_version() }
-            }))
+            "200": ok("The version now loaded and the one it replaced.", worker_swapped())
+        }
+    })
+}
+
+/// `POST /api/v1/admin/workers/{name}/restore`.
+pub(crate) fn admin_worker_restore(_: &Catalog) -> Value {
+    json!({
+        "operationId": "admin_worker_restore", "summary": "Make an unloaded worker component live again at the version it has on its own", "tags": ["admin"],
+        "description": "For a worker loaded from a configured directory (`--workers`) that was unloaded: processes can start on it again, and it stays loaded across restarts. `versions` lists the version this brings back while the name is unloaded.",
+        "parameters": [name_param("The worker's name.")],
+        "responses": {
+            "200": ok("The version now loaded.", worker_version())
         }
     })
 }
@@ -603,16 +613,24 @@ fn operation_version() -> Value {
 
 /// A version of a worker component as the admin API shows it.
 fn worker_version() -> Value {
+    let text = json!({ "type": "string" });
     json!({
         "type": "object",
-        "required": ["name", "version", "stateful", "uses_filesystem", "live"],
+        "required": ["name", "version", "revision", "live", "stateful", "uses_filesystem", "source", "content_hash"],
         "properties": {
-            "name": { "type": "string" },
-            "version": { "type": "string" },
+            "name": text, "version": text, "revision": text,
+            "live": { "type": "boolean" },
             "stateful": { "type": "boolean" },
             "uses_filesystem": { "type": "boolean" },
-            "live": { "type": "boolean" }
+            "source": text, "content_hash": text
         }
+    })
+}
+
+fn worker_swapped() -> Value {
+    json!({
+        "type": "object", "required": ["live", "previous"],
+        "properties": { "live": worker_version(), "previous": worker_version() }
     })
 }
 
@@ -628,7 +646,7 @@ fn versions(version: Value) -> Value {
         "type": "object", "required": ["name", "loaded", "versions"],
         "properties": {
             "name": { "type": "string" },
-            "loaded": { "type": "boolean", "description": "False for an operation unloaded that `restore` can bring back." },
+            "loaded": { "type": "boolean", "description": "False for a name unloaded that `restore` can bring back." },
             "versions": { "type": "array", "items": version }
         }
     })

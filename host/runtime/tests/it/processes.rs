@@ -13,10 +13,10 @@ use crate::{Runtime, exit_of};
 
 const CALL: Duration = Duration::from_secs(5);
 
-fn runtime_with(
+async fn runtime_with(
     configure: impl FnOnce(&mut arsenal_engine::settings::LimitSettings),
 ) -> (Runtime, Arc<WorkerCode>) {
-    crate::counter_runtime(configure)
+    crate::counter_runtime(configure).await
 }
 
 fn named(name: &str) -> SpawnOptions {
@@ -28,7 +28,7 @@ fn named(name: &str) -> SpawnOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_and_calls_reach_a_process_by_pid_or_name() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let pid = table.spawn(code, "1", named("counter-a")).await.unwrap();
     assert_eq!(table.whereis("counter-a"), Some(pid.clone()));
@@ -51,7 +51,7 @@ async fn messages_and_calls_reach_a_process_by_pid_or_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_unique_and_valid() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table.spawn(code.clone(), "", named("only")).await.unwrap();
     assert_eq!(
@@ -66,7 +66,7 @@ async fn names_are_unique_and_valid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_gone_with_its_name() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let pid = table.spawn(code, "", named("doomed")).await.unwrap();
     let exited = exit_of(table, "doomed");
@@ -82,7 +82,7 @@ async fn a_killed_process_is_gone_with_its_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
     let b = table
@@ -128,7 +128,7 @@ async fn a_crash_propagates_along_links_unless_exits_are_trapped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let a = table.spawn(code.clone(), "", named("a")).await.unwrap();
     table
@@ -169,7 +169,7 @@ async fn a_normal_exit_does_not_take_links_along_but_kill_does_as_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_monitor_gets_a_down_message() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table
         .spawn(code.clone(), "", named("watched"))
@@ -195,7 +195,7 @@ async fn a_monitor_gets_a_down_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_mailbox_refuses_the_sender_and_loses_nothing() {
-    let (runtime, code) = runtime_with(|limits| limits.mailbox_capacity = 4);
+    let (runtime, code) = runtime_with(|limits| limits.mailbox_capacity = 4).await;
     let table = runtime.processes();
     let pid = table.spawn(code, "", named("small")).await.unwrap();
     table.suspend("small").unwrap();
@@ -230,7 +230,7 @@ async fn a_full_mailbox_refuses_the_sender_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_to_a_suspended_process_times_out() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table.spawn(code, "", named("sleepy")).await.unwrap();
     table.suspend("sleepy").unwrap();
@@ -245,7 +245,7 @@ async fn a_call_to_a_suspended_process_times_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_learns_that_the_process_crashed() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let pid = table.spawn(code, "", named("fragile")).await.unwrap();
     let result = table.call("fragile", None, "crash", CALL).await;
@@ -260,7 +260,7 @@ async fn a_caller_learns_that_the_process_crashed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table.spawn(code, "40", named("bear")).await.unwrap();
     table.send("bear", None, "inc").unwrap();
@@ -277,7 +277,7 @@ async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
 /// process for want of a slot hears why the process ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resident_workers_are_bounded_by_the_worker_slots() {
-    let (runtime, code) = runtime_with(|limits| limits.worker_slots = 2);
+    let (runtime, code) = runtime_with(|limits| limits.worker_slots = 2).await;
     let table = runtime.processes();
     let sleeper = table
         .spawn(code.clone(), "7", named("sleeper"))
@@ -305,7 +305,7 @@ async fn resident_workers_are_bounded_by_the_worker_slots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_process_hibernates_by_itself() {
-    let (runtime, code) = runtime_with(|limits| limits.idle_hibernate_ms = 20);
+    let (runtime, code) = runtime_with(|limits| limits.idle_hibernate_ms = 20).await;
     let table = runtime.processes();
     table.spawn(code, "7", named("idle")).await.unwrap();
     // Wait for the state change, bounded; nothing here sleeps to synchronise.
@@ -321,7 +321,7 @@ async fn an_idle_process_hibernates_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_send_and_call_each_other_through_the_process_import() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     let a = table.spawn(code.clone(), "5", named("a")).await.unwrap();
     table.spawn(code, "", named("b")).await.unwrap();
@@ -343,7 +343,7 @@ async fn workers_send_and_call_each_other_through_the_process_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_links_and_monitors_through_the_process_import() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table.spawn(code.clone(), "", named("a")).await.unwrap();
     table
@@ -371,7 +371,7 @@ async fn a_worker_links_and_monitors_through_the_process_import() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_delivers_an_event_to_its_process() {
-    let (runtime, code) = runtime_with(|_| {});
+    let (runtime, code) = runtime_with(|_| {}).await;
     let table = runtime.processes();
     table.spawn(code, "", named("timed")).await.unwrap();
     table.call("timed", None, "timer 5", CALL).await.unwrap();

@@ -15,8 +15,8 @@ use crate::{Runtime, crash, exit_of, settle};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn setup() -> (Runtime, Arc<WorkerCode>) {
-    crate::counter_runtime(|_| {})
+async fn setup() -> (Runtime, Arc<WorkerCode>) {
+    crate::counter_runtime(|_| {}).await
 }
 
 fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> SupervisorSpec {
@@ -34,7 +34,7 @@ fn spec(strategy: Strategy, intensity: u32, children: Vec<ChildSpec>) -> Supervi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_for_one_restarts_only_the_crashed_child() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
@@ -74,7 +74,7 @@ async fn one_for_one_restarts_only_the_crashed_child() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_resolves_once_the_replacement_runs() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
@@ -121,7 +121,7 @@ async fn restarted_resolves_once_the_replacement_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_types_follow_otp() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let child = |id: &str, restart| ChildSpec {
         restart,
@@ -178,7 +178,7 @@ async fn restart_types_follow_otp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_for_all_and_rest_for_one_restart_their_share() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let three = || {
         vec![
@@ -218,7 +218,7 @@ async fn one_for_all_and_rest_for_one_restart_their_share() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_intensity_a_supervisor_stops_its_children_and_exits() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(
@@ -247,7 +247,7 @@ async fn past_its_intensity_a_supervisor_stops_its_children_and_exits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_that_gives_up_is_restarted_by_its_parent() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let inner = spec(
         Strategy::OneForOne,
@@ -285,7 +285,7 @@ async fn a_supervisor_that_gives_up_is_restarted_by_its_parent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let stubborn = ChildSpec {
         shutdown: Shutdown::Timeout(Duration::from_millis(50)),
@@ -309,7 +309,7 @@ async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_others() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let result = table
         .start_supervisor(spec(
@@ -335,7 +335,7 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_others()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_can_be_added_restarted_and_deleted_and_flags_changed() {
-    let (runtime, code) = setup();
+    let (runtime, code) = setup().await;
     let table = runtime.processes();
     let supervisor = table
         .start_supervisor(spec(Strategy::OneForOne, 1, vec![]))

@@ -80,10 +80,11 @@ impl Runtime {
     }
 
     /// The counter worker (`arsenal-tests`' `counter-worker` example), compiled here.
-    pub(crate) fn counter(&self) -> Arc<WorkerCode> {
+    pub(crate) async fn counter(&self) -> Arc<WorkerCode> {
         let bytes = arsenal_tests::read(guests::COUNTER_WORKER);
         self.workers
-            .compile("counter", "1.0.0", &bytes, Source::Builtin)
+            .prepare("counter", &bytes, Source::Builtin, "builtin:counter")
+            .await
             .expect("the counter compiles")
     }
 }
@@ -95,11 +96,11 @@ impl Drop for Runtime {
 }
 
 /// A runtime with the test limits changed by `configure`, and the counter worker on it.
-pub(crate) fn counter_runtime(
+pub(crate) async fn counter_runtime(
     configure: impl FnOnce(&mut LimitSettings),
 ) -> (Runtime, Arc<WorkerCode>) {
     let runtime = Runtime::new(configure);
-    let code = runtime.counter();
+    let code = runtime.counter().await;
     (runtime, code)
 }
 

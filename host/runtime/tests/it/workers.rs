@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use arsenal_engine::component::LoadError;
 use arsenal_engine::policy::Source;
 use arsenal_runtime::{Event, Pid, Worker, WorkerCode, WorkerError};
 
@@ -12,8 +13,8 @@ fn runtime() -> Runtime {
     Runtime::new(|_| {})
 }
 
-fn counter(runtime: &Runtime) -> Arc<WorkerCode> {
-    runtime.counter()
+async fn counter(runtime: &Runtime) -> Arc<WorkerCode> {
+    runtime.counter().await
 }
 
 fn message(payload: &str) -> Event {
@@ -33,7 +34,7 @@ fn call(payload: &str) -> Event {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_keeps_state_across_batches_and_replies_to_calls() {
     let runtime = runtime();
-    let code = counter(&runtime);
+    let code = counter(&runtime).await;
     assert!(code.is_stateful());
     let mut worker = Worker::start(runtime.workers(), code, Pid::new("local", 0, 1), "5")
         .await
@@ -61,7 +62,7 @@ async fn a_hibernated_worker_wakes_with_its_state() {
     let runtime = runtime();
     let mut worker = Worker::start(
         runtime.workers(),
-        counter(&runtime),
+        counter(&runtime).await,
         Pid::new("local", 0, 2),
         "",
     )
@@ -84,7 +85,7 @@ async fn an_error_from_handle_is_a_crash_and_the_worker_stays_dead() {
     let runtime = runtime();
     let mut worker = Worker::start(
         runtime.workers(),
-        counter(&runtime),
+        counter(&runtime).await,
         Pid::new("local", 0, 3),
         "",
     )
@@ -104,7 +105,7 @@ async fn a_failing_init_is_a_crash_with_its_reason() {
     let runtime = runtime();
     let error = Worker::start(
         runtime.workers(),
-        counter(&runtime),
+        counter(&runtime).await,
         Pid::new("local", 0, 4),
         "many",
     )
@@ -123,13 +124,12 @@ async fn an_operation_is_not_a_worker() {
     let bytes = arsenal_tests::read(guests::GREET);
     let error = runtime
         .workers()
-        .compile("greet", "1.0.0", &bytes, Source::Directory)
+        .prepare("greet", &bytes, Source::Directory, "greet.wasm")
+        .await
         .err()
         .unwrap();
     assert_eq!(
         error,
-        WorkerError::InvalidComponent(
-            "it does not export `arsenal:process/worker@0.1.0`".to_owned()
-        )
+        LoadError::InvalidComponent("it does not export `arsenal:process/worker@0.1.0`".to_owned())
     );
 }
