@@ -460,6 +460,43 @@ async fn local_mode_opens_reads_and_keeps_changes_to_the_admin_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_documents_which_reads_need_no_credential() {
+    let host = test_host(&[]).await;
+    let document = ask(&host, None, Method::GET, "/api/v1/openapi.json")
+        .await
+        .body;
+    let security = |path: &str, method: &str| document["paths"][path][method]["security"].clone();
+    let optional = json!([{}, { "bearer": [] }]);
+    // A viewer's operation and a caller's endpoint: a credential or none.
+    assert_eq!(security("/api/v1/processes", "get"), optional);
+    assert_eq!(security("/api/v1/batch", "post"), optional);
+    assert_eq!(security("/api/v1/whoami", "get"), optional);
+    // An operator's operation, the admin API and the audit log: the bearer of the document.
+    assert_eq!(security("/api/v1/processes/{pid}", "delete"), Value::Null);
+    assert_eq!(security("/api/v1/admin/operations", "post"), Value::Null);
+    assert_eq!(security("/api/v1/audit", "get"), Value::Null);
+    assert_eq!(
+        document["paths"]["/api/v1/audit"]["get"]["x-arsenal-required-role"],
+        json!("admin")
+    );
+    ask(&host, None, Method::GET, "/api/v1/audit")
+        .await
+        .assert_error(401, "unauthenticated");
+    // With keys there is no anonymous reader, and the document says so.
+    let keyed = test_host_with(keyed(), &[]).await;
+    let document = ask(&keyed, Some(VIEWER), Method::GET, "/api/v1/openapi.json")
+        .await
+        .body;
+    assert_eq!(
+        document["paths"]["/api/v1/processes"]["get"]["security"],
+        Value::Null
+    );
+    ask(&keyed, Some(VIEWER), Method::GET, "/api/v1/audit?limit=0")
+        .await
+        .assert_error(403, "forbidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_token_is_generated_private_kept_and_overridable() {
     use std::os::unix::fs::PermissionsExt as _;
 

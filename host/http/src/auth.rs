@@ -33,6 +33,8 @@ pub(crate) enum Gate {
 
 /// Paths of the admin API: admins only.
 const ADMIN_PREFIX: &str = "/api/v1/admin/";
+/// Admins only outside the admin API: the audit log, which tells who did what.
+const ADMIN_PATHS: &[&str] = &[super::audit_log::PATH];
 /// Answered to anyone: liveness probes carry no credentials, and the console's page and
 /// assets are static (the data they fetch is authenticated as usual).
 const OPEN_PATHS: &[&str] = &["/api/v1/health", "/"];
@@ -43,7 +45,7 @@ const OPEN_PREFIXES: &[&str] = &[super::console::ASSET_PREFIX];
 pub(crate) fn gate(path: &str) -> Gate {
     if OPEN_PATHS.contains(&path) || OPEN_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
         Gate::Open
-    } else if path.starts_with(ADMIN_PREFIX) {
+    } else if path.starts_with(ADMIN_PREFIX) || ADMIN_PATHS.contains(&path) {
         Gate::Admin
     } else {
         Gate::Caller

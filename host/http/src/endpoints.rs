@@ -179,13 +179,8 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         method: Method::GET,
         path: audit_log::PATH,
         reads: Reads::Nothing,
-        // The log is an admin's to read: the handler checks the role itself.
-        errors: &[
-            Unauthenticated,
-            Forbidden,
-            ValidationError,
-            AuditUnavailable,
-        ],
+        // The log is an admin's to read: authentication gates it like the admin API.
+        errors: &[ValidationError, AuditUnavailable],
         calls_operations: false,
         serve: |method, _| Some(on(method, audit_log::query)),
         page: pages::audit_log,

@@ -21,6 +21,8 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
     let mut paths = Map::new();
     // Error answers, shared by every endpoint that answers the same codes with a status.
     let mut errors = Map::new();
+    // Local mode lets a caller without a credential read: a viewer's endpoints say so.
+    let anonymous_reads = access.is_local();
     for operation in catalog.operations() {
         let spec = &operation.spec;
         let path = paths
@@ -34,8 +36,11 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         );
         with_node_parameter(&mut entry);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
-        entry["x-arsenal-required-role"] =
-            json!(access.required_role(&operation.spec, &operation.capabilities));
+        let role = access.required_role(&operation.spec, &operation.capabilities);
+        if anonymous_reads && role == Role::Viewer {
+            entry["security"] = credential_optional();
+        }
+        entry["x-arsenal-required-role"] = json!(role);
         path[spec.method.as_str().to_lowercase()] = entry;
     }
     for endpoint in ENDPOINTS {
@@ -45,6 +50,7 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         match crate::auth::gate(endpoint.path) {
             Gate::Open => page["security"] = json!([]),
             Gate::Admin => page["x-arsenal-required-role"] = json!(Role::Admin),
+            Gate::Caller if anonymous_reads => page["security"] = credential_optional(),
             Gate::Caller => {}
         }
         let path = paths
@@ -271,6 +277,11 @@ fn add_errors(page: &mut Value, answers: &Answers, errors: &mut Map<String, Valu
                 json!({ "$ref": "#/components/headers/Traceparent" });
         }
     }
+}
+
+/// A security requirement met by a bearer credential or by none.
+fn credential_optional() -> Value {
+    json!([{}, { "bearer": [] }])
 }
 
 /// The node selector, among the parameters of the operation object `page`.
