@@ -520,6 +520,44 @@ async fn restore_brings_back_an_unloaded_builtin_across_restarts() {
     server.stop().await;
 }
 
+/// With `--worker`, the same commands manage worker components: one from a directory
+/// replaced by a loaded file, listed, rolled back, unloaded and restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_components_are_managed_with_the_same_commands() {
+    let config = Config::new();
+    let workers = config.dir.path().join("workers");
+    std::fs::create_dir_all(&workers).unwrap();
+    std::fs::copy(guests::COUNTER_WORKER, workers.join("counter.wasm")).unwrap();
+    let mut settings = settings();
+    settings.operations.worker_dirs = vec![workers];
+    let server = Server::start_with(settings, &[]).await;
+    let url = server.url.as_str();
+    let run = async |args: &[&str], code: u8| {
+        let args: Vec<&str> = args.iter().copied().chain(["--url", url]).collect();
+        arsenal(&config, &args).await.json(code)
+    };
+
+    let replaced = run(&["load", guests::LEAKY_WORKER, "--worker", "counter"], 0).await;
+    assert_eq!(replaced["data"]["previous"]["source"], "directory");
+    assert_eq!(replaced["data"]["live"]["source"], "upload");
+    let versions = run(&["versions", "counter", "--worker"], 0).await;
+    assert_eq!(versions["data"]["versions"].as_array().unwrap().len(), 2);
+    let rolled = run(&["rollback", "counter", "--worker"], 0).await;
+    assert_eq!(rolled["data"]["live"]["source"], "directory");
+    let unloaded = run(&["unload", "counter", "--worker"], 0).await;
+    assert_eq!(unloaded["data"]["name"], "counter");
+    let restored = run(&["restore", "counter", "--worker"], 0).await;
+    assert_eq!(restored["data"]["source"], "directory");
+    let again = run(&["restore", "counter", "--worker"], 1).await;
+    assert_eq!(again["error"]["code"], "worker_exists");
+    let missing = run(&["versions", "nobody", "--worker"], 1).await;
+    assert_eq!(missing["error"]["code"], "worker_not_found");
+    // Without `--worker` the name is an operation's.
+    let not_an_operation = run(&["versions", "counter"], 1).await;
+    assert_eq!(not_an_operation["error"]["code"], "operation_not_found");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_commands_find_the_local_admin_token_themselves() {
     let config = Config::new();

@@ -91,35 +91,49 @@ pub enum Command {
         target: TargetArgs,
     },
     /// Load a component into a running server (`--url`), replacing the live version of an
-    /// operation of the same name.
+    /// operation of the same name; with `--worker NAME`, load or replace the worker
+    /// component `NAME`.
     Load {
         #[arg(value_name = "FILE.wasm")]
         file: PathBuf,
+        /// Load it as the worker component of this name, not as an operation.
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Unload an operation from a running server.
+    /// Unload an operation (or, with `--worker`, a worker component) from a running server.
     Unload {
         name: String,
         #[command(flatten)]
+        kind: KindArgs,
+        #[command(flatten)]
         server: ServerArgs,
     },
-    /// Return an operation of a running server to its previous version.
+    /// Return an operation (or, with `--worker`, a worker component) of a running server to
+    /// its previous version.
     Rollback {
         name: String,
         #[command(flatten)]
-        server: ServerArgs,
-    },
-    /// Make an unloaded operation of a running server live again at the version it has on
-    /// its own (built in, or from a directory).
-    Restore {
-        name: String,
+        kind: KindArgs,
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// List an operation's versions on a running server, the live one first.
+    /// Make an unloaded operation (or, with `--worker`, worker component) of a running
+    /// server live again at the version it has on its own (built in, or from a directory).
+    Restore {
+        name: String,
+        #[command(flatten)]
+        kind: KindArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the versions of an operation (or, with `--worker`, a worker component) on a
+    /// running server, the live one first.
     Versions {
         name: String,
+        #[command(flatten)]
+        kind: KindArgs,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -180,6 +194,21 @@ pub struct ServerArgs {
     /// admin token (`ARSENAL_ADMIN_TOKEN`), else the one a local server keeps.
     #[arg(long, env = "ARSENAL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+/// Which kind of component an admin command names.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct KindArgs {
+    /// The name is a worker component's (`/api/v1/admin/workers`), not an operation's.
+    #[arg(long)]
+    pub worker: bool,
+}
+
+impl KindArgs {
+    /// The admin API's collection of this kind.
+    pub fn collection(self) -> &'static str {
+        if self.worker { "workers" } else { "operations" }
+    }
 }
 
 /// Where a client command runs: against a server (`--url`), or in-process on a fresh

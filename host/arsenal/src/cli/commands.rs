@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use http::Method;
 use serde_json::{Map, Value};
 
-use super::args::{Cli, Command, ServerArgs, TargetArgs};
+use super::args::{Cli, Command, KindArgs, ServerArgs, TargetArgs};
 use super::target::{Answer, Target};
 use arsenal_core::config::Settings;
 use arsenal_core::host::Host;
@@ -60,11 +60,20 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             print_table(&answer.body["data"], out)?;
             Ok(0)
         }
-        Command::Load { file, server } => {
+        Command::Load {
+            file,
+            worker,
+            server,
+        } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("failed to read {}", file.display()))?;
             let token = super::credentials::bearer(server.token.as_deref(), &settings)?;
             let server = Target::remote(&server.url, token);
+            // A worker is named by whoever loads it: `PUT` loads or replaces it.
+            if let Some(name) = worker {
+                let path = format!("/api/v1/admin/workers/{}", encode(&name));
+                return print_answer(&server.send_wasm(Method::PUT, &path, bytes).await?, out);
+            }
             let added = server
                 .send_wasm(Method::POST, "/api/v1/admin/operations", bytes.clone())
                 .await?;
@@ -78,26 +87,20 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
             }
             print_answer(&added, out)
         }
-        Command::Unload { name, server } => {
-            admin(
-                &server,
-                &settings,
-                Method::DELETE,
-                &format!("/api/v1/admin/operations/{}", encode(&name)),
-                out,
-            )
-            .await
+        Command::Unload { name, kind, server } => {
+            let path = admin_path(kind, &name, "");
+            admin(&server, &settings, Method::DELETE, &path, out).await
         }
-        Command::Rollback { name, server } => {
-            let path = format!("/api/v1/admin/operations/{}/rollback", encode(&name));
+        Command::Rollback { name, kind, server } => {
+            let path = admin_path(kind, &name, "/rollback");
             admin(&server, &settings, Method::POST, &path, out).await
         }
-        Command::Restore { name, server } => {
-            let path = format!("/api/v1/admin/operations/{}/restore", encode(&name));
+        Command::Restore { name, kind, server } => {
+            let path = admin_path(kind, &name, "/restore");
             admin(&server, &settings, Method::POST, &path, out).await
         }
-        Command::Versions { name, server } => {
-            let path = format!("/api/v1/admin/operations/{}/versions", encode(&name));
+        Command::Versions { name, kind, server } => {
+            let path = admin_path(kind, &name, "/versions");
             admin(&server, &settings, Method::GET, &path, out).await
         }
         Command::Describe { name, target } => {
@@ -191,6 +194,15 @@ async fn ask(
         .await?
         .send(method, path, body)
         .await
+}
+
+/// The admin API path of the component `name` of `kind`, then `action` (`/rollback`, ...).
+fn admin_path(kind: KindArgs, name: &str, action: &str) -> String {
+    format!(
+        "/api/v1/admin/{}/{}{action}",
+        kind.collection(),
+        encode(name)
+    )
 }
 
 /// Send an admin request without a body to a running server and print the answer.
