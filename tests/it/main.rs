@@ -14,6 +14,7 @@ mod example_workers;
 mod hardening;
 mod host_services;
 mod inspection_operations;
+mod keyvalue;
 mod languages;
 mod limits;
 mod loading;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::auth::{ApiKey, AuthSettings, RateLimitSettings, RateQuota};
 pub use arsenal_engine::settings::{CapabilitySettings, CompileSettings, LimitSettings};
 pub use arsenal_wasi::grants::ComponentGrants;
+pub use arsenal_wasi::keyvalue::KeyValueSettings;
 
 /// Every setting of the host. `arsenal serve --print-config` shows the effective values.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -29,6 +30,7 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub audit: AuditSettings,
     pub cluster: ClusterSettings,
+    pub keyvalue: KeyValueSettings,
     /// What the operator grants each component (operation or worker) by name, of the
     /// standard WASI capabilities: `[components.<name>]`. Default none.
     pub components: BTreeMap<String, ComponentGrants>,
@@ -40,12 +42,16 @@ pub struct Settings {
 pub struct AuditSettings {
     /// Records kept; the oldest go first. Default 1,000,000.
     pub retain_records: u64,
+    /// Page cache of the audit database, in MiB: what it keeps in memory of the log
+    /// however long the log grows. Default 16.
+    pub cache_mib: u64,
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
         AuditSettings {
             retain_records: 1_000_000,
+            cache_mib: 16,
         }
     }
 }

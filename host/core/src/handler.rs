@@ -7,6 +7,7 @@
 //! here, when the component is loaded, and each instance only fetches its two functions
 //! by index.
 
+use arsenal_wasi::ComponentReach;
 use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc, types};
 use wasmtime::{Engine, Store};
 
@@ -26,6 +27,8 @@ pub(crate) struct OperationPre {
     instance_pre: InstancePre<CallState>,
     describe: ComponentExportIndex,
     execute: ComponentExportIndex,
+    /// What its instances reach of the standard capabilities (nothing for `describe`).
+    reach: ComponentReach,
 }
 
 /// The entry points of one instance.
@@ -71,7 +74,17 @@ impl OperationPre {
             instance_pre,
             describe,
             execute,
+            reach: ComponentReach::default(),
         })
+    }
+
+    /// The same component, its instances reaching `reach`.
+    pub(crate) fn reaching(self, reach: ComponentReach) -> OperationPre {
+        OperationPre { reach, ..self }
+    }
+
+    pub(crate) fn reach(&self) -> &ComponentReach {
+        &self.reach
     }
 
     pub(crate) fn engine(&self) -> &Engine {

@@ -19,6 +19,14 @@ use crate::registry::{Added, Registry};
 use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
 
 /// Why the host could not start.
+use arsenal_wasi::WasiCapabilities;
+use arsenal_wasi::keyvalue::{ClusterStore, KeyValueStore, LocalStore, Quotas};
+
+/// `mib` MiB in bytes.
+fn mib(mib: u64) -> usize {
+    usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("failed to build the wasm engine: {0:#}")]
@@ -39,6 +47,10 @@ pub enum StartError {
     Cluster(#[from] crate::cluster::ClusterError),
     #[error("failed to watch {}: {error}", .dir.display())]
     Watch { dir: PathBuf, error: String },
+    #[error("failed to open the key-value store: {0}")]
+    KeyValue(#[from] arsenal_wasi::keyvalue::StoreError),
+    #[error("invalid component grants: {0}")]
+    Grants(#[from] arsenal_wasi::GrantError),
 }
 
 /// A component that did not load at start-up; the server starts without it.
@@ -65,6 +77,8 @@ pub struct Host {
     telemetry: Arc<crate::telemetry::Telemetry>,
     /// Every state change and admin action, durably.
     audit: crate::audit::AuditLog,
+    /// The standard WASI capabilities (key-value storage) and their grants.
+    wasi: Arc<WasiCapabilities>,
     /// The watched directories (`operations.watch_dirs`); dropped with the host.
     watches: Vec<crate::watch::DirectoryWatch>,
     /// Held by an admin change from publishing it to recording it (see `admin_turn`);
@@ -94,9 +108,16 @@ impl Host {
         let gate = InstanceGate::new(engine.facts().max_instances);
         let incarnation = incarnation();
         let compile_cache = Arc::new(crate::telemetry::CacheLookups::default());
+        let state_dir = settings.server.resolved_state_dir();
+        let keyvalue = KeyValueStore::local(
+            LocalStore::open(state_dir.as_deref(), mib(settings.keyvalue.cache_mib))?,
+            Quotas::from(&settings.keyvalue),
+        );
+        let wasi = Arc::new(WasiCapabilities::new(keyvalue, &settings.components)?);
         let workers = Arc::new(WorkerEngine::new(
             compile_cache.clone(),
             grants.clone(),
+            wasi.clone(),
             WorkerLimits {
                 memory_bytes: settings.limits.worker_memory_mib as usize * 1024 * 1024,
                 table_elements: settings.limits.table_elements as usize,
@@ -141,6 +162,7 @@ impl Host {
             cache,
             compiler.clone(),
             grants,
+            wasi.clone(),
             settings.limits.clone(),
             facts.clone(),
         )
@@ -151,12 +173,14 @@ impl Host {
             gate,
             settings.operations.clone(),
         ));
-        let state_dir = settings.server.resolved_state_dir();
         let uploads = state_dir
             .as_deref()
             .map(|dir| crate::uploads::Uploads::open(dir, settings.operations.versions_kept));
-        let audit =
-            crate::audit::AuditLog::open(state_dir.as_deref(), settings.audit.retain_records)?;
+        let audit = crate::audit::AuditLog::open(
+            state_dir.as_deref(),
+            settings.audit.retain_records,
+            mib(settings.audit.cache_mib),
+        )?;
         let telemetry_settings = settings.telemetry.clone();
         Ok(Host {
             settings,
@@ -170,6 +194,7 @@ impl Host {
             access,
             telemetry: Arc::new(crate::telemetry::Telemetry::new(telemetry_settings)),
             audit,
+            wasi,
             watches: Vec::new(),
             admin_turn: Arc::default(),
             background: tokio_util::task::TaskTracker::new(),
@@ -254,6 +279,15 @@ impl Host {
             workers: Arc::downgrade(&self.workers),
             turn: self.admin_turn.clone(),
         });
+        // Clustered, buckets are kept where every node sees them.
+        if let Some(js) = cluster.jetstream() {
+            let store = self.wasi.keyvalue.store();
+            store.use_cluster(ClusterStore::new(
+                js,
+                cluster.call_timeout(),
+                store.quotas(),
+            ));
+        }
         self.facts.cluster.store(cluster);
         Ok(())
     }

@@ -214,7 +214,7 @@ fn new_store(
     let limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
     let mut store = Store::new(
         pre.engine(),
-        CallState::new(host.clone(), limiter, operation, request_id),
+        CallState::new(host.clone(), limiter, operation, request_id, pre.reach()),
     );
     store.limiter(|state| &mut state.limiter);
     store

@@ -20,12 +20,13 @@ use crate::inspect::{ComponentShape, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
 use crate::policy::{Capability, Grants, Source};
-use crate::spec::{Described, OperationSpec, RawConfig, caps};
+use crate::spec::{ConfigProblem, Described, OperationSpec, RawConfig, caps};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
 use arsenal_engine::component::{Compilation, Contract, Kind, Linked, Pipeline, Versioned};
 use arsenal_engine::wasi::add_baseline_to_linker;
+use arsenal_wasi::{ReachError, WasiCapabilities};
 
 pub use arsenal_engine::component::LoadError;
 
@@ -81,6 +82,8 @@ pub struct LoadSummary {
 /// Loads operations for one engine.
 pub struct Loader {
     pipeline: Pipeline<CallState>,
+    /// The standard capabilities and the operator's grants of them per component.
+    wasi: Arc<WasiCapabilities>,
     limits: LimitSettings,
     host: Arc<HostFacts>,
     describes: Semaphore,
@@ -94,6 +97,7 @@ impl Loader {
         cache: CompileCache,
         compiler: Arc<Compiler>,
         grants: Grants,
+        wasi: Arc<WasiCapabilities>,
         limits: LimitSettings,
         host: Arc<HostFacts>,
     ) -> wasmtime::Result<Loader> {
@@ -112,8 +116,10 @@ impl Loader {
             |state| state,
         )?;
         crate::capabilities::add_to_linker(&mut linker)?;
+        arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         Ok(Loader {
             pipeline: Pipeline::new(compilation, linker, grants),
+            wasi,
             host,
             describes: Semaphore::new(CONCURRENT_DESCRIBES),
             shelf: WarmShelf::new(
@@ -283,6 +289,19 @@ where
             }
         };
         let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
+        // A 0.1.0 component requests no shared buckets.
+        let requested_buckets: &[String] = &[];
+        let reach = loader
+            .wasi
+            .for_operation(&spec.name, &linked.capabilities, requested_buckets)
+            .map_err(|error| match error {
+                ReachError::Buckets(refused) => LoadError::InvalidConfig(vec![ConfigProblem {
+                    field: "buckets".to_owned(),
+                    message: refused.to_string(),
+                    cap: None,
+                }]),
+            })?;
+        let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
         let warm = WarmPool::new(
             over.as_ref().and_then(|over| over.warm_instance_calls),

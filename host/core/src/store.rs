@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
+use arsenal_wasi::{ComponentReach, WasiState};
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::capabilities::{Reach, RuntimeView};
@@ -15,6 +17,8 @@ use crate::facts::HostFacts;
 pub(crate) struct CallState {
     guest: GuestState,
     pub(crate) host: Arc<HostFacts>,
+    /// The standard capabilities' state: what the operation was granted at load.
+    wasi: WasiState,
 }
 
 impl CallState {
@@ -23,10 +27,12 @@ impl CallState {
         limiter: CallLimiter,
         operation: Arc<str>,
         request_id: Arc<str>,
+        reach: &ComponentReach,
     ) -> CallState {
         CallState {
             guest: GuestState::new(limiter, operation, request_id),
             host,
+            wasi: WasiState::new(reach),
         }
     }
 }
@@ -57,6 +63,15 @@ impl RuntimeView for CallState {
             host: &self.host,
             permits: &self.guest.permits,
             request_id: &self.guest.context.request_id,
+        }
+    }
+}
+
+impl KeyValueView for CallState {
+    fn keyvalue(&mut self) -> KeyValueCtx<'_> {
+        KeyValueCtx {
+            state: &self.wasi.keyvalue,
+            table: self.guest.table(),
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum Capability {
     Distributed,
     /// `arsenal:runtime/distributed-control`: migrate processes between nodes.
     DistributedControl,
+    /// `wasi:keyvalue` (store, atomics, batch): the component's own buckets and the
+    /// shared ones granted to it.
+    KeyValue,
 }
 
 impl Capability {
@@ -50,6 +53,7 @@ impl Capability {
         Capability::Tracing,
         Capability::Distributed,
         Capability::DistributedControl,
+        Capability::KeyValue,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -65,23 +69,34 @@ impl Capability {
             Capability::Tracing => "tracing",
             Capability::Distributed => "distributed",
             Capability::DistributedControl => "distributed_control",
+            Capability::KeyValue => "key_value",
         }
     }
 
-    /// The WIT interface behind it, without version.
-    pub fn interface(self) -> &'static str {
+    /// The WIT interfaces behind it, without version.
+    pub fn interfaces(self) -> &'static [&'static str] {
         match self {
-            Capability::System => "arsenal:runtime/system",
-            Capability::Processes => "arsenal:runtime/processes",
-            Capability::ProcessControl => "arsenal:runtime/process-control",
-            Capability::Messaging => "arsenal:runtime/messaging",
-            Capability::Supervisors => "arsenal:runtime/supervisors",
-            Capability::SupervisorControl => "arsenal:runtime/supervisor-control",
-            Capability::Sandboxes => "arsenal:runtime/sandboxes",
-            Capability::Tracing => "arsenal:runtime/tracing",
-            Capability::Distributed => "arsenal:runtime/distributed",
-            Capability::DistributedControl => "arsenal:runtime/distributed-control",
+            Capability::System => &["arsenal:runtime/system"],
+            Capability::Processes => &["arsenal:runtime/processes"],
+            Capability::ProcessControl => &["arsenal:runtime/process-control"],
+            Capability::Messaging => &["arsenal:runtime/messaging"],
+            Capability::Supervisors => &["arsenal:runtime/supervisors"],
+            Capability::SupervisorControl => &["arsenal:runtime/supervisor-control"],
+            Capability::Sandboxes => &["arsenal:runtime/sandboxes"],
+            Capability::Tracing => &["arsenal:runtime/tracing"],
+            Capability::Distributed => &["arsenal:runtime/distributed"],
+            Capability::DistributedControl => &["arsenal:runtime/distributed-control"],
+            Capability::KeyValue => &[
+                "wasi:keyvalue/store",
+                "wasi:keyvalue/atomics",
+                "wasi:keyvalue/batch",
+            ],
         }
+    }
+
+    /// The WIT interface behind it, without version (the first of several).
+    pub fn interface(self) -> &'static str {
+        self.interfaces()[0]
     }
 
     /// Whether the capability only reads state (granted to untrusted sources by default).
@@ -96,8 +111,16 @@ impl Capability {
             | Capability::SupervisorControl
             | Capability::Sandboxes
             | Capability::Tracing
-            | Capability::DistributedControl => false,
+            | Capability::DistributedControl
+            | Capability::KeyValue => false,
         }
+    }
+
+    /// Whether the caller's roles gate it (a runtime interface: the caller's power over
+    /// the host), rather than the component's own grant (a standard WASI capability:
+    /// what the component reaches whoever calls it).
+    pub fn is_runtime(self) -> bool {
+        !matches!(self, Capability::KeyValue)
     }
 
     /// Parse a configuration name.
@@ -204,6 +227,9 @@ pub(crate) const PROCESS_VERSIONS: &[&str] = &["0.1.0"];
 /// The runtime package versions this host implements.
 const RUNTIME_VERSIONS: &[&str] = &["0.1.0"];
 
+/// The `wasi:keyvalue` versions this host implements.
+const KEYVALUE_VERSIONS: &[&str] = &["0.2.0-draft"];
+
 const BASELINE_INTERFACES: &[&str] = &[
     "arsenal:operation/types",
     "arsenal:process/types",
@@ -259,7 +285,7 @@ pub fn check_imports(imports: &[String], source: Source, grants: &Grants) -> Imp
         }
         match Capability::ALL
             .iter()
-            .find(|capability| capability.interface() == interface)
+            .find(|capability| capability.interfaces().contains(&interface))
         {
             Some(&capability) => {
                 if let Some(problem) = unsupported_arsenal_version(package, version) {
@@ -288,6 +314,7 @@ fn unsupported_arsenal_version(package: &str, version: Option<&str>) -> Option<S
         "arsenal:operation" => CONTRACT_VERSIONS,
         "arsenal:runtime" => RUNTIME_VERSIONS,
         "arsenal:process" => PROCESS_VERSIONS,
+        "wasi:keyvalue" => KEYVALUE_VERSIONS,
         _ => return None,
     };
     match version {
@@ -387,6 +414,43 @@ mod tests {
     }
 
     #[test]
+    fn key_value_is_one_capability_of_three_interfaces_at_its_version() {
+        let key_value = imports(&[
+            "wasi:keyvalue/store@0.2.0-draft",
+            "wasi:keyvalue/atomics@0.2.0-draft",
+            "wasi:keyvalue/batch@0.2.0-draft",
+        ]);
+        assert_eq!(
+            check_imports(&key_value, Source::Upload, &grants(&[])),
+            ImportVerdict::Refused(
+                key_value
+                    .iter()
+                    .map(|import| ImportProblem {
+                        import: import.clone(),
+                        reason: "capability `key_value` is not granted to uploaded components"
+                            .to_owned()
+                    })
+                    .collect()
+            )
+        );
+        assert_eq!(
+            check_imports(&key_value, Source::Directory, &grants(&["key_value"])),
+            ImportVerdict::Allowed(vec![Capability::KeyValue])
+        );
+        let ImportVerdict::Refused(problems) = check_imports(
+            &imports(&["wasi:keyvalue/store@0.2.0-draft2"]),
+            Source::Builtin,
+            &grants(&[]),
+        ) else {
+            panic!("another version must be refused");
+        };
+        assert_eq!(
+            problems[0].reason,
+            "version 0.2.0-draft2 is not supported (supported: 0.2.0-draft)"
+        );
+    }
+
+    #[test]
     fn every_refused_import_is_named() {
         let verdict = check_imports(
             &imports(&[
@@ -424,7 +488,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value)"
         );
     }
 }

@@ -7,6 +7,8 @@ use std::sync::{Arc, Weak};
 use arsenal_engine::bindings::process::arsenal::process::types;
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
+use arsenal_wasi::{ComponentReach, WasiState};
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::{Pid, ProcessTable};
@@ -23,13 +25,21 @@ pub(crate) struct ProcessState {
     guest: GuestState,
     /// Who the store belongs to; set once the process is in a table.
     pub(crate) process: Option<ProcessContext>,
+    /// The standard capabilities' state: what the worker reaches where it runs.
+    wasi: WasiState,
 }
 
 impl ProcessState {
-    pub(crate) fn new(limiter: CallLimiter, worker: Arc<str>, pid: Arc<str>) -> ProcessState {
+    pub(crate) fn new(
+        limiter: CallLimiter,
+        worker: Arc<str>,
+        pid: Arc<str>,
+        reach: &ComponentReach,
+    ) -> ProcessState {
         ProcessState {
             guest: GuestState::new(limiter, worker, pid),
             process: None,
+            wasi: WasiState::new(reach),
         }
     }
 
@@ -38,6 +48,7 @@ impl ProcessState {
         Ok(ProcessState {
             guest: self.guest.with_private_dir(dir)?,
             process: self.process,
+            wasi: self.wasi,
         })
     }
 }
@@ -59,6 +70,15 @@ impl DerefMut for ProcessState {
 impl GuestView for ProcessState {
     fn guest(&mut self) -> &mut GuestState {
         &mut self.guest
+    }
+}
+
+impl KeyValueView for ProcessState {
+    fn keyvalue(&mut self) -> KeyValueCtx<'_> {
+        KeyValueCtx {
+            state: &self.wasi.keyvalue,
+            table: self.guest.table(),
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use arsenal_engine::limits::CallLimiter;
 use arsenal_engine::lookups::CacheLookups;
 use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
+use arsenal_wasi::WasiCapabilities;
 use std::sync::Weak;
 
 /// Limits of one worker.
@@ -188,6 +189,8 @@ pub struct WorkerEngine {
     /// Compile-cache lookups of worker components, counted with the host's.
     lookups: Arc<CacheLookups>,
     grants: arsenal_engine::policy::Grants,
+    /// The standard capabilities and the operator's grants of them per component.
+    wasi: Arc<WasiCapabilities>,
     limits: WorkerLimits,
 }
 
@@ -219,6 +222,7 @@ impl WorkerRuntime {
             HasSelf<ProcessState>,
         >(&mut linker, |state| state)?;
         add_log_to_linker(&mut linker)?;
+        arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         // What a compiler child process builds its engine from: this engine's settings.
         let recipe = EngineRecipe::Workers {
             max_memory_bytes: engine.pool.max_memory_bytes,
@@ -246,6 +250,7 @@ impl WorkerEngine {
     pub fn new(
         lookups: Arc<CacheLookups>,
         grants: arsenal_engine::policy::Grants,
+        wasi: Arc<WasiCapabilities>,
         limits: WorkerLimits,
         slots: u32,
         tick: Duration,
@@ -283,6 +288,7 @@ impl WorkerEngine {
             compiler,
             lookups,
             grants,
+            wasi,
             limits,
         }
     }
@@ -369,10 +375,17 @@ impl WorkerEngine {
         if let Some(sandbox) = sandbox {
             limiter = limiter.sharing(sandbox.memory_budget());
         }
+        // A sandbox's workers share its buckets; a worker outside one has its own.
+        let reach = self.wasi.for_worker(
+            &code.name,
+            sandbox.map(|sandbox| sandbox.id()),
+            code.capabilities(),
+        );
         let mut state = ProcessState::new(
             limiter,
             Arc::from(code.name.as_str()),
             Arc::from(pid.to_string()),
+            &reach,
         );
         if let Some(dir) = sandbox.and_then(|sandbox| sandbox.private_dir()) {
             state = state.with_private_dir(&dir).map_err(|error| {

@@ -12,7 +12,7 @@ use crate::state::ProcessState;
 use arsenal_engine::bindings::process::WorkerProcessIndices;
 use arsenal_engine::component::{Contract, Kind, Linked, LiveSet, LoadError, Versioned};
 use arsenal_engine::inspect::ComponentShape;
-use arsenal_engine::policy::Source;
+use arsenal_engine::policy::{Capability, Source};
 
 pub(crate) const STATE_INTERFACE: &str = "arsenal:process/state@0.1.0";
 const WORKER_INTERFACE: &str = "arsenal:process/worker@0.1.0";
@@ -44,6 +44,8 @@ pub struct WorkerCode {
     stateful: bool,
     /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
     uses_filesystem: bool,
+    /// The named capabilities it imports.
+    capabilities: Vec<Capability>,
 }
 
 impl WorkerCode {
@@ -71,6 +73,11 @@ impl WorkerCode {
     /// Whether the worker imports `wasi:filesystem`.
     pub fn uses_filesystem(&self) -> bool {
         self.uses_filesystem
+    }
+
+    /// The named capabilities it imports (the baseline and `process` not listed).
+    pub fn capabilities(&self) -> &[Capability] {
+        &self.capabilities
     }
 }
 
@@ -203,6 +210,7 @@ impl Contract<ProcessState> for WorkerContract<'_> {
             indices,
             stateful: linked.facts.stateful,
             uses_filesystem: linked.facts.uses_filesystem,
+            capabilities: linked.capabilities,
         }))
     }
 }

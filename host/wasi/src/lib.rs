@@ -9,3 +9,7 @@
 //! instance's state; every host call checks against that, never against configuration.
 
 pub mod grants;
+pub mod keyvalue;
+mod reach;
+
+pub use reach::{ComponentReach, GrantError, ReachError, WasiCapabilities, WasiState};

@@ -106,16 +106,22 @@ impl std::fmt::Debug for AuditLog {
 impl AuditLog {
     /// The log in `dir` (`audit.redb`), created if missing; in memory when there is no
     /// directory (persistence off), which is said at start. At most `retain` records are
-    /// kept, the oldest dropped first.
-    pub fn open(dir: Option<&Path>, retain: u64) -> Result<AuditLog, AuditError> {
+    /// kept, the oldest dropped first; its page cache holds at most `cache_bytes`.
+    pub fn open(
+        dir: Option<&Path>,
+        retain: u64,
+        cache_bytes: usize,
+    ) -> Result<AuditLog, AuditError> {
+        let mut builder = Database::builder();
+        builder.set_cache_size(cache_bytes);
         let db = match dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(failed)?;
-                Database::create(dir.join("audit.redb")).map_err(failed)?
+                builder.create(dir.join("audit.redb")).map_err(failed)?
             }
             None => {
                 tracing::warn!("no state directory: the audit log is kept in memory only");
-                Database::builder()
+                builder
                     .create_with_backend(redb::backends::InMemoryBackend::new())
                     .map_err(failed)?
             }

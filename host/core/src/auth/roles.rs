@@ -45,7 +45,10 @@ impl Role {
 
     /// The least role whose permits include `capability`.
     pub(crate) fn for_capability(capability: Capability) -> Role {
-        if capability == Capability::Sandboxes {
+        if !capability.is_runtime() {
+            // The component's own reach (its buckets), granted per component, whoever calls.
+            Role::Viewer
+        } else if capability == Capability::Sandboxes {
             Role::Admin
         } else if capability.is_read_only() {
             Role::Viewer

@@ -160,6 +160,11 @@ impl Cluster {
         self.link.is_some()
     }
 
+    /// The cluster's JetStream, when this node is joined to NATS.
+    pub(crate) fn jetstream(&self) -> Option<jetstream::Context> {
+        self.link.as_ref().map(|link| link.js.clone())
+    }
+
     fn down_after(&self) -> Duration {
         Duration::from_millis(self.settings.down_after_ms)
     }

@@ -1,0 +1,116 @@
+//! [`KeyValue`]: the host-wide side of the capability — the store and the operator's
+//! grants of shared buckets — which decides, when a component is loaded or a worker
+//! started, what that component may open ([`KeyValueReach`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::bucket::{BucketGrant, Owner, valid_bucket_name};
+use super::store::KeyValueStore;
+use crate::grants::ComponentGrants;
+
+/// A grant naming something that cannot be a bucket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "components.{component}.buckets: `{bucket}` is not a bucket name (1 to 64 letters, digits, `-`, `_` or `.`)"
+)]
+pub struct InvalidBucketGrant {
+    pub component: String,
+    pub bucket: String,
+}
+
+/// Shared buckets a component requests that the operator does not grant it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("requests buckets not granted to it: {}", .buckets.join(", "))]
+pub struct BucketsNotGranted {
+    pub buckets: Vec<String>,
+}
+
+/// Key-value storage for the whole host.
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    store: KeyValueStore,
+    granted: BTreeMap<String, BTreeSet<String>>,
+    reserved: Arc<BTreeSet<String>>,
+}
+
+impl KeyValue {
+    /// The capability over `store`, with the shared buckets `components` grants.
+    pub fn new(
+        store: KeyValueStore,
+        components: &BTreeMap<String, ComponentGrants>,
+    ) -> Result<KeyValue, InvalidBucketGrant> {
+        let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (component, grants) in components {
+            if let Some(bad) = grants.buckets.iter().find(|name| !valid_bucket_name(name)) {
+                return Err(InvalidBucketGrant {
+                    component: component.clone(),
+                    bucket: bad.clone(),
+                });
+            }
+            granted.insert(component.clone(), grants.buckets.iter().cloned().collect());
+        }
+        let reserved: BTreeSet<String> = granted.values().flatten().cloned().collect();
+        Ok(KeyValue {
+            store,
+            granted,
+            reserved: Arc::new(reserved),
+        })
+    }
+
+    pub fn store(&self) -> &KeyValueStore {
+        &self.store
+    }
+
+    /// What operation `name` may open: its own buckets, and of the shared buckets it
+    /// `requested` those the operator grants it; a request beyond the grant is refused.
+    pub fn for_operation(
+        &self,
+        name: &str,
+        requested: &[String],
+    ) -> Result<KeyValueReach, BucketsNotGranted> {
+        let granted = self.granted.get(name);
+        let refused: Vec<String> = requested
+            .iter()
+            .filter(|bucket| !granted.is_some_and(|granted| granted.contains(*bucket)))
+            .cloned()
+            .collect();
+        if !refused.is_empty() {
+            return Err(BucketsNotGranted { buckets: refused });
+        }
+        let shared = requested.iter().cloned().collect();
+        Ok(self.reach(&Owner::Operation(name.to_owned()), shared))
+    }
+
+    /// What worker `name` may open: its sandbox's buckets (or its own outside a sandbox),
+    /// and the shared buckets the operator grants it.
+    pub fn for_worker(&self, name: &str, sandbox: Option<&str>) -> KeyValueReach {
+        let owner = match sandbox {
+            Some(id) => Owner::Sandbox(id.to_owned()),
+            None => Owner::Worker(name.to_owned()),
+        };
+        let shared = self.granted.get(name).cloned().unwrap_or_default();
+        self.reach(&owner, shared)
+    }
+
+    fn reach(&self, owner: &Owner, shared: BTreeSet<String>) -> KeyValueReach {
+        KeyValueReach {
+            store: self.store.clone(),
+            grant: BucketGrant::new(owner, shared, self.reserved.clone()),
+        }
+    }
+}
+
+/// What one component may open, and where its buckets are kept. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct KeyValueReach {
+    pub(crate) store: KeyValueStore,
+    pub(crate) grant: BucketGrant,
+}
+
+impl KeyValueReach {
+    /// The shared buckets granted, by name.
+    pub fn shared(&self) -> impl Iterator<Item = &str> {
+        self.grant.shared()
+    }
+}
