@@ -63,6 +63,9 @@ impl From<StoreError> for crate::Error {
     }
 }
 
+/// A key and its value.
+pub type Entry = (String, Vec<u8>);
+
 /// An open bucket of key-value pairs.
 pub struct Bucket(store::Bucket);
 
@@ -113,12 +116,12 @@ impl Bucket {
     }
 
     /// The values of `keys`, `None` for those without one.
-    pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<(String, Vec<u8>)>>, StoreError> {
+    pub fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Entry>>, StoreError> {
         Ok(batch::get_many(&self.0, keys)?)
     }
 
     /// Set several values; on an error some may have been set.
-    pub fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+    pub fn set_many(&self, entries: &[Entry]) -> Result<(), StoreError> {
         Ok(batch::set_many(&self.0, entries)?)
     }
 

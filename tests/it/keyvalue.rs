@@ -11,7 +11,9 @@ use arsenal::config::{ComponentGrants, Settings};
 use arsenal::runtime::{ChildSpec, Flags, SupervisorHandle, SupervisorSpec, WorkerCode};
 use serde_json::{Value, json};
 
-use crate::{TestHost, crash, guests, settings, within};
+use arsenal_testing::TestHost;
+
+use crate::{crash, guests, settings, test_host_with, within};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -31,7 +33,7 @@ async fn kv(host: &TestHost, call: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_survive_a_restart_on_the_same_state_dir() {
     let settings = granted();
-    let host = TestHost::with_settings(settings.clone(), &[guests::KV_STORE]).await;
+    let host = test_host_with(settings.clone(), &[guests::KV_STORE]).await;
     kv(
         &host,
         json!({"op": "set", "bucket": "notes", "key": "k", "value": "kept"}),
@@ -47,7 +49,7 @@ async fn values_survive_a_restart_on_the_same_state_dir() {
     );
     drop(host);
 
-    let host = TestHost::with_settings(settings, &[guests::KV_STORE]).await;
+    let host = test_host_with(settings, &[guests::KV_STORE]).await;
     assert_eq!(
         kv(&host, json!({"op": "get", "bucket": "notes", "key": "k"})).await,
         json!({"value": "kept"})
@@ -68,7 +70,7 @@ async fn values_survive_a_restart_on_the_same_state_dir() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_and_batch_calls_answer_what_was_stored() {
-    let host = TestHost::with_settings(granted(), &[guests::KV_STORE]).await;
+    let host = test_host_with(granted(), &[guests::KV_STORE]).await;
     let call = |op: &str| json!({"op": op, "bucket": "b", "key": "k", "value": "v", "count": 3});
     assert_eq!(kv(&host, call("exists")).await, json!({"exists": false}));
     assert_eq!(kv(&host, call("get")).await, json!({"value": null}));
@@ -96,7 +98,7 @@ async fn quotas_are_the_interfaces_error() {
     settings.keyvalue.max_keys = 2;
     settings.keyvalue.max_value_bytes = 8;
     settings.keyvalue.max_bucket_bytes = 16;
-    let host = TestHost::with_settings(settings, &[guests::KV_STORE]).await;
+    let host = test_host_with(settings, &[guests::KV_STORE]).await;
     let set =
         |key: &str, value: &str| json!({"op": "set", "bucket": "q", "key": key, "value": value});
     kv(&host, set("a", "1")).await;
@@ -125,12 +127,12 @@ async fn quotas_are_the_interfaces_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_import_is_refused_where_not_granted() {
-    let host = TestHost::with_settings(settings(), &[]).await;
+    let host = test_host_with(settings(), &[]).await;
     let reply = host
         .send(
             http::Method::POST,
             "/api/v1/admin/operations",
-            axum::body::Body::from(arsenal_tests::read(guests::KV_STORE)),
+            arsenal_tests::read(guests::KV_STORE),
             &[("content-type", "application/wasm")],
         )
         .await;
@@ -153,7 +155,7 @@ async fn the_import_is_refused_where_not_granted() {
 
 /// `worker` started under a one-for-one supervisor with `args` (its bucket's name).
 async fn supervised(host: &TestHost, code: Arc<WorkerCode>, args: &str) -> SupervisorHandle {
-    host.host
+    host.host()
         .processes()
         .start_supervisor(SupervisorSpec {
             name: None,
@@ -173,14 +175,14 @@ async fn call(host: &TestHost, supervisor: &SupervisorHandle, payload: &str) -> 
     let pid = children[0].pid.clone().expect("the worker runs");
     within(
         "a call to the worker",
-        host.host.processes().call(&pid, None, payload, WAIT),
+        host.host().processes().call(&pid, None, payload, WAIT),
     )
     .await
     .unwrap()
 }
 
 async fn worker(host: &TestHost, name: &str) -> Arc<WorkerCode> {
-    host.host
+    host.host()
         .workers()
         .load(
             name,
@@ -196,12 +198,12 @@ async fn worker(host: &TestHost, name: &str) -> Arc<WorkerCode> {
 async fn a_supervised_worker_keeps_its_counter_across_its_restart() {
     let mut settings = granted();
     settings.limits.idle_hibernate_ms = 0;
-    let host = TestHost::with_settings(settings, &[]).await;
+    let host = test_host_with(settings, &[]).await;
     let code = worker(&host, "kv_counter").await;
     let supervisor = supervised(&host, code, "").await;
     assert_eq!(call(&host, &supervisor, "count").await, "1");
     assert_eq!(call(&host, &supervisor, "count").await, "2");
-    let after = crash(host.host.processes(), &supervisor, "worker").await;
+    let after = crash(host.host().processes(), &supervisor, "worker").await;
     assert_eq!(after[0].restarts, 1);
     assert_eq!(call(&host, &supervisor, "starts").await, "2");
     assert_eq!(call(&host, &supervisor, "count").await, "3");
@@ -225,7 +227,7 @@ async fn shared_buckets_only_where_the_operator_grants_them() {
             },
         ),
     ]);
-    let host = TestHost::with_settings(settings, &[guests::KV_STORE]).await;
+    let host = test_host_with(settings, &[guests::KV_STORE]).await;
     let a = supervised(&host, worker(&host, "kv_a").await, "team").await;
     let b = supervised(&host, worker(&host, "kv_b").await, "team").await;
     assert_eq!(call(&host, &a, "count").await, "1");
@@ -233,7 +235,7 @@ async fn shared_buckets_only_where_the_operator_grants_them() {
 
     // A worker not granted `team` cannot open it: its `init` fails with the error.
     let Err(refused) = host
-        .host
+        .host()
         .processes()
         .start_supervisor(SupervisorSpec {
             name: None,

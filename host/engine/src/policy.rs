@@ -2,7 +2,8 @@
 //!
 //! Three classes of import: the **baseline** every component gets (logging, and WASI p2
 //! cli/io/clocks/random with nothing inherited), the **named capabilities** (the runtime
-//! interfaces) granted per source, and everything else, refused. Filesystem and sockets
+//! interfaces, and the standard WASI ones such as `wasi:keyvalue`) granted per source,
+//! and everything else, refused. Filesystem and sockets
 //! are never granted to operations, whatever the configuration says.
 
 use std::collections::BTreeSet;
@@ -10,7 +11,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A named capability: one runtime interface an operation may import.
+/// A named capability: interfaces a component may import where its source is granted
+/// them. A runtime capability is also gated by the caller's roles ([`Capability::is_runtime`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {

@@ -47,6 +47,26 @@ pub(super) enum ScaffoldError {
 /// The WIT packages, as `vendor/wit/<path>`.
 const WIT: &[(&str, &str)] = &[
     (
+        "deps/keyvalue/atomic.wit",
+        include_str!("../../../../wit/deps/keyvalue/atomic.wit"),
+    ),
+    (
+        "deps/keyvalue/batch.wit",
+        include_str!("../../../../wit/deps/keyvalue/batch.wit"),
+    ),
+    (
+        "deps/keyvalue/store.wit",
+        include_str!("../../../../wit/deps/keyvalue/store.wit"),
+    ),
+    (
+        "deps/keyvalue/watch.wit",
+        include_str!("../../../../wit/deps/keyvalue/watch.wit"),
+    ),
+    (
+        "deps/keyvalue/world.wit",
+        include_str!("../../../../wit/deps/keyvalue/world.wit"),
+    ),
+    (
         "operation/operation.wit",
         include_str!("../../../../wit/operation/operation.wit"),
     ),
@@ -100,6 +120,10 @@ const SDK_SOURCES: &[(&str, &str)] = &[
         include_str!("../../../../sdk/src/distributed.rs"),
     ),
     ("error.rs", include_str!("../../../../sdk/src/error.rs")),
+    (
+        "keyvalue.rs",
+        include_str!("../../../../sdk/src/keyvalue.rs"),
+    ),
     ("lib.rs", include_str!("../../../../sdk/src/lib.rs")),
     ("log.rs", include_str!("../../../../sdk/src/log.rs")),
     ("page.rs", include_str!("../../../../sdk/src/page.rs")),

@@ -13,6 +13,9 @@ use arsenal_runtime::{
     WorkerLimits,
 };
 
+use arsenal_wasi::WasiCapabilities;
+use arsenal_wasi::keyvalue::{KeyValueSettings, KeyValueStore, LocalStore, Quotas};
+
 pub(crate) use arsenal_tests::guests;
 
 /// The node the runtime's pids name.
@@ -40,9 +43,17 @@ impl Runtime {
         let grants = Grants::from_settings(&CapabilitySettings::default())
             .expect("the default capability settings name known capabilities");
         let cache = std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+        // Key-value storage in memory, no bucket shared: the runtime's tests grant none.
+        let keyvalue = KeyValueStore::local(
+            LocalStore::open(None, 1 << 20).expect("an in-memory store opens"),
+            Quotas::from(&KeyValueSettings::default()),
+        );
+        let wasi = WasiCapabilities::new(keyvalue, &Default::default())
+            .expect("no grants are valid grants");
         let workers = Arc::new(WorkerEngine::new(
             Arc::new(CacheLookups::default()),
             grants,
+            Arc::new(wasi),
             WorkerLimits {
                 memory_bytes: limits.worker_memory_mib as usize * 1024 * 1024,
                 table_elements: limits.table_elements as usize,

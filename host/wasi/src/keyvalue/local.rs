@@ -4,8 +4,9 @@
 //! and changed in the same transaction, so quotas hold under concurrent writers. The page
 //! cache is bounded (`keyvalue.cache_mib`).
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, Table, TableDefinition};
 
@@ -22,6 +23,9 @@ const USAGE: TableDefinition<'static, &'static str, (u64, u64)> = TableDefinitio
 /// The database file in the state directory.
 const FILE: &str = "keyvalue.redb";
 
+/// The databases open in this process, by file.
+static OPEN: Mutex<BTreeMap<PathBuf, Weak<Database>>> = Mutex::new(BTreeMap::new());
+
 /// Buckets in one redb database.
 #[derive(Clone)]
 pub struct LocalStore {
@@ -31,23 +35,38 @@ pub struct LocalStore {
 impl LocalStore {
     /// The store in `dir` (`keyvalue.redb`), created if missing, or in memory without a
     /// directory; its page cache holds at most `cache_bytes`.
+    ///
+    /// A file can be open once per process: a host started on the state directory of
+    /// another in the same process (or of one whose last references are still going
+    /// away) shares that one's database, and its cache size.
     pub fn open(dir: Option<&Path>, cache_bytes: usize) -> Result<LocalStore, StoreError> {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
-        let db = match dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(StoreError::failed)?;
-                builder.create(dir.join(FILE)).map_err(StoreError::failed)?
-            }
-            None => builder
+        let Some(dir) = dir else {
+            let db = builder
                 .create_with_backend(redb::backends::InMemoryBackend::new())
-                .map_err(StoreError::failed)?,
+                .map_err(StoreError::failed)?;
+            return LocalStore::ready(Arc::new(db));
         };
+        std::fs::create_dir_all(dir).map_err(StoreError::failed)?;
+        let path = dir.canonicalize().map_err(StoreError::failed)?.join(FILE);
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|_, db| db.strong_count() > 0);
+        if let Some(db) = open.get(&path).and_then(Weak::upgrade) {
+            return Ok(LocalStore { db });
+        }
+        let db = Arc::new(builder.create(&path).map_err(StoreError::failed)?);
+        open.insert(path, Arc::downgrade(&db));
+        LocalStore::ready(db)
+    }
+
+    /// The store over `db`, its tables made.
+    fn ready(db: Arc<Database>) -> Result<LocalStore, StoreError> {
         let txn = db.begin_write().map_err(StoreError::failed)?;
         txn.open_table(VALUES).map_err(StoreError::failed)?;
         txn.open_table(USAGE).map_err(StoreError::failed)?;
         txn.commit().map_err(StoreError::failed)?;
-        Ok(LocalStore { db: Arc::new(db) })
+        Ok(LocalStore { db })
     }
 
     /// Run `work` on a blocking thread: redb's reads and fsynced commits block.

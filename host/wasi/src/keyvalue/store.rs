@@ -47,7 +47,7 @@ pub struct KeyPage {
 
 pub(crate) enum Backend {
     Local(LocalStore),
-    Cluster(ClusterStore),
+    Cluster(Box<ClusterStore>),
 }
 
 /// The host's buckets: one per host, shared by every instance's grants. Cheap to clone.
@@ -82,7 +82,8 @@ impl KeyValueStore {
     /// From now on, keep buckets in the cluster (the host joined NATS): every node then
     /// sees the same data. What the local store holds stays there.
     pub fn use_cluster(&self, cluster: ClusterStore) {
-        self.backend.store(Arc::new(Backend::Cluster(cluster)));
+        self.backend
+            .store(Arc::new(Backend::Cluster(Box::new(cluster))));
     }
 
     /// Whether buckets are kept in the cluster.
