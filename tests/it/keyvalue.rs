@@ -188,10 +188,13 @@ async fn worker(host: &TestHost, name: &str) -> Arc<WorkerCode> {
             name,
             &arsenal_tests::read(guests::KV_WORKER),
             arsenal::Source::Directory,
+            guests::KV_WORKER,
         )
         .await
         .expect("the worker loads")
-        .code
+        .live()
+        .cloned()
+        .expect("the worker is live")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
