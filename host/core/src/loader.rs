@@ -81,6 +81,9 @@ pub struct LoadSummary {
 
 /// Loads operations for one engine.
 pub struct Loader {
+    /// Kept for as long as operations run: it owns the epoch ticker that ends a guest
+    /// running past its deadline.
+    _engine: Arc<OperationEngine>,
     pipeline: Pipeline<CallState>,
     /// The standard capabilities and the operator's grants of them per component.
     wasi: Arc<WasiCapabilities>,
@@ -118,6 +121,7 @@ impl Loader {
         crate::capabilities::add_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         Ok(Loader {
+            _engine: engine,
             pipeline: Pipeline::new(compilation, linker, grants),
             wasi,
             host,
