@@ -8,6 +8,7 @@
 //! over mutual TLS and with a password, and nodes such a server refuses (`secure`).
 
 mod certs;
+mod keyvalue;
 mod nats;
 mod secure;
 
