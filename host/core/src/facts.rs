@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::bindings::arsenal::runtime::system::{EngineInfo, HostInfo};
 use crate::engine::EngineFacts;
-use crate::invoke::InstanceGate;
+use crate::gate::InstanceGate;
 use crate::policy::CONTRACT_VERSIONS;
 use crate::system_facts;
 

@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
 use crate::invoke::InstanceGate;
+pub use crate::lifecycle::LoadProblem;
 use crate::loader::{LoadError, Loader};
 use crate::policy::{Grants, Source, UnknownCapability};
 use crate::registry::{Added, Registry};
@@ -51,13 +52,6 @@ pub enum StartError {
     KeyValue(#[from] arsenal_wasi::keyvalue::StoreError),
     #[error("invalid component grants: {0}")]
     Grants(#[from] arsenal_wasi::GrantError),
-}
-
-/// A component that did not load at start-up; the server starts without it.
-#[derive(Debug)]
-pub struct LoadProblem {
-    pub origin: String,
-    pub error: LoadError,
 }
 
 /// A running Arsenal host.
@@ -219,7 +213,7 @@ impl Host {
             host.watch_dir(&dir).await?;
         }
         if let Some(uploads) = &host.uploads {
-            let problems = uploads.replay(&host).await;
+            let problems = uploads.replay(host.registry(), host.workers()).await;
             host.problems.extend(problems);
         }
         if host.settings.server.host_services {
@@ -274,11 +268,11 @@ impl Host {
         });
         cluster.start(probe, Arc::downgrade(&self.processes));
         // Admin changes made on any node, from the first: this node follows them.
-        cluster.follow_live(crate::cluster::Replica {
+        cluster.follow_live(Arc::new(crate::replica::Replica {
             registry: Arc::downgrade(&self.registry),
             workers: Arc::downgrade(&self.workers),
             turn: self.admin_turn.clone(),
-        });
+        }));
         // Clustered, buckets are kept where every node sees them.
         if let Some(js) = cluster.jetstream() {
             let store = self.wasi.keyvalue.store();

@@ -15,6 +15,7 @@ pub mod invoke;
 pub mod lifecycle;
 pub mod loader;
 pub mod registry;
+mod replica;
 mod retirement;
 mod state;
 mod store;
@@ -24,6 +25,7 @@ pub mod warm;
 
 pub mod config;
 pub mod facts;
+mod gate;
 
 pub use arsenal_runtime as runtime;
 

@@ -13,6 +13,13 @@ use crate::policy::Source;
 use crate::registry::{Catalog, Registry};
 use crate::runtime::{WorkerCode, WorkerEngine, WorkerSet};
 
+/// A component that did not load at start-up; the server starts without it.
+#[derive(Debug)]
+pub struct LoadProblem {
+    pub origin: String,
+    pub error: LoadError,
+}
+
 /// A version of the components `L` keeps.
 pub type Item<L> = <<L as Lifecycle>::Set as LiveSet>::Item;
 

@@ -7,9 +7,10 @@ use std::sync::Mutex;
 
 use arsenal_engine::component::{Kind, LoadError, Put, Swapped, Versioned};
 
-use crate::host::{Host, LoadProblem};
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Lifecycle, LoadProblem};
 use crate::policy::Source;
+use crate::registry::Registry;
+use crate::runtime::WorkerEngine;
 use crate::state::{Kept, Manifest, StateDir};
 
 /// A history entry for a version that loads at start on its own (built-in or directory).
@@ -98,18 +99,22 @@ impl Uploads {
         Ok(())
     }
 
-    /// Bring the host to the recorded state. A version that no longer loads is reported
+    /// Bring the catalogue and the workers to the recorded state. A version that no longer loads is reported
     /// and skipped; the rest still come back.
-    pub(crate) async fn replay(&self, host: &Host) -> Vec<LoadProblem> {
+    pub(crate) async fn replay(
+        &self,
+        registry: &Registry,
+        workers: &WorkerEngine,
+    ) -> Vec<LoadProblem> {
         let manifest = self
             .manifest
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let mut problems = Vec::new();
-        self.replay_kind(&**host.registry(), &manifest.operations, &mut problems)
+        self.replay_kind(registry, &manifest.operations, &mut problems)
             .await;
-        self.replay_kind(host.workers(), &manifest.workers, &mut problems)
+        self.replay_kind(workers, &manifest.workers, &mut problems)
             .await;
         problems
     }

@@ -18,21 +18,17 @@
 //! happens before taking it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::node::Cluster;
-use super::objects::Missing;
-use crate::lifecycle::{Item, Lifecycle};
-use crate::policy::Source;
-use crate::registry::Registry;
-use crate::runtime::WorkerEngine;
-use arsenal_engine::component::{Kind, LoadError, Put, Versioned};
+use arsenal_engine::component::Kind;
 
 const BUCKET: &str = "arsenal_live";
 
@@ -107,14 +103,6 @@ pub enum ShareError {
     Disconnected,
 }
 
-/// This node's operations and workers, as the follower changes them.
-pub struct Replica {
-    pub(crate) registry: Weak<Registry>,
-    pub(crate) workers: Weak<WorkerEngine>,
-    /// The host's admin turn: the follower changes what is loaded under it too.
-    pub(crate) turn: Arc<tokio::sync::Mutex<()>>,
-}
-
 /// The follower's bookkeeping.
 #[derive(Default)]
 pub(super) struct Ledger {
@@ -122,7 +110,8 @@ pub(super) struct Ledger {
     applied: Mutex<HashMap<String, u64>>,
     /// Wakes the follower to read the bucket again from its beginning.
     resync: Arc<Notify>,
-    replica: OnceLock<Replica>,
+    /// Set once the follower starts: it is started once.
+    following: OnceLock<()>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -132,7 +121,7 @@ impl std::fmt::Debug for Ledger {
 }
 
 impl Ledger {
-    fn applied(&self, key: &str) -> Option<u64> {
+    pub(crate) fn applied(&self, key: &str) -> Option<u64> {
         self.applied
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -172,84 +161,24 @@ async fn bucket(js: &jetstream::Context) -> Result<kv::Store, String> {
     super::membership::key_value(js, BUCKET, Duration::ZERO).await
 }
 
-/// What brings a node to a recorded state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Nothing,
-    RollBack,
-    Load(String),
-    Unload,
-    Restore,
-}
-
-/// This node's versions of one name, by content hash.
-#[derive(Debug, Clone, Default)]
-struct Held {
-    /// Live first, then the earlier ones kept, newest first; empty when not loaded.
-    versions: Vec<String>,
-    /// The version the name has on its own, while it is not loaded.
-    restorable: Option<String>,
-}
-
-/// The step from what this node holds of a name to `state`.
-fn step(state: &LiveState, held: &Held) -> Step {
-    let versions = &held.versions;
-    match &state.content_hash {
-        None if versions.is_empty() => Step::Nothing,
-        None => Step::Unload,
-        Some(hash) if versions.first() == Some(hash) => Step::Nothing,
-        Some(hash) if versions.get(1) == Some(hash) => Step::RollBack,
-        Some(hash) if held.restorable.as_ref() == Some(hash) => Step::Restore,
-        Some(hash) => Step::Load(hash.clone()),
-    }
-}
-
-/// What this node holds of `name`.
-fn held<L: Lifecycle>(lifecycle: &L, name: &str) -> Held {
-    let versions = lifecycle.versions();
-    Held {
-        versions: versions
-            .of(name)
-            .map(|versions| {
-                versions
-                    .iter()
-                    .map(|version| version.content_hash().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        restorable: versions
-            .restorable(name)
-            .map(|base| base.content_hash().to_owned()),
-    }
-}
-
-/// Take a step that needs no component from elsewhere.
-fn take<L: Lifecycle>(lifecycle: &L, name: &str, step: &Step) -> Result<(), LoadError> {
-    let versions = lifecycle.versions();
-    match step {
-        Step::Nothing | Step::Load(_) => Ok(()),
-        Step::RollBack => versions.rollback(name).map(drop),
-        Step::Restore => versions.restore(name).map(drop),
-        Step::Unload => match versions.remove(name) {
-            Ok(_) | Err(LoadError::NotLoaded { .. }) => Ok(()),
-            Err(error) => Err(error),
-        },
-    }
-}
-
-/// Make a version fetched from the cluster live here.
-fn publish<L: Lifecycle>(lifecycle: &L, version: Arc<Item<L>>) -> Result<(), LoadError> {
-    match lifecycle.versions().put(version)? {
-        Put::Disabled(name) => Err(LoadError::InvalidComponent(format!(
-            "`{name}` is disabled by this node's configuration"
-        ))),
-        Put::Added(_) | Put::Replaced(_) | Put::Unchanged(_) => Ok(()),
-    }
-}
-
 /// The follower could not finish an entry for a reason that may pass (NATS): it reads
 /// the bucket again after a pause.
-struct Retry(String);
+pub(crate) struct Retry(pub(crate) String);
+
+/// What the follower does with each state of the bucket, verified and filed under its
+/// own key: bring this node to it. Written above the catalogue (`crate::replica`), so the
+/// cluster knows nothing of what a component is.
+pub(crate) trait Bring: Send + Sync + 'static {
+    /// Bring this node to `state`, recorded under `key` at `revision`; `Retry` when the
+    /// reason may pass (NATS). The follower then counts the revision applied.
+    fn bring<'a>(
+        &'a self,
+        cluster: &'a Cluster,
+        key: &'a str,
+        revision: u64,
+        state: LiveState,
+    ) -> BoxFuture<'a, Result<(), Retry>>;
+}
 
 impl Cluster {
     /// Whether an admin change may be made now: always when not clustered; when
@@ -373,8 +302,8 @@ impl Cluster {
 
     /// Follow the bucket from its beginning, bringing this node to each state recorded,
     /// until stopped. Not clustered: nothing to follow.
-    pub(crate) fn follow_live(self: &Arc<Self>, replica: Replica) {
-        if self.live.replica.set(replica).is_err() {
+    pub(crate) fn follow_live(self: &Arc<Self>, bring: Arc<dyn Bring>) {
+        if self.live.following.set(()).is_err() {
             return;
         }
         let Some(link) = &self.link else { return };
@@ -407,7 +336,7 @@ impl Cluster {
                             return Ok(false);
                         };
                         if let Err(Retry(error)) = cluster
-                            .bring(&entry.key, entry.revision, &entry.value)
+                            .bring(&*bring, &entry.key, entry.revision, &entry.value)
                             .await
                         {
                             return Err(error);
@@ -434,8 +363,15 @@ impl Cluster {
         });
     }
 
-    /// Bring this node to the state recorded under `key` at `revision`.
-    async fn bring(&self, key: &str, revision: u64, value: &[u8]) -> Result<(), Retry> {
+    /// Bring this node to the state recorded under `key` at `revision`, unless it is
+    /// there already.
+    async fn bring(
+        &self,
+        bring: &dyn Bring,
+        key: &str,
+        revision: u64,
+        value: &[u8],
+    ) -> Result<(), Retry> {
         if self
             .live
             .applied(key)
@@ -443,9 +379,6 @@ impl Cluster {
         {
             return Ok(());
         }
-        let Some(replica) = self.live.replica.get() else {
-            return Ok(());
-        };
         let state = match self.open(value) {
             Ok(state) if key_of(state.kind, &state.name) == key => state,
             Ok(_) => {
@@ -457,158 +390,20 @@ impl Cluster {
                 return Ok(());
             }
         };
-        let outcome = match state.kind {
-            Kind::Operation => match replica.registry.upgrade() {
-                Some(registry) => {
-                    self.bring_to(&*registry, &replica.turn, key, revision, &state)
-                        .await?
-                }
-                None => return Ok(()),
-            },
-            Kind::Worker => match replica.workers.upgrade() {
-                Some(workers) => {
-                    self.bring_to(&*workers, &replica.turn, key, revision, &state)
-                        .await?
-                }
-                None => return Ok(()),
-            },
-        };
-        let Some(outcome) = outcome else {
-            return Ok(());
-        };
-        match outcome {
-            Ok(()) => tracing::info!(
-                component = key,
-                revision,
-                content_hash = state.content_hash.as_deref().unwrap_or("none"),
-                origin = %state.origin,
-                "brought to the cluster's state"
-            ),
-            // Not retried: the topology lists the name as inconsistent until the next
-            // change of it.
-            Err(error) => tracing::error!(
-                component = key,
-                revision,
-                %error,
-                "cannot bring this node to the cluster's state"
-            ),
-        }
+        bring.bring(self, key, revision, state).await?;
         self.live.set_applied(key, revision);
         Ok(())
     }
 
-    /// Bring `lifecycle`'s components to `state`: compile first (as the admin API does),
-    /// then, under the admin `turn`, take the step from what is loaded then. `None` when
-    /// another change applied the revision meanwhile.
-    async fn bring_to<L: Lifecycle>(
-        &self,
-        lifecycle: &L,
-        turn: &tokio::sync::Mutex<()>,
-        key: &str,
-        revision: u64,
-        state: &LiveState,
-    ) -> Result<Option<Result<(), LoadError>>, Retry> {
-        let origin = format!("cluster:{}", state.origin);
-        let mut prepared = match step(state, &held(lifecycle, &state.name)) {
-            Step::Load(hash) => Some(
-                self.fetch_and_prepare(lifecycle, state, &hash, &origin)
-                    .await?,
-            ),
-            _ => None,
-        };
-        let _turn = turn.lock().await;
-        if self
-            .live
-            .applied(key)
-            .is_some_and(|applied| applied >= revision)
-        {
-            return Ok(None);
-        }
-        // Again under the turn: what is loaded may have changed meanwhile.
-        Ok(Some(match step(state, &held(lifecycle, &state.name)) {
-            Step::Load(hash) => {
-                let ready = match prepared.take() {
-                    Some(ready) => ready,
-                    None => {
-                        self.fetch_and_prepare(lifecycle, state, &hash, &origin)
-                            .await?
-                    }
-                };
-                ready.and_then(|version| publish(lifecycle, version))
-            }
-            other => take(lifecycle, &state.name, &other),
-        }))
-    }
-
-    /// The component with `hash`, fetched and compiled; the outer error is one that may
-    /// pass (NATS), the inner one is final.
-    async fn fetch_and_prepare<L: Lifecycle>(
-        &self,
-        lifecycle: &L,
-        state: &LiveState,
-        hash: &str,
-        origin: &str,
-    ) -> Result<Result<Arc<Item<L>>, LoadError>, Retry> {
-        let bytes = match self.component(hash).await {
-            Ok(bytes) => bytes,
-            Err(Missing::Unreachable(error)) => return Err(Retry(error)),
-            Err(missing) => return Ok(Err(LoadError::InvalidComponent(missing.to_string()))),
-        };
-        Ok(lifecycle
-            .prepare(&state.name, &bytes, Source::Upload, origin)
-            .await)
+    /// The revision of `key`'s last state this node applied or wrote.
+    pub(crate) fn applied(&self, key: &str) -> Option<u64> {
+        self.live.applied(key)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state(hash: Option<&str>) -> LiveState {
-        LiveState {
-            kind: Kind::Operation,
-            name: "greet".to_owned(),
-            content_hash: hash.map(str::to_owned),
-            changed: Changed::Replaced,
-            origin: "a".to_owned(),
-            at_unix_ms: 0,
-        }
-    }
-
-    #[test]
-    fn the_step_to_a_state_is_the_least_change() {
-        let versions = |list: &[&str]| Held {
-            versions: list.iter().map(|v| (*v).to_owned()).collect(),
-            restorable: None,
-        };
-        assert_eq!(
-            step(&state(Some("h2")), &versions(&["h2", "h1"])),
-            Step::Nothing
-        );
-        assert_eq!(
-            step(&state(Some("h1")), &versions(&["h2", "h1"])),
-            Step::RollBack
-        );
-        assert_eq!(
-            step(&state(Some("h0")), &versions(&["h2", "h1", "h0"])),
-            Step::Load("h0".to_owned())
-        );
-        assert_eq!(
-            step(&state(Some("h1")), &versions(&[])),
-            Step::Load("h1".to_owned())
-        );
-        assert_eq!(step(&state(None), &versions(&["h2"])), Step::Unload);
-        assert_eq!(step(&state(None), &versions(&[])), Step::Nothing);
-        let unloaded = Held {
-            versions: Vec::new(),
-            restorable: Some("h0".to_owned()),
-        };
-        assert_eq!(step(&state(Some("h0")), &unloaded), Step::Restore);
-        assert_eq!(
-            step(&state(Some("h1")), &unloaded),
-            Step::Load("h1".to_owned())
-        );
-    }
 
     #[test]
     fn keys_keep_plain_names_and_escape_the_rest() {

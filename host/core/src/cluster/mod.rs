@@ -15,9 +15,11 @@ mod objects;
 mod replay;
 
 pub use forward::{CARRIED, ForwardedCall, LocalDispatch, Reply, Unavailable, VerifiedCall};
-pub use live::{Changed, LiveChange, Replica, ShareError};
+pub(crate) use live::{Bring, LiveState, Retry};
+pub use live::{Changed, LiveChange, ShareError};
 pub use membership::LocalFacts;
 pub(crate) use membership::{ComponentRevision, MemberView, NodeLoad, NodeStatus};
 pub(crate) use migrate::MigrateError;
 pub use node::ClusterError;
 pub use node::{Cluster, FactsProbe, ServedCalls};
+pub(crate) use objects::Missing;

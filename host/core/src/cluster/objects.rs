@@ -25,7 +25,7 @@ async fn bucket(js: &jetstream::Context) -> Result<object_store::ObjectStore, St
 
 /// Why a component's bytes could not be read.
 #[derive(Debug, Clone, thiserror::Error)]
-pub(super) enum Missing {
+pub(crate) enum Missing {
     #[error("component {0} is not in the cluster's object store")]
     NotStored(String),
     #[error("the stored bytes of component {0} have another content hash")]
@@ -65,7 +65,7 @@ impl Cluster {
     }
 
     /// The bytes of the component whose content hash is `content_hash`, checked.
-    pub(super) async fn component(&self, content_hash: &str) -> Result<Vec<u8>, Missing> {
+    pub(crate) async fn component(&self, content_hash: &str) -> Result<Vec<u8>, Missing> {
         let unreachable = |error: String| Missing::Unreachable(error);
         let link = self
             .link
