@@ -4,8 +4,9 @@
 //!   private target directory (see `arsenal-guest-build`); cargo reruns this script when
 //!   any of their sources change, so tests never run stale wasm.
 //! - The example operations in `../examples/` are built the same way.
-//! - `wat/table_bomb.wat` and `../examples/greet-wat/greet.wat` become components of world
-//!   `arsenal:operation/operation`.
+//! - `../examples/greet-wat/greet.wat` becomes a component of world
+//!   `arsenal:operation/operation`, and `wat/table_bomb.wat` one of the earlier contract's
+//!   (0.1.0, the host's frozen copy of its WIT).
 //! - `core_module` (a plain core module, not a component) and `malformed` (truncated
 //!   garbage with a wasm header) are written directly.
 
@@ -34,7 +35,11 @@ fn main() -> Result<(), Error> {
     println!("cargo:rerun-if-changed={}", wat_path.display());
     let wat = fs::read_to_string(&wat_path)?;
     let operation_wit = manifest_dir.join("../wit/operation");
-    let table_bomb = component_from_wat(&wat, &[&operation_wit], "operation")?;
+    let operation_wit_0_1_0 = manifest_dir.join("../host/engine/wit/operation-0.1.0");
+    for wit in [&operation_wit, &operation_wit_0_1_0] {
+        println!("cargo:rerun-if-changed={}", wit.display());
+    }
+    let table_bomb = component_from_wat(&wat, &[&operation_wit_0_1_0], "operation")?;
     write(&mut built, &out_dir, "table_bomb", &table_bomb)?;
 
     // The greet example in other languages, each built from source (see `languages.rs`).

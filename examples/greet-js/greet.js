@@ -5,7 +5,7 @@
 // against the world `arsenal:operation/operation` (see build.mjs); the typings in
 // types/ are generated from the WIT by `jco types`.
 
-import { log } from "arsenal:operation/log@0.1.0";
+import { log } from "arsenal:operation/log@0.2.0";
 
 /** Constraints with only the given ones set. */
 function constraints(given) {
@@ -46,6 +46,8 @@ export const handler = {
       successStatus: 200,
       limits: {},
       additionalParams: false,
+      outboundHosts: [],
+      buckets: [],
     };
   },
 

@@ -56,6 +56,8 @@ class Handler(exports.Handler):
             response_schema=None,
             limits=LimitHints(memory_mib=None, timeout_ms=None),
             additional_params=False,
+            outbound_hosts=[],
+            buckets=[],
         )
 
     def execute(self, request: Request) -> Response:

@@ -11,7 +11,7 @@
 ;; component with wit-component. Its only import is `log`.
 ;;
 ;; Canonical ABI facts it relies on (all integers little-endian):
-;; - `describe: func() -> config` returns a pointer to the `config` record (96 bytes,
+;; - `describe: func() -> config` returns a pointer to the `config` record (112 bytes,
 ;;   alignment 4); `params` points to an array of `param` records (120 bytes, alignment 8).
 ;; - `execute(request)` receives the request flattened into nine values and returns a
 ;;   pointer to a `result<response, op-error>`: a discriminant byte at 0 (0 ok, 1 err) and
@@ -23,7 +23,7 @@
 ;;   holds an unescaped `"`, so `"name":"` and `"times":` can only match the keys, and the
 ;;   name's JSON escapes are copied through unchanged into the JSON answer.
 (module
-  (import "arsenal:operation/log@0.1.0" "log" (func $log (param i32 i32 i32)))
+  (import "arsenal:operation/log@0.2.0" "log" (func $log (param i32 i32 i32)))
 
   (memory (export "memory") 1)
 
@@ -58,7 +58,7 @@
 
   ;; The `config` record at 1024 and its two `param` records at 1152 and 1272. Every
   ;; byte not written here is zero (an absent option, an empty list, false).
-  (func (export "arsenal:operation/handler@0.1.0#describe") (result i32)
+  (func (export "arsenal:operation/handler@0.2.0#describe") (result i32)
     (memory.fill (i32.const 1024) (i32.const 0) (i32.const 368))
     (call $string (i32.const 1024) (i32.const 2048) (i32.const 5))   ;;  0 name
     (call $string (i32.const 1032) (i32.const 2064) (i32.const 5))   ;;  8 version
@@ -69,6 +69,7 @@
     (call $string (i32.const 1076) (i32.const 1152) (i32.const 2))   ;; 52 params
     (i32.store16 (i32.const 1084) (i32.const 200))                   ;; 60 success-status
     ;; 64 response-schema, 76 limits, 92 additional-params: none, none, false
+    ;; 96 outbound-hosts, 104 buckets: empty lists
 
     ;; param `name`: path (0), string (0), required, max-length 32.
     (call $string (i32.const 1152) (i32.const 2144) (i32.const 4))   ;;   0 name
@@ -117,7 +118,7 @@
     (memory.copy (local.get $dst) (local.get $src) (local.get $len))
     (i32.add (local.get $dst) (local.get $len)))
 
-  (func (export "arsenal:operation/handler@0.1.0#execute")
+  (func (export "arsenal:operation/handler@0.2.0#execute")
     (param $params i32) (param $params_len i32)
     (param $principal i32) (param $principal_len i32)
     (param $roles i32) (param $roles_len i32)

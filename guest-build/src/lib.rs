@@ -42,7 +42,9 @@ pub fn ensure_wasm_target() -> Result<(), Error> {
 }
 
 /// Where nested builds put their output: beside the outer build's profile directories,
-/// so debug and release builds of the host share one set of guests.
+/// so debug and release builds of the host share one set of guests; one directory per
+/// checkout of the sources (by the building package's path), so checkouts sharing one
+/// target directory never overwrite each other's guests.
 pub fn guest_target_dir(name: &str) -> PathBuf {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
     // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
@@ -51,7 +53,13 @@ pub fn guest_target_dir(name: &str) -> PathBuf {
         .nth(3)
         .expect("OUT_DIR has the usual depth");
     let target_dir = profile_dir.parent().unwrap_or(profile_dir);
-    target_dir.join("wasm-guests").join(name)
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set");
+    let mut checkout = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&manifest_dir, &mut checkout);
+    let checkout = std::hash::Hasher::finish(&checkout);
+    target_dir
+        .join("wasm-guests")
+        .join(format!("{name}-{checkout:016x}"))
 }
 
 /// Build every `cdylib` of the guest workspace at `workspace` in release mode and return

@@ -1,4 +1,5 @@
-//! The operation's self-description: route, parameters, response schema and limit hints.
+//! The operation's self-description: route, parameters, response schema, limit hints,
+//! and the outbound destinations and shared buckets it requests.
 
 use serde_json::Value;
 
@@ -106,6 +107,8 @@ pub struct Config {
     memory_mib: Option<u32>,
     timeout_ms: Option<u32>,
     additional_params: bool,
+    outbound_hosts: Vec<String>,
+    buckets: Vec<String>,
 }
 
 impl Config {
@@ -126,6 +129,8 @@ impl Config {
             memory_mib: None,
             timeout_ms: None,
             additional_params: false,
+            outbound_hosts: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 
@@ -216,6 +221,25 @@ impl Config {
         self
     }
 
+    /// Request an outbound HTTP destination, a `scheme://host:port` pattern: the scheme
+    /// `http`, `https` or `*`, the host a name, an IP address, `*.` and a name for its
+    /// subdomains, or `*`, the port a number or `*` (e.g. `https://api.example.com:443`,
+    /// `https://*.example.com:443`, `http://127.0.0.1:*`). The operation reaches what it
+    /// requests and the operator grants; a request outside the grant, or a malformed
+    /// pattern, is refused when the operation is loaded. At most 64.
+    pub fn outbound_host(mut self, pattern: &str) -> Config {
+        self.outbound_hosts.push(pattern.to_owned());
+        self
+    }
+
+    /// Request a shared key-value bucket besides the operation's own, by name (a
+    /// lowercase letter, then lowercase letters, digits, `-` and `_`; at most 64 bytes).
+    /// Granted like [`Config::outbound_host`]. At most 64.
+    pub fn bucket(mut self, name: &str) -> Config {
+        self.buckets.push(name.to_owned());
+        self
+    }
+
     pub(crate) fn into_wit(self) -> wit::Config {
         wit::Config {
             name: self.name,
@@ -243,6 +267,8 @@ impl Config {
                 timeout_ms: self.timeout_ms,
             },
             additional_params: self.additional_params,
+            outbound_hosts: self.outbound_hosts,
+            buckets: self.buckets,
         }
     }
 }

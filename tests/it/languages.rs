@@ -153,8 +153,8 @@ async fn greet_in_javascript_imports_only_log() {
     assert_eq!(
         imports,
         [
-            "arsenal:operation/log@0.1.0",
-            "arsenal:operation/types@0.1.0"
+            "arsenal:operation/log@0.2.0",
+            "arsenal:operation/types@0.2.0"
         ]
     );
 }

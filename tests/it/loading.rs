@@ -237,10 +237,10 @@ async fn a_future_contract_version_is_refused_naming_both_versions() {
         "unsupported_contract_version",
     );
     assert!(error.message().contains("0.9.0"), "{error:?}");
-    assert!(error.message().contains("0.1.0"), "{error:?}");
+    assert!(error.message().contains("0.1.0, 0.2.0"), "{error:?}");
     assert_eq!(
         error.details(),
-        Some(&serde_json::json!({ "found": "0.9.0", "supported": ["0.1.0"] }))
+        Some(&serde_json::json!({ "found": "0.9.0", "supported": ["0.1.0", "0.2.0"] }))
     );
     assert_serves(&host, "/api/v1/echo/x").await;
 }

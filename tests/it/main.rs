@@ -10,6 +10,7 @@ mod cli;
 mod cluster_of_one;
 mod config_caps;
 mod console;
+mod contract;
 mod example_workers;
 mod hardening;
 mod host_services;

@@ -1,5 +1,5 @@
-;; Test guest `table_bomb`: an operation (world `arsenal:operation/operation`) written by
-;; hand, whose `execute` grows a funcref table by 10,000 elements at a time until
+;; Test guest `table_bomb`: an operation of the earlier contract (world
+;; `arsenal:operation/operation@0.1.0`, which the host still loads) written by hand, whose `execute` grows a funcref table by 10,000 elements at a time until
 ;; `table.grow` fails (returns -1 once the host's table limit is reached), then traps with
 ;; `unreachable`. The host must refuse the growth, survive the trap and answer an error.
 ;;

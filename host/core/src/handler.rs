@@ -13,7 +13,7 @@ use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
 use crate::inspect::HANDLER_INTERFACE;
-use crate::spec::Described;
+use crate::spec::{ConfigVersion, Described};
 use crate::store::CallState;
 
 // `execute`'s signature, as checked at load and as called: one definition for both.
@@ -29,6 +29,7 @@ pub(crate) struct OperationPre {
     execute: ComponentExportIndex,
     /// What its instances reach of the standard capabilities (nothing for `describe`).
     reach: ComponentReach,
+    config: ConfigVersion,
 }
 
 /// The entry points of one instance.
@@ -36,16 +37,21 @@ pub(crate) struct OperationPre {
 pub(crate) struct Handler {
     describe: Func,
     execute: Func,
+    config: ConfigVersion,
 }
 
 impl OperationPre {
     /// Find `describe` and `execute` in the component's handler export of
     /// `contract_version` (as `ComponentShape::contract_version` read it) and check their
-    /// types against the contract this host is built with.
+    /// types against that contract: `execute` is the same in every version the host
+    /// accepts, `describe`'s config has the fields of its version.
     pub(crate) fn new(
         instance_pre: InstancePre<CallState>,
         contract_version: &str,
     ) -> wasmtime::Result<OperationPre> {
+        let config = ConfigVersion::of_contract(contract_version).ok_or_else(|| {
+            wasmtime::format_err!("contract version {contract_version} is not accepted")
+        })?;
         let component = instance_pre.component();
         let name = format!("{HANDLER_INTERFACE}@{contract_version}");
         let handler = component
@@ -64,7 +70,7 @@ impl OperationPre {
         let (describe_type, describe) = function("describe")?;
         // `typecheck` is the check bindgen's own generated code runs (public, if hidden
         // from the docs); wasmtime is pinned to one exact version.
-        Described::typecheck(&describe_type, &instance_type)
+        Described::typecheck(&describe_type, &instance_type, config)
             .map_err(|error| error.context("type-checking `describe`"))?;
         let (execute_type, execute) = function("execute")?;
         execute_type
@@ -75,6 +81,7 @@ impl OperationPre {
             describe,
             execute,
             reach: ComponentReach::default(),
+            config,
         })
     }
 
@@ -105,6 +112,7 @@ impl OperationPre {
         Ok(Handler {
             describe: function(&self.describe),
             execute: function(&self.execute),
+            config: self.config,
         })
     }
 }
@@ -116,7 +124,7 @@ impl Handler {
         &self,
         store: &mut Store<CallState>,
     ) -> wasmtime::Result<Described> {
-        Described::call(self.describe, store).await
+        Described::call(self.describe, store, self.config).await
     }
 
     #[expect(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 use crate::cache::CompileCache;
 use crate::compiler::Compiler;
@@ -114,10 +114,7 @@ impl Loader {
         let mut linker = Linker::new(engine.engine());
         add_baseline_to_linker(&mut linker)?;
         arsenal_engine::guest::add_log_to_linker(&mut linker)?;
-        crate::bindings::arsenal::operation::types::add_to_linker::<CallState, HasSelf<CallState>>(
-            &mut linker,
-            |state| state,
-        )?;
+        arsenal_engine::guest::add_types_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         Ok(Loader {

@@ -81,5 +81,3 @@ impl WasiView for CallState {
         self.guest.ctx()
     }
 }
-
-impl arsenal_engine::bindings::arsenal::operation::types::Host for CallState {}

@@ -1,5 +1,6 @@
-//! The generated host bindings of the `arsenal:runtime/operation` world: the only
-//! `bindgen!` site of the host.
+//! The generated host bindings of the `arsenal:runtime/operation` world, the process
+//! world, and the earlier operation contract the host still loads: the only `bindgen!`
+//! site of the host.
 #![allow(unreachable_pub, missing_docs, reason = "generated code")]
 
 wasmtime::component::bindgen!({
@@ -50,5 +51,21 @@ pub mod process {
         imports: { "arsenal:process/process.call": async },
         exports: { default: async },
         with: { "arsenal:operation/log": crate::bindings::arsenal::operation::log },
+    });
+}
+
+/// The operation contract `arsenal:operation@0.1.0`, frozen as it was released
+/// (`host/engine/wit/operation-0.1.0`): its `log` and `types` are linked beside the
+/// current ones so components built against it keep loading. Its `handler` needs no
+/// bindings of its own: the host calls it through the current types, which it matches
+/// but for the config's fields added since (`spec::Described`).
+pub mod v0_1_0 {
+    #![allow(unreachable_pub, missing_docs, reason = "generated code")]
+
+    wasmtime::component::bindgen!({
+        path: "wit/operation-0.1.0",
+        world: "arsenal:operation/operation@0.1.0",
+        imports: { "arsenal:operation/log.log": exact },
+        exports: { default: async },
     });
 }

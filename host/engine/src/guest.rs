@@ -113,7 +113,25 @@ impl HasData for HasGuest {
     type Data<'a> = &'a mut GuestState;
 }
 
-/// Link `arsenal:operation/log` for store data `T`.
+/// Link `arsenal:operation/log` for store data `T`, in every contract version the host
+/// accepts (`policy::CONTRACT_VERSIONS`).
 pub fn add_log_to_linker<T: GuestView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    crate::bindings::arsenal::operation::log::add_to_linker::<T, HasGuest>(linker, T::guest)
+    crate::bindings::arsenal::operation::log::add_to_linker::<T, HasGuest>(linker, T::guest)?;
+    crate::bindings::v0_1_0::arsenal::operation::log::add_to_linker::<T, HasGuest>(
+        linker,
+        T::guest,
+    )
 }
+
+/// Link `arsenal:operation/types` (an interface of types alone, which a component's
+/// handler export imports) for store data `T`, in every contract version the host accepts.
+pub fn add_types_to_linker<T: GuestView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    crate::bindings::arsenal::operation::types::add_to_linker::<T, HasGuest>(linker, T::guest)?;
+    crate::bindings::v0_1_0::arsenal::operation::types::add_to_linker::<T, HasGuest>(
+        linker,
+        T::guest,
+    )
+}
+
+impl crate::bindings::arsenal::operation::types::Host for GuestState {}
+impl crate::bindings::v0_1_0::arsenal::operation::types::Host for GuestState {}

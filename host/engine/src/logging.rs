@@ -1,8 +1,10 @@
 //! Baseline import `arsenal:operation/log`: guest log lines go to the host's log, tagged
 //! with the operation and request id, under a per-call budget so a guest that logs in a
-//! loop cannot flood the host's log.
+//! loop cannot flood the host's log. Components of the contract 0.1.0 log through the
+//! same function.
 
 use crate::bindings::arsenal::operation::log::{Host, Level};
+use crate::bindings::v0_1_0::arsenal::operation::log as log_0_1_0;
 use crate::guest::GuestState;
 
 /// Longest logged message, in bytes; longer ones are cut at a character boundary.
@@ -32,5 +34,18 @@ impl Host for GuestState {
             Level::Warn => tracing::warn!(target: "guest", operation, request_id, "{message}"),
             Level::Error => tracing::error!(target: "guest", operation, request_id, "{message}"),
         }
+    }
+}
+
+impl log_0_1_0::Host for GuestState {
+    fn log(&mut self, level: log_0_1_0::Level, message: String) {
+        let level = match level {
+            log_0_1_0::Level::Trace => Level::Trace,
+            log_0_1_0::Level::Debug => Level::Debug,
+            log_0_1_0::Level::Info => Level::Info,
+            log_0_1_0::Level::Warn => Level::Warn,
+            log_0_1_0::Level::Error => Level::Error,
+        };
+        Host::log(self, level, message);
     }
 }

@@ -220,8 +220,8 @@ pub enum ImportVerdict {
     Refused(Vec<ImportProblem>),
 }
 
-/// The operation contract versions this host accepts.
-pub const CONTRACT_VERSIONS: &[&str] = &["0.1.0"];
+/// The operation contract versions this host accepts, oldest first.
+pub const CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// The process contract versions this host accepts.
 pub(crate) const PROCESS_VERSIONS: &[&str] = &["0.1.0"];

@@ -1,7 +1,8 @@
 //! An operation's exported config, parsed once into a validated, typed
 //! [`OperationSpec`]: route template, parameters with their schema, success status,
-//! response schema and limit hints. Every problem is reported, not only the first; later
-//! code never re-checks the config.
+//! response schema, limit hints, and the outbound destinations and shared buckets it
+//! requests. Every problem is reported, not only the first; later code never re-checks
+//! the config.
 
 use std::collections::BTreeSet;
 
@@ -13,8 +14,10 @@ use crate::bindings::wit;
 
 pub mod caps;
 mod described;
+pub mod destination;
 
-pub use described::Described;
+pub use described::{ConfigVersion, Described};
+pub use destination::Destination;
 
 /// The config as the component returned it, in a serializable form (cached by content
 /// hash, printed by `arsenal describe`).
@@ -33,6 +36,13 @@ pub struct RawConfig {
     pub memory_mib: Option<u32>,
     pub timeout_ms: Option<u32>,
     pub additional_params: bool,
+    /// Outbound destinations requested (contract 0.2.0; empty for 0.1.0, and in a
+    /// config cached before the field existed).
+    #[serde(default)]
+    pub outbound_hosts: Vec<String>,
+    /// Shared key-value buckets requested (as `outbound_hosts`).
+    #[serde(default)]
+    pub buckets: Vec<String>,
 }
 
 /// One parameter as declared.
@@ -118,6 +128,8 @@ impl RawConfig {
             memory_mib: None,
             timeout_ms: None,
             additional_params: false,
+            outbound_hosts: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 }
@@ -160,6 +172,12 @@ pub struct OperationSpec {
     pub memory_mib: Option<u32>,
     pub timeout_ms: Option<u32>,
     pub additional_params: bool,
+    /// The outbound HTTP destinations the operation requests, each listed once. A
+    /// request: what it reaches is this intersected with the operator's grant.
+    pub outbound_hosts: Vec<Destination>,
+    /// The shared key-value buckets the operation requests besides its own, each listed
+    /// once; a request like `outbound_hosts`.
+    pub buckets: Vec<String>,
 }
 
 /// A validated parameter.
@@ -401,6 +419,36 @@ impl OperationSpec {
             }
         }
 
+        let mut outbound_hosts = Vec::new();
+        for text in &raw.outbound_hosts {
+            match text.parse::<Destination>() {
+                Ok(destination) if outbound_hosts.contains(&destination) => problem(
+                    "outbound_hosts",
+                    format!("`{text}` is listed more than once"),
+                ),
+                Ok(destination) => outbound_hosts.push(destination),
+                Err(error) => problem(
+                    "outbound_hosts",
+                    format!("`{text}` is not a destination pattern: {error}"),
+                ),
+            }
+        }
+        let mut buckets: Vec<String> = Vec::new();
+        for name in &raw.buckets {
+            if !is_bucket_name(name) {
+                problem(
+                    "buckets",
+                    format!(
+                        "`{name}` is not a valid bucket name: use a lowercase letter, then lowercase letters, digits, `-` and `_`"
+                    ),
+                );
+            } else if buckets.contains(name) {
+                problem("buckets", format!("`{name}` is listed more than once"));
+            } else {
+                buckets.push(name.clone());
+            }
+        }
+
         let mut seen = BTreeSet::new();
         let mut params = Vec::new();
         for param in &raw.params {
@@ -572,6 +620,8 @@ impl OperationSpec {
                 memory_mib: raw.memory_mib,
                 timeout_ms: raw.timeout_ms,
                 additional_params: raw.additional_params,
+                outbound_hosts,
+                buckets,
             }),
             _ => Err(problems),
         }
@@ -635,6 +685,15 @@ fn is_identifier(name: &str) -> bool {
     name.len() <= caps::MAX_NAME_BYTES
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A bucket's name: a lowercase letter, then lowercase letters, digits, `-` and `_`, at
+/// most [`caps::MAX_BUCKET_NAME_BYTES`].
+pub fn is_bucket_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= caps::MAX_BUCKET_NAME_BYTES
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn is_version(version: &str) -> bool {
@@ -725,6 +784,8 @@ mod deadline_tests {
             memory_mib: None,
             timeout_ms,
             additional_params: false,
+            outbound_hosts: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 
@@ -850,6 +911,37 @@ mod tests {
             [
                 "params.limit.minimum: must be a finite number",
                 "params.limit.maximum: must be a finite number"
+            ]
+        );
+    }
+
+    #[test]
+    fn requested_destinations_and_buckets_are_parsed_and_each_bad_one_named() {
+        let mut good = raw("/api/v1/x", vec![]);
+        good.outbound_hosts = vec![
+            "https://*.example.com:443".into(),
+            "http://127.0.0.1:*".into(),
+        ];
+        good.buckets = vec!["shared-cache".into(), "flags_2".into()];
+        let spec = OperationSpec::parse(&good).unwrap();
+        let hosts: Vec<String> = spec.outbound_hosts.iter().map(|d| d.to_string()).collect();
+        assert_eq!(hosts, ["https://*.example.com:443", "http://127.0.0.1:*"]);
+        assert_eq!(spec.buckets, ["shared-cache", "flags_2"]);
+
+        let mut bad = raw("/api/v1/x", vec![]);
+        bad.outbound_hosts = vec![
+            "https://example.com".into(),
+            "http://a.com:80".into(),
+            "HTTP://A.com:80".into(),
+        ];
+        bad.buckets = vec!["Shared".into(), "ok".into(), "ok".into()];
+        assert_eq!(
+            fields(OperationSpec::parse(&bad)),
+            [
+                "outbound_hosts: `https://example.com` is not a destination pattern: it names no port: add one (`:443`) or `:*` for any",
+                "outbound_hosts: `HTTP://A.com:80` is listed more than once",
+                "buckets: `Shared` is not a valid bucket name: use a lowercase letter, then lowercase letters, digits, `-` and `_`",
+                "buckets: `ok` is listed more than once",
             ]
         );
     }

@@ -12,6 +12,7 @@ use super::extract::Path;
 use arsenal_core::auth::Role;
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
+use arsenal_core::spec::OperationSpec;
 use arsenal_core::validation::{FieldError, ValidationError};
 
 /// `GET /api/v1/operations?category=&q=`.
@@ -98,8 +99,19 @@ pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
         "method": op.spec.method.as_str(),
         "path": op.spec.route.template,
         "capabilities": op.capabilities,
+        "requested": requested(&op.spec),
         "required_role": required_role,
         "source": op.source,
+    })
+}
+
+/// What the operation requests of the standard capabilities in its config: outbound
+/// destinations and shared buckets. Requests, not grants: it reaches what the operator
+/// grants of them.
+pub(super) fn requested(spec: &OperationSpec) -> Value {
+    json!({
+        "outbound_hosts": spec.outbound_hosts,
+        "buckets": spec.buckets,
     })
 }
 
@@ -124,6 +136,7 @@ pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
         "success_status": op.spec.success_status.as_u16(),
         "response_schema": op.spec.response_schema,
         "capabilities": op.capabilities,
+        "requested": requested(&op.spec),
         "required_role": required_role,
         "limits": op.limits,
         "source": op.source,

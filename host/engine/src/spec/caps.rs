@@ -11,7 +11,7 @@
 //! (`super::described`), so a config over it is refused before what is over it is
 //! copied; the other caps are checked when the config is parsed.
 
-use super::described::{ONE_OF_ITEM_BYTES, PARAM_RECORD_BYTES};
+use super::described::{TEXT_ITEM_BYTES, PARAM_RECORD_BYTES};
 use super::{ConfigProblem, RawConfig, RawParam};
 
 /// An operation's or a parameter's name: a `snake_case` identifier.
@@ -40,6 +40,14 @@ pub const MAX_PATTERN_BYTES: usize = 1024;
 pub const MAX_ONE_OF: usize = 256;
 /// One allowed value, as JSON text.
 pub const MAX_ONE_OF_VALUE_BYTES: usize = 256;
+/// The outbound destinations one operation requests.
+pub const MAX_OUTBOUND_HOSTS: usize = 64;
+/// One requested destination pattern.
+pub const MAX_DESTINATION_BYTES: usize = 256;
+/// The shared buckets one operation requests.
+pub const MAX_BUCKETS: usize = 64;
+/// A bucket's name.
+pub const MAX_BUCKET_NAME_BYTES: usize = 64;
 /// The whole config: its strings' bytes and its lists' elements, as returned.
 pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
 
@@ -77,6 +85,15 @@ pub(super) fn over_caps(raw: &RawConfig) -> Vec<ConfigProblem> {
     if let Some(schema) = &raw.response_schema {
         over.text("response_schema", schema, MAX_RESPONSE_SCHEMA_BYTES);
     }
+    over.count(
+        "outbound_hosts",
+        "destinations",
+        raw.outbound_hosts.len(),
+        MAX_OUTBOUND_HOSTS,
+    );
+    over.longest("outbound_hosts", &raw.outbound_hosts, MAX_DESTINATION_BYTES);
+    over.count("buckets", "buckets", raw.buckets.len(), MAX_BUCKETS);
+    over.longest("buckets", &raw.buckets, MAX_BUCKET_NAME_BYTES);
     over.count("params", "parameters", raw.params.len(), MAX_PARAMS);
     for (index, param) in raw.params.iter().enumerate() {
         let field = param_field(index, param);
@@ -94,20 +111,7 @@ pub(super) fn over_caps(raw: &RawConfig) -> Vec<ConfigProblem> {
         }
         let one_of = format!("{field}.one_of");
         over.count(&one_of, "allowed values", param.one_of.len(), MAX_ONE_OF);
-        if let Some(value) = param
-            .one_of
-            .iter()
-            .find(|value| value.len() > MAX_ONE_OF_VALUE_BYTES)
-        {
-            over.0.push(ConfigProblem::over_cap(
-                &one_of,
-                format!(
-                    "a value of {} bytes, over the cap of {MAX_ONE_OF_VALUE_BYTES} bytes a value",
-                    value.len()
-                ),
-                MAX_ONE_OF_VALUE_BYTES,
-            ));
-        }
+        over.longest(&one_of, &param.one_of, MAX_ONE_OF_VALUE_BYTES);
     }
     over.0
 }
@@ -122,6 +126,21 @@ impl Over {
             self.0.push(ConfigProblem::over_cap(
                 field,
                 format!("{} bytes, over the cap of {cap} bytes", value.len()),
+                cap,
+            ));
+        }
+    }
+
+    /// Each of `field`'s `values` is at most `cap` bytes; the first over it is reported
+    /// by its length alone.
+    fn longest(&mut self, field: &str, values: &[String], cap: usize) {
+        if let Some(value) = values.iter().find(|value| value.len() > cap) {
+            self.0.push(ConfigProblem::over_cap(
+                field,
+                format!(
+                    "a value of {} bytes, over the cap of {cap} bytes a value",
+                    value.len()
+                ),
                 cap,
             ));
         }
@@ -163,6 +182,11 @@ fn config_bytes(raw: &RawConfig) -> usize {
     .map(|text| text.len())
     .sum::<usize>()
         + raw.response_schema.as_ref().map_or(0, String::len);
+    let lists = [&raw.outbound_hosts, &raw.buckets]
+        .iter()
+        .flat_map(|list| list.iter())
+        .map(|text| TEXT_ITEM_BYTES + text.len())
+        .sum::<usize>();
     let params = raw
         .params
         .iter()
@@ -175,11 +199,11 @@ fn config_bytes(raw: &RawConfig) -> usize {
                 + param
                     .one_of
                     .iter()
-                    .map(|value| ONE_OF_ITEM_BYTES + value.len())
+                    .map(|value| TEXT_ITEM_BYTES + value.len())
                     .sum::<usize>()
         })
         .sum::<usize>();
-    texts + params
+    texts + lists + params
 }
 
 #[cfg(test)]
@@ -314,6 +338,36 @@ mod tests {
         assert_eq!(
             refusal(&raw),
             ("params.level.one_of".to_owned(), Some(MAX_ONE_OF))
+        );
+    }
+
+    #[test]
+    fn requested_destinations_and_buckets_are_counted_and_capped() {
+        let mut raw = config();
+        raw.outbound_hosts = (0..=MAX_OUTBOUND_HOSTS)
+            .map(|port| format!("http://a.example:{}", port + 1))
+            .collect();
+        assert_eq!(
+            refusal(&raw),
+            ("outbound_hosts".to_owned(), Some(MAX_OUTBOUND_HOSTS))
+        );
+        raw.outbound_hosts.pop();
+        assert!(OperationSpec::parse(&raw).is_ok());
+        raw.outbound_hosts = vec![format!("https://{}:1", text(MAX_DESTINATION_BYTES))];
+        assert_eq!(
+            refusal(&raw),
+            ("outbound_hosts".to_owned(), Some(MAX_DESTINATION_BYTES))
+        );
+
+        let mut raw = config();
+        raw.buckets = (0..=MAX_BUCKETS).map(|i| format!("b{i}")).collect();
+        assert_eq!(refusal(&raw), ("buckets".to_owned(), Some(MAX_BUCKETS)));
+        raw.buckets = vec![text(MAX_BUCKET_NAME_BYTES)];
+        assert!(OperationSpec::parse(&raw).is_ok());
+        raw.buckets = vec![text(MAX_BUCKET_NAME_BYTES + 1)];
+        assert_eq!(
+            refusal(&raw),
+            ("buckets".to_owned(), Some(MAX_BUCKET_NAME_BYTES))
         );
     }
 

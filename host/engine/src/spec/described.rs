@@ -7,8 +7,12 @@
 //! and charge it to [`MAX_CONFIG_BYTES`]: a config over the budget is refused as soon as
 //! the budget runs out, with what is over it still in the guest. Within the budget, the
 //! parse into a typed spec checks each field against its own cap (`super::caps`).
+//!
+//! Each contract version the host accepts has its own record: a 0.1.0 config lacks the
+//! fields 0.2.0 added, and is read with those empty.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 
 use wasmtime::Store;
 use wasmtime::ValRaw;
@@ -35,8 +39,9 @@ pub enum Described {
 
 /// The bytes of guest memory a parameter's record spans, besides its strings.
 pub(super) const PARAM_RECORD_BYTES: usize = <ParamRecord as ComponentType>::SIZE32;
-/// The bytes of guest memory one allowed value's pointer pair spans, besides its text.
-pub(super) const ONE_OF_ITEM_BYTES: usize = <Text as ComponentType>::SIZE32;
+/// The bytes of guest memory a string's pointer pair spans in a list (an allowed value,
+/// a destination, a bucket), besides its text.
+pub(super) const TEXT_ITEM_BYTES: usize = <Text as ComponentType>::SIZE32;
 
 thread_local! {
     /// Bytes the config being lifted on this thread may still take: set by [`Budgeted`]
@@ -180,10 +185,61 @@ unsafe impl<T: Lift> Lift for List<T> {
     }
 }
 
-/// The contract's `config`, with its strings and lists charged.
+/// The contract version whose `config` record a component's `describe` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigVersion {
+    /// `arsenal:operation@0.1.0`: no `outbound-hosts` nor `buckets`.
+    V0_1_0,
+    /// `arsenal:operation@0.2.0`, the current contract.
+    V0_2_0,
+}
+
+impl ConfigVersion {
+    /// The record of contract version `version` (as `ComponentShape::contract_version`
+    /// read it), if the host accepts that version.
+    pub fn of_contract(version: &str) -> Option<ConfigVersion> {
+        match version {
+            "0.1.0" => Some(ConfigVersion::V0_1_0),
+            "0.2.0" => Some(ConfigVersion::V0_2_0),
+            _ => None,
+        }
+    }
+}
+
+/// A contract version's `config` record, lifted within the budget.
+trait Record: ComponentType + Lift + 'static {
+    fn into_raw(self) -> RawConfig;
+}
+
+/// The contract's `config` (0.2.0), with its strings and lists charged.
 #[derive(ComponentType, Lift)]
 #[component(record)]
 struct ConfigRecord {
+    name: Text,
+    version: Text,
+    category: Text,
+    summary: Text,
+    description: Text,
+    method: wit::HttpMethod,
+    path: Text,
+    params: List<ParamRecord>,
+    #[component(name = "success-status")]
+    success_status: u16,
+    #[component(name = "response-schema")]
+    response_schema: Option<Text>,
+    limits: wit::LimitHints,
+    #[component(name = "additional-params")]
+    additional_params: bool,
+    #[component(name = "outbound-hosts")]
+    outbound_hosts: List<Text>,
+    buckets: List<Text>,
+}
+
+/// The `config` of contract 0.1.0: the current one without `outbound-hosts` and
+/// `buckets`.
+#[derive(ComponentType, Lift)]
+#[component(record)]
+struct ConfigRecordV0_1_0 {
     name: Text,
     version: Text,
     category: Text,
@@ -232,33 +288,33 @@ struct ConstraintsRecord {
     one_of: List<Text>,
 }
 
-/// `describe`'s result: the config lifted within one budget.
-struct Budgeted(Described);
+/// `describe`'s result: the config, as record `R`, lifted within one budget.
+struct Budgeted<R>(Described, PhantomData<fn() -> R>);
 
 #[expect(
     unsafe_code,
-    reason = "a mirror of `ConfigRecord` for lifting: the same type, layout and checks"
+    reason = "a mirror of a config record for lifting: the same type, layout and checks"
 )]
-// SAFETY: every item forwards to `ConfigRecord`'s implementation.
-unsafe impl ComponentType for Budgeted {
-    type Lower = <ConfigRecord as ComponentType>::Lower;
-    const ABI: CanonicalAbiInfo = <ConfigRecord as ComponentType>::ABI;
-    const MAY_REQUIRE_REALLOC: bool = <ConfigRecord as ComponentType>::MAY_REQUIRE_REALLOC;
+// SAFETY: every item forwards to `R`'s implementation.
+unsafe impl<R: Record> ComponentType for Budgeted<R> {
+    type Lower = <R as ComponentType>::Lower;
+    const ABI: CanonicalAbiInfo = <R as ComponentType>::ABI;
+    const MAY_REQUIRE_REALLOC: bool = <R as ComponentType>::MAY_REQUIRE_REALLOC;
 
     fn typecheck(ty: &InterfaceType, types: &InstanceType<'_>) -> wasmtime::Result<()> {
-        <ConfigRecord as ComponentType>::typecheck(ty, types)
+        <R as ComponentType>::typecheck(ty, types)
     }
 }
 
 #[expect(unsafe_code, reason = "as `ComponentType for Budgeted`")]
-// SAFETY: the record is lifted by `ConfigRecord`'s implementation, within one budget.
-unsafe impl Lift for Budgeted {
+// SAFETY: the record is lifted by `R`'s implementation, within one budget.
+unsafe impl<R: Record> Lift for Budgeted<R> {
     fn linear_lift_from_flat(
         cx: &mut LiftContext<'_>,
         ty: InterfaceType,
         src: &Self::Lower,
     ) -> wasmtime::Result<Self> {
-        within_budget(|| ConfigRecord::linear_lift_from_flat(cx, ty, src)).map(Budgeted::from)
+        within_budget(|| R::linear_lift_from_flat(cx, ty, src)).map(Budgeted::from)
     }
 
     fn linear_lift_from_memory(
@@ -266,39 +322,82 @@ unsafe impl Lift for Budgeted {
         ty: InterfaceType,
         bytes: &[u8],
     ) -> wasmtime::Result<Self> {
-        within_budget(|| ConfigRecord::linear_lift_from_memory(cx, ty, bytes)).map(Budgeted::from)
+        within_budget(|| R::linear_lift_from_memory(cx, ty, bytes)).map(Budgeted::from)
     }
 }
 
-impl From<Option<ConfigRecord>> for Budgeted {
-    fn from(record: Option<ConfigRecord>) -> Budgeted {
-        Budgeted(match record {
+impl<R: Record> From<Option<R>> for Budgeted<R> {
+    fn from(record: Option<R>) -> Budgeted<R> {
+        let described = match record {
             Some(record) => Described::Config(record.into_raw()),
             None => Described::OverBudget,
-        })
+        };
+        Budgeted(described, PhantomData)
     }
 }
 
 impl Described {
     /// Check that `describe` (`func`, of a component whose instances have
-    /// `instance_type`) has the contract's signature.
+    /// `instance_type`) has the signature of contract `version`.
     pub fn typecheck(
         func: &ComponentFunc,
         instance_type: &InstanceType<'_>,
+        version: ConfigVersion,
     ) -> wasmtime::Result<()> {
-        func.typecheck::<(), (Budgeted,)>(instance_type)
+        match version {
+            ConfigVersion::V0_1_0 => {
+                func.typecheck::<(), (Budgeted<ConfigRecordV0_1_0>,)>(instance_type)
+            }
+            ConfigVersion::V0_2_0 => func.typecheck::<(), (Budgeted<ConfigRecord>,)>(instance_type),
+        }
     }
 
-    /// Call `describe` (`func`, an export of an instance in `store`) and copy its config
-    /// out of the guest within the budget.
-    pub async fn call<T: Send>(func: Func, store: &mut Store<T>) -> wasmtime::Result<Described> {
-        let typed = func.typed::<(), (Budgeted,)>(&*store)?;
-        let (Budgeted(described),) = typed.call_async(store, ()).await?;
+    /// Call `describe` (`func`, an export of an instance in `store`, of contract
+    /// `version`) and copy its config out of the guest within the budget.
+    pub async fn call<T: Send>(
+        func: Func,
+        store: &mut Store<T>,
+        version: ConfigVersion,
+    ) -> wasmtime::Result<Described> {
+        match version {
+            ConfigVersion::V0_1_0 => Self::call_as::<ConfigRecordV0_1_0, T>(func, store).await,
+            ConfigVersion::V0_2_0 => Self::call_as::<ConfigRecord, T>(func, store).await,
+        }
+    }
+
+    async fn call_as<R: Record, T: Send>(
+        func: Func,
+        store: &mut Store<T>,
+    ) -> wasmtime::Result<Described> {
+        let typed = func.typed::<(), (Budgeted<R>,)>(&*store)?;
+        let (Budgeted(described, _),) = typed.call_async(store, ()).await?;
         Ok(described)
     }
 }
 
-impl ConfigRecord {
+impl Record for ConfigRecordV0_1_0 {
+    fn into_raw(self) -> RawConfig {
+        ConfigRecord {
+            name: self.name,
+            version: self.version,
+            category: self.category,
+            summary: self.summary,
+            description: self.description,
+            method: self.method,
+            path: self.path,
+            params: self.params,
+            success_status: self.success_status,
+            response_schema: self.response_schema,
+            limits: self.limits,
+            additional_params: self.additional_params,
+            outbound_hosts: List(Vec::new()),
+            buckets: List(Vec::new()),
+        }
+        .into_raw()
+    }
+}
+
+impl Record for ConfigRecord {
     fn into_raw(self) -> RawConfig {
         RawConfig {
             name: self.name.0,
@@ -326,8 +425,14 @@ impl ConfigRecord {
             memory_mib: self.limits.memory_mib,
             timeout_ms: self.limits.timeout_ms,
             additional_params: self.additional_params,
+            outbound_hosts: texts(self.outbound_hosts),
+            buckets: texts(self.buckets),
         }
     }
+}
+
+fn texts(list: List<Text>) -> Vec<String> {
+    list.0.into_iter().map(|text| text.0).collect()
 }
 
 impl ParamRecord {
@@ -350,12 +455,7 @@ impl ParamRecord {
             min_length: constraints.min_length,
             max_length: constraints.max_length,
             pattern: constraints.pattern.map(|text| text.0),
-            one_of: constraints
-                .one_of
-                .0
-                .into_iter()
-                .map(|text| text.0)
-                .collect(),
+            one_of: texts(constraints.one_of),
             sensitive: self.sensitive,
         }
     }
@@ -369,7 +469,7 @@ mod tests {
     fn records_are_charged_as_the_documentation_says() {
         // docs/languages.md gives these sizes: the canonical ABI's for `param` and for a
         // string's pointer pair.
-        assert_eq!((PARAM_RECORD_BYTES, ONE_OF_ITEM_BYTES), (120, 8));
+        assert_eq!((PARAM_RECORD_BYTES, TEXT_ITEM_BYTES), (120, 8));
     }
 
     #[test]

@@ -59,15 +59,27 @@ pub(crate) fn catalogue_entry() -> Value {
     let text = json!({ "type": "string" });
     json!({
         "type": "object",
-        "required": ["name", "version", "category", "summary", "method", "path", "capabilities", "required_role", "source"],
+        "required": ["name", "version", "category", "summary", "method", "path", "capabilities", "requested", "required_role", "source"],
         "properties": {
             "name": text, "version": text, "category": text, "summary": text,
             "method": { "type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"] },
             "path": text,
             "capabilities": { "type": "array", "items": text },
+            "requested": requested(),
             "required_role": role(),
             "source": text
         }
+    })
+}
+
+/// What an operation requests in its config (`http::catalog::requested`).
+pub(crate) fn requested() -> Value {
+    let list = json!({ "type": "array", "items": { "type": "string" } });
+    json!({
+        "type": "object",
+        "description": "What the operation requests in its config: outbound HTTP destinations (`scheme://host:port` patterns) and shared key-value buckets. It reaches what the operator grants of them.",
+        "required": ["outbound_hosts", "buckets"],
+        "properties": { "outbound_hosts": list, "buckets": list }
     })
 }
 

@@ -35,6 +35,8 @@ impl Guest for UnknownImport {
                 timeout_ms: None,
             },
             additional_params: false,
+            outbound_hosts: Vec::new(),
+            buckets: Vec::new(),
         }
     }
 

@@ -1,4 +1,4 @@
-/** @module Interface arsenal:operation/handler@0.1.0 **/
+/** @module Interface arsenal:operation/handler@0.2.0 **/
 export function describe(): Config;
 export function execute(request: Request): Response;
 export type Config = import('./arsenal-operation-types.js').Config;

@@ -1,4 +1,4 @@
-/** @module Interface arsenal:operation/log@0.1.0 **/
+/** @module Interface arsenal:operation/log@0.2.0 **/
 export function log(level: Level, message: string): void;
 /**
  * # Variants

@@ -1,4 +1,4 @@
-/** @module Interface arsenal:operation/types@0.1.0 **/
+/** @module Interface arsenal:operation/types@0.2.0 **/
 /**
  * # Variants
  * 
@@ -75,6 +75,8 @@ export interface Config {
   responseSchema?: string,
   limits: LimitHints,
   additionalParams: boolean,
+  outboundHosts: Array<string>,
+  buckets: Array<string>,
 }
 export interface Caller {
   principal: string,

@@ -95,6 +95,8 @@ class Config:
     response_schema: Optional[str]
     limits: LimitHints
     additional_params: bool
+    outbound_hosts: List[str]
+    buckets: List[str]
 
 @dataclass
 class Caller:

@@ -1,0 +1,156 @@
+//! The operation contract across its versions: a component built against 0.1.0 (from the
+//! host's frozen copy of that WIT) loads and serves beside components of 0.2.0, and logs
+//! through the 0.1.0 `log`; a 0.2.0 config's requested destinations and buckets are parsed
+//! at load and shown as requested in the catalogue and the OpenAPI document, and a
+//! malformed one is refused with 422 `invalid_config` naming it.
+
+use axum::body::Body;
+use http::Method;
+use serde_json::{Value, json};
+
+use crate::{LogCapture, TestHost, guests};
+
+async fn upload(host: &TestHost, path: &str) -> crate::Reply {
+    host.send(
+        Method::POST,
+        "/api/v1/admin/operations",
+        Body::from(arsenal_tests::read(path)),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+}
+
+/// The catalogue entry named `name`.
+async fn catalogue_entry(host: &TestHost, name: &str) -> Value {
+    let catalogue = host.get("/api/v1/operations").await;
+    assert_eq!(catalogue.status, 200, "{}", catalogue.body);
+    catalogue.body["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|entry| entry["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` in {}", catalogue.body))
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_of_the_contract_0_1_0_loads_and_answers_beside_0_2_0() {
+    let host = TestHost::new(&[guests::OLD_CONTRACT, guests::GREET]).await;
+
+    let reply = host.get("/api/v1/test/old-contract?word=hi").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body["data"],
+        json!({ "contract": "0.1.0", "params": { "word": "hi" } })
+    );
+    // Its 0.1.0 config's constraints are the ones enforced.
+    host.get("/api/v1/test/old-contract?word=longer-than-sixteen")
+        .await
+        .assert_error(422, "validation_error");
+
+    let old = host.get("/api/v1/operations/old_contract").await;
+    assert_eq!(old.status, 200, "{}", old.body);
+    assert_eq!(old.body["data"]["contract_version"], "0.1.0");
+    assert_eq!(
+        old.body["data"]["requested"],
+        json!({ "outbound_hosts": [], "buckets": [] })
+    );
+    let current = host.get("/api/v1/operations/greet").await;
+    assert_eq!(current.body["data"]["contract_version"], "0.2.0", "{}", current.body);
+    assert_eq!(
+        host.get("/api/v1/greet/ann").await.status,
+        200,
+        "a 0.2.0 component serves beside it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_of_the_contract_0_1_0_can_be_uploaded() {
+    let host = TestHost::new(&[]).await;
+    let uploaded = upload(&host, guests::OLD_CONTRACT).await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let reply = host.get("/api/v1/test/old-contract?word=up").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["params"], json!({ "word": "up" }));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_component_of_the_contract_0_1_0_logs_through_its_log() {
+    let host = TestHost::new(&[guests::OLD_CONTRACT]).await;
+    let buffer = LogCapture::default();
+    let reply = {
+        let _logging = tracing::subscriber::set_default(buffer.json_subscriber());
+        host.get("/api/v1/test/old-contract?word=log").await
+    };
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let text = buffer.text();
+    let guest_lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
+        .filter(|line| line["target"] == "guest")
+        .collect();
+    assert_eq!(guest_lines.len(), 1, "{text}");
+    assert_eq!(guest_lines[0]["level"], "INFO");
+    assert_eq!(
+        guest_lines[0]["fields"]["message"],
+        "answering from the contract 0.1.0"
+    );
+    assert_eq!(guest_lines[0]["span"]["operation"], "old_contract");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_document() {
+    let host = TestHost::new(&[guests::REQUESTS]).await;
+    // The host names the patterns in lowercase, as it matches them.
+    let requested = json!({
+        "outbound_hosts": ["https://*.example.com:443", "http://127.0.0.1:*"],
+        "buckets": ["shared-flags"],
+    });
+
+    assert_eq!(
+        catalogue_entry(&host, "requests").await["requested"],
+        requested
+    );
+    let description = host.get("/api/v1/operations/requests").await;
+    assert_eq!(description.status, 200, "{}", description.body);
+    assert_eq!(description.body["data"]["requested"], requested);
+    let document = host.get("/api/v1/openapi.json").await;
+    assert_eq!(
+        document.body["paths"]["/api/v1/test/requests"]["get"]["x-arsenal-requested"],
+        requested
+    );
+    // An operation that requests nothing says so.
+    assert_eq!(
+        catalogue_entry(&host, "list_processes").await["requested"],
+        json!({ "outbound_hosts": [], "buckets": [] })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_destination_or_bucket_is_refused_at_load_naming_it() {
+    let host = TestHost::new(&[]).await;
+    let refused = upload(&host, guests::BAD_REQUESTS).await;
+    refused.assert_error(422, "invalid_config");
+    assert_eq!(
+        refused.body["error"]["details"]["problems"],
+        json!([
+            {
+                "field": "outbound_hosts",
+                "message": "`https://api.example.com` is not a destination pattern: it names no port: add one (`:443`) or `:*` for any",
+            },
+            {
+                "field": "outbound_hosts",
+                "message": "`ftp://files.example.com:21` is not a destination pattern: the scheme `ftp` is not `http`, `https` or `*`",
+            },
+            {
+                "field": "buckets",
+                "message": "`Shared Flags` is not a valid bucket name: use a lowercase letter, then lowercase letters, digits, `-` and `_`",
+            },
+        ])
+    );
+    let catalogue = host.get("/api/v1/operations").await;
+    assert!(
+        !catalogue.body.to_string().contains("bad_requests"),
+        "the refused operation is not published"
+    );
+}
