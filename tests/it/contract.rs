@@ -56,7 +56,11 @@ async fn a_component_of_the_contract_0_1_0_loads_and_answers_beside_0_2_0() {
         json!({ "outbound_hosts": [], "buckets": [] })
     );
     let current = host.get("/api/v1/operations/greet").await;
-    assert_eq!(current.body["data"]["contract_version"], "0.2.0", "{}", current.body);
+    assert_eq!(
+        current.body["data"]["contract_version"], "0.2.0",
+        "{}",
+        current.body
+    );
     assert_eq!(
         host.get("/api/v1/greet/ann").await.status,
         200,

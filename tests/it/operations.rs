@@ -39,7 +39,10 @@ async fn engine_info_counts_operations_and_the_calling_instance() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let data = &reply.body["data"];
     assert_eq!(data["wasmtime_version"], "48.0.8");
-    assert_eq!(data["contract_versions"], serde_json::json!(["0.1.0", "0.2.0"]));
+    assert_eq!(
+        data["contract_versions"],
+        serde_json::json!(["0.1.0", "0.2.0"])
+    );
     assert_eq!(data["max_instances"], 8);
     // The call itself holds one instance.
     assert_eq!(data["instances_in_use"], 1);

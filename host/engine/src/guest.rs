@@ -117,10 +117,7 @@ impl HasData for HasGuest {
 /// accepts (`policy::CONTRACT_VERSIONS`).
 pub fn add_log_to_linker<T: GuestView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     crate::bindings::arsenal::operation::log::add_to_linker::<T, HasGuest>(linker, T::guest)?;
-    crate::bindings::v0_1_0::arsenal::operation::log::add_to_linker::<T, HasGuest>(
-        linker,
-        T::guest,
-    )
+    crate::bindings::v0_1_0::arsenal::operation::log::add_to_linker::<T, HasGuest>(linker, T::guest)
 }
 
 /// Link `arsenal:operation/types` (an interface of types alone, which a component's

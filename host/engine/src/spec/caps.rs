@@ -11,7 +11,7 @@
 //! (`super::described`), so a config over it is refused before what is over it is
 //! copied; the other caps are checked when the config is parsed.
 
-use super::described::{TEXT_ITEM_BYTES, PARAM_RECORD_BYTES};
+use super::described::{PARAM_RECORD_BYTES, TEXT_ITEM_BYTES};
 use super::{ConfigProblem, RawConfig, RawParam};
 
 /// An operation's or a parameter's name: a `snake_case` identifier.

@@ -233,7 +233,10 @@ mod tests {
     fn malformed_patterns_say_what_is_wrong() {
         let cases = [
             ("example.com:443", DestinationError::Shape),
-            ("ftp://example.com:21", DestinationError::Scheme("ftp".into())),
+            (
+                "ftp://example.com:21",
+                DestinationError::Scheme("ftp".into()),
+            ),
             (
                 "https://example.com:443/path",
                 DestinationError::BeyondAuthority,
@@ -249,11 +252,26 @@ mod tests {
                 "https://example.com:65536",
                 DestinationError::Port("65536".into()),
             ),
-            ("https://example.com:+1", DestinationError::Port("+1".into())),
-            ("https://ex*ample.com:443", DestinationError::Host("ex*ample.com".into())),
-            ("https://a.*.com:443", DestinationError::Host("a.*.com".into())),
-            ("https://-a.com:443", DestinationError::Host("-a.com".into())),
-            ("https://a..com:443", DestinationError::Host("a..com".into())),
+            (
+                "https://example.com:+1",
+                DestinationError::Port("+1".into()),
+            ),
+            (
+                "https://ex*ample.com:443",
+                DestinationError::Host("ex*ample.com".into()),
+            ),
+            (
+                "https://a.*.com:443",
+                DestinationError::Host("a.*.com".into()),
+            ),
+            (
+                "https://-a.com:443",
+                DestinationError::Host("-a.com".into()),
+            ),
+            (
+                "https://a..com:443",
+                DestinationError::Host("a..com".into()),
+            ),
             ("https://:443", DestinationError::Host(String::new())),
             ("http://[nope]:80", DestinationError::Host("[nope]".into())),
         ];
