@@ -4,13 +4,14 @@
 //! at load and shown as requested in the catalogue and the OpenAPI document, and a
 //! malformed one is refused with 422 `invalid_config` naming it.
 
+use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{LogCapture, TestHost, guests};
+use crate::{LogCapture, guests, test_host};
 
-async fn upload(host: &TestHost, path: &str) -> crate::Reply {
+async fn upload(host: &TestHost, path: &str) -> Reply {
     host.send(
         Method::POST,
         "/api/v1/admin/operations",
@@ -35,7 +36,7 @@ async fn catalogue_entry(host: &TestHost, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_of_the_contract_0_1_0_loads_and_answers_beside_0_2_0() {
-    let host = TestHost::new(&[guests::OLD_CONTRACT, guests::GREET]).await;
+    let host = test_host(&[guests::OLD_CONTRACT, guests::GREET]).await;
 
     let reply = host.get("/api/v1/test/old-contract?word=hi").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -70,7 +71,7 @@ async fn a_component_of_the_contract_0_1_0_loads_and_answers_beside_0_2_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_of_the_contract_0_1_0_can_be_uploaded() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let uploaded = upload(&host, guests::OLD_CONTRACT).await;
     assert_eq!(uploaded.status, 201, "{}", uploaded.body);
     let reply = host.get("/api/v1/test/old-contract?word=up").await;
@@ -80,7 +81,7 @@ async fn a_component_of_the_contract_0_1_0_can_be_uploaded() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_component_of_the_contract_0_1_0_logs_through_its_log() {
-    let host = TestHost::new(&[guests::OLD_CONTRACT]).await;
+    let host = test_host(&[guests::OLD_CONTRACT]).await;
     let buffer = LogCapture::default();
     let reply = {
         let _logging = tracing::subscriber::set_default(buffer.json_subscriber());
@@ -104,7 +105,7 @@ async fn a_component_of_the_contract_0_1_0_logs_through_its_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_document() {
-    let host = TestHost::new(&[guests::REQUESTS]).await;
+    let host = test_host(&[guests::REQUESTS]).await;
     // The host names the patterns in lowercase, as it matches them.
     let requested = json!({
         "outbound_hosts": ["https://*.example.com:443", "http://127.0.0.1:*"],
@@ -132,7 +133,7 @@ async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_docume
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_destination_or_bucket_is_refused_at_load_naming_it() {
-    let host = TestHost::new(&[]).await;
+    let host = test_host(&[]).await;
     let refused = upload(&host, guests::BAD_REQUESTS).await;
     refused.assert_error(422, "invalid_config");
     assert_eq!(
