@@ -87,6 +87,10 @@ pub(crate) enum GuestCall {
 }
 
 /// What guest code returned.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a config is returned once per component loaded, straight to the loader"
+)]
 pub(crate) enum GuestReturn {
     Config(Described),
     Executed(Result<wit::Response, wit::OpError>),
