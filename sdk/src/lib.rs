@@ -36,6 +36,7 @@ mod error;
 mod request;
 
 pub mod distributed;
+pub mod http;
 pub mod keyvalue;
 pub mod log;
 pub mod page;

@@ -81,6 +81,7 @@ fn bench_caller() -> Caller {
         principal: "bench".to_owned(),
         roles: vec!["viewer".to_owned()],
         request_id: "bench-request".to_owned(),
+        onward: Default::default(),
     }
 }
 

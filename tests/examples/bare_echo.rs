@@ -96,6 +96,7 @@ fn main() {
             principal: "bench".to_owned(),
             roles: vec!["viewer".to_owned()],
             request_id: "bench".to_owned(),
+            onward: Default::default(),
         };
         let bare = Arc::new(Bare { host, caller });
         let app = Router::new().fallback(call).with_state(bare);

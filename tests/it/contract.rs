@@ -9,7 +9,9 @@ use axum::body::Body;
 use http::Method;
 use serde_json::{Value, json};
 
-use crate::{LogCapture, guests, test_host};
+use arsenal::config::{ComponentGrants, Settings};
+
+use crate::{LogCapture, guests, settings, test_host, test_host_with};
 
 async fn upload(host: &TestHost, path: &str) -> Reply {
     host.send(
@@ -103,9 +105,25 @@ async fn a_component_of_the_contract_0_1_0_logs_through_its_log() {
     assert_eq!(guest_lines[0]["span"]["operation"], "old_contract");
 }
 
+/// Settings granting the `requests` guest what it requests, and more.
+fn granting_requests() -> Settings {
+    let mut settings = settings();
+    settings.components.insert(
+        "requests".to_owned(),
+        ComponentGrants {
+            outbound_hosts: ["https://*.example.com:*", "http://127.0.0.1:*"]
+                .iter()
+                .map(|text| text.parse().expect("a pattern"))
+                .collect(),
+            buckets: vec!["shared-flags".to_owned(), "other".to_owned()],
+        },
+    );
+    settings
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_document() {
-    let host = test_host(&[guests::REQUESTS]).await;
+    let host = test_host_with(granting_requests(), &[guests::REQUESTS]).await;
     // The host names the patterns in lowercase, as it matches them.
     let requested = json!({
         "outbound_hosts": ["https://*.example.com:443", "http://127.0.0.1:*"],
@@ -123,6 +141,11 @@ async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_docume
     assert_eq!(
         document.body["paths"]["/api/v1/test/requests"]["get"]["x-arsenal-requested"],
         requested
+    );
+    // It imports neither `wasi:http` nor `wasi:keyvalue`: granted, it reaches nothing.
+    assert_eq!(
+        catalogue_entry(&host, "requests").await["granted"],
+        json!({ "outbound_hosts": [], "buckets": [] })
     );
     // An operation that requests nothing says so.
     assert_eq!(
@@ -158,4 +181,60 @@ async fn a_malformed_destination_or_bucket_is_refused_at_load_naming_it() {
         !catalogue.body.to_string().contains("bad_requests"),
         "the refused operation is not published"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_outside_the_grant_is_refused_at_load_naming_it() {
+    // Uploaded components are granted no destination and no shared bucket by default.
+    let host = test_host(&[]).await;
+    let refused = upload(&host, guests::REQUESTS).await;
+    refused.assert_error(422, "invalid_config");
+    assert_eq!(
+        refused.body["error"]["details"]["problems"],
+        json!([
+            {
+                "field": "outbound_hosts[0]",
+                "message": "`https://*.example.com:443` is not granted to this component (granted: nothing)",
+            },
+            {
+                "field": "outbound_hosts[1]",
+                "message": "`http://127.0.0.1:*` is not granted to this component (granted: nothing)",
+            },
+            {
+                "field": "buckets",
+                "message": "requests buckets not granted to it: shared-flags",
+            },
+        ]),
+        "{}",
+        refused.body
+    );
+
+    // Granted the buckets but only one destination: the other is named by its index.
+    let mut settings = granting_requests();
+    settings
+        .components
+        .get_mut("requests")
+        .unwrap()
+        .outbound_hosts = vec!["https://api.example.com:443".parse().unwrap()];
+    settings.outbound.upload = vec!["http://127.0.0.1:8080".parse().unwrap()];
+    let host = test_host_with(settings, &[]).await;
+    let refused = upload(&host, guests::REQUESTS).await;
+    refused.assert_error(422, "invalid_config");
+    assert_eq!(
+        refused.body["error"]["details"]["problems"],
+        json!([
+            {
+                "field": "outbound_hosts[0]",
+                "message": "`https://*.example.com:443` is not granted to this component (granted: http://127.0.0.1:8080, https://api.example.com:443)",
+            },
+            {
+                "field": "outbound_hosts[1]",
+                "message": "`http://127.0.0.1:*` is not granted to this component (granted: http://127.0.0.1:8080, https://api.example.com:443)",
+            },
+        ]),
+        "{}",
+        refused.body
+    );
+    let catalogue = host.get("/api/v1/operations").await;
+    assert!(!catalogue.body.to_string().contains("\"requests\""));
 }

@@ -221,12 +221,14 @@ async fn shared_buckets_only_where_the_operator_grants_them() {
             "kv_a".to_owned(),
             ComponentGrants {
                 buckets: vec!["team".to_owned()],
+                ..ComponentGrants::default()
             },
         ),
         (
             "kv_b".to_owned(),
             ComponentGrants {
                 buckets: vec!["team".to_owned()],
+                ..ComponentGrants::default()
             },
         ),
     ]);

@@ -21,6 +21,7 @@ mod limits;
 mod loading;
 mod openapi;
 mod operations;
+mod outbound;
 mod permissions;
 mod process_operations;
 mod python_worker;

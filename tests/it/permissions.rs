@@ -12,6 +12,7 @@ fn caller(roles: &[&str]) -> Caller {
         principal: "tester".to_owned(),
         roles: roles.iter().map(|role| (*role).to_owned()).collect(),
         request_id: "permissions-test".to_owned(),
+        onward: Default::default(),
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::auth::{ApiKey, AuthSettings, RateLimitSettings, RateQuota};
 pub use arsenal_engine::settings::{CapabilitySettings, CompileSettings, LimitSettings};
 pub use arsenal_wasi::grants::ComponentGrants;
+pub use arsenal_wasi::http::OutboundSettings;
 pub use arsenal_wasi::keyvalue::KeyValueSettings;
 
 /// Every setting of the host. `arsenal serve --print-config` shows the effective values.
@@ -31,6 +32,9 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub cluster: ClusterSettings,
     pub keyvalue: KeyValueSettings,
+    /// Outbound HTTP (`wasi:http`): destinations granted per source, and the bounds on
+    /// every request.
+    pub outbound: OutboundSettings,
     /// What the operator grants each component (operation or worker) by name, of the
     /// standard WASI capabilities: `[components.<name>]`. Default none.
     pub components: BTreeMap<String, ComponentGrants>,

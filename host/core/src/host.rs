@@ -107,7 +107,11 @@ impl Host {
             LocalStore::open(state_dir.as_deref(), mib(settings.keyvalue.cache_mib))?,
             Quotas::from(&settings.keyvalue),
         );
-        let wasi = Arc::new(WasiCapabilities::new(keyvalue, &settings.components)?);
+        let wasi = Arc::new(WasiCapabilities::new(
+            keyvalue,
+            &settings.outbound,
+            &settings.components,
+        )?);
         let workers = Arc::new(WorkerEngine::new(
             compile_cache.clone(),
             grants.clone(),
@@ -427,7 +431,12 @@ impl Host {
 
     /// What the host looks like now, for a metrics scrape.
     pub fn live_state(&self) -> crate::telemetry::LiveState {
-        crate::telemetry::LiveState::of(&self.registry, &self.processes, &self.facts.compile_cache)
+        crate::telemetry::LiveState::of(
+            &self.registry,
+            &self.processes,
+            &self.facts.compile_cache,
+            self.wasi.outbound.metrics(),
+        )
     }
 
     /// Who may call what.

@@ -20,6 +20,7 @@ use crate::spec::Described;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
+use arsenal_wasi::http::{CallScope, Reached};
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -46,6 +47,29 @@ pub struct Caller {
     pub principal: String,
     pub roles: Vec<String>,
     pub request_id: String,
+    /// What the call's outbound requests carry on and report back.
+    pub onward: Onward,
+}
+
+/// What a call hands on to the outbound HTTP requests it makes: the calling request's
+/// trace context (`traceparent`), and where the destinations it reaches are written
+/// down for its audit record.
+#[derive(Debug, Clone, Default)]
+pub struct Onward {
+    pub traceparent: Option<Arc<str>>,
+    pub reached: Option<Arc<Reached>>,
+}
+
+impl Onward {
+    /// The outbound scope of a call of `caller` that begins now under `timeout`.
+    pub(crate) fn scope(&self, request_id: Arc<str>, timeout: Duration) -> CallScope {
+        CallScope::new(
+            request_id,
+            timeout,
+            self.traceparent.clone(),
+            self.reached.clone(),
+        )
+    }
 }
 
 /// Why a call failed, from the host's point of view.
@@ -119,7 +143,8 @@ fn outer_timeout(limits: CallLimits) -> Duration {
     limits.timeout + Duration::from_millis(50)
 }
 
-/// Run one guest call in a fresh instance under `limits`.
+/// Run one guest call in a fresh instance under `limits`; an `execute` serves the outbound
+/// `scope` of its call.
 pub(crate) async fn run_guest(
     pre: &OperationPre,
     host: &Arc<HostFacts>,
@@ -127,8 +152,12 @@ pub(crate) async fn run_guest(
     operation: Arc<str>,
     request_id: Arc<str>,
     call: GuestCall,
+    scope: Option<CallScope>,
 ) -> Result<GuestReturn, GuestFailure> {
     let mut store = new_store(pre, host, limits, operation, request_id);
+    if let Some(scope) = scope {
+        store.data_mut().serve_outbound(scope);
+    }
     arm_deadline(&mut store, limits.timeout);
     if let GuestCall::Execute(request) = &call {
         store.data_mut().permits =
@@ -171,6 +200,7 @@ pub(crate) async fn run_warm(
     limits: CallLimits,
     operation: Arc<str>,
     request: wit::Request,
+    scope: CallScope,
 ) -> Result<GuestReturn, GuestFailure> {
     let request_id: Arc<str> = Arc::from(request.caller.request_id.as_str());
     let (mut store, handler, calls) = match pool.take(&request.caller) {
@@ -181,6 +211,7 @@ pub(crate) async fn run_warm(
             0,
         ),
     };
+    store.data_mut().serve_outbound(scope);
     store.data_mut().begin_call(
         request_id,
         Permits::for_caller(&request.caller.principal, &request.caller.roles),

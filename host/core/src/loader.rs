@@ -26,7 +26,7 @@ use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
 use arsenal_engine::component::{Compilation, Contract, Kind, Linked, Pipeline, Versioned};
 use arsenal_engine::wasi::add_baseline_to_linker;
-use arsenal_wasi::{ReachError, WasiCapabilities};
+use arsenal_wasi::{ReachError, Requests, WasiCapabilities};
 
 pub use arsenal_engine::component::LoadError;
 
@@ -117,6 +117,7 @@ impl Loader {
         arsenal_engine::guest::add_types_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
+        arsenal_wasi::http::add_to_linker(&mut linker)?;
         Ok(Loader {
             _engine: engine,
             pipeline: Pipeline::new(compilation, linker, grants),
@@ -180,6 +181,7 @@ impl Loader {
             Arc::from(origin),
             Arc::from("describe"),
             GuestCall::Describe,
+            None,
         )
         .await;
         match returned {
@@ -290,18 +292,14 @@ where
             }
         };
         let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
-        // A 0.1.0 component requests no shared buckets.
-        let requested_buckets: &[String] = &[];
+        let requests = Requests {
+            buckets: &spec.buckets,
+            outbound_hosts: &spec.outbound_hosts,
+        };
         let reach = loader
             .wasi
-            .for_operation(&spec.name, &linked.capabilities, requested_buckets)
-            .map_err(|error| match error {
-                ReachError::Buckets(refused) => LoadError::InvalidConfig(vec![ConfigProblem {
-                    field: "buckets".to_owned(),
-                    message: refused.to_string(),
-                    cap: None,
-                }]),
-            })?;
+            .for_operation(&spec.name, linked.source, &linked.capabilities, requests)
+            .map_err(|error| LoadError::InvalidConfig(reach_problems(error)))?;
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
         let warm = WarmPool::new(
@@ -384,6 +382,11 @@ impl Versioned for LoadedOperation {
 }
 
 impl LoadedOperation {
+    /// What it reaches of the standard capabilities: its requests ∩ the operator's grants.
+    pub fn reach(&self) -> &arsenal_wasi::ComponentReach {
+        self.pre.reach()
+    }
+
     pub fn summary(&self) -> LoadSummary {
         LoadSummary {
             name: self.spec.name.clone(),
@@ -395,4 +398,22 @@ impl LoadedOperation {
             content_hash: self.content_hash.clone(),
         }
     }
+}
+
+/// The config fields a component's requests name, for a request beyond its grant.
+fn reach_problems(error: ReachError) -> Vec<ConfigProblem> {
+    let destinations = error
+        .destinations
+        .into_iter()
+        .map(|(index, refused)| ConfigProblem {
+            field: format!("outbound_hosts[{index}]"),
+            message: refused.to_string(),
+            cap: None,
+        });
+    let buckets = error.buckets.map(|refused| ConfigProblem {
+        field: "buckets".to_owned(),
+        message: refused.to_string(),
+        cap: None,
+    });
+    destinations.chain(buckets).collect()
 }

@@ -228,6 +228,7 @@ impl Registry {
             Arc::from(operation.spec.name.as_str()),
             Arc::from(request_id),
             GuestCall::Describe,
+            None,
         )
         .await
         .map(drop)
@@ -252,15 +253,19 @@ impl Registry {
         // The span of the call; the request's span (with its trace id) is its parent.
         let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
         let name = Arc::from(operation.spec.name.as_str());
+        let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
+        let scope = caller.onward.scope(request_id.clone(), limits.timeout);
         let run = async {
             match &operation.warm {
                 Some(pool) => {
-                    run_warm(pool, &operation.pre, &self.host, limits, name, request).await
+                    let pre = &operation.pre;
+                    run_warm(pool, pre, &self.host, limits, name, request, scope).await
                 }
                 None => {
-                    let request_id = Arc::from(caller.request_id.as_str());
                     let call = GuestCall::Execute(request);
-                    run_guest(&operation.pre, &self.host, limits, name, request_id, call).await
+                    let pre = &operation.pre;
+                    let scope = Some(scope);
+                    run_guest(pre, &self.host, limits, name, request_id, call, scope).await
                 }
             }
         };

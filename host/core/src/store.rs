@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::http::{CallScope, OutboundState, OutboundView};
 use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
 use arsenal_wasi::{ComponentReach, WasiState};
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::capabilities::{Reach, RuntimeView};
@@ -73,6 +75,19 @@ impl KeyValueView for CallState {
             state: &self.wasi.keyvalue,
             table: self.guest.table(),
         }
+    }
+}
+
+impl CallState {
+    /// Serve the outbound requests of a new call: its budget, deadline, trace and ledger.
+    pub(crate) fn serve_outbound(&mut self, scope: CallScope) {
+        self.wasi.outbound.begin_call(scope);
+    }
+}
+
+impl OutboundView for CallState {
+    fn outbound(&mut self) -> (&mut OutboundState, &mut ResourceTable) {
+        (&mut self.wasi.outbound, self.guest.table())
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Three classes of import: the **baseline** every component gets (logging, and WASI p2
 //! cli/io/clocks/random with nothing inherited), the **named capabilities** (the runtime
-//! interfaces, and the standard WASI ones such as `wasi:keyvalue`) granted per source,
-//! and everything else, refused. Filesystem and sockets
+//! interfaces, and the standard WASI ones such as `wasi:keyvalue` and outbound HTTP)
+//! granted per source, and everything else, refused. Filesystem and sockets
 //! are never granted to operations, whatever the configuration says.
 
 use std::collections::BTreeSet;
@@ -40,6 +40,9 @@ pub enum Capability {
     /// `wasi:keyvalue` (store, atomics, batch): the component's own buckets and the
     /// shared ones granted to it.
     KeyValue,
+    /// `wasi:http/outgoing-handler` (with `wasi:http/types`): HTTP requests to the
+    /// destinations granted to the component.
+    OutboundHttp,
 }
 
 impl Capability {
@@ -56,6 +59,7 @@ impl Capability {
         Capability::Distributed,
         Capability::DistributedControl,
         Capability::KeyValue,
+        Capability::OutboundHttp,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -72,6 +76,7 @@ impl Capability {
             Capability::Distributed => "distributed",
             Capability::DistributedControl => "distributed_control",
             Capability::KeyValue => "key_value",
+            Capability::OutboundHttp => "outbound_http",
         }
     }
 
@@ -93,6 +98,7 @@ impl Capability {
                 "wasi:keyvalue/atomics",
                 "wasi:keyvalue/batch",
             ],
+            Capability::OutboundHttp => &["wasi:http/outgoing-handler", "wasi:http/types"],
         }
     }
 
@@ -114,7 +120,8 @@ impl Capability {
             | Capability::Sandboxes
             | Capability::Tracing
             | Capability::DistributedControl
-            | Capability::KeyValue => false,
+            | Capability::KeyValue
+            | Capability::OutboundHttp => false,
         }
     }
 
@@ -122,7 +129,7 @@ impl Capability {
     /// the host), rather than the component's own grant (a standard WASI capability:
     /// what the component reaches whoever calls it).
     pub fn is_runtime(self) -> bool {
-        !matches!(self, Capability::KeyValue)
+        !matches!(self, Capability::KeyValue | Capability::OutboundHttp)
     }
 
     /// Parse a configuration name.
@@ -482,6 +489,42 @@ mod tests {
     }
 
     #[test]
+    fn outbound_http_covers_both_wasi_http_interfaces() {
+        let http = imports(&[
+            "wasi:http/types@0.2.4",
+            "wasi:http/outgoing-handler@0.2.4",
+            "wasi:io/poll@0.2.4",
+        ]);
+        assert_eq!(
+            check_imports(&http, Source::Upload, &grants(&[])),
+            ImportVerdict::Refused(vec![
+                ImportProblem {
+                    import: "wasi:http/types@0.2.4".into(),
+                    reason: "capability `outbound_http` is not granted to uploaded components"
+                        .into(),
+                },
+                ImportProblem {
+                    import: "wasi:http/outgoing-handler@0.2.4".into(),
+                    reason: "capability `outbound_http` is not granted to uploaded components"
+                        .into(),
+                },
+            ])
+        );
+        assert_eq!(
+            check_imports(&http, Source::Directory, &grants(&["outbound_http"])),
+            ImportVerdict::Allowed(vec![Capability::OutboundHttp])
+        );
+        let ImportVerdict::Refused(problems) = check_imports(
+            &imports(&["wasi:http/incoming-handler@0.2.4"]),
+            Source::Builtin,
+            &grants(&[]),
+        ) else {
+            panic!("the incoming handler is no import a host provides");
+        };
+        assert_eq!(problems[0].reason, "not an interface this host provides");
+    }
+
+    #[test]
     fn unknown_capability_in_configuration_is_an_error() {
         let error = Grants::from_settings(&CapabilitySettings {
             directory: vec!["root".into()],
@@ -490,7 +533,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value, outbound_http)"
         );
     }
 }

@@ -17,7 +17,10 @@ mod described;
 pub mod destination;
 
 pub use described::{ConfigVersion, Described};
-pub use destination::Destination;
+pub use destination::{
+    Destination, DestinationPattern, Host, HostPattern, PatternError, PortPattern, Scheme,
+    SchemePattern, canonical,
+};
 
 /// The config as the component returned it, in a serializable form (cached by content
 /// hash, printed by `arsenal describe`).
@@ -174,7 +177,7 @@ pub struct OperationSpec {
     pub additional_params: bool,
     /// The outbound HTTP destinations the operation requests, each listed once. A
     /// request: what it reaches is this intersected with the operator's grant.
-    pub outbound_hosts: Vec<Destination>,
+    pub outbound_hosts: Vec<DestinationPattern>,
     /// The shared key-value buckets the operation requests besides its own, each listed
     /// once; a request like `outbound_hosts`.
     pub buckets: Vec<String>,
@@ -421,7 +424,7 @@ impl OperationSpec {
 
         let mut outbound_hosts = Vec::new();
         for text in &raw.outbound_hosts {
-            match text.parse::<Destination>() {
+            match text.parse::<DestinationPattern>() {
                 Ok(destination) if outbound_hosts.contains(&destination) => problem(
                     "outbound_hosts",
                     format!("`{text}` is listed more than once"),

@@ -405,5 +405,6 @@ fn noted<T: Versioned>(
         revision: live.map(|live| revision(&**live).to_owned()),
         params: component
             .map(|bytes| json!({ "component_bytes": bytes.len(), "content_hash": hash_of(bytes) })),
+        ..AuditDetails::default()
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct AuditDetails {
     pub(crate) version: Option<String>,
     pub(crate) revision: Option<String>,
     pub(crate) params: Option<Value>,
+    /// The outbound HTTP destinations an operation's call reached.
+    pub(crate) outbound: Vec<String>,
 }
 
 /// Handlers leave their details on the answer: `(details, answer)`.
@@ -80,6 +82,7 @@ pub(super) async fn record(
             version: details.version,
             revision: details.revision,
             params: details.params,
+            outbound: details.outbound,
             duration_us: started.elapsed().as_micros() as u64,
             client_disconnected: answer.is_closed(),
             ..answered_record(arrived, (request_id, method, path), &principal, &response)
@@ -188,5 +191,6 @@ fn answered_record(
             .map(|code| code.0.to_string()),
         duration_us: 0,
         client_disconnected: false,
+        outbound: Vec::new(),
     }
 }

@@ -100,6 +100,7 @@ pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
         "path": op.spec.route.template,
         "capabilities": op.capabilities,
         "requested": requested(&op.spec),
+        "granted": granted(op),
         "required_role": required_role,
         "source": op.source,
     })
@@ -112,6 +113,15 @@ pub(super) fn requested(spec: &OperationSpec) -> Value {
     json!({
         "outbound_hosts": spec.outbound_hosts,
         "buckets": spec.buckets,
+    })
+}
+
+/// What the operation reaches of the standard capabilities: its requests narrowed to
+/// what the operator grants it.
+pub(super) fn granted(op: &LoadedOperation) -> Value {
+    json!({
+        "outbound_hosts": op.reach().destinations(),
+        "buckets": op.reach().shared_buckets(),
     })
 }
 
@@ -137,6 +147,7 @@ pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
         "response_schema": op.spec.response_schema,
         "capabilities": op.capabilities,
         "requested": requested(&op.spec),
+        "granted": granted(op),
         "required_role": required_role,
         "limits": op.limits,
         "source": op.source,

@@ -17,9 +17,10 @@ use super::request_id::RequestId;
 use super::telemetry;
 use arsenal_core::auth::Principal;
 use arsenal_core::host::Host;
-use arsenal_core::invoke::{CallError, Caller, GuestFailure, JsonText};
+use arsenal_core::invoke::{CallError, Caller, GuestFailure, JsonText, Onward};
 use arsenal_core::loader::LoadedOperation;
 use arsenal_core::registry::Resolved;
+use arsenal_core::telemetry::TraceContext;
 use arsenal_core::validation::{FieldError, RawInput, ValidationError};
 
 pub(crate) const OPERATION_VERSION: &str = "x-operation-version";
@@ -58,6 +59,7 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
             // Kept for the audit log, which records state changes only.
             let audit = super::audit::audited(&method, &path);
             let mut audited = None;
+            let onward = onward(&request, audit);
             let outcome = async {
                 let caller = super::auth::authorize(&host, &request, &operation)?;
                 let (request_id, body) = read_body(&host, request).await?;
@@ -70,7 +72,15 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
                 if audit {
                     audited = Some(params.clone());
                 }
-                call(&host, &operation, &params, request_id, &caller).await
+                call(
+                    &host,
+                    &operation,
+                    &params,
+                    request_id,
+                    &caller,
+                    onward.clone(),
+                )
+                .await
             }
             .await;
             telemetry::record(&host, &operation, &outcome, started);
@@ -78,7 +88,7 @@ pub(crate) async fn by_route(State(host): State<Arc<Host>>, request: Request) ->
             if !audit {
                 return response;
             }
-            with_audit_details(response, &operation, audited)
+            with_audit_details(response, &operation, audited, reached(onward))
         }
     }
 }
@@ -107,16 +117,50 @@ pub(crate) async fn by_name(
         return respond(&operation, outcome);
     }
     let mut audited = None;
+    let onward = onward(&request, true);
     let outcome = async {
         let caller = super::auth::authorize(&host, &request, &operation)?;
         let (request_id, body) = read_body(&host, request).await?;
         let params = operation.validator.from_json(body)?;
         audited = Some(params.clone());
-        call(&host, &operation, &params, request_id, &caller).await
+        call(
+            &host,
+            &operation,
+            &params,
+            request_id,
+            &caller,
+            onward.clone(),
+        )
+        .await
     }
     .await;
     telemetry::record(&host, &operation, &outcome, started);
-    with_audit_details(respond(&operation, outcome), &operation, audited)
+    with_audit_details(
+        respond(&operation, outcome),
+        &operation,
+        audited,
+        reached(onward),
+    )
+}
+
+/// What the call hands on to its outbound requests: this request's trace context, and
+/// a ledger of the destinations reached when the call is `audited`.
+fn onward(request: &Request, audited: bool) -> Onward {
+    Onward {
+        traceparent: request
+            .extensions()
+            .get::<TraceContext>()
+            .map(|context| Arc::from(context.to_string())),
+        reached: audited.then(Arc::default),
+    }
+}
+
+/// The destinations the call reached, for its audit record.
+fn reached(onward: Onward) -> Vec<String> {
+    onward
+        .reached
+        .map(|reached| reached.destinations())
+        .unwrap_or_default()
 }
 
 /// Tell the audit log which operation and version answered, and with which parameters
@@ -125,6 +169,7 @@ fn with_audit_details(
     mut response: Response,
     operation: &LoadedOperation,
     params: Option<Map<String, Value>>,
+    outbound: Vec<String>,
 ) -> Response {
     response
         .extensions_mut()
@@ -133,6 +178,7 @@ fn with_audit_details(
             version: Some(operation.spec.version.clone()),
             revision: Some(arsenal_core::registry::revision(operation).to_owned()),
             params: params.map(|params| arsenal_core::audit::redact(&Value::Object(params))),
+            outbound,
         });
     response
 }
@@ -143,6 +189,7 @@ async fn call(
     params: &Map<String, Value>,
     request_id: Arc<str>,
     principal: &Principal,
+    onward: Onward,
 ) -> Result<JsonText, ApiError> {
     // The operation and each of its host calls see who is asking (`capabilities::permits`
     // checks the role against every capability used).
@@ -150,6 +197,7 @@ async fn call(
         principal: principal.name().to_owned(),
         roles: vec![principal.role().name().to_owned()],
         request_id: request_id.to_string(),
+        onward,
     };
     host.registry()
         .call(operation, params, &caller)

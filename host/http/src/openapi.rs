@@ -37,6 +37,7 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         with_node_parameter(&mut entry);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
         entry["x-arsenal-requested"] = super::catalog::requested(spec);
+        entry["x-arsenal-granted"] = super::catalog::granted(operation);
         let role = access.required_role(&operation.spec, &operation.capabilities);
         if anonymous_reads && role == Role::Viewer {
             entry["security"] = credential_optional();

@@ -7,8 +7,10 @@ use std::sync::{Arc, Weak};
 use arsenal_engine::bindings::process::arsenal::process::types;
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::http::{CallScope, OutboundState, OutboundView};
 use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
 use arsenal_wasi::{ComponentReach, WasiState};
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::{Pid, ProcessTable};
@@ -79,6 +81,19 @@ impl KeyValueView for ProcessState {
             state: &self.wasi.keyvalue,
             table: self.guest.table(),
         }
+    }
+}
+
+impl ProcessState {
+    /// Serve the outbound requests of a new message: its budget, deadline and ledger.
+    pub(crate) fn serve_outbound(&mut self, scope: CallScope) {
+        self.wasi.outbound.begin_call(scope);
+    }
+}
+
+impl OutboundView for ProcessState {
+    fn outbound(&mut self) -> (&mut OutboundState, &mut ResourceTable) {
+        (&mut self.wasi.outbound, self.guest.table())
     }
 }
 

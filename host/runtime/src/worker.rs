@@ -28,6 +28,7 @@ use arsenal_engine::lookups::CacheLookups;
 use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
 use arsenal_wasi::WasiCapabilities;
+use arsenal_wasi::http::CallScope;
 use std::sync::Weak;
 
 /// Limits of one worker.
@@ -223,6 +224,7 @@ impl WorkerRuntime {
         >(&mut linker, |state| state)?;
         add_log_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
+        arsenal_wasi::http::add_to_linker(&mut linker)?;
         // What a compiler child process builds its engine from: this engine's settings.
         let recipe = EngineRecipe::Workers {
             max_memory_bytes: engine.pool.max_memory_bytes,
@@ -378,6 +380,7 @@ impl WorkerEngine {
         // A sandbox's workers share its buckets; a worker outside one has its own.
         let reach = self.wasi.for_worker(
             &code.name,
+            code.source(),
             sandbox.map(|sandbox| sandbox.id()),
             code.capabilities(),
         );
@@ -647,6 +650,9 @@ impl Worker {
             return Err(error.clone());
         }
         arm_deadline(&mut self.store, self.timeout);
+        let pid = self.store.data().context.request_id.clone();
+        let scope = CallScope::new(pid, self.timeout, None, None);
+        self.store.data_mut().serve_outbound(scope);
         let outcome = tokio::time::timeout(
             self.timeout + Duration::from_millis(50),
             call(&mut self.store),

@@ -9,7 +9,8 @@
 //! instance's state; every host call checks against that, never against configuration.
 
 pub mod grants;
+pub mod http;
 pub mod keyvalue;
 mod reach;
 
-pub use reach::{ComponentReach, GrantError, ReachError, WasiCapabilities, WasiState};
+pub use reach::{ComponentReach, GrantError, ReachError, Requests, WasiCapabilities, WasiState};

@@ -5,9 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use arsenal_engine::policy::Capability;
+use std::sync::Arc;
+
+use arsenal_engine::policy::{Capability, Source};
+use arsenal_engine::spec::DestinationPattern;
 
 use crate::grants::ComponentGrants;
+use crate::http::{NotGranted, OutboundAccess, OutboundPolicy, OutboundSettings, OutboundState};
 use crate::keyvalue::{
     BucketsNotGranted, InvalidBucketGrant, KeyValue, KeyValueReach, KeyValueState, KeyValueStore,
 };
@@ -17,6 +21,7 @@ use crate::keyvalue::{
 #[derive(Debug, Clone)]
 pub struct WasiCapabilities {
     pub keyvalue: KeyValue,
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 /// The operator's grants cannot be used.
@@ -26,51 +31,77 @@ pub enum GrantError {
     Buckets(#[from] InvalidBucketGrant),
 }
 
-/// A component requests more than the operator grants it.
+/// A component requests more than the operator grants it: every request refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReachError {
-    #[error(transparent)]
-    Buckets(#[from] BucketsNotGranted),
+#[error("it requests more than it is granted")]
+pub struct ReachError {
+    pub buckets: Option<BucketsNotGranted>,
+    /// Requested destinations outside the grant, by their index in the request.
+    pub destinations: Vec<(usize, NotGranted)>,
+}
+
+/// What an operation requests in its config of the standard capabilities.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Requests<'a> {
+    pub buckets: &'a [String],
+    pub outbound_hosts: &'a [DestinationPattern],
 }
 
 impl WasiCapabilities {
     pub fn new(
         store: KeyValueStore,
+        outbound: &OutboundSettings,
         components: &BTreeMap<String, ComponentGrants>,
     ) -> Result<WasiCapabilities, GrantError> {
         Ok(WasiCapabilities {
             keyvalue: KeyValue::new(store, components)?,
+            outbound: OutboundPolicy::new(outbound, components),
         })
     }
 
-    /// What operation `name`, importing `used`, reaches with the shared `buckets` it
-    /// requests.
+    /// What operation `name` from `source`, importing `used`, reaches with what it
+    /// `requests`. A request outside the grant is refused even when the capability is
+    /// not imported: the config says what the component expects to reach.
     pub fn for_operation(
         &self,
         name: &str,
+        source: Source,
         used: &[Capability],
-        buckets: &[String],
+        requests: Requests<'_>,
     ) -> Result<ComponentReach, ReachError> {
-        let keyvalue = if used.contains(&Capability::KeyValue) {
-            Some(self.keyvalue.for_operation(name, buckets)?)
-        } else {
-            None
-        };
-        Ok(ComponentReach { keyvalue })
+        let keyvalue = self.keyvalue.for_operation(name, requests.buckets);
+        let outbound = self.outbound.grant(name, source, requests.outbound_hosts);
+        match (keyvalue, outbound) {
+            (Ok(keyvalue), Ok(outbound)) => Ok(ComponentReach {
+                keyvalue: used.contains(&Capability::KeyValue).then_some(keyvalue),
+                outbound: used.contains(&Capability::OutboundHttp).then_some(outbound),
+            }),
+            (keyvalue, outbound) => Err(ReachError {
+                buckets: keyvalue.err(),
+                destinations: outbound.err().unwrap_or_default(),
+            }),
+        }
     }
 
-    /// What a process of worker `name`, importing `used`, reaches in `sandbox` (or
-    /// outside one).
+    /// What a process of worker `name` from `source`, importing `used`, reaches in
+    /// `sandbox` (or outside one): everything granted to it.
     pub fn for_worker(
         &self,
         name: &str,
+        source: Source,
         sandbox: Option<&str>,
         used: &[Capability],
     ) -> ComponentReach {
+        let outbound = used.contains(&Capability::OutboundHttp).then(|| {
+            self.outbound
+                .grant(name, source, &[])
+                .expect("an empty request is inside every grant")
+        });
         ComponentReach {
             keyvalue: used
                 .contains(&Capability::KeyValue)
                 .then(|| self.keyvalue.for_worker(name, sandbox)),
+            outbound,
         }
     }
 }
@@ -79,18 +110,41 @@ impl WasiCapabilities {
 #[derive(Debug, Clone, Default)]
 pub struct ComponentReach {
     pub keyvalue: Option<KeyValueReach>,
+    /// The destinations it may call; none when it does not import `wasi:http`.
+    pub outbound: Option<OutboundAccess>,
+}
+
+impl ComponentReach {
+    /// The destination patterns it reaches (its request ∩ the grant, the grant whole
+    /// when it requests none), for the catalogue; none without `wasi:http`.
+    pub fn destinations(&self) -> Vec<String> {
+        self.outbound
+            .as_ref()
+            .map_or_else(Vec::new, OutboundAccess::destinations)
+    }
+
+    /// The shared buckets it may open, for the catalogue; none without `wasi:keyvalue`.
+    pub fn shared_buckets(&self) -> Vec<String> {
+        self.keyvalue.as_ref().map_or_else(Vec::new, |keyvalue| {
+            keyvalue.shared().map(str::to_owned).collect()
+        })
+    }
 }
 
 /// One instance's state of the standard capabilities.
-#[derive(Debug, Default)]
 pub struct WasiState {
     pub keyvalue: KeyValueState,
+    pub outbound: OutboundState,
 }
 
 impl WasiState {
     pub fn new(reach: &ComponentReach) -> WasiState {
         WasiState {
             keyvalue: KeyValueState::new(reach.keyvalue.clone()),
+            outbound: reach
+                .outbound
+                .as_ref()
+                .map_or_else(OutboundState::none, OutboundAccess::instance),
         }
     }
 }

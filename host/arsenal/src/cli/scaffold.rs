@@ -120,6 +120,7 @@ const SDK_SOURCES: &[(&str, &str)] = &[
         include_str!("../../../../sdk/src/distributed.rs"),
     ),
     ("error.rs", include_str!("../../../../sdk/src/error.rs")),
+    ("http.rs", include_str!("../../../../sdk/src/http.rs")),
     (
         "keyvalue.rs",
         include_str!("../../../../sdk/src/keyvalue.rs"),
@@ -159,6 +160,7 @@ publish = false
 serde = { version = "1", features = ["derive"] }
 serde_json = "1"
 wit-bindgen = { version = "0.63", default-features = false, features = ["macros", "realloc"] }
+wasip2 = "1.0.4"
 "#;
 
 /// The lock file of the workspace this binary was built in: every crate the SDK and

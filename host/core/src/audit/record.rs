@@ -63,6 +63,9 @@ pub struct AuditRecord {
     pub duration_us: u64,
     /// The client had gone before the answer was ready; the change was made regardless.
     pub client_disconnected: bool,
+    /// The outbound HTTP destinations (`scheme://host:port`) the call reached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbound: Vec<String>,
 }
 
 /// Parameter names whose values never reach the log.

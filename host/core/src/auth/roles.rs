@@ -43,10 +43,10 @@ impl Role {
         }
     }
 
-    /// The least role whose permits include `capability`.
+    /// The least role whose permits include `capability`; a capability that is the
+    /// component's own reach (its buckets, its destinations) asks nothing of the caller.
     pub(crate) fn for_capability(capability: Capability) -> Role {
         if !capability.is_runtime() {
-            // The component's own reach (its buckets), granted per component, whoever calls.
             Role::Viewer
         } else if capability == Capability::Sandboxes {
             Role::Admin
@@ -119,6 +119,7 @@ mod tests {
             Role::Admin
         );
         assert_eq!(derived(&Method::HEAD, &[Capability::System]), Role::Viewer);
+        assert_eq!(derived(&get, &[Capability::OutboundHttp]), Role::Viewer);
     }
 
     #[test]

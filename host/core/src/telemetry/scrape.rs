@@ -1,11 +1,12 @@
 //! State read at scrape time from the live structures — instances in use, compile-cache
-//! lookups, processes by status, restarts per supervisor, sandbox memory — and written in the Prometheus text
-//! format. Nothing here is maintained on the hot path, and a supervisor or sandbox that
+//! lookups, processes by status, restarts per supervisor, sandbox memory, outbound
+//! requests by host — and written in the Prometheus text format. Nothing here is maintained on the hot path, and a supervisor or sandbox that
 //! is gone simply stops appearing.
 
 use std::fmt::Write;
 
 use arsenal_engine::lookups::CacheLookups;
+use arsenal_wasi::http::OutboundMetrics;
 
 use crate::registry::Registry;
 use crate::runtime::{ProcessTable, Status};
@@ -22,6 +23,8 @@ pub struct LiveState {
     processes: [usize; 4],
     supervisors: Vec<SupervisorFacts>,
     sandboxes: Vec<SandboxFacts>,
+    /// Outbound HTTP requests: (destination host, outcome, count).
+    outbound: Vec<(String, arsenal_wasi::http::Outcome, u64)>,
 }
 
 #[derive(Debug)]
@@ -47,12 +50,13 @@ const STATUSES: [Status; 4] = [
 ];
 
 impl LiveState {
-    /// Read the live structures: the catalogue and its instances, the process table, and
-    /// the compile cache's lookups.
+    /// Read the live structures: the catalogue and its instances, the process table, the
+    /// compile cache's lookups, and the outbound requests' counts.
     pub fn of(
         registry: &Registry,
         table: &ProcessTable,
         compile_cache: &CacheLookups,
+        outbound: &OutboundMetrics,
     ) -> LiveState {
         let gate = registry.instances();
         let mut processes = [0; 4];
@@ -93,6 +97,7 @@ impl LiveState {
             processes,
             supervisors,
             sandboxes,
+            outbound: outbound.snapshot(),
         }
     }
 
@@ -207,6 +212,21 @@ impl LiveState {
                 "arsenal_sandbox_memory_budget_bytes",
                 &labels,
                 sandbox.budget_bytes,
+            );
+        }
+        family(
+            out,
+            "arsenal_outbound_requests_total",
+            "counter",
+            "Outbound HTTP requests of operations and workers, by destination host and status (or denied, timeout, failed).",
+        );
+        for (host, outcome, count) in &self.outbound {
+            let status = outcome.to_string();
+            sample(
+                out,
+                "arsenal_outbound_requests_total",
+                &[("host", host), ("status", &status)],
+                count,
             );
         }
     }

@@ -66,6 +66,7 @@ pub(crate) fn catalogue_entry() -> Value {
             "path": text,
             "capabilities": { "type": "array", "items": text },
             "requested": requested(),
+            "granted": granted(),
             "required_role": role(),
             "source": text
         }
@@ -80,6 +81,19 @@ pub(crate) fn requested() -> Value {
         "description": "What the operation requests in its config: outbound HTTP destinations (`scheme://host:port` patterns) and shared key-value buckets. It reaches what the operator grants of them.",
         "required": ["outbound_hosts", "buckets"],
         "properties": { "outbound_hosts": list, "buckets": list }
+    })
+}
+
+/// What an operation reaches of the standard capabilities (`http::catalog::granted`).
+fn granted() -> Value {
+    json!({
+        "type": "object",
+        "description": "What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import.",
+        "required": ["outbound_hosts", "buckets"],
+        "properties": {
+            "outbound_hosts": { "type": "array", "items": { "type": "string" }, "description": "Outbound HTTP destination patterns, `scheme://host:port`." },
+            "buckets": { "type": "array", "items": { "type": "string" }, "description": "Shared key-value buckets it may open, beside its own." }
+        }
     })
 }
 
@@ -325,7 +339,8 @@ pub(crate) fn audit_log(_: &Catalog) -> Value {
             "status": { "type": "integer" },
             "error_code": { "type": ["string", "null"] },
             "duration_us": { "type": "integer" },
-            "client_disconnected": { "type": "boolean" }
+            "client_disconnected": { "type": "boolean" },
+            "outbound": { "type": "array", "items": { "type": "string" }, "description": "The outbound HTTP destinations (`scheme://host:port`) the call reached; absent when none." }
         }
     });
     json!({

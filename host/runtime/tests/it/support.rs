@@ -48,7 +48,8 @@ impl Runtime {
             LocalStore::open(None, 1 << 20).expect("an in-memory store opens"),
             Quotas::from(&KeyValueSettings::default()),
         );
-        let wasi = WasiCapabilities::new(keyvalue, &Default::default())
+        // Nothing granted: the runtime's tests make no outbound requests.
+        let wasi = WasiCapabilities::new(keyvalue, &Default::default(), &Default::default())
             .expect("no grants are valid grants");
         let workers = Arc::new(WorkerEngine::new(
             Arc::new(CacheLookups::default()),
