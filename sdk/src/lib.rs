@@ -45,6 +45,7 @@ pub mod sandboxes;
 pub mod supervisors;
 pub mod system;
 pub mod tracing;
+pub mod variables;
 
 #[doc(hidden)]
 pub mod __private;

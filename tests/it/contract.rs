@@ -116,6 +116,7 @@ fn granting_requests() -> Settings {
                 .map(|text| text.parse().expect("a pattern"))
                 .collect(),
             buckets: vec!["shared-flags".to_owned(), "other".to_owned()],
+            ..ComponentGrants::default()
         },
     );
     settings
@@ -145,7 +146,7 @@ async fn requested_destinations_and_buckets_show_in_the_catalogue_and_the_docume
     // It imports neither `wasi:http` nor `wasi:keyvalue`: granted, it reaches nothing.
     assert_eq!(
         catalogue_entry(&host, "requests").await["granted"],
-        json!({ "outbound_hosts": [], "buckets": [] })
+        json!({ "outbound_hosts": [], "buckets": [], "config": {} })
     );
     // An operation that requests nothing says so.
     assert_eq!(

@@ -153,8 +153,12 @@ async fn the_import_is_refused_where_not_granted() {
     );
 }
 
-/// `worker` started under a one-for-one supervisor with `args` (its bucket's name).
-async fn supervised(host: &TestHost, code: Arc<WorkerCode>, args: &str) -> SupervisorHandle {
+/// `worker` started under a one-for-one supervisor with `args`.
+pub(crate) async fn supervised(
+    host: &TestHost,
+    code: Arc<WorkerCode>,
+    args: &str,
+) -> SupervisorHandle {
     host.host()
         .processes()
         .start_supervisor(SupervisorSpec {
@@ -170,7 +174,8 @@ async fn supervised(host: &TestHost, code: Arc<WorkerCode>, args: &str) -> Super
         .expect("the worker starts")
 }
 
-async fn call(host: &TestHost, supervisor: &SupervisorHandle, payload: &str) -> String {
+/// Call the supervisor's first child with `payload`; its answer.
+pub(crate) async fn call(host: &TestHost, supervisor: &SupervisorHandle, payload: &str) -> String {
     let children = supervisor.which_children().await.unwrap();
     let pid = children[0].pid.clone().expect("the worker runs");
     within(
@@ -182,13 +187,18 @@ async fn call(host: &TestHost, supervisor: &SupervisorHandle, payload: &str) -> 
 }
 
 async fn worker(host: &TestHost, name: &str) -> Arc<WorkerCode> {
+    load_worker(host, name, guests::KV_WORKER).await
+}
+
+/// The worker component at `path`, loaded as `name` from a directory.
+pub(crate) async fn load_worker(host: &TestHost, name: &str, path: &str) -> Arc<WorkerCode> {
     host.host()
         .workers()
         .load(
             name,
-            &arsenal_tests::read(guests::KV_WORKER),
+            &arsenal_tests::read(path),
             arsenal::Source::Directory,
-            guests::KV_WORKER,
+            path,
         )
         .await
         .expect("the worker loads")

@@ -13,6 +13,7 @@ mod console;
 mod contract;
 mod example_workers;
 mod hardening;
+mod health_prober;
 mod host_services;
 mod inspection_operations;
 mod keyvalue;

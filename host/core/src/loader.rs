@@ -118,6 +118,7 @@ impl Loader {
         crate::capabilities::add_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         arsenal_wasi::http::add_to_linker(&mut linker)?;
+        arsenal_wasi::config::add_to_linker(&mut linker)?;
         Ok(Loader {
             _engine: engine,
             pipeline: Pipeline::new(compilation, linker, grants),

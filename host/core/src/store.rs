@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::config::{ConfigState, ConfigView};
 use arsenal_wasi::http::{CallScope, OutboundState, OutboundView};
 use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
 use arsenal_wasi::{ComponentReach, WasiState};
@@ -94,5 +95,11 @@ impl OutboundView for CallState {
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         self.guest.ctx()
+    }
+}
+
+impl ConfigView for CallState {
+    fn config(&mut self) -> &ConfigState {
+        &self.wasi.config
     }
 }

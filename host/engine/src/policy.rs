@@ -43,6 +43,8 @@ pub enum Capability {
     /// `wasi:http/outgoing-handler` (with `wasi:http/types`): HTTP requests to the
     /// destinations granted to the component.
     OutboundHttp,
+    /// `wasi:config/store`: the component's own configuration values and secrets.
+    Config,
 }
 
 impl Capability {
@@ -60,6 +62,7 @@ impl Capability {
         Capability::DistributedControl,
         Capability::KeyValue,
         Capability::OutboundHttp,
+        Capability::Config,
     ];
 
     /// The name used in configuration, the catalogue and OpenAPI.
@@ -77,6 +80,7 @@ impl Capability {
             Capability::DistributedControl => "distributed_control",
             Capability::KeyValue => "key_value",
             Capability::OutboundHttp => "outbound_http",
+            Capability::Config => "config",
         }
     }
 
@@ -99,6 +103,7 @@ impl Capability {
                 "wasi:keyvalue/batch",
             ],
             Capability::OutboundHttp => &["wasi:http/outgoing-handler", "wasi:http/types"],
+            Capability::Config => &["wasi:config/store"],
         }
     }
 
@@ -113,7 +118,8 @@ impl Capability {
             Capability::System
             | Capability::Processes
             | Capability::Supervisors
-            | Capability::Distributed => true,
+            | Capability::Distributed
+            | Capability::Config => true,
             Capability::ProcessControl
             | Capability::Messaging
             | Capability::SupervisorControl
@@ -129,7 +135,10 @@ impl Capability {
     /// the host), rather than the component's own grant (a standard WASI capability:
     /// what the component reaches whoever calls it).
     pub fn is_runtime(self) -> bool {
-        !matches!(self, Capability::KeyValue | Capability::OutboundHttp)
+        !matches!(
+            self,
+            Capability::KeyValue | Capability::OutboundHttp | Capability::Config
+        )
     }
 
     /// Parse a configuration name.
@@ -533,7 +542,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value, outbound_http)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value, outbound_http, config)"
         );
     }
 }

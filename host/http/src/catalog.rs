@@ -122,6 +122,7 @@ pub(super) fn granted(op: &LoadedOperation) -> Value {
     json!({
         "outbound_hosts": op.reach().destinations(),
         "buckets": op.reach().shared_buckets(),
+        "config": op.reach().config(),
     })
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Weak};
 use arsenal_engine::bindings::process::arsenal::process::types;
 use arsenal_engine::guest::{GuestState, GuestView};
 use arsenal_engine::limits::CallLimiter;
+use arsenal_wasi::config::{ConfigState, ConfigView};
 use arsenal_wasi::http::{CallScope, OutboundState, OutboundView};
 use arsenal_wasi::keyvalue::{KeyValueCtx, KeyValueView};
 use arsenal_wasi::{ComponentReach, WasiState};
@@ -104,3 +105,9 @@ impl WasiView for ProcessState {
 }
 
 impl types::Host for ProcessState {}
+
+impl ConfigView for ProcessState {
+    fn config(&mut self) -> &ConfigState {
+        &self.wasi.config
+    }
+}

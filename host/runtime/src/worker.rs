@@ -225,6 +225,7 @@ impl WorkerRuntime {
         add_log_to_linker(&mut linker)?;
         arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
         arsenal_wasi::http::add_to_linker(&mut linker)?;
+        arsenal_wasi::config::add_to_linker(&mut linker)?;
         // What a compiler child process builds its engine from: this engine's settings.
         let recipe = EngineRecipe::Workers {
             max_memory_bytes: engine.pool.max_memory_bytes,

@@ -2,7 +2,11 @@
 //! `[components.<name>]` tables of the configuration. An operation and a worker are both
 //! named components; each capability module adds its own fields here.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigSource, SecretSource};
 
 use crate::http::DestinationPattern;
 
@@ -18,4 +22,11 @@ pub struct ComponentGrants {
     /// (`*` for any scheme or port, `*.example.com` for any name under a domain), added
     /// to those its source is granted in `[outbound]`. Default none.
     pub outbound_hosts: Vec<DestinationPattern>,
+    /// Configuration values the component reads through `wasi:config/store`, by key:
+    /// the text, or `{ env = "VARIABLE" }` to read it from the environment. Default none.
+    pub config: BTreeMap<String, ConfigSource>,
+    /// Secrets the component reads through `wasi:config/store` like its other values, by
+    /// key: `{ env = "VARIABLE" }` or `{ file = "/path" }`. Never shown, logged or audited:
+    /// the catalogue says only whether each is set. Default none.
+    pub secrets: BTreeMap<String, SecretSource>,
 }

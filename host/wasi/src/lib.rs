@@ -8,6 +8,7 @@
 //! loaded (its request, intersected with the operator's grant) and carried in the
 //! instance's state; every host call checks against that, never against configuration.
 
+pub mod config;
 pub mod grants;
 pub mod http;
 pub mod keyvalue;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arsenal_engine::policy::{Capability, Source};
 use arsenal_engine::spec::DestinationPattern;
 
+use crate::config::{ConfigState, ConfigValues, Configuration, InvalidConfigGrant};
 use crate::grants::ComponentGrants;
 use crate::http::{NotGranted, OutboundAccess, OutboundPolicy, OutboundSettings, OutboundState};
 use crate::keyvalue::{
@@ -22,6 +23,7 @@ use crate::keyvalue::{
 pub struct WasiCapabilities {
     pub keyvalue: KeyValue,
     pub outbound: Arc<OutboundPolicy>,
+    pub config: Configuration,
 }
 
 /// The operator's grants cannot be used.
@@ -29,6 +31,8 @@ pub struct WasiCapabilities {
 pub enum GrantError {
     #[error(transparent)]
     Buckets(#[from] InvalidBucketGrant),
+    #[error(transparent)]
+    Config(#[from] InvalidConfigGrant),
 }
 
 /// A component requests more than the operator grants it: every request refused.
@@ -56,6 +60,7 @@ impl WasiCapabilities {
         Ok(WasiCapabilities {
             keyvalue: KeyValue::new(store, components)?,
             outbound: OutboundPolicy::new(outbound, components),
+            config: Configuration::new(components)?,
         })
     }
 
@@ -75,6 +80,9 @@ impl WasiCapabilities {
             (Ok(keyvalue), Ok(outbound)) => Ok(ComponentReach {
                 keyvalue: used.contains(&Capability::KeyValue).then_some(keyvalue),
                 outbound: used.contains(&Capability::OutboundHttp).then_some(outbound),
+                config: used
+                    .contains(&Capability::Config)
+                    .then(|| self.config.for_component(name)),
             }),
             (keyvalue, outbound) => Err(ReachError {
                 buckets: keyvalue.err(),
@@ -102,6 +110,9 @@ impl WasiCapabilities {
                 .contains(&Capability::KeyValue)
                 .then(|| self.keyvalue.for_worker(name, sandbox)),
             outbound,
+            config: used
+                .contains(&Capability::Config)
+                .then(|| self.config.for_component(name)),
         }
     }
 }
@@ -112,6 +123,8 @@ pub struct ComponentReach {
     pub keyvalue: Option<KeyValueReach>,
     /// The destinations it may call; none when it does not import `wasi:http`.
     pub outbound: Option<OutboundAccess>,
+    /// Its configuration values; none when it does not import `wasi:config`.
+    pub config: Option<ConfigValues>,
 }
 
 impl ComponentReach {
@@ -121,6 +134,14 @@ impl ComponentReach {
         self.outbound
             .as_ref()
             .map_or_else(Vec::new, OutboundAccess::destinations)
+    }
+
+    /// Its configuration keys, each with its plain value or whether the secret is set,
+    /// for the catalogue; none without `wasi:config`.
+    pub fn config(&self) -> BTreeMap<String, crate::config::Shown> {
+        self.config
+            .as_ref()
+            .map_or_else(BTreeMap::new, |config| config.shown().clone())
     }
 
     /// The shared buckets it may open, for the catalogue; none without `wasi:keyvalue`.
@@ -135,6 +156,7 @@ impl ComponentReach {
 pub struct WasiState {
     pub keyvalue: KeyValueState,
     pub outbound: OutboundState,
+    pub config: ConfigState,
 }
 
 impl WasiState {
@@ -145,6 +167,7 @@ impl WasiState {
                 .outbound
                 .as_ref()
                 .map_or_else(OutboundState::none, OutboundAccess::instance),
+            config: ConfigState::new(reach.config.clone().unwrap_or_default()),
         }
     }
 }

@@ -59,6 +59,14 @@ const WIT: &[(&str, &str)] = &[
         include_str!("../../../../wit/deps/keyvalue/store.wit"),
     ),
     (
+        "deps/config/store.wit",
+        include_str!("../../../../wit/deps/config/store.wit"),
+    ),
+    (
+        "deps/config/world.wit",
+        include_str!("../../../../wit/deps/config/world.wit"),
+    ),
+    (
         "deps/keyvalue/watch.wit",
         include_str!("../../../../wit/deps/keyvalue/watch.wit"),
     ),
@@ -143,6 +151,10 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     ),
     ("system.rs", include_str!("../../../../sdk/src/system.rs")),
     ("tracing.rs", include_str!("../../../../sdk/src/tracing.rs")),
+    (
+        "variables.rs",
+        include_str!("../../../../sdk/src/variables.rs"),
+    ),
 ];
 
 /// The SDK's manifest outside the Arsenal workspace: the same dependencies, spelled out

@@ -89,10 +89,20 @@ fn granted() -> Value {
     json!({
         "type": "object",
         "description": "What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import.",
-        "required": ["outbound_hosts", "buckets"],
+        "required": ["outbound_hosts", "buckets", "config"],
         "properties": {
             "outbound_hosts": { "type": "array", "items": { "type": "string" }, "description": "Outbound HTTP destination patterns, `scheme://host:port`." },
-            "buckets": { "type": "array", "items": { "type": "string" }, "description": "Shared key-value buckets it may open, beside its own." }
+            "buckets": { "type": "array", "items": { "type": "string" }, "description": "Shared key-value buckets it may open, beside its own." },
+            "config": {
+                "type": "object",
+                "description": "Its configuration keys (`wasi:config/store`): a plain value as `{\"value\": text}`; a secret as `\"set\"`, never its value; `\"not_set\"` when the source gave nothing.",
+                "additionalProperties": {
+                    "oneOf": [
+                        { "type": "string", "enum": ["set", "not_set"] },
+                        { "type": "object", "required": ["value"], "properties": { "value": { "type": "string" } }, "additionalProperties": false }
+                    ]
+                }
+            }
         }
     })
 }
