@@ -4,7 +4,7 @@
 use arsenal_testing::TestHost;
 use serde_json::Value;
 
-use crate::toolchains::{greet_c, greet_js, greet_python};
+use crate::toolchains::{fetch_js, greet_c, greet_js, greet_python};
 use crate::{LogCapture, guests, test_host, test_host_with};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
@@ -156,5 +156,53 @@ async fn greet_in_javascript_imports_only_log() {
             "arsenal:operation/log@0.2.0",
             "arsenal:operation/types@0.2.0"
         ]
+    );
+}
+
+/// `examples/fetch-js`: JavaScript's `fetch()` reaches a granted upstream through
+/// `wasi:http`, and a destination outside the grant is the operation's 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_in_javascript_reaches_what_is_granted() {
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = upstream.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/status",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({ "up": true })) }),
+    );
+    tokio::spawn(async move { axum::serve(upstream, app).await });
+
+    let mut settings = settings();
+    settings
+        .capabilities
+        .directory
+        .push("outbound_http".to_owned());
+    settings
+        .components
+        .entry("fetch_status".to_owned())
+        .or_default()
+        .outbound_hosts = vec![format!("http://127.0.0.1:{port}").parse().unwrap()];
+    let host = test_host_with(settings, &[fetch_js().await]).await;
+
+    let reply = host
+        .get(&format!(
+            "/api/v1/fetch-status?url=http://127.0.0.1:{port}/status"
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body["data"],
+        serde_json::json!({ "status": 200, "contentType": "application/json", "bytes": 11 })
+    );
+    let refused = host
+        .get("/api/v1/fetch-status?url=http://127.0.0.1:9/status")
+        .await;
+    refused.assert_error(503, "unavailable");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("fetching http://127.0.0.1:9/status failed"),
+        "{}",
+        refused.body
     );
 }

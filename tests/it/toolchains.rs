@@ -86,6 +86,12 @@ pub(crate) async fn greet_js() -> &'static str {
     built_once(&BUILT, build_greet_js).await
 }
 
+/// The JavaScript `fetch()` example, built once per test run.
+pub(crate) async fn fetch_js() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_fetch_js).await
+}
+
 /// The C greet, built once per test run.
 pub(crate) async fn greet_c() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
@@ -118,6 +124,21 @@ fn build_greet_js() -> PathBuf {
         .arg(root().join("wit/operation"))
         .args(["--world-name", "operation", "--disable"])
         .args(["stdio", "random", "clocks", "http", "fetch-event"])
+        .arg("--out")
+        .arg(&out));
+    out
+}
+
+/// `examples/fetch-js` with componentize-js, its `http` feature on and the others off: the
+/// component imports `wasi:http` (and `wasi:io`) beside `arsenal:operation/log`.
+fn build_fetch_js() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fetch-js.wasm");
+    run(Command::new(node_bin().join("componentize-js"))
+        .arg(root().join("examples/fetch-js/fetch.js"))
+        .arg("--wit")
+        .arg(root().join("wit/operation"))
+        .args(["--world-name", "operation", "--disable"])
+        .args(["stdio", "random", "clocks", "fetch-event"])
         .arg("--out")
         .arg(&out));
     out
