@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::bucket::{BucketGrant, Owner, valid_bucket_name};
+use super::bucket::{BucketGrant, BucketId, OpenRefused, Owner, valid_bucket_name};
 use super::store::KeyValueStore;
 use crate::grants::ComponentGrants;
 
@@ -112,5 +112,10 @@ impl KeyValueReach {
     /// The shared buckets granted, by name.
     pub fn shared(&self) -> impl Iterator<Item = &str> {
         self.grant.shared()
+    }
+
+    /// The bucket `identifier` names for this component, as its host calls see it.
+    pub fn bucket(&self, identifier: &str) -> Result<BucketId, OpenRefused> {
+        self.grant.open(identifier)
     }
 }

@@ -16,7 +16,9 @@ mod local;
 mod settings;
 mod store;
 
-pub use bucket::{BucketGrant, BucketId, MAX_BUCKET_NAME, MAX_KEY, Owner, valid_bucket_name};
+pub use bucket::{
+    BucketGrant, BucketId, MAX_BUCKET_NAME, MAX_KEY, OpenRefused, Owner, valid_bucket_name,
+};
 pub use cluster::ClusterStore;
 pub use grant::{BucketsNotGranted, InvalidBucketGrant, KeyValue, KeyValueReach};
 pub use host::{KeyValueCtx, KeyValueState, KeyValueView, OpenBucket, add_to_linker};

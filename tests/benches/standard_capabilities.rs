@@ -1,0 +1,311 @@
+//! What the standard capabilities cost, each against the same work done without Arsenal,
+//! in one run:
+//! - **Outbound HTTP**: the cost of one more GET from a guest (`outbound_call`, a fresh
+//!   instance per call through the router: a call making 16 requests less a call making
+//!   one, over 15), against a native client (reqwest) GETting the same loopback server on
+//!   a fresh connection each time (as the host's sender does) and on a kept-alive one.
+//! - **Key-value get/put**: through a guest (`kv_store`, the whole call), through the
+//!   host's store (`KeyValueStore`, what a host call does), and raw redb; clustered, the
+//!   host's store on JetStream against raw async-nats key-value on a nats-server started
+//!   here.
+//!
+//! Prints p50 / p99 per case; the figures are recorded in BENCHMARKS.md.
+//! `cargo bench -p arsenal-tests --bench standard_capabilities [-- ROUNDS]` (default
+//! 2,000; `-- --test` runs 20, for CI).
+
+#[path = "../cluster/nats.rs"]
+mod nats;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arsenal::config::{ComponentGrants, Settings};
+use arsenal_testing::TestHost;
+use arsenal_tests::{guests, percentile};
+use arsenal_wasi::keyvalue::{
+    ClusterStore, KeyValue, KeyValueSettings, KeyValueStore, LocalStore, Quotas,
+};
+use axum::body::Body;
+use http::Request;
+use redb::{ReadableDatabase, TableDefinition};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A value of the size a counter or a small record has.
+const VALUE: &[u8] = b"{\"status\":200,\"healthy\":true}";
+/// The local admin token: the guests' calls change state, so they need it.
+const ADMIN_TOKEN: &str = "bench-admin-token";
+const RAW: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("raw");
+
+fn main() {
+    let rounds = arsenal_tests::BenchArgs::read().size(0, 2_000, 20);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        println!("{:<58} {:>10} {:>10}", "case", "p50 µs", "p99 µs");
+        outbound(rounds).await;
+        keyvalue_local(rounds).await;
+        keyvalue_clustered(rounds).await;
+    });
+}
+
+/// Time `rounds` runs of `step` (after a tenth as warm-up) and print them as `label`.
+async fn measure<F: Future<Output = ()>>(label: &str, rounds: usize, mut step: impl FnMut() -> F) {
+    for _ in 0..rounds / 10 + 1 {
+        step().await;
+    }
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        step().await;
+        samples.push(started.elapsed());
+    }
+    print(label, &mut samples);
+}
+
+fn print(label: &str, samples: &mut [Duration]) {
+    let (p50, p99) = (percentile(samples, 0.5), percentile(samples, 0.99));
+    println!(
+        "{label:<58} {:>10.1} {:>10.1}",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6
+    );
+}
+
+fn settings(state: &std::path::Path) -> Settings {
+    let mut settings =
+        Settings::default().with_cache_dir(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+    settings.server.host_services = false;
+    settings.server.state_dir = Some(state.to_owned());
+    settings.rate_limits = arsenal::config::RateLimitSettings::off();
+    settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
+    settings
+}
+
+/// A host serving the built-ins and the component at `path`.
+async fn serving(settings: Settings, path: &str) -> TestHost {
+    TestHost::with_settings(settings, &[std::path::Path::new(path)])
+        .await
+        .unwrap()
+}
+
+/// One call through the router; panics unless it answers `status`.
+async fn call(router: &axum::Router, path: &str, body: &Value, status: u16) {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let got = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(got, status, "{}", String::from_utf8_lossy(&bytes));
+}
+
+async fn outbound(rounds: usize) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route("/ok", axum::routing::get(|| async { "hello" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://127.0.0.1:{port}/ok");
+
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    measure("outbound GET: native, fresh connection", rounds, || async {
+        fresh.get(&url).send().await.unwrap().bytes().await.unwrap();
+    })
+    .await;
+    let kept = reqwest::Client::new();
+    measure(
+        "outbound GET: native, kept-alive connection",
+        rounds,
+        || async {
+            kept.get(&url).send().await.unwrap().bytes().await.unwrap();
+        },
+    )
+    .await;
+
+    let state = tempfile::tempdir().unwrap();
+    let mut settings = settings(state.path());
+    settings
+        .capabilities
+        .directory
+        .push("outbound_http".to_owned());
+    settings.components.insert(
+        "outbound_call".to_owned(),
+        ComponentGrants {
+            outbound_hosts: vec![format!("http://127.0.0.1:{port}").parse().unwrap()],
+            ..ComponentGrants::default()
+        },
+    );
+    let host = serving(settings, guests::OUTBOUND_CALL).await;
+    let router = host.router();
+    let one = json!({ "url": url, "count": 1 });
+    let sixteen = json!({ "url": url, "count": 16 });
+    // Interleaved, so both see the same machine.
+    let (mut ones, mut sixteens) = (Vec::new(), Vec::new());
+    for round in 0..rounds + rounds / 10 + 1 {
+        let started = Instant::now();
+        call(router, "/api/v1/test/outbound", &one, 201).await;
+        let single = started.elapsed();
+        let started = Instant::now();
+        call(router, "/api/v1/test/outbound", &sixteen, 201).await;
+        if round > rounds / 10 {
+            ones.push(single);
+            sixteens.push(started.elapsed());
+        }
+    }
+    print(
+        "outbound: a guest call making 1 GET (whole call)",
+        &mut ones,
+    );
+    print(
+        "outbound: a guest call making 16 GETs (whole call)",
+        &mut sixteens,
+    );
+    let per_request = |p: f64, ones: &mut [Duration], sixteens: &mut [Duration]| {
+        percentile(sixteens, p).saturating_sub(percentile(ones, p)) / 15
+    };
+    println!(
+        "{:<58} {:>10.1} {:>10}",
+        "outbound GET: Arsenal guest, per request beyond the first",
+        per_request(0.5, &mut ones, &mut sixteens).as_secs_f64() * 1e6,
+        "-"
+    );
+}
+
+async fn keyvalue_local(rounds: usize) {
+    // Raw redb: one write transaction per put, one read transaction per get.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(redb::Database::create(dir.path().join("raw.redb")).unwrap());
+    let put_raw = |db: Arc<redb::Database>| async move {
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().unwrap();
+            txn.open_table(RAW).unwrap().insert("key", VALUE).unwrap();
+            txn.commit().unwrap();
+        })
+        .await
+        .unwrap();
+    };
+    measure("key-value put: raw redb", rounds, || put_raw(db.clone())).await;
+    measure("key-value get: raw redb", rounds, || {
+        let db = db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let txn = db.begin_read().unwrap();
+                let table = txn.open_table(RAW).unwrap();
+                assert!(table.get("key").unwrap().is_some());
+            })
+            .await
+            .unwrap();
+        }
+    })
+    .await;
+
+    let quotas = Quotas::from(&KeyValueSettings::default());
+    let store = KeyValueStore::local(
+        LocalStore::open(Some(dir.path()), 16 << 20).unwrap(),
+        quotas,
+    );
+    host_store("local", store, rounds).await;
+
+    let state = tempfile::tempdir().unwrap();
+    let mut settings = settings(state.path());
+    settings.capabilities.directory.push("key_value".to_owned());
+    let host = serving(settings, guests::KV_STORE).await;
+    let router = host.router();
+    let set = json!({ "op": "set", "bucket": "b", "key": "k", "value": "v" });
+    let get = json!({ "op": "get", "bucket": "b", "key": "k" });
+    measure(
+        "key-value put: guest call (kv_store, whole call)",
+        rounds,
+        || call(router, "/api/v1/test/kv", &set, 201),
+    )
+    .await;
+    measure(
+        "key-value get: guest call (kv_store, whole call)",
+        rounds,
+        || call(router, "/api/v1/test/kv", &get, 201),
+    )
+    .await;
+}
+
+/// Puts and gets through the host's store, in an operation's bucket.
+async fn host_store(kind: &str, store: KeyValueStore, rounds: usize) {
+    let keyvalue = KeyValue::new(store.clone(), &BTreeMap::new()).unwrap();
+    let bucket = keyvalue
+        .for_operation("bench", &[])
+        .unwrap()
+        .bucket("b")
+        .unwrap();
+    measure(
+        &format!("key-value put: host store ({kind})"),
+        rounds,
+        || {
+            let (store, bucket) = (store.clone(), bucket.clone());
+            async move { store.set(&bucket, "key", VALUE.to_vec()).await.unwrap() }
+        },
+    )
+    .await;
+    measure(
+        &format!("key-value get: host store ({kind})"),
+        rounds,
+        || {
+            let (store, bucket) = (store.clone(), bucket.clone());
+            async move {
+                assert!(store.get(&bucket, "key").await.unwrap().is_some());
+            }
+        },
+    )
+    .await;
+}
+
+async fn keyvalue_clustered(rounds: usize) {
+    let nats = nats::NatsServer::start();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    // The bucket's stream made as the host's store makes one (async-nats'
+    // `create_key_value` cannot parse nats-server 2.9's account info).
+    js.get_or_create_stream(async_nats::jetstream::stream::Config {
+        name: "KV_raw".to_owned(),
+        subjects: vec!["$KV.raw.>".to_owned()],
+        max_messages_per_subject: 1,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: async_nats::jetstream::stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let raw = js.get_key_value("raw").await.unwrap();
+    measure("key-value put: raw NATS key-value", rounds, || {
+        let raw = raw.clone();
+        async move {
+            raw.put("key", VALUE.to_vec().into()).await.unwrap();
+        }
+    })
+    .await;
+    measure("key-value get: raw NATS key-value", rounds, || {
+        let raw = raw.clone();
+        async move {
+            assert!(raw.get("key").await.unwrap().is_some());
+        }
+    })
+    .await;
+
+    let quotas = Quotas::from(&KeyValueSettings::default());
+    let local = KeyValueStore::local(LocalStore::open(None, 1 << 20).unwrap(), quotas);
+    local.use_cluster(ClusterStore::new(js, Duration::from_secs(5), quotas));
+    host_store("JetStream", local, rounds).await;
+}
