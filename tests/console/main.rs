@@ -111,6 +111,10 @@ impl Walk<'_> {
     }
 
     async fn run_an_operation_through_its_form(&self) -> Step {
+        // An operation's detail says what it imports and reaches.
+        self.click("#op-list button[data-op=\"list_processes\"]")
+            .await?;
+        self.text_contains("#op-reach", "processes").await?;
         self.click("#op-list button[data-op=\"typed\"]").await?;
         self.text_is("#op-name", "typed v1.2.3").await?;
         self.type_into("#param-id", "7").await?;

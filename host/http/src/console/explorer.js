@@ -101,6 +101,7 @@ export function initExplorer(ctx) {
         ' · role ', h('span', { class: `role role-${op.required_role}` }, op.required_role)),
       h('p', {}, op.summary),
       op.description ? h('p', { class: 'muted' }, op.description) : null,
+      reachView(op),
       h('div', { class: 'op-body' }, form, output));
   }
 
@@ -111,6 +112,25 @@ export function initExplorer(ctx) {
     },
     open,
   };
+}
+
+/**
+ * What an operation imports and reaches: its capabilities and, of the standard ones, what
+ * the operator grants it (destinations, shared buckets, configuration keys; a secret shows
+ * only whether it is set). Nothing when it reaches nothing.
+ */
+function reachView(op) {
+  const granted = op.granted || {};
+  const rows = [];
+  if (op.capabilities && op.capabilities.length) rows.push(['capabilities', op.capabilities.join(', ')]);
+  if (granted.outbound_hosts && granted.outbound_hosts.length) rows.push(['outbound HTTP', granted.outbound_hosts.join(', ')]);
+  if (granted.buckets && granted.buckets.length) rows.push(['shared buckets', granted.buckets.join(', ')]);
+  const config = Object.entries(granted.config || {}).map(([key, shown]) =>
+    typeof shown === 'string' ? `${key} (secret, ${shown.replace('_', ' ')})` : `${key} = ${shown.value}`);
+  if (config.length) rows.push(['configuration', config.join(', ')]);
+  if (!rows.length) return null;
+  return h('dl', { id: 'op-reach', class: 'reach' },
+    ...rows.flatMap(([term, text]) => [h('dt', {}, term), h('dd', {}, text)]));
 }
 
 /** The JSON type a schema names (the first non-null one of a list). */
