@@ -5,41 +5,42 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kernel::{Kernel, SendError, TraceKind};
+use crate::sandbox::Sandbox;
 use crate::state::{ProcessContext, ProcessState};
-use crate::{ProcessTable, SendError, TraceKind};
 use arsenal_engine::bindings::process::arsenal::process::process::Host;
 use arsenal_engine::bindings::process::arsenal::process::types::SendError as WitSendError;
 
 impl ProcessContext {
-    fn table(&self) -> Result<Arc<ProcessTable>, WitSendError> {
-        // The table outlives its processes except during shutdown.
-        self.table.upgrade().ok_or(WitSendError::NoProcess)
+    fn kernel(&self) -> Result<Arc<Kernel>, WitSendError> {
+        // The kernel outlives its processes except during shutdown.
+        self.kernel.upgrade().ok_or(WitSendError::NoProcess)
     }
 
     /// Record a traced event of the calling process.
     fn note(&self, kind: TraceKind, detail: impl Fn() -> String) {
-        if let Some(table) = self.table.upgrade()
-            && let Some(entry) = table.entry_by_pid(&self.pid)
+        if let Some(kernel) = self.kernel.upgrade()
+            && let Some(entry) = kernel.entry_by_pid(&self.pid)
         {
             entry.trace(kind, detail);
         }
     }
 
-    /// The table, once `to` is known to be within reach: a process in a sandbox sees only
-    /// its own sandbox unless the policy allows external messaging. Out of reach looks
-    /// exactly like not existing.
-    fn reach(&self, to: &str) -> Result<Arc<ProcessTable>, WitSendError> {
-        let table = self.table()?;
-        let own = table
+    /// The kernel, once `to` is known to be within reach: a process in a sandbox sees
+    /// only its own sandbox unless the policy allows external messaging. Out of reach
+    /// looks exactly like not existing.
+    fn reach(&self, to: &str) -> Result<Arc<Kernel>, WitSendError> {
+        let kernel = self.kernel()?;
+        let own = kernel
             .entry_by_pid(&self.pid)
             .ok_or(WitSendError::NoProcess)?;
-        if let Some(sandbox) = &own.sandbox {
-            let target = table.entry(to).map_err(convert)?;
-            if !sandbox.reaches(target.sandbox.as_ref()) {
+        if let Some(sandbox) = Sandbox::of(&own) {
+            let target = kernel.entry(to).map_err(convert)?;
+            if !sandbox.reaches(Sandbox::of(&target).as_ref()) {
                 return Err(WitSendError::NoProcess);
             }
         }
-        Ok(table)
+        Ok(kernel)
     }
 }
 
@@ -73,18 +74,18 @@ impl Host for ProcessState {
     fn whereis(&mut self, name: String) -> Option<String> {
         let context = self.process().ok()?;
         context.note(TraceKind::HostCall, || format!("whereis {name}"));
-        let table = context.reach(&name).ok()?;
-        table.whereis(&name).map(|pid| pid.to_string())
+        let kernel = context.reach(&name).ok()?;
+        kernel.whereis(&name).map(|pid| pid.to_string())
     }
 
     fn send(&mut self, to: String, payload: String) -> Result<(), WitSendError> {
         let context = self.process()?;
         context.note(TraceKind::Send, || format!("send to {to}: {payload}"));
-        let table = context.reach(&to)?;
-        table
+        let kernel = context.reach(&to)?;
+        kernel
             .send(&to, Some(context.pid.clone()), &payload)
             .map_err(convert)?;
-        table.count_sent(&context.pid);
+        kernel.count_sent(&context.pid);
         Ok(())
     }
 
@@ -96,8 +97,8 @@ impl Host for ProcessState {
     ) -> Result<String, WitSendError> {
         let context = self.process()?.clone();
         context.note(TraceKind::Send, || format!("call to {to}: {payload}"));
-        let table = context.reach(&to)?;
-        let answer = table
+        let kernel = context.reach(&to)?;
+        let answer = kernel
             .call(
                 &to,
                 Some(context.pid.clone()),
@@ -106,7 +107,7 @@ impl Host for ProcessState {
             )
             .await
             .map_err(convert)?;
-        table.count_sent(&context.pid);
+        kernel.count_sent(&context.pid);
         Ok(answer)
     }
 
@@ -117,8 +118,10 @@ impl Host for ProcessState {
         context.note(TraceKind::HostCall, || {
             format!("start_timer {after_ms} ms: {payload}")
         });
-        let Ok(table) = context.table() else { return 0 };
-        table.start_timer(
+        let Ok(kernel) = context.kernel() else {
+            return 0;
+        };
+        kernel.start_timer(
             &context.pid,
             Duration::from_millis(after_ms as u64),
             payload,
@@ -129,7 +132,7 @@ impl Host for ProcessState {
         let Ok(context) = self.process() else {
             return false;
         };
-        context.table().is_ok_and(|table| table.cancel_timer(id))
+        context.kernel().is_ok_and(|kernel| kernel.cancel_timer(id))
     }
 
     fn link(&mut self, to: String) -> Result<(), WitSendError> {
@@ -143,9 +146,9 @@ impl Host for ProcessState {
 
     fn unlink(&mut self, to: String) {
         if let Ok(context) = self.process()
-            && let Ok(table) = context.table()
+            && let Ok(kernel) = context.kernel()
         {
-            let _ = table.unlink(&context.pid.to_string(), &to);
+            let _ = kernel.unlink(&context.pid.to_string(), &to);
         }
     }
 
@@ -160,18 +163,18 @@ impl Host for ProcessState {
 
     fn demonitor(&mut self, id: u64) {
         if let Ok(context) = self.process()
-            && let Ok(table) = context.table()
+            && let Ok(kernel) = context.kernel()
         {
-            table.demonitor(id);
+            kernel.demonitor(id);
         }
     }
 
     fn trap_exit(&mut self, enabled: bool) {
         if let Ok(context) = self.process()
-            && let Ok(table) = context.table()
+            && let Ok(kernel) = context.kernel()
         {
             context.note(TraceKind::HostCall, || format!("trap_exit {enabled}"));
-            let _ = table.set_trap_exit(&context.pid.to_string(), enabled);
+            let _ = kernel.set_trap_exit(&context.pid.to_string(), enabled);
         }
     }
 }

@@ -1,89 +1,147 @@
-//! One wasm process: its entry in the table (what others may see and touch) and its actor
-//! loop (the only owner of its worker). The loop handles control signals first, then
-//! drains a batch of messages from the bounded mailbox into one `handle` call; an idle
-//! stateful worker hibernates and is woken by its next message.
+//! Worker processes: a wasm worker running as a process of the kernel. Spawning one
+//! (instantiate, `init`, register), its actor loop (the only owner of its worker), and the
+//! requests only a worker takes — hibernate, snapshot, upgrade, restore. The loop handles
+//! control signals first, then drains a batch of messages from the bounded mailbox into
+//! one `handle` call; an idle stateful worker hibernates and is woken by its next message.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Pid;
-use super::mailbox::{Mailbox, Refused};
-use super::table::ProcessTable;
-use super::trace::{Observers, TraceKind, message_kind};
-use super::worker::{Event, ExitReason, Hibernated, Worker, WorkerError};
+use crate::kernel::{
+    EntryOptions, Envelope, Event, ExitReason, Kernel, Pid, ProcessEntry, ProcessGroup, Program,
+    RegisterError, Reply, Request, SendError, Signal, Status, TraceKind, describe_event,
+};
+use crate::sandbox::Sandbox;
+use crate::worker::{Hibernated, Worker, WorkerEngine, WorkerError};
+use crate::worker_code::WorkerCode;
 
 /// Messages handled per `handle` call at most: the fixed cost of a call into the guest is
 /// shared by the messages of a batch.
 const BATCH: usize = 64;
 
-/// A process's life stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Running,
-    Suspended,
-    Hibernated,
-    Exiting,
+/// Options of a new process.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    /// Register the process under this name.
+    pub name: Option<String>,
+    /// Link the new process to this one.
+    pub link: Option<Pid>,
+    /// Receive linked exits as events.
+    pub trap_exit: bool,
+    /// The sandbox it belongs to, whose budgets and policy it runs under.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
-impl Status {
-    /// The status as the API spells it (the same as its JSON form).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Suspended => "suspended",
-            Status::Hibernated => "hibernated",
-            Status::Exiting => "exiting",
-        }
-    }
-
-    fn from_u8(value: u8) -> Status {
-        match value {
-            0 => Status::Running,
-            1 => Status::Suspended,
-            2 => Status::Hibernated,
-            _ => Status::Exiting,
+impl SpawnOptions {
+    /// How the process enters the kernel: its sandbox is the group it counts against.
+    pub(crate) fn entry(self) -> EntryOptions {
+        EntryOptions {
+            name: self.name,
+            link: self.link,
+            trap_exit: self.trap_exit,
+            group: self.sandbox.map(|sandbox| sandbox as Arc<dyn ProcessGroup>),
         }
     }
 }
 
-/// Why a message or call did not reach its process.
+/// Why a process could not be started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    #[error("no process {0}")]
-    NoProcess(String),
-    #[error("the mailbox of {0} is full ({1} messages); nothing was queued")]
-    MailboxFull(Pid, usize),
-    #[error("{0} did not reply within {1:?}")]
-    Timeout(Pid, Duration),
-    #[error("{0} exited before replying: {1}")]
-    Exited(Pid, ExitReason),
-    #[error("{0} is a host service: it cannot be stopped, suspended, hibernated or restarted")]
-    Protected(Pid),
+pub enum SpawnError {
+    #[error("the name `{0}` is already registered")]
+    NameTaken(String),
+    #[error("`{0}` is not a valid process name: use letters, digits, `_`, `-` and `.`, at most 64")]
+    InvalidName(String),
+    #[error("{0}")]
+    Link(SendError),
+    #[error("the worker failed to start: {0}")]
+    Worker(#[from] WorkerError),
+    #[error("{0}")]
+    Budget(String),
+    #[error("{0}")]
+    NotGranted(String),
 }
 
-/// A queued event, with where to send the reply of a call.
-pub struct Envelope {
-    pub event: Event,
-    pub reply: Option<Reply>,
+impl From<RegisterError> for SpawnError {
+    fn from(error: RegisterError) -> SpawnError {
+        match error {
+            RegisterError::NameTaken(name) => SpawnError::NameTaken(name),
+            RegisterError::InvalidName(name) => SpawnError::InvalidName(name),
+            RegisterError::Link(error) => SpawnError::Link(error),
+            RegisterError::Budget(message) => SpawnError::Budget(message),
+        }
+    }
 }
 
-/// Where a call's answer goes.
-pub(crate) type Reply = oneshot::Sender<Result<String, ExitReason>>;
+/// Starts worker processes on a kernel, from the worker engine's code.
+pub(crate) struct Spawner {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) engine: Arc<WorkerEngine>,
+    /// Idle time after which a stateful worker hibernates; `None` never.
+    idle_hibernate: Option<Duration>,
+}
 
-/// Control signals, handled before messages and never dropped.
-pub(crate) enum Signal {
-    Exit {
-        from: Option<Pid>,
-        reason: ExitReason,
-    },
-    Suspend,
-    Resume,
+impl Spawner {
+    pub(crate) fn new(
+        kernel: Arc<Kernel>,
+        engine: Arc<WorkerEngine>,
+        idle_hibernate: Option<Duration>,
+    ) -> Spawner {
+        Spawner {
+            kernel,
+            engine,
+            idle_hibernate,
+        }
+    }
+
+    /// Start a process running `code`, initialised with `args`.
+    pub(crate) async fn spawn(
+        self: &Arc<Self>,
+        code: Arc<WorkerCode>,
+        args: &str,
+        options: SpawnOptions,
+    ) -> Result<Pid, SpawnError> {
+        if code.uses_filesystem()
+            && !options
+                .sandbox
+                .as_ref()
+                .is_some_and(|sandbox| sandbox.policy().directory)
+        {
+            return Err(SpawnError::NotGranted(format!(
+                "worker `{}` imports wasi:filesystem, which only a sandbox whose policy grants \
+                 a directory allows",
+                code.name()
+            )));
+        }
+        let sandbox = options.sandbox.clone();
+        let admission = self.kernel.admit(options.entry())?;
+        let pid = self.kernel.next_pid();
+        let worker = Worker::start_in(
+            &self.engine,
+            code.clone(),
+            pid.clone(),
+            args,
+            Some(Arc::downgrade(&self.kernel)),
+            sandbox,
+        )
+        .await?;
+        let program = Program {
+            worker: code.name(),
+            version: code.version(),
+            args,
+        };
+        let (entry, signal_inbox) = self.kernel.register(pid.clone(), program, admission)?;
+        self.kernel
+            .tasks()
+            .spawn(run(self.clone(), entry, worker, signal_inbox));
+        Ok(pid)
+    }
+}
+
+/// What only a worker process is asked.
+enum WorkerRequest {
     Hibernate(oneshot::Sender<Result<(), WorkerError>>),
     /// The worker's state, without stopping it: `None` for a worker that does not export
     /// `state`.
@@ -91,8 +149,8 @@ pub(crate) enum Signal {
     /// Move to new code keeping the state (snapshot, new instance, restore); the old
     /// instance stays when that fails. Replies with the version it ran before.
     Upgrade {
-        code: Arc<super::WorkerCode>,
-        reply: oneshot::Sender<Result<Arc<super::WorkerCode>, WorkerError>>,
+        code: Arc<WorkerCode>,
+        reply: oneshot::Sender<Result<Arc<WorkerCode>, WorkerError>>,
     },
     /// Replace the state with one snapshotted by the given code version.
     Restore {
@@ -102,234 +160,142 @@ pub(crate) enum Signal {
     },
 }
 
-impl Signal {
-    /// Answer a request about worker state on behalf of a process that has none (a
-    /// supervisor, a host service). Exit, suspend and resume are for the caller's own
-    /// loop, which handles them before it gets here.
-    pub(crate) fn answer_stateless(self) {
-        match self {
-            Signal::Hibernate(reply) => {
+impl Request for WorkerRequest {
+    /// A process without worker state (a supervisor, a host service): nothing to
+    /// hibernate, snapshot, upgrade or restore.
+    fn decline(self: Box<Self>) {
+        match *self {
+            WorkerRequest::Hibernate(reply) => {
                 let _ = reply.send(Err(WorkerError::NotStateful));
             }
-            Signal::Snapshot(reply) => {
+            WorkerRequest::Snapshot(reply) => {
                 let _ = reply.send(Ok(None));
             }
-            Signal::Restore { reply, .. } => {
+            WorkerRequest::Restore { reply, .. } => {
                 let _ = reply.send(Err(WorkerError::NotStateful));
             }
-            Signal::Upgrade { reply, .. } => {
+            WorkerRequest::Upgrade { reply, .. } => {
                 let _ = reply.send(Err(WorkerError::NotStateful));
             }
-            Signal::Exit { .. } | Signal::Suspend | Signal::Resume => {}
         }
     }
 }
 
-/// Memory samples kept per process (one per change of its linear memory).
-const MEMORY_SAMPLES: usize = 16;
-
-/// Counters of one process.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) messages_in: AtomicU64,
-    pub(crate) messages_out: AtomicU64,
-    pub(crate) handle_calls: AtomicU64,
-    /// Wall time spent handling messages.
-    pub(crate) busy_nanos: AtomicU64,
-    /// CPU time spent handling messages (the threads' CPU clocks, per poll).
-    pub(crate) cpu_nanos: AtomicU64,
-    /// Restarts of the child this process is, by its supervisor.
-    pub(crate) restarts: std::sync::atomic::AtomicU32,
-    /// Linear memory of the resident instance; 0 while hibernated.
-    pub(crate) memory_bytes: AtomicU64,
-    /// State kept while hibernated.
-    pub(crate) state_bytes: AtomicU64,
+/// Send a request to a process and wait for its answer; `None` when it exited first.
+async fn ask<T>(
+    entry: &ProcessEntry,
+    request: impl FnOnce(oneshot::Sender<T>) -> WorkerRequest,
+) -> Option<T> {
+    let (reply, answer) = oneshot::channel();
+    entry.signal(Signal::Request(Box::new(request(reply))));
+    answer.await.ok()
 }
 
-/// What the table knows of a process.
-pub struct ProcessEntry {
-    pub pid: Pid,
-    pub name: Mutex<Option<String>>,
-    pub worker: String,
-    /// The supervisor that started it, once known.
-    pub parent: std::sync::OnceLock<Pid>,
-    pub(crate) started: SystemTime,
-    pub(crate) status: AtomicU8,
-    /// What `init` was given and the code version it started with, for restarts.
-    pub args: String,
-    pub(crate) version: Mutex<String>,
-    pub mailbox: Mailbox,
-    pub(crate) signals: mpsc::UnboundedSender<Signal>,
-    pub(crate) links: Mutex<BTreeSet<Pid>>,
-    /// Monitors held on this process: id → the watching process.
-    pub(crate) monitors: Mutex<BTreeMap<u64, Pid>>,
-    pub trap_exit: std::sync::atomic::AtomicBool,
-    pub(crate) counters: Counters,
-    /// Who waits for the exit, or the reason once exited.
-    pub(crate) exit: Mutex<ExitWatch>,
-    /// The process it is blocked calling, if any (for deadlock analysis).
-    pub(crate) waiting_on: Mutex<Option<Pid>>,
-    /// (unix ms, bytes) each time its memory changed, oldest first.
-    pub(crate) memory_samples: Mutex<VecDeque<(u64, u64)>>,
-    /// The sandbox it runs in.
-    pub sandbox: Option<Arc<super::Sandbox>>,
-    /// Traces and profiles watching it.
-    pub(crate) observers: Observers,
-    /// A host service (or their tree): operators may not stop, suspend or hibernate it.
-    pub(crate) protected: std::sync::atomic::AtomicBool,
+/// Hibernate a process now; waits until it is asleep.
+pub(crate) async fn hibernate_process(
+    kernel: &Kernel,
+    target: &str,
+) -> Result<Result<(), WorkerError>, SendError> {
+    let entry = kernel.entry(target)?;
+    entry.check_unprotected()?;
+    ask(&entry, WorkerRequest::Hibernate)
+        .await
+        .ok_or_else(|| SendError::NoProcess(target.to_owned()))
 }
 
-/// Waiters for a process's exit, then its reason.
-pub(crate) enum ExitWatch {
-    Waiting(Vec<oneshot::Sender<ExitReason>>),
-    Exited(ExitReason),
+/// A process's state as its worker's `snapshot` gives it, taken between messages; `None`
+/// for a worker without `state` or a supervisor. A hibernated process answers from its
+/// kept state without waking.
+pub(crate) async fn state(
+    kernel: &Kernel,
+    target: &str,
+) -> Result<Result<Option<Vec<u8>>, WorkerError>, SendError> {
+    let entry = kernel.entry(target)?;
+    ask(&entry, WorkerRequest::Snapshot)
+        .await
+        .ok_or_else(|| SendError::NoProcess(target.to_owned()))
 }
 
-impl ProcessEntry {
-    pub fn status(&self) -> Status {
-        Status::from_u8(self.status.load(Ordering::Acquire))
-    }
+/// Replace a process's state with one taken from `from_version` of its worker.
+pub(crate) async fn restore_state(
+    kernel: &Kernel,
+    target: &str,
+    from_version: &str,
+    state: Vec<u8>,
+) -> Result<Result<(), WorkerError>, SendError> {
+    let entry = kernel.entry(target)?;
+    let version = from_version.to_owned();
+    ask(&entry, |reply| WorkerRequest::Restore {
+        version,
+        state,
+        reply,
+    })
+    .await
+    .ok_or_else(|| SendError::NoProcess(target.to_owned()))
+}
 
-    pub(crate) fn set_status(&self, status: Status) {
-        self.status.store(status as u8, Ordering::Release);
-    }
+/// Move a process to `code` in place, keeping its state; returns the code it ran before.
+pub(crate) async fn upgrade_process(
+    kernel: &Kernel,
+    pid: &Pid,
+    code: Arc<WorkerCode>,
+) -> Result<Arc<WorkerCode>, WorkerError> {
+    let entry = kernel
+        .entry_by_pid(pid)
+        .ok_or_else(|| WorkerError::Crashed(format!("no process {pid}")))?;
+    ask(&entry, |reply| WorkerRequest::Upgrade { code, reply })
+        .await
+        .ok_or_else(|| WorkerError::Crashed(format!("{pid} exited during the upgrade")))?
+}
 
-    /// Queue an event; never blocks.
-    pub(crate) fn deliver(&self, envelope: Envelope) -> Result<(), SendError> {
-        self.mailbox
-            .push(envelope)
-            .map_err(|refused| match refused {
-                Refused::Full => SendError::MailboxFull(self.pid.clone(), self.mailbox.capacity()),
-                Refused::Closed => SendError::NoProcess(self.pid.to_string()),
-            })?;
-        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Whether the process runs in `sandbox`.
-    pub(crate) fn in_sandbox(&self, sandbox: &Arc<super::Sandbox>) -> bool {
-        self.sandbox
-            .as_ref()
-            .is_some_and(|own| Arc::ptr_eq(own, sandbox))
-    }
-
-    /// Refuse operators' signals to a host service.
-    pub fn check_unprotected(&self) -> Result<(), SendError> {
-        if self.protected.load(Ordering::Acquire) {
-            return Err(SendError::Protected(self.pid.clone()));
+/// Answer a request in the loop; `Some(reason)` when the process must exit.
+async fn answer(
+    spawner: &Spawner,
+    entry: &ProcessEntry,
+    slot: &mut Slot,
+    request: Box<dyn Request>,
+) -> Option<ExitReason> {
+    let request = match request.take::<WorkerRequest>() {
+        Ok(request) => *request,
+        Err(other) => {
+            other.decline();
+            return None;
         }
-        Ok(())
-    }
-
-    /// Record the resident memory, sampling it when it changed.
-    fn record_memory(&self, bytes: u64) {
-        if self.counters.memory_bytes.swap(bytes, Ordering::Relaxed) == bytes {
-            return;
+    };
+    match request {
+        WorkerRequest::Hibernate(reply) => {
+            let result = hibernate(entry, slot).await;
+            let crashed = matches!(&result, Err(error) if *error != WorkerError::NotStateful);
+            let _ = reply.send(result.clone());
+            crashed.then(|| ExitReason::Crash(result.unwrap_err().to_string()))
         }
-        let mut samples = self
-            .memory_samples
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if samples.back().is_some_and(|(_, last)| *last == bytes) {
-            return;
+        WorkerRequest::Snapshot(reply) => {
+            let result = snapshot(slot).await;
+            let crashed = result.as_ref().err().map(ToString::to_string);
+            let _ = reply.send(result);
+            crashed.map(ExitReason::Crash)
         }
-        if samples.len() == MEMORY_SAMPLES {
-            samples.pop_front();
+        WorkerRequest::Upgrade { code, reply } => {
+            let version = code.version().to_owned();
+            let result = upgrade(spawner, entry, slot, code).await;
+            entry.trace(TraceKind::Lifecycle, || match &result {
+                Ok(_) => format!("upgraded to {version}"),
+                Err(error) => format!("upgrade to {version} failed: {error}"),
+            });
+            let _ = reply.send(result);
+            None
         }
-        samples.push_back((unix_ms(SystemTime::now()), bytes));
-    }
-
-    /// The memory samples, oldest first.
-    pub(crate) fn memory_history(&self) -> Vec<(u64, u64)> {
-        self.memory_samples
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .copied()
-            .collect()
-    }
-}
-
-/// A serializable view of a process.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProcessInfo {
-    pub pid: String,
-    pub name: Option<String>,
-    pub worker: String,
-    /// The supervisor that started it.
-    pub parent: Option<String>,
-    pub status: Status,
-    pub started_unix_ms: u64,
-    pub links: Vec<String>,
-    pub monitored_by: Vec<String>,
-    pub trap_exit: bool,
-    pub mailbox_len: usize,
-    pub mailbox_capacity: usize,
-    /// Linear memory of the resident instance (0 while hibernated) and state kept while
-    /// hibernated, in bytes.
-    pub memory_bytes: u64,
-    pub state_bytes: u64,
-    /// The process it is blocked calling.
-    pub waiting_on: Option<String>,
-    pub messages_in: u64,
-    pub messages_out: u64,
-    pub handle_calls: u64,
-    pub busy_ms: u64,
-    /// CPU time spent handling messages, in microseconds.
-    pub cpu_us: u64,
-    /// Times its supervisor restarted the child it is.
-    pub restarts: u32,
-}
-
-impl ProcessEntry {
-    pub(crate) fn info(&self) -> ProcessInfo {
-        let lock = |set: &Mutex<BTreeSet<Pid>>| {
-            set.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .map(Pid::to_string)
-                .collect()
-        };
-        ProcessInfo {
-            pid: self.pid.to_string(),
-            name: self.name.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            worker: self.worker.clone(),
-            parent: self.parent.get().map(Pid::to_string),
-            status: self.status(),
-            started_unix_ms: unix_ms(self.started),
-            links: lock(&self.links),
-            monitored_by: self
-                .monitors
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .map(Pid::to_string)
-                .collect(),
-            trap_exit: self.trap_exit.load(Ordering::Relaxed),
-            mailbox_len: self.mailbox.len(),
-            mailbox_capacity: self.mailbox.capacity(),
-            memory_bytes: self.counters.memory_bytes.load(Ordering::Relaxed),
-            state_bytes: self.counters.state_bytes.load(Ordering::Relaxed),
-            waiting_on: self
-                .waiting_on
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-                .map(Pid::to_string),
-            messages_in: self.counters.messages_in.load(Ordering::Relaxed),
-            messages_out: self.counters.messages_out.load(Ordering::Relaxed),
-            handle_calls: self.counters.handle_calls.load(Ordering::Relaxed),
-            busy_ms: self.counters.busy_nanos.load(Ordering::Relaxed) / 1_000_000,
-            cpu_us: self.counters.cpu_nanos.load(Ordering::Relaxed) / 1_000,
-            restarts: self.counters.restarts.load(Ordering::Relaxed),
+        WorkerRequest::Restore {
+            version,
+            state,
+            reply,
+        } => {
+            let result = restore(spawner, entry, slot, &version, &state).await;
+            let crashed = result.as_ref().err().map(ToString::to_string);
+            let _ = reply.send(result);
+            crashed.map(ExitReason::Crash)
         }
     }
-}
-
-pub(crate) fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The worker of a process, resident or asleep.
@@ -341,13 +307,14 @@ enum Slot {
 }
 
 /// The actor loop of one process; returns when the process exits.
-pub(crate) async fn run(
-    table: Arc<ProcessTable>,
+async fn run(
+    spawner: Arc<Spawner>,
     entry: Arc<ProcessEntry>,
     worker: Worker,
     mut signals: mpsc::UnboundedReceiver<Signal>,
-    idle_hibernate: Option<Duration>,
 ) {
+    let idle_hibernate = spawner.idle_hibernate;
+    let sandbox = Sandbox::of(&entry);
     entry.record_memory(worker.memory_bytes() as u64);
     let mut slot = Slot::Resident(worker);
     let mailbox = &entry.mailbox;
@@ -360,10 +327,10 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             signal = signals.recv() => match signal {
-                // The table dropped the sender: the host is shutting down.
+                // The kernel dropped the sender: the host is shutting down.
                 None => break ExitReason::Shutdown,
                 Some(Signal::Exit { from, reason }) => {
-                    if let Some(reason) = exit_signal(&table, &entry, &mut slot, from, reason).await {
+                    if let Some(reason) = exit_signal(&spawner, &entry, sandbox.as_deref(), &mut slot, from, reason).await {
                         break reason;
                     }
                 }
@@ -378,37 +345,9 @@ pub(crate) async fn run(
                     });
                     entry.trace(TraceKind::Lifecycle, || "resumed".to_owned());
                 }
-                Some(Signal::Hibernate(reply)) => {
-                    let result = hibernate(&entry, &mut slot).await;
-                    let crashed = matches!(&result, Err(error) if *error != WorkerError::NotStateful);
-                    let _ = reply.send(result.clone());
-                    if crashed {
-                        break ExitReason::Crash(result.unwrap_err().to_string());
-                    }
-                }
-                Some(Signal::Snapshot(reply)) => {
-                    let result = snapshot(&mut slot).await;
-                    let crashed = result.as_ref().err().map(ToString::to_string);
-                    let _ = reply.send(result);
-                    if let Some(reason) = crashed {
-                        break ExitReason::Crash(reason);
-                    }
-                }
-                Some(Signal::Upgrade { code, reply }) => {
-                    let version = code.version().to_owned();
-                    let result = upgrade(&table, &entry, &mut slot, code).await;
-                    entry.trace(TraceKind::Lifecycle, || match &result {
-                        Ok(_) => format!("upgraded to {version}"),
-                        Err(error) => format!("upgrade to {version} failed: {error}"),
-                    });
-                    let _ = reply.send(result);
-                }
-                Some(Signal::Restore { version, state, reply }) => {
-                    let result = restore(&table, &entry, &mut slot, &version, &state).await;
-                    let crashed = result.as_ref().err().map(ToString::to_string);
-                    let _ = reply.send(result);
-                    if let Some(reason) = crashed {
-                        break ExitReason::Crash(reason);
+                Some(Signal::Request(request)) => {
+                    if let Some(reason) = answer(&spawner, &entry, &mut slot, request).await {
+                        break reason;
                     }
                 }
             },
@@ -416,14 +355,14 @@ pub(crate) async fn run(
                 let Some(envelope) = envelope else { break ExitReason::Shutdown };
                 let mut batch = vec![envelope];
                 // A profiled process handles one message per call, so each is timed alone.
-                let batch_size = if entry.observers.profiling() { 1 } else { BATCH };
+                let batch_size = if entry.observers.per_message() { 1 } else { BATCH };
                 while batch.len() < batch_size {
                     match mailbox.try_recv() {
                         Some(envelope) => batch.push(envelope),
                         None => break,
                     }
                 }
-                if let Err(reason) = handle(&table, &entry, &mut slot, batch).await {
+                if let Err(reason) = handle(&spawner, &entry, sandbox.as_deref(), &mut slot, batch).await {
                     break reason;
                 }
             },
@@ -442,16 +381,17 @@ pub(crate) async fn run(
         &reason,
     );
     drop(slot);
-    table.exited(&entry, reason);
+    spawner.kernel.exited(&entry, reason);
 }
 
 async fn handle(
-    table: &ProcessTable,
+    spawner: &Spawner,
     entry: &ProcessEntry,
+    sandbox: Option<&Sandbox>,
     slot: &mut Slot,
     batch: Vec<Envelope>,
 ) -> Result<(), ExitReason> {
-    if let Err(reason) = wake(table, entry, slot).await {
+    if let Err(reason) = wake(spawner, entry, slot).await {
         // The calls that woke it hear why it could not (no worker slot, say), as calls
         // still queued do when the loop ends.
         refuse(batch.into_iter().map(|envelope| envelope.reply), &reason);
@@ -465,16 +405,16 @@ async fn handle(
         .map(|envelope| (envelope.event, envelope.reply))
         .unzip();
     for event in &events {
-        entry.trace(TraceKind::Receive, || super::mailbox::describe_event(event));
+        entry.trace(TraceKind::Receive, || describe_event(event));
     }
-    let profiled = (events.len() == 1 && entry.observers.profiling()).then(|| {
+    let profiled = (events.len() == 1 && entry.observers.per_message()).then(|| {
         (
-            event_kind(&events[0]),
+            events[0].clone(),
             entry.counters.memory_bytes.load(Ordering::Relaxed),
         )
     });
     let started = std::time::Instant::now();
-    let (mut result, cpu) = super::cpu_time::measure(worker.handle(events)).await;
+    let (mut result, cpu) = crate::cpu_time::measure(worker.handle(events)).await;
     entry.record_memory(worker.memory_bytes() as u64);
     entry.counters.handle_calls.fetch_add(1, Ordering::Relaxed);
     let took = started.elapsed();
@@ -484,15 +424,15 @@ async fn handle(
         .fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
     let cpu = cpu.as_nanos() as u64;
     entry.counters.cpu_nanos.fetch_add(cpu, Ordering::Relaxed);
-    if let Some((kind, memory_before)) = profiled {
+    if let Some((event, memory_before)) = profiled {
         let grown = entry
             .counters
             .memory_bytes
             .load(Ordering::Relaxed)
             .saturating_sub(memory_before);
-        entry.observers.profile(&kind, took, grown);
+        entry.observers.handled(&event, took, grown);
     }
-    if let Some(sandbox) = &entry.sandbox
+    if let Some(sandbox) = sandbox
         && !sandbox.charge(cpu)
         && result.is_ok()
     {
@@ -527,26 +467,12 @@ fn refuse(replies: impl IntoIterator<Item = Option<Reply>>, reason: &ExitReason)
     }
 }
 
-/// An event's kind for profiles.
-fn event_kind(event: &Event) -> String {
-    match event {
-        Event::Message { payload, .. } | Event::Call { payload, .. } => message_kind(payload),
-        Event::Timer { .. } => "(timer)".to_owned(),
-        Event::Exit { .. } => "(exit)".to_owned(),
-        Event::Down { .. } => "(down)".to_owned(),
-    }
-}
-
-async fn wake(
-    table: &ProcessTable,
-    entry: &ProcessEntry,
-    slot: &mut Slot,
-) -> Result<(), ExitReason> {
+async fn wake(spawner: &Spawner, entry: &ProcessEntry, slot: &mut Slot) -> Result<(), ExitReason> {
     if let Slot::Hibernated(_) = slot {
         let Slot::Hibernated(sleeper) = std::mem::replace(slot, Slot::Moving) else {
             unreachable!()
         };
-        let worker = Worker::wake(table.workers(), sleeper)
+        let worker = Worker::wake(&spawner.engine, sleeper)
             .await
             .map_err(|error| ExitReason::Crash(error.to_string()))?;
         entry.counters.state_bytes.store(0, Ordering::Relaxed);
@@ -572,18 +498,18 @@ async fn snapshot(slot: &mut Slot) -> Result<Option<Vec<u8>>, WorkerError> {
 }
 
 async fn upgrade(
-    table: &ProcessTable,
+    spawner: &Spawner,
     entry: &ProcessEntry,
     slot: &mut Slot,
-    code: Arc<super::WorkerCode>,
-) -> Result<Arc<super::WorkerCode>, WorkerError> {
-    wake(table, entry, slot)
+    code: Arc<WorkerCode>,
+) -> Result<Arc<WorkerCode>, WorkerError> {
+    wake(spawner, entry, slot)
         .await
         .map_err(|reason| WorkerError::Crashed(reason.to_string()))?;
     let Slot::Resident(worker) = slot else {
         unreachable!("woken above")
     };
-    let new = worker.upgraded(table.workers(), code.clone()).await?;
+    let new = worker.upgraded(&spawner.engine, code.clone()).await?;
     let Slot::Resident(old) = std::mem::replace(slot, Slot::Resident(new)) else {
         unreachable!("resident above")
     };
@@ -595,13 +521,13 @@ async fn upgrade(
 }
 
 async fn restore(
-    table: &ProcessTable,
+    spawner: &Spawner,
     entry: &ProcessEntry,
     slot: &mut Slot,
     version: &str,
     state: &[u8],
 ) -> Result<(), WorkerError> {
-    wake(table, entry, slot)
+    wake(spawner, entry, slot)
         .await
         .map_err(|reason| WorkerError::Crashed(reason.to_string()))?;
     let Slot::Resident(worker) = slot else {
@@ -643,8 +569,9 @@ async fn hibernate(entry: &ProcessEntry, slot: &mut Slot) -> Result<(), WorkerEr
 
 /// OTP's rules for an incoming exit signal; `Some(reason)` when this process must exit.
 async fn exit_signal(
-    table: &ProcessTable,
+    spawner: &Spawner,
     entry: &ProcessEntry,
+    sandbox: Option<&Sandbox>,
     slot: &mut Slot,
     from: Option<Pid>,
     reason: ExitReason,
@@ -659,29 +586,18 @@ async fn exit_signal(
     if entry.trap_exit.load(Ordering::Relaxed) {
         entry.counters.messages_in.fetch_add(1, Ordering::Relaxed);
         let event = Event::Exit { from, reason };
-        return handle(table, entry, slot, vec![Envelope { event, reply: None }])
-            .await
-            .err();
+        return handle(
+            spawner,
+            entry,
+            sandbox,
+            slot,
+            vec![Envelope { event, reply: None }],
+        )
+        .await
+        .err();
     }
     match reason {
         ExitReason::Normal => None,
         other => Some(other),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_names_match_their_json() {
-        for status in [
-            Status::Running,
-            Status::Suspended,
-            Status::Hibernated,
-            Status::Exiting,
-        ] {
-            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
-        }
     }
 }

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
-use super::Pid;
-use super::process::Signal;
-use super::sandbox::{Sandbox, SandboxError};
-use super::table::{ProcessTable, SpawnError, SpawnOptions};
-use super::worker::{ExitReason, WorkerError};
-use super::worker_code::WorkerCode;
+use crate::inspection::restart;
+use crate::kernel::{ExitReason, Pid};
+use crate::process::{SpawnError, SpawnOptions, upgrade_process};
+use crate::sandbox::{Sandbox, SandboxError};
+use crate::sandboxes::Sandboxes;
+use crate::worker::WorkerError;
+use crate::worker_code::WorkerCode;
 
 /// The result of `run_in_sandbox`.
 #[derive(Debug, Clone)]
@@ -35,23 +34,29 @@ pub struct Reloaded {
     pub restarted: Vec<(Pid, Pid)>,
 }
 
-impl ProcessTable {
+impl Sandboxes {
     /// Start a process of `worker` in the sandbox, send it one call, and stop it.
-    pub async fn run_in_sandbox(
-        self: &Arc<Self>,
+    pub(crate) async fn run_in(
+        &self,
         id: &str,
         worker: &str,
         args: &str,
         payload: &str,
         timeout: Duration,
     ) -> Result<RunOutcome, SandboxError> {
-        let sandbox = self.sandbox(id)?;
+        let sandbox = self.get(id)?;
         let code = self.loaded_worker(worker)?;
         let options = SpawnOptions {
             sandbox: Some(sandbox),
             ..SpawnOptions::default()
         };
-        let pid = match self.spawn(code, args, options).await {
+        let kernel = self.supervisors().kernel();
+        let pid = match self
+            .supervisors()
+            .spawner()
+            .spawn(code, args, options)
+            .await
+        {
             Ok(pid) => pid,
             Err(SpawnError::Budget(message)) => return Err(SandboxError::Conflict(message)),
             Err(SpawnError::NotGranted(message)) => return Err(SandboxError::Invalid(message)),
@@ -62,18 +67,18 @@ impl ProcessTable {
             Err(error) => return Err(SandboxError::Failed(error.to_string())),
         };
         let target = pid.to_string();
-        let exited = self
+        let exited = kernel
             .await_exit(&target)
             .map_err(|error| SandboxError::Failed(error.to_string()))?;
-        let reply = self
+        let reply = kernel
             .call(&target, None, payload, timeout)
             .await
             .map_err(|error| error.to_string());
-        let (memory_bytes, busy) = self
+        let (memory_bytes, busy) = kernel
             .info(&target)
             .map(|info| (info.memory_bytes, Duration::from_millis(info.busy_ms)))
             .unwrap_or_default();
-        let _ = self.exit(&target, None, ExitReason::Kill);
+        let _ = kernel.exit(&target, None, ExitReason::Kill);
         exited.await;
         Ok(RunOutcome {
             pid,
@@ -87,18 +92,20 @@ impl ProcessTable {
     /// `state` move in place (snapshot, new instance, restore); if one fails, those
     /// already moved go back and nothing changes. Workers without `state` restart on the
     /// new code through their supervisors.
-    pub async fn hot_reload_sandbox(
-        self: &Arc<Self>,
+    pub(crate) async fn hot_reload(
+        &self,
         id: &str,
         worker: &str,
     ) -> Result<Reloaded, SandboxError> {
-        let sandbox = self.sandbox(id)?;
+        let sandbox = self.get(id)?;
         let code = self.loaded_worker(worker)?;
         let stale: Vec<Pid> = self
+            .supervisors()
+            .kernel()
             .entries()
             .into_iter()
             .filter(|entry| {
-                entry.in_sandbox(&sandbox)
+                Sandbox::of(entry).is_some_and(|own| Arc::ptr_eq(&own, &sandbox))
                     && entry.worker == worker
                     && *entry.version.lock().unwrap_or_else(|p| p.into_inner()) != code.version()
             })
@@ -108,7 +115,7 @@ impl ProcessTable {
         let mut to_restart = Vec::new();
         if code.is_stateful() {
             for pid in &stale {
-                match self.upgrade(pid, code.clone()).await {
+                match upgrade_process(self.supervisors().kernel(), pid, code.clone()).await {
                     Ok(old) => upgraded.push((pid.clone(), old)),
                     Err(WorkerError::NotStateful) => to_restart.push(pid.clone()),
                     Err(error) => {
@@ -124,11 +131,11 @@ impl ProcessTable {
             to_restart = stale;
         }
         // From now on the sandbox's supervisors start the new code.
-        sandbox.swap_code(&code);
+        self.swap_code(id, &code);
         self.swap_supervisor_code(&sandbox, &code).await;
         let mut restarted = Vec::new();
         for pid in to_restart {
-            match self.restart(&pid.to_string()).await {
+            match restart(self.supervisors(), &pid.to_string()).await {
                 Ok(done) => restarted.push((done.old, done.new)),
                 Err(error) => {
                     return Err(SandboxError::Failed(format!(
@@ -146,24 +153,11 @@ impl ProcessTable {
     }
 
     fn loaded_worker(&self, worker: &str) -> Result<Arc<WorkerCode>, SandboxError> {
-        self.workers()
+        self.supervisors()
+            .spawner()
+            .engine
             .get(worker)
             .ok_or_else(|| SandboxError::Invalid(format!("no worker named `{worker}` is loaded")))
-    }
-
-    async fn upgrade(
-        &self,
-        pid: &Pid,
-        code: Arc<WorkerCode>,
-    ) -> Result<Arc<WorkerCode>, WorkerError> {
-        let entry = self
-            .entry_by_pid(pid)
-            .ok_or_else(|| WorkerError::Crashed(format!("no process {pid}")))?;
-        let (reply, answer) = oneshot::channel();
-        let _ = entry.signals.send(Signal::Upgrade { code, reply });
-        answer
-            .await
-            .map_err(|_| WorkerError::Crashed(format!("{pid} exited during the upgrade")))?
     }
 
     /// Put processes back on the code they ran; says how that went.
@@ -171,7 +165,7 @@ impl ProcessTable {
         let count = upgraded.len();
         let mut failures = Vec::new();
         for (pid, old) in upgraded {
-            if let Err(error) = self.upgrade(&pid, old).await {
+            if let Err(error) = upgrade_process(self.supervisors().kernel(), &pid, old).await {
                 failures.push(format!("{pid}: {error}"));
             }
         }
@@ -183,8 +177,8 @@ impl ProcessTable {
     }
 
     async fn swap_supervisor_code(&self, sandbox: &Arc<Sandbox>, code: &Arc<WorkerCode>) {
-        for pid in self.sandbox_members(sandbox) {
-            if let Ok(supervisor) = self.supervisor(&pid.to_string()) {
+        for pid in self.members(sandbox) {
+            if let Ok(supervisor) = self.supervisors().get(&pid.to_string()) {
                 let _ = supervisor.swap_code(code.clone()).await;
             }
         }

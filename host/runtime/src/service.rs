@@ -10,11 +10,10 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 
-use super::Pid;
-use super::process::{ProcessEntry, Signal, Status};
-use super::supervisor::{ChildSpec, ChildStart, Restart, Shutdown, SupervisorSpec};
-use super::table::{ProcessTable, Program, SpawnError, SpawnOptions};
-use super::worker::{Event, ExitReason};
+use crate::kernel::{
+    EntryOptions, Event, ExitReason, Kernel, Pid, ProcessEntry, Program, RegisterError, Signal,
+    Status,
+};
 
 /// Live facts about one service, as JSON.
 pub type Probe = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
@@ -30,69 +29,36 @@ pub struct ServiceSpec {
 /// The name of the root supervisor of the host's services.
 pub const HOST_TREE: &str = "arsenal";
 
-impl ProcessTable {
-    /// Start the root tree of host services; its processes are protected.
-    pub async fn start_host_tree(
-        self: &Arc<Self>,
-        services: Vec<ServiceSpec>,
-    ) -> Result<Pid, SpawnError> {
-        let children = services
-            .into_iter()
-            .map(|service| ChildSpec {
-                id: service.name.trim_start_matches("arsenal.").to_owned(),
-                start: ChildStart::Service(service),
-                restart: Restart::Permanent,
-                shutdown: Shutdown::BrutalKill,
-            })
-            .collect();
-        let spec = SupervisorSpec {
-            name: Some(HOST_TREE.to_owned()),
-            children,
-            ..SupervisorSpec::default()
-        };
-        let handle = self.start_supervisor(spec).await?;
-        if let Some(entry) = self.entry_by_pid(handle.pid()) {
-            entry.protected.store(true, Ordering::Release);
-        }
-        Ok(handle.pid().clone())
-    }
-
-    /// Start one service process linked to its supervisor.
-    pub(crate) async fn start_service(
-        self: &Arc<Self>,
-        service: &ServiceSpec,
-        supervisor: &Pid,
-    ) -> Result<Pid, SpawnError> {
-        let options = SpawnOptions {
-            name: Some(service.name.clone()),
-            link: Some(supervisor.clone()),
-            ..SpawnOptions::default()
-        };
-        let (link, admission) = self.check_spawn(&options)?;
-        let pid = self.next_pid();
-        let program = Program {
-            worker: "host_service",
-            version: env!("CARGO_PKG_VERSION"),
-            args: "",
-        };
-        let (entry, signals) = self.register(pid.clone(), program, options, link, admission)?;
-        entry.protected.store(true, Ordering::Release);
-        self.tasks()
-            .spawn(run(self.clone(), entry, signals, service.probe.clone()));
-        Ok(pid)
-    }
-
-    /// Whether a process is a protected host service (or the host tree).
-    pub fn is_protected(&self, target: &str) -> bool {
-        self.entry(target)
-            .is_ok_and(|entry| entry.protected.load(Ordering::Acquire))
-    }
+/// Start one service process linked to its supervisor; it is protected.
+pub(crate) fn start(
+    kernel: &Arc<Kernel>,
+    service: &ServiceSpec,
+    supervisor: &Pid,
+) -> Result<Pid, RegisterError> {
+    let options = EntryOptions {
+        name: Some(service.name.clone()),
+        link: Some(supervisor.clone()),
+        ..EntryOptions::default()
+    };
+    let admission = kernel.admit(options)?;
+    let pid = kernel.next_pid();
+    let program = Program {
+        worker: "host_service",
+        version: env!("CARGO_PKG_VERSION"),
+        args: "",
+    };
+    let (entry, signals) = kernel.register(pid.clone(), program, admission)?;
+    entry.protect();
+    kernel
+        .tasks()
+        .spawn(run(kernel.clone(), entry, signals, service.probe.clone()));
+    Ok(pid)
 }
 
 /// A service process: answers calls with its probe, and exits only when its supervisor
 /// (or the host's shutdown) stops it.
 async fn run(
-    table: Arc<ProcessTable>,
+    kernel: Arc<Kernel>,
     entry: Arc<ProcessEntry>,
     mut signals: mpsc::UnboundedReceiver<Signal>,
     probe: Probe,
@@ -103,11 +69,11 @@ async fn run(
             signal = signals.recv() => match signal {
                 None => break ExitReason::Shutdown,
                 // Only its supervisor (a linked exit) or the host reaches here: operators'
-                // signals are refused by the table before they are sent.
+                // signals are refused by the kernel before they are sent.
                 Some(Signal::Exit { reason: ExitReason::Normal, from: Some(_) }) => {}
                 Some(Signal::Exit { reason, .. }) => break reason,
-                // Suspend and resume are refused by the table before they are sent.
-                Some(other) => other.answer_stateless(),
+                // Suspend and resume are refused by the kernel before they are sent.
+                Some(other) => other.decline(),
             },
             envelope = entry.mailbox.recv() => {
                 let Some(envelope) = envelope else { break ExitReason::Shutdown };
@@ -125,5 +91,5 @@ async fn run(
             let _ = reply.send(Err(reason.clone()));
         }
     }
-    table.exited(&entry, reason);
+    kernel.exited(&entry, reason);
 }

@@ -165,7 +165,7 @@ fn resolve_child(
         at: at.to_owned(),
         problem,
     };
-    if !super::is_valid_name(&document.id, 64) {
+    if !crate::kernel::is_valid_name(&document.id, 64) {
         return Err(invalid(format!(
             "the id `{}` must be 1 to 64 letters, digits, `_`, `-` or `.`",
             document.id

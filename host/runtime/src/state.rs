@@ -14,12 +14,13 @@ use arsenal_wasi::{ComponentReach, WasiState};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::{Pid, ProcessTable};
+use crate::kernel::{Kernel, Pid};
 
-/// Which process a worker's store belongs to, and its table.
+/// Which process a worker's store belongs to, and the kernel it runs on: all a worker
+/// reaches of the runtime.
 #[derive(Debug, Clone)]
 pub(crate) struct ProcessContext {
-    pub(crate) table: Weak<ProcessTable>,
+    pub(crate) kernel: Weak<Kernel>,
     pub(crate) pid: Pid,
 }
 

@@ -4,22 +4,26 @@
 //! rest_for_one), within a restart intensity (default 1 in 5 s); past it, it stops its
 //! children and exits, and its own supervisor decides (escalation). Children stop in
 //! reverse start order: `shutdown`, then `kill` after the child's shutdown timeout.
+//! Built on the kernel's spawn, link, trap_exit and exit alone, as OTP's `supervisor` is;
+//! the kernel does not know supervisors exist.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::Pid;
-use super::process::{ProcessEntry, Signal, Status};
-use super::table::{ProcessTable, SpawnError, SpawnOptions};
-use super::worker::ExitReason;
-use super::worker_code::WorkerCode;
+use crate::kernel::{
+    ExitReason, Kernel, Pid, ProcessEntry, Program, SendError, Signal, Status, unix_ms,
+};
+use crate::process::{SpawnError, SpawnOptions, Spawner};
+use crate::sandbox::Sandbox;
+use crate::service::{self, ServiceSpec};
+use crate::worker_code::WorkerCode;
 
 /// Restart history entries kept per supervisor.
 const HISTORY: usize = 100;
@@ -97,7 +101,7 @@ pub enum ChildStart {
     },
     Supervisor(SupervisorSpec),
     /// A protected host service.
-    Service(super::service::ServiceSpec),
+    Service(ServiceSpec),
 }
 
 /// One child of a supervisor.
@@ -142,7 +146,7 @@ pub struct SupervisorSpec {
     pub flags: Flags,
     pub children: Vec<ChildSpec>,
     /// The sandbox the tree runs in; its children inherit it.
-    pub sandbox: Option<Arc<super::Sandbox>>,
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 /// A child as `which_children` reports it.
@@ -193,7 +197,7 @@ struct Restarted {
 impl Restarted {
     fn record(&self) -> RestartRecord {
         RestartRecord {
-            at_unix_ms: super::process::unix_ms(self.at),
+            at_unix_ms: unix_ms(self.at),
             child: self.child.clone(),
             old_pid: self.old.to_string(),
             new_pid: self.new.as_ref().map(Pid::to_string),
@@ -331,9 +335,78 @@ struct Child {
     restarts: u32,
 }
 
+/// The supervisors running on a kernel, by pid, and what they start children with.
+pub(crate) struct Supervisors {
+    spawner: Arc<Spawner>,
+    by_pid: RwLock<HashMap<Pid, SupervisorHandle>>,
+}
+
+impl Supervisors {
+    pub(crate) fn new(spawner: Arc<Spawner>) -> Supervisors {
+        Supervisors {
+            spawner,
+            by_pid: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn kernel(&self) -> &Arc<Kernel> {
+        &self.spawner.kernel
+    }
+
+    pub(crate) fn spawner(&self) -> &Arc<Spawner> {
+        &self.spawner
+    }
+
+    /// Start a supervisor tree.
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        spec: SupervisorSpec,
+    ) -> Result<SupervisorHandle, SpawnError> {
+        start(self.clone(), spec, None).await
+    }
+
+    /// A supervisor by pid text or registered name.
+    pub(crate) fn get(&self, target: &str) -> Result<SupervisorHandle, SendError> {
+        let entry = self.kernel().entry(target)?;
+        self.by_pid
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&entry.pid)
+            .cloned()
+            .ok_or_else(|| SendError::NoProcess(target.to_owned()))
+    }
+
+    /// Every live supervisor, ordered by pid.
+    pub(crate) fn list(&self) -> Vec<SupervisorHandle> {
+        let mut handles: Vec<SupervisorHandle> = self
+            .by_pid
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        handles.sort_by(|a, b| a.pid().cmp(b.pid()));
+        handles
+    }
+
+    fn register(&self, handle: SupervisorHandle) {
+        self.by_pid
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(handle.pid().clone(), handle);
+    }
+
+    fn unregister(&self, pid: &Pid) {
+        self.by_pid
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(pid);
+    }
+}
+
 struct Supervisor {
-    table: Arc<ProcessTable>,
-    sandbox: Option<Arc<super::Sandbox>>,
+    supervisors: Arc<Supervisors>,
+    sandbox: Option<Arc<Sandbox>>,
     pid: Pid,
     flags: Flags,
     children: Vec<Child>,
@@ -346,31 +419,32 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Start a supervisor and its children, in order. If a child fails to start, the ones
 /// already started are stopped and the supervisor does not start.
-pub(crate) fn start(
-    table: Arc<ProcessTable>,
+fn start(
+    supervisors: Arc<Supervisors>,
     spec: SupervisorSpec,
     link: Option<Pid>,
 ) -> Boxed<'static, Result<SupervisorHandle, SpawnError>> {
     Box::pin(async move {
+        let kernel = supervisors.kernel().clone();
         let options = SpawnOptions {
             name: spec.name.clone(),
             link,
             trap_exit: true,
             sandbox: spec.sandbox.clone(),
         };
-        let (link, admission) = table.check_spawn(&options)?;
-        let pid = table.next_pid();
-        let program = super::table::Program {
+        let admission = kernel.admit(options.entry())?;
+        let pid = kernel.next_pid();
+        let program = Program {
             worker: "supervisor",
             version: env!("CARGO_PKG_VERSION"),
             args: "",
         };
-        let (entry, signals) = table.register(pid.clone(), program, options, link, admission)?;
+        let (entry, signals) = kernel.register(pid.clone(), program, admission)?;
         // Supervisors take no messages: a send to one is refused, never left unread.
         entry.mailbox.close();
         let (commands, command_inbox) = mpsc::unbounded_channel();
         let mut supervisor = Supervisor {
-            table: table.clone(),
+            supervisors: supervisors.clone(),
             sandbox: spec.sandbox.clone(),
             pid: pid.clone(),
             flags: spec.flags,
@@ -389,7 +463,7 @@ pub(crate) fn start(
                 }),
                 Err(error) => {
                     supervisor.stop_children(0).await;
-                    table.exited(
+                    kernel.exited(
                         &entry,
                         ExitReason::Crash(format!("child `{id}` failed to start")),
                     );
@@ -402,8 +476,8 @@ pub(crate) fn start(
             commands,
             restarted: supervisor.restarted.subscribe(),
         };
-        table.register_supervisor(handle.clone());
-        table
+        supervisors.register(handle.clone());
+        kernel
             .tasks()
             .spawn(run(supervisor, entry, signals, command_inbox));
         Ok(handle)
@@ -432,7 +506,7 @@ async fn run(
                 Some(Signal::Exit { reason, .. }) => break reason,
                 Some(Signal::Suspend) => entry.set_status(Status::Suspended),
                 Some(Signal::Resume) => entry.set_status(Status::Running),
-                Some(other) => other.answer_stateless(),
+                Some(other) => other.decline(),
             },
             command = commands.recv() => match command {
                 None => break ExitReason::Shutdown,
@@ -441,11 +515,15 @@ async fn run(
         }
     };
     supervisor.stop_children(0).await;
-    supervisor.table.unregister_supervisor(&supervisor.pid);
-    supervisor.table.exited(&entry, reason);
+    supervisor.supervisors.unregister(&supervisor.pid);
+    supervisor.kernel().exited(&entry, reason);
 }
 
 impl Supervisor {
+    fn kernel(&self) -> &Kernel {
+        self.supervisors.kernel()
+    }
+
     fn child_index(&self, pid: &Pid) -> Option<usize> {
         self.children
             .iter()
@@ -455,7 +533,7 @@ impl Supervisor {
     /// Start a child; `restarts` is how many times it has been restarted with this start.
     async fn start_child(&self, spec: &ChildSpec, restarts: u32) -> Result<Pid, SpawnError> {
         let pid = self.spawn_child(spec).await?;
-        self.table.set_parent(&pid, &self.pid, restarts);
+        self.kernel().set_parent(&pid, &self.pid, restarts);
         Ok(pid)
     }
 
@@ -468,15 +546,22 @@ impl Supervisor {
                     trap_exit: false,
                     sandbox: self.sandbox.clone(),
                 };
-                self.table.spawn(code.clone(), args, options).await
+                self.supervisors
+                    .spawner()
+                    .spawn(code.clone(), args, options)
+                    .await
             }
-            ChildStart::Service(service) => self.table.start_service(service, &self.pid).await,
+            ChildStart::Service(service) => Ok(service::start(
+                self.supervisors.kernel(),
+                service,
+                &self.pid,
+            )?),
             ChildStart::Supervisor(child) => {
                 let child = SupervisorSpec {
                     sandbox: self.sandbox.clone(),
                     ..child.clone()
                 };
-                start(self.table.clone(), child, Some(self.pid.clone()))
+                start(self.supervisors.clone(), child, Some(self.pid.clone()))
                     .await
                     .map(|handle| handle.pid)
             }
@@ -489,22 +574,21 @@ impl Supervisor {
             return;
         };
         let target = pid.to_string();
-        let _ = self.table.unlink(&self.pid.to_string(), &target);
-        let Ok(exited) = self.table.await_exit(&target) else {
+        let kernel = self.supervisors.kernel().clone();
+        let _ = kernel.unlink(&self.pid.to_string(), &target);
+        let Ok(exited) = kernel.await_exit(&target) else {
             return;
         };
         let first = match self.children[index].spec.shutdown {
             Shutdown::BrutalKill => ExitReason::Kill,
             _ => ExitReason::Shutdown,
         };
-        let _ = self.table.exit(&target, Some(self.pid.clone()), first);
+        let _ = kernel.exit(&target, Some(self.pid.clone()), first);
         match self.children[index].spec.shutdown {
             Shutdown::Timeout(timeout) => {
                 tokio::pin!(exited);
                 if tokio::time::timeout(timeout, &mut exited).await.is_err() {
-                    let _ = self
-                        .table
-                        .exit(&target, Some(self.pid.clone()), ExitReason::Kill);
+                    let _ = kernel.exit(&target, Some(self.pid.clone()), ExitReason::Kill);
                     exited.await;
                 }
             }

@@ -1,69 +1,28 @@
-//! The process table: every live process by pid and by registered name, and the OTP
-//! relations between them (links, monitors). Spawning, sending, calling, signalling and
-//! exit propagation all go through here; each process's actor owns its worker.
+//! A node's process runtime, assembled: the kernel, worker processes on the worker
+//! engine, and the supervisor, sandbox and trace libraries above them. This is the API the
+//! host uses; each operation goes to the layer that owns it, and the kernel's own
+//! operations (send, call, link, monitor, exit, lookups) are called on it directly.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use super::Pid;
-use super::mailbox::Mailbox;
-use super::process::{
-    self, Counters, Envelope, ExitWatch, ProcessEntry, ProcessInfo, SendError, Signal, Status,
+use crate::inspection::{self, RestartError, Restarted};
+use crate::kernel::{Kernel, Pid, SendError};
+use crate::process::{self, SpawnError, SpawnOptions, Spawner};
+use crate::reload::{Reloaded, RunOutcome};
+use crate::sandbox::{Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError};
+use crate::sandboxes::Sandboxes;
+use crate::service::{HOST_TREE, ServiceSpec};
+use crate::supervisor::{
+    ChildSpec, ChildStart, Restart, Shutdown, SupervisorHandle, SupervisorSpec, Supervisors,
 };
-use super::sandbox::{Sandbox, Sandboxes};
-use super::supervisor::{self, SupervisorHandle, SupervisorSpec};
-use super::trace::Traces;
-use super::worker::{Event, ExitReason, Worker, WorkerEngine, WorkerError};
-use super::worker_code::WorkerCode;
+use crate::trace::{Profile, Trace, TraceError, TraceOptions, Traces};
+use crate::worker::{WorkerEngine, WorkerError};
+use crate::worker_code::WorkerCode;
 
-/// A process entered into the table, with its signal queue.
-pub(crate) type Registered = (Arc<ProcessEntry>, mpsc::UnboundedReceiver<Signal>);
-
-/// What a process runs: the worker (or `supervisor`), its version and `init` arguments.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Program<'a> {
-    pub(crate) worker: &'a str,
-    pub(crate) version: &'a str,
-    pub(crate) args: &'a str,
-}
-
-/// Options of a new process.
-#[derive(Debug, Clone, Default)]
-pub struct SpawnOptions {
-    /// Register the process under this name.
-    pub name: Option<String>,
-    /// Link the new process to this one.
-    pub link: Option<Pid>,
-    /// Receive linked exits as events.
-    pub trap_exit: bool,
-    /// The sandbox it belongs to, whose budgets and policy it runs under.
-    pub sandbox: Option<Arc<Sandbox>>,
-}
-
-/// Why a process could not be started.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SpawnError {
-    #[error("the name `{0}` is already registered")]
-    NameTaken(String),
-    #[error("`{0}` is not a valid process name: use letters, digits, `_`, `-` and `.`, at most 64")]
-    InvalidName(String),
-    #[error("{0}")]
-    Link(SendError),
-    #[error("the worker failed to start: {0}")]
-    Worker(#[from] WorkerError),
-    #[error("{0}")]
-    Budget(String),
-    #[error("{0}")]
-    NotGranted(String),
-}
-
-/// Sizes and timers of the table.
+/// Sizes and timers of the runtime.
 #[derive(Debug, Clone)]
 pub struct TableLimits {
     /// Messages a mailbox holds; a send beyond is refused with `MailboxFull`.
@@ -72,30 +31,20 @@ pub struct TableLimits {
     pub idle_hibernate: Option<Duration>,
     /// Sandboxes at most.
     pub max_sandboxes: usize,
-    /// Where sandboxes' private directories go (each table uses its own subdirectory).
+    /// Where sandboxes' private directories go (each runtime uses its own subdirectory).
     pub sandbox_dir: std::path::PathBuf,
 }
 
-/// Tables made by this OS process, to name their sandbox directories apart.
+/// Runtimes made by this OS process, to name their sandbox directories apart.
 static TABLES: AtomicU64 = AtomicU64::new(0);
 
-/// Every live process of this node.
+/// Every process of this node and the libraries that run them.
 pub struct ProcessTable {
-    node: Arc<str>,
-    incarnation: u32,
-    serial: AtomicU64,
-    monitor_ids: AtomicU64,
-    processes: RwLock<HashMap<Pid, Arc<ProcessEntry>>>,
-    names: RwLock<HashMap<String, Pid>>,
-    workers: Arc<WorkerEngine>,
-    limits: TableLimits,
-    tasks: TaskTracker,
-    /// Pending timers: id → (owner, cancel).
-    timers: Mutex<HashMap<u64, (Pid, CancellationToken)>>,
-    supervisors: RwLock<HashMap<Pid, SupervisorHandle>>,
+    kernel: Arc<Kernel>,
+    spawner: Arc<Spawner>,
+    supervisors: Arc<Supervisors>,
     sandboxes: Sandboxes,
     traces: Traces,
-    sandbox_root: std::path::PathBuf,
 }
 
 impl ProcessTable {
@@ -105,689 +54,221 @@ impl ProcessTable {
         workers: Arc<WorkerEngine>,
         limits: TableLimits,
     ) -> Arc<ProcessTable> {
-        let sandbox_dir = limits.sandbox_dir.clone();
+        let kernel = Kernel::new(node, incarnation, limits.mailbox_capacity);
+        let spawner = Arc::new(Spawner::new(kernel.clone(), workers, limits.idle_hibernate));
+        let supervisors = Arc::new(Supervisors::new(spawner.clone()));
+        // One directory per runtime, so hosts never share one.
+        let sandbox_dir = limits.sandbox_dir.join(format!(
+            "{}-{incarnation}-{}",
+            std::process::id(),
+            TABLES.fetch_add(1, Ordering::Relaxed)
+        ));
         Arc::new(ProcessTable {
-            node: Arc::from(node),
-            incarnation,
-            serial: AtomicU64::new(1),
-            monitor_ids: AtomicU64::new(1),
-            processes: RwLock::new(HashMap::new()),
-            names: RwLock::new(HashMap::new()),
-            workers,
-            limits,
-            tasks: TaskTracker::new(),
-            timers: Mutex::new(HashMap::new()),
-            supervisors: RwLock::new(HashMap::new()),
-            sandboxes: Sandboxes::default(),
-            traces: Traces::default(),
-            sandbox_root: sandbox_dir.join(format!(
-                "{}-{incarnation}-{}",
-                std::process::id(),
-                TABLES.fetch_add(1, Ordering::Relaxed)
-            )),
+            traces: Traces::new(kernel.clone()),
+            sandboxes: Sandboxes::new(supervisors.clone(), sandbox_dir, limits.max_sandboxes),
+            kernel,
+            spawner,
+            supervisors,
         })
     }
 
+    /// The kernel the processes run on.
+    pub fn kernel(&self) -> &Arc<Kernel> {
+        &self.kernel
+    }
+
     pub fn workers(&self) -> &WorkerEngine {
-        &self.workers
-    }
-
-    pub(crate) fn sandbox_registry(&self) -> &Sandboxes {
-        &self.sandboxes
-    }
-
-    pub(crate) fn trace_registry(&self) -> &Traces {
-        &self.traces
-    }
-
-    /// This table's directory for sandboxes: one per table, so hosts never share one.
-    pub(crate) fn sandbox_root(&self) -> &std::path::Path {
-        &self.sandbox_root
-    }
-
-    pub(crate) fn max_sandboxes(&self) -> usize {
-        self.limits.max_sandboxes
+        &self.spawner.engine
     }
 
     /// Start a process running `code`, initialised with `args`.
     pub async fn spawn(
-        self: &Arc<Self>,
+        &self,
         code: Arc<WorkerCode>,
         args: &str,
         options: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
-        if code.uses_filesystem()
-            && !options
-                .sandbox
-                .as_ref()
-                .is_some_and(|sandbox| sandbox.policy().directory)
-        {
-            return Err(SpawnError::NotGranted(format!(
-                "worker `{}` imports wasi:filesystem, which only a sandbox whose policy grants \
-                 a directory allows",
-                code.name()
-            )));
-        }
-        let (link, admission) = self.check_spawn(&options)?;
-        let pid = self.next_pid();
-        let worker = Worker::start_in(
-            &self.workers,
-            code.clone(),
-            pid.clone(),
-            args,
-            Some(Arc::downgrade(self)),
-            options.sandbox.clone(),
-        )
-        .await?;
-        let program = Program {
-            worker: code.name(),
-            version: code.version(),
-            args,
-        };
-        let (entry, signal_inbox) =
-            self.register(pid.clone(), program, options, link, admission)?;
-        self.tasks.spawn(process::run(
-            self.clone(),
-            entry,
-            worker,
-            signal_inbox,
-            self.limits.idle_hibernate,
-        ));
-        Ok(pid)
-    }
-
-    /// Validate the name, find the process to link to, and count the process against its
-    /// sandbox's budget.
-    pub(crate) fn check_spawn(
-        &self,
-        options: &SpawnOptions,
-    ) -> Result<(Option<Arc<ProcessEntry>>, Admission), SpawnError> {
-        if let Some(name) = &options.name {
-            if !super::is_valid_name(name, 64) {
-                return Err(SpawnError::InvalidName(name.clone()));
-            }
-            if self
-                .names
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains_key(name)
-            {
-                return Err(SpawnError::NameTaken(name.clone()));
-            }
-        }
-        let link = match &options.link {
-            Some(target) => Some(
-                self.entry_by_pid(target)
-                    .ok_or_else(|| SpawnError::Link(SendError::NoProcess(target.to_string())))?,
-            ),
-            None => None,
-        };
-        if let Some(sandbox) = &options.sandbox {
-            sandbox.admit().map_err(SpawnError::Budget)?;
-        }
-        Ok((link, Admission(options.sandbox.clone())))
-    }
-
-    pub(crate) fn next_pid(&self) -> Pid {
-        Pid::new(
-            self.node.clone(),
-            self.incarnation,
-            self.serial.fetch_add(1, Ordering::Relaxed),
-        )
-    }
-
-    /// Enter a started process into the table (name, links) and hand back its queues.
-    pub(crate) fn register(
-        &self,
-        pid: Pid,
-        program: Program<'_>,
-        options: SpawnOptions,
-        link: Option<Arc<ProcessEntry>>,
-        admission: Admission,
-    ) -> Result<Registered, SpawnError> {
-        let mailbox = Mailbox::new(self.limits.mailbox_capacity);
-        let (signals, signal_inbox) = mpsc::unbounded_channel();
-        let entry = Arc::new(ProcessEntry {
-            pid: pid.clone(),
-            name: Mutex::new(None),
-            worker: program.worker.to_owned(),
-            version: Mutex::new(program.version.to_owned()),
-            parent: std::sync::OnceLock::new(),
-            started: SystemTime::now(),
-            status: AtomicU8::new(Status::Running as u8),
-            args: program.args.to_owned(),
-            mailbox,
-            signals,
-            links: Mutex::new(Default::default()),
-            monitors: Mutex::new(Default::default()),
-            trap_exit: AtomicBool::new(options.trap_exit),
-            counters: Counters::default(),
-            exit: Mutex::new(ExitWatch::Waiting(Vec::new())),
-            waiting_on: Mutex::new(None),
-            memory_samples: Mutex::new(Default::default()),
-            sandbox: admission.keep(),
-            observers: Default::default(),
-            protected: AtomicBool::new(false),
-        });
-        if let Some(name) = options.name {
-            let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
-            if names.contains_key(&name) {
-                return Err(SpawnError::NameTaken(name));
-            }
-            names.insert(name.clone(), pid.clone());
-            *entry.name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
-        }
-        self.processes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pid.clone(), entry.clone());
-        if let Some(other) = link {
-            relate(&entry.links, &other.pid, true);
-            relate(&other.links, &pid, true);
-        }
-        Ok((entry, signal_inbox))
-    }
-
-    /// Start a supervisor tree.
-    pub async fn start_supervisor(
-        self: &Arc<Self>,
-        spec: SupervisorSpec,
-    ) -> Result<SupervisorHandle, SpawnError> {
-        supervisor::start(self.clone(), spec, None).await
-    }
-
-    /// A supervisor by pid text or registered name.
-    pub fn supervisor(&self, target: &str) -> Result<SupervisorHandle, SendError> {
-        let entry = self.entry(target)?;
-        self.supervisors
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&entry.pid)
-            .cloned()
-            .ok_or_else(|| SendError::NoProcess(target.to_owned()))
-    }
-
-    pub(crate) fn register_supervisor(&self, handle: SupervisorHandle) {
-        self.supervisors
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(handle.pid().clone(), handle);
-    }
-
-    /// Record which supervisor started a process, and how often it restarted that child.
-    pub(crate) fn set_parent(&self, pid: &Pid, parent: &Pid, restarts: u32) {
-        if let Some(entry) = self.entry_by_pid(pid) {
-            let _ = entry.parent.set(parent.clone());
-            entry.counters.restarts.store(restarts, Ordering::Relaxed);
-        }
-    }
-
-    /// Every live supervisor, ordered by pid.
-    pub fn supervisors(&self) -> Vec<SupervisorHandle> {
-        let mut handles: Vec<SupervisorHandle> = self
-            .supervisors
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        handles.sort_by(|a, b| a.pid().cmp(b.pid()));
-        handles
-    }
-
-    pub(crate) fn unregister_supervisor(&self, pid: &Pid) {
-        self.supervisors
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(pid);
-    }
-
-    pub(crate) fn tasks(&self) -> &TaskTracker {
-        &self.tasks
-    }
-
-    /// A process by pid text or registered name.
-    pub fn entry(&self, target: &str) -> Result<Arc<ProcessEntry>, SendError> {
-        let pid = match target.parse::<Pid>() {
-            Ok(pid) => pid,
-            Err(_) => self
-                .whereis(target)
-                .ok_or_else(|| SendError::NoProcess(target.to_owned()))?,
-        };
-        self.entry_by_pid(&pid)
-            .ok_or_else(|| SendError::NoProcess(target.to_owned()))
-    }
-
-    /// A live process by pid.
-    pub fn entry_by_pid(&self, pid: &Pid) -> Option<Arc<ProcessEntry>> {
-        self.processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(pid)
-            .cloned()
-    }
-
-    /// Every registered name and its pid, by name.
-    pub fn registered(&self) -> Vec<(String, String)> {
-        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        let mut registered: Vec<(String, String)> = names
-            .iter()
-            .map(|(name, pid)| (name.clone(), pid.to_string()))
-            .collect();
-        registered.sort();
-        registered
-    }
-
-    /// The pid of a live process, by pid text or registered name.
-    pub fn resolve(&self, target: &str) -> Result<Pid, SendError> {
-        Ok(self.entry(target)?.pid.clone())
-    }
-
-    /// The pid registered under `name`.
-    pub fn whereis(&self, name: &str) -> Option<Pid> {
-        self.names
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    /// Queue a message; refused at once when the mailbox is full.
-    pub fn send(&self, to: &str, from: Option<Pid>, payload: &str) -> Result<(), SendError> {
-        let event = Event::Message {
-            from,
-            payload: payload.to_owned(),
-        };
-        self.entry(to)?.deliver(Envelope { event, reply: None })
-    }
-
-    /// Send a call and wait for its reply.
-    pub async fn call(
-        &self,
-        to: &str,
-        from: Option<Pid>,
-        payload: &str,
-        timeout: Duration,
-    ) -> Result<String, SendError> {
-        let entry = self.entry(to)?;
-        let (reply, answer) = oneshot::channel();
-        // A process blocked in a call says on whom, for deadlock analysis.
-        let _waiting = from
-            .as_ref()
-            .and_then(|from| self.entry_by_pid(from))
-            .map(|caller| Waiting::on(caller, entry.pid.clone()));
-        entry.deliver(Envelope {
-            event: Event::Call {
-                from,
-                payload: payload.to_owned(),
-            },
-            reply: Some(reply),
-        })?;
-        match tokio::time::timeout(timeout, answer).await {
-            Err(_) => Err(SendError::Timeout(entry.pid.clone(), timeout)),
-            Ok(Ok(Ok(answer))) => Ok(answer),
-            Ok(Ok(Err(reason))) => Err(SendError::Exited(entry.pid.clone(), reason)),
-            Ok(Err(_closed)) => Err(SendError::Exited(entry.pid.clone(), ExitReason::Shutdown)),
-        }
-    }
-
-    /// Send an exit signal to `to`, as `exit(Pid, Reason)` from `from` (none: an operator,
-    /// refused for host services).
-    pub fn exit(&self, to: &str, from: Option<Pid>, reason: ExitReason) -> Result<Pid, SendError> {
-        let entry = self.entry(to)?;
-        if from.is_none() {
-            entry.check_unprotected()?;
-        }
-        let _ = entry.signals.send(Signal::Exit { from, reason });
-        Ok(entry.pid.clone())
-    }
-
-    /// Stop handling messages until resumed; they queue up meanwhile. Takes effect before
-    /// this returns: nothing sent afterwards is handled while suspended.
-    pub fn suspend(&self, target: &str) -> Result<Pid, SendError> {
-        let entry = self.entry(target)?;
-        entry.check_unprotected()?;
-        entry.set_status(Status::Suspended);
-        // Wakes the loop, which then sees the status before any later message.
-        let _ = entry.signals.send(Signal::Suspend);
-        Ok(entry.pid.clone())
-    }
-
-    pub fn resume(&self, target: &str) -> Result<Pid, SendError> {
-        let entry = self.entry(target)?;
-        let _ = entry.signals.send(Signal::Resume);
-        Ok(entry.pid.clone())
+        self.spawner.spawn(code, args, options).await
     }
 
     /// Hibernate a process now; waits until it is asleep.
     pub async fn hibernate(&self, target: &str) -> Result<Result<(), WorkerError>, SendError> {
-        let entry = self.entry(target)?;
-        entry.check_unprotected()?;
-        let (reply, done) = oneshot::channel();
-        let _ = entry.signals.send(Signal::Hibernate(reply));
-        done.await
-            .map_err(|_| SendError::NoProcess(target.to_owned()))
+        process::hibernate_process(&self.kernel, target).await
     }
 
-    /// Link two processes.
-    pub fn link(&self, a: &str, b: &str) -> Result<(), SendError> {
-        let (a, b) = (self.entry(a)?, self.entry(b)?);
-        relate(&a.links, &b.pid, true);
-        relate(&b.links, &a.pid, true);
-        Ok(())
-    }
-
-    pub fn unlink(&self, a: &str, b: &str) -> Result<(), SendError> {
-        let (a, b) = (self.entry(a)?, self.entry(b)?);
-        relate(&a.links, &b.pid, false);
-        relate(&b.links, &a.pid, false);
-        Ok(())
-    }
-
-    /// `watcher` monitors `target`: a `down` event arrives when it exits. Returns the id.
-    pub fn monitor(&self, watcher: &str, target: &str) -> Result<u64, SendError> {
-        let watcher = self.entry(watcher)?;
-        let target = self.entry(target)?;
-        let id = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
-        target
-            .monitors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, watcher.pid.clone());
-        Ok(id)
-    }
-
-    /// Remove a monitor; false when it no longer exists.
-    pub fn demonitor(&self, id: u64) -> bool {
-        let processes = self.processes.read().unwrap_or_else(|p| p.into_inner());
-        processes.values().any(|entry| {
-            entry
-                .monitors
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id)
-                .is_some()
-        })
-    }
-
-    /// Count a message or call sent by `pid`.
-    pub(crate) fn count_sent(&self, pid: &Pid) {
-        if let Some(entry) = self.entry_by_pid(pid) {
-            entry.counters.messages_out.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Deliver a timer event to `pid` after `after`; returns the timer id. The timer is
-    /// cancelled when the process exits.
-    pub(crate) fn start_timer(
-        self: &Arc<Self>,
-        pid: &Pid,
-        after: Duration,
-        payload: String,
-    ) -> u64 {
-        let id = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
-        let token = CancellationToken::new();
-        self.timers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (pid.clone(), token.clone()));
-        let table = Arc::downgrade(self);
-        let pid = pid.clone();
-        self.tasks.spawn(async move {
-            tokio::select! {
-                () = token.cancelled() => {}
-                () = tokio::time::sleep(after) => {
-                    let Some(table) = table.upgrade() else { return };
-                    table.timers.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                    if let Some(entry) = table.entry_by_pid(&pid) {
-                        let event = Event::Timer { id, payload };
-                        if let Err(error) = entry.deliver(Envelope { event, reply: None }) {
-                            tracing::warn!(%pid, timer = id, %error, "timer event not delivered");
-                        }
-                    }
-                }
-            }
-        });
-        id
-    }
-
-    /// Cancel a timer; false when it already fired or never existed.
-    pub(crate) fn cancel_timer(&self, id: u64) -> bool {
-        match self
-            .timers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id)
-        {
-            Some((_, token)) => {
-                token.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Set whether a process receives linked exits as events.
-    pub fn set_trap_exit(&self, target: &str, enabled: bool) -> Result<(), SendError> {
-        self.entry(target)?
-            .trap_exit
-            .store(enabled, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Resolves with the exit reason once `target` has exited and its links and monitors
-    /// have been told.
-    pub fn await_exit(
+    /// A process's state as its worker's `snapshot` gives it, taken between messages;
+    /// `None` for a worker without `state` or a supervisor. A hibernated process answers
+    /// from its kept state without waking.
+    pub async fn state(
         &self,
         target: &str,
-    ) -> Result<impl Future<Output = ExitReason> + use<>, SendError> {
-        let entry = self.entry(target)?;
-        let (tell, told) = oneshot::channel();
-        match &mut *entry.exit.lock().unwrap_or_else(|p| p.into_inner()) {
-            ExitWatch::Waiting(waiters) => waiters.push(tell),
-            ExitWatch::Exited(reason) => {
-                let _ = tell.send(reason.clone());
-            }
-        }
-        Ok(async move { told.await.unwrap_or(ExitReason::Shutdown) })
+    ) -> Result<Result<Option<Vec<u8>>, WorkerError>, SendError> {
+        process::state(&self.kernel, target).await
     }
 
-    pub fn info(&self, target: &str) -> Result<ProcessInfo, SendError> {
-        Ok(self.entry(target)?.info())
+    /// Replace a process's state with one taken from `from_version` of its worker.
+    pub async fn restore(
+        &self,
+        target: &str,
+        from_version: &str,
+        state: Vec<u8>,
+    ) -> Result<Result<(), WorkerError>, SendError> {
+        process::restore_state(&self.kernel, target, from_version, state).await
     }
 
-    /// Every live process, ordered by pid.
-    pub fn list(&self) -> Vec<ProcessInfo> {
-        let mut entries = self.entries();
-        // Pids of one table share node and incarnation, so this is serial (start) order.
-        entries.sort_by(|a, b| a.pid.cmp(&b.pid));
-        entries.iter().map(|entry| entry.info()).collect()
+    /// Restart a worker process: it gets a new pid and the old one exits (see
+    /// `inspection::restart`).
+    pub async fn restart(&self, target: &str) -> Result<Restarted, RestartError> {
+        inspection::restart(&self.supervisors, target).await
     }
 
-    /// Stop every process, for a server shutdown: each process no supervisor owns — root
-    /// supervisors (which stop their trees in reverse start order, each child within its
-    /// shutdown timeout) and standalone processes — is told to shut down; what has not
-    /// exited within `grace` is killed. Returns how many were killed.
-    pub async fn shutdown(&self, grace: std::time::Duration) -> usize {
-        let exits: Vec<_> = self
-            .entries()
+    /// Start a supervisor tree.
+    pub async fn start_supervisor(
+        &self,
+        spec: SupervisorSpec,
+    ) -> Result<SupervisorHandle, SpawnError> {
+        self.supervisors.start(spec).await
+    }
+
+    /// A supervisor by pid text or registered name.
+    pub fn supervisor(&self, target: &str) -> Result<SupervisorHandle, SendError> {
+        self.supervisors.get(target)
+    }
+
+    /// Every live supervisor, ordered by pid.
+    pub fn supervisors(&self) -> Vec<SupervisorHandle> {
+        self.supervisors.list()
+    }
+
+    /// Start the root tree of host services; its processes are protected.
+    pub async fn start_host_tree(&self, services: Vec<ServiceSpec>) -> Result<Pid, SpawnError> {
+        let children = services
             .into_iter()
-            .filter(|entry| entry.parent.get().is_none())
-            .filter_map(|entry| {
-                let exited = self.await_exit(&entry.pid.to_string()).ok()?;
-                stop(&entry, ExitReason::Shutdown);
-                Some(exited)
+            .map(|service| ChildSpec {
+                id: service.name.trim_start_matches("arsenal.").to_owned(),
+                start: ChildStart::Service(service),
+                restart: Restart::Permanent,
+                shutdown: Shutdown::BrutalKill,
             })
             .collect();
-        if tokio::time::timeout(grace, futures::future::join_all(exits))
+        let spec = SupervisorSpec {
+            name: Some(HOST_TREE.to_owned()),
+            children,
+            ..SupervisorSpec::default()
+        };
+        let handle = self.start_supervisor(spec).await?;
+        if let Some(entry) = self.kernel.entry_by_pid(handle.pid()) {
+            entry.protect();
+        }
+        Ok(handle.pid().clone())
+    }
+
+    /// Create a sandbox from its JSON spec and start its tree.
+    pub async fn create_sandbox(&self, document: &str) -> Result<Arc<Sandbox>, SandboxError> {
+        self.sandboxes.create(document).await
+    }
+
+    pub fn sandbox(&self, id: &str) -> Result<Arc<Sandbox>, SandboxError> {
+        self.sandboxes.get(id)
+    }
+
+    /// Every sandbox, by id.
+    pub fn sandboxes(&self) -> Vec<Arc<Sandbox>> {
+        self.sandboxes.list()
+    }
+
+    /// Whether the sandbox's root supervisor is alive.
+    pub fn sandbox_running(&self, sandbox: &Sandbox) -> bool {
+        self.sandboxes.running(sandbox)
+    }
+
+    /// Pids of the live processes in a sandbox.
+    pub fn sandbox_members(&self, sandbox: &Arc<Sandbox>) -> Vec<Pid> {
+        self.sandboxes.members(sandbox)
+    }
+
+    /// Stop every process of a sandbox and forget it.
+    pub async fn destroy_sandbox(&self, id: &str) -> Result<Destroyed, SandboxError> {
+        self.sandboxes.destroy(id).await
+    }
+
+    /// Stop the sandbox's tree and start it again from its spec, with its CPU-time
+    /// budget renewed.
+    pub async fn restart_sandbox(&self, id: &str) -> Result<Arc<Sandbox>, SandboxError> {
+        self.sandboxes.restart(id).await
+    }
+
+    /// Change some limits. Memory already held beyond a lowered total stays until freed;
+    /// new growth is refused.
+    pub fn set_sandbox_limits(
+        &self,
+        id: &str,
+        update: &LimitsDocument,
+    ) -> Result<Arc<Sandbox>, SandboxError> {
+        self.sandboxes.set_limits(id, update)
+    }
+
+    pub fn set_sandbox_policy(
+        &self,
+        id: &str,
+        update: &PolicyDocument,
+    ) -> Result<Arc<Sandbox>, SandboxError> {
+        self.sandboxes.set_policy(id, update)
+    }
+
+    /// Start a process of `worker` in the sandbox, send it one call, and stop it.
+    pub async fn run_in_sandbox(
+        &self,
+        id: &str,
+        worker: &str,
+        args: &str,
+        payload: &str,
+        timeout: Duration,
+    ) -> Result<RunOutcome, SandboxError> {
+        self.sandboxes
+            .run_in(id, worker, args, payload, timeout)
             .await
-            .is_ok()
-            && self.is_empty()
-        {
-            return 0;
-        }
-        let left = self.entries();
-        tracing::warn!(
-            processes = left.len(),
-            "shutdown grace passed; killing what is left"
-        );
-        let killed: Vec<_> = left
-            .iter()
-            .filter_map(|entry| {
-                let exited = self.await_exit(&entry.pid.to_string()).ok()?;
-                stop(entry, ExitReason::Kill);
-                Some(exited)
-            })
-            .collect();
-        let count = killed.len();
-        // A kill cannot be trapped and ends the actor at its next poll.
-        let _ = tokio::time::timeout(grace, futures::future::join_all(killed)).await;
-        count
     }
 
-    /// Kill every process at once, without waiting: for a host going away, whose
-    /// processes must not outlive it (their tasks hold parts of it).
-    pub fn kill_all(&self) {
-        for entry in self.entries() {
-            stop(&entry, ExitReason::Kill);
-        }
+    /// Move the sandbox's processes running `worker` to its loaded code (see
+    /// `reload`).
+    pub async fn hot_reload_sandbox(
+        &self,
+        id: &str,
+        worker: &str,
+    ) -> Result<Reloaded, SandboxError> {
+        self.sandboxes.hot_reload(id, worker).await
     }
 
-    /// Every live process's entry, in no order.
-    pub fn entries(&self) -> Vec<Arc<ProcessEntry>> {
-        self.processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+    /// Start tracing a process.
+    pub fn start_trace(
+        &self,
+        target: &str,
+        options: TraceOptions,
+    ) -> Result<Arc<Trace>, TraceError> {
+        self.traces.start(target, options)
     }
 
-    pub fn len(&self) -> usize {
-        self.processes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+    pub fn trace(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
+        self.traces.get(id)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Stop a trace and forget it; its events come back one last time.
+    pub fn stop_trace(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
+        self.traces.stop(id)
     }
 
-    /// A process ended: forget it and tell its links and monitors.
-    pub(crate) fn exited(&self, entry: &ProcessEntry, reason: ExitReason) {
-        if let Some(sandbox) = &entry.sandbox {
-            sandbox.release();
-        }
-        entry.observers.close();
-        self.processes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&entry.pid);
-        if let Some(name) = entry.name.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            self.names
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&name);
-        }
-        tracing::debug!(pid = %entry.pid, %reason, "process exited");
-        self.timers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (owner, token)| {
-                let keep = *owner != entry.pid;
-                if !keep {
-                    token.cancel();
-                }
-                keep
-            });
-        // Linked processes see `killed`, which they may trap, not the untrappable `kill`.
-        let propagated = match &reason {
-            ExitReason::Kill => ExitReason::Crash("killed".to_owned()),
-            other => other.clone(),
-        };
-        let links = std::mem::take(&mut *entry.links.lock().unwrap_or_else(|p| p.into_inner()));
-        for linked in links {
-            if let Some(other) = self.entry_by_pid(&linked) {
-                relate(&other.links, &entry.pid, false);
-                let _ = other.signals.send(Signal::Exit {
-                    from: Some(entry.pid.clone()),
-                    reason: propagated.clone(),
-                });
-            }
-        }
-        let monitors =
-            std::mem::take(&mut *entry.monitors.lock().unwrap_or_else(|p| p.into_inner()));
-        let waiters = match std::mem::replace(
-            &mut *entry.exit.lock().unwrap_or_else(|p| p.into_inner()),
-            ExitWatch::Exited(reason.clone()),
-        ) {
-            ExitWatch::Waiting(waiters) => waiters,
-            ExitWatch::Exited(_) => Vec::new(),
-        };
-        for watcher in monitors.into_values() {
-            if let Some(other) = self.entry_by_pid(&watcher) {
-                let event = Event::Down {
-                    from: entry.pid.clone(),
-                    reason: reason.clone(),
-                };
-                // A down message is a message: a full mailbox refuses it like any other,
-                // and the refusal is logged rather than silently lost.
-                if let Err(error) = other.deliver(Envelope { event, reply: None }) {
-                    tracing::warn!(watcher = %watcher, pid = %entry.pid, %error, "down message not delivered");
-                }
-            }
-        }
-        for waiter in waiters {
-            let _ = waiter.send(reason.clone());
-        }
+    /// Profile a process for `window`: time and memory per message kind.
+    pub async fn profile(&self, target: &str, window: Duration) -> Result<Profile, TraceError> {
+        self.traces.profile(target, window).await
     }
 }
 
-/// A process counted against its sandbox's budget; given back unless kept by an entry.
-pub(crate) struct Admission(Option<Arc<Sandbox>>);
+/// The runtime's kernel operations are the kernel's.
+impl Deref for ProcessTable {
+    type Target = Kernel;
 
-impl Admission {
-    fn keep(mut self) -> Option<Arc<Sandbox>> {
-        self.0.take()
+    fn deref(&self) -> &Kernel {
+        &self.kernel
     }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        if let Some(sandbox) = &self.0 {
-            sandbox.release();
-        }
-    }
-}
-
-/// Marks a caller as blocked on another process until dropped.
-struct Waiting(Arc<ProcessEntry>);
-
-impl Waiting {
-    fn on(caller: Arc<ProcessEntry>, callee: Pid) -> Waiting {
-        *caller.waiting_on.lock().unwrap_or_else(|p| p.into_inner()) = Some(callee);
-        Waiting(caller)
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        *self.0.waiting_on.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-fn relate(set: &Mutex<std::collections::BTreeSet<Pid>>, pid: &Pid, present: bool) {
-    let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
-    if present {
-        set.insert(pid.clone());
-    } else {
-        set.remove(pid);
-    }
-}
-
-/// Signal `entry` to exit with `reason`, protected or not: for the host itself stopping
-/// its processes (shutdown, a host going away), never for callers.
-fn stop(entry: &ProcessEntry, reason: ExitReason) {
-    let _ = entry.signals.send(Signal::Exit { from: None, reason });
 }

@@ -3,38 +3,18 @@
 //! duration or up to a number of events, whichever comes first. A profile measures, over
 //! a window, the handling time and memory growth per message kind (the first word of a
 //! payload); while profiled a process handles one message per call so each is timed alone.
+//! Both are observers the kernel tells of a process's events ([`Observer`]); this module
+//! keeps what they record.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Pid;
-use super::process::{ProcessEntry, SendError, unix_ms};
-use super::table::ProcessTable;
+use crate::kernel::{Event, Kernel, Observer, Pid, SendError, TraceKind, unix_ms};
 
 /// Traces kept at once (active or finished and not yet deleted).
 const MAX_TRACES: usize = 100;
-
-/// Kinds of traced event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TraceKind {
-    Send,
-    Receive,
-    Lifecycle,
-    HostCall,
-}
-
-impl TraceKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            TraceKind::Send => "send",
-            TraceKind::Receive => "receive",
-            TraceKind::Lifecycle => "lifecycle",
-            TraceKind::HostCall => "host_call",
-        }
-    }
-}
 
 /// What to trace.
 #[derive(Debug, Clone)]
@@ -179,81 +159,46 @@ pub struct Profile {
     pub exited: bool,
 }
 
-/// What a process under tracing or profiling carries.
-#[derive(Debug, Default)]
-pub(crate) struct Observers {
-    /// Set while any trace or profile watches the process (checked on every event).
-    watched: AtomicBool,
-    traces: Mutex<Vec<Arc<Trace>>>,
-    profile: Mutex<Option<BTreeMap<String, KindProfile>>>,
-}
-
-impl Observers {
-    fn update_watched(&self) {
-        let watched = !self
-            .traces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
-            || self
-                .profile
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_some();
-        self.watched.store(watched, Ordering::Release);
+impl Observer for Trace {
+    fn event(&self, kind: TraceKind, detail: &dyn Fn() -> String) -> bool {
+        self.record(kind, detail)
     }
 
-    pub(crate) fn profiling(&self) -> bool {
-        self.watched.load(Ordering::Acquire)
-            && self
-                .profile
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_some()
-    }
-
-    /// Record an event for every trace that wants it; `detail` is only built then.
-    pub(crate) fn record(&self, kind: TraceKind, detail: impl Fn() -> String) {
-        if !self.watched.load(Ordering::Acquire) {
-            return;
-        }
-        let mut traces = self.traces.lock().unwrap_or_else(|p| p.into_inner());
-        let before = traces.len();
-        traces.retain(|trace| trace.record(kind, &detail));
-        if traces.len() != before {
-            drop(traces);
-            self.update_watched();
-        }
-    }
-
-    /// Account one handled message to its kind.
-    pub(crate) fn profile(&self, kind: &str, took: Duration, memory_growth: u64) {
-        if let Some(kinds) = self
-            .profile
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
-            let entry = kinds.entry(kind.to_owned()).or_default();
-            entry.count += 1;
-            entry.total += took;
-            entry.max = entry.max.max(took);
-            entry.memory_growth_bytes += memory_growth;
-        }
-    }
-
-    /// The process exited: every trace ends.
-    pub(crate) fn close(&self) {
-        for trace in std::mem::take(&mut *self.traces.lock().unwrap_or_else(|p| p.into_inner())) {
-            trace.end(TraceStatus::ProcessExited);
-        }
-        self.watched.store(false, Ordering::Release);
+    fn exited(&self) {
+        self.end(TraceStatus::ProcessExited);
     }
 }
 
-/// Every trace of a table by id.
-#[derive(Debug, Default)]
+/// A profile in progress: time and memory per message kind.
+#[derive(Default)]
+struct Profiler {
+    kinds: Mutex<BTreeMap<String, KindProfile>>,
+}
+
+impl Observer for Profiler {
+    fn event(&self, _kind: TraceKind, _detail: &dyn Fn() -> String) -> bool {
+        true
+    }
+
+    fn per_message(&self) -> bool {
+        true
+    }
+
+    fn handled(&self, event: &Event, took: Duration, memory_growth: u64) {
+        let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = kinds.entry(event_kind(event)).or_default();
+        entry.count += 1;
+        entry.total += took;
+        entry.max = entry.max.max(took);
+        entry.memory_growth_bytes += memory_growth;
+    }
+
+    fn exited(&self) {}
+}
+
+/// Every trace of a kernel's processes by id, and the profiles in progress.
 pub(crate) struct Traces {
+    kernel: Arc<Kernel>,
     next: AtomicU64,
     by_id: Mutex<HashMap<u64, Arc<Trace>>>,
 }
@@ -273,7 +218,7 @@ pub enum TraceError {
 
 /// The kind of a message for profiles: for a JSON object, its `type`, `kind`, `op` or
 /// `command` field; otherwise the first word of the payload.
-pub(crate) fn message_kind(payload: &str) -> String {
+fn message_kind(payload: &str) -> String {
     if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(payload) {
         let named = ["type", "kind", "op", "command"]
             .iter()
@@ -291,9 +236,27 @@ pub(crate) fn message_kind(payload: &str) -> String {
     word.chars().take(64).collect()
 }
 
-impl ProcessTable {
+/// An event's kind for profiles.
+fn event_kind(event: &Event) -> String {
+    match event {
+        Event::Message { payload, .. } | Event::Call { payload, .. } => message_kind(payload),
+        Event::Timer { .. } => "(timer)".to_owned(),
+        Event::Exit { .. } => "(exit)".to_owned(),
+        Event::Down { .. } => "(down)".to_owned(),
+    }
+}
+
+impl Traces {
+    pub(crate) fn new(kernel: Arc<Kernel>) -> Traces {
+        Traces {
+            kernel,
+            next: AtomicU64::new(0),
+            by_id: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Start tracing a process.
-    pub fn start_trace(
+    pub(crate) fn start(
         &self,
         target: &str,
         options: TraceOptions,
@@ -303,14 +266,13 @@ impl ProcessTable {
                 "trace at least one kind of event".to_owned(),
             ));
         }
-        let entry = self.entry(target).map_err(TraceError::NoProcess)?;
-        let registry = self.trace_registry();
-        let mut by_id = registry.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = self.kernel.entry(target).map_err(TraceError::NoProcess)?;
+        let mut by_id = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         if by_id.len() >= MAX_TRACES {
             return Err(TraceError::TooMany(MAX_TRACES));
         }
         let trace = Arc::new(Trace {
-            id: registry.next.fetch_add(1, Ordering::Relaxed) + 1,
+            id: self.next.fetch_add(1, Ordering::Relaxed) + 1,
             pid: entry.pid.clone(),
             options,
             started: Instant::now(),
@@ -321,19 +283,12 @@ impl ProcessTable {
             }),
         });
         by_id.insert(trace.id, trace.clone());
-        entry
-            .observers
-            .traces
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(trace.clone());
-        entry.observers.update_watched();
+        entry.observers.attach(trace.clone());
         Ok(trace)
     }
 
-    pub fn trace(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
-        self.trace_registry()
-            .by_id
+    pub(crate) fn get(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
+        self.by_id
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
@@ -342,61 +297,50 @@ impl ProcessTable {
     }
 
     /// Stop a trace and forget it; its events come back one last time.
-    pub fn stop_trace(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
+    pub(crate) fn stop(&self, id: u64) -> Result<Arc<Trace>, TraceError> {
         let trace = self
-            .trace_registry()
             .by_id
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id)
             .ok_or(TraceError::NotFound(id))?;
         trace.end(TraceStatus::Stopped);
-        if let Some(entry) = self.entry_by_pid(&trace.pid) {
-            entry
-                .observers
-                .traces
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|other| other.id != id);
-            entry.observers.update_watched();
+        if let Some(entry) = self.kernel.entry_by_pid(&trace.pid) {
+            let observer: Arc<dyn Observer> = trace.clone();
+            entry.observers.detach(&observer);
         }
         Ok(trace)
     }
 
     /// Profile a process for `window`: time and memory per message kind.
-    pub async fn profile(&self, target: &str, window: Duration) -> Result<Profile, TraceError> {
-        let entry = self.entry(target).map_err(TraceError::NoProcess)?;
-        {
-            let mut profile = entry
-                .observers
-                .profile
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if profile.is_some() {
-                return Err(TraceError::Invalid(format!(
-                    "{} is being profiled already",
-                    entry.pid
-                )));
-            }
-            *profile = Some(BTreeMap::new());
+    pub(crate) async fn profile(
+        &self,
+        target: &str,
+        window: Duration,
+    ) -> Result<Profile, TraceError> {
+        let entry = self.kernel.entry(target).map_err(TraceError::NoProcess)?;
+        let profiler = Arc::new(Profiler::default());
+        let observer: Arc<dyn Observer> = profiler.clone();
+        if !entry.observers.attach(observer.clone()) {
+            return Err(TraceError::Invalid(format!(
+                "{} is being profiled already",
+                entry.pid
+            )));
         }
-        entry.observers.update_watched();
         let memory_start = entry.counters.memory_bytes.load(Ordering::Relaxed);
-        let exited = self
-            .await_exit(&entry.pid.to_string())
-            .map_err(TraceError::NoProcess)?;
-        let exited = tokio::select! {
-            _ = exited => true,
-            () = tokio::time::sleep(window) => false,
+        let exited = self.kernel.await_exit(&entry.pid.to_string());
+        let exited = match exited {
+            Ok(exited) => tokio::select! {
+                _ = exited => true,
+                () = tokio::time::sleep(window) => false,
+            },
+            Err(error) => {
+                entry.observers.detach(&observer);
+                return Err(TraceError::NoProcess(error));
+            }
         };
-        let kinds = entry
-            .observers
-            .profile
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .unwrap_or_default();
-        entry.observers.update_watched();
+        entry.observers.detach(&observer);
+        let kinds = std::mem::take(&mut *profiler.kinds.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(Profile {
             pid: entry.pid.clone(),
             window,
@@ -405,13 +349,6 @@ impl ProcessTable {
             memory_end: entry.counters.memory_bytes.load(Ordering::Relaxed),
             exited,
         })
-    }
-}
-
-impl ProcessEntry {
-    /// Record a traced event of this process.
-    pub(crate) fn trace(&self, kind: TraceKind, detail: impl Fn() -> String) {
-        self.observers.record(kind, detail);
     }
 }
 

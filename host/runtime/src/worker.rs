@@ -10,10 +10,10 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Instance, Linker};
 
-use super::sandbox::Sandbox;
-use super::worker_code::{STATE_INTERFACE, WorkerCode, WorkerContract, WorkerSet};
-use crate::state::ProcessState;
-use crate::{Pid, ProcessContext, ProcessTable};
+use crate::kernel::{Event, ExitReason, Kernel, Pid};
+use crate::sandbox::Sandbox;
+use crate::state::{ProcessContext, ProcessState};
+use crate::worker_code::{STATE_INTERFACE, WorkerCode, WorkerContract, WorkerSet};
 use arsenal_engine::bindings::process::{WorkerProcess, arsenal::process::types as wit};
 use arsenal_engine::cache::CompileCache;
 use arsenal_engine::compiler::Compiler;
@@ -86,47 +86,7 @@ impl From<GuestFailure> for WorkerError {
     }
 }
 
-/// What a worker receives, host side.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Message {
-        from: Option<Pid>,
-        payload: String,
-    },
-    Call {
-        from: Option<Pid>,
-        payload: String,
-    },
-    Timer {
-        id: u64,
-        payload: String,
-    },
-    /// A linked process exited (delivered to processes that trap exits).
-    Exit {
-        from: Pid,
-        reason: ExitReason,
-    },
-    /// A monitored process exited.
-    Down {
-        from: Pid,
-        reason: ExitReason,
-    },
-}
-
-/// Why a process exited, following OTP.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum ExitReason {
-    /// Finished its work.
-    Normal,
-    /// Stopped by its supervisor or an operator.
-    Shutdown,
-    /// Killed unconditionally; cannot be trapped.
-    Kill,
-    /// Crashed, with why.
-    Crash(String),
-}
-
+/// The events and exit reasons of the kernel as the worker's WIT spells them.
 impl ExitReason {
     fn into_wit(self) -> wit::ExitReason {
         match self {
@@ -134,17 +94,6 @@ impl ExitReason {
             ExitReason::Shutdown => wit::ExitReason::Shutdown,
             ExitReason::Kill => wit::ExitReason::Kill,
             ExitReason::Crash(reason) => wit::ExitReason::Crash(reason),
-        }
-    }
-}
-
-impl std::fmt::Display for ExitReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExitReason::Normal => f.write_str("normal"),
-            ExitReason::Shutdown => f.write_str("shutdown"),
-            ExitReason::Kill => f.write_str("killed"),
-            ExitReason::Crash(reason) => write!(f, "crashed: {reason}"),
         }
     }
 }
@@ -373,7 +322,7 @@ impl WorkerEngine {
         pid: &Pid,
         sandbox: Option<&Arc<Sandbox>>,
     ) -> Result<Store<ProcessState>, WorkerError> {
-        let limits = sandbox.map_or(self.limits, |sandbox| sandbox.worker_limits(self.limits));
+        let limits = sandbox.map_or(self.limits, |sandbox| limits_in(sandbox, self.limits));
         let mut limiter = CallLimiter::new(limits.memory_bytes, limits.table_elements);
         if let Some(sandbox) = sandbox {
             limiter = limiter.sharing(sandbox.memory_budget());
@@ -405,11 +354,21 @@ impl WorkerEngine {
     }
 }
 
+/// Worker limits for a process of `sandbox`: its per-process memory and message deadline.
+fn limits_in(sandbox: &Sandbox, base: WorkerLimits) -> WorkerLimits {
+    let limits = sandbox.limits();
+    WorkerLimits {
+        memory_bytes: limits.process_memory_bytes.min(base.memory_bytes),
+        call_timeout: limits.message_deadline,
+        ..base
+    }
+}
+
 /// A resident worker: a live instance holding the process's state.
 pub struct Worker {
     code: Arc<WorkerCode>,
     pid: Pid,
-    table: Option<Weak<ProcessTable>>,
+    kernel: Option<Weak<Kernel>>,
     sandbox: Option<Arc<Sandbox>>,
     store: Store<ProcessState>,
     instance: Instance,
@@ -423,7 +382,7 @@ pub struct Worker {
 pub struct Hibernated {
     code: Arc<WorkerCode>,
     pid: Pid,
-    table: Option<Weak<ProcessTable>>,
+    kernel: Option<Weak<Kernel>>,
     sandbox: Option<Arc<Sandbox>>,
     state: Vec<u8>,
 }
@@ -451,17 +410,17 @@ impl Worker {
         Worker::start_in(engine, code, pid, args, None, None).await
     }
 
-    /// Start a worker that belongs to a process of `table` (its `process` import acts as
-    /// that process).
+    /// Start a worker that runs a process of `kernel` (its `process` import acts as that
+    /// process).
     pub(crate) async fn start_in(
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
         pid: Pid,
         args: &str,
-        table: Option<Weak<ProcessTable>>,
+        kernel: Option<Weak<Kernel>>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
-        let mut worker = Worker::instantiate(engine, code, pid, table, sandbox).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, kernel, sandbox).await?;
         let bindings = worker.bindings.arsenal_process_worker().clone();
         let args = args.to_owned();
         let result = worker
@@ -475,18 +434,16 @@ impl Worker {
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
         pid: Pid,
-        table: Option<Weak<ProcessTable>>,
+        kernel: Option<Weak<Kernel>>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
         let timeout = sandbox
             .as_ref()
-            .map_or(engine.limits, |sandbox| {
-                sandbox.worker_limits(engine.limits)
-            })
+            .map_or(engine.limits, |sandbox| limits_in(sandbox, engine.limits))
             .call_timeout;
         let mut store = engine.store(&code, &pid, sandbox.as_ref())?;
-        store.data_mut().process = table.clone().map(|table| ProcessContext {
-            table,
+        store.data_mut().process = kernel.clone().map(|kernel| ProcessContext {
+            kernel,
             pid: pid.clone(),
         });
         arm_deadline(&mut store, timeout);
@@ -504,7 +461,7 @@ impl Worker {
         Ok(Worker {
             code,
             pid,
-            table,
+            kernel,
             sandbox,
             store,
             instance,
@@ -585,7 +542,7 @@ impl Worker {
             engine,
             code,
             self.pid.clone(),
-            self.table.clone(),
+            self.kernel.clone(),
             self.sandbox.clone(),
         )
         .await?;
@@ -599,7 +556,7 @@ impl Worker {
         Ok(Hibernated {
             code: self.code,
             pid: self.pid,
-            table: self.table,
+            kernel: self.kernel,
             sandbox: self.sandbox,
             state,
         })
@@ -613,12 +570,12 @@ impl Worker {
         let Hibernated {
             code,
             pid,
-            table,
+            kernel,
             sandbox,
             state,
         } = hibernated;
         let version = code.version.clone();
-        let mut worker = Worker::instantiate(engine, code, pid, table, sandbox).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, kernel, sandbox).await?;
         worker.restore(&version, &state).await?;
         Ok(worker)
     }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::forward::{ForwardedCall, Reply, Unavailable, VerifiedCall};
 use super::node::Cluster;
 use crate::auth::{Principal, Role};
-use crate::runtime::{Envelope, Event, ExitReason, Pid, ProcessTable, SpawnOptions};
+use crate::runtime::{Envelope, Event, ExitReason, Pid, ProcessTable, Sandbox, SpawnOptions};
 
 /// The subject a node adopts migrated processes on.
 pub(super) fn subject(node: &str) -> String {
@@ -113,7 +113,7 @@ impl Cluster {
                 "is supervised; its supervisor would restart it here",
             ));
         }
-        if entry.sandbox.is_some() {
+        if Sandbox::of(&entry).is_some() {
             return Err(not_movable("runs in a sandbox"));
         }
         let code = table

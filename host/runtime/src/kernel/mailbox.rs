@@ -10,8 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::process::Envelope;
-use super::worker::Event;
+use super::signal::{Envelope, Event};
 
 /// Why a message was not queued.
 pub(crate) enum Refused {
@@ -49,7 +48,7 @@ pub struct QueuedMessage {
 }
 
 impl Mailbox {
-    pub(crate) fn new(capacity: usize) -> Mailbox {
+    pub(super) fn new(capacity: usize) -> Mailbox {
         Mailbox {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
