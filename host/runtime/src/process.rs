@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::kernel::{
-    EntryOptions, Envelope, Event, ExitReason, Kernel, Pid, ProcessEntry, ProcessGroup, Program,
-    RegisterError, Reply, Request, SendError, Signal, Status, TraceKind, describe_event,
+    EntryOptions, Envelope, Event, ExitReason, Kernel, Pid, ProcessEntry, ProcessGroup,
+    ProcessHandle, Program, RegisterError, Reply, Request, SendError, Signal, Status, TraceKind,
+    describe_event,
 };
 use crate::sandbox::Sandbox;
 use crate::worker::{Hibernated, Worker, WorkerEngine, WorkerError};
@@ -123,7 +124,7 @@ impl Spawner {
             code.clone(),
             pid.clone(),
             args,
-            Some(Arc::downgrade(&self.kernel)),
+            Some(ProcessHandle::new(&self.kernel, pid.clone())),
             sandbox,
         )
         .await?;

@@ -2,7 +2,7 @@
 //! and which process the store belongs to, for the `arsenal:process/process` import.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use arsenal_engine::bindings::process::arsenal::process::types;
 use arsenal_engine::guest::{GuestState, GuestView};
@@ -14,21 +14,13 @@ use arsenal_wasi::{ComponentReach, WasiState};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use crate::kernel::{Kernel, Pid};
-
-/// Which process a worker's store belongs to, and the kernel it runs on: all a worker
-/// reaches of the runtime.
-#[derive(Debug, Clone)]
-pub(crate) struct ProcessContext {
-    pub(crate) kernel: Weak<Kernel>,
-    pub(crate) pid: Pid,
-}
+use crate::kernel::ProcessHandle;
 
 /// The store data of one worker instance.
 pub(crate) struct ProcessState {
     guest: GuestState,
     /// Who the store belongs to; set once the process is in a table.
-    pub(crate) process: Option<ProcessContext>,
+    pub(crate) process: Option<ProcessHandle>,
     /// The standard capabilities' state: what the worker reaches where it runs.
     wasi: WasiState,
 }

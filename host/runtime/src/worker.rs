@@ -10,9 +10,9 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Instance, Linker};
 
-use crate::kernel::{Event, ExitReason, Kernel, Pid};
+use crate::kernel::{Event, ExitReason, Pid, ProcessHandle};
 use crate::sandbox::Sandbox;
-use crate::state::{ProcessContext, ProcessState};
+use crate::state::ProcessState;
 use crate::worker_code::{STATE_INTERFACE, WorkerCode, WorkerContract, WorkerSet};
 use arsenal_engine::bindings::process::{WorkerProcess, arsenal::process::types as wit};
 use arsenal_engine::cache::CompileCache;
@@ -29,7 +29,6 @@ use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
 use arsenal_wasi::WasiCapabilities;
 use arsenal_wasi::http::CallScope;
-use std::sync::Weak;
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,7 +367,7 @@ fn limits_in(sandbox: &Sandbox, base: WorkerLimits) -> WorkerLimits {
 pub struct Worker {
     code: Arc<WorkerCode>,
     pid: Pid,
-    kernel: Option<Weak<Kernel>>,
+    process: Option<ProcessHandle>,
     sandbox: Option<Arc<Sandbox>>,
     store: Store<ProcessState>,
     instance: Instance,
@@ -382,7 +381,7 @@ pub struct Worker {
 pub struct Hibernated {
     code: Arc<WorkerCode>,
     pid: Pid,
-    kernel: Option<Weak<Kernel>>,
+    process: Option<ProcessHandle>,
     sandbox: Option<Arc<Sandbox>>,
     state: Vec<u8>,
 }
@@ -410,17 +409,17 @@ impl Worker {
         Worker::start_in(engine, code, pid, args, None, None).await
     }
 
-    /// Start a worker that runs a process of `kernel` (its `process` import acts as that
-    /// process).
+    /// Start a worker that runs a process of the kernel (its `process` import acts as
+    /// that process, through `process`).
     pub(crate) async fn start_in(
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
         pid: Pid,
         args: &str,
-        kernel: Option<Weak<Kernel>>,
+        process: Option<ProcessHandle>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
-        let mut worker = Worker::instantiate(engine, code, pid, kernel, sandbox).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, process, sandbox).await?;
         let bindings = worker.bindings.arsenal_process_worker().clone();
         let args = args.to_owned();
         let result = worker
@@ -434,7 +433,7 @@ impl Worker {
         engine: &WorkerEngine,
         code: Arc<WorkerCode>,
         pid: Pid,
-        kernel: Option<Weak<Kernel>>,
+        process: Option<ProcessHandle>,
         sandbox: Option<Arc<Sandbox>>,
     ) -> Result<Worker, WorkerError> {
         let timeout = sandbox
@@ -442,10 +441,7 @@ impl Worker {
             .map_or(engine.limits, |sandbox| limits_in(sandbox, engine.limits))
             .call_timeout;
         let mut store = engine.store(&code, &pid, sandbox.as_ref())?;
-        store.data_mut().process = kernel.clone().map(|kernel| ProcessContext {
-            kernel,
-            pid: pid.clone(),
-        });
+        store.data_mut().process = process.clone();
         arm_deadline(&mut store, timeout);
         let instance = code
             .instance_pre
@@ -461,7 +457,7 @@ impl Worker {
         Ok(Worker {
             code,
             pid,
-            kernel,
+            process,
             sandbox,
             store,
             instance,
@@ -542,7 +538,7 @@ impl Worker {
             engine,
             code,
             self.pid.clone(),
-            self.kernel.clone(),
+            self.process.clone(),
             self.sandbox.clone(),
         )
         .await?;
@@ -556,7 +552,7 @@ impl Worker {
         Ok(Hibernated {
             code: self.code,
             pid: self.pid,
-            kernel: self.kernel,
+            process: self.process,
             sandbox: self.sandbox,
             state,
         })
@@ -570,12 +566,12 @@ impl Worker {
         let Hibernated {
             code,
             pid,
-            kernel,
+            process,
             sandbox,
             state,
         } = hibernated;
         let version = code.version.clone();
-        let mut worker = Worker::instantiate(engine, code, pid, kernel, sandbox).await?;
+        let mut worker = Worker::instantiate(engine, code, pid, process, sandbox).await?;
         worker.restore(&version, &state).await?;
         Ok(worker)
     }

@@ -7,6 +7,7 @@
 
 mod entry;
 mod group;
+mod handle;
 mod mailbox;
 mod observer;
 mod pid;
@@ -16,6 +17,7 @@ mod table;
 pub(crate) use entry::unix_ms;
 pub use entry::{ProcessEntry, ProcessInfo, SendError, Status};
 pub(crate) use group::ProcessGroup;
+pub(crate) use handle::ProcessHandle;
 pub(crate) use mailbox::describe_event;
 pub use mailbox::{Mailbox, QueuedMessage};
 pub(crate) use observer::Observer;
