@@ -19,7 +19,8 @@ use crate::kernel::ProcessHandle;
 /// The store data of one worker instance.
 pub(crate) struct ProcessState {
     guest: GuestState,
-    /// Who the store belongs to; set once the process is in a table.
+    /// The process the store belongs to, as its handle on the kernel; none for a worker
+    /// started on its own.
     pub(crate) process: Option<ProcessHandle>,
     /// The standard capabilities' state: what the worker reaches where it runs.
     wasi: WasiState,

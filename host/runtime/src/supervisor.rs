@@ -1,4 +1,4 @@
-//! OTP supervisors: a supervisor is a process of the table that links to its children
+//! OTP supervisors: a supervisor is a process of the kernel that links to its children
 //! and traps their exits. On a child's exit it restarts per the child's restart type
 //! (permanent, transient, temporary) and its strategy (one_for_one, one_for_all,
 //! rest_for_one), within a restart intensity (default 1 in 5 s); past it, it stops its
@@ -262,7 +262,7 @@ impl SupervisorHandle {
     }
 
     /// Resolves once `restarts_total` reaches `count`. A restart counts once its child
-    /// runs again (started, `init` done, in the table, taking messages), or once it has
+    /// runs again (started, `init` done, in the kernel, taking messages), or once it has
     /// failed to start, which ends the supervisor. Fails when the supervisor exits first.
     pub async fn restarted(&self, count: u64) -> Result<(), SupervisorError> {
         self.restarted
