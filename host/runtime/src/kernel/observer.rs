@@ -126,3 +126,85 @@ impl Observers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// Keeps `wanted` events, then asks to be detached; counts what it is told.
+    #[derive(Default)]
+    struct Counting {
+        wanted: usize,
+        per_message: bool,
+        events: AtomicUsize,
+        handled: AtomicUsize,
+        exited: AtomicBool,
+    }
+
+    impl Observer for Counting {
+        fn event(&self, _kind: TraceKind, detail: &dyn Fn() -> String) -> bool {
+            assert_eq!(detail(), "detail");
+            self.events.fetch_add(1, Ordering::Relaxed) + 1 < self.wanted
+        }
+
+        fn per_message(&self) -> bool {
+            self.per_message
+        }
+
+        fn handled(&self, _event: &Event, _took: Duration, _memory_growth: u64) {
+            self.handled.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn exited(&self) {
+            self.exited.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn an_observer_that_wants_no_more_events_is_detached() {
+        let observers = Observers::default();
+        let trace = Arc::new(Counting {
+            wanted: 2,
+            ..Counting::default()
+        });
+        assert!(observers.attach(trace.clone()));
+        for _ in 0..5 {
+            observers.record(TraceKind::Send, || "detail".to_owned());
+        }
+        assert_eq!(trace.events.load(Ordering::Relaxed), 2);
+        // Nobody watches now: details are not even built.
+        observers.record(TraceKind::Send, || unreachable!("nobody watches"));
+    }
+
+    #[test]
+    fn one_per_message_observer_at_a_time_and_all_told_of_the_exit() {
+        let observers = Observers::default();
+        let profile = || {
+            Arc::new(Counting {
+                wanted: usize::MAX,
+                per_message: true,
+                ..Counting::default()
+            })
+        };
+        let (first, second) = (profile(), profile());
+        assert!(!observers.per_message());
+        assert!(observers.attach(first.clone()));
+        assert!(!observers.attach(second.clone()));
+        assert!(observers.per_message());
+        let event = Event::Timer {
+            id: 1,
+            payload: String::new(),
+        };
+        observers.handled(&event, Duration::from_millis(1), 0);
+        assert_eq!(first.handled.load(Ordering::Relaxed), 1);
+        let first: Arc<dyn Observer> = first;
+        observers.detach(&first);
+        assert!(!observers.per_message());
+        assert!(observers.attach(second.clone()));
+        observers.close();
+        assert!(second.exited.load(Ordering::Relaxed));
+        assert!(!observers.per_message());
+    }
+}

@@ -673,3 +673,96 @@ fn relate(set: &Mutex<std::collections::BTreeSet<Pid>>, pid: &Pid, present: bool
 fn stop(entry: &ProcessEntry, reason: ExitReason) {
     entry.signal(Signal::Exit { from: None, reason });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A group of at most `max` members.
+    struct Group {
+        max: usize,
+        members: AtomicUsize,
+    }
+
+    impl ProcessGroup for Group {
+        fn admit(&self) -> Result<(), String> {
+            self.members
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                    (count < self.max).then_some(count + 1)
+                })
+                .map(drop)
+                .map_err(|_| format!("at most {}", self.max))
+        }
+
+        fn release(&self) {
+            self.members.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn program() -> Program<'static> {
+        Program {
+            worker: "test",
+            version: "1",
+            args: "",
+        }
+    }
+
+    #[test]
+    fn a_group_counts_its_processes_from_admission_to_exit() {
+        let kernel = Kernel::new("local", 0, 4);
+        let group = Arc::new(Group {
+            max: 1,
+            members: AtomicUsize::new(0),
+        });
+        let options = || EntryOptions {
+            group: Some(group.clone() as Arc<dyn ProcessGroup>),
+            ..EntryOptions::default()
+        };
+        // Admitted and never registered: the place goes back.
+        drop(kernel.admit(options()).unwrap());
+        assert_eq!(group.members.load(Ordering::Acquire), 0);
+
+        let admission = kernel.admit(options()).unwrap();
+        assert_eq!(
+            kernel.admit(options()).err(),
+            Some(RegisterError::Budget("at most 1".to_owned()))
+        );
+        let (entry, _signals) = kernel
+            .register(kernel.next_pid(), program(), admission)
+            .unwrap();
+        assert_eq!(group.members.load(Ordering::Acquire), 1);
+        assert!(
+            entry
+                .group::<Group>()
+                .is_some_and(|own| Arc::ptr_eq(&own, &group))
+        );
+
+        kernel.exited(&entry, ExitReason::Normal);
+        assert_eq!(group.members.load(Ordering::Acquire), 0);
+        assert!(kernel.is_empty());
+    }
+
+    #[test]
+    fn names_are_checked_at_admission() {
+        let kernel = Kernel::new("local", 0, 4);
+        let named = |name: &str| EntryOptions {
+            name: Some(name.to_owned()),
+            ..EntryOptions::default()
+        };
+        let admission = kernel.admit(named("a")).unwrap();
+        let (entry, _signals) = kernel
+            .register(kernel.next_pid(), program(), admission)
+            .unwrap();
+        assert_eq!(kernel.whereis("a"), Some(entry.pid.clone()));
+        assert_eq!(
+            kernel.admit(named("a")).err(),
+            Some(RegisterError::NameTaken("a".to_owned()))
+        );
+        assert_eq!(
+            kernel.admit(named("no spaces")).err(),
+            Some(RegisterError::InvalidName("no spaces".to_owned()))
+        );
+    }
+}
