@@ -1,9 +1,10 @@
 //! The process kernel: pids, the table of live processes and their names, mailboxes,
 //! links, monitors, timers and exit signals, after OTP. It knows nothing of what runs in a
-//! process: workers, supervisors, host services and sandboxes are built above it on
-//! admit/register/exit, and reach into it only through two hooks — the group a process
-//! counts against ([`ProcessGroup`], a sandbox) and the observers watching it
-//! ([`Observer`], traces and profiles) — and requests it passes through ([`Request`]).
+//! process: workers, supervisors and host services run on its admit, register and exit;
+//! sandboxes and traces plug into its two hooks, the group a process counts against
+//! ([`ProcessGroup`]) and the observers told of its events ([`Observer`]); requests for
+//! a process's program pass through it unread ([`Request`]). A worker's store reaches it
+//! only through its process's [`ProcessHandle`].
 
 mod entry;
 mod group;
