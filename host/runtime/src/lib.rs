@@ -7,10 +7,10 @@
 
 mod cpu_time;
 mod imports;
-mod inspection;
 mod kernel;
 mod process;
 mod reload;
+mod restart;
 mod sandbox;
 mod sandboxes;
 mod service;
@@ -22,13 +22,13 @@ mod trace;
 mod worker;
 mod worker_code;
 
-pub use inspection::{RestartError, Restarted};
 pub use kernel::{
     Envelope, Event, ExitReason, Kernel, Mailbox, MailboxView, Pid, PidError, ProcessEntry,
     ProcessInfo, QueuedMessage, SendError, Status, TraceKind, is_valid_name,
 };
 pub use process::{SpawnError, SpawnOptions};
 pub use reload::{Reloaded, RunOutcome};
+pub use restart::{RestartError, Restarted};
 pub use sandbox::{
     DEFAULT_MAX_SANDBOXES, Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError,
     SandboxLimits, SandboxPolicy, SandboxUsage,

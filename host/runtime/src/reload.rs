@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::inspection::restart;
 use crate::kernel::{ExitReason, Pid};
 use crate::process::{SpawnError, SpawnOptions, upgrade_process};
+use crate::restart::restart;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::sandboxes::Sandboxes;
 use crate::worker::WorkerError;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::inspection::{self, RestartError, Restarted};
 use crate::kernel::{Kernel, Pid, SendError};
 use crate::process::{self, SpawnError, SpawnOptions, Spawner};
 use crate::reload::{Reloaded, RunOutcome};
+use crate::restart::{self, RestartError, Restarted};
 use crate::sandbox::{Destroyed, LimitsDocument, PolicyDocument, Sandbox, SandboxError};
 use crate::sandboxes::Sandboxes;
 use crate::service::{HOST_TREE, ServiceSpec};
@@ -117,9 +117,9 @@ impl ProcessTable {
     }
 
     /// Restart a worker process: it gets a new pid and the old one exits (see
-    /// `inspection::restart`).
+    /// `restart::restart`).
     pub async fn restart(&self, target: &str) -> Result<Restarted, RestartError> {
-        inspection::restart(&self.supervisors, target).await
+        restart::restart(&self.supervisors, target).await
     }
 
     /// Start a supervisor tree.
