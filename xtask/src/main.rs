@@ -3,7 +3,8 @@
 //! - `test [ARGS]`: the README's test command: installs what the tests need when it is
 //!   missing, then runs every suite (see `test`).
 //! - `setup`: only the installing part of `test` (see `requirements`).
-//! - `lint`: `cargo fmt --check` and clippy with warnings denied, as CI runs them.
+//! - `lint`: `cargo fmt --check`, clippy with warnings denied, and the host crates' modules
+//!   importing one way (see `module_graph`), as CI runs them.
 //! - `bless`: re-record the snapshot files of the integration tests (the OpenAPI
 //!   document) from the current code.
 //! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
@@ -13,6 +14,7 @@
 //! - `screenshots`: a PNG of each view of the web console in `docs/screenshots/`, taken
 //!   by the console's browser test (headless Chromium).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,6 +23,7 @@ use anyhow::{Context, bail};
 mod apt;
 mod http_bench;
 mod lang_bench;
+mod module_graph;
 mod requirements;
 mod screenshots;
 mod test;
@@ -53,6 +56,9 @@ fn main() -> anyhow::Result<()> {
             })?;
             phase("cargo fmt --check", || {
                 cargo(&["fmt", "--all", "--", "--check"], &[])
+            })?;
+            phase("module imports one way", || {
+                module_graph::check(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").as_path())
             })?;
             phase("cargo clippy", || {
                 cargo(

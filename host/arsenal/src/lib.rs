@@ -9,4 +9,4 @@ pub mod cli;
 
 pub use arsenal_core::*;
 pub use arsenal_http as http;
-pub use arsenal_http::openapi::document as openapi_document;
+pub use arsenal_http::openapi_document;

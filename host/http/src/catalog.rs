@@ -12,7 +12,6 @@ use super::extract::Path;
 use arsenal_core::auth::Role;
 use arsenal_core::host::Host;
 use arsenal_core::loader::LoadedOperation;
-use arsenal_core::spec::OperationSpec;
 use arsenal_core::validation::{FieldError, ValidationError};
 
 /// `GET /api/v1/operations?category=&q=`.
@@ -81,14 +80,6 @@ pub(crate) async fn health(State(host): State<Arc<Host>>) -> Json<Value> {
     }))
 }
 
-/// `GET /api/v1/openapi.json`.
-pub(crate) async fn openapi(State(host): State<Arc<Host>>) -> Json<Value> {
-    Json(super::openapi::document(
-        &host.registry().snapshot(),
-        host.access(),
-    ))
-}
-
 /// One line of the catalogue.
 pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
     json!({
@@ -99,30 +90,10 @@ pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
         "method": op.spec.method.as_str(),
         "path": op.spec.route.template,
         "capabilities": op.capabilities,
-        "requested": requested(&op.spec),
-        "granted": granted(op),
+        "requested": crate::reach::requested(&op.spec),
+        "granted": crate::reach::granted(op),
         "required_role": required_role,
         "source": op.source,
-    })
-}
-
-/// What the operation requests of the standard capabilities in its config: outbound
-/// destinations and shared buckets. Requests, not grants: it reaches what the operator
-/// grants of them.
-pub(super) fn requested(spec: &OperationSpec) -> Value {
-    json!({
-        "outbound_hosts": spec.outbound_hosts,
-        "buckets": spec.buckets,
-    })
-}
-
-/// What the operation reaches of the standard capabilities: its requests narrowed to
-/// what the operator grants it.
-pub(super) fn granted(op: &LoadedOperation) -> Value {
-    json!({
-        "outbound_hosts": op.reach().destinations(),
-        "buckets": op.reach().shared_buckets(),
-        "config": op.reach().config(),
     })
 }
 
@@ -147,8 +118,8 @@ pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
         "success_status": op.spec.success_status.as_u16(),
         "response_schema": op.spec.response_schema,
         "capabilities": op.capabilities,
-        "requested": requested(&op.spec),
-        "granted": granted(op),
+        "requested": crate::reach::requested(&op.spec),
+        "granted": crate::reach::granted(op),
         "required_role": required_role,
         "limits": op.limits,
         "source": op.source,

@@ -6,8 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::auth::Gate;
-use crate::endpoints::pages::ok;
-use crate::endpoints::{Answers, ENDPOINTS, operation_answers};
+use crate::endpoint::{Answers, Endpoint, operation_answers};
 use crate::error::ErrorCode;
 use arsenal_core::auth::{Access, Role};
 use arsenal_core::registry::Catalog;
@@ -16,8 +15,9 @@ use arsenal_core::spec::{Location, OperationSpec};
 /// The node selector header, documented on every endpoint (see `http::cluster`).
 const NODE_PARAMETER: &str = "#/components/parameters/Node";
 
-/// Build the document; `access` says which role each operation needs.
-pub fn document(catalog: &Catalog, access: &Access) -> Value {
+/// Build the document of `endpoints` and the catalogue's operations; `access` says which
+/// role each operation needs.
+pub(crate) fn document(catalog: &Catalog, access: &Access, endpoints: &[Endpoint]) -> Value {
     let mut paths = Map::new();
     // Error answers, shared by every endpoint that answers the same codes with a status.
     let mut errors = Map::new();
@@ -36,8 +36,8 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         );
         with_node_parameter(&mut entry);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
-        entry["x-arsenal-requested"] = super::catalog::requested(spec);
-        entry["x-arsenal-granted"] = super::catalog::granted(operation);
+        entry["x-arsenal-requested"] = crate::reach::requested(spec);
+        entry["x-arsenal-granted"] = crate::reach::granted(operation);
         let role = access.required_role(&operation.spec, &operation.capabilities);
         if anonymous_reads && role == Role::Viewer {
             entry["security"] = credential_optional();
@@ -45,7 +45,7 @@ pub fn document(catalog: &Catalog, access: &Access) -> Value {
         entry["x-arsenal-required-role"] = json!(role);
         path[spec.method.as_str().to_lowercase()] = entry;
     }
-    for endpoint in ENDPOINTS {
+    for endpoint in endpoints {
         let mut page = (endpoint.page)(catalog);
         add_errors(&mut page, &endpoint.answers(), &mut errors);
         with_node_parameter(&mut page);
@@ -293,4 +293,17 @@ fn with_node_parameter(page: &mut Value) {
         Some(parameters) => parameters.push(node),
         None => page["parameters"] = json!([node]),
     }
+}
+
+/// A success answer: `{"data": DATA}`.
+pub(crate) fn ok(description: &str, data: Value) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": self::data(data) } }
+    })
+}
+
+/// The schema of `{"data": DATA}`.
+pub(crate) fn data(data: Value) -> Value {
+    json!({ "type": "object", "required": ["data"], "properties": { "data": data } })
 }

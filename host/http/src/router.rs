@@ -15,7 +15,8 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 
-use super::endpoints::{self, Handlers};
+use super::endpoint::Handlers;
+use super::endpoints;
 use super::error::ApiError;
 use super::{audit, auth, batch, cluster, dispatch, events, hardening, request_id, telemetry};
 use arsenal_core::host::Host;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigSource, SecretSource};
 
-use crate::http::DestinationPattern;
+use arsenal_engine::spec::DestinationPattern;
 
 /// The standard capabilities granted to one component (operation or worker).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

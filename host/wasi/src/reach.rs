@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arsenal_engine::policy::{Capability, Source};
 use arsenal_engine::spec::DestinationPattern;
 
-use crate::config::{ConfigState, ConfigValues, Configuration, InvalidConfigGrant};
+use crate::config::{ConfigGrant, ConfigState, ConfigValues, Configuration, InvalidConfigGrant};
 use crate::grants::ComponentGrants;
 use crate::http::{NotGranted, OutboundAccess, OutboundPolicy, OutboundSettings, OutboundState};
 use crate::keyvalue::{
@@ -58,9 +58,15 @@ impl WasiCapabilities {
         components: &BTreeMap<String, ComponentGrants>,
     ) -> Result<WasiCapabilities, GrantError> {
         Ok(WasiCapabilities {
-            keyvalue: KeyValue::new(store, components)?,
-            outbound: OutboundPolicy::new(outbound, components),
-            config: Configuration::new(components)?,
+            keyvalue: KeyValue::new(store, &each(components, |grants| grants.buckets.clone()))?,
+            outbound: OutboundPolicy::new(
+                outbound,
+                each(components, |grants| grants.outbound_hosts.clone()),
+            ),
+            config: Configuration::new(each(components, |grants| ConfigGrant {
+                config: grants.config.clone(),
+                secrets: grants.secrets.clone(),
+            }))?,
         })
     }
 
@@ -115,6 +121,17 @@ impl WasiCapabilities {
                 .then(|| self.config.for_component(name)),
         }
     }
+}
+
+/// Each component's grant of one capability, by the component's name.
+fn each<T>(
+    components: &BTreeMap<String, ComponentGrants>,
+    part: impl Fn(&ComponentGrants) -> T,
+) -> BTreeMap<String, T> {
+    components
+        .iter()
+        .map(|(name, grants)| (name.clone(), part(grants)))
+        .collect()
 }
 
 /// What one component reaches. Cheap to clone; the default reaches nothing.

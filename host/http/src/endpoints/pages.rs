@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::batch::{DEFAULT_CONCURRENCY, MAX_CALLS, MAX_CONCURRENCY};
 use crate::events::SECTIONS;
+use crate::openapi::{data, ok};
 use arsenal_core::registry::Catalog;
 
 /// `GET /api/v1/health`.
@@ -73,7 +74,7 @@ pub(crate) fn catalogue_entry() -> Value {
     })
 }
 
-/// What an operation requests in its config (`http::catalog::requested`).
+/// What an operation requests in its config (`http::reach::requested`).
 pub(crate) fn requested() -> Value {
     let list = json!({ "type": "array", "items": { "type": "string" } });
     json!({
@@ -84,7 +85,7 @@ pub(crate) fn requested() -> Value {
     })
 }
 
-/// What an operation reaches of the standard capabilities (`http::catalog::granted`).
+/// What an operation reaches of the standard capabilities (`http::reach::granted`).
 fn granted() -> Value {
     json!({
         "type": "object",
@@ -687,17 +688,4 @@ fn versions(version: Value) -> Value {
             "versions": { "type": "array", "items": version }
         }
     })
-}
-
-/// A success answer: `{"data": DATA}`.
-pub(crate) fn ok(description: &str, data: Value) -> Value {
-    json!({
-        "description": description,
-        "content": { "application/json": { "schema": self::data(data) } }
-    })
-}
-
-/// The schema of `{"data": DATA}`.
-pub(crate) fn data(data: Value) -> Value {
-    json!({ "type": "object", "required": ["data"], "properties": { "data": data } })
 }

@@ -13,4 +13,4 @@ mod values;
 
 pub use host::{ConfigState, ConfigView, add_to_linker};
 pub use source::{ConfigSource, InvalidConfigGrant, SecretSource};
-pub use values::{ConfigValues, Configuration, Shown};
+pub use values::{ConfigGrant, ConfigValues, Configuration, Shown};

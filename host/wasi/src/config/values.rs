@@ -9,7 +9,6 @@ use serde::Serialize;
 use wasmtime_wasi_config::WasiConfigVariables;
 
 use super::source::{ConfigSource, InvalidConfigGrant, SecretSource, valid_key};
-use crate::grants::ComponentGrants;
 
 /// One component's resolved configuration. Its `Debug` names keys, never values.
 #[derive(Clone, Default)]
@@ -31,18 +30,25 @@ pub enum Shown {
     NotSet,
 }
 
+/// What the operator gives one component to read: its `config` and `secrets` tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigGrant {
+    pub config: BTreeMap<String, ConfigSource>,
+    pub secrets: BTreeMap<String, SecretSource>,
+}
+
 /// The operator's configuration tables of every component, checked.
 #[derive(Debug, Clone, Default)]
 pub struct Configuration {
-    components: Arc<BTreeMap<String, ComponentGrants>>,
+    components: Arc<BTreeMap<String, ConfigGrant>>,
 }
 
 impl Configuration {
     /// Check every component's tables: no key both plain and secret, every key valid.
     pub fn new(
-        components: &BTreeMap<String, ComponentGrants>,
+        components: BTreeMap<String, ConfigGrant>,
     ) -> Result<Configuration, InvalidConfigGrant> {
-        for (component, grants) in components {
+        for (component, grants) in &components {
             for key in grants.config.keys().chain(grants.secrets.keys()) {
                 if !valid_key(key) {
                     return Err(InvalidConfigGrant::Key {
@@ -63,7 +69,7 @@ impl Configuration {
             }
         }
         Ok(Configuration {
-            components: Arc::new(components.clone()),
+            components: Arc::new(components),
         })
     }
 
@@ -77,7 +83,7 @@ impl ConfigValues {
     /// Resolve the configuration of `component` now: environment variables and files are
     /// read once, so a changed secret reaches the component when it is loaded or started
     /// again. A source that gives nothing is logged by name, and the key left unset.
-    pub fn resolve(component: &str, grants: Option<&ComponentGrants>) -> ConfigValues {
+    pub fn resolve(component: &str, grants: Option<&ConfigGrant>) -> ConfigValues {
         let Some(grants) = grants else {
             return ConfigValues::default();
         };
@@ -167,11 +173,8 @@ impl fmt::Debug for ConfigValues {
 mod tests {
     use super::*;
 
-    fn grants(
-        config: &[(&str, ConfigSource)],
-        secrets: &[(&str, SecretSource)],
-    ) -> ComponentGrants {
-        ComponentGrants {
+    fn grants(config: &[(&str, ConfigSource)], secrets: &[(&str, SecretSource)]) -> ConfigGrant {
+        ConfigGrant {
             config: config
                 .iter()
                 .map(|(key, source)| ((*key).to_owned(), source.clone()))
@@ -180,7 +183,6 @@ mod tests {
                 .iter()
                 .map(|(key, source)| ((*key).to_owned(), source.clone()))
                 .collect(),
-            ..ComponentGrants::default()
         }
     }
 
@@ -234,13 +236,13 @@ mod tests {
         );
         let components = BTreeMap::from([("notify".to_owned(), both)]);
         assert_eq!(
-            Configuration::new(&components).unwrap_err().to_string(),
+            Configuration::new(components).unwrap_err().to_string(),
             "components.notify: `token` is both a config value and a secret"
         );
         let bad = grants(&[("a key", ConfigSource::Text("x".into()))], &[]);
         let components = BTreeMap::from([("notify".to_owned(), bad)]);
         assert_eq!(
-            Configuration::new(&components).unwrap_err().to_string(),
+            Configuration::new(components).unwrap_err().to_string(),
             "components.notify: the key `a key` is not 1 to 256 letters, digits, `-`, `_` or `.`"
         );
     }

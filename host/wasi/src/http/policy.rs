@@ -12,7 +12,6 @@ use super::grant::{NotGranted, OutboundGrant};
 use super::metrics::OutboundMetrics;
 use super::settings::OutboundSettings;
 use super::state::{OutboundState, Sender};
-use crate::grants::ComponentGrants;
 
 /// Outbound HTTP as the operator configured it.
 #[derive(Debug)]
@@ -25,14 +24,11 @@ pub struct OutboundPolicy {
 impl OutboundPolicy {
     pub fn new(
         settings: &OutboundSettings,
-        components: &BTreeMap<String, ComponentGrants>,
+        components: BTreeMap<String, Vec<DestinationPattern>>,
     ) -> Arc<OutboundPolicy> {
         Arc::new(OutboundPolicy {
             settings: settings.clone(),
-            components: components
-                .iter()
-                .map(|(name, grants)| (name.clone(), grants.outbound_hosts.clone()))
-                .collect(),
+            components,
             metrics: Arc::default(),
         })
     }

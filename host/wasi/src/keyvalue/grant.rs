@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use super::bucket::{BucketGrant, BucketId, OpenRefused, Owner, valid_bucket_name};
 use super::store::KeyValueStore;
-use crate::grants::ComponentGrants;
 
 /// A grant naming something that cannot be a bucket.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,20 +34,20 @@ pub struct KeyValue {
 }
 
 impl KeyValue {
-    /// The capability over `store`, with the shared buckets `components` grants.
+    /// The capability over `store`, with the shared buckets granted to each component.
     pub fn new(
         store: KeyValueStore,
-        components: &BTreeMap<String, ComponentGrants>,
+        components: &BTreeMap<String, Vec<String>>,
     ) -> Result<KeyValue, InvalidBucketGrant> {
         let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (component, grants) in components {
-            if let Some(bad) = grants.buckets.iter().find(|name| !valid_bucket_name(name)) {
+        for (component, buckets) in components {
+            if let Some(bad) = buckets.iter().find(|name| !valid_bucket_name(name)) {
                 return Err(InvalidBucketGrant {
                     component: component.clone(),
                     bucket: bad.clone(),
                 });
             }
-            granted.insert(component.clone(), grants.buckets.iter().cloned().collect());
+            granted.insert(component.clone(), buckets.iter().cloned().collect());
         }
         let reserved: BTreeSet<String> = granted.values().flatten().cloned().collect();
         Ok(KeyValue {
