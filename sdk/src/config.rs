@@ -38,6 +38,8 @@ pub enum Category {
     Tracing,
     /// The cluster of nodes.
     Distributed,
+    /// Key-value buckets of every component.
+    Storage,
 }
 
 impl Category {
@@ -50,6 +52,7 @@ impl Category {
             Category::Messaging => "messaging",
             Category::Tracing => "tracing",
             Category::Distributed => "distributed",
+            Category::Storage => "storage",
         }
     }
 }

@@ -42,6 +42,7 @@ pub mod log;
 pub mod page;
 pub mod processes;
 pub mod sandboxes;
+pub mod storage;
 pub mod supervisors;
 pub mod system;
 pub mod tracing;

@@ -106,3 +106,84 @@ async fn increments_racing_from_two_nodes_lose_nothing() {
         json!({"value": total.to_string()})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storage_builtins_answer_from_jetstream_on_every_node() {
+    logs();
+    let nats = NatsServer::start();
+    let dir = operation_dir();
+    let a = node("a", &nats, dir.path()).await;
+    let b = node("b", &nats, dir.path()).await;
+    for (key, value) in [("greeting", "hello"), ("db_password", "hunter2"), ("gone", "x")] {
+        kv(
+            &a,
+            json!({"op": "set", "bucket": "notes", "key": key, "value": value}),
+        )
+        .await;
+    }
+    kv(&b, json!({"op": "delete", "bucket": "notes", "key": "gone"})).await;
+    let notes = "operation/kv_store/notes";
+
+    // Node b lists what a wrote: a deleted key's marker is no key.
+    let (status, listed) = b.get("/api/v1/storage/buckets").await;
+    assert_eq!(status, 200, "{listed}");
+    let bucket = &listed["data"]["buckets"][0];
+    assert_eq!(listed["data"]["total"], 1, "{listed}");
+    assert_eq!(
+        (&bucket["name"], &bucket["owner_kind"], &bucket["owner"], &bucket["keys"]),
+        (&json!(notes), &json!("operation"), &json!("kv_store"), &json!(2)),
+        "{bucket}"
+    );
+    assert!(bucket["bytes"].as_u64().unwrap() > 0, "{bucket}");
+    let (status, keys) = b
+        .get(&format!("/api/v1/storage/keys?bucket={notes}"))
+        .await;
+    assert_eq!(status, 200, "{keys}");
+    assert_eq!(
+        keys["data"]["keys"],
+        json!([{"key": "db_password", "secret": true}, {"key": "greeting", "secret": false}])
+    );
+    let (_, greeting) = b
+        .get(&format!("/api/v1/storage/key?bucket={notes}&key=greeting"))
+        .await;
+    assert_eq!(greeting["data"]["value"], "hello", "{greeting}");
+    let (_, secret) = b
+        .get(&format!("/api/v1/storage/key?bucket={notes}&key=db_password"))
+        .await;
+    assert_eq!(
+        secret["data"],
+        json!({"bucket": notes, "key": "db_password", "size": 7, "secret": true})
+    );
+
+    // Written through b, read by the component through a; a bucket never made is 404
+    // (and looking does not make it).
+    let (status, put, _) = b
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/storage/key",
+            None,
+            Some(json!({"bucket": notes, "key": "greeting", "value": "from b"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    assert_eq!(
+        kv(&a, json!({"op": "get", "bucket": "notes", "key": "greeting"})).await,
+        json!({"value": "from b"})
+    );
+    let (status, missing) = a.get("/api/v1/storage/keys?bucket=shared/nothing").await;
+    assert_eq!(
+        (status, &missing["error"]["code"]),
+        (404, &json!("bucket_not_found"))
+    );
+    let (status, deleted, _) = a
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/storage/key?bucket={notes}&key=greeting"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{deleted}");
+    let (_, listed) = b.get("/api/v1/storage/buckets").await;
+    assert_eq!(listed["data"]["buckets"][0]["keys"], 1, "{listed}");
+}

@@ -4,7 +4,8 @@
 //! component and see it join the catalogue, run it through its generated form, see the
 //! browser's and then the server's validation error, start a process and kill it from the
 //! live list, see the supervision tree, sandboxes and stats views fill in, replace an
-//! operation and roll it back, and browse as a viewer without the actions it may not take.
+//! operation and roll it back, browse key-value storage (a secret's value hidden) and put
+//! and delete a key, and browse as a viewer without the actions it may not take.
 //!
 //! Chromium and chromedriver must be installed (`cargo xtask setup` does); without them
 //! this test fails and says what to install. With `ARSENAL_SCREENSHOTS=<dir>` it also
@@ -62,6 +63,7 @@ impl Walk<'_> {
         self.see_validation_errors().await?;
         self.kill_a_process_from_the_live_list().await?;
         self.see_the_other_views().await?;
+        self.browse_storage().await?;
         self.browse_as_a_viewer().await?;
         Ok(())
     }
@@ -284,6 +286,68 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// The Storage view: a bucket, its keys (the secret one marked), a value, a secret
+    /// shown as hidden, and a key put and deleted from the page.
+    async fn browse_storage(&self) -> Step {
+        for (key, value) in [("greeting", "hello"), ("db_password", "hunter2")] {
+            self.server
+                .call(
+                    reqwest::Method::PUT,
+                    "/api/v1/storage/key",
+                    json!({ "bucket": "shared/team", "key": key, "value": value }),
+                )
+                .await?;
+        }
+        self.tab("storage").await?;
+        let bucket = "#bucket-table tr[data-bucket=\"shared/team\"]";
+        self.text_contains(bucket, "2").await?;
+        self.click(&format!("{bucket} button.link")).await?;
+        self.visible("#key-table tr[data-key=\"db_password\"] .badge.secret")
+            .await?;
+        self.click("#key-table tr[data-key=\"greeting\"] button.link")
+            .await?;
+        self.text_is("#value-shown", "hello").await?;
+        self.click("#key-table tr[data-key=\"db_password\"] button.link")
+            .await?;
+        self.text_contains("#value-hidden", "7 bytes").await?;
+        let leaked = self
+            .browser
+            .execute(
+                "return document.documentElement.outerHTML.includes('hunter2')",
+                Vec::new(),
+            )
+            .await
+            .map_err(text)?;
+        if leaked == Value::Bool(true) {
+            return Err("the secret's value is in the page".to_owned());
+        }
+        self.shot("storage").await?;
+        // An admin puts a key through the form, and deletes it from the list.
+        self.type_into("#put-key", "note").await?;
+        self.type_into("#put-value", "written in the browser").await?;
+        self.click("#put-submit").await?;
+        let row = "#key-table tr[data-key=\"note\"]";
+        self.visible(row).await?;
+        let stored = self
+            .server
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/storage/key?bucket=shared/team&key=note",
+                Value::Null,
+            )
+            .await?;
+        if stored["data"]["value"] != "written in the browser" {
+            return Err(format!("the put stored {stored}"));
+        }
+        self.click(&format!("{row} button[data-action=\"delete_key\"]"))
+            .await?;
+        self.browser
+            .accept_alert()
+            .await
+            .map_err(|e| format!("confirm the delete: {e}"))?;
+        self.gone(row).await
+    }
+
     /// Signed out, then browsing without a token (local mode: a viewer): the views show,
     /// the actions a viewer may not take do not, and sandboxes say why they are empty.
     async fn browse_as_a_viewer(&self) -> Step {
@@ -315,6 +379,11 @@ impl Walk<'_> {
         self.tab("sandboxes").await?;
         self.text_is("#sandbox-list .error-code", "unauthenticated")
             .await?;
+        self.tab("storage").await?;
+        self.visible("#storage-notice").await?;
+        if self.shown_now("#storage-body").await? {
+            return Err("a viewer is shown other components' data".to_owned());
+        }
         self.tab("components").await?;
         self.visible("#components-notice").await?;
         if self.shown_now("#components-admin").await? {

@@ -138,6 +138,22 @@ const KINDS: &[Kind] = &[
         (404, Some("sandbox_not_found")),
     ),
     kind(
+        "read of other components' data",
+        Method::GET,
+        "/api/v1/storage/buckets",
+        None,
+        Role::Operator,
+        (200, None),
+    ),
+    kind(
+        "change of other components' data",
+        Method::DELETE,
+        "/api/v1/storage/key?bucket=shared/nothing&key=k",
+        None,
+        Role::Admin,
+        (404, Some("bucket_not_found")),
+    ),
+    kind(
         "admin API read",
         Method::GET,
         "/api/v1/admin/operations/echo/versions",

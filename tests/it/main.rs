@@ -31,6 +31,7 @@ mod restore;
 mod sandboxes;
 mod scaffold;
 mod serve;
+mod storage;
 mod supervisor_operations;
 mod support;
 mod telemetry;

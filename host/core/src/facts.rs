@@ -1,5 +1,5 @@
 //! Live facts about this host: its node, engine and instance figures, how many
-//! operations are loaded, its process table and its place in the cluster — read by the
+//! operations are loaded, its process table, its place in the cluster and its key-value store — read by the
 //! registry, the invoker and the `system` and runtime capabilities.
 
 use std::sync::Arc;
@@ -26,6 +26,9 @@ pub(crate) struct HostFacts {
     pub(crate) compile_cache: Arc<arsenal_engine::lookups::CacheLookups>,
     /// This node's place in the cluster: alone until `Host::start` joins NATS.
     pub(crate) cluster: arc_swap::ArcSwap<crate::cluster::Cluster>,
+    /// Every component's buckets, for the `storage` capability, and which keys are secret.
+    pub(crate) keyvalue: arsenal_wasi::keyvalue::KeyValueStore,
+    pub(crate) secret_keys: arsenal_wasi::keyvalue::SecretKeys,
 }
 
 impl HostFacts {

@@ -21,7 +21,7 @@ use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
 
 /// Why the host could not start.
 use arsenal_wasi::WasiCapabilities;
-use arsenal_wasi::keyvalue::{ClusterStore, KeyValueStore, LocalStore, Quotas};
+use arsenal_wasi::keyvalue::{ClusterStore, KeyValueStore, LocalStore, Quotas, SecretKeys};
 
 /// `mib` MiB in bytes.
 fn mib(mib: u64) -> usize {
@@ -50,6 +50,8 @@ pub enum StartError {
     Watch { dir: PathBuf, error: String },
     #[error("failed to open the key-value store: {0}")]
     KeyValue(#[from] arsenal_wasi::keyvalue::StoreError),
+    #[error("invalid key-value settings: {0}")]
+    SecretKeys(#[from] arsenal_wasi::keyvalue::InvalidSecretPattern),
     #[error("invalid component grants: {0}")]
     Grants(#[from] arsenal_wasi::GrantError),
 }
@@ -107,8 +109,9 @@ impl Host {
             LocalStore::open(state_dir.as_deref(), mib(settings.keyvalue.cache_mib))?,
             Quotas::from(&settings.keyvalue),
         );
+        let secret_keys = SecretKeys::new(&settings.keyvalue.secret_keys)?;
         let wasi = Arc::new(WasiCapabilities::new(
-            keyvalue,
+            keyvalue.clone(),
             &settings.outbound,
             &settings.components,
         )?);
@@ -154,6 +157,8 @@ impl Host {
                 incarnation,
                 &settings.cluster,
             )),
+            keyvalue,
+            secret_keys,
         });
         let loader = Loader::new(
             engine,

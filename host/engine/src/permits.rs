@@ -1,9 +1,9 @@
 //! Who may use which capability: every runtime host call checks the calling principal's
 //! roles before it touches anything, and refuses by trapping the operation (403
 //! `capability_denied`). The caller's role is the one `http::auth` established for the
-//! request; `admin` may use every capability, `operator` every one but `sandboxes`,
-//! `viewer` the read-only ones (the same ladder `auth::roles` derives operations' roles
-//! from); any other role grants nothing.
+//! request; `admin` may use every capability, `operator` every one but the admin-only
+//! `sandboxes` and `storage_control`, `viewer` the read-only ones (the same ladder
+//! `auth::roles` derives operations' roles from); any other role grants nothing.
 
 use std::fmt;
 
@@ -48,7 +48,7 @@ fn granted_by(role: &str) -> impl Iterator<Item = Capability> {
         .copied()
         .filter(move |capability| match role {
             "admin" => true,
-            "operator" => *capability != Capability::Sandboxes,
+            "operator" => !capability.is_admin_only(),
             "viewer" => capability.is_read_only(),
             _ => false,
         })
@@ -109,6 +109,10 @@ mod tests {
         let operator = Permits::for_caller("o", &roles(&["operator"]));
         assert!(operator.check(Capability::ProcessControl).is_ok());
         assert!(operator.check(Capability::Sandboxes).is_err());
+        assert!(operator.check(Capability::Storage).is_ok());
+        assert!(operator.check(Capability::StorageControl).is_err());
+        let viewer_storage = viewer.check(Capability::Storage);
+        assert!(viewer_storage.is_err(), "a viewer reads no other component's data");
         let admin = Permits::for_caller("a", &roles(&["viewer", "admin"]));
         assert!(Capability::ALL.iter().all(|c| admin.check(*c).is_ok()));
         assert!(

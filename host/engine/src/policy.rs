@@ -37,6 +37,11 @@ pub enum Capability {
     Distributed,
     /// `arsenal:runtime/distributed-control`: migrate processes between nodes.
     DistributedControl,
+    /// `arsenal:runtime/storage`: every component's key-value buckets, their keys and
+    /// their values (never a secret key's), as the host keeps them.
+    Storage,
+    /// `arsenal:runtime/storage-control`: set and delete keys in any bucket.
+    StorageControl,
     /// `wasi:keyvalue` (store, atomics, batch): the component's own buckets and the
     /// shared ones granted to it.
     KeyValue,
@@ -60,6 +65,8 @@ impl Capability {
         Capability::Tracing,
         Capability::Distributed,
         Capability::DistributedControl,
+        Capability::Storage,
+        Capability::StorageControl,
         Capability::KeyValue,
         Capability::OutboundHttp,
         Capability::Config,
@@ -78,6 +85,8 @@ impl Capability {
             Capability::Tracing => "tracing",
             Capability::Distributed => "distributed",
             Capability::DistributedControl => "distributed_control",
+            Capability::Storage => "storage",
+            Capability::StorageControl => "storage_control",
             Capability::KeyValue => "key_value",
             Capability::OutboundHttp => "outbound_http",
             Capability::Config => "config",
@@ -97,6 +106,8 @@ impl Capability {
             Capability::Tracing => &["arsenal:runtime/tracing"],
             Capability::Distributed => &["arsenal:runtime/distributed"],
             Capability::DistributedControl => &["arsenal:runtime/distributed-control"],
+            Capability::Storage => &["arsenal:runtime/storage"],
+            Capability::StorageControl => &["arsenal:runtime/storage-control"],
             Capability::KeyValue => &[
                 "wasi:keyvalue/store",
                 "wasi:keyvalue/atomics",
@@ -113,6 +124,7 @@ impl Capability {
     }
 
     /// Whether the capability only reads state (granted to untrusted sources by default).
+    /// `storage` reads, but other components' data: it is not one of them.
     pub fn is_read_only(self) -> bool {
         match self {
             Capability::System
@@ -126,6 +138,8 @@ impl Capability {
             | Capability::Sandboxes
             | Capability::Tracing
             | Capability::DistributedControl
+            | Capability::Storage
+            | Capability::StorageControl
             | Capability::KeyValue
             | Capability::OutboundHttp => false,
         }
@@ -139,6 +153,12 @@ impl Capability {
             self,
             Capability::KeyValue | Capability::OutboundHttp | Capability::Config
         )
+    }
+
+    /// Whether only `admin` may use it (`operator` everything else of the runtime's):
+    /// sandbox directories and budgets, and writing other components' data.
+    pub fn is_admin_only(self) -> bool {
+        matches!(self, Capability::Sandboxes | Capability::StorageControl)
     }
 
     /// Parse a configuration name.

@@ -73,6 +73,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("console/admin.js"),
     },
     Asset {
+        name: "storage.js",
+        content_type: JAVASCRIPT,
+        body: include_str!("console/storage.js"),
+    },
+    Asset {
         name: "dom.js",
         content_type: JAVASCRIPT,
         body: include_str!("console/dom.js"),

@@ -177,10 +177,21 @@ fn with_audit_details(
             operation: Some(operation.spec.name.clone()),
             version: Some(operation.spec.version.clone()),
             revision: Some(arsenal_core::registry::revision(operation).to_owned()),
-            params: params.map(|params| arsenal_core::audit::redact(&Value::Object(params))),
+            params: params.map(|params| audited_params(operation, params)),
             outbound,
         });
     response
+}
+
+/// The parameters as the audit log keeps them: those the operation declares sensitive,
+/// and any whose name looks like a secret, redacted.
+fn audited_params(operation: &LoadedOperation, mut params: Map<String, Value>) -> Value {
+    for param in operation.spec.params.iter().filter(|param| param.sensitive) {
+        if let Some(value) = params.get_mut(&param.name) {
+            *value = Value::String(arsenal_core::audit::REDACTED.to_owned());
+        }
+    }
+    arsenal_core::audit::redact(&Value::Object(params))
 }
 
 async fn call(

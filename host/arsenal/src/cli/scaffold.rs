@@ -95,6 +95,10 @@ const WIT: &[(&str, &str)] = &[
         include_str!("../../../../wit/runtime/sandboxes.wit"),
     ),
     (
+        "runtime/storage.wit",
+        include_str!("../../../../wit/runtime/storage.wit"),
+    ),
+    (
         "runtime/supervisors.wit",
         include_str!("../../../../wit/runtime/supervisors.wit"),
     ),
@@ -144,6 +148,10 @@ const SDK_SOURCES: &[(&str, &str)] = &[
     (
         "sandboxes.rs",
         include_str!("../../../../sdk/src/sandboxes.rs"),
+    ),
+    (
+        "storage.rs",
+        include_str!("../../../../sdk/src/storage.rs"),
     ),
     (
         "supervisors.rs",

@@ -7,10 +7,11 @@
 //! when the component imports nothing that could change host state — local mode keeps
 //! every such call behind the admin token. The imports say what the call can do: a
 //! state-changing capability needs `operator`, and `sandboxes` (sandbox directories and
-//! budgets) needs `admin`, whatever the method — a GET importing a state-changing
-//! capability still needs `operator`, because its host calls would refuse a viewer
-//! (`arsenal_engine::permits` grants the same capabilities per role). Configuration may
-//! set the role of any operation by name, lower or higher.
+//! budgets) and `storage_control` (other components' data) need `admin`, whatever the
+//! method — a GET importing a state-changing capability still needs `operator`, because
+//! its host calls would refuse a viewer (`arsenal_engine::permits` grants the same
+//! capabilities per role). Configuration may set the role of any operation by name,
+//! lower or higher.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -48,7 +49,7 @@ impl Role {
     pub(crate) fn for_capability(capability: Capability) -> Role {
         if !capability.is_runtime() {
             Role::Viewer
-        } else if capability == Capability::Sandboxes {
+        } else if capability.is_admin_only() {
             Role::Admin
         } else if capability.is_read_only() {
             Role::Viewer

@@ -12,6 +12,7 @@
 mod distributed;
 mod processes;
 mod sandboxes;
+mod storage;
 mod supervisors;
 mod system;
 mod tracing;
@@ -33,6 +34,7 @@ pub(crate) fn add_to_linker<T: RuntimeView>(linker: &mut Linker<T>) -> wasmtime:
     sandboxes::add_to_linker(linker)?;
     tracing::add_to_linker(linker)?;
     distributed::add_to_linker(linker)?;
+    storage::add_to_linker(linker)?;
     Ok(())
 }
 

@@ -6,9 +6,10 @@ import { fill, h } from './dom.js';
 import { initExplorer } from './explorer.js';
 import { initLive } from './live.js';
 import { initAdmin } from './admin.js';
+import { initStorage } from './storage.js';
 
 const RANK = { viewer: 0, operator: 1, admin: 2 };
-const VIEWS = ['operations', 'processes', 'supervisors', 'sandboxes', 'stats', 'components'];
+const VIEWS = ['operations', 'processes', 'supervisors', 'sandboxes', 'stats', 'storage', 'components'];
 
 /** What every view shares: who is signed in, the catalogue, and what the role allows. */
 const ctx = {
@@ -36,6 +37,8 @@ function showView(view) {
     tab.classList.toggle('active', name === chosen);
     tab.setAttribute('aria-selected', String(name === chosen));
   }
+  // Storage is read when it is opened, not pushed: it may be large.
+  if (chosen === 'storage' && ctx.who) views.storage.show();
 }
 
 function setCatalog(list) {
@@ -44,6 +47,7 @@ function setCatalog(list) {
   views.explorer.setCatalog(list);
   views.admin.setCatalog(list);
   views.live.refreshActions();
+  if (location.hash === '#storage') views.storage.show();
 }
 
 async function start() {
@@ -89,6 +93,7 @@ function main() {
     explorer: initExplorer(ctx),
     live: initLive(ctx),
     admin: initAdmin(ctx),
+    storage: initStorage(ctx),
   };
   ctx.openOperation = views.explorer.open;
   for (const tab of document.querySelectorAll('#tabs [data-view]')) {

@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub const MAX_BUCKET_NAME: usize = 64;
 /// Longest key, in bytes (a key is part of the bucket's subject in NATS).
 pub const MAX_KEY: usize = 1024;
+/// Longest owner (an operation's or worker's name, a sandbox's id) in a bucket's full name.
+pub const MAX_OWNER: usize = 128;
 /// The bucket an empty identifier opens.
 const DEFAULT_BUCKET: &str = "default";
 
@@ -59,7 +61,78 @@ impl BucketId {
     pub(crate) fn shared(name: &str) -> BucketId {
         BucketId(Arc::from(format!("shared/{name}")))
     }
+
+    /// A name the store itself holds (a local usage row, a JetStream description).
+    pub(crate) fn stored(name: &str) -> BucketId {
+        BucketId(Arc::from(name))
+    }
+
+    /// The bucket a full name names: `operation/<name>/<bucket>`, `worker/<name>/<bucket>`,
+    /// `sandbox/<id>/<bucket>` or `shared/<bucket>`.
+    pub fn parse(name: &str) -> Result<BucketId, InvalidBucket> {
+        let invalid = || InvalidBucket(name.to_owned());
+        let parts: Vec<&str> = name.split('/').collect();
+        let identifier = match parts.as_slice() {
+            ["shared", identifier] => identifier,
+            [kind, owner, identifier] if OWNER_KINDS.contains(kind) => {
+                let valid_owner = !owner.is_empty()
+                    && owner.len() <= MAX_OWNER
+                    && !owner.chars().any(char::is_control);
+                if !valid_owner {
+                    return Err(invalid());
+                }
+                identifier
+            }
+            _ => return Err(invalid()),
+        };
+        if !valid_bucket_name(identifier) {
+            return Err(invalid());
+        }
+        Ok(BucketId(Arc::from(name)))
+    }
+
+    /// Whose bucket it is and the identifier its components open it by.
+    pub fn parts(&self) -> BucketParts<'_> {
+        match self.0.split('/').collect::<Vec<_>>().as_slice() {
+            [kind, owner, identifier] => BucketParts {
+                kind,
+                owner,
+                identifier,
+            },
+            [kind, identifier] => BucketParts {
+                kind,
+                owner: "",
+                identifier,
+            },
+            _ => BucketParts {
+                kind: "",
+                owner: "",
+                identifier: &self.0,
+            },
+        }
+    }
 }
+
+/// The kinds of owner a private bucket has.
+const OWNER_KINDS: &[&str] = &["operation", "worker", "sandbox"];
+
+/// A bucket's full name, taken apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketParts<'a> {
+    /// `operation`, `worker`, `sandbox` or `shared`.
+    pub kind: &'a str,
+    /// The owning operation, worker or sandbox; empty for a shared bucket.
+    pub owner: &'a str,
+    /// The identifier its components open it by.
+    pub identifier: &'a str,
+}
+
+/// A name that is not a bucket's full name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a bucket: expected operation/<name>/<bucket>, worker/<name>/<bucket>, sandbox/<id>/<bucket> or shared/<bucket>, the bucket 1 to 64 letters, digits, `-`, `_` or `.`"
+)]
+pub struct InvalidBucket(pub String);
 
 impl fmt::Display for BucketId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -156,6 +229,33 @@ mod tests {
         assert_eq!(granted.open("team").unwrap().as_str(), "shared/team");
         let other = grant(Owner::Operation("o".into()), &[], &["team"]);
         assert_eq!(other.open("team"), Err(OpenRefused::AccessDenied));
+    }
+
+    #[test]
+    fn full_names_parse_and_come_apart() {
+        let bucket = BucketId::parse("operation/echo/counts").unwrap();
+        assert_eq!(
+            bucket.parts(),
+            BucketParts {
+                kind: "operation",
+                owner: "echo",
+                identifier: "counts"
+            }
+        );
+        let shared = BucketId::parse("shared/team").unwrap();
+        assert_eq!((shared.parts().kind, shared.parts().owner), ("shared", ""));
+        for bad in [
+            "",
+            "counts",
+            "operation/echo",
+            "shared/a/b",
+            "process/x/y",
+            "operation//counts",
+            "operation/echo/bad name",
+            "worker/w/a/b",
+        ] {
+            assert!(BucketId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

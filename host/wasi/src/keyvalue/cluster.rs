@@ -16,7 +16,7 @@ use futures::TryStreamExt as _;
 
 use super::bucket::BucketId;
 use super::settings::Quotas;
-use super::store::{KeyPage, PAGE_KEYS, StoreError, counter, incremented};
+use super::store::{BucketUsage, KeyPage, PAGE_KEYS, StoreError, counter, incremented};
 
 /// Attempts of one `increment` before a lost race is reported.
 const INCREMENT_ATTEMPTS: usize = 8;
@@ -113,17 +113,7 @@ impl ClusterStore {
         cursor: u64,
     ) -> Result<KeyPage, StoreError> {
         let store = self.bucket(bucket).await?;
-        let mut keys: Vec<String> = self
-            .bounded(async {
-                let keys = store.keys().await.map_err(StoreError::failed)?;
-                keys.try_collect::<Vec<String>>()
-                    .await
-                    .map_err(StoreError::failed)
-            })
-            .await?
-            .iter()
-            .filter_map(|key| guest_key(key))
-            .collect();
+        let mut keys = self.keys(&store).await?;
         keys.sort();
         let skip = usize::try_from(cursor)
             .unwrap_or(usize::MAX)
@@ -133,6 +123,83 @@ impl ClusterStore {
         let keys: Vec<String> = rest.into_iter().take(PAGE_KEYS).collect();
         let cursor = more.then(|| cursor + keys.len() as u64);
         Ok(KeyPage { keys, cursor })
+    }
+
+    /// The live keys of `store`, as guests name them.
+    async fn keys(&self, store: &kv::Store) -> Result<Vec<String>, StoreError> {
+        let subjects = self
+            .bounded(async {
+                let keys = store.keys().await.map_err(StoreError::failed)?;
+                keys.try_collect::<Vec<String>>()
+                    .await
+                    .map_err(StoreError::failed)
+            })
+            .await?;
+        Ok(subjects
+            .iter()
+            .filter_map(|subject| guest_key(subject))
+            .collect())
+    }
+
+    /// Every bucket kept in JetStream: the streams this store made, each named by its
+    /// description.
+    pub(crate) async fn buckets(&self) -> Result<Vec<BucketUsage>, StoreError> {
+        let streams: Vec<jetstream::stream::Info> = self
+            .bounded(self.js.streams().try_collect::<Vec<_>>())
+            .await?;
+        let mut buckets = Vec::new();
+        for info in streams {
+            let Some(description) = &info.config.description else {
+                continue;
+            };
+            let bucket = BucketId::stored(description);
+            if info.config.name != format!("KV_{}", stream_bucket(&bucket)) {
+                continue;
+            }
+            buckets.push(self.counted(bucket, &info).await?);
+        }
+        Ok(buckets)
+    }
+
+    /// What `bucket` holds, without creating it; `None` when it was never made.
+    pub(crate) async fn usage(&self, bucket: &BucketId) -> Result<Option<BucketUsage>, StoreError> {
+        let name = format!("KV_{}", stream_bucket(bucket));
+        let found = tokio::time::timeout(self.timeout, self.js.get_stream(&name)).await;
+        let stream = match found {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => match error.kind() {
+                jetstream::context::GetStreamErrorKind::JetStream(error)
+                    if error.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    return Ok(None);
+                }
+                _ => return Err(StoreError::failed(error)),
+            },
+            Err(_) => {
+                return Err(StoreError::Failed(format!(
+                    "NATS did not answer within {:?}",
+                    self.timeout
+                )));
+            }
+        };
+        let info = stream.cached_info().clone();
+        Ok(Some(self.counted(bucket.clone(), &info).await?))
+    }
+
+    /// A bucket's usage: its live keys (a deleted key's marker is not one) and the bytes
+    /// its stream stores.
+    async fn counted(
+        &self,
+        bucket: BucketId,
+        info: &jetstream::stream::Info,
+    ) -> Result<BucketUsage, StoreError> {
+        let store = self.bucket(&bucket).await?;
+        let keys = self.keys(&store).await?.len() as u64;
+        Ok(BucketUsage {
+            bucket,
+            keys,
+            bytes: info.state.bytes,
+        })
     }
 
     pub(crate) async fn set_many(

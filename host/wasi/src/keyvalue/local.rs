@@ -12,7 +12,7 @@ use redb::{Database, ReadableDatabase as _, ReadableTable as _, Table, TableDefi
 
 use super::bucket::BucketId;
 use super::settings::Quotas;
-use super::store::{KeyPage, PAGE_KEYS, StoreError, counter, incremented};
+use super::store::{BucketUsage, KeyPage, PAGE_KEYS, StoreError, counter, incremented};
 
 /// Values by (bucket, key).
 const VALUES: TableDefinition<'static, (&'static str, &'static str), &'static [u8]> =
@@ -127,6 +127,42 @@ impl LocalStore {
             }
             let cursor = more.then(|| cursor + keys.len() as u64);
             Ok(KeyPage { keys, cursor })
+        })
+        .await
+    }
+
+    /// Every bucket's usage, as kept beside its values.
+    pub(crate) async fn buckets(&self) -> Result<Vec<BucketUsage>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(StoreError::failed)?;
+            let usage = txn.open_table(USAGE).map_err(StoreError::failed)?;
+            usage
+                .iter()
+                .map_err(StoreError::failed)?
+                .map(|entry| {
+                    let (bucket, counts) = entry.map_err(StoreError::failed)?;
+                    let (keys, bytes) = counts.value();
+                    Ok(BucketUsage {
+                        bucket: BucketId::stored(bucket.value()),
+                        keys,
+                        bytes,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    pub(crate) async fn usage(&self, bucket: &BucketId) -> Result<Option<BucketUsage>, StoreError> {
+        let bucket = bucket.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(StoreError::failed)?;
+            let usage = txn.open_table(USAGE).map_err(StoreError::failed)?;
+            let counts = usage.get(bucket.as_str()).map_err(StoreError::failed)?;
+            Ok(counts.map(|counts| {
+                let (keys, bytes) = counts.value();
+                BucketUsage { bucket, keys, bytes }
+            }))
         })
         .await
     }

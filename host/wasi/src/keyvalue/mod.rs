@@ -13,15 +13,18 @@ mod cluster;
 mod grant;
 mod host;
 mod local;
+mod secret;
 mod settings;
 mod store;
 
 pub use bucket::{
-    BucketGrant, BucketId, MAX_BUCKET_NAME, MAX_KEY, OpenRefused, Owner, valid_bucket_name,
+    BucketGrant, BucketId, BucketParts, InvalidBucket, MAX_BUCKET_NAME, MAX_KEY, MAX_OWNER,
+    OpenRefused, Owner, valid_bucket_name,
 };
 pub use cluster::ClusterStore;
 pub use grant::{BucketsNotGranted, InvalidBucketGrant, KeyValue, KeyValueReach};
 pub use host::{KeyValueCtx, KeyValueState, KeyValueView, OpenBucket, add_to_linker};
 pub use local::LocalStore;
+pub use secret::{DEFAULT_SECRET_KEYS, InvalidSecretPattern, SecretKeys};
 pub use settings::{KeyValueSettings, Quotas};
-pub use store::{KeyPage, KeyValueStore, PAGE_KEYS, StoreError};
+pub use store::{BucketUsage, KeyPage, KeyValueStore, PAGE_KEYS, StoreError};

@@ -1,7 +1,9 @@
-//! The settings of key-value storage (`[keyvalue]`): the local store's page cache and the
-//! quotas every bucket has.
+//! The settings of key-value storage (`[keyvalue]`): the local store's page cache, the
+//! quotas every bucket has, and which keys hold secrets.
 
 use serde::{Deserialize, Serialize};
+
+use super::secret::DEFAULT_SECRET_KEYS;
 
 /// Key-value storage. Buckets are kept in `server.state_dir` (`keyvalue.redb`, in memory
 /// when persistence is off), or in NATS JetStream key-value when the host is clustered.
@@ -17,6 +19,11 @@ pub struct KeyValueSettings {
     pub max_keys: u64,
     /// Bytes one bucket may hold, its keys and values together. Default 64 MiB.
     pub max_bucket_bytes: u64,
+    /// Keys whose values the storage built-ins and the console never show (only their
+    /// size, marked secret): glob patterns matched case-insensitively against the whole
+    /// key. Default: keys containing `secret`, `password`, `passwd`, `token`,
+    /// `credential`, `api_key`, `apikey` or `private_key`.
+    pub secret_keys: Vec<String>,
 }
 
 impl Default for KeyValueSettings {
@@ -26,6 +33,10 @@ impl Default for KeyValueSettings {
             max_value_bytes: 1024 * 1024,
             max_keys: 10_000,
             max_bucket_bytes: 64 * 1024 * 1024,
+            secret_keys: DEFAULT_SECRET_KEYS
+                .iter()
+                .map(|pattern| (*pattern).to_owned())
+                .collect(),
         }
     }
 }

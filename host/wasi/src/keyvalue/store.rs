@@ -45,6 +45,15 @@ pub struct KeyPage {
     pub cursor: Option<u64>,
 }
 
+/// What one bucket holds: its keys, and its bytes (locally its keys and values together;
+/// in a cluster what JetStream stores for it, its messages' overhead included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketUsage {
+    pub bucket: BucketId,
+    pub keys: u64,
+    pub bytes: u64,
+}
+
 pub(crate) enum Backend {
     Local(LocalStore),
     Cluster(Box<ClusterStore>),
@@ -124,6 +133,26 @@ impl KeyValueStore {
             Backend::Local(local) => local.list_keys(bucket, cursor).await,
             Backend::Cluster(cluster) => cluster.list_keys(bucket, cursor).await,
         }
+    }
+
+    /// Every bucket holding at least one key, by name.
+    pub async fn buckets(&self) -> Result<Vec<BucketUsage>, StoreError> {
+        let mut buckets = match &*self.backend.load_full() {
+            Backend::Local(local) => local.buckets().await,
+            Backend::Cluster(cluster) => cluster.buckets().await,
+        }?;
+        buckets.retain(|usage| usage.keys > 0);
+        buckets.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+        Ok(buckets)
+    }
+
+    /// What `bucket` holds; `None` when it holds no key.
+    pub async fn usage(&self, bucket: &BucketId) -> Result<Option<BucketUsage>, StoreError> {
+        let usage = match &*self.backend.load_full() {
+            Backend::Local(local) => local.usage(bucket).await,
+            Backend::Cluster(cluster) => cluster.usage(bucket).await,
+        }?;
+        Ok(usage.filter(|usage| usage.keys > 0))
     }
 
     /// Add `delta` to the decimal number under `key` (0 when absent), atomically.
