@@ -203,7 +203,7 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
     );
 
     // No answer and no audit record holds a secret's value.
-    let audit = get(&host, ADMIN, "/api/v1/audit?limit=1000").await;
+    let audit = get(&host, ADMIN, "/api/v1/audit?limit=500").await;
     let audit = audit.body.to_string();
     assert!(audit.contains("put_key"), "{audit}");
     for reply in [&secret, &token] {
