@@ -4,10 +4,10 @@
 //! host marks secret comes back with its size, never its value.
 
 use crate::bindings::arsenal::runtime::storage as host;
-use crate::bindings::arsenal::runtime::storage_control as control;
 pub use crate::bindings::arsenal::runtime::storage::{
     BucketInfo, Entry, KeyInfo, KeyPage, StorageError,
 };
+use crate::bindings::arsenal::runtime::storage_control as control;
 
 /// The `bucket` query parameter: a bucket's full name.
 pub fn bucket_param() -> crate::Param {

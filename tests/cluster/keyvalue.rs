@@ -114,14 +114,22 @@ async fn the_storage_builtins_answer_from_jetstream_on_every_node() {
     let dir = operation_dir();
     let a = node("a", &nats, dir.path()).await;
     let b = node("b", &nats, dir.path()).await;
-    for (key, value) in [("greeting", "hello"), ("db_password", "hunter2"), ("gone", "x")] {
+    for (key, value) in [
+        ("greeting", "hello"),
+        ("db_password", "hunter2"),
+        ("gone", "x"),
+    ] {
         kv(
             &a,
             json!({"op": "set", "bucket": "notes", "key": key, "value": value}),
         )
         .await;
     }
-    kv(&b, json!({"op": "delete", "bucket": "notes", "key": "gone"})).await;
+    kv(
+        &b,
+        json!({"op": "delete", "bucket": "notes", "key": "gone"}),
+    )
+    .await;
     let notes = "operation/kv_store/notes";
 
     // Node b lists what a wrote: a deleted key's marker is no key.
@@ -130,14 +138,22 @@ async fn the_storage_builtins_answer_from_jetstream_on_every_node() {
     let bucket = &listed["data"]["buckets"][0];
     assert_eq!(listed["data"]["total"], 1, "{listed}");
     assert_eq!(
-        (&bucket["name"], &bucket["owner_kind"], &bucket["owner"], &bucket["keys"]),
-        (&json!(notes), &json!("operation"), &json!("kv_store"), &json!(2)),
+        (
+            &bucket["name"],
+            &bucket["owner_kind"],
+            &bucket["owner"],
+            &bucket["keys"]
+        ),
+        (
+            &json!(notes),
+            &json!("operation"),
+            &json!("kv_store"),
+            &json!(2)
+        ),
         "{bucket}"
     );
     assert!(bucket["bytes"].as_u64().unwrap() > 0, "{bucket}");
-    let (status, keys) = b
-        .get(&format!("/api/v1/storage/keys?bucket={notes}"))
-        .await;
+    let (status, keys) = b.get(&format!("/api/v1/storage/keys?bucket={notes}")).await;
     assert_eq!(status, 200, "{keys}");
     assert_eq!(
         keys["data"]["keys"],
@@ -148,7 +164,9 @@ async fn the_storage_builtins_answer_from_jetstream_on_every_node() {
         .await;
     assert_eq!(greeting["data"]["value"], "hello", "{greeting}");
     let (_, secret) = b
-        .get(&format!("/api/v1/storage/key?bucket={notes}&key=db_password"))
+        .get(&format!(
+            "/api/v1/storage/key?bucket={notes}&key=db_password"
+        ))
         .await;
     assert_eq!(
         secret["data"],
@@ -167,7 +185,11 @@ async fn the_storage_builtins_answer_from_jetstream_on_every_node() {
         .await;
     assert_eq!(status, 200, "{put}");
     assert_eq!(
-        kv(&a, json!({"op": "get", "bucket": "notes", "key": "greeting"})).await,
+        kv(
+            &a,
+            json!({"op": "get", "bucket": "notes", "key": "greeting"})
+        )
+        .await,
         json!({"value": "from b"})
     );
     let (status, missing) = a.get("/api/v1/storage/keys?bucket=shared/nothing").await;

@@ -324,7 +324,8 @@ impl Walk<'_> {
         self.shot("storage").await?;
         // An admin puts a key through the form, and deletes it from the list.
         self.type_into("#put-key", "note").await?;
-        self.type_into("#put-value", "written in the browser").await?;
+        self.type_into("#put-value", "written in the browser")
+            .await?;
         self.click("#put-submit").await?;
         let row = "#key-table tr[data-key=\"note\"]";
         self.visible(row).await?;

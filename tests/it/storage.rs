@@ -102,11 +102,22 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
     assert_eq!(data["buckets"][1]["name"], "operation/kv_store/other");
     let paged = get(&host, OPERATOR, "/api/v1/storage/buckets?offset=1&limit=1").await;
     let paged = paged.assert_ok(200);
-    assert_eq!((paged["total"].clone(), paged["buckets"].as_array().unwrap().len()), (json!(2), 1));
+    assert_eq!(
+        (
+            paged["total"].clone(),
+            paged["buckets"].as_array().unwrap().len()
+        ),
+        (json!(2), 1)
+    );
     assert_eq!(paged["buckets"][0]["name"], "operation/kv_store/other");
 
     // A bucket's keys, the secret one marked.
-    let keys = get(&host, OPERATOR, &format!("/api/v1/storage/keys?bucket={NOTES}")).await;
+    let keys = get(
+        &host,
+        OPERATOR,
+        &format!("/api/v1/storage/keys?bucket={NOTES}"),
+    )
+    .await;
     let keys = keys.assert_ok(200);
     assert_eq!(
         keys["keys"],
@@ -115,14 +126,20 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
             {"key": "greeting", "secret": false},
         ])
     );
-    assert_eq!((keys["total"].clone(), keys["bucket"]["keys"].clone()), (json!(2), json!(2)));
+    assert_eq!(
+        (keys["total"].clone(), keys["bucket"]["keys"].clone()),
+        (json!(2), json!(2))
+    );
     let second = get(
         &host,
         OPERATOR,
         &format!("/api/v1/storage/keys?bucket={NOTES}&offset=1&limit=1"),
     )
     .await;
-    assert_eq!(second.assert_ok(200)["keys"], json!([{"key": "greeting", "secret": false}]));
+    assert_eq!(
+        second.assert_ok(200)["keys"],
+        json!([{"key": "greeting", "secret": false}])
+    );
 
     // A value as text; a secret one's size only.
     let value = get(
@@ -158,16 +175,29 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
         *written.assert_ok(200),
         json!({"bucket": NOTES, "key": "raw", "size": 2, "secret": false})
     );
-    let raw = get(&host, OPERATOR, &format!("/api/v1/storage/key?bucket={NOTES}&key=raw")).await;
+    let raw = get(
+        &host,
+        OPERATOR,
+        &format!("/api/v1/storage/key?bucket={NOTES}&key=raw"),
+    )
+    .await;
     assert_eq!(
         (raw.data()["encoding"].clone(), raw.data()["value"].clone()),
         (json!("base64"), json!("/wA="))
     );
-    put(&host, ADMIN, json!({"bucket": NOTES, "key": "greeting", "value": "changed"}))
-        .await
-        .assert_ok(200);
+    put(
+        &host,
+        ADMIN,
+        json!({"bucket": NOTES, "key": "greeting", "value": "changed"}),
+    )
+    .await
+    .assert_ok(200);
     assert_eq!(
-        kv(&host, json!({"op": "get", "bucket": "notes", "key": "greeting"})).await,
+        kv(
+            &host,
+            json!({"op": "get", "bucket": "notes", "key": "greeting"})
+        )
+        .await,
         json!({"value": "changed"})
     );
     // A secret written is answered as one, its value nowhere.
@@ -198,7 +228,11 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
     .await
     .assert_error(404, "key_not_found");
     assert_eq!(
-        kv(&host, json!({"op": "get", "bucket": "notes", "key": "greeting"})).await,
+        kv(
+            &host,
+            json!({"op": "get", "bucket": "notes", "key": "greeting"})
+        )
+        .await,
         json!({"value": null})
     );
 
@@ -210,7 +244,10 @@ async fn what_components_stored_is_listed_read_written_and_deleted() {
         assert!(!reply.body.to_string().contains("hunter2"));
     }
     assert!(!audit.contains("s3cr3t-t0ken"), "{audit}");
-    assert!(!audit.contains("\"changed\""), "values are never audited: {audit}");
+    assert!(
+        !audit.contains("\"changed\""),
+        "values are never audited: {audit}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +262,10 @@ async fn reading_needs_an_operator_and_writing_an_admin() {
     ] {
         let refused = get(&host, VIEWER, &uri).await;
         refused.assert_error(403, "forbidden");
-        assert_eq!(refused.body["error"]["details"]["required_role"], "operator");
+        assert_eq!(
+            refused.body["error"]["details"]["required_role"],
+            "operator"
+        );
         get(&host, OPERATOR, &uri).await.assert_ok(200);
     }
     let write = json!({"bucket": NOTES, "key": "greeting", "value": "mine"});
@@ -233,7 +273,9 @@ async fn reading_needs_an_operator_and_writing_an_admin() {
         let refused = put(&host, token, write.clone()).await;
         refused.assert_error(403, "forbidden");
         assert_eq!(refused.body["error"]["details"]["required_role"], "admin");
-        delete(&host, token, &read).await.assert_error(403, "forbidden");
+        delete(&host, token, &read)
+            .await
+            .assert_error(403, "forbidden");
     }
     // Nothing changed.
     assert_eq!(get(&host, OPERATOR, &read).await.data()["value"], "hello");
@@ -267,26 +309,50 @@ async fn bad_names_missing_keys_and_quotas_have_their_codes() {
     let host = test_host_with(settings, &[guests::KV_STORE]).await;
     set(&host, "q", "a", "1").await;
 
-    for bucket in ["nonsense", "operation/kv_store", "shared/a/b", "process/x/y", "operation/kv_store/bad%20name"] {
-        get(&host, OPERATOR, &format!("/api/v1/storage/keys?bucket={bucket}"))
-            .await
-            .assert_error(422, "invalid_bucket");
-        put(&host, ADMIN, json!({"bucket": bucket.replace("%20", " "), "key": "k", "value": "v"}))
-            .await
-            .assert_error(422, "invalid_bucket");
+    for bucket in [
+        "nonsense",
+        "operation/kv_store",
+        "shared/a/b",
+        "process/x/y",
+        "operation/kv_store/bad%20name",
+    ] {
+        get(
+            &host,
+            OPERATOR,
+            &format!("/api/v1/storage/keys?bucket={bucket}"),
+        )
+        .await
+        .assert_error(422, "invalid_bucket");
+        put(
+            &host,
+            ADMIN,
+            json!({"bucket": bucket.replace("%20", " "), "key": "k", "value": "v"}),
+        )
+        .await
+        .assert_error(422, "invalid_bucket");
     }
     for uri in [
         "/api/v1/storage/keys?bucket=shared/nothing",
         "/api/v1/storage/key?bucket=shared/nothing&key=k",
     ] {
-        get(&host, OPERATOR, uri).await.assert_error(404, "bucket_not_found");
+        get(&host, OPERATOR, uri)
+            .await
+            .assert_error(404, "bucket_not_found");
     }
-    delete(&host, ADMIN, "/api/v1/storage/key?bucket=shared/nothing&key=k")
-        .await
-        .assert_error(404, "bucket_not_found");
-    get(&host, OPERATOR, "/api/v1/storage/key?bucket=operation/kv_store/q&key=b")
-        .await
-        .assert_error(404, "key_not_found");
+    delete(
+        &host,
+        ADMIN,
+        "/api/v1/storage/key?bucket=shared/nothing&key=k",
+    )
+    .await
+    .assert_error(404, "bucket_not_found");
+    get(
+        &host,
+        OPERATOR,
+        "/api/v1/storage/key?bucket=operation/kv_store/q&key=b",
+    )
+    .await
+    .assert_error(404, "key_not_found");
     // Parameters the operations declare: missing, too long, not one of the encodings.
     get(&host, OPERATOR, "/api/v1/storage/keys")
         .await
@@ -299,24 +365,54 @@ async fn bad_names_missing_keys_and_quotas_have_their_codes() {
     )
     .await
     .assert_error(422, "validation_error");
-    put(&host, ADMIN, json!({"bucket": "shared/x", "key": "k", "value": "v", "encoding": "hex"}))
-        .await
-        .assert_error(422, "validation_error");
-    put(&host, ADMIN, json!({"bucket": "shared/x", "key": "k", "value": "not base64!", "encoding": "base64"}))
-        .await
-        .assert_error(422, "invalid_value");
+    put(
+        &host,
+        ADMIN,
+        json!({"bucket": "shared/x", "key": "k", "value": "v", "encoding": "hex"}),
+    )
+    .await
+    .assert_error(422, "validation_error");
+    put(
+        &host,
+        ADMIN,
+        json!({"bucket": "shared/x", "key": "k", "value": "not base64!", "encoding": "base64"}),
+    )
+    .await
+    .assert_error(422, "invalid_value");
 
     // Quotas: the value's size, the bucket's keys. A refused write changes nothing.
-    let over = put(&host, ADMIN, json!({"bucket": "operation/kv_store/q", "key": "a", "value": "123456789"})).await;
+    let over = put(
+        &host,
+        ADMIN,
+        json!({"bucket": "operation/kv_store/q", "key": "a", "value": "123456789"}),
+    )
+    .await;
     over.assert_error(409, "quota_exceeded");
-    assert!(over.message().contains("over the limit of 8 bytes"), "{}", over.message());
-    put(&host, ADMIN, json!({"bucket": "operation/kv_store/q", "key": "pin", "value": "1234"}))
-        .await
-        .assert_ok(200);
-    put(&host, ADMIN, json!({"bucket": "operation/kv_store/q", "key": "c", "value": "3"}))
-        .await
-        .assert_error(409, "quota_exceeded");
-    let keys = get(&host, OPERATOR, "/api/v1/storage/keys?bucket=operation/kv_store/q").await;
+    assert!(
+        over.message().contains("over the limit of 8 bytes"),
+        "{}",
+        over.message()
+    );
+    put(
+        &host,
+        ADMIN,
+        json!({"bucket": "operation/kv_store/q", "key": "pin", "value": "1234"}),
+    )
+    .await
+    .assert_ok(200);
+    put(
+        &host,
+        ADMIN,
+        json!({"bucket": "operation/kv_store/q", "key": "c", "value": "3"}),
+    )
+    .await
+    .assert_error(409, "quota_exceeded");
+    let keys = get(
+        &host,
+        OPERATOR,
+        "/api/v1/storage/keys?bucket=operation/kv_store/q",
+    )
+    .await;
     assert_eq!(
         keys.assert_ok(200)["keys"],
         json!([{"key": "a", "secret": false}, {"key": "pin", "secret": true}]),

@@ -112,7 +112,10 @@ mod tests {
         assert!(operator.check(Capability::Storage).is_ok());
         assert!(operator.check(Capability::StorageControl).is_err());
         let viewer_storage = viewer.check(Capability::Storage);
-        assert!(viewer_storage.is_err(), "a viewer reads no other component's data");
+        assert!(
+            viewer_storage.is_err(),
+            "a viewer reads no other component's data"
+        );
         let admin = Permits::for_caller("a", &roles(&["viewer", "admin"]));
         assert!(Capability::ALL.iter().all(|c| admin.check(*c).is_ok()));
         assert!(

@@ -562,7 +562,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, key_value, outbound_http, config)"
+            "unknown capability `root` in capabilities.directory (known: system, processes, process_control, messaging, supervisors, supervisor_control, sandboxes, tracing, distributed, distributed_control, storage, storage_control, key_value, outbound_http, config)"
         );
     }
 }

@@ -149,10 +149,7 @@ const SDK_SOURCES: &[(&str, &str)] = &[
         "sandboxes.rs",
         include_str!("../../../../sdk/src/sandboxes.rs"),
     ),
-    (
-        "storage.rs",
-        include_str!("../../../../sdk/src/storage.rs"),
-    ),
+    ("storage.rs", include_str!("../../../../sdk/src/storage.rs")),
     (
         "supervisors.rs",
         include_str!("../../../../sdk/src/supervisors.rs"),

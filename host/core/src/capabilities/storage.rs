@@ -3,7 +3,9 @@
 //! [`KeyValueStore`] keeps them, for the storage built-ins and the console. A key that
 //! `keyvalue.secret_keys` marks secret is answered with its size, never its value.
 
-use arsenal_wasi::keyvalue::{BucketId, BucketUsage, KeyValueStore, MAX_KEY, PAGE_KEYS, StoreError};
+use arsenal_wasi::keyvalue::{
+    BucketId, BucketUsage, KeyValueStore, MAX_KEY, PAGE_KEYS, StoreError,
+};
 use wasmtime::component::Linker;
 
 use crate::bindings::arsenal::runtime::storage::{

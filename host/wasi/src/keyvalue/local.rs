@@ -161,7 +161,11 @@ impl LocalStore {
             let counts = usage.get(bucket.as_str()).map_err(StoreError::failed)?;
             Ok(counts.map(|counts| {
                 let (keys, bytes) = counts.value();
-                BucketUsage { bucket, keys, bytes }
+                BucketUsage {
+                    bucket,
+                    keys,
+                    bytes,
+                }
             }))
         })
         .await

@@ -67,7 +67,12 @@ mod tests {
     fn the_default_patterns_mark_the_usual_names() {
         let defaults: Vec<String> = DEFAULT_SECRET_KEYS.iter().map(|p| p.to_string()).collect();
         let secret = SecretKeys::new(&defaults).unwrap();
-        for key in ["db_password", "API_TOKEN", "client/Secret", "aws-credentials"] {
+        for key in [
+            "db_password",
+            "API_TOKEN",
+            "client/Secret",
+            "aws-credentials",
+        ] {
             assert!(secret.is_secret(key), "{key}");
         }
         for key in ["count", "last_seen", "users/42"] {
