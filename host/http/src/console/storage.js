@@ -65,7 +65,7 @@ export function initStorage(ctx) {
           h('td', {},
             h('button', { class: 'link', onclick: () => openKey(name, k.key) }, k.key),
             k.secret ? h('span', { class: 'badge secret' }, 'secret') : null),
-          h('td', { class: 'actions' },
+          h('td', { class: 'num' },
             admin ? h('button', {
               class: 'small danger',
               dataset: { action: 'delete_key' },
