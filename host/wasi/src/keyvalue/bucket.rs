@@ -242,6 +242,15 @@ mod tests {
                 identifier: "counts"
             }
         );
+        let sandboxed = BucketId::parse("sandbox/sb-1/counts").unwrap();
+        assert_eq!(
+            (sandboxed.parts().kind, sandboxed.parts().owner),
+            ("sandbox", "sb-1")
+        );
+        // What a grant opens, named in full, is the same bucket.
+        let worker = grant(Owner::Worker("prober".into()), &[], &[]);
+        let opened = worker.open("results").unwrap();
+        assert_eq!(BucketId::parse(opened.as_str()), Ok(opened));
         let shared = BucketId::parse("shared/team").unwrap();
         assert_eq!((shared.parts().kind, shared.parts().owner), ("shared", ""));
         for bad in [
