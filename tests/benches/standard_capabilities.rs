@@ -9,7 +9,8 @@
 //!   host's store on JetStream against raw async-nats key-value on a nats-server started
 //!   here.
 //!
-//! Prints p50 / p99 per case; the figures are recorded in BENCHMARKS.md.
+//! The cases of each group run interleaved (one of each per round), so that each sees the
+//! same machine. Prints p50 / p99 per case; the figures are recorded in BENCHMARKS.md.
 //! `cargo bench -p arsenal-tests --bench standard_capabilities [-- ROUNDS]` (default
 //! 2,000; `-- --test` runs 20, for CI).
 
@@ -17,7 +18,6 @@
 mod nats;
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use arsenal::config::{ComponentGrants, Settings};
 use arsenal_testing::TestHost;
 use arsenal_tests::{guests, percentile};
 use arsenal_wasi::keyvalue::{
-    ClusterStore, KeyValue, KeyValueSettings, KeyValueStore, LocalStore, Quotas,
+    BucketId, ClusterStore, KeyValue, KeyValueSettings, KeyValueStore, LocalStore, Quotas,
 };
 use axum::body::Body;
 use http::Request;
@@ -54,18 +54,55 @@ fn main() {
     });
 }
 
-/// Time `rounds` runs of `step` (after a tenth as warm-up) and print them as `label`.
-async fn measure<F: Future<Output = ()>>(label: &str, rounds: usize, mut step: impl FnMut() -> F) {
-    for _ in 0..rounds / 10 + 1 {
-        step().await;
+/// How long `step` takes.
+async fn timed(step: impl std::future::Future<Output = ()>) -> Duration {
+    let started = Instant::now();
+    step.await;
+    started.elapsed()
+}
+
+/// The samples of a group's cases, one per round after the warm-up rounds.
+struct Samples {
+    warm_up: usize,
+    round: usize,
+    cases: Vec<(&'static str, Vec<Duration>)>,
+}
+
+impl Samples {
+    fn new(rounds: usize, labels: &[&'static str]) -> Samples {
+        Samples {
+            warm_up: rounds / 10 + 1,
+            round: 0,
+            cases: labels
+                .iter()
+                .map(|label| (*label, Vec::with_capacity(rounds)))
+                .collect(),
+        }
     }
-    let mut samples = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let started = Instant::now();
-        step().await;
-        samples.push(started.elapsed());
+
+    /// Keep one round's times, in the order of the labels.
+    fn keep(&mut self, taken: &[Duration]) {
+        if self.round >= self.warm_up {
+            for ((_, samples), took) in self.cases.iter_mut().zip(taken) {
+                samples.push(*took);
+            }
+        }
+        self.round += 1;
     }
-    print(label, &mut samples);
+
+    fn rounds(&self, measured: usize) -> std::ops::Range<usize> {
+        0..self.warm_up + measured
+    }
+
+    fn print(&mut self) {
+        for (label, samples) in &mut self.cases {
+            print(label, samples);
+        }
+    }
+
+    fn p50(&mut self, case: usize) -> Duration {
+        percentile(&mut self.cases[case].1, 0.5)
+    }
 }
 
 fn print(label: &str, samples: &mut [Duration]) {
@@ -115,31 +152,16 @@ async fn outbound(rounds: usize) {
     let app = axum::Router::new().route("/ok", axum::routing::get(|| async { "hello" }));
     tokio::spawn(async move { axum::serve(listener, app).await });
     let url = format!("http://127.0.0.1:{port}/ok");
-
     let fresh = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    measure("outbound GET: native, fresh connection", rounds, || async {
-        fresh.get(&url).send().await.unwrap().bytes().await.unwrap();
-    })
-    .await;
     let kept = reqwest::Client::new();
-    measure(
-        "outbound GET: native, kept-alive connection",
-        rounds,
-        || async {
-            kept.get(&url).send().await.unwrap().bytes().await.unwrap();
-        },
-    )
-    .await;
 
     let state = tempfile::tempdir().unwrap();
     let mut settings = settings(state.path());
-    settings
-        .capabilities
-        .directory
-        .push("outbound_http".to_owned());
+    let directory = &mut settings.capabilities.directory;
+    directory.push("outbound_http".to_owned());
     settings.components.insert(
         "outbound_call".to_owned(),
         ComponentGrants {
@@ -151,34 +173,37 @@ async fn outbound(rounds: usize) {
     let router = host.router();
     let one = json!({ "url": url, "count": 1 });
     let sixteen = json!({ "url": url, "count": 16 });
-    // Interleaved, so both see the same machine.
-    let (mut ones, mut sixteens) = (Vec::new(), Vec::new());
-    for round in 0..rounds + rounds / 10 + 1 {
-        let started = Instant::now();
-        call(router, "/api/v1/test/outbound", &one, 201).await;
-        let single = started.elapsed();
-        let started = Instant::now();
-        call(router, "/api/v1/test/outbound", &sixteen, 201).await;
-        if round > rounds / 10 {
-            ones.push(single);
-            sixteens.push(started.elapsed());
-        }
+
+    let mut samples = Samples::new(
+        rounds,
+        &[
+            "outbound GET: native, fresh connection",
+            "outbound GET: native, kept-alive connection",
+            "outbound: a guest call making 1 GET (whole call)",
+            "outbound: a guest call making 16 GETs (whole call)",
+        ],
+    );
+    for _ in samples.rounds(rounds) {
+        let taken = [
+            timed(async {
+                fresh.get(&url).send().await.unwrap().bytes().await.unwrap();
+            })
+            .await,
+            timed(async {
+                kept.get(&url).send().await.unwrap().bytes().await.unwrap();
+            })
+            .await,
+            timed(call(router, "/api/v1/test/outbound", &one, 201)).await,
+            timed(call(router, "/api/v1/test/outbound", &sixteen, 201)).await,
+        ];
+        samples.keep(&taken);
     }
-    print(
-        "outbound: a guest call making 1 GET (whole call)",
-        &mut ones,
-    );
-    print(
-        "outbound: a guest call making 16 GETs (whole call)",
-        &mut sixteens,
-    );
-    let per_request = |p: f64, ones: &mut [Duration], sixteens: &mut [Duration]| {
-        percentile(sixteens, p).saturating_sub(percentile(ones, p)) / 15
-    };
+    samples.print();
+    let per_request = samples.p50(3).saturating_sub(samples.p50(2)) / 15;
     println!(
         "{:<58} {:>10.1} {:>10}",
         "outbound GET: Arsenal guest, per request beyond the first",
-        per_request(0.5, &mut ones, &mut sixteens).as_secs_f64() * 1e6,
+        per_request.as_secs_f64() * 1e6,
         "-"
     );
 }
@@ -187,17 +212,19 @@ async fn keyvalue_local(rounds: usize) {
     // Raw redb: one write transaction per put, one read transaction per get.
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(redb::Database::create(dir.path().join("raw.redb")).unwrap());
-    let put_raw = |db: Arc<redb::Database>| async move {
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().unwrap();
-            txn.open_table(RAW).unwrap().insert("key", VALUE).unwrap();
-            txn.commit().unwrap();
-        })
-        .await
-        .unwrap();
+    let raw_put = || {
+        let db = db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let txn = db.begin_write().unwrap();
+                txn.open_table(RAW).unwrap().insert("key", VALUE).unwrap();
+                txn.commit().unwrap();
+            })
+            .await
+            .unwrap();
+        }
     };
-    measure("key-value put: raw redb", rounds, || put_raw(db.clone())).await;
-    measure("key-value get: raw redb", rounds, || {
+    let raw_get = || {
         let db = db.clone();
         async move {
             tokio::task::spawn_blocking(move || {
@@ -208,15 +235,14 @@ async fn keyvalue_local(rounds: usize) {
             .await
             .unwrap();
         }
-    })
-    .await;
-
+    };
     let quotas = Quotas::from(&KeyValueSettings::default());
+    let store_dir = tempfile::tempdir().unwrap();
     let store = KeyValueStore::local(
-        LocalStore::open(Some(dir.path()), 16 << 20).unwrap(),
+        LocalStore::open(Some(store_dir.path()), 16 << 20).unwrap(),
         quotas,
     );
-    host_store("local", store, rounds).await;
+    let bucket = bench_bucket(&store);
 
     let state = tempfile::tempdir().unwrap();
     let mut settings = settings(state.path());
@@ -225,48 +251,40 @@ async fn keyvalue_local(rounds: usize) {
     let router = host.router();
     let set = json!({ "op": "set", "bucket": "b", "key": "k", "value": "v" });
     let get = json!({ "op": "get", "bucket": "b", "key": "k" });
-    measure(
-        "key-value put: guest call (kv_store, whole call)",
+
+    let mut samples = Samples::new(
         rounds,
-        || call(router, "/api/v1/test/kv", &set, 201),
-    )
-    .await;
-    measure(
-        "key-value get: guest call (kv_store, whole call)",
-        rounds,
-        || call(router, "/api/v1/test/kv", &get, 201),
-    )
-    .await;
+        &[
+            "key-value put: raw redb",
+            "key-value put: host store (local)",
+            "key-value put: guest call (kv_store, whole call)",
+            "key-value get: raw redb",
+            "key-value get: host store (local)",
+            "key-value get: guest call (kv_store, whole call)",
+        ],
+    );
+    for _ in samples.rounds(rounds) {
+        let taken = [
+            timed(raw_put()).await,
+            timed(async { store.set(&bucket, "key", VALUE.to_vec()).await.unwrap() }).await,
+            timed(call(router, "/api/v1/test/kv", &set, 201)).await,
+            timed(raw_get()).await,
+            timed(async { assert!(store.get(&bucket, "key").await.unwrap().is_some()) }).await,
+            timed(call(router, "/api/v1/test/kv", &get, 201)).await,
+        ];
+        samples.keep(&taken);
+    }
+    samples.print();
 }
 
-/// Puts and gets through the host's store, in an operation's bucket.
-async fn host_store(kind: &str, store: KeyValueStore, rounds: usize) {
-    let keyvalue = KeyValue::new(store.clone(), &BTreeMap::new()).unwrap();
-    let bucket = keyvalue
+/// An operation's bucket in `store`, as its host calls name it.
+fn bench_bucket(store: &KeyValueStore) -> BucketId {
+    KeyValue::new(store.clone(), &BTreeMap::new())
+        .unwrap()
         .for_operation("bench", &[])
         .unwrap()
         .bucket("b")
-        .unwrap();
-    measure(
-        &format!("key-value put: host store ({kind})"),
-        rounds,
-        || {
-            let (store, bucket) = (store.clone(), bucket.clone());
-            async move { store.set(&bucket, "key", VALUE.to_vec()).await.unwrap() }
-        },
-    )
-    .await;
-    measure(
-        &format!("key-value get: host store ({kind})"),
-        rounds,
-        || {
-            let (store, bucket) = (store.clone(), bucket.clone());
-            async move {
-                assert!(store.get(&bucket, "key").await.unwrap().is_some());
-            }
-        },
-    )
-    .await;
+        .unwrap()
 }
 
 async fn keyvalue_clustered(rounds: usize) {
@@ -289,23 +307,31 @@ async fn keyvalue_clustered(rounds: usize) {
     .await
     .unwrap();
     let raw = js.get_key_value("raw").await.unwrap();
-    measure("key-value put: raw NATS key-value", rounds, || {
-        let raw = raw.clone();
-        async move {
-            raw.put("key", VALUE.to_vec().into()).await.unwrap();
-        }
-    })
-    .await;
-    measure("key-value get: raw NATS key-value", rounds, || {
-        let raw = raw.clone();
-        async move {
-            assert!(raw.get("key").await.unwrap().is_some());
-        }
-    })
-    .await;
-
     let quotas = Quotas::from(&KeyValueSettings::default());
-    let local = KeyValueStore::local(LocalStore::open(None, 1 << 20).unwrap(), quotas);
-    local.use_cluster(ClusterStore::new(js, Duration::from_secs(5), quotas));
-    host_store("JetStream", local, rounds).await;
+    let store = KeyValueStore::local(LocalStore::open(None, 1 << 20).unwrap(), quotas);
+    store.use_cluster(ClusterStore::new(js, Duration::from_secs(5), quotas));
+    let bucket = bench_bucket(&store);
+
+    let mut samples = Samples::new(
+        rounds,
+        &[
+            "key-value put: raw NATS key-value",
+            "key-value put: host store (JetStream)",
+            "key-value get: raw NATS key-value",
+            "key-value get: host store (JetStream)",
+        ],
+    );
+    for _ in samples.rounds(rounds) {
+        let taken = [
+            timed(async {
+                raw.put("key", VALUE.to_vec().into()).await.unwrap();
+            })
+            .await,
+            timed(async { store.set(&bucket, "key", VALUE.to_vec()).await.unwrap() }).await,
+            timed(async { assert!(raw.get("key").await.unwrap().is_some()) }).await,
+            timed(async { assert!(store.get(&bucket, "key").await.unwrap().is_some()) }).await,
+        ];
+        samples.keep(&taken);
+    }
+    samples.print();
 }
