@@ -1,4 +1,4 @@
-//! Example operation: `GET /api/v1/probes` reports what the `health_prober` worker keeps
+//! Example operation: `GET /api/v1/probes` reports what the health prober worker keeps
 //! in the shared bucket `probes` — the rounds probed and each target's last result —
 //! under the title its configuration gives (`title`, through `wasi:config`).
 
@@ -15,7 +15,7 @@ impl Operation for ProbeReport {
             .category("observe")
             .summary("What the health prober found")
             .description(
-                "The last result of each target the health_prober worker probes, and the \
+                "The last result of each target the health prober worker probes, and the \
                  rounds it has probed, from the shared bucket `probes`.",
             )
             .bucket("probes")
