@@ -26,6 +26,7 @@ use arsenal_testing::TestHost;
 use arsenal_tests::{guests, percentile};
 use arsenal_wasi::keyvalue::{
     BucketId, ClusterStore, KeyValue, KeyValueSettings, KeyValueStore, LocalStore, Quotas,
+    key_value_stream,
 };
 use axum::body::Body;
 use http::Request;
@@ -291,21 +292,10 @@ async fn keyvalue_clustered(rounds: usize) {
     let nats = nats::NatsServer::start();
     let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    // The bucket's stream made as the host's store makes one (async-nats'
-    // `create_key_value` cannot parse nats-server 2.9's account info).
-    js.get_or_create_stream(async_nats::jetstream::stream::Config {
-        name: "KV_raw".to_owned(),
-        subjects: vec!["$KV.raw.>".to_owned()],
-        max_messages_per_subject: 1,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: async_nats::jetstream::stream::DiscardPolicy::New,
-        num_replicas: 1,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    // The bucket's stream made as the host's store makes one.
+    js.get_or_create_stream(key_value_stream("raw"))
+        .await
+        .unwrap();
     let raw = js.get_key_value("raw").await.unwrap();
     let quotas = Quotas::from(&KeyValueSettings::default());
     let store = KeyValueStore::local(LocalStore::open(None, 1 << 20).unwrap(), quotas);

@@ -244,15 +244,7 @@ async fn the_catalogue_and_openapi_show_each_required_role() {
         .insert("list_workers".to_owned(), Role::Admin);
     let host = test_host_with(settings, &[]).await;
     let catalogue = ask(&host, Some(VIEWER), Method::GET, "/api/v1/operations").await;
-    let role_of = |name: &str| {
-        catalogue.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|op| op["name"] == name)
-            .map(|op| op["required_role"].clone())
-            .unwrap()
-    };
+    let role_of = |name: &str| crate::required_role(&catalogue, name);
     assert_eq!(role_of("list_processes"), json!("viewer"));
     assert_eq!(role_of("kill_process"), json!("operator"));
     assert_eq!(role_of("create_sandbox"), json!("admin"));

@@ -5,12 +5,10 @@
 
 use arsenal::spec::caps::{MAX_CONFIG_BYTES, MAX_PARAMS, MAX_SUMMARY_BYTES};
 use arsenal::{Host, LoadError};
-use arsenal_testing::{Reply, TestHost};
-use axum::body::Body;
-use http::Method;
+use arsenal_testing::TestHost;
 use serde_json::{Value, json};
 
-use crate::{guests, settings, test_host};
+use crate::{guests, settings, test_host, upload};
 
 /// What the `huge_summary` guest must be refused with: its whole is over the cap.
 fn whole_over_cap() -> Value {
@@ -37,16 +35,6 @@ fn fields_over_caps() -> Value {
             "cap": MAX_PARAMS,
         },
     ])
-}
-
-async fn upload(host: &TestHost, path: &str) -> Reply {
-    host.send(
-        Method::POST,
-        "/api/v1/admin/operations",
-        Body::from(arsenal_tests::read(path)),
-        &[("content-type", "application/wasm")],
-    )
-    .await
 }
 
 /// Neither the catalogue nor the OpenAPI document knows `name`.

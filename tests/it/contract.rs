@@ -4,24 +4,12 @@
 //! at load and shown as requested in the catalogue and the OpenAPI document, and a
 //! malformed one is refused with 422 `invalid_config` naming it.
 
-use arsenal_testing::{Reply, TestHost};
-use axum::body::Body;
-use http::Method;
+use arsenal_testing::TestHost;
 use serde_json::{Value, json};
 
 use arsenal::config::{ComponentGrants, Settings};
 
-use crate::{LogCapture, guests, settings, test_host, test_host_with};
-
-async fn upload(host: &TestHost, path: &str) -> Reply {
-    host.send(
-        Method::POST,
-        "/api/v1/admin/operations",
-        Body::from(arsenal_tests::read(path)),
-        &[("content-type", "application/wasm")],
-    )
-    .await
-}
+use crate::{LogCapture, guests, settings, test_host, test_host_with, upload};
 
 /// The catalogue entry named `name`.
 async fn catalogue_entry(host: &TestHost, name: &str) -> Value {
@@ -90,13 +78,8 @@ async fn a_component_of_the_contract_0_1_0_logs_through_its_log() {
         host.get("/api/v1/test/old-contract?word=log").await
     };
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let text = buffer.text();
-    let guest_lines: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
-        .filter(|line| line["target"] == "guest")
-        .collect();
-    assert_eq!(guest_lines.len(), 1, "{text}");
+    let guest_lines = buffer.lines("guest");
+    assert_eq!(guest_lines.len(), 1, "{}", buffer.text());
     assert_eq!(guest_lines[0]["level"], "INFO");
     assert_eq!(
         guest_lines[0]["fields"]["message"],

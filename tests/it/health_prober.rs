@@ -209,14 +209,7 @@ async fn a_secret_shows_as_set_or_not_set_and_the_import_needs_the_capability() 
     let mut settings = granting(port, &dir.path().join("absent"));
     settings.capabilities.upload.retain(|name| name != "config");
     let refused = test_host_with(settings, &[]).await;
-    let reply = refused
-        .send(
-            http::Method::POST,
-            "/api/v1/admin/operations",
-            arsenal_tests::read(guests::PROBE_REPORT),
-            &[("content-type", "application/wasm")],
-        )
-        .await;
+    let reply = crate::upload(&refused, guests::PROBE_REPORT).await;
     reply.assert_error(422, "unsupported_imports");
     assert!(
         reply.body.to_string().contains("wasi:config/store"),

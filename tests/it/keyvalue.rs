@@ -128,14 +128,7 @@ async fn quotas_are_the_interfaces_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_import_is_refused_where_not_granted() {
     let host = test_host_with(settings(), &[]).await;
-    let reply = host
-        .send(
-            http::Method::POST,
-            "/api/v1/admin/operations",
-            arsenal_tests::read(guests::KV_STORE),
-            &[("content-type", "application/wasm")],
-        )
-        .await;
+    let reply = crate::upload(&host, guests::KV_STORE).await;
     reply.assert_error(422, "unsupported_imports");
     let imports: Vec<&str> = reply.body["error"]["details"]["imports"]
         .as_array()

@@ -66,13 +66,8 @@ async fn assert_logs_like_rust(component: &str) {
         host.get("/api/v1/greet/ann?times=3").await
     };
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let text = buffer.text();
-    let guest_lines: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
-        .filter(|line| line["target"] == "guest")
-        .collect();
-    assert_eq!(guest_lines.len(), 1, "{text}");
+    let guest_lines = buffer.lines("guest");
+    assert_eq!(guest_lines.len(), 1, "{}", buffer.text());
     assert_eq!(guest_lines[0]["level"], "INFO");
     assert_eq!(
         guest_lines[0]["fields"]["message"],
@@ -172,15 +167,8 @@ async fn fetch_in_javascript_reaches_what_is_granted() {
     tokio::spawn(async move { axum::serve(upstream, app).await });
 
     let mut settings = settings();
-    settings
-        .capabilities
-        .directory
-        .push("outbound_http".to_owned());
-    settings
-        .components
-        .entry("fetch_status".to_owned())
-        .or_default()
-        .outbound_hosts = vec![format!("http://127.0.0.1:{port}").parse().unwrap()];
+    let upstream = format!("http://127.0.0.1:{port}");
+    crate::outbound::grant_outbound(&mut settings, "fetch_status", &[&upstream]);
     let host = test_host_with(settings, &[fetch_js().await]).await;
 
     let reply = host

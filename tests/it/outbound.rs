@@ -92,19 +92,25 @@ fn patterns(texts: &[&str]) -> Vec<DestinationPattern> {
     texts.iter().map(|text| text.parse().unwrap()).collect()
 }
 
-/// Settings granting `outbound_http` to directory components, and `grant` to the
-/// `outbound_call` guest.
-fn granting(grant: &[&str]) -> Settings {
-    let mut settings = settings();
+/// Grant `outbound_http` to directory components in `settings`, and the destinations
+/// `grant` to `component`.
+pub(crate) fn grant_outbound(settings: &mut Settings, component: &str, grant: &[&str]) {
     settings
         .capabilities
         .directory
         .push("outbound_http".to_owned());
     settings
         .components
-        .entry("outbound_call".to_owned())
+        .entry(component.to_owned())
         .or_default()
         .outbound_hosts = patterns(grant);
+}
+
+/// The test settings granting `outbound_http` to directory components, and `grant` to
+/// the `outbound_call` guest.
+fn granting(grant: &[&str]) -> Settings {
+    let mut settings = settings();
+    grant_outbound(&mut settings, "outbound_call", grant);
     settings
 }
 

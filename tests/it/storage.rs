@@ -280,15 +280,7 @@ async fn reading_needs_an_operator_and_writing_an_admin() {
     // Nothing changed.
     assert_eq!(get(&host, OPERATOR, &read).await.data()["value"], "hello");
     let catalogue = get(&host, VIEWER, "/api/v1/operations").await;
-    let role_of = |name: &str| {
-        catalogue.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|op| op["name"] == name)
-            .map(|op| op["required_role"].clone())
-            .unwrap()
-    };
+    let role_of = |name: &str| crate::required_role(&catalogue, name);
     for (name, role) in [
         ("list_buckets", "operator"),
         ("list_keys", "operator"),

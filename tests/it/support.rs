@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arsenal::config::Settings;
 use arsenal::runtime::{ChildInfo, ExitReason, ProcessTable, SupervisorHandle};
-use arsenal_testing::{ADMIN_TOKEN, TestHost};
+use arsenal_testing::{ADMIN_TOKEN, Reply, TestHost};
 
 pub(crate) use arsenal_tests::guests;
 
@@ -269,6 +269,29 @@ pub(crate) async fn settle(supervisor: &SupervisorHandle, before: &[ChildInfo]) 
     .await
 }
 
+/// The role the catalogue `catalogue` (a `GET /api/v1/operations` answer) says
+/// operation `name` needs.
+pub(crate) fn required_role(catalogue: &Reply, name: &str) -> serde_json::Value {
+    catalogue.body["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|op| op["name"] == name)
+        .map(|op| op["required_role"].clone())
+        .unwrap_or_else(|| panic!("no `{name}` in {}", catalogue.body))
+}
+
+/// Upload the component at `path` as an operation (`POST /api/v1/admin/operations`).
+pub(crate) async fn upload(host: &TestHost, path: &str) -> Reply {
+    host.send(
+        http::Method::POST,
+        "/api/v1/admin/operations",
+        axum::body::Body::from(arsenal_tests::read(path)),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+}
+
 /// A `tracing` writer into a shared buffer, for tests that read what was logged.
 #[derive(Clone, Default)]
 pub(crate) struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
@@ -288,6 +311,18 @@ impl LogCapture {
     /// Everything written so far.
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The JSON lines written so far whose target is `target` (`guest` for what guests
+    /// log).
+    pub(crate) fn lines(&self, target: &str) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON")
+            })
+            .filter(|line| line["target"] == target)
+            .collect()
     }
 }
 

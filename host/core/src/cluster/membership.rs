@@ -159,12 +159,7 @@ async fn bucket(js: &jetstream::Context, down_after: Duration) -> Result<kv::Sto
 }
 
 /// The key-value bucket `bucket` (history 1), created when missing with entries kept for
-/// `max_age` (zero: for ever).
-///
-/// The stream is made here, as `Context::create_key_value` would make it: that call reads
-/// the account's JetStream info first, and async-nats 0.51 cannot parse the account info
-/// of nats-server 2.9 (Debian bookworm's; it lacks `reserved_memory`). The bucket is the
-/// same stream either way, so servers and clients of other versions share it.
+/// `max_age` (zero: for ever); its stream made as `key_value_stream` says why.
 pub(super) async fn key_value(
     js: &jetstream::Context,
     bucket: &str,
@@ -175,16 +170,8 @@ pub(super) async fn key_value(
     }
     let created = js
         .get_or_create_stream(jetstream::stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
             max_age,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
-            num_replicas: 1,
-            ..Default::default()
+            ..arsenal_wasi::keyvalue::key_value_stream(bucket)
         })
         .await;
     if let Err(error) = created {

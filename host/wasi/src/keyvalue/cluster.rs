@@ -30,6 +30,25 @@ pub struct ClusterStore {
     opened: Arc<Mutex<HashMap<BucketId, kv::Store>>>,
 }
 
+/// The stream of the JetStream key-value bucket `name` (history 1), as
+/// `Context::create_key_value` makes it. Made by hand because that call reads the
+/// account's JetStream info first, which async-nats cannot parse from nats-server 2.9
+/// (Debian bookworm's; it lacks `reserved_memory`); the bucket is the same stream either
+/// way, so servers and clients of other versions share it.
+pub fn key_value_stream(name: &str) -> jetstream::stream::Config {
+    jetstream::stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: jetstream::stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    }
+}
+
 impl ClusterStore {
     /// Buckets in `js`, every call bounded by `timeout`; `quotas` become each bucket's
     /// stream limits when it is created.
@@ -69,22 +88,12 @@ impl ClusterStore {
         let store = match self.bounded(self.js.get_key_value(&name)).await {
             Ok(store) => store,
             Err(_) => {
-                // Made as `create_key_value` would, without its account-info request
-                // (which async-nats cannot parse from nats-server 2.9).
                 self.bounded(self.js.get_or_create_stream(jetstream::stream::Config {
-                    name: format!("KV_{name}"),
                     description: Some(bucket.to_string()),
-                    subjects: vec![format!("$KV.{name}.>")],
-                    max_messages_per_subject: 1,
                     max_message_size:
                         i32::try_from(self.quotas.max_value_bytes + 4096).unwrap_or(i32::MAX),
                     max_bytes: i64::try_from(self.quotas.max_bucket_bytes).unwrap_or(i64::MAX),
-                    allow_rollup: true,
-                    deny_delete: true,
-                    allow_direct: true,
-                    discard: jetstream::stream::DiscardPolicy::New,
-                    num_replicas: 1,
-                    ..Default::default()
+                    ..key_value_stream(&name)
                 }))
                 .await?;
                 self.bounded(self.js.get_key_value(&name)).await?

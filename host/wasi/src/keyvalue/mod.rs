@@ -21,7 +21,7 @@ pub use bucket::{
     BucketGrant, BucketId, BucketParts, InvalidBucket, MAX_BUCKET_NAME, MAX_KEY, MAX_OWNER,
     OpenRefused, Owner, valid_bucket_name,
 };
-pub use cluster::ClusterStore;
+pub use cluster::{ClusterStore, key_value_stream};
 pub use grant::{BucketsNotGranted, InvalidBucketGrant, KeyValue, KeyValueReach};
 pub use host::{KeyValueCtx, KeyValueState, KeyValueView, OpenBucket, add_to_linker};
 pub use local::LocalStore;
