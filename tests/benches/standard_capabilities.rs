@@ -17,13 +17,13 @@
 #[path = "../cluster/nats.rs"]
 mod nats;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arsenal::config::{ComponentGrants, Settings};
 use arsenal_testing::TestHost;
 use arsenal_tests::{guests, percentile};
+use arsenal_wasi::Granted;
 use arsenal_wasi::keyvalue::{
     BucketId, ClusterStore, KeyValue, KeyValueSettings, KeyValueStore, LocalStore, Quotas,
     key_value_stream,
@@ -280,7 +280,7 @@ async fn keyvalue_local(rounds: usize) {
 
 /// An operation's bucket in `store`, as its host calls name it.
 fn bench_bucket(store: &KeyValueStore) -> BucketId {
-    KeyValue::new(store.clone(), &BTreeMap::new())
+    KeyValue::new(store.clone(), &Granted::default())
         .unwrap()
         .for_operation("bench", &[])
         .unwrap()

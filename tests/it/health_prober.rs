@@ -22,7 +22,7 @@ const SECRET: &str = "prober-token-5c1e9a77";
 
 /// An upstream on 127.0.0.1 with a healthy and a broken endpoint, keeping the
 /// `authorization` header of every request.
-async fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
+pub(crate) async fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
         .route("/healthy", get(|| async { "ok" }))

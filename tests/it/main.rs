@@ -28,6 +28,7 @@ mod process_operations;
 mod python_worker;
 mod rate_limits;
 mod restore;
+mod sandbox_grants;
 mod sandboxes;
 mod scaffold;
 mod serve;

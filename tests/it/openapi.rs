@@ -528,6 +528,7 @@ async fn refusals_of_access_are_documented_where_they_are_answered() {
         admin(Method::POST, "/api/v1/admin/operations/{name}/rollback"),
         admin(Method::PUT, "/api/v1/admin/workers/{name}"),
         admin(Method::DELETE, "/api/v1/admin/workers/{name}"),
+        admin(Method::GET, "/api/v1/admin/workers"),
         admin(Method::GET, "/api/v1/admin/workers/{name}/versions"),
         admin(Method::POST, "/api/v1/admin/workers/{name}/rollback"),
         admin(Method::GET, "/api/v1/audit"),

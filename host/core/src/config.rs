@@ -38,6 +38,10 @@ pub struct Settings {
     /// What the operator grants each component (operation or worker) by name, of the
     /// standard WASI capabilities: `[components.<name>]`. Default none.
     pub components: BTreeMap<String, ComponentGrants>,
+    /// What the operator grants every worker process running in a sandbox of a name, of
+    /// the standard WASI capabilities, beside its own grant: `[sandboxes.<name>]`, the
+    /// fields of `[components.<name>]`. Default none.
+    pub sandboxes: BTreeMap<String, ComponentGrants>,
 }
 
 /// The audit log (kept in `server.state_dir`, in memory when persistence is off).
@@ -472,6 +476,42 @@ mod tests {
             jail.create_file("arsenal.toml", "[limits]\nmemory_mb = 32\n")?;
             let error = Settings::load(Some(Path::new("arsenal.toml"))).unwrap_err();
             assert!(error.to_string().contains("memory_mb"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sandbox_grants_are_read_like_a_components_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "arsenal.toml",
+                r#"
+                [sandboxes.edge]
+                outbound_hosts = ["https://*.example.com:443"]
+                buckets = ["probes"]
+                [sandboxes.edge.config]
+                region = "eu"
+                [sandboxes.edge.secrets]
+                token = { env = "EDGE_TOKEN" }
+                "#,
+            )?;
+            let settings =
+                Settings::load(Some(Path::new("arsenal.toml"))).expect("valid configuration");
+            let edge = &settings.sandboxes["edge"];
+            assert_eq!(edge.buckets, ["probes"]);
+            assert_eq!(edge.outbound_hosts[0].to_string(), "https://*.example.com:443");
+            assert_eq!(edge.config.len(), 1);
+            assert_eq!(edge.secrets.len(), 1);
+
+            jail.create_file(
+                "bad.toml",
+                "[sandboxes.edge]\noutbound_hosts = [\"ftp://x y\"]\n",
+            )?;
+            let error = Settings::load(Some(Path::new("bad.toml"))).unwrap_err();
+            assert!(error.to_string().contains("sandboxes.edge"), "{error}");
+            jail.create_file("unknown.toml", "[sandboxes.edge]\nhosts = []\n")?;
+            let error = Settings::load(Some(Path::new("unknown.toml"))).unwrap_err();
+            assert!(error.to_string().contains("hosts"), "{error}");
             Ok(())
         });
     }

@@ -17,7 +17,7 @@ pub use crate::lifecycle::LoadProblem;
 use crate::loader::{LoadError, Loader};
 use crate::policy::{Grants, Source, UnknownCapability};
 use crate::registry::{Added, Registry};
-use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits};
+use crate::runtime::{ProcessTable, TableLimits, WorkerEngine, WorkerLimits, is_valid_name};
 
 /// Why the host could not start.
 use arsenal_wasi::WasiCapabilities;
@@ -52,8 +52,12 @@ pub enum StartError {
     KeyValue(#[from] arsenal_wasi::keyvalue::StoreError),
     #[error("invalid key-value settings: {0}")]
     SecretKeys(#[from] arsenal_wasi::keyvalue::InvalidSecretPattern),
-    #[error("invalid component grants: {0}")]
+    #[error("invalid grants: {0}")]
     Grants(#[from] arsenal_wasi::GrantError),
+    #[error(
+        "invalid grants: sandboxes.{0}: not a sandbox name (1 to 64 letters, digits, `_`, `-` or `.`)"
+    )]
+    SandboxName(String),
 }
 
 /// A running Arsenal host.
@@ -110,10 +114,15 @@ impl Host {
             Quotas::from(&settings.keyvalue),
         );
         let secret_keys = SecretKeys::new(&settings.keyvalue.secret_keys)?;
+        // A table no sandbox can be named after is a mistake, never a grant.
+        if let Some(name) = settings.sandboxes.keys().find(|name| !is_valid_name(name, 64)) {
+            return Err(StartError::SandboxName(name.clone()));
+        }
         let wasi = Arc::new(WasiCapabilities::new(
             keyvalue.clone(),
             &settings.outbound,
             &settings.components,
+            &settings.sandboxes,
         )?);
         let workers = Arc::new(WorkerEngine::new(
             compile_cache.clone(),

@@ -19,6 +19,7 @@ use crate::endpoint::{Endpoint, Handlers, OPERATION_CALL, Reads};
 use crate::error::ErrorCode;
 use crate::{
     admin, audit_log, batch, catalog, console, dispatch, events, openapi, telemetry, whoami,
+    workers,
 };
 use arsenal_core::auth::Access;
 use arsenal_core::host::Host;
@@ -242,6 +243,15 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         calls_operations: false,
         serve: |method, _| Some(on(method, admin::restore::<Operations>)),
         page: pages::admin_restore,
+    },
+    Endpoint {
+        method: Method::GET,
+        path: "/api/v1/admin/workers",
+        reads: Reads::Nothing,
+        errors: &[],
+        calls_operations: false,
+        serve: |method, _| Some(on(method, workers::list)),
+        page: pages::admin_workers,
     },
     Endpoint {
         method: Method::PUT,

@@ -27,6 +27,7 @@ mod router;
 mod serve;
 mod telemetry;
 mod whoami;
+mod workers;
 
 pub use cluster::serve_forwarded;
 pub use endpoints::openapi_document;

@@ -1,8 +1,9 @@
-//! What an operation asks of the standard capabilities and what it is granted, as the
-//! catalogue and the OpenAPI document show them.
+//! What a component asks of the standard capabilities and what it is granted, as the
+//! catalogue, the OpenAPI document and the admin API's worker listing show them.
 
 use arsenal_core::loader::LoadedOperation;
 use arsenal_core::spec::OperationSpec;
+use arsenal_wasi::ComponentReach;
 use serde_json::{Value, json};
 
 /// What the operation requests of the standard capabilities in its config: outbound
@@ -18,9 +19,15 @@ pub(crate) fn requested(spec: &OperationSpec) -> Value {
 /// What the operation reaches of the standard capabilities: its requests narrowed to
 /// what the operator grants it.
 pub(crate) fn granted(op: &LoadedOperation) -> Value {
+    shown(op.reach())
+}
+
+/// What a component reaches: destination patterns, shared buckets, and its configuration
+/// keys with their plain values (a secret only as set or not set, never its value).
+pub(crate) fn shown(reach: &ComponentReach) -> Value {
     json!({
-        "outbound_hosts": op.reach().destinations(),
-        "buckets": op.reach().shared_buckets(),
-        "config": op.reach().config(),
+        "outbound_hosts": reach.destinations(),
+        "buckets": reach.shared_buckets(),
+        "config": reach.config(),
     })
 }

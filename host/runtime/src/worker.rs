@@ -27,7 +27,7 @@ use arsenal_engine::limits::CallLimiter;
 use arsenal_engine::lookups::CacheLookups;
 use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
-use arsenal_wasi::WasiCapabilities;
+use arsenal_wasi::{ComponentReach, WasiCapabilities};
 use arsenal_wasi::http::CallScope;
 
 /// Limits of one worker.
@@ -300,6 +300,13 @@ impl WorkerEngine {
         self.versions.get(name)
     }
 
+    /// The loaded worker components, by name.
+    pub fn loaded(&self) -> Vec<Arc<WorkerCode>> {
+        let mut loaded = self.versions.snapshot().items().to_vec();
+        loaded.sort_by(|a, b| a.name.cmp(&b.name));
+        loaded
+    }
+
     /// Loaded workers: name and version.
     pub fn list(&self) -> Vec<(String, String)> {
         self.versions
@@ -308,6 +315,14 @@ impl WorkerEngine {
             .iter()
             .map(|code| (code.name.clone(), code.version.clone()))
             .collect()
+    }
+
+    /// What a process of `code` reaches of the standard capabilities in `sandbox` (by
+    /// name) or outside one: its grant and its sandbox's. A sandbox's workers share its
+    /// buckets; a worker outside one has its own.
+    pub fn reach(&self, code: &WorkerCode, sandbox: Option<&str>) -> ComponentReach {
+        self.wasi
+            .for_worker(&code.name, code.source(), sandbox, code.capabilities())
     }
 
     /// The limits every worker gets unless its sandbox narrows them.
@@ -326,13 +341,7 @@ impl WorkerEngine {
         if let Some(sandbox) = sandbox {
             limiter = limiter.sharing(sandbox.memory_budget());
         }
-        // A sandbox's workers share its buckets; a worker outside one has its own.
-        let reach = self.wasi.for_worker(
-            &code.name,
-            code.source(),
-            sandbox.map(|sandbox| sandbox.id()),
-            code.capabilities(),
-        );
+        let reach = self.reach(code, sandbox.map(|sandbox| sandbox.id()));
         let mut state = ProcessState::new(
             limiter,
             Arc::from(code.name.as_str()),

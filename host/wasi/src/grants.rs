@@ -1,6 +1,8 @@
-//! What the operator grants one component of the standard capabilities, by name: the
-//! `[components.<name>]` tables of the configuration. An operation and a worker are both
-//! named components; each capability module adds its own fields here.
+//! What the operator grants of the standard capabilities: to one component by name (the
+//! `[components.<name>]` tables of the configuration; an operation and a worker are both
+//! named components), and to every worker process in a sandbox by the sandbox's name (the
+//! `[sandboxes.<name>]` tables, the same fields). Each capability module adds its own
+//! fields here, and takes its part of every table (`reach.rs` hands it over).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,8 @@ use crate::config::{ConfigSource, SecretSource};
 
 use arsenal_engine::spec::DestinationPattern;
 
-/// The standard capabilities granted to one component (operation or worker).
+/// The standard capabilities granted to one component (operation or worker), or to every
+/// worker process in one sandbox.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComponentGrants {

@@ -9,9 +9,11 @@
 //! instance's state; every host call checks against that, never against configuration.
 
 pub mod config;
+mod granted;
 pub mod grants;
 pub mod http;
 pub mod keyvalue;
 mod reach;
 
+pub use granted::{Granted, Grantee};
 pub use reach::{ComponentReach, GrantError, ReachError, Requests, WasiCapabilities, WasiState};

@@ -11,6 +11,7 @@ use arsenal_engine::policy::{Capability, Source};
 use arsenal_engine::spec::DestinationPattern;
 
 use crate::config::{ConfigGrant, ConfigState, ConfigValues, Configuration, InvalidConfigGrant};
+use crate::granted::Granted;
 use crate::grants::ComponentGrants;
 use crate::http::{NotGranted, OutboundAccess, OutboundPolicy, OutboundSettings, OutboundState};
 use crate::keyvalue::{
@@ -18,7 +19,7 @@ use crate::keyvalue::{
 };
 
 /// The host-wide side of the standard capabilities: their shared resources and the
-/// operator's grants per component.
+/// operator's grants per component and per sandbox name.
 #[derive(Debug, Clone)]
 pub struct WasiCapabilities {
     pub keyvalue: KeyValue,
@@ -52,18 +53,22 @@ pub struct Requests<'a> {
 }
 
 impl WasiCapabilities {
+    /// The capabilities with the operator's `[components.<name>]` and `[sandboxes.<name>]`
+    /// tables, each capability taking its own part of them.
     pub fn new(
         store: KeyValueStore,
         outbound: &OutboundSettings,
         components: &BTreeMap<String, ComponentGrants>,
+        sandboxes: &BTreeMap<String, ComponentGrants>,
     ) -> Result<WasiCapabilities, GrantError> {
+        let tables = (components, sandboxes);
         Ok(WasiCapabilities {
-            keyvalue: KeyValue::new(store, &each(components, |grants| grants.buckets.clone()))?,
+            keyvalue: KeyValue::new(store, &each(tables, |grants| grants.buckets.clone()))?,
             outbound: OutboundPolicy::new(
                 outbound,
-                each(components, |grants| grants.outbound_hosts.clone()),
+                each(tables, |grants| grants.outbound_hosts.clone()),
             ),
-            config: Configuration::new(each(components, |grants| ConfigGrant {
+            config: Configuration::new(each(tables, |grants| ConfigGrant {
                 config: grants.config.clone(),
                 secrets: grants.secrets.clone(),
             }))?,
@@ -98,7 +103,7 @@ impl WasiCapabilities {
     }
 
     /// What a process of worker `name` from `source`, importing `used`, reaches in
-    /// `sandbox` (or outside one): everything granted to it.
+    /// `sandbox` (by name) or outside one: everything granted to it, and to its sandbox.
     pub fn for_worker(
         &self,
         name: &str,
@@ -106,32 +111,38 @@ impl WasiCapabilities {
         sandbox: Option<&str>,
         used: &[Capability],
     ) -> ComponentReach {
-        let outbound = used.contains(&Capability::OutboundHttp).then(|| {
-            self.outbound
-                .grant(name, source, &[])
-                .expect("an empty request is inside every grant")
-        });
         ComponentReach {
             keyvalue: used
                 .contains(&Capability::KeyValue)
                 .then(|| self.keyvalue.for_worker(name, sandbox)),
-            outbound,
+            outbound: used
+                .contains(&Capability::OutboundHttp)
+                .then(|| self.outbound.for_worker(name, source, sandbox)),
             config: used
                 .contains(&Capability::Config)
-                .then(|| self.config.for_component(name)),
+                .then(|| self.config.for_worker(name, sandbox)),
         }
     }
 }
 
-/// Each component's grant of one capability, by the component's name.
-fn each<T>(
-    components: &BTreeMap<String, ComponentGrants>,
-    part: impl Fn(&ComponentGrants) -> T,
-) -> BTreeMap<String, T> {
-    components
-        .iter()
-        .map(|(name, grants)| (name.clone(), part(grants)))
-        .collect()
+/// The grants of every component and sandbox (`[components.<name>]`, `[sandboxes.<name>]`).
+type Tables<'a> = (
+    &'a BTreeMap<String, ComponentGrants>,
+    &'a BTreeMap<String, ComponentGrants>,
+);
+
+/// One capability's part of every component's and sandbox's grant, by name.
+fn each<T>((components, sandboxes): Tables<'_>, part: impl Fn(&ComponentGrants) -> T) -> Granted<T> {
+    let pick = |tables: &BTreeMap<String, ComponentGrants>| {
+        tables
+            .iter()
+            .map(|(name, grants)| (name.clone(), part(grants)))
+            .collect()
+    };
+    Granted {
+        components: pick(components),
+        sandboxes: pick(sandboxes),
+    }
 }
 
 /// What one component reaches. Cheap to clone; the default reaches nothing.

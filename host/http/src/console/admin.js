@@ -3,7 +3,7 @@
 // to /api/v1/admin/... with the caller's token, as any client would send it.
 
 import { call, segment } from './api.js';
-import { errorView, fill, h, report } from './dom.js';
+import { errorView, fill, h, reachList, report } from './dom.js';
 
 export function initAdmin(ctx) {
   const panel = document.getElementById('components-admin');
@@ -102,7 +102,7 @@ export function initAdmin(ctx) {
   workerPick.addEventListener('change', showWorkerVersions);
 
   async function loadWorkers(chosen) {
-    const reply = await call('GET', '/api/v1/workers');
+    const reply = await call('GET', '/api/v1/admin/workers');
     const names = reply.ok ? reply.body.data.map((worker) => worker.name).sort() : [];
     fill(workerPick, h('option', { value: '' }, '— worker —'), names.map((name) => h('option', { value: name }, name)));
     if (chosen && names.includes(chosen)) {
@@ -117,12 +117,16 @@ export function initAdmin(ctx) {
       fill(workerVersions);
       return;
     }
-    const reply = await call('GET', `/api/v1/admin/workers/${segment(name)}/versions`);
+    const [reply, loaded] = await Promise.all([
+      call('GET', `/api/v1/admin/workers/${segment(name)}/versions`),
+      call('GET', '/api/v1/admin/workers'),
+    ]);
     if (!reply.ok) {
       fill(workerVersions, errorView(reply.status, reply.body));
       return;
     }
     const list = reply.body.data.versions;
+    const worker = loaded.ok ? loaded.body.data.find((w) => w.name === name) : null;
     fill(workerVersions,
       h('table', { class: 'versions', id: 'worker-version-table' },
         h('thead', {}, h('tr', {}, ['version', 'live', 'stateful'].map((t) => h('th', {}, t)))),
@@ -138,7 +142,19 @@ export function initAdmin(ctx) {
             report(`roll back worker ${name}`, await call('POST', `/api/v1/admin/workers/${segment(name)}/rollback`, {}));
             showWorkerVersions();
           },
-        }, 'Roll back worker')));
+        }, 'Roll back worker')),
+      worker ? workerReach(worker) : null);
+  }
+
+  // What the worker's processes reach: outside a sandbox, and in each sandbox one runs in.
+  function workerReach(worker) {
+    return h('div', { id: 'worker-reach' },
+      h('h4', {}, 'Reach outside a sandbox'),
+      reachList({ id: 'worker-reach-own' }, worker.capabilities, worker.granted) || h('p', { class: 'muted' }, 'nothing'),
+      worker.sandboxes.map((place) => [
+        h('h4', {}, `In sandbox ${place.sandbox} `, h('span', { class: 'muted' }, place.processes.join(' '))),
+        reachList({ dataset: { sandbox: place.sandbox } }, [], place.granted) || h('p', { class: 'muted' }, 'nothing'),
+      ]));
   }
 
   return {

@@ -51,6 +51,26 @@ export function errorView(status, body) {
     h('div', { class: 'muted' }, 'request id: ', h('code', { class: 'request-id' }, error.request_id || '')));
 }
 
+/**
+ * What a component imports and reaches of the standard capabilities, as a definition list:
+ * its capabilities and what the operator grants it (destinations, shared buckets,
+ * configuration keys; a secret shows only whether it is set). Nothing when it reaches
+ * nothing.
+ */
+export function reachList(attrs, capabilities, granted) {
+  granted = granted || {};
+  const rows = [];
+  if (capabilities && capabilities.length) rows.push(['capabilities', capabilities.join(', ')]);
+  if (granted.outbound_hosts && granted.outbound_hosts.length) rows.push(['outbound HTTP', granted.outbound_hosts.join(', ')]);
+  if (granted.buckets && granted.buckets.length) rows.push(['shared buckets', granted.buckets.join(', ')]);
+  const config = Object.entries(granted.config || {}).map(([key, shown]) =>
+    typeof shown === 'string' ? `${key} (secret, ${shown.replace('_', ' ')})` : `${key} = ${shown.value}`);
+  if (config.length) rows.push(['configuration', config.join(', ')]);
+  if (!rows.length) return null;
+  return h('dl', { class: 'reach', ...attrs },
+    ...rows.flatMap(([term, text]) => [h('dt', {}, term), h('dd', {}, text)]));
+}
+
 let toastTimer;
 /** A short message at the bottom of the page. */
 export function toast(message, kind = 'info') {

@@ -5,7 +5,7 @@
 // curl command for the same request.
 
 import { call, curl, segment } from './api.js';
-import { errorView, fill, h, toast } from './dom.js';
+import { errorView, fill, h, reachList, toast } from './dom.js';
 
 export function initExplorer(ctx) {
   const list = document.getElementById('op-list');
@@ -114,23 +114,9 @@ export function initExplorer(ctx) {
   };
 }
 
-/**
- * What an operation imports and reaches: its capabilities and, of the standard ones, what
- * the operator grants it (destinations, shared buckets, configuration keys; a secret shows
- * only whether it is set). Nothing when it reaches nothing.
- */
+/** What an operation imports and reaches (see `reachList`). */
 function reachView(op) {
-  const granted = op.granted || {};
-  const rows = [];
-  if (op.capabilities && op.capabilities.length) rows.push(['capabilities', op.capabilities.join(', ')]);
-  if (granted.outbound_hosts && granted.outbound_hosts.length) rows.push(['outbound HTTP', granted.outbound_hosts.join(', ')]);
-  if (granted.buckets && granted.buckets.length) rows.push(['shared buckets', granted.buckets.join(', ')]);
-  const config = Object.entries(granted.config || {}).map(([key, shown]) =>
-    typeof shown === 'string' ? `${key} (secret, ${shown.replace('_', ' ')})` : `${key} = ${shown.value}`);
-  if (config.length) rows.push(['configuration', config.join(', ')]);
-  if (!rows.length) return null;
-  return h('dl', { id: 'op-reach', class: 'reach' },
-    ...rows.flatMap(([term, text]) => [h('dt', {}, term), h('dd', {}, text)]));
+  return reachList({ id: 'op-reach' }, op.capabilities, op.granted);
 }
 
 /** The JSON type a schema names (the first non-null one of a list). */

@@ -87,9 +87,16 @@ pub(crate) fn requested() -> Value {
 
 /// What an operation reaches of the standard capabilities (`http::reach::granted`).
 fn granted() -> Value {
+    let mut granted = granted_to("the operation");
+    granted["description"] = json!("What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import.");
+    granted
+}
+
+/// What `whom` reaches of the standard capabilities (`http::reach::shown`).
+fn granted_to(whom: &str) -> Value {
     json!({
         "type": "object",
-        "description": "What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import.",
+        "description": format!("What {whom} reaches of the standard capabilities. Empty for a capability it does not import."),
         "required": ["outbound_hosts", "buckets", "config"],
         "properties": {
             "outbound_hosts": { "type": "array", "items": { "type": "string" }, "description": "Outbound HTTP destination patterns, `scheme://host:port`." },
@@ -448,6 +455,38 @@ pub(crate) fn admin_restore(_: &Catalog) -> Value {
         "parameters": [name_param("The operation's name.")],
         "responses": {
             "200": ok("The version now live.", operation_version())
+        }
+    })
+}
+
+/// `GET /api/v1/admin/workers` (`http::workers`).
+pub(crate) fn admin_workers(_: &Catalog) -> Value {
+    let mut worker = worker_version();
+    let reach = granted_to("a process of the worker");
+    let properties = &mut worker["properties"];
+    properties["capabilities"] = json!({ "type": "array", "items": { "type": "string" }, "description": "The capabilities it imports; it reaches nothing of a standard capability it does not import." });
+    properties["granted"] = reach.clone();
+    properties["sandboxes"] = json!({
+        "type": "array",
+        "description": "Each sandbox where a process of it runs now, by name: what it reaches there (its own grant and the sandbox's `[sandboxes.<name>]` grant).",
+        "items": {
+            "type": "object",
+            "required": ["sandbox", "processes", "granted"],
+            "properties": {
+                "sandbox": { "type": "string" },
+                "processes": { "type": "array", "items": { "type": "string" }, "description": "Pids of its processes in the sandbox." },
+                "granted": reach
+            }
+        }
+    });
+    for field in ["capabilities", "granted", "sandboxes"] {
+        worker["required"].as_array_mut().expect("a list").push(json!(field));
+    }
+    json!({
+        "operationId": "admin_workers", "summary": "The worker components loaded, and what they reach", "tags": ["admin"],
+        "description": "Each loaded worker component's live version with what its processes reach of the standard capabilities (outbound HTTP, shared buckets, configuration): outside a sandbox, and in each sandbox where one of them runs now. A secret shows only as set or not set.",
+        "responses": {
+            "200": ok("The worker components, by name.", json!({ "type": "array", "items": worker }))
         }
     })
 }

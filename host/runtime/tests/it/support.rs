@@ -49,7 +49,8 @@ impl Runtime {
             Quotas::from(&KeyValueSettings::default()),
         );
         // Nothing granted: the runtime's tests make no outbound requests.
-        let wasi = WasiCapabilities::new(keyvalue, &Default::default(), &Default::default())
+        let none = Default::default();
+        let wasi = WasiCapabilities::new(keyvalue, &Default::default(), &none, &none)
             .expect("no grants are valid grants");
         let workers = Arc::new(WorkerEngine::new(
             Arc::new(CacheLookups::default()),

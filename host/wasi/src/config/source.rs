@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::granted::Grantee;
+
 /// A plain configuration value: the text itself, or an environment variable to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
@@ -27,12 +29,12 @@ pub(crate) const MAX_KEY: usize = 256;
 /// A component's configuration tables cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidConfigGrant {
-    #[error("components.{component}: `{key}` is both a config value and a secret")]
-    Both { component: String, key: String },
+    #[error("{grantee}: `{key}` is both a config value and a secret")]
+    Both { grantee: Grantee, key: String },
     #[error(
-        "components.{component}: the key `{key}` is not 1 to {MAX_KEY} letters, digits, `-`, `_` or `.`"
+        "{grantee}: the key `{key}` is not 1 to {MAX_KEY} letters, digits, `-`, `_` or `.`"
     )]
-    Key { component: String, key: String },
+    Key { grantee: Grantee, key: String },
 }
 
 /// Whether `key` is a configuration key: 1 to [`MAX_KEY`] ASCII letters, digits, `-`, `_`

@@ -9,6 +9,7 @@ use serde::Serialize;
 use wasmtime_wasi_config::WasiConfigVariables;
 
 use super::source::{ConfigSource, InvalidConfigGrant, SecretSource, valid_key};
+use crate::granted::Granted;
 
 /// One component's resolved configuration. Its `Debug` names keys, never values.
 #[derive(Clone, Default)]
@@ -37,22 +38,40 @@ pub struct ConfigGrant {
     pub secrets: BTreeMap<String, SecretSource>,
 }
 
-/// The operator's configuration tables of every component, checked.
+impl ConfigGrant {
+    /// `self`, with the keys of `under` it does not name itself, plain or secret: the
+    /// component's own value of a key wins over its sandbox's.
+    fn over(&self, under: &ConfigGrant) -> ConfigGrant {
+        let own = |key: &String| self.config.contains_key(key) || self.secrets.contains_key(key);
+        let mut merged = self.clone();
+        for (key, source) in &under.config {
+            if !own(key) {
+                merged.config.insert(key.clone(), source.clone());
+            }
+        }
+        for (key, source) in &under.secrets {
+            if !own(key) {
+                merged.secrets.insert(key.clone(), source.clone());
+            }
+        }
+        merged
+    }
+}
+
+/// The operator's configuration tables of every component and sandbox, checked.
 #[derive(Debug, Clone, Default)]
 pub struct Configuration {
-    components: Arc<BTreeMap<String, ConfigGrant>>,
+    granted: Arc<Granted<ConfigGrant>>,
 }
 
 impl Configuration {
-    /// Check every component's tables: no key both plain and secret, every key valid.
-    pub fn new(
-        components: BTreeMap<String, ConfigGrant>,
-    ) -> Result<Configuration, InvalidConfigGrant> {
-        for (component, grants) in &components {
+    /// Check every table: no key both plain and secret, every key valid.
+    pub fn new(granted: Granted<ConfigGrant>) -> Result<Configuration, InvalidConfigGrant> {
+        for (grantee, grants) in granted.iter() {
             for key in grants.config.keys().chain(grants.secrets.keys()) {
                 if !valid_key(key) {
                     return Err(InvalidConfigGrant::Key {
-                        component: component.clone(),
+                        grantee,
                         key: key.clone(),
                     });
                 }
@@ -63,19 +82,30 @@ impl Configuration {
                 .find(|key| grants.secrets.contains_key(*key))
             {
                 return Err(InvalidConfigGrant::Both {
-                    component: component.clone(),
+                    grantee,
                     key: key.clone(),
                 });
             }
         }
         Ok(Configuration {
-            components: Arc::new(components),
+            granted: Arc::new(granted),
         })
     }
 
     /// The configuration of `component`, resolved now.
     pub fn for_component(&self, component: &str) -> ConfigValues {
-        ConfigValues::resolve(component, self.components.get(component))
+        ConfigValues::resolve(component, self.granted.component(component))
+    }
+
+    /// The configuration of a process of worker `name` in `sandbox` (by name), or outside
+    /// one, resolved now: its own keys, and its sandbox's keys it does not name itself.
+    pub fn for_worker(&self, name: &str, sandbox: Option<&str>) -> ConfigValues {
+        match (self.granted.component(name), self.granted.sandbox(sandbox)) {
+            (Some(own), Some(in_sandbox)) => {
+                ConfigValues::resolve(name, Some(&own.over(in_sandbox)))
+            }
+            (own, in_sandbox) => ConfigValues::resolve(name, own.or(in_sandbox)),
+        }
     }
 }
 
@@ -235,15 +265,83 @@ mod tests {
             &[("token", SecretSource::Env { env: "X".into() })],
         );
         let components = BTreeMap::from([("notify".to_owned(), both)]);
+        let granted = Granted {
+            components,
+            ..Granted::default()
+        };
         assert_eq!(
-            Configuration::new(components).unwrap_err().to_string(),
+            Configuration::new(granted).unwrap_err().to_string(),
             "components.notify: `token` is both a config value and a secret"
         );
         let bad = grants(&[("a key", ConfigSource::Text("x".into()))], &[]);
-        let components = BTreeMap::from([("notify".to_owned(), bad)]);
+        let sandboxes = BTreeMap::from([("edge".to_owned(), bad)]);
+        let granted = Granted {
+            sandboxes,
+            ..Granted::default()
+        };
         assert_eq!(
-            Configuration::new(components).unwrap_err().to_string(),
-            "components.notify: the key `a key` is not 1 to 256 letters, digits, `-`, `_` or `.`"
+            Configuration::new(granted).unwrap_err().to_string(),
+            "sandboxes.edge: the key `a key` is not 1 to 256 letters, digits, `-`, `_` or `.`"
+        );
+    }
+
+    #[test]
+    fn a_worker_reads_its_sandboxs_keys_and_its_own_value_of_a_key_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "sandbox-s3cr3t").unwrap();
+        let own = grants(
+            &[
+                ("channel", ConfigSource::Text("#own".into())),
+                ("token", ConfigSource::Text("plain-own".into())),
+            ],
+            &[],
+        );
+        let in_sandbox = grants(
+            &[
+                ("channel", ConfigSource::Text("#sandbox".into())),
+                ("region", ConfigSource::Text("eu".into())),
+            ],
+            &[
+                ("token", SecretSource::File { file: file.clone() }),
+                ("key", SecretSource::File { file }),
+            ],
+        );
+        let configuration = Configuration::new(Granted {
+            components: BTreeMap::from([("notify".to_owned(), own)]),
+            sandboxes: BTreeMap::from([("edge".to_owned(), in_sandbox)]),
+        })
+        .unwrap();
+        let value = |key: &str| Shown::Value(key.to_owned());
+        assert_eq!(
+            *configuration.for_worker("notify", Some("edge")).shown(),
+            BTreeMap::from([
+                ("channel".to_owned(), value("#own")),
+                ("key".to_owned(), Shown::Set),
+                ("region".to_owned(), value("eu")),
+                ("token".to_owned(), value("plain-own")),
+            ])
+        );
+        assert_eq!(
+            *configuration.for_worker("notify", None).shown(),
+            BTreeMap::from([
+                ("channel".to_owned(), value("#own")),
+                ("token".to_owned(), value("plain-own")),
+            ])
+        );
+        assert_eq!(
+            *configuration.for_worker("other", Some("edge")).shown(),
+            BTreeMap::from([
+                ("channel".to_owned(), value("#sandbox")),
+                ("key".to_owned(), Shown::Set),
+                ("region".to_owned(), value("eu")),
+                ("token".to_owned(), Shown::Set),
+            ])
+        );
+        assert_eq!(
+            configuration.for_worker("notify", Some("lab")).shown().len(),
+            2,
+            "a sandbox granted nothing adds nothing"
         );
     }
 }

@@ -1,8 +1,8 @@
 //! The operator's side of outbound HTTP, built once per host: the destinations granted per
-//! source (`[outbound]`) and per component (`[components.<name>] outbound_hosts`), the
-//! bounds, and the counters every request adds to.
+//! source (`[outbound]`), per component (`[components.<name>] outbound_hosts`) and to the
+//! workers of a sandbox (`[sandboxes.<name>] outbound_hosts`), the bounds, and the
+//! counters every request adds to.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arsenal_engine::policy::Source;
@@ -12,23 +12,24 @@ use super::grant::{NotGranted, OutboundGrant};
 use super::metrics::OutboundMetrics;
 use super::settings::OutboundSettings;
 use super::state::{OutboundState, Sender};
+use crate::granted::Granted;
 
 /// Outbound HTTP as the operator configured it.
 #[derive(Debug)]
 pub struct OutboundPolicy {
     settings: OutboundSettings,
-    components: BTreeMap<String, Vec<DestinationPattern>>,
+    granted: Granted<Vec<DestinationPattern>>,
     metrics: Arc<OutboundMetrics>,
 }
 
 impl OutboundPolicy {
     pub fn new(
         settings: &OutboundSettings,
-        components: BTreeMap<String, Vec<DestinationPattern>>,
+        granted: Granted<Vec<DestinationPattern>>,
     ) -> Arc<OutboundPolicy> {
         Arc::new(OutboundPolicy {
             settings: settings.clone(),
-            components,
+            granted,
             metrics: Arc::default(),
         })
     }
@@ -41,22 +42,54 @@ impl OutboundPolicy {
         source: Source,
         requested: &[DestinationPattern],
     ) -> Result<OutboundAccess, Vec<(usize, NotGranted)>> {
+        let granted = self.patterns(name, source, None);
+        let grant = OutboundGrant::decide(granted, requested)?;
+        Ok(self.access(name, grant))
+    }
+
+    /// What a process of worker `name` from `source` reaches in `sandbox` (by name), or
+    /// outside one: its source's patterns, its own and its sandbox's.
+    pub fn for_worker(
+        self: &Arc<Self>,
+        name: &str,
+        source: Source,
+        sandbox: Option<&str>,
+    ) -> OutboundAccess {
+        let granted = self.patterns(name, source, sandbox);
+        let grant =
+            OutboundGrant::decide(granted, &[]).expect("an empty request is inside every grant");
+        self.access(name, grant)
+    }
+
+    /// The patterns granted to `name` from `source` in `sandbox`, each once.
+    fn patterns(
+        &self,
+        name: &str,
+        source: Source,
+        sandbox: Option<&str>,
+    ) -> Vec<DestinationPattern> {
         let by_source: &[DestinationPattern] = match source {
             Source::Builtin => &[],
             Source::Directory => &self.settings.directory,
             Source::Upload => &self.settings.upload,
         };
-        let granted = by_source
-            .iter()
-            .chain(self.components.get(name).into_iter().flatten())
-            .cloned()
-            .collect();
-        let grant = OutboundGrant::decide(granted, requested)?;
-        Ok(OutboundAccess {
+        let mut granted: Vec<DestinationPattern> = Vec::new();
+        let own = self.granted.component(name).into_iter().flatten();
+        let in_sandbox = self.granted.sandbox(sandbox).into_iter().flatten();
+        for pattern in by_source.iter().chain(own).chain(in_sandbox) {
+            if !granted.contains(pattern) {
+                granted.push(pattern.clone());
+            }
+        }
+        granted
+    }
+
+    fn access(self: &Arc<Self>, name: &str, grant: OutboundGrant) -> OutboundAccess {
+        OutboundAccess {
             component: Arc::from(name),
             grant: Arc::new(grant),
             policy: self.clone(),
-        })
+        }
     }
 
     /// Outbound requests so far, by host and outcome.

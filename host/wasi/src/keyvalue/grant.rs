@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use super::bucket::{BucketGrant, BucketId, OpenRefused, Owner, valid_bucket_name};
 use super::store::KeyValueStore;
+use crate::granted::{Granted, Grantee};
 
 /// A grant naming something that cannot be a bucket.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "components.{component}.buckets: `{bucket}` is not a bucket name (1 to 64 letters, digits, `-`, `_` or `.`)"
+    "{grantee}.buckets: `{bucket}` is not a bucket name (1 to 64 letters, digits, `-`, `_` or `.`)"
 )]
 pub struct InvalidBucketGrant {
-    pub component: String,
+    pub grantee: Grantee,
     pub bucket: String,
 }
 
@@ -29,27 +30,38 @@ pub struct BucketsNotGranted {
 #[derive(Debug, Clone)]
 pub struct KeyValue {
     store: KeyValueStore,
-    granted: BTreeMap<String, BTreeSet<String>>,
+    granted: Granted<BTreeSet<String>>,
     reserved: Arc<BTreeSet<String>>,
 }
 
 impl KeyValue {
-    /// The capability over `store`, with the shared buckets granted to each component.
+    /// The capability over `store`, with the shared buckets granted to each component and
+    /// to the workers of each sandbox.
     pub fn new(
         store: KeyValueStore,
-        components: &BTreeMap<String, Vec<String>>,
+        grants: &Granted<Vec<String>>,
     ) -> Result<KeyValue, InvalidBucketGrant> {
-        let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (component, buckets) in components {
+        for (grantee, buckets) in grants.iter() {
             if let Some(bad) = buckets.iter().find(|name| !valid_bucket_name(name)) {
                 return Err(InvalidBucketGrant {
-                    component: component.clone(),
+                    grantee,
                     bucket: bad.clone(),
                 });
             }
-            granted.insert(component.clone(), buckets.iter().cloned().collect());
         }
-        let reserved: BTreeSet<String> = granted.values().flatten().cloned().collect();
+        let set = |part: &BTreeMap<String, Vec<String>>| -> BTreeMap<String, BTreeSet<String>> {
+            part.iter()
+                .map(|(name, buckets)| (name.clone(), buckets.iter().cloned().collect()))
+                .collect()
+        };
+        let granted = Granted {
+            components: set(&grants.components),
+            sandboxes: set(&grants.sandboxes),
+        };
+        let reserved: BTreeSet<String> = granted
+            .iter()
+            .flat_map(|(_, buckets)| buckets.iter().cloned())
+            .collect();
         Ok(KeyValue {
             store,
             granted,
@@ -68,7 +80,7 @@ impl KeyValue {
         name: &str,
         requested: &[String],
     ) -> Result<KeyValueReach, BucketsNotGranted> {
-        let granted = self.granted.get(name);
+        let granted = self.granted.component(name);
         let refused: Vec<String> = requested
             .iter()
             .filter(|bucket| !granted.is_some_and(|granted| granted.contains(*bucket)))
@@ -82,13 +94,20 @@ impl KeyValue {
     }
 
     /// What worker `name` may open: its sandbox's buckets (or its own outside a sandbox),
-    /// and the shared buckets the operator grants it.
+    /// and the shared buckets the operator grants it and its sandbox.
     pub fn for_worker(&self, name: &str, sandbox: Option<&str>) -> KeyValueReach {
         let owner = match sandbox {
             Some(id) => Owner::Sandbox(id.to_owned()),
             None => Owner::Worker(name.to_owned()),
         };
-        let shared = self.granted.get(name).cloned().unwrap_or_default();
+        let shared = self
+            .granted
+            .component(name)
+            .into_iter()
+            .chain(self.granted.sandbox(sandbox))
+            .flatten()
+            .cloned()
+            .collect();
         self.reach(&owner, shared)
     }
 

@@ -1,0 +1,245 @@
+//! Grants per sandbox (`[sandboxes.<name>]`): a worker process in a sandbox reaches its own
+//! grant and its sandbox's — destinations, shared buckets, configuration values and
+//! secrets — while the same worker elsewhere does not; its own value of a key wins over
+//! its sandbox's; the admin API's worker listing shows what each reaches, where, and never
+//! a secret's value.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use arsenal::Host;
+use arsenal::config::{ComponentGrants, Settings};
+use arsenal_testing::TestHost;
+use arsenal_wasi::config::{ConfigSource, SecretSource};
+use serde_json::{Value, json};
+
+use crate::health_prober::upstream;
+use crate::keyvalue::{load_worker, supervised};
+use crate::{guests, settings, test_host_with, within};
+
+const WAIT: Duration = Duration::from_secs(10);
+const SECRET: &str = "sandbox-token-7d2f41b0";
+
+/// The prober's own grant (its targets, the healthy endpoint, and its interval), and two
+/// sandbox grants: `edge` (the upstream, the `probes` bucket, the secret token, and other
+/// targets that lose to the prober's own), `shelf` (the bucket alone).
+fn granting(port: u16, token_file: &std::path::Path) -> Settings {
+    let mut settings = settings();
+    settings.limits.idle_hibernate_ms = 0;
+    let directory = &mut settings.capabilities.directory;
+    directory.extend(["key_value".to_owned(), "outbound_http".to_owned()]);
+    let text = |value: String| ConfigSource::Text(value);
+    settings.components = BTreeMap::from([(
+        "health_prober".to_owned(),
+        ComponentGrants {
+            config: BTreeMap::from([
+                (
+                    "targets".to_owned(),
+                    text(format!("http://127.0.0.1:{port}/healthy")),
+                ),
+                // Long enough that only the test's own calls probe.
+                ("interval_ms".to_owned(), text("3600000".to_owned())),
+            ]),
+            ..ComponentGrants::default()
+        },
+    )]);
+    settings.sandboxes = BTreeMap::from([
+        (
+            "edge".to_owned(),
+            ComponentGrants {
+                outbound_hosts: vec![format!("http://127.0.0.1:{port}").parse().unwrap()],
+                buckets: vec!["probes".to_owned()],
+                config: BTreeMap::from([(
+                    "targets".to_owned(),
+                    text(format!("http://127.0.0.1:{port}/broken")),
+                )]),
+                secrets: BTreeMap::from([(
+                    "token".to_owned(),
+                    SecretSource::File {
+                        file: token_file.to_owned(),
+                    },
+                )]),
+            },
+        ),
+        (
+            "shelf".to_owned(),
+            ComponentGrants {
+                buckets: vec!["probes".to_owned()],
+                ..ComponentGrants::default()
+            },
+        ),
+    ]);
+    settings
+}
+
+/// Start sandbox `id` running the prober as `name`.
+async fn sandbox(host: &TestHost, id: &str, name: &str) {
+    let reply = host
+        .post(
+            "/api/v1/sandboxes",
+            json!({
+                "id": id,
+                "supervisor": { "children": [
+                    { "id": "prober", "worker": "health_prober", "name": name }
+                ] },
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+/// Ask the process `target` to probe now: the round it answers, or why it failed.
+async fn probe(host: &TestHost, target: &str) -> Result<Value, String> {
+    let table = host.host().processes();
+    within("a probe", table.call(target, None, "probe", WAIT))
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .map_err(|error| error.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewhere() {
+    let (port, seen) = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{SECRET}\n")).unwrap();
+    let host = test_host_with(granting(port, &token_file), &[]).await;
+    let code = load_worker(&host, "health_prober", guests::HEALTH_PROBER).await;
+    sandbox(&host, "edge", "edge-prober").await;
+    sandbox(&host, "shelf", "shelf-prober").await;
+    sandbox(&host, "bare", "bare-prober").await;
+    let healthy = format!("http://127.0.0.1:{port}/healthy");
+
+    // In `edge`: the upstream, the bucket and the secret, all the sandbox's; the targets
+    // are the prober's own, not the sandbox's.
+    let round = probe(&host, "edge-prober").await.unwrap();
+    assert_eq!(
+        round,
+        json!({ "round": 1, "results": { healthy.clone(): { "status": 200, "healthy": true } } })
+    );
+    assert_eq!(*seen.lock().unwrap(), [format!("Bearer {SECRET}")]);
+
+    // In `shelf`: the bucket, but no destination.
+    let round = probe(&host, "shelf-prober").await.unwrap();
+    let result = &round["results"][&healthy];
+    assert_eq!(result["healthy"], false, "{round}");
+    assert!(
+        result["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("HttpRequestDenied")),
+        "{round}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1, "nothing reached the upstream");
+
+    // The listing says what the prober reaches outside a sandbox and in each it runs in,
+    // the secret only as set.
+    let listed = host.get("/api/v1/admin/workers").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(!listed.body.to_string().contains(SECRET), "{}", listed.body);
+    let prober = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|worker| worker["name"] == "health_prober")
+        .unwrap_or_else(|| panic!("{}", listed.body));
+    let own = json!({
+        "interval_ms": { "value": "3600000" },
+        "targets": { "value": healthy },
+    });
+    assert_eq!(
+        prober["granted"],
+        json!({ "outbound_hosts": [], "buckets": [], "config": own }),
+        "{prober}"
+    );
+    for capability in ["config", "key_value", "outbound_http"] {
+        assert!(
+            prober["capabilities"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(capability)),
+            "{prober}"
+        );
+    }
+    let places: BTreeMap<String, Value> = prober["sandboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|place| {
+            assert_eq!(place["processes"].as_array().unwrap().len(), 1, "{place}");
+            (
+                place["sandbox"].as_str().unwrap().to_owned(),
+                place["granted"].clone(),
+            )
+        })
+        .collect();
+    let mut with_token = own.clone();
+    with_token["token"] = json!("set");
+    assert_eq!(
+        places,
+        BTreeMap::from([
+            (
+                "bare".to_owned(),
+                json!({ "outbound_hosts": [], "buckets": [], "config": own })
+            ),
+            (
+                "edge".to_owned(),
+                json!({
+                    "outbound_hosts": [format!("http://127.0.0.1:{port}")],
+                    "buckets": ["probes"],
+                    "config": with_token,
+                })
+            ),
+            (
+                "shelf".to_owned(),
+                json!({ "outbound_hosts": [], "buckets": ["probes"], "config": own })
+            ),
+        ])
+    );
+
+    // In a sandbox granted nothing, and outside any, the shared bucket is refused.
+    let refused = probe(&host, "bare-prober").await.unwrap_err();
+    assert!(
+        refused.contains("bucket `probes`") && refused.contains("AccessDenied"),
+        "{refused}"
+    );
+    let outside = supervised(&host, code, "").await;
+    let children = outside.which_children().await.unwrap();
+    let pid = children[0].pid.clone().expect("the worker runs");
+    let refused = probe(&host, &pid).await.unwrap_err();
+    assert!(
+        refused.contains("bucket `probes`") && refused.contains("AccessDenied"),
+        "{refused}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_sandbox_grant_that_cannot_be_used_stops_the_start() {
+    let refusal = |change: fn(&mut ComponentGrants), name: &str| {
+        let mut settings = settings();
+        let mut grants = ComponentGrants::default();
+        change(&mut grants);
+        settings.sandboxes = BTreeMap::from([(name.to_owned(), grants)]);
+        Host::empty(settings)
+            .err()
+            .expect("the host refuses to start")
+            .to_string()
+    };
+    assert_eq!(
+        refusal(|grants| grants.buckets = vec!["no/slash".to_owned()], "edge"),
+        "invalid grants: sandboxes.edge.buckets: `no/slash` is not a bucket name (1 to 64 letters, digits, `-`, `_` or `.`)"
+    );
+    assert_eq!(
+        refusal(
+            |grants| {
+                grants.config = BTreeMap::from([("a key".to_owned(), ConfigSource::Text("x".into()))]);
+            },
+            "edge"
+        ),
+        "invalid grants: sandboxes.edge: the key `a key` is not 1 to 256 letters, digits, `-`, `_` or `.`"
+    );
+    assert_eq!(
+        refusal(|_| {}, "no sandbox"),
+        "invalid grants: sandboxes.no sandbox: not a sandbox name (1 to 64 letters, digits, `_`, `-` or `.`)"
+    );
+}
