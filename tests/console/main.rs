@@ -283,6 +283,9 @@ impl Walk<'_> {
         self.text_contains("#worker-response", "\"tally\"").await?;
         self.text_contains("#worker-version-table tbody tr:first-child", "live")
             .await?;
+        // What its processes reach, from `GET /api/v1/admin/workers`.
+        self.text_contains("#worker-reach", "Reach outside a sandbox")
+            .await?;
         Ok(())
     }
 

@@ -129,7 +129,11 @@ async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewher
             .is_some_and(|error| error.contains("HttpRequestDenied")),
         "{round}"
     );
-    assert_eq!(seen.lock().unwrap().len(), 1, "nothing reached the upstream");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "nothing reached the upstream"
+    );
 
     // The listing says what the prober reaches outside a sandbox and in each it runs in,
     // the secret only as set.
@@ -226,13 +230,17 @@ async fn a_sandbox_grant_that_cannot_be_used_stops_the_start() {
             .to_string()
     };
     assert_eq!(
-        refusal(|grants| grants.buckets = vec!["no/slash".to_owned()], "edge"),
+        refusal(
+            |grants| grants.buckets = vec!["no/slash".to_owned()],
+            "edge"
+        ),
         "invalid grants: sandboxes.edge.buckets: `no/slash` is not a bucket name (1 to 64 letters, digits, `-`, `_` or `.`)"
     );
     assert_eq!(
         refusal(
             |grants| {
-                grants.config = BTreeMap::from([("a key".to_owned(), ConfigSource::Text("x".into()))]);
+                grants.config =
+                    BTreeMap::from([("a key".to_owned(), ConfigSource::Text("x".into()))]);
             },
             "edge"
         ),

@@ -499,7 +499,10 @@ mod tests {
                 Settings::load(Some(Path::new("arsenal.toml"))).expect("valid configuration");
             let edge = &settings.sandboxes["edge"];
             assert_eq!(edge.buckets, ["probes"]);
-            assert_eq!(edge.outbound_hosts[0].to_string(), "https://*.example.com:443");
+            assert_eq!(
+                edge.outbound_hosts[0].to_string(),
+                "https://*.example.com:443"
+            );
             assert_eq!(edge.config.len(), 1);
             assert_eq!(edge.secrets.len(), 1);
 

@@ -115,7 +115,11 @@ impl Host {
         );
         let secret_keys = SecretKeys::new(&settings.keyvalue.secret_keys)?;
         // A table no sandbox can be named after is a mistake, never a grant.
-        if let Some(name) = settings.sandboxes.keys().find(|name| !is_valid_name(name, 64)) {
+        if let Some(name) = settings
+            .sandboxes
+            .keys()
+            .find(|name| !is_valid_name(name, 64))
+        {
             return Err(StartError::SandboxName(name.clone()));
         }
         let wasi = Arc::new(WasiCapabilities::new(

@@ -27,8 +27,8 @@ use arsenal_engine::limits::CallLimiter;
 use arsenal_engine::lookups::CacheLookups;
 use arsenal_engine::policy::Source;
 use arsenal_engine::wasi::add_baseline_to_linker;
-use arsenal_wasi::{ComponentReach, WasiCapabilities};
 use arsenal_wasi::http::CallScope;
+use arsenal_wasi::{ComponentReach, WasiCapabilities};
 
 /// Limits of one worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -132,7 +132,10 @@ type Tables<'a> = (
 );
 
 /// One capability's part of every component's and sandbox's grant, by name.
-fn each<T>((components, sandboxes): Tables<'_>, part: impl Fn(&ComponentGrants) -> T) -> Granted<T> {
+fn each<T>(
+    (components, sandboxes): Tables<'_>,
+    part: impl Fn(&ComponentGrants) -> T,
+) -> Granted<T> {
     let pick = |tables: &BTreeMap<String, ComponentGrants>| {
         tables
             .iter()

@@ -88,7 +88,9 @@ pub(crate) fn requested() -> Value {
 /// What an operation reaches of the standard capabilities (`http::reach::granted`).
 fn granted() -> Value {
     let mut granted = granted_to("the operation");
-    granted["description"] = json!("What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import.");
+    granted["description"] = json!(
+        "What the operation reaches of the standard capabilities: its requests narrowed to the operator's grants (the grant whole where it requests none). Empty for a capability it does not import."
+    );
     granted
 }
 
@@ -480,7 +482,10 @@ pub(crate) fn admin_workers(_: &Catalog) -> Value {
         }
     });
     for field in ["capabilities", "granted", "sandboxes"] {
-        worker["required"].as_array_mut().expect("a list").push(json!(field));
+        worker["required"]
+            .as_array_mut()
+            .expect("a list")
+            .push(json!(field));
     }
     json!({
         "operationId": "admin_workers", "summary": "The worker components loaded, and what they reach", "tags": ["admin"],

@@ -31,9 +31,7 @@ pub(crate) const MAX_KEY: usize = 256;
 pub enum InvalidConfigGrant {
     #[error("{grantee}: `{key}` is both a config value and a secret")]
     Both { grantee: Grantee, key: String },
-    #[error(
-        "{grantee}: the key `{key}` is not 1 to {MAX_KEY} letters, digits, `-`, `_` or `.`"
-    )]
+    #[error("{grantee}: the key `{key}` is not 1 to {MAX_KEY} letters, digits, `-`, `_` or `.`")]
     Key { grantee: Grantee, key: String },
 }
 

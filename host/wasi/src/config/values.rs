@@ -339,7 +339,10 @@ mod tests {
             ])
         );
         assert_eq!(
-            configuration.for_worker("notify", Some("lab")).shown().len(),
+            configuration
+                .for_worker("notify", Some("lab"))
+                .shown()
+                .len(),
             2,
             "a sandbox granted nothing adds nothing"
         );
