@@ -17,6 +17,39 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file the test host writes (a granted secret) could not be written.
+    #[error("write in {path}")]
+    Write {
+        /// The file, or the directory it was to be made in.
+        path: PathBuf,
+        /// Why it could not be written.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A granted destination is no `scheme://host:port` pattern.
+    #[error("the destination `{pattern}` granted to `{component}`")]
+    Grant {
+        /// The component it was granted to.
+        component: String,
+        /// The pattern as the test gave it.
+        pattern: String,
+        /// Why it is no pattern.
+        #[source]
+        source: arsenal::spec::PatternError,
+    },
+    /// An [`crate::Upstream`] could not listen on 127.0.0.1.
+    #[error("start the upstream")]
+    Upstream(#[source] std::io::Error),
+    /// An [`crate::Upstream`] did not receive the requests waited for in time.
+    #[error("the upstream received {received} of the {expected} requests waited for within {within:?}")]
+    NotReceived {
+        /// How many requests were waited for.
+        expected: usize,
+        /// How many came.
+        received: usize,
+        /// How long it waited.
+        within: std::time::Duration,
+    },
     /// An operation component was refused by the host.
     #[error("load the operation {origin}: {problem}")]
     Load {

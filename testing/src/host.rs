@@ -12,7 +12,7 @@ use http::{Method, Request};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use crate::{Error, Reply};
+use crate::{Error, Grant, Reply};
 
 /// The admin token a [`TestHost`] from [`TestHost::builder`] accepts, and that its request
 /// helpers send (unless a request carries its own `authorization` header).
@@ -29,7 +29,8 @@ pub struct TestHost {
     /// Calls for this node (forwarded, or an operation's own) run through `router`.
     _forwarded: arsenal::cluster::ServedCalls,
     workers: BTreeMap<String, Arc<WorkerCode>>,
-    // Kept for the host's lifetime when the host's admin state lives here.
+    // Kept for the host's lifetime when the host's admin state and granted secrets live
+    // here.
     _state: Option<tempfile::TempDir>,
 }
 
@@ -39,6 +40,7 @@ pub struct TestHostBuilder {
     settings: Settings,
     operations: Vec<PathBuf>,
     workers: Vec<(String, PathBuf)>,
+    grants: Vec<(String, Grant)>,
 }
 
 impl TestHost {
@@ -48,6 +50,7 @@ impl TestHost {
             settings: Settings::default(),
             operations: Vec::new(),
             workers: Vec::new(),
+            grants: Vec::new(),
         }
     }
 
@@ -216,6 +219,34 @@ impl TestHostBuilder {
         self
     }
 
+    /// Grant the component (operation or worker) `name` what `grant` adds — destinations
+    /// ([`Grant::upstream`], [`Grant::outbound`]), shared buckets, configuration values and
+    /// secrets — as `[components.<name>]` of the configuration would, and the capabilities
+    /// that needs (`outbound_http`, `key_value`, `config`) to components from directories
+    /// and files, as those of this builder are. Grants of one name add up.
+    ///
+    /// ```no_run
+    /// # async fn example(upstream: &arsenal_testing::Upstream) -> Result<(), arsenal_testing::Error> {
+    /// let host = arsenal_testing::TestHost::builder()
+    ///     .worker("prober", "target/prober.wasm")
+    ///     .grant("prober", |grant| {
+    ///         grant
+    ///             .upstream(upstream)
+    ///             .bucket("probes")
+    ///             .config("targets", upstream.url("/health"))
+    ///             .secret("token", "test-token")
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn grant(mut self, name: &str, grant: impl FnOnce(Grant) -> Grant) -> TestHostBuilder {
+        self.grants
+            .push((name.to_owned(), grant(Grant::default())));
+        self
+    }
+
     /// Change the host's settings (limits, cache directory, ...) before it starts. The
     /// state directory, admin token and rate limits are set by [`TestHostBuilder::start`].
     pub fn settings(mut self, change: impl FnOnce(&mut Settings)) -> TestHostBuilder {
@@ -226,7 +257,8 @@ impl TestHostBuilder {
     /// Start the host and load everything; any component that fails to load is an error
     /// naming it and why.
     ///
-    /// The host keeps its admin changes in a private directory removed with it, admits
+    /// The host keeps its admin changes and the granted secrets in a private directory
+    /// removed with it, admits
     /// [`ADMIN_TOKEN`] as an admin, has no rate limits, and runs none of the host's own
     /// service processes (a test sees only its own).
     pub async fn start(self) -> Result<TestHost, Error> {
@@ -235,7 +267,15 @@ impl TestHostBuilder {
             source,
         })?;
         let mut settings = self.settings;
-        settings.server.state_dir = Some(state.path().to_owned());
+        let secrets = state.path().join("secrets");
+        std::fs::create_dir(&secrets).map_err(|source| Error::Write {
+            path: secrets.clone(),
+            source,
+        })?;
+        for (name, grant) in self.grants {
+            grant.apply(&name, &mut settings, &secrets)?;
+        }
+        settings.server.state_dir = Some(state.path().join("state"));
         settings.server.host_services = false;
         settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
         settings.rate_limits = RateLimitSettings::off();

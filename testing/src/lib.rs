@@ -19,6 +19,29 @@
 //! operations, local-mode access and a known admin token that every request carries, a
 //! private state directory, and no rate limits.
 //!
+//! A component that calls out gets its grants as an operator would give them in
+//! `[components.<name>]`, through [`TestHostBuilder::grant`] ([`Grant`]: destinations,
+//! shared buckets, configuration values, secrets), and a real server to call: an
+//! [`Upstream`] on 127.0.0.1 that keeps the requests it received.
+//!
+//! ```no_run
+//! # async fn example(wasm: &std::path::Path) -> Result<(), arsenal_testing::Error> {
+//! use arsenal_testing::{TestHost, Upstream};
+//! use axum::{Router, routing::get};
+//! use serde_json::json;
+//!
+//! let upstream = Upstream::start(Router::new().route("/status", get(|| async { "up" }))).await?;
+//! let host = TestHost::builder()
+//!     .operation(wasm)
+//!     .grant("status", |grant| grant.upstream(&upstream).secret("token", "t0"))
+//!     .start()
+//!     .await?;
+//! host.call("status", json!({ "url": upstream.url("/status") })).await.assert_ok(200);
+//! assert_eq!(upstream.requests()[0].header("authorization"), Some("Bearer t0"));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! A test that needs other settings (API keys and their roles, rate limits, a state
 //! directory it reopens) starts the host with exactly those settings through
 //! [`TestHost::with_settings`], or serves a host it started itself through
@@ -29,15 +52,22 @@
 
 mod build;
 mod error;
+mod grant;
 mod host;
 mod reply;
+mod upstream;
 mod worker;
 
 pub use build::{BuildError, build_component};
 pub use error::Error;
+pub use grant::Grant;
 pub use host::{ADMIN_TOKEN, TestHost, TestHostBuilder};
 pub use reply::Reply;
+pub use upstream::{Received, Upstream};
 pub use worker::SupervisedWorker;
 
 /// The host crate, for settings and runtime types (`arsenal::config::Settings`, ...).
 pub use arsenal;
+/// The HTTP framework an [`Upstream`] serves (`axum::Router`, `axum::http::StatusCode`),
+/// at the version it takes.
+pub use axum;

@@ -1,8 +1,14 @@
 //! `arsenal-testing` used as an author would: an operation called by route and by name,
-//! and a worker crashed under its supervisor.
+//! a worker crashed under its supervisor, and components granted an upstream, buckets,
+//! configuration values and a secret.
 
-use arsenal_testing::{Error, TestHost};
+use std::time::Duration;
+
+use arsenal_testing::{Error, TestHost, Upstream};
 use arsenal_tests::guests;
+use axum::Router;
+use axum::routing::get;
+use http::{Method, StatusCode};
 use serde_json::json;
 
 /// A builder compiling into a cache shared by the tests of this crate.
@@ -75,4 +81,151 @@ async fn a_supervised_worker_is_restarted_after_a_crash() {
         host.supervise("nope", "", 1).await,
         Err(Error::UnknownWorker(name)) if name == "nope"
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_reaches_its_granted_upstream_and_no_other() {
+    let routes = Router::new().route("/ok", get(|| async { "hello" }));
+    let upstream = Upstream::start(routes).await.unwrap();
+    let other = Upstream::answering(StatusCode::OK, "other").await.unwrap();
+    let host = builder()
+        .operation(guests::OUTBOUND_CALL)
+        .grant("outbound_call", |grant| grant.upstream(&upstream))
+        .start()
+        .await
+        .unwrap();
+
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let reply = host
+        .send(
+            Method::POST,
+            "/api/v1/test/outbound",
+            json!({ "url": upstream.url("/ok?from=guest") }).to_string(),
+            &[
+                ("content-type", "application/json"),
+                ("traceparent", &format!("00-{trace}-00f067aa0ba902b7-01")),
+            ],
+        )
+        .await;
+    let result = &reply.assert_ok(201)["results"][0];
+    assert_eq!(result["status"], 200, "{result}");
+    assert_eq!(result["body"], "hello");
+    let received = upstream.requests();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].method, Method::GET);
+    assert_eq!(received[0].path, "/ok?from=guest");
+    let sent_trace = received[0].header("traceparent").unwrap();
+    assert!(sent_trace.starts_with(&format!("00-{trace}-")), "{sent_trace}");
+
+    // Not granted: failed in the guest with the standard code, and never sent.
+    let reply = host
+        .call("outbound_call", json!({ "url": other.url("/") }))
+        .await;
+    let result = &reply.assert_ok(201)["results"][0];
+    assert_eq!(result["error"], "HttpRequestDenied", "{result}");
+    assert!(other.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_gets_its_config_and_secret_and_shares_a_bucket() {
+    const TOKEN: &str = "prober-token-2b7e41";
+    let routes = Router::new()
+        .route("/healthy", get(|| async { "ok" }))
+        .route(
+            "/broken",
+            get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        );
+    let upstream = Upstream::start(routes).await.unwrap();
+    let (healthy, broken) = (upstream.url("/healthy"), upstream.url("/broken"));
+    let host = builder()
+        .worker("health_prober", guests::HEALTH_PROBER)
+        .operation(guests::PROBE_REPORT)
+        .grant("health_prober", |grant| {
+            grant
+                .upstream(&upstream)
+                .bucket("probes")
+                .config("targets", format!("{healthy},{broken}"))
+                // Long enough that only the test's own message probes.
+                .config("interval_ms", "3600000")
+                .secret("token", TOKEN)
+        })
+        .grant("probe_report", |grant| {
+            grant.bucket("probes").config("title", "Edge health")
+        })
+        .start()
+        .await
+        .unwrap();
+
+    let prober = host.supervise("health_prober", "", 1).await.unwrap();
+    // A message has no reply: the test waits for its requests at the upstream.
+    prober.send("probe").await.unwrap();
+    let received = upstream
+        .wait_for(2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut paths: Vec<&str> = received.iter().map(|request| &*request.path).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["/broken", "/healthy"]);
+    // The secret, read from the file the test host wrote, went along as the credential.
+    for request in &received {
+        assert_eq!(
+            request.header("authorization"),
+            Some(&*format!("Bearer {TOKEN}"))
+        );
+    }
+
+    // The worker handles its mailbox in order: its report follows the round.
+    let report: serde_json::Value =
+        serde_json::from_str(&prober.call("report").await.unwrap()).unwrap();
+    assert_eq!(report["rounds"], 1, "{report}");
+    // The operation reads the same bucket under its own configured title.
+    let reply = host.get("/api/v1/probes").await;
+    assert_eq!(
+        *reply.assert_ok(200),
+        json!({
+            "title": "Edge health",
+            "rounds": 1,
+            "targets": {
+                healthy: { "status": 200, "healthy": true },
+                broken: { "status": 500, "healthy": false },
+            },
+        })
+    );
+    let described = host.get("/api/v1/operations").await;
+    assert!(!described.body.to_string().contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_is_no_pattern_is_an_error_naming_it() {
+    let started = builder()
+        .grant("outbound_call", |grant| grant.outbound("http://example.com"))
+        .start()
+        .await;
+    match started {
+        Err(Error::Grant {
+            component, pattern, ..
+        }) => assert_eq!(
+            (component.as_str(), pattern.as_str()),
+            ("outbound_call", "http://example.com")
+        ),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("a destination without a port was granted"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_requests_that_do_not_come_fails_within_the_bound() {
+    let upstream = Upstream::answering(StatusCode::NO_CONTENT, "").await.unwrap();
+    let waited = upstream.wait_for(1, Duration::from_millis(20)).await;
+    assert!(
+        matches!(
+            waited,
+            Err(Error::NotReceived {
+                expected: 1,
+                received: 0,
+                ..
+            })
+        ),
+        "{waited:?}"
+    );
 }

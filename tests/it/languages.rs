@@ -1,7 +1,7 @@
 //! The greet example in every language it is written in, held to the same expectations:
 //! the same description in the catalogue, the same answers through HTTP.
 
-use arsenal_testing::TestHost;
+use arsenal_testing::{TestHost, Upstream};
 use serde_json::Value;
 
 use crate::toolchains::{fetch_js, greet_c, greet_js, greet_python};
@@ -158,24 +158,21 @@ async fn greet_in_javascript_imports_only_log() {
 /// `wasi:http`, and a destination outside the grant is the operation's 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_in_javascript_reaches_what_is_granted() {
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = upstream.local_addr().unwrap().port();
     let app = axum::Router::new().route(
         "/status",
         axum::routing::get(|| async { axum::Json(serde_json::json!({ "up": true })) }),
     );
-    tokio::spawn(async move { axum::serve(upstream, app).await });
+    let upstream = Upstream::start(app).await.unwrap();
+    let host = TestHost::builder()
+        .settings(|test| *test = settings())
+        .operation(fetch_js().await)
+        .grant("fetch_status", |grant| grant.upstream(&upstream))
+        .start()
+        .await
+        .unwrap();
 
-    let mut settings = settings();
-    let upstream = format!("http://127.0.0.1:{port}");
-    crate::outbound::grant_outbound(&mut settings, "fetch_status", &[&upstream]);
-    let host = test_host_with(settings, &[fetch_js().await]).await;
-
-    let reply = host
-        .get(&format!(
-            "/api/v1/fetch-status?url=http://127.0.0.1:{port}/status"
-        ))
-        .await;
+    let url = upstream.url("/status");
+    let reply = host.get(&format!("/api/v1/fetch-status?url={url}")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
         reply.body["data"],

@@ -6,75 +6,33 @@
 //! call by their number; the calling request's trace goes along; the destinations reached
 //! are counted and audited.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use arsenal::config::Settings;
+use arsenal_testing::{Grant, TestHost, Upstream};
 use arsenal_wasi::http::DestinationPattern;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::Query;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::Method;
 use serde_json::{Value, json};
 
-use arsenal_testing::TestHost;
-
-use crate::{guests, settings, test_host_with};
+use crate::{builder, guests, settings};
 
 const CALL: &str = "/api/v1/test/outbound";
 
-/// An HTTP server on 127.0.0.1, counting the requests it answers.
-struct Upstream {
-    port: u16,
-    hits: Arc<AtomicU32>,
-}
-
-impl Upstream {
-    async fn start() -> Upstream {
-        let hits = Arc::new(AtomicU32::new(0));
-        let app = Router::new()
-            .route("/ok", get(|| async { "hello" }))
-            .route("/trace", get(trace))
-            .route("/redirect", get(redirect))
-            .route("/slow", get(std::future::pending::<&'static str>))
-            .route("/huge", get(huge))
-            .with_state(hits.clone())
-            .layer(axum::middleware::from_fn_with_state(hits.clone(), count));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Upstream { port, hits }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn hits(&self) -> u32 {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-async fn count(
-    State(hits): State<Arc<AtomicU32>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    hits.fetch_add(1, Ordering::SeqCst);
-    next.run(request).await
-}
-
-/// The `traceparent` the request carried, as the body.
-async fn trace(headers: HeaderMap) -> String {
-    headers
-        .get("traceparent")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("none")
-        .to_owned()
+/// An upstream on 127.0.0.1 answering `/ok`, a redirect, a response that never comes and
+/// a huge body.
+async fn upstream() -> Upstream {
+    let routes = Router::new()
+        .route("/ok", get(|| async { "hello" }))
+        .route("/redirect", get(redirect))
+        .route("/slow", get(std::future::pending::<&'static str>))
+        .route("/huge", get(huge));
+    Upstream::start(routes).await.unwrap()
 }
 
 async fn redirect(Query(query): Query<std::collections::HashMap<String, String>>) -> Response {
@@ -92,30 +50,21 @@ fn patterns(texts: &[&str]) -> Vec<DestinationPattern> {
     texts.iter().map(|text| text.parse().unwrap()).collect()
 }
 
-/// Grant `outbound_http` to directory components in `settings`, and the destinations
-/// `grant` to `component`.
-pub(crate) fn grant_outbound(settings: &mut Settings, component: &str, grant: &[&str]) {
-    settings
-        .capabilities
-        .directory
-        .push("outbound_http".to_owned());
-    settings
-        .components
-        .entry(component.to_owned())
-        .or_default()
-        .outbound_hosts = patterns(grant);
+/// A host with the `outbound_call` guest granted what `grant` adds, on the test settings
+/// changed by `change`.
+async fn host(grant: impl FnOnce(Grant) -> Grant, change: impl FnOnce(&mut Settings)) -> TestHost {
+    builder()
+        .settings(change)
+        .operation(guests::OUTBOUND_CALL)
+        .grant("outbound_call", grant)
+        .start()
+        .await
+        .unwrap()
 }
 
-/// The test settings granting `outbound_http` to directory components, and `grant` to
-/// the `outbound_call` guest.
-fn granting(grant: &[&str]) -> Settings {
-    let mut settings = settings();
-    grant_outbound(&mut settings, "outbound_call", grant);
-    settings
-}
-
-async fn host(settings: Settings) -> TestHost {
-    test_host_with(settings, &[guests::OUTBOUND_CALL]).await
+/// A host with the `outbound_call` guest granted `upstream`.
+async fn granted(upstream: &Upstream) -> TestHost {
+    host(|grant| grant.upstream(upstream), |_| {}).await
 }
 
 /// `GET /metrics`, as text.
@@ -137,9 +86,9 @@ async fn call(host: &TestHost, params: Value) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_granted_destination_is_reached_and_another_is_denied() {
-    let upstream = Upstream::start().await;
-    let other = Upstream::start().await;
-    let host = host(granting(&[&format!("http://127.0.0.1:{}", upstream.port)])).await;
+    let upstream = upstream().await;
+    let other = self::upstream().await;
+    let host = granted(&upstream).await;
 
     let reached = call(&host, json!({ "url": upstream.url("/ok") })).await;
     assert_eq!(reached[0]["status"], 200, "{reached:?}");
@@ -147,12 +96,12 @@ async fn a_granted_destination_is_reached_and_another_is_denied() {
 
     let denied = call(&host, json!({ "url": other.url("/ok") })).await;
     assert_eq!(denied[0]["error"], "HttpRequestDenied", "{denied:?}");
-    assert_eq!(other.hits(), 0);
+    assert!(other.requests().is_empty());
 
     let catalogue = host.get("/api/v1/operations/outbound_call").await;
     assert_eq!(
         catalogue.body["data"]["granted"]["outbound_hosts"],
-        json!([format!("http://127.0.0.1:{}", upstream.port)])
+        json!([upstream.origin()])
     );
     let text = metrics_text(&host).await;
     assert!(
@@ -165,10 +114,11 @@ async fn a_granted_destination_is_reached_and_another_is_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_is_refused_on_the_resolved_address_unless_named() {
-    let upstream = Upstream::start().await;
+    let upstream = upstream().await;
+    let port = upstream.port();
     // A wildcard grant reaches public addresses only: `localhost` resolves to loopback.
-    let host = host(granting(&[&format!("http://*:{}", upstream.port)])).await;
-    let by_name = format!("http://localhost:{}/ok", upstream.port);
+    let host = host(|grant| grant.outbound(format!("http://*:{port}")), |_| {}).await;
+    let by_name = format!("http://localhost:{port}/ok");
     let refused = call(&host, json!({ "url": by_name })).await;
     assert_eq!(
         refused[0]["error"], "DestinationIpProhibited",
@@ -179,30 +129,35 @@ async fn loopback_is_refused_on_the_resolved_address_unless_named() {
         refused[0]["error"], "DestinationIpProhibited",
         "{refused:?}"
     );
-    assert_eq!(upstream.hits(), 0);
+    assert!(upstream.requests().is_empty());
 
     // Naming the host exactly grants its loopback address.
-    let host = self::host(granting(&[&format!("http://localhost:{}", upstream.port)])).await;
+    let exactly = |grant: Grant| grant.outbound(format!("http://localhost:{port}"));
+    let host = self::host(exactly, |_| {}).await;
     let reached = call(&host, json!({ "url": by_name })).await;
     assert_eq!(reached[0]["status"], 200, "{reached:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_is_a_new_request_checked_again() {
-    let upstream = Upstream::start().await;
-    let host = host(granting(&[&format!("http://127.0.0.1:{}", upstream.port)])).await;
-    let refused_target = format!("http://localhost:{}/ok", upstream.port);
+    let upstream = upstream().await;
+    let host = granted(&upstream).await;
+    let refused_target = format!("http://localhost:{}/ok", upstream.port());
     let url = upstream.url(&format!("/redirect?to={refused_target}"));
     let results = call(&host, json!({ "url": url, "follow": true })).await;
     assert_eq!(results[0]["asked"], json!([url, refused_target]));
     assert_eq!(results[0]["error"], "HttpRequestDenied", "{results:?}");
-    assert_eq!(upstream.hits(), 1, "only the redirect itself was served");
+    assert_eq!(
+        upstream.requests().len(),
+        1,
+        "only the redirect itself was served"
+    );
 
     let allowed_target = upstream.url("/ok");
     let url = upstream.url(&format!("/redirect?to={allowed_target}"));
     let results = call(&host, json!({ "url": url, "follow": true })).await;
     assert_eq!(results[0]["status"], 200, "{results:?}");
-    assert_eq!(upstream.hits(), 3);
+    assert_eq!(upstream.requests().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,8 +182,8 @@ async fn the_import_needs_the_capability_granted_to_the_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_upstream_fails_the_request_within_the_calls_deadline() {
-    let upstream = Upstream::start().await;
-    let host = host(granting(&[&format!("http://127.0.0.1:{}", upstream.port)])).await;
+    let upstream = upstream().await;
+    let host = granted(&upstream).await;
     let started = Instant::now();
     let results = call(&host, json!({ "url": upstream.url("/slow") })).await;
     let elapsed = started.elapsed();
@@ -241,10 +196,9 @@ async fn a_slow_upstream_fails_the_request_within_the_calls_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_body_is_cut_at_the_cap() {
-    let upstream = Upstream::start().await;
-    let mut settings = granting(&[&format!("http://127.0.0.1:{}", upstream.port)]);
-    settings.outbound.max_response_bytes = 256 * 1024;
-    let host = host(settings).await;
+    let upstream = upstream().await;
+    let cap = |settings: &mut Settings| settings.outbound.max_response_bytes = 256 * 1024;
+    let host = host(|grant| grant.upstream(&upstream), cap).await;
     let results = call(&host, json!({ "url": upstream.url("/huge") })).await;
     // A failed body reaches the guest as a stream error carrying the host's message:
     // wasmtime-wasi-http 48 passes no error code along a response body.
@@ -257,10 +211,9 @@ async fn a_huge_body_is_cut_at_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_makes_at_most_its_allowed_requests() {
-    let upstream = Upstream::start().await;
-    let mut settings = granting(&[&format!("http://127.0.0.1:{}", upstream.port)]);
-    settings.outbound.max_requests_per_call = 3;
-    let host = host(settings).await;
+    let upstream = upstream().await;
+    let cap = |settings: &mut Settings| settings.outbound.max_requests_per_call = 3;
+    let host = host(|grant| grant.upstream(&upstream), cap).await;
     let results = call(&host, json!({ "url": upstream.url("/ok"), "count": 5 })).await;
     let outcomes: Vec<Value> = results
         .iter()
@@ -276,7 +229,7 @@ async fn a_call_makes_at_most_its_allowed_requests() {
             json!("ConnectionLimitReached")
         ]
     );
-    assert_eq!(upstream.hits(), 3);
+    assert_eq!(upstream.requests().len(), 3);
     // The budget is per call.
     let again = call(&host, json!({ "url": upstream.url("/ok") })).await;
     assert_eq!(again[0]["status"], 200);
@@ -284,14 +237,14 @@ async fn a_call_makes_at_most_its_allowed_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calling_trace_goes_upstream_and_the_destination_is_audited() {
-    let upstream = Upstream::start().await;
-    let host = host(granting(&[&format!("http://127.0.0.1:{}", upstream.port)])).await;
+    let upstream = upstream().await;
+    let host = granted(&upstream).await;
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let reply = host
         .send(
             Method::POST,
             CALL,
-            Body::from(json!({ "url": upstream.url("/trace") }).to_string()),
+            Body::from(json!({ "url": upstream.url("/ok") }).to_string()),
             &[
                 ("content-type", "application/json"),
                 ("traceparent", &format!("00-{trace}-00f067aa0ba902b7-01")),
@@ -300,7 +253,8 @@ async fn the_calling_trace_goes_upstream_and_the_destination_is_audited() {
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    let received = reply.body["data"]["results"][0]["body"].as_str().unwrap();
+    let requests = upstream.requests();
+    let received = requests[0].header("traceparent").unwrap();
     assert!(received.starts_with(&format!("00-{trace}-")), "{received}");
     assert_eq!(
         received,
@@ -311,8 +265,5 @@ async fn the_calling_trace_goes_upstream_and_the_destination_is_audited() {
     let audit = host.get("/api/v1/audit").await;
     let record = &audit.body["data"]["records"][0];
     assert_eq!(record["request_id"], "outbound-trace-1");
-    assert_eq!(
-        record["outbound"],
-        json!([format!("http://127.0.0.1:{}", upstream.port)])
-    );
+    assert_eq!(record["outbound"], json!([upstream.origin()]));
 }

@@ -99,7 +99,8 @@ async fn probe(host: &TestHost, target: &str) -> Result<Value, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewhere() {
-    let (port, seen) = upstream().await;
+    let upstream = upstream().await;
+    let port = upstream.port();
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{SECRET}\n")).unwrap();
@@ -117,7 +118,12 @@ async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewher
         round,
         json!({ "round": 1, "results": { healthy.clone(): { "status": 200, "healthy": true } } })
     );
-    assert_eq!(*seen.lock().unwrap(), [format!("Bearer {SECRET}")]);
+    let credentials: Vec<_> = upstream
+        .requests()
+        .iter()
+        .map(|request| request.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(credentials, [Some(format!("Bearer {SECRET}"))]);
 
     // In `shelf`: the bucket, but no destination.
     let round = probe(&host, "shelf-prober").await.unwrap();
@@ -130,7 +136,7 @@ async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewher
         "{round}"
     );
     assert_eq!(
-        seen.lock().unwrap().len(),
+        upstream.requests().len(),
         1,
         "nothing reached the upstream"
     );
@@ -214,7 +220,7 @@ async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewher
         refused.contains("bucket `probes`") && refused.contains("AccessDenied"),
         "{refused}"
     );
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(upstream.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arsenal::config::Settings;
 use arsenal::runtime::{ChildInfo, ExitReason, ProcessTable, SupervisorHandle};
-use arsenal_testing::{ADMIN_TOKEN, Reply, TestHost};
+use arsenal_testing::{ADMIN_TOKEN, Reply, TestHost, TestHostBuilder};
 
 pub(crate) use arsenal_tests::guests;
 
@@ -163,6 +163,12 @@ pub(crate) fn settings() -> Settings {
     settings.auth.admin_token = Some(ADMIN_TOKEN.to_owned());
     settings.rate_limits = arsenal::config::RateLimitSettings::off();
     settings
+}
+
+/// A test host builder starting from the test [`settings`] (the builder sets the state
+/// directory, admin token and rate limits itself).
+pub(crate) fn builder() -> TestHostBuilder {
+    TestHost::builder().settings(|test| *test = settings())
 }
 
 /// A new, empty directory under the target directory, for one host's state.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::auth::{ApiKey, AuthSettings, RateLimitSettings, RateQuota};
 pub use arsenal_engine::settings::{CapabilitySettings, CompileSettings, LimitSettings};
+pub use arsenal_wasi::config::{ConfigSource, SecretSource};
 pub use arsenal_wasi::grants::ComponentGrants;
 pub use arsenal_wasi::http::OutboundSettings;
 pub use arsenal_wasi::keyvalue::KeyValueSettings;
