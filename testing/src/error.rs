@@ -41,7 +41,9 @@ pub enum Error {
     #[error("start the upstream")]
     Upstream(#[source] std::io::Error),
     /// An [`crate::Upstream`] did not receive the requests waited for in time.
-    #[error("the upstream received {received} of the {expected} requests waited for within {within:?}")]
+    #[error(
+        "the upstream received {received} of the {expected} requests waited for within {within:?}"
+    )]
     NotReceived {
         /// How many requests were waited for.
         expected: usize,

@@ -242,8 +242,7 @@ impl TestHostBuilder {
     /// # }
     /// ```
     pub fn grant(mut self, name: &str, grant: impl FnOnce(Grant) -> Grant) -> TestHostBuilder {
-        self.grants
-            .push((name.to_owned(), grant(Grant::default())));
+        self.grants.push((name.to_owned(), grant(Grant::default())));
         self
     }
 
@@ -258,9 +257,8 @@ impl TestHostBuilder {
     /// naming it and why.
     ///
     /// The host keeps its admin changes and the granted secrets in a private directory
-    /// removed with it, admits
-    /// [`ADMIN_TOKEN`] as an admin, has no rate limits, and runs none of the host's own
-    /// service processes (a test sees only its own).
+    /// removed with it, admits [`ADMIN_TOKEN`] as an admin, has no rate limits, and runs
+    /// none of the host's own service processes (a test sees only its own).
     pub async fn start(self) -> Result<TestHost, Error> {
         let state = tempfile::tempdir().map_err(|source| Error::Read {
             path: std::env::temp_dir(),

@@ -65,9 +65,7 @@ pub struct Received {
 impl Received {
     /// The value of header `name` (any case), as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// The body as text (invalid UTF-8 replaced).
@@ -159,10 +157,10 @@ async fn record(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), |path| path.as_str().to_owned());
+    let path = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_owned(),
+        |path| path.as_str().to_owned(),
+    );
     let (body, too_large) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => (bytes, false),
         Err(_) => (Bytes::new(), true),

@@ -115,7 +115,10 @@ async fn an_operation_reaches_its_granted_upstream_and_no_other() {
     assert_eq!(received[0].method, Method::GET);
     assert_eq!(received[0].path, "/ok?from=guest");
     let sent_trace = received[0].header("traceparent").unwrap();
-    assert!(sent_trace.starts_with(&format!("00-{trace}-")), "{sent_trace}");
+    assert!(
+        sent_trace.starts_with(&format!("00-{trace}-")),
+        "{sent_trace}"
+    );
 
     // Not granted: failed in the guest with the standard code, and never sent.
     let reply = host
@@ -159,10 +162,7 @@ async fn a_worker_gets_its_config_and_secret_and_shares_a_bucket() {
     let prober = host.supervise("health_prober", "", 1).await.unwrap();
     // A message has no reply: the test waits for its requests at the upstream.
     prober.send("probe").await.unwrap();
-    let received = upstream
-        .wait_for(2, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let received = upstream.wait_for(2, Duration::from_secs(30)).await.unwrap();
     let mut paths: Vec<&str> = received.iter().map(|request| &*request.path).collect();
     paths.sort_unstable();
     assert_eq!(paths, ["/broken", "/healthy"]);
@@ -198,7 +198,9 @@ async fn a_worker_gets_its_config_and_secret_and_shares_a_bucket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_that_is_no_pattern_is_an_error_naming_it() {
     let started = builder()
-        .grant("outbound_call", |grant| grant.outbound("http://example.com"))
+        .grant("outbound_call", |grant| {
+            grant.outbound("http://example.com")
+        })
         .start()
         .await;
     match started {
@@ -215,7 +217,9 @@ async fn a_destination_that_is_no_pattern_is_an_error_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_for_requests_that_do_not_come_fails_within_the_bound() {
-    let upstream = Upstream::answering(StatusCode::NO_CONTENT, "").await.unwrap();
+    let upstream = Upstream::answering(StatusCode::NO_CONTENT, "")
+        .await
+        .unwrap();
     let waited = upstream.wait_for(1, Duration::from_millis(20)).await;
     assert!(
         matches!(
@@ -228,4 +232,30 @@ async fn waiting_for_requests_that_do_not_come_fails_within_the_bound() {
         ),
         "{waited:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_keeps_each_request_whole_and_answers_as_told() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let upstream = Upstream::answering(StatusCode::ACCEPTED, "taken")
+        .await
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", upstream.port()))
+        .await
+        .unwrap();
+    let request = "POST /hook?id=7 HTTP/1.1\r\nhost: upstream\r\nx-probe: yes\r\n\
+                   content-length: 5\r\nconnection: close\r\n\r\nhello";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    assert!(answer.ends_with("taken"), "{answer}");
+
+    let received = upstream.wait_for(1, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].method, Method::POST);
+    assert_eq!(received[0].path, "/hook?id=7");
+    assert_eq!(received[0].header("x-probe"), Some("yes"));
+    assert_eq!(received[0].text(), "hello");
 }

@@ -1,5 +1,5 @@
 //! Outbound HTTP (`wasi:http/outgoing-handler`), through the router, against real HTTP
-//! servers on 127.0.0.1 started here: a destination inside the grant is reached, one
+//! servers on 127.0.0.1 (`Upstream`s): a destination inside the grant is reached, one
 //! outside it fails in the guest with the standard code; a name or a wildcard reaching
 //! loopback is refused on the resolved address; a redirect is checked again; a slow
 //! upstream is bounded by the call's deadline, a huge body by the cap, the requests of a

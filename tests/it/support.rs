@@ -306,6 +306,12 @@ impl LogCapture {
     /// A subscriber writing JSON lines (INFO and up) here; set it with
     /// `tracing::subscriber::set_default` around what should be captured.
     pub(crate) fn json_subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        // tracing-core takes a lone dispatcher for the global one, and then asks a thread
+        // registering a new callsite about its own default (none, in another test): the
+        // callsite is disabled for this capture too. A second one, kept for the process,
+        // has every live dispatcher asked.
+        static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+        SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let writer = self.clone();
         tracing_subscriber::fmt()
             .json()
