@@ -135,11 +135,7 @@ async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewher
             .is_some_and(|error| error.contains("HttpRequestDenied")),
         "{round}"
     );
-    assert_eq!(
-        upstream.requests().len(),
-        1,
-        "nothing reached the upstream"
-    );
+    assert_eq!(upstream.requests().len(), 1, "nothing reached the upstream");
 
     // The listing says what the prober reaches outside a sandbox and in each it runs in,
     // the secret only as set.
