@@ -27,10 +27,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A granted destination is no `scheme://host:port` pattern.
-    #[error("the destination `{pattern}` granted to `{component}`")]
+    #[error("the destination `{pattern}` granted in `{grantee}`")]
     Grant {
-        /// The component it was granted to.
-        component: String,
+        /// The table it was granted in: `components.<name>` or `sandboxes.<name>`.
+        grantee: String,
         /// The pattern as the test gave it.
         pattern: String,
         /// Why it is no pattern.

@@ -11,7 +11,27 @@ use arsenal::spec::DestinationPattern;
 
 use crate::{Error, Upstream};
 
-/// What [`crate::TestHostBuilder::grant`] grants one component. Each method adds to it.
+/// Who a [`Grant`] is for: a table of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Grantee {
+    /// `[components.<name>]`: one operation or worker.
+    Component(String),
+    /// `[sandboxes.<name>]`: every worker process in the sandbox.
+    Sandbox(String),
+}
+
+impl std::fmt::Display for Grantee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Grantee::Component(name) => write!(f, "components.{name}"),
+            Grantee::Sandbox(name) => write!(f, "sandboxes.{name}"),
+        }
+    }
+}
+
+/// What [`crate::TestHostBuilder::grant`] grants one component, or
+/// [`crate::TestHostBuilder::grant_sandbox`] every worker in a sandbox. Each method adds
+/// to it.
 #[must_use]
 #[derive(Debug, Clone, Default)]
 pub struct Grant {
@@ -57,12 +77,12 @@ impl Grant {
         self
     }
 
-    /// Add this grant of `component` to `settings`, with the capabilities it needs granted
-    /// to components from directories and files; its secrets are written to files in
-    /// `secrets`.
+    /// Add this grant to `grantee`'s table in `settings`, with the capabilities it needs
+    /// granted to components from directories and files; its secrets are written to files
+    /// in `secrets`.
     pub(crate) fn apply(
         self,
-        component: &str,
+        grantee: &Grantee,
         settings: &mut Settings,
         secrets: &Path,
     ) -> Result<(), Error> {
@@ -81,13 +101,16 @@ impl Grant {
             }
         }
 
-        let grants: &mut ComponentGrants =
-            settings.components.entry(component.to_owned()).or_default();
+        let grants: &mut ComponentGrants = match grantee {
+            Grantee::Component(name) => settings.components.entry(name.clone()),
+            Grantee::Sandbox(name) => settings.sandboxes.entry(name.clone()),
+        }
+        .or_default();
         for pattern in self.outbound_hosts {
             let parsed = pattern
                 .parse::<DestinationPattern>()
                 .map_err(|source| Error::Grant {
-                    component: component.to_owned(),
+                    grantee: grantee.to_string(),
                     pattern,
                     source,
                 })?;

@@ -12,6 +12,7 @@ use http::{Method, Request};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
+use crate::grant::Grantee;
 use crate::{Error, Grant, Reply};
 
 /// The admin token a [`TestHost`] from [`TestHost::builder`] accepts, and that its request
@@ -40,7 +41,7 @@ pub struct TestHostBuilder {
     settings: Settings,
     operations: Vec<PathBuf>,
     workers: Vec<(String, PathBuf)>,
-    grants: Vec<(String, Grant)>,
+    grants: Vec<(Grantee, Grant)>,
 }
 
 impl TestHost {
@@ -242,7 +243,21 @@ impl TestHostBuilder {
     /// # }
     /// ```
     pub fn grant(mut self, name: &str, grant: impl FnOnce(Grant) -> Grant) -> TestHostBuilder {
-        self.grants.push((name.to_owned(), grant(Grant::default())));
+        let grantee = Grantee::Component(name.to_owned());
+        self.grants.push((grantee, grant(Grant::default())));
+        self
+    }
+
+    /// Grant every worker process running in the sandbox `name` what `grant` adds, beside
+    /// its own grant, as `[sandboxes.<name>]` of the configuration would (and the
+    /// capabilities that needs, as [`TestHostBuilder::grant`] does).
+    pub fn grant_sandbox(
+        mut self,
+        name: &str,
+        grant: impl FnOnce(Grant) -> Grant,
+    ) -> TestHostBuilder {
+        let grantee = Grantee::Sandbox(name.to_owned());
+        self.grants.push((grantee, grant(Grant::default())));
         self
     }
 
@@ -270,8 +285,8 @@ impl TestHostBuilder {
             path: secrets.clone(),
             source,
         })?;
-        for (name, grant) in self.grants {
-            grant.apply(&name, &mut settings, &secrets)?;
+        for (grantee, grant) in self.grants {
+            grant.apply(&grantee, &mut settings, &secrets)?;
         }
         settings.server.state_dir = Some(state.path().join("state"));
         settings.server.host_services = false;

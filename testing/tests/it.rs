@@ -205,10 +205,10 @@ async fn a_destination_that_is_no_pattern_is_an_error_naming_it() {
         .await;
     match started {
         Err(Error::Grant {
-            component, pattern, ..
+            grantee, pattern, ..
         }) => assert_eq!(
-            (component.as_str(), pattern.as_str()),
-            ("outbound_call", "http://example.com")
+            (grantee.as_str(), pattern.as_str()),
+            ("components.outbound_call", "http://example.com")
         ),
         Err(other) => panic!("{other}"),
         Ok(_) => panic!("a destination without a port was granted"),

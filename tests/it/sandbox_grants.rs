@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use arsenal::Host;
-use arsenal::config::{ComponentGrants, Settings};
-use arsenal_testing::TestHost;
-use arsenal_wasi::config::{ConfigSource, SecretSource};
+use arsenal::config::ComponentGrants;
+use arsenal_testing::{TestHost, TestHostBuilder, Upstream};
+use arsenal_wasi::config::ConfigSource;
 use serde_json::{Value, json};
 
 use crate::health_prober::upstream;
-use crate::keyvalue::{load_worker, supervised};
-use crate::{guests, settings, test_host_with, within};
+use crate::keyvalue::supervised;
+use crate::{builder, guests, settings, within};
 
 const WAIT: Duration = Duration::from_secs(10);
 const SECRET: &str = "sandbox-token-7d2f41b0";
@@ -23,53 +23,25 @@ const SECRET: &str = "sandbox-token-7d2f41b0";
 /// The prober's own grant (its targets, the healthy endpoint, and its interval), and two
 /// sandbox grants: `edge` (the upstream, the `probes` bucket, the secret token, and other
 /// targets that lose to the prober's own), `shelf` (the bucket alone).
-fn granting(port: u16, token_file: &std::path::Path) -> Settings {
-    let mut settings = settings();
-    settings.limits.idle_hibernate_ms = 0;
-    let directory = &mut settings.capabilities.directory;
-    directory.extend(["key_value".to_owned(), "outbound_http".to_owned()]);
-    let text = |value: String| ConfigSource::Text(value);
-    settings.components = BTreeMap::from([(
-        "health_prober".to_owned(),
-        ComponentGrants {
-            config: BTreeMap::from([
-                (
-                    "targets".to_owned(),
-                    text(format!("http://127.0.0.1:{port}/healthy")),
-                ),
+fn granting(upstream: &Upstream) -> TestHostBuilder {
+    builder()
+        .settings(|settings| settings.limits.idle_hibernate_ms = 0)
+        .worker("health_prober", guests::HEALTH_PROBER)
+        .grant("health_prober", |grant| {
+            grant
+                .config("targets", upstream.url("/healthy"))
                 // Long enough that only the test's own calls probe.
-                ("interval_ms".to_owned(), text("3600000".to_owned())),
-            ]),
-            ..ComponentGrants::default()
-        },
-    )]);
-    settings.sandboxes = BTreeMap::from([
-        (
-            "edge".to_owned(),
-            ComponentGrants {
-                outbound_hosts: vec![format!("http://127.0.0.1:{port}").parse().unwrap()],
-                buckets: vec!["probes".to_owned()],
-                config: BTreeMap::from([(
-                    "targets".to_owned(),
-                    text(format!("http://127.0.0.1:{port}/broken")),
-                )]),
-                secrets: BTreeMap::from([(
-                    "token".to_owned(),
-                    SecretSource::File {
-                        file: token_file.to_owned(),
-                    },
-                )]),
-            },
-        ),
-        (
-            "shelf".to_owned(),
-            ComponentGrants {
-                buckets: vec!["probes".to_owned()],
-                ..ComponentGrants::default()
-            },
-        ),
-    ]);
-    settings
+                .config("interval_ms", "3600000")
+        })
+        .grant_sandbox("edge", |grant| {
+            grant
+                .upstream(upstream)
+                .bucket("probes")
+                .config("targets", upstream.url("/broken"))
+                // Read from its file less the newline.
+                .secret("token", format!("{SECRET}\n"))
+        })
+        .grant_sandbox("shelf", |grant| grant.bucket("probes"))
 }
 
 /// Start sandbox `id` running the prober as `name`.
@@ -101,11 +73,8 @@ async fn probe(host: &TestHost, target: &str) -> Result<Value, String> {
 async fn a_worker_reaches_what_its_sandbox_is_granted_and_nothing_of_it_elsewhere() {
     let upstream = upstream().await;
     let port = upstream.port();
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, format!("{SECRET}\n")).unwrap();
-    let host = test_host_with(granting(port, &token_file), &[]).await;
-    let code = load_worker(&host, "health_prober", guests::HEALTH_PROBER).await;
+    let host = granting(&upstream).start().await.unwrap();
+    let code = host.worker_code("health_prober").unwrap();
     sandbox(&host, "edge", "edge-prober").await;
     sandbox(&host, "shelf", "shelf-prober").await;
     sandbox(&host, "bare", "bare-prober").await;
