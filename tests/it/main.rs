@@ -15,6 +15,7 @@ mod example_workers;
 mod hardening;
 mod health_prober;
 mod host_services;
+mod http_handlers;
 mod inspection_operations;
 mod keyvalue;
 mod languages;

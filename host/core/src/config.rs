@@ -10,6 +10,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::spec::DeclaredRoute;
+
 pub use crate::auth::{ApiKey, AuthSettings, RateLimitSettings, RateQuota};
 pub use arsenal_engine::settings::{CapabilitySettings, CompileSettings, LimitSettings};
 pub use arsenal_wasi::config::{ConfigSource, SecretSource};
@@ -185,6 +187,22 @@ pub struct OperationSettings {
     /// unloaded, rolled back from) may still take; past it they are stopped and answered
     /// 503 `version_retired`. In milliseconds. Default 30,000.
     pub drain_ms: u64,
+    /// `wasi:http` handler components to load at start, each with the route the operator
+    /// declares for it (`[[operations.http_handlers]]`: `file` and `route`). A handler
+    /// that exports `arsenal:operation/describe` can be put in `dirs` instead. Default
+    /// none.
+    pub http_handlers: Vec<HttpHandlerFile>,
+}
+
+/// A `wasi:http` handler file and its declared route.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHandlerFile {
+    /// The component file.
+    pub file: PathBuf,
+    /// Its name, method, path template and optionally version, category, summary,
+    /// description, params and additional_params.
+    pub route: DeclaredRoute,
 }
 
 impl Default for OperationSettings {
@@ -198,6 +216,7 @@ impl Default for OperationSettings {
             watch_dirs: Vec::new(),
             watch_debounce_ms: 500,
             drain_ms: 30_000,
+            http_handlers: Vec::new(),
         }
     }
 }

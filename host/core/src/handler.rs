@@ -1,5 +1,6 @@
-//! An operation's two entry points, `describe` and `execute`, found and type-checked
-//! once per component instead of once per instance.
+//! An operation's entry points, `describe` and `execute` (or, for a `wasi:http` handler,
+//! `handle` and an optional `describe`), found and type-checked once per component
+//! instead of once per instance.
 //!
 //! bindgen's `OperationPre::instantiate_async` looks up both exports and type-checks
 //! them again on every instance (`GuestIndices::load`), a share of every fresh instance's
@@ -8,11 +9,12 @@
 //! by index.
 
 use arsenal_wasi::ComponentReach;
-use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc, types};
+use arsenal_wasi::http::IncomingHandlerPre;
+use wasmtime::component::{ComponentExportIndex, Func, Instance, InstancePre, TypedFunc, types};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
-use crate::inspect::HANDLER_INTERFACE;
+use crate::inspect::{DESCRIBE_INTERFACE, HANDLER_INTERFACE};
 use crate::spec::{ConfigVersion, Described};
 use crate::store::CallState;
 
@@ -25,19 +27,29 @@ type ExecuteResults = (Result<wit::Response, wit::OpError>,);
 #[derive(Clone)]
 pub(crate) struct OperationPre {
     instance_pre: InstancePre<CallState>,
-    describe: ComponentExportIndex,
-    execute: ComponentExportIndex,
+    /// `describe`, and the contract version of its config; an HTTP handler whose route
+    /// the operator declared has none.
+    describe: Option<(ComponentExportIndex, ConfigVersion)>,
+    entry: EntryPre,
     /// What its instances reach of the standard capabilities (nothing for `describe`).
     reach: ComponentReach,
-    config: ConfigVersion,
+}
+
+/// How a call enters the component.
+#[derive(Clone)]
+enum EntryPre {
+    /// The contract's `execute`.
+    Execute(ComponentExportIndex),
+    /// `wasi:http/incoming-handler`'s `handle`.
+    Http(IncomingHandlerPre),
 }
 
 /// The entry points of one instance.
 #[derive(Clone, Copy)]
 pub(crate) struct Handler {
-    describe: Func,
-    execute: Func,
-    config: ConfigVersion,
+    instance: Instance,
+    describe: Option<(Func, ConfigVersion)>,
+    execute: Option<Func>,
 }
 
 impl OperationPre {
@@ -52,36 +64,42 @@ impl OperationPre {
         let config = ConfigVersion::of_contract(contract_version).ok_or_else(|| {
             wasmtime::format_err!("contract version {contract_version} is not accepted")
         })?;
-        let component = instance_pre.component();
-        let name = format!("{HANDLER_INTERFACE}@{contract_version}");
-        let handler = component
-            .get_export_index(None, &name)
-            .ok_or_else(|| wasmtime::format_err!("no exported instance named `{name}`"))?;
-        let instance_type = instance_pre.instance_type();
-        let function = |function: &str| match component.get_export(Some(&handler), function) {
-            Some((types::ComponentItem::ComponentFunc(func), index)) => Ok((func, index)),
-            Some(_) => Err(wasmtime::format_err!(
-                "`{name}` exports `{function}`, but not as a function"
-            )),
-            None => Err(wasmtime::format_err!(
-                "`{name}` does not export `{function}`"
-            )),
-        };
-        let (describe_type, describe) = function("describe")?;
-        // `typecheck` is the check bindgen's own generated code runs (public, if hidden
-        // from the docs); wasmtime is pinned to one exact version.
-        Described::typecheck(&describe_type, &instance_type, config)
-            .map_err(|error| error.context("type-checking `describe`"))?;
-        let (execute_type, execute) = function("execute")?;
+        let interface = format!("{HANDLER_INTERFACE}@{contract_version}");
+        let describe = describe_index(&instance_pre, &interface, config)?;
+        let (execute_type, execute) = function(&instance_pre, &interface, "execute")?;
         execute_type
-            .typecheck::<ExecuteParams<'static>, ExecuteResults>(&instance_type)
+            .typecheck::<ExecuteParams<'static>, ExecuteResults>(&instance_pre.instance_type())
             .map_err(|error| error.context("type-checking `execute`"))?;
         Ok(OperationPre {
             instance_pre,
-            describe,
-            execute,
+            describe: Some((describe, config)),
+            entry: EntryPre::Execute(execute),
             reach: ComponentReach::default(),
-            config,
+        })
+    }
+
+    /// A `wasi:http` handler, with its `arsenal:operation/describe` export of
+    /// `describe_version` when it has one.
+    pub(crate) fn http(
+        instance_pre: InstancePre<CallState>,
+        describe_version: Option<&str>,
+    ) -> wasmtime::Result<OperationPre> {
+        let describe = match describe_version {
+            Some(version) => {
+                let config = ConfigVersion::of_contract(version).ok_or_else(|| {
+                    wasmtime::format_err!("describe version {version} is not accepted")
+                })?;
+                let interface = format!("{DESCRIBE_INTERFACE}@{version}");
+                Some((describe_index(&instance_pre, &interface, config)?, config))
+            }
+            None => None,
+        };
+        let handler = IncomingHandlerPre::new(&instance_pre)?;
+        Ok(OperationPre {
+            instance_pre,
+            describe,
+            entry: EntryPre::Http(handler),
+            reach: ComponentReach::default(),
         })
     }
 
@@ -98,6 +116,20 @@ impl OperationPre {
         self.instance_pre.engine()
     }
 
+    /// Whether it describes itself (every contract component, and an HTTP handler with
+    /// the describe export).
+    pub(crate) fn describes(&self) -> bool {
+        self.describe.is_some()
+    }
+
+    /// The HTTP handler's entry, when it is one.
+    pub(crate) fn http_handler(&self) -> Option<&IncomingHandlerPre> {
+        match &self.entry {
+            EntryPre::Http(handler) => Some(handler),
+            EntryPre::Execute(_) => None,
+        }
+    }
+
     /// A new instance in `store`.
     pub(crate) async fn instantiate_async(
         &self,
@@ -110,11 +142,51 @@ impl OperationPre {
                 .expect("an export found in the component is in its instances")
         };
         Ok(Handler {
-            describe: function(&self.describe),
-            execute: function(&self.execute),
-            config: self.config,
+            describe: self
+                .describe
+                .map(|(index, config)| (function(&index), config)),
+            execute: match &self.entry {
+                EntryPre::Execute(index) => Some(function(index)),
+                EntryPre::Http(_) => None,
+            },
+            instance,
         })
     }
+}
+
+/// The export `function` of the exported instance `interface`, with its type.
+fn function(
+    pre: &InstancePre<CallState>,
+    interface: &str,
+    function: &str,
+) -> wasmtime::Result<(types::ComponentFunc, ComponentExportIndex)> {
+    let component = pre.component();
+    let exported = component
+        .get_export_index(None, interface)
+        .ok_or_else(|| wasmtime::format_err!("no exported instance named `{interface}`"))?;
+    match component.get_export(Some(&exported), function) {
+        Some((types::ComponentItem::ComponentFunc(func), index)) => Ok((func, index)),
+        Some(_) => Err(wasmtime::format_err!(
+            "`{interface}` exports `{function}`, but not as a function"
+        )),
+        None => Err(wasmtime::format_err!(
+            "`{interface}` does not export `{function}`"
+        )),
+    }
+}
+
+/// `describe` in `interface`, its type checked against the config of `config`.
+fn describe_index(
+    pre: &InstancePre<CallState>,
+    interface: &str,
+    config: ConfigVersion,
+) -> wasmtime::Result<ComponentExportIndex> {
+    let (describe_type, describe) = function(pre, interface, "describe")?;
+    // `typecheck` is the check bindgen's own generated code runs (public, if hidden
+    // from the docs); wasmtime is pinned to one exact version.
+    Described::typecheck(&describe_type, &pre.instance_type(), config)
+        .map_err(|error| error.context("type-checking `describe`"))?;
+    Ok(describe)
 }
 
 impl Handler {
@@ -124,7 +196,15 @@ impl Handler {
         &self,
         store: &mut Store<CallState>,
     ) -> wasmtime::Result<Described> {
-        Described::call(self.describe, store, self.config).await
+        let Some((describe, config)) = self.describe else {
+            wasmtime::bail!("the component does not export `describe`");
+        };
+        Described::call(describe, store, config).await
+    }
+
+    /// The instance itself, for an HTTP handler's `handle`.
+    pub(crate) fn instance(&self) -> &Instance {
+        &self.instance
     }
 
     #[expect(
@@ -136,10 +216,12 @@ impl Handler {
         store: &mut Store<CallState>,
         request: &wit::Request,
     ) -> wasmtime::Result<Result<wit::Response, wit::OpError>> {
+        let Some(execute) = self.execute else {
+            wasmtime::bail!("an HTTP handler has no `execute`");
+        };
         // SAFETY: `OperationPre::new` checked the export's type against this signature,
         // and this function belongs to an instance of that `InstancePre`.
-        let func =
-            unsafe { TypedFunc::<ExecuteParams<'_>, ExecuteResults>::new_unchecked(self.execute) };
+        let func = unsafe { TypedFunc::<ExecuteParams<'_>, ExecuteResults>::new_unchecked(execute) };
         let (result,) = func.call_async(store, (request,)).await?;
         Ok(result)
     }

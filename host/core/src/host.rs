@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU32;
 use std::time::Instant;
 
 use crate::cache::CompileCache;
-use crate::config::Settings;
+use crate::config::{HttpHandlerFile, Settings};
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
 use crate::invoke::InstanceGate;
@@ -226,6 +226,9 @@ impl Host {
         for dir in host.settings.operations.dirs.clone() {
             host.load_dir(&dir).await?;
         }
+        for handler in host.settings.operations.http_handlers.clone() {
+            host.load_http_handler(&handler).await;
+        }
         for dir in host.settings.operations.worker_dirs.clone() {
             host.load_worker_dir(&dir).await?;
         }
@@ -405,6 +408,21 @@ impl Host {
             file,
             "operation not loaded",
             async |registry, bytes, origin| registry.add(&bytes, Source::Directory, &origin).await,
+        )
+        .await
+    }
+
+    /// Load a `wasi:http` handler's file from the `directory` source with the route the
+    /// configuration declares for it; a failure is recorded.
+    pub async fn load_http_handler(&mut self, handler: &HttpHandlerFile) -> Option<Added> {
+        let route = handler.route.clone();
+        self.load_file_with(
+            &handler.file,
+            "http handler not loaded",
+            async move |registry, bytes, origin| {
+                let bytes = route.attach(&bytes);
+                registry.add(&bytes, Source::Directory, &origin).await
+            },
         )
         .await
     }

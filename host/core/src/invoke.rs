@@ -21,6 +21,7 @@ use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 use arsenal_wasi::http::{CallScope, Reached};
+pub use arsenal_wasi::http::{AnswerError, HandlerResponse};
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -90,6 +91,17 @@ pub enum CallError {
     ResponseTooLarge { size: usize, cap: usize },
     #[error("return valid JSON data: {0}")]
     InvalidResponse(String),
+    /// A `wasi:http` handler gave no usable answer.
+    #[error("answer: {0}")]
+    Handler(#[from] AnswerError),
+    /// A `wasi:http` handler was called by name (with JSON parameters) rather than at
+    /// its route with an HTTP request.
+    #[error("be called by name: `{name}` is a wasi:http handler, served at {method} {path}")]
+    ServedAtRoute {
+        name: String,
+        method: String,
+        path: String,
+    },
 }
 
 /// The cases of the WIT `op-error`.
@@ -106,6 +118,8 @@ pub enum OpErrorKind {
 
 /// A call into guest code.
 pub(crate) enum GuestCall {
+    /// Make an instance and call nothing.
+    Instantiate,
     Describe,
     Execute(wit::Request),
 }
@@ -116,12 +130,13 @@ pub(crate) enum GuestCall {
     reason = "a config is returned once per component loaded, straight to the loader"
 )]
 pub(crate) enum GuestReturn {
+    Instantiated,
     Config(Described),
     Executed(Result<wit::Response, wit::OpError>),
 }
 
 /// A store for one instance under `limits`, its deadline not armed yet.
-fn new_store(
+pub(crate) fn new_store(
     pre: &OperationPre,
     host: &Arc<HostFacts>,
     limits: CallLimits,
@@ -139,7 +154,7 @@ fn new_store(
 
 /// The epoch deadline stops guest code; this outer bound also covers time spent in host
 /// calls. It fires slightly later so that, when both apply, the trap wins.
-fn outer_timeout(limits: CallLimits) -> Duration {
+pub(crate) fn outer_timeout(limits: CallLimits) -> Duration {
     limits.timeout + Duration::from_millis(50)
 }
 
@@ -167,6 +182,7 @@ pub(crate) async fn run_guest(
     let work = async {
         let handler = pre.instantiate_async(&mut store).await?;
         match call {
+            GuestCall::Instantiate => Ok(GuestReturn::Instantiated),
             GuestCall::Describe => handler
                 .call_describe(&mut store)
                 .await

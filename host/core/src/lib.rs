@@ -10,6 +10,7 @@ mod builtin;
 pub mod capabilities;
 pub mod cluster;
 mod handler;
+mod incoming;
 pub mod host;
 pub mod invoke;
 pub mod lifecycle;

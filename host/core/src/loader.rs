@@ -1,8 +1,10 @@
 //! An operation as the component pipeline loads it (`arsenal_engine::component`): the
-//! operation contract checks the handler export and its contract version, and finishes a
-//! linked component by running `describe()` (through the cache, under the same limits as
-//! any call), parsing the config into a validated spec and working out its call limits.
-//! Each step refuses with a typed [`LoadError`] saying exactly why.
+//! operation contract checks the handler export and its contract version — or finds a
+//! `wasi:http/incoming-handler` — and finishes a linked component by reading its config
+//! (running `describe()` through the cache, under the same limits as any call, or reading
+//! the route an operator declared for an HTTP handler), parsing it into a validated spec
+//! and working out its call limits. Each step refuses with a typed [`LoadError`] saying
+//! exactly why.
 
 use std::sync::Arc;
 
@@ -16,11 +18,13 @@ use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
 use crate::handler::OperationPre;
-use crate::inspect::{ComponentShape, ShapeError};
+use crate::inspect::{ComponentShape, Entry, HTTP_HANDLER_INTERFACE, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
 use crate::policy::{Capability, Grants, Source};
-use crate::spec::{ConfigProblem, Described, OperationSpec, RawConfig, caps};
+use crate::spec::{
+    ConfigProblem, DeclaredRoute, Described, Location, OperationSpec, RawConfig, caps,
+};
 use crate::store::CallState;
 use crate::validation::ParamValidator;
 use crate::warm::{WarmPool, WarmShelf};
@@ -49,7 +53,10 @@ pub struct LoadedOperation {
     pub origin: String,
     /// Hex SHA-256 of the component bytes.
     pub content_hash: String,
+    /// The contract version it was built against; for an HTTP handler, the exported
+    /// `wasi:http/incoming-handler@…`.
     pub contract_version: String,
+    pub interface: Interface,
     pub limits: CallLimits,
     pub(crate) pre: OperationPre,
     /// Kept instances, when the operation runs in warm-instance mode.
@@ -67,6 +74,18 @@ impl std::fmt::Debug for LoadedOperation {
     }
 }
 
+/// How the host calls an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    /// Arsenal's contract: `execute` with the validated parameters as JSON, its data
+    /// answered as `{"data": …}`.
+    Contract,
+    /// `wasi:http/incoming-handler`: handed the HTTP request, its own status, headers
+    /// and body are the response.
+    HttpHandler,
+}
+
 /// A summary of a loaded component, for `arsenal check` and the catalogue.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadSummary {
@@ -76,6 +95,7 @@ pub struct LoadSummary {
     pub path: String,
     pub capabilities: Vec<Capability>,
     pub contract_version: String,
+    pub interface: Interface,
     pub content_hash: String,
 }
 
@@ -190,7 +210,9 @@ impl Loader {
             Ok(GuestReturn::Config(Described::OverBudget)) => {
                 Err(LoadError::InvalidConfig(vec![caps::over_whole_config()]))
             }
-            Ok(GuestReturn::Executed(_)) => unreachable!("describe returns a config"),
+            Ok(GuestReturn::Executed(_) | GuestReturn::Instantiated) => {
+                unreachable!("describe returns a config")
+            }
             Err(GuestFailure::ResourceExhausted(Refusal::Memory { requested, cap })) => {
                 Err(LoadError::InvalidComponent(format!(
                     "describe() asked for {} MiB of linear memory, over the ceiling of {} MiB",
@@ -202,6 +224,26 @@ impl Loader {
                 "describe() failed to {failure}"
             ))),
         }
+    }
+
+    /// The config of `pre` (the component of content `hash`), from the cache or by
+    /// running `describe`.
+    async fn described(
+        &self,
+        pre: &OperationPre,
+        hash: &str,
+        origin: &str,
+    ) -> Result<RawConfig, LoadError> {
+        let cache = self.cache();
+        if let Some(raw) = cache
+            .describe(hash)
+            .and_then(|value| serde_json::from_value::<RawConfig>(value).ok())
+        {
+            return Ok(raw);
+        }
+        let raw = self.describe(pre, origin).await?;
+        cache.store_describe(hash, serde_json::to_value(&raw).expect("config serializes"));
+        Ok(raw)
     }
 
     fn default_limits(&self) -> CallLimits {
@@ -236,23 +278,36 @@ impl Loader {
 }
 
 /// The operation contract: the component exports `arsenal:operation/handler` at a
-/// supported version, and describes itself.
+/// supported version and describes itself, or it is a `wasi:http` handler whose route it
+/// describes or the operator declared.
 struct OperationContract<'a, F> {
     loader: &'a Loader,
     /// The configured limits for an operation's name.
     overrides: F,
 }
 
+/// What the contract reads from a component's shape.
+enum Facts {
+    /// Arsenal's contract, at this version.
+    Contract(String),
+    /// A `wasi:http` handler.
+    Http {
+        export: String,
+        describe: Option<String>,
+        /// The operator's declared route section, if any.
+        route: Option<Vec<u8>>,
+    },
+}
+
 impl<F> Contract<CallState> for OperationContract<'_, F>
 where
     F: Fn(&str) -> Option<OperationOverride> + Sync,
 {
-    /// The contract version it was built against.
-    type Facts = String;
+    type Facts = Facts;
     type Loaded = LoadedOperation;
 
-    fn inspect(&self, shape: &ComponentShape) -> Result<(String, Vec<String>), LoadError> {
-        let version = shape.contract_version().map_err(|error| match error {
+    fn inspect(&self, shape: &ComponentShape) -> Result<(Facts, Vec<String>), LoadError> {
+        let entry = shape.entry().map_err(|error| match error {
             ShapeError::UnsupportedContract { found } => LoadError::UnsupportedContract {
                 found,
                 supported: crate::policy::CONTRACT_VERSIONS
@@ -262,37 +317,85 @@ where
             },
             other => LoadError::InvalidComponent(other.to_string()),
         })?;
-        Ok((version.to_owned(), shape.imports.clone()))
+        Ok(match entry {
+            Entry::Contract(_) if shape.route.is_some() => {
+                return Err(LoadError::InvalidConfig(vec![ConfigProblem::new(
+                    "route",
+                    "declared for a component that describes itself through \
+                     `arsenal:operation/handler`: only a wasi:http handler is given a route"
+                        .to_owned(),
+                )]));
+            }
+            Entry::Contract(version) => (Facts::Contract(version), shape.imports.clone()),
+            // `wasi:http/types` is what a handler is served through: it is not judged
+            // as outbound HTTP, which `wasi:http/outgoing-handler` still is.
+            Entry::HttpHandler { export, describe } => (
+                Facts::Http {
+                    export,
+                    describe,
+                    route: shape.route.clone(),
+                },
+                shape
+                    .imports
+                    .iter()
+                    .filter(|import| !import.starts_with("wasi:http/types@"))
+                    .cloned()
+                    .collect(),
+            ),
+        })
     }
 
     async fn finish(
         &self,
-        linked: Linked<CallState, String>,
+        linked: Linked<CallState, Facts>,
     ) -> Result<LoadedOperation, LoadError> {
         let loader = self.loader;
-        let contract_version = linked.facts;
-        let pre = OperationPre::new(linked.pre, &contract_version).map_err(|error| {
-            LoadError::InvalidComponent(format!(
-                "does not implement the operation world: {error:#}"
-            ))
-        })?;
         let hash = linked.content_hash;
-        let cache = loader.cache();
-        let raw = match cache
-            .describe(&hash)
-            .and_then(|value| serde_json::from_value::<RawConfig>(value).ok())
-        {
-            Some(raw) => raw,
-            None => {
-                let raw = loader.describe(&pre, &linked.origin).await?;
-                cache.store_describe(
-                    &hash,
-                    serde_json::to_value(&raw).expect("config serializes"),
-                );
-                raw
+        let (pre, raw, contract_version, interface) = match linked.facts {
+            Facts::Contract(version) => {
+                let pre = OperationPre::new(linked.pre, &version).map_err(|error| {
+                    LoadError::InvalidComponent(format!(
+                        "does not implement the operation world: {error:#}"
+                    ))
+                })?;
+                let raw = loader.described(&pre, &hash, &linked.origin).await?;
+                (pre, raw, version, Interface::Contract)
+            }
+            Facts::Http {
+                export,
+                describe,
+                route,
+            } => {
+                let pre = OperationPre::http(linked.pre, describe.as_deref()).map_err(|error| {
+                    LoadError::InvalidComponent(format!(
+                        "does not implement `{HTTP_HANDLER_INTERFACE}`: {error:#}"
+                    ))
+                })?;
+                // The operator's declaration has the last word over the component's own.
+                let raw = match route {
+                    Some(section) => DeclaredRoute::from_section(&section)
+                        .map_err(|error| {
+                            LoadError::InvalidConfig(vec![ConfigProblem::new(
+                                "route",
+                                error.to_string(),
+                            )])
+                        })?
+                        .to_raw_config(),
+                    None if pre.describes() => {
+                        loader.described(&pre, &hash, &linked.origin).await?
+                    }
+                    None => return Err(LoadError::InvalidConfig(vec![no_route()])),
+                };
+                (pre, raw, export, Interface::HttpHandler)
             }
         };
         let mut spec = OperationSpec::parse(&raw).map_err(LoadError::InvalidConfig)?;
+        if interface == Interface::HttpHandler {
+            let body_params = body_params(&spec);
+            if !body_params.is_empty() {
+                return Err(LoadError::InvalidConfig(body_params));
+            }
+        }
         let requests = Requests {
             buckets: &spec.buckets,
             outbound_hosts: &spec.outbound_hosts,
@@ -303,10 +406,14 @@ where
             .map_err(|error| LoadError::InvalidConfig(reach_problems(error)))?;
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
-        let warm = WarmPool::new(
-            over.as_ref().and_then(|over| over.warm_instance_calls),
-            &loader.shelf,
-        );
+        // A wasi:http 0.2 instance serves one request: handlers always run fresh.
+        let warm = match interface {
+            Interface::Contract => WarmPool::new(
+                over.as_ref().and_then(|over| over.warm_instance_calls),
+                &loader.shelf,
+            ),
+            Interface::HttpHandler => None,
+        };
         let limits = loader.call_limits(&spec, over);
         spec.bound_by_deadline(limits.timeout);
         // Checked here, not by instantiating: `describe` may come from the cache, and runs
@@ -332,12 +439,42 @@ where
             origin: linked.origin,
             content_hash: hash,
             contract_version,
+            interface,
             limits,
             pre,
             warm,
             retirement: Default::default(),
         })
     }
+}
+
+/// Why an HTTP handler with no route of its own or declared is refused.
+fn no_route() -> ConfigProblem {
+    ConfigProblem::new(
+        "route",
+        format!(
+            "a `{HTTP_HANDLER_INTERFACE}` component needs a route: export \
+             `arsenal:operation/describe`, or declare its name, method and path when loading \
+             it (the admin upload's `name`, `method` and `path` query parameters, or \
+             `[[operations.http_handlers]]` in the configuration)"
+        ),
+    )
+}
+
+/// The parameters an HTTP handler declares in the body, which it reads itself.
+fn body_params(spec: &OperationSpec) -> Vec<ConfigProblem> {
+    spec.params
+        .iter()
+        .enumerate()
+        .filter(|(_, param)| param.location == Location::Body)
+        .map(|(index, _)| {
+            ConfigProblem::new(
+                &format!("params[{index}].location"),
+                "an HTTP handler reads its own body: declare path and query parameters only"
+                    .to_owned(),
+            )
+        })
+        .collect()
 }
 
 impl Versioned for LoadedOperation {
@@ -396,6 +533,7 @@ impl LoadedOperation {
             path: self.spec.route.template.clone(),
             capabilities: self.capabilities.clone(),
             contract_version: self.contract_version.clone(),
+            interface: self.interface,
             content_hash: self.content_hash.clone(),
         }
     }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use arsenal_wasi::http::HandlerResponse;
+use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value};
 use tracing::Instrument;
@@ -18,7 +20,9 @@ use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
     request, run_guest, run_warm,
 };
-use crate::loader::{LoadError, LoadedOperation, Loader};
+use crate::incoming::run_handler;
+use crate::loader::{Interface, LoadError, LoadedOperation, Loader};
+use crate::permits::Permits;
 use crate::policy::Source;
 use crate::routes::{RouteMatch, RouteTable};
 use arsenal_engine::component::{LiveSet, Upkeep, VersionStore};
@@ -221,13 +225,18 @@ impl Registry {
         let Some(_permit) = self.gate.try_acquire() else {
             return Err(GuestFailure::Overloaded(self.gate.max()));
         };
+        let call = if operation.pre.describes() {
+            GuestCall::Describe
+        } else {
+            GuestCall::Instantiate
+        };
         run_guest(
             &operation.pre,
             &self.host,
             operation.limits,
             Arc::from(operation.spec.name.as_str()),
             Arc::from(request_id),
-            GuestCall::Describe,
+            call,
             None,
         )
         .await
@@ -245,6 +254,13 @@ impl Registry {
         params: &Map<String, Value>,
         caller: &Caller,
     ) -> Result<JsonText, CallError> {
+        if operation.interface == Interface::HttpHandler {
+            return Err(CallError::ServedAtRoute {
+                name: operation.spec.name.clone(),
+                method: operation.spec.method.to_string(),
+                path: operation.spec.route.template.clone(),
+            });
+        }
         let Some(_permit) = self.gate.try_acquire() else {
             return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
         };
@@ -278,11 +294,49 @@ impl Registry {
         };
         match returned {
             Ok(GuestReturn::Executed(result)) => interpret(result, limits.max_response_bytes),
-            Ok(GuestReturn::Config(_)) => unreachable!("execute returns a result"),
+            Ok(GuestReturn::Config(_) | GuestReturn::Instantiated) => {
+                unreachable!("execute returns a result")
+            }
             Err(GuestFailure::Overloaded(_)) => {
                 Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())))
             }
             Err(failure) => Err(CallError::Guest(failure)),
+        }
+    }
+
+    /// Serve an HTTP request to an operation that is a `wasi:http` handler (its
+    /// parameters already validated), under the same instance gate, limits, span and
+    /// drain deadline as [`Registry::call`].
+    pub async fn serve(
+        &self,
+        operation: &LoadedOperation,
+        request: http::Request<Bytes>,
+        caller: &Caller,
+    ) -> Result<HandlerResponse, CallError> {
+        let Some(_permit) = self.gate.try_acquire() else {
+            return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
+        };
+        let limits = operation.limits;
+        let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
+        let name = Arc::from(operation.spec.name.as_str());
+        let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
+        let scope = caller.onward.scope(request_id.clone(), limits.timeout);
+        let permits = Permits::for_caller(&caller.principal, &caller.roles);
+        let run = run_handler(
+            &operation.pre,
+            &self.host,
+            limits,
+            name,
+            request_id,
+            permits,
+            request,
+            scope,
+        );
+        let drain = Duration::from_millis(self.settings.drain_ms);
+        tokio::select! {
+            biased;
+            served = run.instrument(span) => served,
+            () = operation.retirement.drained(drain) => Err(GuestFailure::Retired(drain).into()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Structural checks of a component's bytes before anything is compiled: is it wasm, is
 //! it a component (not a core module nor a precompiled artifact), which contract version
-//! does it export, and what does it import. Parsing the top-level sections is cheap, so a
+//! does it export (or is it a `wasi:http` handler), and what does it import. Parsing the top-level sections is cheap, so a
 //! bad upload is refused without spending a compilation on it.
 
 use wasmparser::{Encoding, Parser, Payload};
@@ -10,6 +10,16 @@ use crate::policy::CONTRACT_VERSIONS;
 /// The interface every operation exports, without version.
 pub const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
 
+/// The interface a `wasi:http` handler exports, without version (0.2.x is served).
+pub const HTTP_HANDLER_INTERFACE: &str = "wasi:http/incoming-handler";
+
+/// The describe-only interface an HTTP handler may export to name its own route.
+pub const DESCRIBE_INTERFACE: &str = "arsenal:operation/describe";
+
+/// The custom section holding the route an operator declared for an HTTP handler
+/// (`spec::DeclaredRoute`, as JSON), appended to the component's bytes when it is loaded.
+pub const ROUTE_SECTION: &str = "arsenal:route";
+
 /// What the top level of a component declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentShape {
@@ -17,6 +27,21 @@ pub struct ComponentShape {
     pub imports: Vec<String>,
     /// Every top-level export name.
     pub exports: Vec<String>,
+    /// The payload of the last top-level [`ROUTE_SECTION`], if there is one.
+    pub route: Option<Vec<u8>>,
+}
+
+/// How the host calls an operation component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// `arsenal:operation/handler` (describe/execute) at this contract version.
+    Contract(String),
+    /// `wasi:http/incoming-handler@0.2.x`, exported under `export` (the full name).
+    HttpHandler {
+        export: String,
+        /// The version of its `arsenal:operation/describe` export, if it has one.
+        describe: Option<String>,
+    },
 }
 
 /// Why bytes are not a usable operation component.
@@ -32,7 +57,9 @@ pub enum ShapeError {
     Precompiled,
     #[error("malformed component: {0}")]
     Malformed(String),
-    #[error("the component does not export `{HANDLER_INTERFACE}`")]
+    #[error(
+        "the component exports neither `{HANDLER_INTERFACE}` nor `{HTTP_HANDLER_INTERFACE}@0.2.x`"
+    )]
     NoHandler,
     #[error(
         "the component was built against contract version {found}; this host supports {}",
@@ -53,6 +80,7 @@ impl ComponentShape {
         let mut shape = ComponentShape {
             imports: Vec::new(),
             exports: Vec::new(),
+            route: None,
         };
         // Nested modules and components have their own imports and exports; only depth 0
         // (the component's outer interface) matters here.
@@ -81,10 +109,48 @@ impl ComponentShape {
                         shape.exports.push(export.name.0.to_owned());
                     }
                 }
+                Payload::CustomSection(section) if depth == 1 && section.name() == ROUTE_SECTION => {
+                    shape.route = Some(section.data().to_vec());
+                }
                 _ => {}
             }
         }
         Ok(shape)
+    }
+
+    /// How the component is called: Arsenal's own contract when it exports it, else a
+    /// `wasi:http` 0.2 handler.
+    pub fn entry(&self) -> Result<Entry, ShapeError> {
+        match self.contract_version() {
+            Ok(version) => return Ok(Entry::Contract(version.to_owned())),
+            Err(ShapeError::NoHandler) => {}
+            Err(other) => return Err(other),
+        }
+        let export = self
+            .exports
+            .iter()
+            .find(|export| {
+                export
+                    .strip_prefix(HTTP_HANDLER_INTERFACE)
+                    .and_then(|rest| rest.strip_prefix("@0.2."))
+                    .is_some()
+            })
+            .ok_or(ShapeError::NoHandler)?;
+        let describe = self
+            .exports
+            .iter()
+            .find_map(|export| export.strip_prefix(DESCRIBE_INTERFACE)?.strip_prefix('@'));
+        if let Some(version) = describe
+            && !CONTRACT_VERSIONS.contains(&version)
+        {
+            return Err(ShapeError::UnsupportedContract {
+                found: version.to_owned(),
+            });
+        }
+        Ok(Entry::HttpHandler {
+            export: export.clone(),
+            describe: describe.map(str::to_owned),
+        })
     }
 
     /// The contract version of the exported handler, checked against the supported ones.
@@ -130,6 +196,7 @@ mod tests {
         let shape = |export: &str| ComponentShape {
             imports: vec![],
             exports: vec![export.to_owned()],
+            route: None,
         };
         assert_eq!(
             shape("arsenal:operation/handler@0.1.0").contract_version(),
@@ -144,6 +211,41 @@ mod tests {
         assert_eq!(
             shape("other:thing/handler@0.1.0").contract_version(),
             Err(ShapeError::NoHandler)
+        );
+    }
+
+    #[test]
+    fn an_http_handler_is_an_entry_of_its_own() {
+        let shape = |exports: &[&str]| ComponentShape {
+            imports: vec![],
+            exports: exports.iter().map(|export| (*export).to_owned()).collect(),
+            route: None,
+        };
+        assert_eq!(
+            shape(&["wasi:http/incoming-handler@0.2.12"]).entry(),
+            Ok(Entry::HttpHandler {
+                export: "wasi:http/incoming-handler@0.2.12".into(),
+                describe: None
+            })
+        );
+        assert_eq!(
+            shape(&[
+                "arsenal:operation/describe@0.2.0",
+                "wasi:http/incoming-handler@0.2.0"
+            ])
+            .entry(),
+            Ok(Entry::HttpHandler {
+                export: "wasi:http/incoming-handler@0.2.0".into(),
+                describe: Some("0.2.0".into())
+            })
+        );
+        assert_eq!(
+            shape(&["wasi:http/incoming-handler@0.3.0"]).entry(),
+            Err(ShapeError::NoHandler)
+        );
+        assert_eq!(
+            shape(&["arsenal:operation/handler@0.2.0"]).entry(),
+            Ok(Entry::Contract("0.2.0".into()))
         );
     }
 }

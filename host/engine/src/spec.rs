@@ -13,9 +13,11 @@ use serde_json::Value;
 use crate::bindings::wit;
 
 pub mod caps;
+mod declared;
 mod described;
 pub mod destination;
 
+pub use declared::{DeclaredParam, DeclaredRoute, SectionError};
 pub use described::{ConfigVersion, Described};
 pub use destination::{
     Destination, DestinationPattern, Host, HostPattern, PatternError, PortPattern, Scheme,
@@ -276,7 +278,7 @@ pub struct ConfigProblem {
 }
 
 impl ConfigProblem {
-    fn new(field: &str, message: String) -> ConfigProblem {
+    pub fn new(field: &str, message: String) -> ConfigProblem {
         ConfigProblem {
             field: field.to_owned(),
             message,

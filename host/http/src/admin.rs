@@ -9,7 +9,9 @@
 //! error's code. A change is compiled first, then made live, shared with the cluster and
 //! recorded in the state directory under the host's admin turn, so changes are kept in
 //! the order they went live. Processes keep the worker code they run; a sandbox moves to
-//! a new version with `hot_reload_sandbox`.
+//! a new version with `hot_reload_sandbox`. A `wasi:http` handler that does not describe
+//! itself is given its route in the upload's query (`name`, `method`, `path`, …), which
+//! is kept in the component's bytes (`spec::DeclaredRoute`).
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use serde_json::{Value, json};
 use super::audit::AuditDetails;
 use super::cluster;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Component, Path};
+use super::extract::{Component, Path, Query};
 use arsenal_core::cache::content_hash;
 use arsenal_core::cluster::{Changed, LiveChange};
 use arsenal_core::component::{Added, LoadError, Put, Swapped, VersionStore, Versioned, revision};
@@ -31,7 +33,10 @@ use arsenal_core::loader::LoadedOperation;
 use arsenal_core::policy::Source;
 use arsenal_core::registry::Registry;
 use arsenal_core::runtime::{WorkerCode, WorkerEngine};
+use arsenal_core::spec::{DeclaredParam, DeclaredRoute};
 use arsenal_core::uploads::Change;
+use bytes::Bytes;
+use serde::Deserialize;
 
 /// Where uploaded components come from, as their origin says.
 const ORIGIN: &str = "upload";
@@ -53,6 +58,97 @@ pub(crate) trait AdminKind: Send + Sync + 'static {
     fn check_name(_name: &str) -> Result<(), ApiError> {
         Ok(())
     }
+
+    /// `bytes` with the route `query` declares for the component `name` (given in the
+    /// path, for a `PUT`); only an operation has one.
+    fn declare(_name: Option<&str>, query: RouteQuery, bytes: Bytes) -> Result<Bytes, ApiError> {
+        if query.is_empty() {
+            return Ok(bytes);
+        }
+        Err(ApiError::new(
+            ErrorCode::ValidationError,
+            "only a wasi:http handler loaded as an operation is given a route",
+        ))
+    }
+}
+
+/// The route an operator declares for a `wasi:http` handler in an upload's query:
+/// `name` (a `PUT` names it in its path), `method` and `path`, and optionally `version`,
+/// `category`, `summary`, `description`, `additional_params` and `params` (a JSON array
+/// of parameters, each `{"name", "in": "path"|"query", "type", "required", ...}`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteQuery {
+    name: Option<String>,
+    method: Option<String>,
+    path: Option<String>,
+    version: Option<String>,
+    category: Option<String>,
+    summary: Option<String>,
+    description: Option<String>,
+    params: Option<String>,
+    additional_params: Option<bool>,
+}
+
+impl RouteQuery {
+    fn is_empty(&self) -> bool {
+        let RouteQuery {
+            name,
+            method,
+            path,
+            version,
+            category,
+            summary,
+            description,
+            params,
+            additional_params,
+        } = self;
+        name.is_none()
+            && method.is_none()
+            && path.is_none()
+            && version.is_none()
+            && category.is_none()
+            && summary.is_none()
+            && description.is_none()
+            && params.is_none()
+            && additional_params.is_none()
+    }
+
+    /// The declaration, for a component named `named` in the path (a `PUT`).
+    fn declared(self, named: Option<&str>) -> Result<DeclaredRoute, ApiError> {
+        let refuse = |message: String| ApiError::new(ErrorCode::ValidationError, message);
+        let name = match (self.name, named) {
+            (Some(given), Some(named)) if given != named => {
+                return Err(refuse(format!(
+                    "the query names `{given}`, the path `{named}`"
+                )));
+            }
+            (Some(given), _) => given,
+            (None, Some(named)) => named.to_owned(),
+            (None, None) => return Err(refuse("a declared route needs a `name`".to_owned())),
+        };
+        let (Some(method), Some(path)) = (self.method, self.path) else {
+            return Err(refuse(
+                "a declared route needs both `method` and `path`".to_owned(),
+            ));
+        };
+        let params: Vec<DeclaredParam> = match self.params {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|error| refuse(format!("`params` is not a list of parameters: {error}")))?,
+            None => Vec::new(),
+        };
+        Ok(DeclaredRoute {
+            name,
+            method: method.to_ascii_uppercase(),
+            path,
+            version: self.version,
+            category: self.category,
+            summary: self.summary.unwrap_or_default(),
+            description: self.description.unwrap_or_default(),
+            params,
+            additional_params: self.additional_params,
+        })
+    }
 }
 
 /// Operations: `/api/v1/admin/operations`.
@@ -69,6 +165,13 @@ impl AdminKind for Operations {
         host.registry()
     }
 
+    fn declare(name: Option<&str>, query: RouteQuery, bytes: Bytes) -> Result<Bytes, ApiError> {
+        if query.is_empty() {
+            return Ok(bytes);
+        }
+        Ok(Bytes::from(query.declared(name)?.attach(&bytes)))
+    }
+
     fn show(operation: &LoadedOperation, live: bool) -> Value {
         json!({
             "name": operation.spec.name,
@@ -77,6 +180,7 @@ impl AdminKind for Operations {
             "live": live,
             "method": operation.spec.method.as_str(),
             "path": operation.spec.route.template,
+            "interface": operation.interface,
             "capabilities": operation.capabilities,
             "source": operation.source,
             "content_hash": operation.content_hash,
@@ -145,9 +249,14 @@ type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 /// `POST /api/v1/admin/operations`: load a new operation, under the name it gives itself.
 pub(crate) async fn upload(
     State(host): State<Arc<Host>>,
+    Query(route): Query<RouteQuery>,
     Component(bytes): Component,
 ) -> (AuditDetails, Answer) {
     let mut made = None;
+    let bytes = match Operations::declare(None, route, bytes) {
+        Ok(bytes) => bytes,
+        Err(refused) => return (noted::<LoadedOperation>(None, None, None), Err(refused)),
+    };
     let answer = async {
         let loaded = host
             .registry()
@@ -172,10 +281,11 @@ pub(crate) async fn upload(
 pub(crate) async fn put<K: AdminKind>(
     State(host): State<Arc<Host>>,
     Path(name): Path<String>,
+    Query(route): Query<RouteQuery>,
     component: Result<Component, ApiError>,
 ) -> (AuditDetails, Answer) {
-    let bytes = match component {
-        Ok(Component(bytes)) => bytes,
+    let bytes = match component.and_then(|Component(bytes)| K::declare(Some(&name), route, bytes)) {
+        Ok(bytes) => bytes,
         Err(refused) => {
             return (
                 noted::<Item<K::Components>>(Some(&name), None, None),

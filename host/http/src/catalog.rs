@@ -89,6 +89,7 @@ pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
         "summary": op.spec.summary,
         "method": op.spec.method.as_str(),
         "path": op.spec.route.template,
+        "interface": op.interface,
         "capabilities": op.capabilities,
         "requested": crate::reach::requested(&op.spec),
         "granted": crate::reach::granted(op),
@@ -125,6 +126,7 @@ pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
         "source": op.source,
         "origin": op.origin,
         "contract_version": op.contract_version,
+        "interface": op.interface,
         "content_hash": op.content_hash,
     })
 }

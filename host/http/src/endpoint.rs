@@ -80,6 +80,8 @@ pub(crate) const OPERATION_CALL: &[ErrorCode] = &[
     Overloaded,
     ResponseTooLarge,
     InvalidResponse,
+    // A `wasi:http` handler called by name.
+    ServedAtRoute,
     // The kinds of an operation's own answers.
     InvalidParams,
     NotFound,

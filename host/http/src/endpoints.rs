@@ -149,6 +149,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/admin/operations",
         reads: Reads::Wasm,
         errors: &[
+            ValidationError,
             OperationExists,
             RouteConflict,
             OperationDisabled,
@@ -171,6 +172,7 @@ pub(crate) static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/admin/operations/{name}",
         reads: Reads::Wasm,
         errors: &[
+            ValidationError,
             OperationNotFound,
             RouteConflict,
             NameMismatch,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 pub(crate) use super::error_code::ErrorCode;
 use arsenal_core::component::Kind;
-use arsenal_core::invoke::{CallError, GuestFailure, OpErrorKind};
+use arsenal_core::invoke::{AnswerError, CallError, GuestFailure, OpErrorKind};
 use arsenal_core::loader::LoadError;
 use arsenal_core::validation::ValidationError;
 
@@ -236,6 +236,21 @@ impl From<CallError> for ApiError {
                 ErrorCode::InvalidResponse,
                 "the operation returned data that is not valid JSON",
             ),
+            CallError::Handler(AnswerError::TooLarge { cap }) => ApiError::new(
+                ErrorCode::ResponseTooLarge,
+                format!("the handler's body went over the response cap of {cap} bytes"),
+            )
+            .with_details(json!({ "limit_bytes": cap })),
+            // What the handler sent instead of a response is logged with the request id.
+            CallError::Handler(_) => ApiError::new(
+                ErrorCode::InvalidResponse,
+                "the handler answered no usable response; the cause is in the server log under this request id",
+            ),
+            CallError::ServedAtRoute { name, method, path } => ApiError::new(
+                ErrorCode::ServedAtRoute,
+                format!("`{name}` is a wasi:http handler: call it with {method} {path}"),
+            )
+            .with_details(json!({ "method": method, "path": path })),
             CallError::Operation {
                 kind,
                 message,

@@ -9,6 +9,7 @@ use crate::auth::Gate;
 use crate::endpoint::{Answers, Endpoint, operation_answers};
 use crate::error::ErrorCode;
 use arsenal_core::auth::{Access, Role};
+use arsenal_core::loader::Interface;
 use arsenal_core::registry::Catalog;
 use arsenal_core::spec::{Location, OperationSpec};
 
@@ -28,13 +29,17 @@ pub(crate) fn document(catalog: &Catalog, access: &Access, endpoints: &[Endpoint
         let path = paths
             .entry(spec.route.openapi_path())
             .or_insert_with(|| json!({}));
-        let mut entry = operation_object(spec);
+        let mut entry = match operation.interface {
+            Interface::Contract => operation_object(spec),
+            Interface::HttpHandler => handler_object(spec),
+        };
         add_errors(
             &mut entry,
             &operation_answers(&spec.method, &spec.route.openapi_path()),
             &mut errors,
         );
         with_node_parameter(&mut entry);
+        entry["x-arsenal-interface"] = json!(operation.interface);
         entry["x-arsenal-capabilities"] = json!(operation.capabilities);
         entry["x-arsenal-requested"] = crate::reach::requested(spec);
         entry["x-arsenal-granted"] = crate::reach::granted(operation);
@@ -198,6 +203,32 @@ fn operation_object(spec: &OperationSpec) -> Value {
         object["requestBody"] = json!({
             "required": body.iter().any(|param| param.required),
             "content": { "application/json": { "schema": schema } }
+        });
+    }
+    object
+}
+
+/// The operation object of a `wasi:http` handler: its declared path and query
+/// parameters, and its own answer (any status, headers and body) as the success; a body
+/// of any type for the methods that carry one.
+fn handler_object(spec: &OperationSpec) -> Value {
+    let mut object = operation_object(spec);
+    let mut success = json!({
+        "description": "The handler's own response: its status, headers and body, as it answered them.",
+    });
+    success["headers"]["x-operation-version"] =
+        json!({ "$ref": "#/components/headers/OperationVersion" });
+    success["headers"]["x-operation-revision"] =
+        json!({ "$ref": "#/components/headers/OperationRevision" });
+    object["responses"] = json!({ "default": success });
+    if let Some(object) = object.as_object_mut() {
+        object.remove("requestBody");
+    }
+    if !matches!(spec.method, http::Method::GET | http::Method::DELETE) {
+        object["requestBody"] = json!({
+            "required": false,
+            "description": "Handed to the handler as it is sent.",
+            "content": { "*/*": { "schema": {} } }
         });
     }
     object

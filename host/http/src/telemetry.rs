@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -76,9 +76,21 @@ pub(super) fn record(
     outcome: &Result<arsenal_core::invoke::JsonText, ApiError>,
     started: Instant,
 ) {
+    let status = outcome.as_ref().map(|_| operation.spec.success_status);
+    record_status(host, operation, status, started);
+}
+
+/// Record a dispatched call of `operation` that began at `started` and was answered
+/// with `status` (a `wasi:http` handler's own) or an error.
+pub(super) fn record_status(
+    host: &Host,
+    operation: &LoadedOperation,
+    outcome: Result<StatusCode, &ApiError>,
+    started: Instant,
+) {
     let outcome = match outcome {
-        Ok(_) => CallOutcome {
-            status: operation.spec.success_status.as_u16(),
+        Ok(status) => CallOutcome {
+            status: status.as_u16(),
             code: None,
         },
         Err(error) => CallOutcome {

@@ -60,11 +60,15 @@ pub(crate) fn catalogue_entry() -> Value {
     let text = json!({ "type": "string" });
     json!({
         "type": "object",
-        "required": ["name", "version", "category", "summary", "method", "path", "capabilities", "requested", "required_role", "source"],
+        "required": ["name", "version", "category", "summary", "method", "path", "interface", "capabilities", "requested", "required_role", "source"],
         "properties": {
             "name": text, "version": text, "category": text, "summary": text,
             "method": { "type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"] },
             "path": text,
+            "interface": {
+                "type": "string", "enum": ["contract", "http_handler"],
+                "description": "How the operation is called: `contract` (Arsenal's own: validated JSON parameters in, `{\"data\": ...}` out) or `http_handler` (a `wasi:http/incoming-handler` handed the HTTP request, its own response sent back; not callable by name)."
+            },
             "capabilities": { "type": "array", "items": text },
             "requested": requested(),
             "granted": granted(),
@@ -393,6 +397,8 @@ pub(crate) fn audit_log(_: &Catalog) -> Value {
 pub(crate) fn admin_upload(_: &Catalog) -> Value {
     json!({
         "operationId": "admin_upload", "summary": "Load a new operation from its component", "tags": ["admin"],
+        "description": "A component exporting `arsenal:operation/handler`, or a `wasi:http/incoming-handler` 0.2 component: one that exports `arsenal:operation/describe` names its own route; for one that does not, the query declares it (`name`, `method`, `path` at least).",
+        "parameters": route_query(true),
         "requestBody": wasm_body(),
         "responses": {
             "201": ok("The operation is live.", operation_version())
@@ -402,10 +408,12 @@ pub(crate) fn admin_upload(_: &Catalog) -> Value {
 
 /// `PUT /api/v1/admin/operations/{name}`.
 pub(crate) fn admin_replace(_: &Catalog) -> Value {
+    let mut replace_params = vec![name_param("The operation's name.")];
+    replace_params.extend(route_query(false));
     json!({
         "operationId": "admin_replace", "summary": "Replace an operation with a new version", "tags": ["admin"],
-        "description": "The new version is loaded and its route checked against every other operation before anything is swapped; requests in flight finish on the version they started with.",
-        "parameters": [name_param("The operation's name.")],
+        "description": "The new version is loaded and its route checked against every other operation before anything is swapped; requests in flight finish on the version they started with. A `wasi:http` handler that does not describe itself is given its route in the query (`method`, `path` at least).",
+        "parameters": replace_params,
         "requestBody": wasm_body(),
         "responses": {
             "200": ok("The version now live and the one replaced.", swapped())
@@ -671,6 +679,29 @@ fn name_param(description: &str) -> Value {
 
 fn role() -> Value {
     json!({ "type": "string", "enum": ["viewer", "operator", "admin"] })
+}
+
+/// The query declaring a `wasi:http` handler's route (`http::admin::RouteQuery`), with
+/// `name` where the path does not give it.
+fn route_query(with_name: bool) -> Vec<Value> {
+    let text = |name: &str, description: &str| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+    };
+    let mut params = Vec::new();
+    if with_name {
+        params.push(text("name", "A wasi:http handler's operation name (snake_case)."));
+    }
+    params.extend([
+        text("method", "A wasi:http handler's method: GET, POST, PUT, PATCH or DELETE."),
+        text("path", "A wasi:http handler's path template, `:name` for a parameter segment."),
+        text("version", "Its version (semver); default 0.1.0."),
+        text("category", "Its catalogue category; default `http`."),
+        text("summary", "One line for listings."),
+        text("description", "Longer documentation."),
+        text("params", "Its path and query parameters as a JSON array of `{\"name\", \"in\", \"type\", \"required\", \"default\", \"minimum\", ...}`."),
+        json!({ "name": "additional_params", "in": "query", "required": false, "description": "Let query parameters beyond the declared ones through (default true).", "schema": { "type": "boolean" } }),
+    ]);
+    params
 }
 
 fn wasm_body() -> Value {

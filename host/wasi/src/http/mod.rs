@@ -1,5 +1,5 @@
-//! Outbound HTTP: `wasi:http/outgoing-handler` 0.2 (wasmtime's `wasmtime-wasi-http`), with
-//! Arsenal's own sender behind it.
+//! HTTP through `wasmtime-wasi-http`: outbound (`wasi:http/outgoing-handler` 0.2, with
+//! Arsenal's own sender behind it) and inbound (a `wasi:http/incoming-handler` served).
 //!
 //! - **Grant**: the operator grants destination patterns per source and per component;
 //!   a component may narrow them in its config (`outbound_hosts`), and a request outside
@@ -11,6 +11,8 @@
 //!   the guest makes, checked again.
 //! - **Bounds**: connect and first-byte timeouts, a response body cap, all ending before
 //!   the call's own deadline; a refusal or failure is the guest's error code, never a trap.
+//! - Inbound, [`IncomingHandlerPre`] and [`exchange`] serve a request to a component that
+//!   exports `wasi:http/incoming-handler` (an HTTP handler served as an operation).
 //! - The calling request's `traceparent` travels on; requests are counted by host and
 //!   outcome ([`OutboundMetrics`]) and the destinations a call reached are kept for its
 //!   audit record ([`Reached`]).
@@ -19,6 +21,7 @@ mod address;
 mod client;
 mod destination;
 mod grant;
+mod incoming;
 mod metrics;
 mod policy;
 mod settings;
@@ -26,6 +29,7 @@ mod state;
 
 pub use destination::{Destination, DestinationPattern, Host, PatternError, Scheme};
 pub use grant::{NotGranted, OutboundGrant};
+pub use incoming::{Answer, AnswerError, Exchange, HandlerResponse, IncomingHandlerPre, exchange};
 pub use metrics::{OutboundMetrics, Outcome};
 pub use policy::{OutboundAccess, OutboundPolicy};
 pub use settings::{OutboundLimits, OutboundSettings};

@@ -30,7 +30,7 @@ pub fn add_to_linker<T: OutboundView>(linker: &mut Linker<T>) -> wasmtime::Resul
     bindings::http::types::add_to_linker::<T, WasiHttp>(linker, &options.into(), http_view::<T>)
 }
 
-fn http_view<T: OutboundView>(data: &mut T) -> WasiHttpCtxView<'_> {
+pub(super) fn http_view<T: OutboundView>(data: &mut T) -> WasiHttpCtxView<'_> {
     let (state, table) = data.outbound();
     WasiHttpCtxView {
         ctx: &mut state.ctx,

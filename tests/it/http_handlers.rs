@@ -1,0 +1,312 @@
+//! `wasi:http` handler components served as operations: a component exporting
+//! `wasi:http/incoming-handler@0.2.x` (the `http_echo` guest, written with the `wasip2`
+//! crate alone) at the route the operator declares — in the configuration or in the admin
+//! upload's query — or the one it describes itself (`http_described`). Arsenal's own
+//! authentication, roles, parameter validation, limits, catalogue and OpenAPI apply; the
+//! handler is handed the request (never the caller's credential) and its own status,
+//! headers and body are the answer.
+
+use arsenal::Role;
+use arsenal::config::HttpHandlerFile;
+use arsenal::spec::{DeclaredParam, DeclaredRoute, Location, ParamType};
+use arsenal_testing::{Reply, TestHost};
+use axum::body::Body;
+use http::Method;
+use serde_json::Value;
+
+use crate::{guests, keyed, settings, test_host, test_host_with};
+
+/// The operator's route for `http_echo`: `POST /api/v1/test/echo/:item`, with a query
+/// parameter `limit` (an integer up to 10).
+fn echo_route(path: &str) -> DeclaredRoute {
+    DeclaredRoute {
+        name: "http_echo".to_owned(),
+        method: "POST".to_owned(),
+        path: path.to_owned(),
+        version: Some("2.0.0".to_owned()),
+        category: None,
+        summary: "Echoes over wasi:http".to_owned(),
+        description: String::new(),
+        params: vec![DeclaredParam {
+            name: "limit".to_owned(),
+            location: Location::Query,
+            ty: ParamType::Integer,
+            items: None,
+            required: false,
+            default: None,
+            description: "At most 10.".to_owned(),
+            minimum: Some(0.0),
+            maximum: Some(10.0),
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            one_of: Vec::new(),
+            sensitive: false,
+        }],
+        additional_params: None,
+    }
+}
+
+/// The test settings with `http_echo` declared in `[[operations.http_handlers]]`.
+fn with_echo(mut settings: arsenal::config::Settings) -> arsenal::config::Settings {
+    settings.operations.http_handlers.push(HttpHandlerFile {
+        file: guests::HTTP_ECHO.into(),
+        route: echo_route("/api/v1/test/echo/:item"),
+    });
+    settings
+}
+
+async fn echo_host() -> TestHost {
+    let host = test_host_with(with_echo(settings()), &[]).await;
+    assert!(
+        host.host().problems().is_empty(),
+        "{:?}",
+        host.host().problems()
+    );
+    host
+}
+
+async fn post(host: &TestHost, uri: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    host.send(Method::POST, uri, Body::from(body.to_owned()), headers)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_answers_at_the_declared_route_with_its_own_response() {
+    let host = echo_host().await;
+    let reply = post(
+        &host,
+        "/api/v1/test/echo/abc?limit=3&extra=yes",
+        "the body",
+        &[("x-echo", "hi"), ("content-type", "text/plain")],
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("x-handled-by"), "http-echo");
+    assert_eq!(reply.header("x-echo"), "hi");
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.header("x-operation-version"), "2.0.0");
+    assert_eq!(reply.body["method"], "POST");
+    assert_eq!(reply.body["path"], "/api/v1/test/echo/abc");
+    assert_eq!(reply.body["query"], "limit=3&extra=yes");
+    assert_eq!(reply.body["echo"], "hi");
+    assert_eq!(reply.body["body"], "the body");
+    // The admin's bearer credential was sent, and stays with the host.
+    assert_eq!(reply.body["authorization"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_parameters_are_validated_before_the_handler_runs() {
+    let host = echo_host().await;
+    post(&host, "/api/v1/test/echo/abc?limit=11", "", &[])
+        .await
+        .assert_error(422, "validation_error");
+    post(&host, "/api/v1/test/echo/abc?limit=many", "", &[])
+        .await
+        .assert_error(422, "validation_error");
+    // The method is the declared one.
+    host.get("/api/v1/test/echo/abc")
+        .await
+        .assert_error(405, "method_not_allowed");
+    // A handler takes an HTTP request, not JSON parameters by name.
+    let by_name = host
+        .post("/api/v1/operations/http_echo/execute", serde_json::json!({}))
+        .await;
+    by_name.assert_error(409, "served_at_route");
+    assert_eq!(by_name.body["error"]["details"]["path"], "/api/v1/test/echo/:item");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_are_authenticated_and_their_role_checked_as_for_any_operation() {
+    let settings = with_echo(keyed(&[
+        ("reader", "reader-secret", Role::Viewer),
+        ("writer", "writer-secret", Role::Operator),
+    ]));
+    let host = test_host_with(settings, &[]).await;
+    let uri = "/api/v1/test/echo/abc";
+    let send = |token: Option<&'static str>| {
+        host.send_as(token, Method::POST, uri, Body::from("x"), &[])
+    };
+    send(None).await.assert_error(401, "unauthenticated");
+    send(Some("reader-secret"))
+        .await
+        .assert_error(403, "forbidden");
+    let reply = send(Some("writer-secret")).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["authorization"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_handler_costs_its_own_call_only() {
+    let mut settings = with_echo(settings());
+    settings.limits.max_response_bytes = 1_000;
+    let host = test_host_with(settings, &[]).await;
+    post(&host, "/api/v1/test/echo/trap", "", &[])
+        .await
+        .assert_error(500, "operation_crashed");
+    post(&host, "/api/v1/test/echo/spin", "", &[])
+        .await
+        .assert_error(504, "operation_timeout");
+    post(&host, "/api/v1/test/echo/unset", "", &[])
+        .await
+        .assert_error(500, "invalid_response");
+    let over = post(&host, "/api/v1/test/echo/big?bytes=5000", "", &[]).await;
+    over.assert_error(500, "response_too_large");
+    assert_eq!(over.body["error"]["details"]["limit_bytes"], 1_000);
+    let under = post(&host, "/api/v1/test/echo/big?bytes=900", "", &[]).await;
+    assert_eq!(under.status, 201);
+    assert_eq!(under.body.as_str().map(str::len), Some(900));
+    // The handler still serves.
+    let reply = post(&host, "/api/v1/test/echo/after", "still here", &[]).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["body"], "still here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_is_in_the_catalogue_and_the_openapi_document() {
+    let host = echo_host().await;
+    let described = host.get("/api/v1/operations/http_echo").await;
+    let data = described.assert_ok(200);
+    assert_eq!(data["interface"], "http_handler");
+    assert_eq!(data["method"], "POST");
+    assert_eq!(data["path"], "/api/v1/test/echo/:item");
+    assert_eq!(data["source"], "directory");
+    let names: Vec<&str> = data["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .map(|param| param["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, ["limit", "item"]);
+
+    let document = host.get("/api/v1/openapi.json").await;
+    let page = &document.body["paths"]["/api/v1/test/echo/{item}"]["post"];
+    assert_eq!(page["x-arsenal-interface"], "http_handler");
+    assert!(
+        page["responses"]["default"]["description"]
+            .as_str()
+            .is_some_and(|text| text.contains("handler's own response")),
+        "{page}"
+    );
+    assert!(page["responses"]["422"].is_object(), "{page}");
+    let params: Vec<&Value> = page["parameters"].as_array().expect("parameters").iter().collect();
+    assert!(
+        params.iter().any(|param| param["name"] == "limit" && param["in"] == "query"),
+        "{page}"
+    );
+}
+
+/// What the admin API sends for a component file at `path`, with `query`.
+async fn upload(host: &TestHost, method: Method, uri: &str, path: &str) -> Reply {
+    host.send(
+        method,
+        uri,
+        Body::from(arsenal_tests::read(path)),
+        &[("content-type", "application/wasm")],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_handler_is_routed_by_the_query_replaced_and_rolled_back() {
+    let host = test_host(&[]).await;
+    // Neither a describe export nor a declared route.
+    let refused = upload(&host, Method::POST, "/api/v1/admin/operations", guests::HTTP_ECHO).await;
+    refused.assert_error(422, "invalid_config");
+    assert_eq!(refused.body["error"]["details"]["problems"][0]["field"], "route");
+    // Half a route.
+    upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations?name=http_echo&method=POST",
+        guests::HTTP_ECHO,
+    )
+    .await
+    .assert_error(422, "validation_error");
+    // A body parameter: the handler reads its own body.
+    let params = r#"[{"name":"size","in":"body","type":"integer"}]"#;
+    let uri = format!(
+        "/api/v1/admin/operations?name=http_echo&method=POST&path=/api/v1/up/:item&params={}",
+        urlencode(params)
+    );
+    let body_param = upload(&host, Method::POST, &uri, guests::HTTP_ECHO).await;
+    body_param.assert_error(422, "invalid_config");
+    assert_eq!(
+        body_param.body["error"]["details"]["problems"][0]["field"],
+        "params[0].location"
+    );
+
+    let added = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations?name=http_echo&method=post&path=/api/v1/up/:item&version=1.0.0",
+        guests::HTTP_ECHO,
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["data"]["interface"], "http_handler");
+    let reply = post(&host, "/api/v1/up/one", "first", &[]).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("x-operation-version"), "1.0.0");
+
+    // A new version at a new path: the old one is gone, the new one serves.
+    let replaced = upload(
+        &host,
+        Method::PUT,
+        "/api/v1/admin/operations/http_echo?method=PUT&path=/api/v1/moved/:item&version=1.1.0",
+        guests::HTTP_ECHO,
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    post(&host, "/api/v1/up/one", "", &[])
+        .await
+        .assert_error(404, "operation_not_found");
+    let moved = host
+        .send(Method::PUT, "/api/v1/moved/two", Body::from("second"), &[])
+        .await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    assert_eq!(moved.body["method"], "PUT");
+    assert_eq!(moved.header("x-operation-version"), "1.1.0");
+
+    let rolled = host
+        .post("/api/v1/admin/operations/http_echo/rollback", serde_json::json!({}))
+        .await;
+    assert_eq!(rolled.status, 200, "{}", rolled.body);
+    let back = post(&host, "/api/v1/up/three", "third", &[]).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    assert_eq!(back.header("x-operation-version"), "1.0.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_with_the_describe_export_names_its_own_route() {
+    let host = test_host(&[guests::HTTP_DESCRIBED]).await;
+    let reply = host.get("/api/v1/test/greet/ann?times=2").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("x-operation-version"), "1.2.0");
+    assert_eq!(
+        reply.body["greetings"],
+        serde_json::json!(["hello, ann", "hello, ann"])
+    );
+    host.get("/api/v1/test/greet/ann?times=5")
+        .await
+        .assert_error(422, "validation_error");
+    // Its own config says no parameters beyond the declared ones.
+    host.get("/api/v1/test/greet/ann?loud=yes")
+        .await
+        .assert_error(422, "validation_error");
+    let data = host.get("/api/v1/operations/http_described").await;
+    assert_eq!(data.assert_ok(200)["interface"], "http_handler");
+}
+
+/// `text` percent-encoded for a query value.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
