@@ -110,10 +110,16 @@ async fn declared_parameters_are_validated_before_the_handler_runs() {
         .assert_error(405, "method_not_allowed");
     // A handler takes an HTTP request, not JSON parameters by name.
     let by_name = host
-        .post("/api/v1/operations/http_echo/execute", serde_json::json!({}))
+        .post(
+            "/api/v1/operations/http_echo/execute",
+            serde_json::json!({}),
+        )
         .await;
     by_name.assert_error(409, "served_at_route");
-    assert_eq!(by_name.body["error"]["details"]["path"], "/api/v1/test/echo/:item");
+    assert_eq!(
+        by_name.body["error"]["details"]["path"],
+        "/api/v1/test/echo/:item"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,9 +130,8 @@ async fn callers_are_authenticated_and_their_role_checked_as_for_any_operation()
     ]));
     let host = test_host_with(settings, &[]).await;
     let uri = "/api/v1/test/echo/abc";
-    let send = |token: Option<&'static str>| {
-        host.send_as(token, Method::POST, uri, Body::from("x"), &[])
-    };
+    let send =
+        |token: Option<&'static str>| host.send_as(token, Method::POST, uri, Body::from("x"), &[]);
     send(None).await.assert_error(401, "unauthenticated");
     send(Some("reader-secret"))
         .await
@@ -189,9 +194,15 @@ async fn a_handler_is_in_the_catalogue_and_the_openapi_document() {
         "{page}"
     );
     assert!(page["responses"]["422"].is_object(), "{page}");
-    let params: Vec<&Value> = page["parameters"].as_array().expect("parameters").iter().collect();
+    let params: Vec<&Value> = page["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .collect();
     assert!(
-        params.iter().any(|param| param["name"] == "limit" && param["in"] == "query"),
+        params
+            .iter()
+            .any(|param| param["name"] == "limit" && param["in"] == "query"),
         "{page}"
     );
 }
@@ -211,9 +222,18 @@ async fn upload(host: &TestHost, method: Method, uri: &str, path: &str) -> Reply
 async fn an_uploaded_handler_is_routed_by_the_query_replaced_and_rolled_back() {
     let host = test_host(&[]).await;
     // Neither a describe export nor a declared route.
-    let refused = upload(&host, Method::POST, "/api/v1/admin/operations", guests::HTTP_ECHO).await;
+    let refused = upload(
+        &host,
+        Method::POST,
+        "/api/v1/admin/operations",
+        guests::HTTP_ECHO,
+    )
+    .await;
     refused.assert_error(422, "invalid_config");
-    assert_eq!(refused.body["error"]["details"]["problems"][0]["field"], "route");
+    assert_eq!(
+        refused.body["error"]["details"]["problems"][0]["field"],
+        "route"
+    );
     // Half a route.
     upload(
         &host,
@@ -269,7 +289,10 @@ async fn an_uploaded_handler_is_routed_by_the_query_replaced_and_rolled_back() {
     assert_eq!(moved.header("x-operation-version"), "1.1.0");
 
     let rolled = host
-        .post("/api/v1/admin/operations/http_echo/rollback", serde_json::json!({}))
+        .post(
+            "/api/v1/admin/operations/http_echo/rollback",
+            serde_json::json!({}),
+        )
         .await;
     assert_eq!(rolled.status, 200, "{}", rolled.body);
     let back = post(&host, "/api/v1/up/three", "third", &[]).await;
@@ -309,4 +332,3 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
-

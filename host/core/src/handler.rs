@@ -221,7 +221,8 @@ impl Handler {
         };
         // SAFETY: `OperationPre::new` checked the export's type against this signature,
         // and this function belongs to an instance of that `InstancePre`.
-        let func = unsafe { TypedFunc::<ExecuteParams<'_>, ExecuteResults>::new_unchecked(execute) };
+        let func =
+            unsafe { TypedFunc::<ExecuteParams<'_>, ExecuteResults>::new_unchecked(execute) };
         let (result,) = func.call_async(store, (request,)).await?;
         Ok(result)
     }

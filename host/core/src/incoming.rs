@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use arsenal_wasi::http::{CallScope, Exchange, HandlerResponse, exchange};
+use bytes::Bytes;
 
 use crate::facts::HostFacts;
 use crate::handler::OperationPre;
@@ -23,7 +23,10 @@ enum Ended {
 
 /// Serve `request` to a fresh instance of `pre` (an HTTP handler) for a caller holding
 /// `permits`, within `limits`; its outbound requests are `scope`'s.
-#[expect(clippy::too_many_arguments, reason = "one call's parts, as `run_guest` takes them")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call's parts, as `run_guest` takes them"
+)]
 pub(crate) async fn run_handler(
     pre: &OperationPre,
     host: &Arc<HostFacts>,
@@ -45,8 +48,9 @@ pub(crate) async fn run_handler(
         request,
         outparam,
         answer,
-    } = exchange(store.data_mut(), request)
-        .map_err(|error| GuestFailure::Crashed(format!("the request was not handed over: {error:#}")))?;
+    } = exchange(store.data_mut(), request).map_err(|error| {
+        GuestFailure::Crashed(format!("the request was not handed over: {error:#}"))
+    })?;
 
     let work = async {
         let call = async {
@@ -56,10 +60,13 @@ pub(crate) async fn run_handler(
                 .await
         };
         // The handler writes its body while this reads it; both must finish.
-        let (_, response) = tokio::try_join!(
-            async { call.await.map_err(Ended::Trapped) },
-            async { answer.collect(limits.max_response_bytes).await.map_err(Ended::Answer) },
-        )?;
+        let (_, response) =
+            tokio::try_join!(async { call.await.map_err(Ended::Trapped) }, async {
+                answer
+                    .collect(limits.max_response_bytes)
+                    .await
+                    .map_err(Ended::Answer)
+            },)?;
         Ok::<_, Ended>(response)
     };
     let outcome = tokio::time::timeout(outer_timeout(limits), work).await;
@@ -67,12 +74,9 @@ pub(crate) async fn run_handler(
     match outcome {
         Err(_elapsed) => Err(GuestFailure::Timeout(limits.timeout).into()),
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(Ended::Trapped(error))) => Err(classify(
-            error,
-            store.data().limiter.refusal(),
-            limits.timeout,
-        )
-        .into()),
+        Ok(Err(Ended::Trapped(error))) => {
+            Err(classify(error, store.data().limiter.refusal(), limits.timeout).into())
+        }
         Ok(Err(Ended::Answer(error))) => Err(CallError::Handler(error)),
     }
 }

@@ -20,8 +20,8 @@ use crate::spec::Described;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
-use arsenal_wasi::http::{CallScope, Reached};
 pub use arsenal_wasi::http::{AnswerError, HandlerResponse};
+use arsenal_wasi::http::{CallScope, Reached};
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -345,10 +345,7 @@ where
         })
     }
 
-    async fn finish(
-        &self,
-        linked: Linked<CallState, Facts>,
-    ) -> Result<LoadedOperation, LoadError> {
+    async fn finish(&self, linked: Linked<CallState, Facts>) -> Result<LoadedOperation, LoadError> {
         let loader = self.loader;
         let hash = linked.content_hash;
         let (pre, raw, contract_version, interface) = match linked.facts {

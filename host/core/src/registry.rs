@@ -16,11 +16,11 @@ use tracing::Instrument;
 
 use crate::config::OperationSettings;
 use crate::facts::HostFacts;
+use crate::incoming::run_handler;
 use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
     request, run_guest, run_warm,
 };
-use crate::incoming::run_handler;
 use crate::loader::{Interface, LoadError, LoadedOperation, Loader};
 use crate::permits::Permits;
 use crate::policy::Source;

@@ -109,7 +109,9 @@ impl ComponentShape {
                         shape.exports.push(export.name.0.to_owned());
                     }
                 }
-                Payload::CustomSection(section) if depth == 1 && section.name() == ROUTE_SECTION => {
+                Payload::CustomSection(section)
+                    if depth == 1 && section.name() == ROUTE_SECTION =>
+                {
                     shape.route = Some(section.data().to_vec());
                 }
                 _ => {}

@@ -133,8 +133,9 @@ impl RouteQuery {
             ));
         };
         let params: Vec<DeclaredParam> = match self.params {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|error| refuse(format!("`params` is not a list of parameters: {error}")))?,
+            Some(text) => serde_json::from_str(&text).map_err(|error| {
+                refuse(format!("`params` is not a list of parameters: {error}"))
+            })?,
             None => Vec::new(),
         };
         Ok(DeclaredRoute {

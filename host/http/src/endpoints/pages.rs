@@ -684,12 +684,13 @@ fn role() -> Value {
 /// The query declaring a `wasi:http` handler's route (`http::admin::RouteQuery`), with
 /// `name` where the path does not give it.
 fn route_query(with_name: bool) -> Vec<Value> {
-    let text = |name: &str, description: &str| {
-        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
-    };
+    let text = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } });
     let mut params = Vec::new();
     if with_name {
-        params.push(text("name", "A wasi:http handler's operation name (snake_case)."));
+        params.push(text(
+            "name",
+            "A wasi:http handler's operation name (snake_case).",
+        ));
     }
     params.extend([
         text("method", "A wasi:http handler's method: GET, POST, PUT, PATCH or DELETE."),

@@ -30,7 +30,9 @@ pub struct Exchange {
 }
 
 /// What the handler sets its `response-outparam` to.
-pub struct Answer(tokio::sync::oneshot::Receiver<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>);
+pub struct Answer(
+    tokio::sync::oneshot::Receiver<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
+);
 
 /// A handler's whole answer.
 #[derive(Debug)]
