@@ -332,3 +332,54 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+/// A handler of another language's toolchain, loaded from `file` under the declared
+/// route `POST /api/v1/test/{name}/:item`, answers as the Rust one does.
+async fn serves_the_same_echo(file: &str, name: &str, handled_by: &str) {
+    let mut settings = settings();
+    // A fresh JavaScript or Python runtime takes longer than the suite's 1 s deadline on a
+    // loaded machine.
+    settings.limits.timeout_ms = 10_000;
+    let mut route = echo_route(&format!("/api/v1/test/{name}/:item"));
+    route.name = name.to_owned();
+    settings.operations.http_handlers.push(HttpHandlerFile {
+        file: file.into(),
+        route,
+    });
+    let host = test_host_with(settings, &[]).await;
+    assert!(
+        host.host().problems().is_empty(),
+        "{:?}",
+        host.host().problems()
+    );
+    let reply = post(
+        &host,
+        &format!("/api/v1/test/{name}/abc?limit=3"),
+        "the body",
+        &[("x-echo", "hi")],
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("x-handled-by"), handled_by);
+    assert_eq!(reply.header("x-echo"), "hi");
+    assert_eq!(reply.body["method"], "POST");
+    assert_eq!(reply.body["path"], format!("/api/v1/test/{name}/abc"));
+    assert_eq!(reply.body["query"], "limit=3");
+    assert_eq!(reply.body["echo"], "hi");
+    assert_eq!(reply.body["body"], "the body");
+    assert_eq!(reply.body["authorization"], false);
+    post(&host, &format!("/api/v1/test/{name}/abc?limit=11"), "", &[])
+        .await
+        .assert_error(422, "validation_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_javascript_fetch_event_handler_is_served() {
+    let file = crate::toolchains::http_js().await;
+    serves_the_same_echo(file, "http_js", "http-js").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_proxy_handler_is_served() {
+    let file = crate::toolchains::http_py().await;
+    serves_the_same_echo(file, "http_py", "http-py").await;
+}

@@ -92,6 +92,18 @@ pub(crate) async fn fetch_js() -> &'static str {
     built_once(&BUILT, build_fetch_js).await
 }
 
+/// The JavaScript `wasi:http` handler, built once per test run.
+pub(crate) async fn http_js() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_http_js).await
+}
+
+/// The Python `wasi:http` handler, built once per test run.
+pub(crate) async fn http_py() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_http_py).await
+}
+
 /// The C greet, built once per test run.
 pub(crate) async fn greet_c() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
@@ -140,6 +152,54 @@ fn build_fetch_js() -> PathBuf {
         .args(["--world-name", "operation", "--disable"])
         .args(["stdio", "random", "clocks", "fetch-event"])
         .arg("--out")
+        .arg(&out));
+    out
+}
+
+/// `examples/http-js`, a fetch-event handler, with componentize-js against the world
+/// `handler` of `tests/wit/http-handler` (it exports `wasi:http/incoming-handler`); its
+/// `fetch-event` feature on, the others off. componentize-js 0.23's runtime is built
+/// against WASI 0.2.10, so the WIT (0.2.12, wasmtime's) is copied at that version for it:
+/// the interfaces it uses are the same in both.
+fn build_http_js() -> PathBuf {
+    let wit = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-handler-wit-0.2.10");
+    let source = root().join("tests/wit/http-handler");
+    for dir in ["", "deps"] {
+        std::fs::create_dir_all(wit.join(dir)).unwrap();
+        for entry in std::fs::read_dir(source.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "wit") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let lowered = text
+                    .replace("@0.2.12", "@0.2.10")
+                    .replace("version = 0.2.12", "version = 0.2.10");
+                std::fs::write(wit.join(dir).join(path.file_name().unwrap()), lowered).unwrap();
+            }
+        }
+    }
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-js.wasm");
+    run(Command::new(node_bin().join("componentize-js"))
+        .arg(root().join("examples/http-js/handler.js"))
+        .arg("--wit")
+        .arg(&wit)
+        .args(["--world-name", "handler", "--disable", "http"])
+        .arg("--out")
+        .arg(&out));
+    out
+}
+
+/// `examples/http-py` with componentize-py against the world `handler` of
+/// `tests/wit/http-handler`. Not `--stub-wasi`, which would stub `wasi:http` too: the
+/// CPython runtime's `wasi:filesystem` and `wasi:sockets` imports are linked for a handler
+/// with nothing to reach.
+fn build_http_py() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-py.wasm");
+    run(Command::new(componentize_py())
+        .arg("-d")
+        .arg(root().join("tests/wit/http-handler"))
+        .args(["-w", "handler", "componentize", "-p"])
+        .arg(root().join("examples/http-py"))
+        .args(["app", "-o"])
         .arg(&out));
     out
 }

@@ -2,8 +2,11 @@
 //! inherited — an empty environment and arguments, a closed stdin, and stdout/stderr
 //! captured into a bounded buffer that the host writes to its log after the call.
 //!
-//! Filesystem and sockets are not linked at all, so a component importing them could not
-//! even be instantiated; the policy refuses it earlier with a clear message.
+//! Filesystem and sockets are linked apart (`add_filesystem_to_linker`,
+//! `add_sockets_to_linker`) for the components that may import them — workers, and the
+//! `wasi:http` handlers whose language runtimes do — with nothing to reach: no preopened
+//! directory (outside a sandbox granting one), every socket address and name lookup
+//! refused. The policy refuses them to every other operation with a clear message.
 
 use std::sync::{Arc, Mutex};
 
@@ -74,13 +77,30 @@ pub fn wasi_ctx_with_dir(output: &GuestOutput, dir: &std::path::Path) -> wasmtim
     Ok(builder.build())
 }
 
-/// Link `wasi:filesystem` for workers. Without a preopened directory (every worker but
-/// those of a sandbox whose policy grants one) it reaches nothing.
+/// Link `wasi:filesystem` for workers and `wasi:http` handlers. Without a preopened
+/// directory (every handler, and every worker but those of a sandbox whose policy grants
+/// one) it reaches nothing.
 pub fn add_filesystem_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
     use wasmtime_wasi::p2::bindings::filesystem;
     filesystem::types::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
     filesystem::preopens::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
+    Ok(())
+}
+
+/// Link `wasi:sockets` for the `wasi:http` handlers whose language runtimes import it
+/// (CPython's). The guest's context refuses every socket address and name lookup, so it
+/// reaches nothing.
+pub fn add_sockets_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::sockets;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
+    sockets::tcp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::udp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::instance_network::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::network::add_to_linker::<T, WasiSockets>(linker, &Default::default(), T::sockets)?;
+    sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
     Ok(())
 }
 
