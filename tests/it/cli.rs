@@ -459,6 +459,30 @@ async fn load_versions_rollback_and_unload_against_a_running_server() {
         .await
         .json(1);
     assert_eq!(missing["error"]["code"], "operation_not_found");
+    // A wasi:http handler, given its route; loading it again with another path moves it.
+    let handler = [
+        "load",
+        guests::HTTP_ECHO,
+        "--name",
+        "http_echo",
+        "--method",
+        "POST",
+    ];
+    let loaded = arsenal(
+        &config,
+        &[&handler[..], &["--path", "/echo/:item", "--url", url]].concat(),
+    )
+    .await
+    .json(0);
+    assert_eq!(loaded["data"]["interface"], "http_handler");
+    assert_eq!(loaded["data"]["path"], "/echo/:item");
+    let moved = arsenal(
+        &config,
+        &[&handler[..], &["--path", "/moved/:item", "--url", url]].concat(),
+    )
+    .await
+    .json(0);
+    assert_eq!(moved["data"]["live"]["path"], "/moved/:item");
     let not_wasm = arsenal(&config, &["load", "/dev/null", "--url", url])
         .await
         .json(1);

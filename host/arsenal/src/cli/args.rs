@@ -92,13 +92,23 @@ pub enum Command {
     },
     /// Load a component into a running server (`--url`), replacing the live version of an
     /// operation of the same name; with `--worker NAME`, load or replace the worker
-    /// component `NAME`.
+    /// component `NAME`. A `wasi:http` handler that does not describe itself is given its
+    /// route with `--name`, `--method` and `--path`.
     Load {
         #[arg(value_name = "FILE.wasm")]
         file: PathBuf,
         /// Load it as the worker component of this name, not as an operation.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "method", "path"])]
         worker: Option<String>,
+        /// A `wasi:http` handler's operation name (with `--method` and `--path`).
+        #[arg(long, value_name = "NAME", requires_all = ["method", "path"])]
+        name: Option<String>,
+        /// A `wasi:http` handler's method: GET, POST, PUT, PATCH or DELETE.
+        #[arg(long, value_name = "METHOD", requires_all = ["name", "path"])]
+        method: Option<String>,
+        /// A `wasi:http` handler's path template, `:name` for a parameter segment.
+        #[arg(long, value_name = "TEMPLATE", requires_all = ["name", "method"])]
+        path: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },

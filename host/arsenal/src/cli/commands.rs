@@ -63,6 +63,9 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
         Command::Load {
             file,
             worker,
+            name,
+            method,
+            path,
             server,
         } => {
             let bytes = std::fs::read(&file)
@@ -74,15 +77,30 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<u8> {
                 let path = format!("/api/v1/admin/workers/{}", encode(&name));
                 return print_answer(&server.send_wasm(Method::PUT, &path, bytes).await?, out);
             }
+            // A wasi:http handler's declared route travels in the query.
+            let route = match (&method, &path) {
+                (Some(method), Some(path)) => {
+                    format!("method={}&path={}", encode(method), encode(path))
+                }
+                _ => String::new(),
+            };
+            let upload = match &name {
+                Some(name) => format!("/api/v1/admin/operations?name={}&{route}", encode(name)),
+                None => "/api/v1/admin/operations".to_owned(),
+            };
             let added = server
-                .send_wasm(Method::POST, "/api/v1/admin/operations", bytes.clone())
+                .send_wasm(Method::POST, &upload, bytes.clone())
                 .await?;
             // Loaded already: replace it.
             if added.status == 409 && added.body["error"]["code"] == "operation_exists" {
                 let name = added.body["error"]["details"]["name"]
                     .as_str()
                     .unwrap_or_default();
-                let path = format!("/api/v1/admin/operations/{}", encode(name));
+                let mut path = format!("/api/v1/admin/operations/{}", encode(name));
+                if !route.is_empty() {
+                    path.push('?');
+                    path.push_str(&route);
+                }
                 return print_answer(&server.send_wasm(Method::PUT, &path, bytes).await?, out);
             }
             print_answer(&added, out)
