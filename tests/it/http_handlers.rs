@@ -168,6 +168,31 @@ async fn a_misbehaving_handler_costs_its_own_call_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_reaches_no_file_and_no_socket() {
+    let host = echo_host().await;
+    // A real listener, so a refusal is the host's and not an empty port's.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reply = post(
+        &host,
+        &format!("/api/v1/test/echo/reach?port={port}"),
+        "",
+        &[],
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let refused = |what: &str| {
+        reply.body[what]
+            .as_str()
+            .is_some_and(|text| text.starts_with("refused"))
+    };
+    assert!(refused("file"), "{}", reply.body);
+    assert!(refused("socket"), "{}", reply.body);
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "nothing connected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_is_in_the_catalogue_and_the_openapi_document() {
     let host = echo_host().await;
     let described = host.get("/api/v1/operations/http_echo").await;

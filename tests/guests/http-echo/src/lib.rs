@@ -3,7 +3,9 @@
 //! the request) and a JSON body naming the method, path, query, the `x-echo` header,
 //! whether an `authorization` header reached it, and the body it read. Some paths
 //! misbehave on purpose: `…/trap` panics, `…/spin` never returns, `…/big?bytes=N`
-//! answers a JSON string of N characters, `…/unset` returns without setting a response.
+//! answers a JSON string of N characters, `…/unset` returns without setting a response,
+//! `…/reach?port=N` tries to read `/etc/hostname` and to connect to 127.0.0.1:N and
+//! answers what each attempt gave.
 
 use std::io::{Read as _, Write as _};
 
@@ -43,7 +45,22 @@ impl wasip2::exports::http::incoming_handler::Guest for Echo {
         let authorization = header("authorization").is_some();
         drop(headers);
 
-        let body = if path.ends_with("/big") {
+        let body = if path.ends_with("/reach") {
+            let port = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("port="))
+                .and_then(|n| n.parse::<u16>().ok())
+                .unwrap_or(1);
+            let file = match std::fs::read("/etc/hostname") {
+                Ok(_) => "read".to_owned(),
+                Err(error) => format!("refused: {error}"),
+            };
+            let socket = match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                Ok(_) => "connected".to_owned(),
+                Err(error) => format!("refused: {error}"),
+            };
+            format!("{{\"file\":{},\"socket\":{}}}", text(&file), text(&socket)).into_bytes()
+        } else if path.ends_with("/big") {
             let bytes = query
                 .split('&')
                 .find_map(|pair| pair.strip_prefix("bytes="))
