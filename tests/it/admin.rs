@@ -225,15 +225,6 @@ async fn a_bad_upload_changes_nothing_and_says_why() {
             ),
         ),
         BadUpload::new(
-            "filesystem",
-            Method::POST,
-            "/api/v1/admin/operations",
-            read(guests::FS_IMPORT),
-            422,
-            "unsupported_imports",
-            ("/error/details/imports/0/import", "wasi:filesystem/"),
-        ),
-        BadUpload::new(
             "invalid config",
             Method::POST,
             "/api/v1/admin/operations",

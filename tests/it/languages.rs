@@ -4,7 +4,7 @@
 use arsenal_testing::{TestHost, Upstream};
 use serde_json::Value;
 
-use crate::toolchains::{fetch_js, greet_c, greet_js, greet_python};
+use crate::toolchains::{check_site_py, fetch_js, greet_c, greet_js, greet_python};
 use crate::{LogCapture, guests, test_host, test_host_with};
 
 /// Serve `component` alone and check it answers exactly as the Rust `examples/greet`.
@@ -187,6 +187,50 @@ async fn fetch_in_javascript_reaches_what_is_granted() {
             .as_str()
             .unwrap()
             .starts_with("fetching http://127.0.0.1:9/status failed"),
+        "{}",
+        refused.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_calls_out_and_counts_in_key_value() {
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = upstream.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(|| async { (axum::http::StatusCode::ACCEPTED, "up") }),
+    );
+    tokio::spawn(async move { axum::serve(upstream, app).await });
+
+    let mut settings = settings();
+    let upstream = format!("http://127.0.0.1:{port}");
+    crate::outbound::grant_outbound(&mut settings, "check_site", &[&upstream]);
+    settings.capabilities.directory.push("key_value".to_owned());
+    let host = test_host_with(settings, &[check_site_py().await]).await;
+
+    let url = format!("{upstream}/health");
+    for checks in 1..=2 {
+        let reply = host
+            .post("/api/v1/check-site", serde_json::json!({ "url": url }))
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.body["data"],
+            serde_json::json!({ "url": url, "status": 202, "checks": checks })
+        );
+    }
+    // Outside the grant: the guest's request fails, and nothing is counted for it.
+    let refused = host
+        .post(
+            "/api/v1/check-site",
+            serde_json::json!({ "url": "http://127.0.0.1:9/health" }),
+        )
+        .await;
+    refused.assert_error(503, "unavailable");
+    assert!(
+        refused
+            .message()
+            .starts_with("GET http://127.0.0.1:9/health "),
         "{}",
         refused.body
     );

@@ -421,24 +421,34 @@ async fn a_private_directory_is_granted_by_policy_and_confined() {
             "policy": { "directory": directory },
         })
     };
-    // Denied by default: a worker importing wasi:filesystem does not start.
-    let denied = host.post("/api/v1/sandboxes", spec(false)).await;
-    denied.assert_error(422, "validation_error");
-    assert!(
-        denied.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("wasi:filesystem")
-    );
-    // Nor outside any sandbox.
-    host.post("/api/v1/processes", json!({ "worker": "files" }))
-        .await
-        .assert_error(409, "spawn_refused");
+    // Without the policy's directory the worker runs and reaches no file: not in a
+    // sandbox, nor outside one.
+    let closed = host.post("/api/v1/sandboxes", spec(false)).await;
+    assert_eq!(closed.status, 201, "{}", closed.body);
+    let loose = host
+        .post(
+            "/api/v1/processes",
+            json!({ "worker": "files", "name": "loose" }),
+        )
+        .await;
+    assert_eq!(loose.status, 201, "{}", loose.body);
+    let table = host.host().processes();
+    for name in ["files", "loose"] {
+        for command in [
+            "write note hello",
+            "read /data/note",
+            "read /etc/hostname",
+            "list",
+        ] {
+            let answer = table.call(name, None, command, WAIT).await.unwrap();
+            assert!(answer.starts_with("error:"), "{name} {command}: {answer}");
+        }
+    }
+    host.delete("/api/v1/sandboxes/vault").await.assert_ok(200);
 
     let created = host.post("/api/v1/sandboxes", spec(true)).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["data"]["policy"]["directory"], true);
-    let table = host.host().processes();
     assert_eq!(
         table
             .call("files", None, "write note hello", WAIT)

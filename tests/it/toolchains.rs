@@ -104,15 +104,20 @@ pub(crate) async fn http_py() -> &'static str {
     built_once(&BUILT, build_http_py).await
 }
 
+/// The Python site checker, built once per test run.
+pub(crate) async fn check_site_py() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_check_site_python).await
+}
+
 /// The C greet, built once per test run.
 pub(crate) async fn greet_c() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     built_once(&BUILT, build_greet_c).await
 }
 
-/// `examples/greet-py` with componentize-py and `--stub-wasi`: the CPython runtime imports
-/// `wasi:filesystem` and `wasi:sockets`, which the host never grants to operations; the
-/// stubs trap if ever called, and greet calls none.
+/// `examples/greet-py` with componentize-py and `--stub-wasi`, as the language benches
+/// build it: every WASI import is a stub that traps if called, and greet calls none.
 fn build_greet_python() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-py.wasm");
     run(Command::new(componentize_py())
@@ -120,6 +125,24 @@ fn build_greet_python() -> PathBuf {
         .arg(root().join("wit/operation"))
         .args(["-w", "operation", "componentize", "--stub-wasi", "-p"])
         .arg(root().join("examples/greet-py"))
+        .args(["app", "-o"])
+        .arg(&out));
+    out
+}
+
+/// `examples/check-site-py` with componentize-py and no stubs: its world adds
+/// `wasi:http` and `wasi:keyvalue` to the operation world, and the CPython runtime's own
+/// `wasi:filesystem` and `wasi:sockets` imports are linked closed by the host.
+fn build_check_site_python() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("check-site-py.wasm");
+    let example = root().join("examples/check-site-py");
+    run(Command::new(componentize_py())
+        .arg("-d")
+        .arg(root().join("wit/operation"))
+        .arg("-d")
+        .arg(example.join("wit"))
+        .args(["-w", "example:check-site/check-site", "componentize", "-p"])
+        .arg(&example)
         .args(["app", "-o"])
         .arg(&out));
     out
@@ -241,8 +264,8 @@ pub(crate) async fn counter_python() -> &'static str {
     built_once(&BUILT, build_counter_python).await
 }
 
-/// `examples/counter-py` with componentize-py against the process world, `--stub-wasi`
-/// as for operations.
+/// `examples/counter-py` with componentize-py against the process world, without stubs:
+/// the CPython runtime's `wasi:filesystem` and `wasi:sockets` are linked closed.
 fn build_counter_python() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("counter-py.wasm");
     run(Command::new(componentize_py())
@@ -250,13 +273,7 @@ fn build_counter_python() -> PathBuf {
         .arg(root().join("wit/operation"))
         .arg("-d")
         .arg(root().join("wit/process"))
-        .args([
-            "-w",
-            "arsenal:process/worker-process",
-            "componentize",
-            "--stub-wasi",
-            "-p",
-        ])
+        .args(["-w", "arsenal:process/worker-process", "componentize", "-p"])
         .arg(root().join("examples/counter-py"))
         .args(["worker", "-o"])
         .arg(&out));

@@ -133,10 +133,6 @@ impl Loader {
         );
         let mut linker = Linker::new(engine.engine());
         add_baseline_to_linker(&mut linker)?;
-        // Only a `wasi:http` handler may import these (its language runtime does): the
-        // policy refuses them to every other operation.
-        arsenal_engine::wasi::add_filesystem_to_linker(&mut linker)?;
-        arsenal_engine::wasi::add_sockets_to_linker(&mut linker)?;
         arsenal_engine::guest::add_log_to_linker(&mut linker)?;
         arsenal_engine::guest::add_types_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
@@ -332,9 +328,7 @@ where
             }
             Entry::Contract(version) => (Facts::Contract(version), shape.imports.clone()),
             // `wasi:http/types` is what a handler is served through: it is not judged
-            // as outbound HTTP, which `wasi:http/outgoing-handler` still is. Its
-            // language runtime's `wasi:filesystem` and `wasi:sockets` are linked with
-            // nothing to reach (no preopened directory, every address refused).
+            // as outbound HTTP, which `wasi:http/outgoing-handler` still is.
             Entry::HttpHandler { export, describe } => (
                 Facts::Http {
                     export,
@@ -454,8 +448,6 @@ where
 /// The imports every `wasi:http` handler is given, outside the capability policy.
 fn provided_to_handlers(import: &str) -> bool {
     import.starts_with("wasi:http/types@")
-        || import.starts_with("wasi:filesystem/")
-        || import.starts_with("wasi:sockets/")
 }
 
 /// Why an HTTP handler with no route of its own or declared is refused.

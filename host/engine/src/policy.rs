@@ -3,8 +3,9 @@
 //! Three classes of import: the **baseline** every component gets (logging, and WASI p2
 //! cli/io/clocks/random with nothing inherited), the **named capabilities** (the runtime
 //! interfaces, and the standard WASI ones such as `wasi:keyvalue` and outbound HTTP)
-//! granted per source, and everything else, refused. Filesystem and sockets
-//! are never granted to operations, whatever the configuration says.
+//! granted per source, and everything else, refused. `wasi:filesystem` and `wasi:sockets`
+//! are accepted from every source and linked closed (see `crate::wasi`): language runtimes
+//! import them, and through them a component reaches no directory and no socket.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -292,7 +293,8 @@ const BASELINE_INTERFACES: &[&str] = &[
     "wasi:random/insecure-seed",
 ];
 
-const NEVER_GRANTED_PACKAGES: &[&str] = &["wasi:filesystem", "wasi:sockets"];
+/// Packages linked closed for every component: importing them grants nothing.
+const CLOSED_PACKAGES: &[&str] = &["wasi:filesystem", "wasi:sockets"];
 
 /// Check every import of a component against the policy for `source`, reporting each
 /// refused import (not only the first).
@@ -315,10 +317,7 @@ pub fn check_imports(imports: &[String], source: Source, grants: &Grants) -> Imp
             }
             continue;
         }
-        if NEVER_GRANTED_PACKAGES.contains(&package) {
-            problems.push(refuse(format!(
-                "`{package}` is never granted to operations"
-            )));
+        if CLOSED_PACKAGES.contains(&package) {
             continue;
         }
         match Capability::ALL
@@ -492,9 +491,9 @@ mod tests {
     fn every_refused_import_is_named() {
         let verdict = check_imports(
             &imports(&[
-                "wasi:filesystem/types@0.2.6",
                 "example:unknown/thing@0.1.0",
-                "wasi:sockets/tcp@0.2.0",
+                "wasi:cli/stdout@0.2.6",
+                "example:other/thing@0.2.0",
             ]),
             Source::Builtin,
             &grants(&[]),
@@ -505,16 +504,26 @@ mod tests {
         let names: Vec<_> = problems.iter().map(|p| p.import.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "wasi:filesystem/types@0.2.6",
-                "example:unknown/thing@0.1.0",
-                "wasi:sockets/tcp@0.2.0"
-            ]
+            ["example:unknown/thing@0.1.0", "example:other/thing@0.2.0"]
         );
-        assert_eq!(
-            problems[0].reason,
-            "`wasi:filesystem` is never granted to operations"
-        );
+        assert_eq!(problems[0].reason, "not an interface this host provides");
+    }
+
+    #[test]
+    fn filesystem_and_sockets_are_accepted_closed_from_every_source() {
+        let closed = imports(&[
+            "wasi:filesystem/types@0.2.9",
+            "wasi:filesystem/preopens@0.2.9",
+            "wasi:sockets/tcp@0.2.9",
+            "wasi:sockets/ip-name-lookup@0.2.0",
+        ]);
+        for source in [Source::Builtin, Source::Directory, Source::Upload] {
+            assert_eq!(
+                check_imports(&closed, source, &grants(&[])),
+                ImportVerdict::Allowed(vec![]),
+                "{source:?}"
+            );
+        }
     }
 
     #[test]

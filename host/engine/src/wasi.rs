@@ -2,11 +2,10 @@
 //! inherited — an empty environment and arguments, a closed stdin, and stdout/stderr
 //! captured into a bounded buffer that the host writes to its log after the call.
 //!
-//! Filesystem and sockets are linked apart (`add_filesystem_to_linker`,
-//! `add_sockets_to_linker`) for the components that may import them — workers, and the
-//! `wasi:http` handlers whose language runtimes do — with nothing to reach: no preopened
-//! directory (outside a sandbox granting one), every socket address and name lookup
-//! refused. The policy refuses them to every other operation with a clear message.
+//! `wasi:filesystem` and `wasi:sockets` are linked closed: language runtimes import them
+//! whether or not the component uses them (CPython does), so they are there, and reach
+//! nothing — no directory is opened (but a sandbox's private one, for its workers), and
+//! every socket, address and name lookup is denied (wasmtime's defaults, kept).
 
 use std::sync::{Arc, Mutex};
 
@@ -23,8 +22,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiView};
 /// to the guest (a Rust guest's `println!` panics when a write fails).
 const OUTPUT_CAP: usize = 16 * 1024;
 
-/// Link the baseline WASI interfaces.
+/// Link the baseline WASI interfaces, filesystem and sockets closed.
 pub fn add_baseline_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{filesystem, sockets};
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
     use wasmtime_wasi_io::bindings::wasi::io;
     io::error::add_to_linker::<T, HasIo>(linker, |t| t.ctx().table)?;
     io::poll::add_to_linker::<T, HasIo>(linker, |t| t.ctx().table)?;
@@ -44,6 +46,16 @@ pub fn add_baseline_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::
     cli::terminal_stdin::add_to_linker::<T, WasiCli>(linker, T::cli)?;
     cli::terminal_stdout::add_to_linker::<T, WasiCli>(linker, T::cli)?;
     cli::terminal_stderr::add_to_linker::<T, WasiCli>(linker, T::cli)?;
+    filesystem::types::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
+    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
+    let network = sockets::network::LinkOptions::default();
+    sockets::network::add_to_linker::<T, WasiSockets>(linker, &network, T::sockets)?;
+    sockets::instance_network::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::tcp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::udp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
+    sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
     Ok(())
 }
 
@@ -55,7 +67,7 @@ impl HasData for HasIo {
 }
 
 /// A WASI context that grants nothing: no environment, no arguments, no preopens, no
-/// network, a closed stdin, and output into `output`.
+/// socket or name lookup, a closed stdin, and output into `output`.
 pub fn wasi_ctx(output: &GuestOutput) -> WasiCtx {
     WasiCtxBuilder::new()
         .stdout(output.stream("stdout"))
@@ -75,33 +87,6 @@ pub fn wasi_ctx_with_dir(output: &GuestOutput, dir: &std::path::Path) -> wasmtim
         .stderr(output.stream("stderr"))
         .preopened_dir(dir, PRIVATE_DIR, wasmtime_wasi::FsPerms::ReadWrite)?;
     Ok(builder.build())
-}
-
-/// Link `wasi:filesystem` for workers and `wasi:http` handlers. Without a preopened
-/// directory (every handler, and every worker but those of a sandbox whose policy grants
-/// one) it reaches nothing.
-pub fn add_filesystem_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
-    use wasmtime_wasi::p2::bindings::filesystem;
-    filesystem::types::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
-    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(linker, T::filesystem)?;
-    Ok(())
-}
-
-/// Link `wasi:sockets` for the `wasi:http` handlers whose language runtimes import it
-/// (CPython's). The guest's context refuses every socket address and name lookup, so it
-/// reaches nothing.
-pub fn add_sockets_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::sockets;
-    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
-    sockets::tcp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    sockets::udp::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    sockets::instance_network::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    sockets::network::add_to_linker::<T, WasiSockets>(linker, &Default::default(), T::sockets)?;
-    sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(linker, T::sockets)?;
-    Ok(())
 }
 
 /// What a guest wrote to stdout and stderr during one call.

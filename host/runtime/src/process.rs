@@ -61,8 +61,6 @@ pub enum SpawnError {
     Worker(#[from] WorkerError),
     #[error("{0}")]
     Budget(String),
-    #[error("{0}")]
-    NotGranted(String),
 }
 
 impl From<RegisterError> for SpawnError {
@@ -104,18 +102,6 @@ impl Spawner {
         args: &str,
         options: SpawnOptions,
     ) -> Result<Pid, SpawnError> {
-        if code.uses_filesystem()
-            && !options
-                .sandbox
-                .as_ref()
-                .is_some_and(|sandbox| sandbox.policy().directory)
-        {
-            return Err(SpawnError::NotGranted(format!(
-                "worker `{}` imports wasi:filesystem, which only a sandbox whose policy grants \
-                 a directory allows",
-                code.name()
-            )));
-        }
         let sandbox = options.sandbox.clone();
         let admission = self.kernel.admit(options.entry())?;
         let pid = self.kernel.next_pid();

@@ -59,7 +59,6 @@ impl Sandboxes {
         {
             Ok(pid) => pid,
             Err(SpawnError::Budget(message)) => return Err(SandboxError::Conflict(message)),
-            Err(SpawnError::NotGranted(message)) => return Err(SandboxError::Invalid(message)),
             // The sandbox's memory budget refused the new instance.
             Err(SpawnError::Worker(error @ WorkerError::ResourceExhausted(_))) => {
                 return Err(SandboxError::Conflict(error.to_string()));

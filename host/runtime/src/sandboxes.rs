@@ -152,7 +152,6 @@ impl Sandboxes {
             .await
             .map_err(|error| match error {
                 SpawnError::Budget(message) => SandboxError::Conflict(message),
-                SpawnError::NotGranted(message) => SandboxError::Invalid(message),
                 other => SandboxError::Failed(format!("its tree did not start: {other}")),
             })?;
         tree.sandbox.set_root(Some(handle.pid().clone()));

@@ -161,7 +161,6 @@ impl WorkerRuntime {
         );
         let mut linker = Linker::new(&wasm);
         add_baseline_to_linker(&mut linker)?;
-        arsenal_engine::wasi::add_filesystem_to_linker(&mut linker)?;
         arsenal_engine::bindings::process::arsenal::process::types::add_to_linker::<
             ProcessState,
             HasSelf<ProcessState>,

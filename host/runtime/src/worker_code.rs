@@ -42,7 +42,7 @@ pub struct WorkerCode {
     /// `WorkerProcess::new` looks them up by name again for every instance.
     pub(crate) indices: WorkerProcessIndices,
     stateful: bool,
-    /// It imports `wasi:filesystem`: only a sandbox granting a directory may run it.
+    /// It imports `wasi:filesystem`: it reaches a directory only in a sandbox granting one.
     uses_filesystem: bool,
     /// The named capabilities it imports.
     capabilities: Vec<Capability>,
@@ -151,8 +151,7 @@ impl Contract<ProcessState> for WorkerContract<'_> {
     type Loaded = Arc<WorkerCode>;
 
     /// It must export the worker interface; the `process` interface is every worker's own
-    /// baseline (never an operation's), and `wasi:filesystem` is checked when the worker
-    /// starts (a sandbox must grant it), so neither is judged by the policy.
+    /// baseline (never an operation's), so the policy does not judge it.
     fn inspect(&self, shape: &ComponentShape) -> Result<(Offers, Vec<String>), LoadError> {
         if !shape
             .exports
@@ -182,9 +181,7 @@ impl Contract<ProcessState> for WorkerContract<'_> {
         let judged = shape
             .imports
             .iter()
-            .filter(|import| {
-                !import.starts_with(PROCESS_INTERFACE) && !import.starts_with(FILESYSTEM_PACKAGE)
-            })
+            .filter(|import| !import.starts_with(PROCESS_INTERFACE))
             .cloned()
             .collect();
         let offers = Offers {

@@ -1,5 +1,5 @@
 //! Test guest `fs_import`: lists `/` through `std::fs`, so the component imports
-//! `wasi:filesystem`, which the host never grants to operations: it must refuse to load it.
+//! `wasi:filesystem`, which the host links closed: it loads, and finds no directory.
 
 use arsenal_sdk::prelude::*;
 
