@@ -194,21 +194,24 @@ async fn fetch_in_javascript_reaches_what_is_granted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_calls_out_and_counts_in_key_value() {
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = upstream.local_addr().unwrap().port();
     let app = axum::Router::new().route(
         "/health",
         axum::routing::get(|| async { (axum::http::StatusCode::ACCEPTED, "up") }),
     );
-    tokio::spawn(async move { axum::serve(upstream, app).await });
+    let upstream = Upstream::start(app).await.unwrap();
+    let host = TestHost::builder()
+        .settings(|test| {
+            *test = settings();
+            // Its own bucket needs the capability only, no grant of a name.
+            test.capabilities.directory.push("key_value".to_owned());
+        })
+        .operation(check_site_py().await)
+        .grant("check_site", |grant| grant.upstream(&upstream))
+        .start()
+        .await
+        .unwrap();
 
-    let mut settings = settings();
-    let upstream = format!("http://127.0.0.1:{port}");
-    crate::outbound::grant_outbound(&mut settings, "check_site", &[&upstream]);
-    settings.capabilities.directory.push("key_value".to_owned());
-    let host = test_host_with(settings, &[check_site_py().await]).await;
-
-    let url = format!("{upstream}/health");
+    let url = upstream.url("/health");
     for checks in 1..=2 {
         let reply = host
             .post("/api/v1/check-site", serde_json::json!({ "url": url }))
@@ -219,7 +222,7 @@ async fn python_calls_out_and_counts_in_key_value() {
             serde_json::json!({ "url": url, "status": 202, "checks": checks })
         );
     }
-    // Outside the grant: the guest's request fails, and nothing is counted for it.
+    // Outside the grant: the guest's request fails with the standard error code.
     let refused = host
         .post(
             "/api/v1/check-site",
