@@ -6,7 +6,6 @@
 //! call by their number; the calling request's trace goes along; the destinations reached
 //! are counted and audited.
 
-use std::time::Duration;
 
 use arsenal::config::Settings;
 use arsenal_testing::{Grant, TestHost, Upstream};
