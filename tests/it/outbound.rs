@@ -6,7 +6,6 @@
 //! call by their number; the calling request's trace goes along; the destinations reached
 //! are counted and audited.
 
-
 use arsenal::config::Settings;
 use arsenal_testing::{Grant, TestHost, Upstream};
 use arsenal_wasi::http::DestinationPattern;
