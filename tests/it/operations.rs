@@ -38,7 +38,7 @@ async fn engine_info_counts_operations_and_the_calling_instance() {
     let reply = host.get("/api/v1/system/engine").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let data = &reply.body["data"];
-    assert_eq!(data["wasmtime_version"], "48.0.8");
+    assert_eq!(data["wasmtime_version"], "48.0.10");
     assert_eq!(
         data["contract_versions"],
         serde_json::json!(["0.1.0", "0.2.0"])

@@ -99,7 +99,7 @@ impl OperationEngine {
 }
 
 /// The wasmtime version this host is built with (kept in step with Cargo.toml's pin).
-pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
+pub(crate) const WASMTIME_VERSION: &str = "48.0.10";
 
 /// Every setting of an engine that shapes the code it compiles, in a form a compiler child
 /// process can be handed: the child builds the same configuration, so the artifact it
@@ -324,5 +324,21 @@ impl Drop for EpochTicker {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The version the host reports and fingerprints its cache with is the one it is built
+    /// with: the lock file's.
+    #[test]
+    fn the_reported_wasmtime_version_is_the_locked_one() {
+        let lock = include_str!("../../../Cargo.lock");
+        let locked = lock
+            .split("[[package]]")
+            .find(|package| package.contains("\nname = \"wasmtime\"\n"))
+            .and_then(|package| package.lines().find_map(|line| line.strip_prefix("version = ")))
+            .expect("Cargo.lock locks wasmtime");
+        assert_eq!(locked.trim_matches('"'), super::WASMTIME_VERSION);
     }
 }
