@@ -29,7 +29,10 @@ async fn churn(cycles: usize, cache_mib: u64) {
         .expect("the test host keeps state")
         .join("audit.redb");
     let rss0 = arsenal_tests::rss_bytes();
-    println!("audit page cache {cache_mib} MiB: RSS at start {} MiB", mib(rss0));
+    println!(
+        "audit page cache {cache_mib} MiB: RSS at start {} MiB",
+        mib(rss0)
+    );
     let started = Instant::now();
     for cycle in 1..=cycles {
         let spawned = host
@@ -70,6 +73,9 @@ fn main() {
         .build()
         .unwrap();
     // The default first, so the larger cache's pages cannot be what the default keeps.
-    runtime.block_on(churn(cycles, arsenal::config::AuditSettings::default().cache_mib));
+    runtime.block_on(churn(
+        cycles,
+        arsenal::config::AuditSettings::default().cache_mib,
+    ));
     runtime.block_on(churn(cycles, large));
 }

@@ -337,7 +337,11 @@ mod tests {
         let locked = lock
             .split("[[package]]")
             .find(|package| package.contains("\nname = \"wasmtime\"\n"))
-            .and_then(|package| package.lines().find_map(|line| line.strip_prefix("version = ")))
+            .and_then(|package| {
+                package
+                    .lines()
+                    .find_map(|line| line.strip_prefix("version = "))
+            })
             .expect("Cargo.lock locks wasmtime");
         assert_eq!(locked.trim_matches('"'), super::WASMTIME_VERSION);
     }
