@@ -357,13 +357,15 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
 /// A handler of another language's toolchain, loaded from `file` under the declared
 /// route `POST /api/v1/test/{name}/:item`, answers as the Rust one does.
 async fn serves_the_same_echo(file: &str, name: &str, handled_by: &str) {
     let mut settings = settings();
     // A fresh JavaScript or Python runtime takes longer than the suite's 1 s deadline on a
-    // loaded machine.
+    // loaded machine, and compiling one longer than the default compile bound.
     settings.limits.timeout_ms = 10_000;
+    settings.compile.timeout_ms = 600_000;
     let mut route = echo_route(&format!("/api/v1/test/{name}/:item"));
     route.name = name.to_owned();
     settings.operations.http_handlers.push(HttpHandlerFile {
