@@ -25,6 +25,7 @@ async fn churn(cycles: usize, cache_mib: u64) {
     let audit = host
         .host()
         .settings()
+        .server
         .resolved_state_dir()
         .expect("the test host keeps state")
         .join("audit.redb");
