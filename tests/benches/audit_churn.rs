@@ -43,6 +43,8 @@ async fn churn(cycles: usize, cache_mib: u64) {
             .as_str()
             .expect("a spawned process has a pid")
             .to_owned();
+        // A pid reads `<node.serial.n>`: its angle brackets are escaped in the path.
+        let pid = pid.replace('<', "%3C").replace('>', "%3E");
         host.delete(&format!("/api/v1/processes/{pid}"))
             .await
             .assert_ok(200);
