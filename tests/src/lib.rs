@@ -46,26 +46,14 @@ pub fn percentile(samples: &mut [std::time::Duration], p: f64) -> std::time::Dur
 /// `component` with a custom section named `arsenal-test` holding `tag` appended: the
 /// same code under a different content hash, so it misses every compile cache.
 pub fn distinct(component: &[u8], tag: &str) -> Vec<u8> {
-    fn leb128(mut value: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    const NAME: &str = "arsenal-test";
-    let mut payload = Vec::new();
-    leb128(NAME.len(), &mut payload);
-    payload.extend_from_slice(NAME.as_bytes());
-    payload.extend_from_slice(tag.as_bytes());
     let mut out = component.to_vec();
-    out.push(0); // custom section id
-    leb128(payload.len(), &mut out);
-    out.extend_from_slice(&payload);
+    wasm_encoder::Section::append_to(
+        &wasm_encoder::CustomSection {
+            name: "arsenal-test".into(),
+            data: tag.as_bytes().into(),
+        },
+        &mut out,
+    );
     out
 }
 

@@ -113,16 +113,14 @@ impl DeclaredRoute {
     pub fn attach(&self, bytes: &[u8]) -> Vec<u8> {
         let bytes = without_route_section(bytes);
         let payload = serde_json::to_vec(self).expect("a declared route serializes");
-        let mut content = Vec::with_capacity(payload.len() + ROUTE_SECTION.len() + 5);
-        leb128(&mut content, ROUTE_SECTION.len());
-        content.extend_from_slice(ROUTE_SECTION.as_bytes());
-        content.extend_from_slice(&payload);
-        let mut out = Vec::with_capacity(bytes.len() + content.len() + 6);
-        out.extend_from_slice(bytes);
-        // Section id 0: a custom section.
-        out.push(0);
-        leb128(&mut out, content.len());
-        out.extend_from_slice(&content);
+        let mut out = bytes.to_vec();
+        wasm_encoder::Section::append_to(
+            &wasm_encoder::CustomSection {
+                name: ROUTE_SECTION.into(),
+                data: payload.into(),
+            },
+            &mut out,
+        );
         out
     }
 
@@ -185,18 +183,6 @@ fn section_start(bytes: &[u8], content_start: usize) -> usize {
         at -= 1;
     }
     at - 1
-}
-
-fn leb128(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 #[cfg(test)]
