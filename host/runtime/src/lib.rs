@@ -10,6 +10,7 @@ mod imports;
 mod kernel;
 mod process;
 mod reload;
+mod residency;
 mod restart;
 mod sandbox;
 mod sandboxes;

@@ -15,6 +15,7 @@ use crate::kernel::{
     ProcessHandle, Program, RegisterError, Reply, Request, SendError, Signal, Status, TraceKind,
     describe_event,
 };
+use crate::residency::Waiting;
 use crate::sandbox::Sandbox;
 use crate::worker::{Hibernated, Worker, WorkerEngine, WorkerError};
 use crate::worker_code::WorkerCode;
@@ -95,6 +96,13 @@ impl Spawner {
         }
     }
 
+    /// A place among the idle resident workers for a process whose worker is `slot`:
+    /// only a resident stateful worker can give up its slot.
+    fn waiting(&self, slot: &Slot) -> Option<Waiting> {
+        matches!(slot, Slot::Resident(worker) if worker.code().is_stateful())
+            .then(|| self.engine.residency().wait())
+    }
+
     /// Start a process running `code`, initialised with `args`.
     pub(crate) async fn spawn(
         self: &Arc<Self>,
@@ -120,9 +128,12 @@ impl Spawner {
             args,
         };
         let (entry, signal_inbox) = self.kernel.register(pid.clone(), program, admission)?;
+        let slot = Slot::Resident(worker);
+        // Claimable from the moment it is started, before its loop first runs.
+        let waiting = self.waiting(&slot);
         self.kernel
             .tasks()
-            .spawn(run(self.clone(), entry, worker, signal_inbox));
+            .spawn(run(self.clone(), entry, slot, waiting, signal_inbox));
         Ok(pid)
     }
 }
@@ -251,7 +262,7 @@ async fn answer(
     };
     match request {
         WorkerRequest::Hibernate(reply) => {
-            let result = hibernate(entry, slot).await;
+            let result = hibernate(entry, slot, Why::Asked).await;
             let crashed = matches!(&result, Err(error) if *error != WorkerError::NotStateful);
             let _ = reply.send(result.clone());
             crashed.then(|| ExitReason::Crash(result.unwrap_err().to_string()))
@@ -293,73 +304,130 @@ enum Slot {
     Moving,
 }
 
-/// The actor loop of one process; returns when the process exits.
+/// What woke a process's loop.
+enum Step {
+    Signal(Option<Signal>),
+    Mail(Option<Envelope>),
+    /// Idle past `idle_hibernate`.
+    Idle,
+    /// A spawn or wake wants its worker slot.
+    Claimed,
+}
+
+/// The actor loop of one process; returns when the process exits. `waiting` is its place
+/// among the idle resident workers while it has one.
 async fn run(
     spawner: Arc<Spawner>,
     entry: Arc<ProcessEntry>,
-    worker: Worker,
+    mut slot: Slot,
+    mut waiting: Option<Waiting>,
     mut signals: mpsc::UnboundedReceiver<Signal>,
 ) {
     let idle_hibernate = spawner.idle_hibernate;
     let sandbox = Sandbox::of(&entry);
-    entry.record_memory(worker.memory_bytes() as u64);
-    let mut slot = Slot::Resident(worker);
+    if let Slot::Resident(worker) = &slot {
+        entry.record_memory(worker.memory_bytes() as u64);
+    }
     let mailbox = &entry.mailbox;
     let reason = loop {
         let suspended = entry.status() == Status::Suspended;
-        let can_sleep = idle_hibernate.is_some()
-            && !suspended
-            && matches!(&slot, Slot::Resident(w) if w.code().is_stateful());
+        let can_sleep = idle_hibernate.is_some() && !suspended && waiting.is_some();
         let idle = idle_hibernate.unwrap_or(Duration::MAX);
-        tokio::select! {
+        let step = tokio::select! {
             biased;
-            signal = signals.recv() => match signal {
-                // The kernel dropped the sender: the host is shutting down.
-                None => break ExitReason::Shutdown,
-                Some(Signal::Exit { from, reason }) => {
-                    if let Some(reason) = exit_signal(&spawner, &entry, sandbox.as_deref(), &mut slot, from, reason).await {
-                        break reason;
-                    }
+            signal = signals.recv() => Step::Signal(signal),
+            envelope = mailbox.recv(), if !suspended => Step::Mail(envelope),
+            () = tokio::time::sleep(idle), if can_sleep => Step::Idle,
+            () = claimed(waiting.as_ref()) => Step::Claimed,
+        };
+        // Whatever woke it, a claim on its slot is answered first.
+        if let Some(claim) = waiting.take().and_then(Waiting::leave) {
+            let hibernated = hibernate(&entry, &mut slot, Why::MakeRoom).await;
+            // A worker that failed to hibernate was dropped, so its slot is free too.
+            claim.answer(true);
+            if let Err(error) = hibernated {
+                let reason = ExitReason::Crash(error.to_string());
+                if let Step::Mail(Some(envelope)) = step {
+                    refuse([envelope.reply], &reason);
                 }
-                Some(Signal::Suspend) => {
-                    entry.set_status(Status::Suspended);
-                    entry.trace(TraceKind::Lifecycle, || "suspended".to_owned());
+                break reason;
+            }
+        }
+        match step {
+            // The kernel dropped the sender: the host is shutting down.
+            Step::Signal(None) => break ExitReason::Shutdown,
+            Step::Signal(Some(Signal::Exit { from, reason })) => {
+                if let Some(reason) = exit_signal(
+                    &spawner,
+                    &entry,
+                    sandbox.as_deref(),
+                    &mut slot,
+                    &mut waiting,
+                    from,
+                    reason,
+                )
+                .await
+                {
+                    break reason;
                 }
-                Some(Signal::Resume) => {
-                    entry.set_status(match slot {
-                        Slot::Hibernated(_) => Status::Hibernated,
-                        _ => Status::Running,
-                    });
-                    entry.trace(TraceKind::Lifecycle, || "resumed".to_owned());
+            }
+            Step::Signal(Some(Signal::Suspend)) => {
+                entry.set_status(Status::Suspended);
+                entry.trace(TraceKind::Lifecycle, || "suspended".to_owned());
+            }
+            Step::Signal(Some(Signal::Resume)) => {
+                entry.set_status(match slot {
+                    Slot::Hibernated(_) => Status::Hibernated,
+                    _ => Status::Running,
+                });
+                entry.trace(TraceKind::Lifecycle, || "resumed".to_owned());
+            }
+            Step::Signal(Some(Signal::Request(request))) => {
+                if let Some(reason) = answer(&spawner, &entry, &mut slot, request).await {
+                    break reason;
                 }
-                Some(Signal::Request(request)) => {
-                    if let Some(reason) = answer(&spawner, &entry, &mut slot, request).await {
-                        break reason;
-                    }
-                }
-            },
-            envelope = mailbox.recv(), if !suspended => {
-                let Some(envelope) = envelope else { break ExitReason::Shutdown };
+            }
+            Step::Mail(None) => break ExitReason::Shutdown,
+            Step::Mail(Some(envelope)) => {
                 let mut batch = vec![envelope];
                 // A profiled process handles one message per call, so each is timed alone.
-                let batch_size = if entry.observers.per_message() { 1 } else { BATCH };
+                let batch_size = if entry.observers.per_message() {
+                    1
+                } else {
+                    BATCH
+                };
                 while batch.len() < batch_size {
                     match mailbox.try_recv() {
                         Some(envelope) => batch.push(envelope),
                         None => break,
                     }
                 }
-                if let Err(reason) = handle(&spawner, &entry, sandbox.as_deref(), &mut slot, batch).await {
+                if let Err(reason) = handle(
+                    &spawner,
+                    &entry,
+                    sandbox.as_deref(),
+                    &mut slot,
+                    &mut waiting,
+                    batch,
+                )
+                .await
+                {
                     break reason;
                 }
-            },
-            () = tokio::time::sleep(idle), if can_sleep => {
-                if let Err(error) = hibernate(&entry, &mut slot).await {
+            }
+            Step::Idle => {
+                if let Err(error) = hibernate(&entry, &mut slot, Why::Idle).await {
                     break ExitReason::Crash(error.to_string());
                 }
             }
+            // Answered above.
+            Step::Claimed => {}
+        }
+        if waiting.is_none() {
+            waiting = spawner.waiting(&slot);
         }
     };
+    drop(waiting);
     entry.set_status(Status::Exiting);
     entry.trace(TraceKind::Lifecycle, || format!("exited: {reason}"));
     // Calls still queued will never be answered.
@@ -371,11 +439,23 @@ async fn run(
     spawner.kernel.exited(&entry, reason);
 }
 
+/// Resolves when the process's place in the residency queue is claimed; never without one.
+async fn claimed(waiting: Option<&Waiting>) {
+    match waiting {
+        Some(waiting) => waiting.claimed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Handle a batch of messages, waking the worker first if it sleeps. Once handled, and
+/// before anyone hears a reply, the worker takes its place among the idle resident ones
+/// (`waiting`), so a reply seen means the worker can give up its slot.
 async fn handle(
     spawner: &Spawner,
     entry: &ProcessEntry,
     sandbox: Option<&Sandbox>,
     slot: &mut Slot,
+    waiting: &mut Option<Waiting>,
     batch: Vec<Envelope>,
 ) -> Result<(), ExitReason> {
     if let Err(reason) = wake(spawner, entry, slot).await {
@@ -430,6 +510,9 @@ async fn handle(
     }
     match result {
         Ok(answers) => {
+            if waiting.is_none() {
+                *waiting = spawner.waiting(slot);
+            }
             for (reply, answer) in replies.into_iter().zip(answers) {
                 if let Some(reply) = reply {
                     entry.counters.messages_out.fetch_add(1, Ordering::Relaxed);
@@ -525,7 +608,18 @@ async fn restore(
     Ok(())
 }
 
-async fn hibernate(entry: &ProcessEntry, slot: &mut Slot) -> Result<(), WorkerError> {
+/// Why a worker hibernates, as its trace tells.
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    /// Idle past `idle_hibernate`.
+    Idle,
+    /// Asked to (`hibernate_process`).
+    Asked,
+    /// The pool was full and it was the least recently active idle worker.
+    MakeRoom,
+}
+
+async fn hibernate(entry: &ProcessEntry, slot: &mut Slot, why: Why) -> Result<(), WorkerError> {
     match std::mem::replace(slot, Slot::Moving) {
         Slot::Resident(worker) if !worker.code().is_stateful() => {
             *slot = Slot::Resident(worker);
@@ -539,7 +633,12 @@ async fn hibernate(entry: &ProcessEntry, slot: &mut Slot) -> Result<(), WorkerEr
                 .store(sleeper.state_len() as u64, Ordering::Relaxed);
             entry.record_memory(0);
             entry.trace(TraceKind::Lifecycle, || {
-                format!("hibernated ({} bytes of state)", sleeper.state_len())
+                let why = match why {
+                    Why::Idle => "when idle",
+                    Why::Asked => "when asked",
+                    Why::MakeRoom => "to make room",
+                };
+                format!("hibernated {why} ({} bytes of state)", sleeper.state_len())
             });
             *slot = Slot::Hibernated(sleeper);
             if entry.status() == Status::Running {
@@ -560,6 +659,7 @@ async fn exit_signal(
     entry: &ProcessEntry,
     sandbox: Option<&Sandbox>,
     slot: &mut Slot,
+    waiting: &mut Option<Waiting>,
     from: Option<Pid>,
     reason: ExitReason,
 ) -> Option<ExitReason> {
@@ -578,6 +678,7 @@ async fn exit_signal(
             entry,
             sandbox,
             slot,
+            waiting,
             vec![Envelope { event, reply: None }],
         )
         .await

@@ -11,6 +11,7 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, Instance, Linker};
 
 use crate::kernel::{Event, ExitReason, Pid, ProcessHandle};
+use crate::residency::Residency;
 use crate::sandbox::Sandbox;
 use crate::state::ProcessState;
 use crate::worker_code::{STATE_INTERFACE, WorkerCode, WorkerContract, WorkerSet};
@@ -141,6 +142,8 @@ pub struct WorkerEngine {
     /// The standard capabilities and the operator's grants of them per component.
     wasi: Arc<WasiCapabilities>,
     limits: WorkerLimits,
+    /// The idle resident workers, which give up their slots when the pool is full.
+    residency: Arc<Residency>,
 }
 
 /// The worker engine proper with its component pipeline (linker and compile cache). Made
@@ -240,7 +243,18 @@ impl WorkerEngine {
             grants,
             wasi,
             limits,
+            residency: Arc::default(),
         }
+    }
+
+    /// The idle resident workers, least recently active first.
+    pub(crate) fn residency(&self) -> &Arc<Residency> {
+        &self.residency
+    }
+
+    /// Workers hibernated so far to make room for a spawn or wake in a full pool.
+    pub fn hibernated_to_make_room(&self) -> u64 {
+        self.residency.made_room()
     }
 
     /// The runtime, made on first use. Making it blocks for as long as reserving the pool
@@ -448,16 +462,23 @@ impl Worker {
             .as_ref()
             .map_or(engine.limits, |sandbox| limits_in(sandbox, engine.limits))
             .call_timeout;
-        let mut store = engine.store(&code, &pid, sandbox.as_ref())?;
-        store.data_mut().process = process.clone();
-        arm_deadline(&mut store, timeout);
-        let instance = code
-            .instance_pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|error| {
-                WorkerError::from(classify(error, store.data().limiter.refusal(), timeout))
-            })?;
+        // A full pool makes room by hibernating the least recently active idle worker,
+        // as often as it takes: each attempt that finds no slot hibernates one more, so
+        // it ends when a slot is won or no worker is left to hibernate.
+        let (mut store, instance) = loop {
+            let mut store = engine.store(&code, &pid, sandbox.as_ref())?;
+            store.data_mut().process = process.clone();
+            arm_deadline(&mut store, timeout);
+            let error = match code.instance_pre.instantiate_async(&mut store).await {
+                Ok(instance) => break (store, instance),
+                Err(error) => {
+                    WorkerError::from(classify(error, store.data().limiter.refusal(), timeout))
+                }
+            };
+            if error != WorkerError::NoSlot || !engine.residency.make_room().await {
+                return Err(error);
+            }
+        };
         let bindings = code
             .indices
             .load(&mut store, &instance)

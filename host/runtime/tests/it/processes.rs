@@ -272,27 +272,72 @@ async fn a_hibernated_process_wakes_on_its_next_message_with_its_state() {
     assert_eq!(table.info("bear").unwrap().status, Status::Running);
 }
 
-/// A runtime holds as many resident workers as its worker pool has slots: one more is
-/// refused, a hibernated worker gives its slot back, and a call that cannot wake its
-/// process for want of a slot hears why the process ended.
+/// A full worker pool makes room for a spawn or a wake by hibernating the least recently
+/// active idle stateful worker; the hibernated one wakes with its state on its next
+/// message, and another gives up its slot for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resident_workers_are_bounded_by_the_worker_slots() {
+async fn a_full_pool_hibernates_the_least_recently_active_idle_worker() {
     let (runtime, code) = runtime_with(|limits| limits.worker_slots = 2).await;
+    let table = runtime.processes();
+    table
+        .spawn(code.clone(), "1", named("first"))
+        .await
+        .unwrap();
+    table
+        .spawn(code.clone(), "2", named("second"))
+        .await
+        .unwrap();
+    // `first` is now the more recently active of the two.
+    assert_eq!(table.call("first", None, "get", CALL).await.unwrap(), "1");
+    table
+        .spawn(code.clone(), "3", named("third"))
+        .await
+        .unwrap();
+    assert_eq!(table.info("second").unwrap().status, Status::Hibernated);
+    assert_eq!(table.info("first").unwrap().status, Status::Running);
+    assert_eq!(runtime.workers().hibernated_to_make_room(), 1);
+
+    // Waking `second` takes the slot of `first`, idle the longest now.
+    table.send("second", None, "inc").unwrap();
+    assert_eq!(table.call("second", None, "get", CALL).await.unwrap(), "3");
+    assert_eq!(table.info("first").unwrap().status, Status::Hibernated);
+    assert_eq!(table.info("third").unwrap().status, Status::Running);
+    assert_eq!(table.call("first", None, "get", CALL).await.unwrap(), "1");
+    assert_eq!(runtime.workers().hibernated_to_make_room(), 3);
+    assert_eq!(table.len(), 3);
+}
+
+/// Workers without `state` cannot hibernate: a pool full of them refuses a spawn, and a
+/// call that cannot wake its process for want of a slot hears why the process ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_held_by_stateless_workers_refuses_spawns_and_wakes() {
+    let (runtime, code) = runtime_with(|limits| limits.worker_slots = 2).await;
+    let echo = runtime
+        .workers()
+        .prepare(
+            "echo",
+            &arsenal_tests::read(crate::guests::ECHO_WORKER),
+            arsenal_engine::policy::Source::Builtin,
+            "builtin:echo",
+        )
+        .await
+        .unwrap();
     let table = runtime.processes();
     let sleeper = table
         .spawn(code.clone(), "7", named("sleeper"))
         .await
         .unwrap();
-    table
-        .spawn(code.clone(), "", named("second"))
-        .await
-        .unwrap();
+    table.hibernate("sleeper").await.unwrap().unwrap();
+    table.spawn(echo.clone(), "", named("e1")).await.unwrap();
+    table.spawn(echo.clone(), "", named("e2")).await.unwrap();
     assert_eq!(
-        table.spawn(code.clone(), "", SpawnOptions::default()).await,
+        table.spawn(echo, "", SpawnOptions::default()).await,
         Err(SpawnError::Worker(WorkerError::NoSlot))
     );
-    table.hibernate("sleeper").await.unwrap().unwrap();
-    table.spawn(code, "", named("third")).await.unwrap();
+    assert_eq!(
+        table.spawn(code, "", SpawnOptions::default()).await,
+        Err(SpawnError::Worker(WorkerError::NoSlot))
+    );
     assert_eq!(
         table.call("sleeper", None, "get", CALL).await,
         Err(SendError::Exited(
@@ -300,7 +345,7 @@ async fn resident_workers_are_bounded_by_the_worker_slots() {
             ExitReason::Crash(WorkerError::NoSlot.to_string())
         ))
     );
-    assert_eq!(table.call("third", None, "get", CALL).await.unwrap(), "0");
+    assert_eq!(runtime.workers().hibernated_to_make_room(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
