@@ -42,5 +42,6 @@ mod tracing_operations;
 mod validation;
 mod warm;
 mod watch;
+mod worker_pool;
 
 pub(crate) use support::*;

@@ -35,7 +35,9 @@ pub struct LimitSettings {
     pub worker_memory_mib: u32,
     /// Worker processes resident at once (hibernated ones do not count): the slots of the
     /// worker engine's pool, whose instances reuse the memory and stack of the last one
-    /// in their slot. A spawn, wake or restart beyond them fails with "no worker slot".
+    /// in their slot. A spawn, wake or restart that finds them all held hibernates the
+    /// least recently active idle stateful worker to make room; only when none can
+    /// hibernate does it fail with "no worker slot".
     /// Each slot costs two kernel mappings up front and two more once used (65,530 per OS
     /// process: lower it for several hosts in one process); 0 makes worker instances on
     /// demand (no cap but the mappings; slower restarts and wakes). Default 12,288.

@@ -2,7 +2,9 @@
 //! (instantiate, `init`, register), its actor loop (the only owner of its worker), and the
 //! requests only a worker takes — hibernate, snapshot, upgrade, restore. The loop handles
 //! control signals first, then drains a batch of messages from the bounded mailbox into
-//! one `handle` call; an idle stateful worker hibernates and is woken by its next message.
+//! one `handle` call; an idle stateful worker hibernates (after `idle_hibernate`, or when
+//! a full pool claims its slot through the residency queue) and is woken by its next
+//! message.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -21,6 +21,8 @@ pub struct LiveState {
     compile_cache_misses: u64,
     /// Processes per status, in the order of [`STATUSES`].
     processes: [usize; 4],
+    /// Workers hibernated to make room in a full worker pool.
+    hibernated_to_make_room: u64,
     supervisors: Vec<SupervisorFacts>,
     sandboxes: Vec<SandboxFacts>,
     /// Outbound HTTP requests: (destination host, outcome, count).
@@ -95,6 +97,7 @@ impl LiveState {
             compile_cache_hits: compile_cache.hits(),
             compile_cache_misses: compile_cache.misses(),
             processes,
+            hibernated_to_make_room: table.workers().hibernated_to_make_room(),
             supervisors,
             sandboxes,
             outbound: outbound.snapshot(),
@@ -167,6 +170,18 @@ impl LiveState {
                 count,
             );
         }
+        family(
+            out,
+            "arsenal_workers_hibernated_to_make_room_total",
+            "counter",
+            "Idle workers hibernated because a spawn or wake found the worker pool full.",
+        );
+        sample(
+            out,
+            "arsenal_workers_hibernated_to_make_room_total",
+            &[],
+            self.hibernated_to_make_room,
+        );
         family(
             out,
             "arsenal_supervisor_restarts_total",
