@@ -388,6 +388,7 @@ async fn serves_the_same_echo(file: &str, name: &str, handled_by: &str) {
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.header("x-handled-by"), handled_by);
     assert_eq!(reply.header("x-echo"), "hi");
+    assert_eq!(reply.header("content-type"), "application/json");
     assert_eq!(reply.body["method"], "POST");
     assert_eq!(reply.body["path"], format!("/api/v1/test/{name}/abc"));
     assert_eq!(reply.body["query"], "limit=3");
@@ -409,4 +410,110 @@ async fn a_javascript_fetch_event_handler_is_served() {
 async fn a_python_proxy_handler_is_served() {
     let file = crate::toolchains::http_py().await;
     serves_the_same_echo(file, "http_py", "http-py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c_proxy_handler_is_served() {
+    let file = crate::toolchains::http_c().await;
+    serves_the_same_echo(file, "http_c", "http-c").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_c_handler_answers_callers_over_a_socket_and_is_audited() {
+    let file = crate::toolchains::http_c().await;
+    let mut settings = keyed(&[
+        ("owner", "owner-secret", Role::Admin),
+        ("writer", "writer-secret", Role::Operator),
+    ]);
+    // Room for a body past the handler's own 1 MiB bound, and for reading it on a loaded
+    // machine in a debug build.
+    settings.server.max_body_bytes = 2 * 1024 * 1024;
+    settings.limits.timeout_ms = 10_000;
+    let host = test_host_with(settings, &[]).await;
+    let added = host
+        .send_as(
+            Some("owner-secret"),
+            Method::POST,
+            "/api/v1/admin/operations?name=http_c&method=PUT&path=/api/v1/c/:item&version=1.0.0",
+            Body::from(arsenal_tests::read(file)),
+            &[("content-type", "application/wasm")],
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["data"]["interface"], "http_handler");
+
+    let (addr, stop, server) = crate::serve::start(&host).await;
+    let url = format!("http://{addr}/api/v1/c/abc?limit=3&tag=%C3%A9");
+    let client = reqwest::Client::new();
+    let refused = client.put(&url).body("x").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "unauthenticated");
+
+    // Past one read of the body stream, with what JSON must escape and UTF-8 beyond ASCII.
+    let body = "a \"quoted\" \\ line\n\u{e9}\u{1f600}".repeat(2_000);
+    let reply = client
+        .put(&url)
+        .bearer_auth("writer-secret")
+        .header("x-request-id", "http-c-1")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    assert_eq!(reply.headers()["content-type"], "application/json");
+    assert_eq!(reply.headers()["x-handled-by"], "http-c");
+    assert_eq!(reply.headers()["x-operation-version"], "1.0.0");
+    let echoed: Value = reply.json().await.unwrap();
+    assert_eq!(echoed["method"], "PUT");
+    assert_eq!(echoed["path"], "/api/v1/c/abc");
+    assert_eq!(echoed["query"], "limit=3&tag=%C3%A9");
+    assert_eq!(echoed["echo"], Value::Null);
+    assert_eq!(echoed["authorization"], false);
+    assert_eq!(echoed["body"], body.as_str());
+
+    // Bytes that are not UTF-8 are read as U+FFFD; past 1 MiB the handler answers 413.
+    let reply = client
+        .put(&url)
+        .bearer_auth("writer-secret")
+        .body(vec![b'o', 0xff, b'k'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    assert_eq!(reply.json::<Value>().await.unwrap()["body"], "o\u{fffd}k");
+    let reply = client
+        .put(&url)
+        .bearer_auth("writer-secret")
+        .body(vec![b'x'; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 413);
+    assert_eq!(
+        reply.json::<Value>().await.unwrap()["error"],
+        "the body is over 1 MiB"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+
+    let records = host
+        .send_as(
+            Some("owner-secret"),
+            Method::GET,
+            "/api/v1/audit?operation=http_c",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    let records = records.body["data"]["records"].as_array().unwrap().clone();
+    let call = records
+        .iter()
+        .find(|record| record["request_id"] == "http-c-1")
+        .unwrap_or_else(|| panic!("the call is audited: {records:#?}"));
+    assert_eq!(call["principal"], "writer");
+    assert_eq!(call["operation"], "http_c");
+    assert_eq!(call["version"], "1.0.0");
+    assert_eq!(call["status"], 201);
+    assert_eq!(call["outcome"], "succeeded");
 }

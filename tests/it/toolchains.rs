@@ -104,6 +104,12 @@ pub(crate) async fn http_py() -> &'static str {
     built_once(&BUILT, build_http_py).await
 }
 
+/// The C `wasi:http` handler, built once per test run.
+pub(crate) async fn http_c() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_http_c).await
+}
+
 /// The Python site checker, built once per test run.
 pub(crate) async fn check_site_py() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
@@ -227,33 +233,57 @@ fn build_http_py() -> PathBuf {
     out
 }
 
-/// `examples/greet-c`: bindings from the WIT by `wit-bindgen c`, compiled by Debian's clang
-/// against wasi-libc for `wasm32-wasi` (preview 1) as a reactor, then made a component with
-/// the preview 1 adapter of the host's wasmtime release.
+/// `examples/greet-c` against the world `operation`.
 fn build_greet_c() -> PathBuf {
+    build_c(
+        "greet-c",
+        "examples/greet-c/greet.c",
+        &root().join("wit/operation"),
+        "operation",
+        "operation",
+    )
+}
+
+/// `examples/http-c` against `wasi:http/proxy` (from `tests/wit/http-handler`, whose
+/// `deps` is the repository's WASI WIT).
+fn build_http_c() -> PathBuf {
+    build_c(
+        "http-c",
+        "examples/http-c/handler.c",
+        &root().join("tests/wit/http-handler"),
+        "wasi:http/proxy@0.2.12",
+        "proxy",
+    )
+}
+
+/// A C example, `source`: bindings for `world` of `wit` by `wit-bindgen c` (named for the
+/// world: `{stem}.h`, `{stem}.c`, `{stem}_component_type.o`), compiled by Debian's clang
+/// against wasi-libc for `wasm32-wasi` (preview 1) as a reactor, then made a component with
+/// the preview 1 adapter of the host's wasmtime release; `target/tmp/{name}.wasm`.
+fn build_c(name: &str, source: &str, wit: &Path, world: &str, stem: &str) -> PathBuf {
     let clang = require("clang", PathBuf::from("/usr/bin/clang"));
     require("wasi-libc", PathBuf::from("/usr/lib/wasm32-wasi/libc.a"));
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c");
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::create_dir_all(&work).unwrap();
     run(Command::new(wit_bindgen())
         .arg("c")
-        .arg(root().join("wit/operation"))
-        .args(["--world", "operation", "--out-dir"])
+        .arg(wit)
+        .args(["--world", world, "--out-dir"])
         .arg(&work));
-    let module = work.join("greet.core.wasm");
+    let module = work.join(format!("{name}.core.wasm"));
     run(Command::new(clang)
         .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2"])
         .args(["-Wall", "-Wextra", "-Werror", "-I"])
         .arg(&work)
-        .arg(root().join("examples/greet-c/greet.c"))
-        .arg(work.join("operation.c"))
-        .arg(work.join("operation_component_type.o"))
+        .arg(root().join(source))
+        .arg(work.join(format!("{stem}.c")))
+        .arg(work.join(format!("{stem}_component_type.o")))
         .arg("-o")
         .arg(&module));
     let module = std::fs::read(&module).unwrap();
     let component = arsenal_guest_build::component_from_preview1_module(&module)
-        .unwrap_or_else(|error| panic!("the C module does not make a component: {error}"));
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("greet-c.wasm");
+        .unwrap_or_else(|error| panic!("the C module {source} does not make a component: {error}"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.wasm"));
     std::fs::write(&out, component).unwrap();
     out
 }
