@@ -117,6 +117,9 @@ impl Walk<'_> {
         self.click("#op-list button[data-op=\"list_processes\"]")
             .await?;
         self.text_contains("#op-reach", "processes").await?;
+        // And how its instances are reused.
+        self.text_contains("#op-reuse", "a fresh instance per call")
+            .await?;
         self.click("#op-list button[data-op=\"typed\"]").await?;
         self.text_is("#op-name", "typed v1.2.3").await?;
         self.type_into("#param-id", "7").await?;

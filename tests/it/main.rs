@@ -3,6 +3,7 @@
 //! loopback socket where the transport matters (disconnects, shutdown, the CLI's `--url`).
 
 mod admin;
+mod async_contract;
 mod audit;
 mod auth;
 mod batch;

@@ -68,7 +68,7 @@ async fn an_instance_serves_up_to_its_call_budget_then_a_fresh_one_takes_over() 
     let stats = host.get("/api/v1/operations/instance_counter/stats").await;
     assert_eq!(
         stats.body["data"]["warm_instances"],
-        serde_json::json!({ "max_calls": 3, "idle": 1, "reused": 4 })
+        serde_json::json!({ "max_calls": 3, "across_principals": false, "idle": 1, "reused": 4 })
     );
 }
 

@@ -232,6 +232,14 @@ pub struct OperationOverride {
     /// a fresh instance per call. For large runtimes (JavaScript, Python) whose
     /// instantiation dominates a call.
     pub warm_instance_calls: Option<u32>,
+    /// With `warm_instance_calls`, for an operation with an asynchronous `execute`: calls
+    /// one instance serves at the same time. Default 16.
+    pub warm_concurrent_calls: Option<u32>,
+    /// With `warm_instance_calls`: whether one instance serves callers of different
+    /// principals and roles. Default false. A sequential instance runs each call with its
+    /// caller's permits; a concurrent one acts for none of its callers (the runtime
+    /// capabilities that need a caller's role are refused to it).
+    pub warm_across_principals: Option<bool>,
 }
 
 /// The on-disk cache of compiled components.

@@ -14,7 +14,7 @@ use wasmtime::component::{ComponentExportIndex, Func, Instance, InstancePre, Typ
 use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
-use crate::inspect::{DESCRIBE_INTERFACE, HANDLER_INTERFACE};
+use crate::inspect::{ASYNC_HANDLER_INTERFACE, DESCRIBE_INTERFACE, HANDLER_INTERFACE};
 use crate::spec::{ConfigVersion, Described};
 use crate::store::CallState;
 
@@ -54,17 +54,24 @@ pub(crate) struct Handler {
 
 impl OperationPre {
     /// Find `describe` and `execute` in the component's handler export of
-    /// `contract_version` (as `ComponentShape::contract_version` read it) and check their
-    /// types against that contract: `execute` is the same in every version the host
-    /// accepts, `describe`'s config has the fields of its version.
+    /// `contract_version` (as `ComponentShape::contract_version` read it; the
+    /// `async-handler` export when `asynchronous`) and check their types against that
+    /// contract: `execute` is the same in every version the host accepts, `describe`'s
+    /// config has the fields of its version.
     pub(crate) fn new(
         instance_pre: InstancePre<CallState>,
         contract_version: &str,
+        asynchronous: bool,
     ) -> wasmtime::Result<OperationPre> {
         let config = ConfigVersion::of_contract(contract_version).ok_or_else(|| {
             wasmtime::format_err!("contract version {contract_version} is not accepted")
         })?;
-        let interface = format!("{HANDLER_INTERFACE}@{contract_version}");
+        let handler = if asynchronous {
+            ASYNC_HANDLER_INTERFACE
+        } else {
+            HANDLER_INTERFACE
+        };
+        let interface = format!("{handler}@{contract_version}");
         let describe = describe_index(&instance_pre, &interface, config)?;
         let (execute_type, execute) = function(&instance_pre, &interface, "execute")?;
         execute_type
@@ -200,6 +207,11 @@ impl Handler {
             wasmtime::bail!("the component does not export `describe`");
         };
         Described::call(describe, store, config).await
+    }
+
+    /// `execute`, for calls made concurrently on one instance (`concurrent.rs`).
+    pub(crate) fn execute(&self) -> Option<Func> {
+        self.execute
     }
 
     /// The instance itself, for an HTTP handler's `handle`.

@@ -173,9 +173,11 @@ impl Host {
             keyvalue,
             secret_keys,
         });
+        let async_engine =
+            OperationEngine::asynchronous(&settings.limits).map_err(StartError::Engine)?;
+        let async_cache = CompileCache::new(cache_root.as_deref(), async_engine.fingerprint());
         let loader = Loader::new(
-            engine,
-            cache,
+            [(engine, cache), (async_engine, async_cache)],
             compiler.clone(),
             grants,
             wasi.clone(),

@@ -9,6 +9,7 @@ pub mod auth;
 mod builtin;
 pub mod capabilities;
 pub mod cluster;
+pub mod concurrent;
 mod handler;
 pub mod host;
 mod incoming;

@@ -14,6 +14,7 @@ use wasmtime::component::Linker;
 
 use crate::cache::CompileCache;
 use crate::compiler::Compiler;
+use crate::concurrent::{ConcurrentPool, ConcurrentReuse};
 use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
@@ -41,6 +42,10 @@ const WASM_PAGE: usize = 64 * 1024;
 /// serving cap, so loading never takes a slot from a request.
 const CONCURRENT_DESCRIBES: usize = 8;
 
+/// Calls one instance of an asynchronous operation serves at once unless configured
+/// (`wasmtime serve`'s default).
+const DEFAULT_CONCURRENT_CALLS: u32 = 16;
+
 /// A loaded, validated, ready-to-call operation. Immutable; replaced whole.
 pub struct LoadedOperation {
     pub spec: OperationSpec,
@@ -61,6 +66,9 @@ pub struct LoadedOperation {
     pub(crate) pre: OperationPre,
     /// Kept instances, when the operation runs in warm-instance mode.
     pub warm: Option<WarmPool>,
+    /// Live instances serving calls concurrently, when an asynchronous operation runs in
+    /// warm-instance mode.
+    pub concurrent: Option<ConcurrentPool>,
     /// Set while the version is not live: its requests in flight are on the drain clock.
     pub(crate) retirement: crate::retirement::Retirement,
 }
@@ -81,6 +89,9 @@ pub enum Interface {
     /// Arsenal's contract: `execute` with the validated parameters as JSON, its data
     /// answered as `{"data": …}`.
     Contract,
+    /// The same contract with an asynchronous `execute`: with instance reuse on, one
+    /// instance serves several calls at once.
+    AsyncContract,
     /// `wasi:http/incoming-handler`: handed the HTTP request, its own status, headers
     /// and body are the response.
     HttpHandler,
@@ -103,8 +114,11 @@ pub struct LoadSummary {
 pub struct Loader {
     /// Kept for as long as operations run: it owns the epoch ticker that ends a guest
     /// running past its deadline.
-    _engine: Arc<OperationEngine>,
+    _engines: [Arc<OperationEngine>; 2],
     pipeline: Pipeline<CallState>,
+    /// The pipeline of components exporting the asynchronous contract, on the engine
+    /// with concurrency support.
+    async_pipeline: Pipeline<CallState>,
     /// The standard capabilities and the operator's grants of them per component.
     wasi: Arc<WasiCapabilities>,
     limits: LimitSettings,
@@ -116,32 +130,29 @@ pub struct Loader {
 
 impl Loader {
     pub(crate) fn new(
-        engine: Arc<OperationEngine>,
-        cache: CompileCache,
+        engines: [(Arc<OperationEngine>, CompileCache); 2],
         compiler: Arc<Compiler>,
         grants: Grants,
         wasi: Arc<WasiCapabilities>,
         limits: LimitSettings,
         host: Arc<HostFacts>,
     ) -> wasmtime::Result<Loader> {
-        let compilation = Compilation::new(
-            engine.engine().clone(),
-            engine.recipe(),
-            cache,
-            compiler,
-            host.compile_cache.clone(),
-        );
-        let mut linker = Linker::new(engine.engine());
-        add_baseline_to_linker(&mut linker)?;
-        arsenal_engine::guest::add_log_to_linker(&mut linker)?;
-        arsenal_engine::guest::add_types_to_linker(&mut linker)?;
-        crate::capabilities::add_to_linker(&mut linker)?;
-        arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
-        arsenal_wasi::http::add_to_linker(&mut linker)?;
-        arsenal_wasi::config::add_to_linker(&mut linker)?;
+        let [(engine, cache), (async_engine, async_cache)] = engines;
+        let pipeline = |engine: &OperationEngine, cache: CompileCache| {
+            let compilation = Compilation::new(
+                engine.engine().clone(),
+                engine.recipe(),
+                cache,
+                compiler.clone(),
+                host.compile_cache.clone(),
+            );
+            let linker = operation_linker(engine)?;
+            Ok::<_, wasmtime::Error>(Pipeline::new(compilation, linker, grants.clone()))
+        };
         Ok(Loader {
-            _engine: engine,
-            pipeline: Pipeline::new(compilation, linker, grants),
+            pipeline: pipeline(&engine, cache)?,
+            async_pipeline: pipeline(&async_engine, async_cache)?,
+            _engines: [engine, async_engine],
             wasi,
             host,
             describes: Semaphore::new(CONCURRENT_DESCRIBES),
@@ -151,6 +162,14 @@ impl Loader {
             ),
             limits,
         })
+    }
+
+    /// Both engines' compile caches.
+    pub fn caches(&self) -> [&CompileCache; 2] {
+        [
+            self.pipeline.compilation().cache(),
+            self.async_pipeline.compilation().cache(),
+        ]
     }
 
     pub fn cache(&self) -> &CompileCache {
@@ -180,7 +199,14 @@ impl Loader {
             loader: self,
             overrides,
         };
-        self.pipeline.load(&contract, bytes, source, origin).await
+        // A component that is no component is refused the same way by either pipeline.
+        let asynchronous = ComponentShape::read(bytes).is_ok_and(|shape| shape.is_async());
+        let pipeline = if asynchronous {
+            &self.async_pipeline
+        } else {
+            &self.pipeline
+        };
+        pipeline.load(&contract, bytes, source, origin).await
     }
 
     async fn describe(&self, pre: &OperationPre, origin: &str) -> Result<RawConfig, LoadError> {
@@ -246,6 +272,28 @@ impl Loader {
         Ok(raw)
     }
 
+    /// Concurrent reuse of an asynchronous operation's instances, when the operator turned
+    /// reuse on (`warm_instance_calls` over 1).
+    fn concurrent_reuse(
+        &self,
+        calls: Option<u32>,
+        over: Option<&OperationOverride>,
+    ) -> Option<ConcurrentPool> {
+        let max_calls = calls.filter(|calls| *calls > 1)?;
+        let at_once = over
+            .and_then(|over| over.warm_concurrent_calls)
+            .unwrap_or(DEFAULT_CONCURRENT_CALLS)
+            .clamp(1, max_calls);
+        Some(ConcurrentPool::new(ConcurrentReuse {
+            max_calls,
+            at_once,
+            across_principals: over
+                .and_then(|over| over.warm_across_principals)
+                .unwrap_or(false),
+            max_idle: std::time::Duration::from_millis(self.limits.warm_idle_ms),
+        }))
+    }
+
     fn default_limits(&self) -> CallLimits {
         CallLimits {
             memory_bytes: self.limits.memory_mib as usize * MIB,
@@ -288,8 +336,8 @@ struct OperationContract<'a, F> {
 
 /// What the contract reads from a component's shape.
 enum Facts {
-    /// Arsenal's contract, at this version.
-    Contract(String),
+    /// Arsenal's contract, at this version; asynchronous or not.
+    Contract(String, bool),
     /// A `wasi:http` handler.
     Http {
         export: String,
@@ -318,7 +366,7 @@ where
             other => LoadError::InvalidComponent(other.to_string()),
         })?;
         Ok(match entry {
-            Entry::Contract(_) if shape.route.is_some() => {
+            Entry::Contract(_) | Entry::AsyncContract(_) if shape.route.is_some() => {
                 return Err(LoadError::InvalidConfig(vec![ConfigProblem::new(
                     "route",
                     "declared for a component that describes itself through \
@@ -326,7 +374,10 @@ where
                         .to_owned(),
                 )]));
             }
-            Entry::Contract(version) => (Facts::Contract(version), shape.imports.clone()),
+            Entry::Contract(version) => (Facts::Contract(version, false), shape.imports.clone()),
+            Entry::AsyncContract(version) => {
+                (Facts::Contract(version, true), shape.imports.clone())
+            }
             // `wasi:http/types` is what a handler is served through: it is not judged
             // as outbound HTTP, which `wasi:http/outgoing-handler` still is.
             Entry::HttpHandler { export, describe } => (
@@ -349,14 +400,20 @@ where
         let loader = self.loader;
         let hash = linked.content_hash;
         let (pre, raw, contract_version, interface) = match linked.facts {
-            Facts::Contract(version) => {
-                let pre = OperationPre::new(linked.pre, &version).map_err(|error| {
-                    LoadError::InvalidComponent(format!(
-                        "does not implement the operation world: {error:#}"
-                    ))
-                })?;
+            Facts::Contract(version, asynchronous) => {
+                let pre =
+                    OperationPre::new(linked.pre, &version, asynchronous).map_err(|error| {
+                        LoadError::InvalidComponent(format!(
+                            "does not implement the operation world: {error:#}"
+                        ))
+                    })?;
                 let raw = loader.described(&pre, &hash, &linked.origin).await?;
-                (pre, raw, version, Interface::Contract)
+                let interface = if asynchronous {
+                    Interface::AsyncContract
+                } else {
+                    Interface::Contract
+                };
+                (pre, raw, version, interface)
             }
             Facts::Http {
                 export,
@@ -404,12 +461,15 @@ where
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
         // A wasi:http 0.2 instance serves one request: handlers always run fresh.
-        let warm = match interface {
-            Interface::Contract => WarmPool::new(
-                over.as_ref().and_then(|over| over.warm_instance_calls),
-                &loader.shelf,
-            ),
-            Interface::HttpHandler => None,
+        let calls = over.as_ref().and_then(|over| over.warm_instance_calls);
+        let (warm, concurrent) = match interface {
+            Interface::Contract => {
+                let across = over.as_ref().and_then(|over| over.warm_across_principals);
+                let pool = WarmPool::new(calls, across.unwrap_or(false), &loader.shelf);
+                (pool, None)
+            }
+            Interface::AsyncContract => (None, loader.concurrent_reuse(calls, over.as_ref())),
+            Interface::HttpHandler => (None, None),
         };
         let limits = loader.call_limits(&spec, over);
         spec.bound_by_deadline(limits.timeout);
@@ -440,9 +500,28 @@ where
             limits,
             pre,
             warm,
+            concurrent,
             retirement: Default::default(),
         })
     }
+}
+
+/// Everything an operation may import, linked for `engine`. On the engine with
+/// concurrency support, the WASI 0.3 clocks too (`wait-for` is how an asynchronous
+/// operation waits without holding its instance).
+fn operation_linker(engine: &OperationEngine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine.engine());
+    add_baseline_to_linker(&mut linker)?;
+    arsenal_engine::guest::add_log_to_linker(&mut linker)?;
+    arsenal_engine::guest::add_types_to_linker(&mut linker)?;
+    crate::capabilities::add_to_linker(&mut linker)?;
+    arsenal_wasi::keyvalue::add_to_linker(&mut linker)?;
+    arsenal_wasi::http::add_to_linker(&mut linker)?;
+    arsenal_wasi::config::add_to_linker(&mut linker)?;
+    if engine.recipe() == crate::engine::EngineRecipe::AsyncOperations {
+        wasmtime_wasi::p3::clocks::add_to_linker(&mut linker)?;
+    }
+    Ok(linker)
 }
 
 /// The imports every `wasi:http` handler is given, outside the capability policy.
@@ -504,24 +583,72 @@ impl Versioned for LoadedOperation {
 
     /// Its requests in flight go on the drain clock and it keeps no warm instances.
     fn retire(&self) {
-        if self.retirement.retire()
-            && let Some(pool) = &self.warm
-        {
-            pool.retire();
+        if self.retirement.retire() {
+            if let Some(pool) = &self.warm {
+                pool.retire();
+            }
+            if let Some(pool) = &self.concurrent {
+                pool.retire();
+            }
         }
     }
 
     /// Off the drain clock, keeping warm instances again.
     fn reinstate(&self) {
-        if self.retirement.reinstate()
-            && let Some(pool) = &self.warm
-        {
-            pool.reinstate();
+        if self.retirement.reinstate() {
+            if let Some(pool) = &self.warm {
+                pool.reinstate();
+            }
+            if let Some(pool) = &self.concurrent {
+                pool.reinstate();
+            }
         }
     }
 }
 
+/// How an operation's instances are reused, as the catalogue shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum InstanceReuse {
+    /// A fresh instance per call.
+    Fresh,
+    /// An instance serves up to `max_calls` calls, one at a time.
+    Sequential {
+        max_calls: u32,
+        across_principals: bool,
+    },
+    /// An instance of an asynchronous operation serves up to `at_once` calls at the same
+    /// time and `max_calls` in all.
+    Concurrent {
+        max_calls: u32,
+        at_once: u32,
+        across_principals: bool,
+    },
+}
+
 impl LoadedOperation {
+    /// How its instances are reused.
+    pub fn reuse(&self) -> InstanceReuse {
+        if let Some(pool) = &self.concurrent {
+            let reuse = pool.reuse();
+            return InstanceReuse::Concurrent {
+                max_calls: reuse.max_calls,
+                at_once: reuse.at_once,
+                across_principals: reuse.across_principals,
+            };
+        }
+        match &self.warm {
+            Some(pool) => {
+                let facts = pool.facts();
+                InstanceReuse::Sequential {
+                    max_calls: facts.max_calls,
+                    across_principals: facts.across_principals,
+                }
+            }
+            None => InstanceReuse::Fresh,
+        }
+    }
+
     /// What it reaches of the standard capabilities: its requests ∩ the operator's grants.
     pub fn reach(&self) -> &arsenal_wasi::ComponentReach {
         self.pre.reach()

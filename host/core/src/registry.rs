@@ -14,6 +14,7 @@ use http::Method;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::cache::CompileCache;
 use crate::config::OperationSettings;
 use crate::facts::HostFacts;
 use crate::incoming::run_handler;
@@ -129,14 +130,14 @@ impl Registry {
         settings: OperationSettings,
     ) -> Registry {
         let counted = host.clone();
-        let cache = loader.cache().clone();
+        let caches = loader.caches().map(CompileCache::clone);
         let upkeep = Upkeep {
             published: Box::new(move |catalog: &Catalog| {
                 counted
                     .operations_loaded
                     .store(catalog.operations.len() as u32, Ordering::Relaxed);
             }),
-            dropped: Box::new(move |hash| cache.remove(hash)),
+            dropped: Box::new(move |hash| caches.iter().for_each(|cache| cache.remove(hash))),
         };
         Registry {
             versions: VersionStore::new(settings.versions_kept, settings.disabled.clone(), upkeep),
@@ -261,8 +262,16 @@ impl Registry {
                 path: operation.spec.route.template.clone(),
             });
         }
-        let Some(_permit) = self.gate.try_acquire() else {
-            return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
+        // A call into a live concurrent instance takes no slot of its own: the instance
+        // holds one for as long as it lives.
+        let _permit = match operation.concurrent {
+            Some(_) => None,
+            None => match self.gate.try_acquire() {
+                Some(permit) => Some(permit),
+                None => {
+                    return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
+                }
+            },
         };
         let limits = operation.limits;
         let request = request(params, caller, limits.timeout);
@@ -272,14 +281,18 @@ impl Registry {
         let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
         let scope = caller.onward.scope(request_id.clone(), limits.timeout);
         let run = async {
-            match &operation.warm {
-                Some(pool) => {
-                    let pre = &operation.pre;
+            let pre = &operation.pre;
+            match (&operation.warm, &operation.concurrent) {
+                (_, Some(pool)) => {
+                    let (host, gate) = (&self.host, &self.gate);
+                    pool.call(pre, host, gate, limits, name, request, scope)
+                        .await
+                }
+                (Some(pool), None) => {
                     run_warm(pool, pre, &self.host, limits, name, request, scope).await
                 }
-                None => {
+                (None, None) => {
                     let call = GuestCall::Execute(request);
-                    let pre = &operation.pre;
                     let scope = Some(scope);
                     run_guest(pre, &self.host, limits, name, request_id, call, scope).await
                 }

@@ -4,7 +4,9 @@
 //! Python) whose instantiation costs far more than the call.
 //!
 //! The guarantees: an instance serves one call at a time (it is taken out of the pool for
-//! the call); it never serves another principal, nor the same principal with other roles;
+//! the call); it never serves another principal, nor the same principal with other roles,
+//! unless the operator shares it (`warm_across_principals`; each call then still runs
+//! with its own caller's permits);
 //! it is discarded after any trap, timeout or refused memory/table growth, after its
 //! call budget, when idle too long, and when its version stops being live. Idle instances
 //! over all operations are bounded by `limits.warm_instances` (the [`WarmShelf`]), for
@@ -87,8 +89,8 @@ impl WarmInstance {
         }
     }
 
-    fn serves(&self, caller: &wit::Caller) -> bool {
-        self.principal == caller.principal && self.roles == caller.roles
+    fn serves(&self, caller: &wit::Caller, across_principals: bool) -> bool {
+        across_principals || (self.principal == caller.principal && self.roles == caller.roles)
     }
 }
 
@@ -101,6 +103,9 @@ struct Idle {
 /// The idle instances of one operation version.
 pub struct WarmPool {
     max_calls: u32,
+    /// Whether an instance serves callers of other principals and roles (the operator's
+    /// `warm_across_principals`); each call still runs with its own caller's permits.
+    across_principals: bool,
     shelf: Arc<WarmShelf>,
     idle: Mutex<Vec<Idle>>,
     reused: AtomicU64,
@@ -121,6 +126,7 @@ impl std::fmt::Debug for WarmPool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct WarmFacts {
     pub max_calls: u32,
+    pub across_principals: bool,
     pub idle: usize,
     pub reused: u64,
 }
@@ -128,10 +134,15 @@ pub struct WarmFacts {
 impl WarmPool {
     /// A pool for instances serving up to `max_calls` calls; `None` when that is at most
     /// one call (fresh instances).
-    pub(crate) fn new(max_calls: Option<u32>, shelf: &Arc<WarmShelf>) -> Option<WarmPool> {
+    pub(crate) fn new(
+        max_calls: Option<u32>,
+        across_principals: bool,
+        shelf: &Arc<WarmShelf>,
+    ) -> Option<WarmPool> {
         let max_calls = max_calls.filter(|calls| *calls > 1)?;
         Some(WarmPool {
             max_calls,
+            across_principals,
             shelf: shelf.clone(),
             idle: Mutex::new(Vec::new()),
             reused: AtomicU64::new(0),
@@ -147,7 +158,7 @@ impl WarmPool {
             let stale = self.sweep(&mut idle);
             let found = idle
                 .iter()
-                .rposition(|entry| entry.instance.serves(caller))
+                .rposition(|entry| entry.instance.serves(caller, self.across_principals))
                 .map(|index| idle.remove(index).instance);
             (found, stale)
         };
@@ -195,6 +206,7 @@ impl WarmPool {
     pub fn facts(&self) -> WarmFacts {
         WarmFacts {
             max_calls: self.max_calls,
+            across_principals: self.across_principals,
             idle: self.idle_count(),
             reused: self.reused.load(Ordering::Relaxed),
         }

@@ -78,6 +78,33 @@ impl OperationEngine {
         }))
     }
 
+    /// The engine for asynchronous operations. Its instances are made on demand: they
+    /// are meant to be reused, serving many calls each, so the pool's fast instantiation
+    /// matters less than leaving the synchronous engine's slots to synchronous calls.
+    pub fn asynchronous(limits: &LimitSettings) -> wasmtime::Result<Arc<OperationEngine>> {
+        let recipe = EngineRecipe::AsyncOperations;
+        let engine = Engine::new(&recipe.config())?;
+        let ticker = EpochTicker::start(
+            engine.clone(),
+            Duration::from_millis(limits.epoch_tick_ms.max(1)),
+        );
+        Ok(Arc::new(OperationEngine {
+            // Its artifacts never meet the synchronous engine's, whatever the hash covers.
+            fingerprint: format!("{}-async", fingerprint(&engine)),
+            engine,
+            facts: EngineFacts {
+                wasmtime_version: WASMTIME_VERSION,
+                pooling: false,
+                pagemap_scan: false,
+                max_instances: effective_max_instances(limits),
+                default_memory_mib: limits.memory_mib,
+                default_timeout_ms: limits.timeout_ms,
+            },
+            recipe,
+            _ticker: ticker,
+        }))
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -110,6 +137,11 @@ pub enum EngineRecipe {
     /// The operation engine: 4 GiB memory reservations, so compiled code needs no bounds
     /// checks.
     Operations,
+    /// The engine for operations exporting the asynchronous contract: as `Operations`,
+    /// with component-model async and the store's concurrency support, so one instance
+    /// may serve several calls at once. Kept apart so that synchronous calls pay nothing
+    /// for the concurrency machinery.
+    AsyncOperations,
     /// The worker engine: memories reserved only up to the worker cap.
     Workers { max_memory_bytes: usize },
 }
@@ -120,8 +152,11 @@ impl EngineRecipe {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        let concurrent = *self == EngineRecipe::AsyncOperations;
+        config.concurrency_support(concurrent);
+        config.wasm_component_model_async(concurrent);
         match *self {
-            EngineRecipe::Operations => {
+            EngineRecipe::Operations | EngineRecipe::AsyncOperations => {
                 // A 4 GiB reservation (wasmtime's default on 64-bit) plus the guard covers
                 // every address a 32-bit memory can form, so compiled code carries no
                 // bounds checks nor their Spectre guards, which guest code pays on every

@@ -10,6 +10,9 @@ use crate::policy::CONTRACT_VERSIONS;
 /// The interface every operation exports, without version.
 pub const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
 
+/// The interface an operation with an asynchronous `execute` exports, without version.
+pub const ASYNC_HANDLER_INTERFACE: &str = "arsenal:operation/async-handler";
+
 /// The interface a `wasi:http` handler exports, without version (0.2.x is served).
 pub const HTTP_HANDLER_INTERFACE: &str = "wasi:http/incoming-handler";
 
@@ -36,6 +39,8 @@ pub struct ComponentShape {
 pub enum Entry {
     /// `arsenal:operation/handler` (describe/execute) at this contract version.
     Contract(String),
+    /// `arsenal:operation/async-handler` (describe, async execute) at this version.
+    AsyncContract(String),
     /// `wasi:http/incoming-handler@0.2.x`, exported under `export` (the full name).
     HttpHandler {
         export: String,
@@ -124,6 +129,7 @@ impl ComponentShape {
     /// `wasi:http` 0.2 handler.
     pub fn entry(&self) -> Result<Entry, ShapeError> {
         match self.contract_version() {
+            Ok(version) if self.is_async() => return Ok(Entry::AsyncContract(version.to_owned())),
             Ok(version) => return Ok(Entry::Contract(version.to_owned())),
             Err(ShapeError::NoHandler) => {}
             Err(other) => return Err(other),
@@ -155,12 +161,25 @@ impl ComponentShape {
         })
     }
 
-    /// The contract version of the exported handler, checked against the supported ones.
+    /// Whether it exports the asynchronous contract (`arsenal:operation/async-handler`).
+    pub fn is_async(&self) -> bool {
+        self.exports
+            .iter()
+            .any(|export| export.starts_with(&format!("{ASYNC_HANDLER_INTERFACE}@")))
+    }
+
+    /// The contract version of the exported handler (synchronous or asynchronous),
+    /// checked against the supported ones.
     pub fn contract_version(&self) -> Result<&str, ShapeError> {
         let version = self
             .exports
             .iter()
-            .find_map(|export| export.strip_prefix(HANDLER_INTERFACE)?.strip_prefix('@'))
+            .find_map(|export| {
+                export
+                    .strip_prefix(HANDLER_INTERFACE)
+                    .or_else(|| export.strip_prefix(ASYNC_HANDLER_INTERFACE))?
+                    .strip_prefix('@')
+            })
             .ok_or(ShapeError::NoHandler)?;
         if CONTRACT_VERSIONS.contains(&version) {
             Ok(version)

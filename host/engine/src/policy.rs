@@ -288,6 +288,7 @@ const BASELINE_INTERFACES: &[&str] = &[
     "wasi:io/streams",
     "wasi:clocks/wall-clock",
     "wasi:clocks/monotonic-clock",
+    "wasi:clocks/types",
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",

@@ -90,6 +90,7 @@ pub(super) fn entry(op: &LoadedOperation, required_role: Role) -> Value {
         "method": op.spec.method.as_str(),
         "path": op.spec.route.template,
         "interface": op.interface,
+        "reuse": op.reuse(),
         "capabilities": op.capabilities,
         "requested": crate::reach::requested(&op.spec),
         "granted": crate::reach::granted(op),
@@ -127,6 +128,7 @@ pub(super) fn description(op: &LoadedOperation, required_role: Role) -> Value {
         "origin": op.origin,
         "contract_version": op.contract_version,
         "interface": op.interface,
+        "reuse": op.reuse(),
         "content_hash": op.content_hash,
     })
 }

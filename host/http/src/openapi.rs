@@ -30,7 +30,7 @@ pub(crate) fn document(catalog: &Catalog, access: &Access, endpoints: &[Endpoint
             .entry(spec.route.openapi_path())
             .or_insert_with(|| json!({}));
         let mut entry = match operation.interface {
-            Interface::Contract => operation_object(spec),
+            Interface::Contract | Interface::AsyncContract => operation_object(spec),
             Interface::HttpHandler => handler_object(spec),
         };
         add_errors(

@@ -101,6 +101,7 @@ export function initExplorer(ctx) {
         ' · role ', h('span', { class: `role role-${op.required_role}` }, op.required_role)),
       h('p', {}, op.summary),
       op.description ? h('p', { class: 'muted' }, op.description) : null,
+      reuseView(op),
       reachView(op),
       h('div', { class: 'op-body' }, form, output));
   }
@@ -112,6 +113,19 @@ export function initExplorer(ctx) {
     },
     open,
   };
+}
+
+/** How an operation's instances are reused (the catalogue's `reuse`). */
+function reuseView(op) {
+  const reuse = op.reuse || { mode: 'fresh' };
+  const shared = reuse.across_principals ? ', shared between principals' : ', one principal each';
+  const text = {
+    fresh: 'a fresh instance per call',
+    sequential: `instances reused: up to ${reuse.max_calls} calls each, one at a time${shared}`,
+    concurrent: `instances reused: up to ${reuse.max_calls} calls each, ${reuse.at_once} at once${shared}`,
+  }[reuse.mode] || reuse.mode;
+  const kind = op.interface === 'async_contract' ? 'asynchronous · ' : '';
+  return h('p', { id: 'op-reuse', class: 'muted' }, `${kind}${text}`);
 }
 
 /** What an operation imports and reaches (see `reachList`). */

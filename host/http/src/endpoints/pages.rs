@@ -60,20 +60,36 @@ pub(crate) fn catalogue_entry() -> Value {
     let text = json!({ "type": "string" });
     json!({
         "type": "object",
-        "required": ["name", "version", "category", "summary", "method", "path", "interface", "capabilities", "requested", "required_role", "source"],
+        "required": ["name", "version", "category", "summary", "method", "path", "interface", "reuse", "capabilities", "requested", "required_role", "source"],
         "properties": {
             "name": text, "version": text, "category": text, "summary": text,
             "method": { "type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"] },
             "path": text,
             "interface": {
-                "type": "string", "enum": ["contract", "http_handler"],
-                "description": "How the operation is called: `contract` (Arsenal's own: validated JSON parameters in, `{\"data\": ...}` out) or `http_handler` (a `wasi:http/incoming-handler` handed the HTTP request, its own response sent back; not callable by name)."
+                "type": "string", "enum": ["contract", "async_contract", "http_handler"],
+                "description": "How the operation is called: `contract` (Arsenal's own: validated JSON parameters in, `{\"data\": ...}` out), `async_contract` (the same with an asynchronous `execute`: one instance may serve several calls at once) or `http_handler` (a `wasi:http/incoming-handler` handed the HTTP request, its own response sent back; not callable by name)."
             },
+            "reuse": reuse(),
             "capabilities": { "type": "array", "items": text },
             "requested": requested(),
             "granted": granted(),
             "required_role": role(),
             "source": text
+        }
+    })
+}
+
+/// How an operation's instances are reused (`core::loader::InstanceReuse`).
+pub(crate) fn reuse() -> Value {
+    json!({
+        "type": "object",
+        "description": "How its instances are reused (the operator's `warm_instance_calls`, `warm_concurrent_calls`, `warm_across_principals`): `fresh` (an instance per call), `sequential` (an instance serves up to `max_calls` calls one at a time) or `concurrent` (an asynchronous operation's instance serves up to `at_once` calls at the same time). An instance serves one principal unless `across_principals`.",
+        "required": ["mode"],
+        "properties": {
+            "mode": { "type": "string", "enum": ["fresh", "sequential", "concurrent"] },
+            "max_calls": { "type": "integer" },
+            "at_once": { "type": "integer" },
+            "across_principals": { "type": "boolean" }
         }
     })
 }
@@ -176,7 +192,7 @@ pub(crate) fn operation_stats(_: &Catalog) -> Value {
         "responses": {
             "200": ok("Statistics, kept by name across versions.", json!({
                 "type": "object",
-                "required": ["name", "windows", "totals", "versions", "last_errors", "warm_instances"],
+                "required": ["name", "windows", "totals", "versions", "last_errors", "warm_instances", "concurrent_instances"],
                 "properties": {
                     "name": { "type": "string" },
                     "windows": { "type": "array", "items": window },
@@ -198,7 +214,19 @@ pub(crate) fn operation_stats(_: &Catalog) -> Value {
                             "version": { "type": "string" }, "revision": { "type": "string" }
                         }
                     } },
-                    "warm_instances": { "type": ["object", "null"], "description": "Warm-instance mode of the live version; null when off." }
+                    "warm_instances": { "type": ["object", "null"], "description": "Warm-instance mode of the live version; null when off." },
+                    "concurrent_instances": {
+                        "type": ["object", "null"],
+                        "description": "Concurrent reuse of an asynchronous operation's instances (live version); null when off.",
+                        "properties": {
+                            "max_calls": { "type": "integer", "description": "Calls one instance serves in all." },
+                            "at_once": { "type": "integer", "description": "Calls one instance serves at the same time." },
+                            "across_principals": { "type": "boolean", "description": "Whether one instance serves callers of different principals." },
+                            "instances": { "type": "integer", "description": "Instances alive now." },
+                            "in_flight": { "type": "integer", "description": "Calls inside them now." },
+                            "reused": { "type": "integer", "description": "Calls served by an instance already running." }
+                        }
+                    }
                 }
             }))
         }
