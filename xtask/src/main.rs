@@ -7,14 +7,14 @@
 //!   importing one way (see `module_graph`), as CI runs them.
 //! - `bless`: re-record the snapshot files of the integration tests (the OpenAPI
 //!   document) from the current code.
-//! - `bench-http`: the built-in `echo` over HTTP against a native axum handler, with `wrk`
-//!   (see `http_bench`).
+//! - `bench-http`: one JSON echo over HTTP, with `wrk`: a native axum handler, the peer
+//!   `wasmtime serve`, and Arsenal's `echo` and a `wasi:http` component (see `http_bench`).
 //! - `bench-languages`: the JavaScript and Python greets over HTTP, fresh and in
 //!   warm-instance mode, with `wrk` (see `lang_bench`).
 //! - `screenshots`: a PNG of each view of the web console in `docs/screenshots/`, taken
 //!   by the console's browser test (headless Chromium).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -28,6 +28,7 @@ mod requirements;
 mod screenshots;
 mod test;
 mod toolchains;
+mod wasmtime_cli;
 mod wrk;
 
 fn main() -> anyhow::Result<()> {
@@ -117,6 +118,21 @@ fn seconds(started: Instant) -> String {
 fn build_for_smoke() -> anyhow::Result<&'static str> {
     cargo(&["test", "--workspace", "--no-run"], &[])?;
     Ok("debug")
+}
+
+/// The workspace's root directory.
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").context("run through `cargo xtask`")?;
+    Ok(Path::new(&manifest)
+        .parent()
+        .context("xtask sits in the workspace")?
+        .to_owned())
+}
+
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` (relative to `root` when relative),
+/// or `root/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 /// Build the `arsenal` server with cargo profile `profile` (`release`, `production`).

@@ -1,5 +1,5 @@
 //! What the HTTP benches share: a server process killed when dropped, waiting for a
-//! server's first 200, and reading `wrk --latency`'s report.
+//! server's first 2xx, one request's answer, and reading `wrk --latency`'s report.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -27,26 +27,48 @@ impl Drop for Server {
     }
 }
 
-/// Wait until `addr` answers `GET path` with 200, for at most `patience`.
+/// Wait until `addr` answers `GET path` with a 2xx status, for at most `patience`.
 pub(crate) fn wait_ready(addr: &str, path: &str, patience: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + patience;
     loop {
-        if let Ok(mut stream) = TcpStream::connect(addr) {
-            let request =
-                format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            if stream.write_all(request.as_bytes()).is_ok()
-                && stream.read_to_string(&mut answer).is_ok()
-                && answer.starts_with("HTTP/1.1 200")
-            {
-                return Ok(());
-            }
+        if get(addr, path).is_ok_and(|answer| answer.succeeded()) {
+            return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("the server at {addr} did not answer 200 within {patience:?}");
+            bail!("the server at {addr} did not answer 2xx within {patience:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One answer of a server: its status line and body.
+pub(crate) struct Answer {
+    pub(crate) status: String,
+    pub(crate) body: String,
+}
+
+impl Answer {
+    pub(crate) fn succeeded(&self) -> bool {
+        self.status
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|code| code.starts_with('2'))
+    }
+}
+
+/// `GET path` from `addr` on a connection of its own. HTTP/1.0, so that the body comes
+/// whole (never chunked), up to the end of the connection.
+pub(crate) fn get(addr: &str, path: &str) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect(addr)?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    Ok(Answer {
+        status: head.lines().next().unwrap_or_default().to_owned(),
+        body: body.to_owned(),
+    })
 }
 
 /// Read a `wrk --latency` report.
