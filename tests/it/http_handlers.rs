@@ -11,6 +11,7 @@ use arsenal::config::HttpHandlerFile;
 use arsenal::spec::{DeclaredParam, DeclaredRoute, Location, ParamType};
 use arsenal_testing::{Reply, TestHost};
 use axum::body::Body;
+use bytes::Bytes;
 use http::Method;
 use serde_json::Value;
 
@@ -165,6 +166,71 @@ async fn a_misbehaving_handler_costs_its_own_call_only() {
     let reply = post(&host, "/api/v1/test/echo/after", "still here", &[]).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.body["body"], "still here");
+}
+
+/// The status of a response to a POST at `uri` and its body's frames as they come: the
+/// data, and the error that stopped the body short, if one did.
+async fn frames(host: &TestHost, uri: &str) -> (u16, Vec<Bytes>, Option<String>) {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let request = http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(
+            "authorization",
+            format!("Bearer {}", arsenal_testing::ADMIN_TOKEN),
+        )
+        .body(Body::empty())
+        .expect("a request");
+    let response = host
+        .router()
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut data = Vec::new();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => data.extend(frame.into_data().ok()),
+            Err(error) => return (status, data, Some(error.to_string())),
+        }
+    }
+    (status, data, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_or_slow_body_is_streamed_within_the_cap() {
+    let mut settings = with_echo(settings());
+    settings.limits.max_response_bytes = 100_000;
+    settings.limits.timeout_ms = 1_000;
+    let host = test_host_with(settings, &[]).await;
+
+    // Longer than what is read before answering, within the cap: streamed whole.
+    let (status, data, failed) = frames(&host, "/api/v1/test/echo/big?bytes=90000").await;
+    assert_eq!((status, failed), (201, None));
+    assert_eq!(data.iter().map(Bytes::len).sum::<usize>(), 90_002);
+
+    // Over the cap once streaming: the answer has begun, and its body stops at the cap.
+    let (status, data, failed) = frames(&host, "/api/v1/test/echo/big?bytes=200000").await;
+    assert_eq!(status, 201);
+    let sent: usize = data.iter().map(Bytes::len).sum();
+    assert!(sent <= 100_000, "{sent} bytes sent");
+    let failed = failed.expect("the body stops short");
+    assert!(failed.contains("response cap of 100000 bytes"), "{failed}");
+
+    // A handler that stalls mid-body: what it wrote reaches the client, then its
+    // deadline ends the call and the body fails.
+    let (status, data, failed) = frames(&host, "/api/v1/test/echo/stall").await;
+    assert_eq!(status, 201);
+    assert_eq!(data.concat(), b"\"first\"");
+    let failed = failed.expect("the body stops short");
+    assert!(failed.contains("run past its deadline of 1s"), "{failed}");
+
+    // The handler still serves.
+    let reply = post(&host, "/api/v1/test/echo/after", "still here", &[]).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

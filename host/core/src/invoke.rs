@@ -14,13 +14,14 @@ use crate::bindings::wit;
 use crate::facts::HostFacts;
 pub use crate::gate::InstanceGate;
 use crate::handler::OperationPre;
+pub use crate::incoming::HandlerResponse;
 use crate::limits::CallLimiter;
 use crate::permits::Permits;
 use crate::spec::Described;
 use crate::store::CallState;
 use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
-pub use arsenal_wasi::http::{AnswerError, HandlerResponse};
+pub use arsenal_wasi::http::AnswerError;
 use arsenal_wasi::http::{CallScope, Reached};
 
 /// Limits of one call.

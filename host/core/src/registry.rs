@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use arsenal_wasi::http::HandlerResponse;
 use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value};
@@ -17,7 +16,7 @@ use tracing::Instrument;
 use crate::cache::CompileCache;
 use crate::config::OperationSettings;
 use crate::facts::HostFacts;
-use crate::incoming::run_handler;
+use crate::incoming::{HandlerResponse, run_handler};
 use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
     request, run_guest, run_warm,
@@ -326,7 +325,7 @@ impl Registry {
         request: http::Request<Bytes>,
         caller: &Caller,
     ) -> Result<HandlerResponse, CallError> {
-        let Some(_permit) = self.gate.try_acquire() else {
+        let Some(permit) = self.gate.try_acquire() else {
             return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
         };
         let limits = operation.limits;
@@ -344,6 +343,7 @@ impl Registry {
             permits,
             request,
             scope,
+            permit,
         );
         let drain = Duration::from_millis(self.settings.drain_ms);
         tokio::select! {

@@ -192,7 +192,7 @@ fn handler_response(answer: HandlerResponse) -> Response {
     ] {
         headers.remove(framing);
     }
-    let mut response = Response::new(axum::body::Body::from(answer.body));
+    let mut response = Response::new(axum::body::Body::new(answer.body));
     *response.status_mut() = answer.status;
     *response.headers_mut() = headers;
     response

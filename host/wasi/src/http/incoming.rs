@@ -1,11 +1,18 @@
 //! Serving a request to a `wasi:http/incoming-handler` 0.2 component (the `proxy` world
 //! of Spin, wasmCloud and `wasmtime serve`), through `wasmtime-wasi-http`'s server side:
 //! the request goes into the instance's table as an `incoming-request`, the handler sets
-//! its `response-outparam`, and its status, headers and body (read up to a cap while the
-//! handler writes it) are its answer.
+//! its `response-outparam`, and its status, headers and body are its answer: a short,
+//! quick body whole, a longer or slower one streamed as the handler writes it, capped.
+
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use http_body::Frame;
 use http_body_util::{BodyExt, Full};
+use tokio::sync::oneshot;
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre, Resource};
 use wasmtime_wasi_http::p2::bindings::ProxyIndices;
@@ -34,12 +41,47 @@ pub struct Answer(
     tokio::sync::oneshot::Receiver<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
 );
 
-/// A handler's whole answer.
-#[derive(Debug)]
-pub struct HandlerResponse {
+/// A handler's answer: its status, headers and body. `E` is why its call failed, as
+/// the host reports it.
+pub struct HandlerResponse<E> {
     pub status: http::StatusCode,
     pub headers: http::HeaderMap,
-    pub body: Bytes,
+    pub body: HandlerBody<E>,
+}
+
+/// A handler's body: what was read before the answer was sent and, when the handler was
+/// still writing then, the rest as it comes — capped, and failing if the handler's call
+/// fails before it ends.
+pub struct HandlerBody<E> {
+    prefix: Option<Bytes>,
+    rest: Option<Rest<E>>,
+}
+
+struct Rest<E> {
+    body: HyperOutgoingBody,
+    body_done: bool,
+    sent: usize,
+    cap: usize,
+    /// How the handler's call ended; `None` once it is known to have returned normally.
+    ended: Option<oneshot::Receiver<Result<(), E>>>,
+}
+
+/// Why a streamed body stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E: std::error::Error + 'static> {
+    #[error("the handler's body went over the response cap of {cap} bytes")]
+    TooLarge { cap: usize },
+    #[error("the handler's body failed: {0}")]
+    Body(String),
+    #[error("the handler failed while its body was sent: {0}")]
+    Guest(#[source] E),
+}
+
+/// Why a handler's call gave no answer: its call failed, or its answer is unusable.
+#[derive(Debug)]
+pub enum Unanswered<E> {
+    Guest(E),
+    Answer(AnswerError),
 }
 
 /// Why a handler gave no usable answer.
@@ -98,30 +140,196 @@ pub fn exchange<T: OutboundView>(
     })
 }
 
+/// Bytes of a handler's body read before its answer is sent: a body ending within this
+/// (and within [`STREAM_AFTER`]) is answered whole, so that a failure anywhere in the
+/// call is answered as an error; a longer or slower one is streamed as it comes.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// How long a handler's body is read before its answer is sent.
+const STREAM_AFTER: Duration = Duration::from_millis(100);
+
 impl Answer {
-    /// Wait for the response and read its body, at most `cap` bytes. Runs beside the
-    /// handler's call, which writes the body as this reads it.
-    pub async fn collect(self, cap: usize) -> Result<HandlerResponse, AnswerError> {
-        let response = match self.0.await {
+    /// Read the handler's answer beside its call, whose end `ended` reports: its head,
+    /// then its body up to [`BUFFER_BYTES`] or [`STREAM_AFTER`]. A body that ends by
+    /// then counts once the call returned normally; one still coming is streamed, at
+    /// most `cap` bytes in all.
+    pub async fn read<E>(
+        self,
+        cap: usize,
+        mut ended: oneshot::Receiver<Result<(), E>>,
+    ) -> Result<HandlerResponse<E>, Unanswered<E>> {
+        let mut head = self.0;
+        // Whether the call has returned normally (then `ended` is spent).
+        let mut returned = false;
+        let response = tokio::select! {
+            set = &mut head => set,
+            end = &mut ended => match end {
+                Ok(Err(error)) => return Err(Unanswered::Guest(error)),
+                // Returned: the head is set by now, or never will be.
+                _ => {
+                    returned = true;
+                    head.await
+                }
+            },
+        };
+        let response = match response {
             Ok(Ok(response)) => response,
-            Ok(Err(code)) => return Err(AnswerError::Refused(format!("{code:?}"))),
-            Err(_dropped) => return Err(AnswerError::NotSet),
+            Ok(Err(code)) => {
+                return Err(Unanswered::Answer(AnswerError::Refused(format!(
+                    "{code:?}"
+                ))));
+            }
+            Err(_dropped) => {
+                // A call that failed dropped the outparam: its failure is the cause.
+                if !returned && let Ok(Err(error)) = ended.await {
+                    return Err(Unanswered::Guest(error));
+                }
+                return Err(Unanswered::Answer(AnswerError::NotSet));
+            }
         };
         let (parts, mut body) = response.into_parts();
-        let mut bytes = BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| AnswerError::Body(format!("{error:?}")))?;
-            if let Ok(data) = frame.into_data() {
-                if bytes.len() + data.len() > cap {
-                    return Err(AnswerError::TooLarge { cap });
-                }
-                bytes.extend_from_slice(&data);
+        let mut buffered = BytesMut::new();
+        let stream_at = tokio::time::sleep(STREAM_AFTER);
+        tokio::pin!(stream_at);
+        loop {
+            tokio::select! {
+                frame = body.frame() => match frame {
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            if buffered.len() + data.len() > cap {
+                                return Err(Unanswered::Answer(AnswerError::TooLarge { cap }));
+                            }
+                            buffered.extend_from_slice(&data);
+                            if buffered.len() > BUFFER_BYTES {
+                                break;
+                            }
+                        }
+                    }
+                    Some(Err(error)) => {
+                        return Err(Unanswered::Answer(AnswerError::Body(format!("{error:?}"))));
+                    }
+                    None => {
+                        // The whole body: it counts once the call returned normally.
+                        if !returned && let Ok(Err(error)) = ended.await {
+                            return Err(Unanswered::Guest(error));
+                        }
+                        return Ok(HandlerResponse {
+                            status: parts.status,
+                            headers: parts.headers,
+                            body: HandlerBody { prefix: Some(buffered.freeze()), rest: None },
+                        });
+                    }
+                },
+                end = &mut ended, if !returned => match end {
+                    Ok(Err(error)) => return Err(Unanswered::Guest(error)),
+                    _ => returned = true,
+                },
+                () = &mut stream_at => break,
             }
         }
         Ok(HandlerResponse {
             status: parts.status,
             headers: parts.headers,
-            body: bytes.freeze(),
+            body: HandlerBody {
+                rest: Some(Rest {
+                    body,
+                    body_done: false,
+                    sent: buffered.len(),
+                    cap,
+                    ended: (!returned).then_some(ended),
+                }),
+                prefix: Some(buffered.freeze()),
+            },
         })
+    }
+}
+
+impl<E> HandlerBody<E> {
+    /// Whether it is sent as it comes rather than whole.
+    pub fn is_streamed(&self) -> bool {
+        self.rest.is_some()
+    }
+}
+
+impl<E: std::error::Error + Send + 'static> http_body::Body for HandlerBody<E> {
+    type Data = Bytes;
+    type Error = StreamError<E>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamError<E>>>> {
+        let polled = self.get_mut().poll_rest(context);
+        if let Poll::Ready(Some(Err(error))) = &polled {
+            tracing::warn!(%error, "a streamed handler body stopped short");
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_none() && self.prefix.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match (&self.rest, &self.prefix) {
+            (None, Some(prefix)) => http_body::SizeHint::with_exact(prefix.len() as u64),
+            (None, None) => http_body::SizeHint::with_exact(0),
+            (Some(_), _) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+impl<E> HandlerBody<E> {
+    fn poll_rest(
+        &mut self,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamError<E>>>>
+    where
+        E: std::error::Error + 'static,
+    {
+        use http_body::Body as _;
+        let this = self;
+        if let Some(prefix) = this.prefix.take()
+            && !prefix.is_empty()
+        {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
+        let Some(rest) = &mut this.rest else {
+            return Poll::Ready(None);
+        };
+        if !rest.body_done {
+            match Pin::new(&mut rest.body).poll_frame(context) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        rest.sent += data.len();
+                        if rest.sent > rest.cap {
+                            let cap = rest.cap;
+                            this.rest = None;
+                            return Poll::Ready(Some(Err(StreamError::TooLarge { cap })));
+                        }
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    this.rest = None;
+                    return Poll::Ready(Some(Err(StreamError::Body(format!("{error:?}")))));
+                }
+                Poll::Ready(None) => rest.body_done = true,
+            }
+        }
+        let outcome = match &mut rest.ended {
+            None => None,
+            Some(ended) => match Pin::new(ended).poll(context) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Ok(()))) => None,
+                Poll::Ready(Ok(Err(error))) => Some(StreamError::Guest(error)),
+                Poll::Ready(Err(_dropped)) => Some(StreamError::Body(
+                    "the handler's call ended without a result".to_owned(),
+                )),
+            },
+        };
+        this.rest = None;
+        Poll::Ready(outcome.map(Err))
     }
 }

@@ -29,7 +29,10 @@ mod state;
 
 pub use destination::{Destination, DestinationPattern, Host, PatternError, Scheme};
 pub use grant::{NotGranted, OutboundGrant};
-pub use incoming::{Answer, AnswerError, Exchange, HandlerResponse, IncomingHandlerPre, exchange};
+pub use incoming::{
+    Answer, AnswerError, Exchange, HandlerBody, HandlerResponse, IncomingHandlerPre, StreamError,
+    Unanswered, exchange,
+};
 pub use metrics::{OutboundMetrics, Outcome};
 pub use policy::{OutboundAccess, OutboundPolicy};
 pub use settings::{OutboundLimits, OutboundSettings};

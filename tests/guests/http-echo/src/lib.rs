@@ -5,7 +5,7 @@
 //! misbehave on purpose: `…/trap` panics, `…/spin` never returns, `…/big?bytes=N`
 //! answers a JSON string of N characters, `…/unset` returns without setting a response,
 //! `…/reach?port=N` tries to read `/etc/hostname` and to connect to 127.0.0.1:N and
-//! answers what each attempt gave.
+//! answers what each attempt gave, `…/stall` writes `"first"` and then never finishes.
 
 use std::io::{Read as _, Write as _};
 
@@ -60,6 +60,8 @@ impl wasip2::exports::http::incoming_handler::Guest for Echo {
                 Err(error) => format!("refused: {error}"),
             };
             format!("{{\"file\":{},\"socket\":{}}}", text(&file), text(&socket)).into_bytes()
+        } else if path.ends_with("/stall") {
+            b"\"first\"".to_vec()
         } else if path.ends_with("/big") {
             let bytes = query
                 .split('&')
@@ -109,6 +111,10 @@ impl wasip2::exports::http::incoming_handler::Guest for Echo {
             stream.write_all(chunk).expect("the body writes");
         }
         stream.flush().expect("the body flushes");
+        if path.ends_with("/stall") {
+            #[expect(clippy::empty_loop, reason = "stalling mid-body until the deadline is the point")]
+            loop {}
+        }
         drop(stream);
         OutgoingBody::finish(outgoing, None).expect("the body finishes");
     }
