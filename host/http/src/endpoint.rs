@@ -190,9 +190,12 @@ impl Endpoint {
 
 /// What a call of a catalogued operation declared with `method` at `path` can answer.
 pub(crate) fn operation_answers(method: &Method, path: &str) -> Answers {
-    Answers {
+    let mut answers = Answers {
         operation_codes: true,
         // Every call reads its body as a JSON object, whatever its method.
         ..Answers::of(method, path, Reads::Json, OPERATION_CALL)
-    }
+    };
+    // At its own route a handler is served: only a call by name is refused as one.
+    answers.codes.remove(&ServedAtRoute);
+    answers
 }
