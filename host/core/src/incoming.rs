@@ -16,13 +16,11 @@ use tracing::Instrument as _;
 use crate::facts::HostFacts;
 use crate::gate::InstancePermit;
 use crate::handler::OperationPre;
-use crate::invoke::{CallError, CallLimits, arm_deadline, classify, new_store, outer_timeout};
+use crate::invoke::{
+    CallError, CallLimits, HandlerResponse, arm_deadline, classify, new_store, outer_timeout,
+};
 use crate::permits::Permits;
 use arsenal_engine::failure::GuestFailure;
-
-/// A handler's answer; its body fails with the call's error if the call fails while the
-/// body is streamed.
-pub type HandlerResponse = arsenal_wasi::http::HandlerResponse<CallError>;
 
 /// Serve `request` to a fresh instance of `pre` (an HTTP handler) for a caller holding
 /// `permits`, within `limits`; its outbound requests are `scope`'s. The instance runs in

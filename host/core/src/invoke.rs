@@ -14,7 +14,6 @@ use crate::bindings::wit;
 use crate::facts::HostFacts;
 pub use crate::gate::InstanceGate;
 use crate::handler::OperationPre;
-pub use crate::incoming::HandlerResponse;
 use crate::limits::CallLimiter;
 use crate::permits::Permits;
 use crate::spec::Described;
@@ -23,6 +22,10 @@ use crate::warm::{WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 pub use arsenal_wasi::http::AnswerError;
 use arsenal_wasi::http::{CallScope, Reached};
+
+/// A `wasi:http` handler's answer; its body fails with the call's error if the call fails
+/// while the body is streamed.
+pub type HandlerResponse = arsenal_wasi::http::HandlerResponse<CallError>;
 
 /// Limits of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

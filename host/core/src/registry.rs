@@ -16,10 +16,10 @@ use tracing::Instrument;
 use crate::cache::CompileCache;
 use crate::config::OperationSettings;
 use crate::facts::HostFacts;
-use crate::incoming::{HandlerResponse, run_handler};
+use crate::incoming::run_handler;
 use crate::invoke::{
-    CallError, Caller, GuestCall, GuestFailure, GuestReturn, InstanceGate, JsonText, interpret,
-    request, run_guest, run_warm,
+    CallError, Caller, GuestCall, GuestFailure, GuestReturn, HandlerResponse, InstanceGate,
+    JsonText, interpret, request, run_guest, run_warm,
 };
 use crate::loader::{Interface, LoadError, LoadedOperation, Loader};
 use crate::permits::Permits;
