@@ -6,8 +6,9 @@
 //! workers hibernated to make room, and the RSS at each tenth, at its peak, with every
 //! counter hibernated and after every counter exited. The figures are in BENCHMARKS.md.
 //!
-//! `cargo bench -p arsenal-tests --bench spawn_rate [-- COUNT]` (default 100,000;
-//! `-- --test` spawns 2,000 with a pool of 512 slots, for CI).
+//! `cargo bench -p arsenal-tests --bench spawn_rate [-- COUNT [KEEP_RESIDENT_KIB]]`
+//! (default 100,000 counters, and `limits.worker_keep_resident_kib` as configured by
+//! default; `-- --test` spawns 2,000 with a pool of 512 slots, for CI).
 
 use std::time::{Duration, Instant};
 
@@ -79,7 +80,7 @@ async fn spawn_batch(host: &TestHost, count: usize) -> (Vec<String>, Vec<String>
     (started, refused)
 }
 
-async fn run(count: usize, slots: Option<u32>) {
+async fn run(count: usize, slots: Option<u32>, keep_resident_kib: Option<u32>) {
     let host = TestHost::builder()
         .settings(|settings| {
             // Room is made only by hibernating for a spawn, never by the idle timer.
@@ -89,18 +90,22 @@ async fn run(count: usize, slots: Option<u32>) {
             if let Some(slots) = slots {
                 settings.limits.worker_slots = slots;
             }
+            if let Some(kib) = keep_resident_kib {
+                settings.limits.worker_keep_resident_kib = kib;
+            }
         })
         .worker("counter", guests::COUNTER_WORKER)
         .start()
         .await
         .expect("the host starts");
-    let slots = host.host().settings().limits.worker_slots;
+    let limits = &host.host().settings().limits;
+    let (slots, keep) = (limits.worker_slots, limits.worker_keep_resident_kib);
     let table = host.host().processes().clone();
     let workers = host.host().workers();
     let rss0 = arsenal_tests::rss_bytes();
     println!(
         "{count} counters through the HTTP API, {BATCH} per batch request, {CONCURRENCY} at once; \
-         {slots} worker slots; RSS at start {} MiB",
+         {slots} worker slots keeping {keep} KiB when free; RSS at start {} MiB",
         mib(rss0)
     );
     let mut pids: Vec<String> = Vec::with_capacity(count);
@@ -198,9 +203,10 @@ fn main() {
     let args = arsenal_tests::BenchArgs::read();
     let count = args.size(0, 100_000, 2_000);
     let slots = args.smoke.then_some(512);
+    let keep_resident_kib = args.numbers.get(1).map(|kib| *kib as u32);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    runtime.block_on(run(count, slots));
+    runtime.block_on(run(count, slots, keep_resident_kib));
 }

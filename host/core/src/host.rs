@@ -139,7 +139,7 @@ impl Host {
                     settings.limits.worker_timeout_ms as u64,
                 ),
             },
-            settings.limits.worker_slots,
+            arsenal_engine::engine::WorkerSlots::from(&settings.limits),
             std::time::Duration::from_millis(settings.limits.epoch_tick_ms.max(1)),
             cache_root.as_deref(),
             compiler.clone(),

@@ -236,32 +236,44 @@ pub fn fingerprint(engine: &Engine) -> String {
     format!("wasmtime-{WASMTIME_VERSION}-{:016x}", hasher.finish())
 }
 
+/// How many workers may be resident at once and what a free slot keeps, as the operator
+/// sets them (`limits.worker_slots`, `limits.worker_keep_resident_kib`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerSlots {
+    /// Resident workers at once; 0 for no pool.
+    pub count: u32,
+    /// Memory of a free slot kept mapped and reset in place for its next worker, in
+    /// bytes; 0 returns all of it to the kernel when the slot is freed.
+    pub keep_resident: usize,
+}
+
+impl From<&LimitSettings> for WorkerSlots {
+    fn from(limits: &LimitSettings) -> WorkerSlots {
+        WorkerSlots {
+            count: limits.worker_slots,
+            keep_resident: limits.worker_keep_resident_kib as usize * 1024,
+        }
+    }
+}
+
 /// The pool of the worker engine: how many workers may be resident at once and what each
 /// may hold. See [`worker_engine`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerPool {
-    /// Resident workers at once (`limits.worker_slots`); 0 for no pool.
-    pub slots: u32,
+    /// Resident workers at once and what a free slot keeps.
+    pub slots: WorkerSlots,
     /// Linear memory cap of one worker, in bytes: the size of a memory slot.
     pub max_memory_bytes: usize,
     /// Table elements one worker may grow a table to: the size of a table slot.
     pub table_elements: usize,
 }
 
-/// Linear memory of a free worker slot kept mapped and reset in place (only the pages the
-/// last instance dirtied, found with `pagemap_scan`); the rest is returned to the kernel.
-/// A free slot keeps what its last worker dirtied up to this (and its stack's touched
-/// pages), so RSS after many workers hibernate stays near what they used resident.
-/// Larger regions restart no faster, so the smallest that covers a small worker's pages
-/// bounds what a free slot holds.
-const WORKER_KEEP_RESIDENT: usize = 128 * 1024;
-
 /// The engine for long-lived worker processes, with memories reserved only up to the
 /// worker cap. Instances come from a pool of `slots` resident workers: a restart, spawn or
 /// wake takes a slot whose memory, tables and fiber stack stay mapped from the last
-/// instance (reset in place with `pagemap_scan` where the kernel has it), instead of
-/// mapping and unmapping them for every instance, which makes restarts and wakes
-/// system-call bound. What a slot costs: two kernel mappings up
+/// instance, instead of mapping and unmapping them for every instance, which makes
+/// restarts and wakes system-call bound; what a free slot keeps of its pages is
+/// `keep_resident`. What a slot costs: two kernel mappings up
 /// front (its fiber stack and the stack's guard page) and two more once its memory has
 /// been used (the accessible part and the rest of the slot); the kernel allows 65,530 per
 /// OS process, so a host of 12,288 slots holds its resident workers in ~49,000; reserving
@@ -272,7 +284,7 @@ pub fn worker_engine(pool: WorkerPool, tick: Duration) -> wasmtime::Result<(Engi
     let recipe = EngineRecipe::Workers {
         max_memory_bytes: pool.max_memory_bytes,
     };
-    let pooled = if pool.slots == 0 {
+    let pooled = if pool.slots.count == 0 {
         None
     } else {
         let mut config = recipe.config();
@@ -284,7 +296,7 @@ pub fn worker_engine(pool: WorkerPool, tick: Duration) -> wasmtime::Result<(Engi
             Err(error) => {
                 tracing::warn!(
                     %error,
-                    slots = pool.slots,
+                    slots = pool.slots.count,
                     "the worker pool cannot be reserved; worker instances are made on demand"
                 );
                 None
@@ -300,7 +312,7 @@ pub fn worker_engine(pool: WorkerPool, tick: Duration) -> wasmtime::Result<(Engi
 }
 
 fn worker_pooling_config(pool: WorkerPool) -> PoolingAllocationConfig {
-    let slots = pool.slots;
+    let slots = pool.slots.count;
     let mut config = PoolingAllocationConfig::default();
     config.total_component_instances(slots);
     config.total_stacks(slots);
@@ -313,13 +325,17 @@ fn worker_pooling_config(pool: WorkerPool) -> PoolingAllocationConfig {
     config.total_core_instances(slots.saturating_mul(8));
     config.max_memory_size(pool.max_memory_bytes);
     config.table_elements(pool.table_elements);
-    if PoolingAllocationConfig::is_pagemap_scan_available() {
-        // As for operations: keep-resident without `pagemap_scan` would clear the whole
-        // kept region on every reuse, so both or neither.
+    // A free slot keeps the pages its last worker dirtied, up to `keep_resident` (found
+    // with `pagemap_scan`, reset in place), and returns the rest to the kernel; with
+    // nothing kept, everything is returned and the next worker faults its pages in again.
+    // As for operations, keep-resident without `pagemap_scan` would clear the whole kept
+    // region on every reuse, so both or neither.
+    let keep = pool.slots.keep_resident;
+    if keep > 0 && PoolingAllocationConfig::is_pagemap_scan_available() {
         config.pagemap_scan(Enabled::Yes);
-        config.linear_memory_keep_resident(WORKER_KEEP_RESIDENT);
-        config.table_keep_resident(64 * 1024);
-        config.async_stack_keep_resident(64 * 1024);
+        config.linear_memory_keep_resident(keep);
+        config.table_keep_resident(keep.min(64 * 1024));
+        config.async_stack_keep_resident(keep.min(64 * 1024));
     }
     config
 }

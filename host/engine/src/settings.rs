@@ -42,6 +42,12 @@ pub struct LimitSettings {
     /// process: lower it for several hosts in one process); 0 makes worker instances on
     /// demand (no cap but the mappings; slower restarts and wakes). Default 12,288.
     pub worker_slots: u32,
+    /// Memory a free worker slot keeps mapped for its next worker, in KiB: the pages the
+    /// last worker dirtied, up to this much linear memory (and up to 64 KiB of its table
+    /// and fiber stack), reset in place with `pagemap_scan` (Linux 6.7+), so the next
+    /// spawn or wake in that slot faults fewer pages in. 0 returns everything to the
+    /// kernel as soon as a worker hibernates or exits. Default 0.
+    pub worker_keep_resident_kib: u32,
     /// Deadline of one worker call (`init`, a batch of messages, a snapshot), in
     /// milliseconds. Default 1,000.
     pub worker_timeout_ms: u32,
@@ -81,6 +87,7 @@ impl Default for LimitSettings {
             epoch_tick_ms: 10,
             worker_memory_mib: 16,
             worker_slots: 12_288,
+            worker_keep_resident_kib: 0,
             worker_timeout_ms: 1_000,
             mailbox_capacity: 1_024,
             idle_hibernate_ms: 30_000,

@@ -346,7 +346,7 @@ async fn run(
         if let Some(claim) = waiting.take().and_then(Waiting::leave) {
             let hibernated = hibernate(&entry, &mut slot, Why::MakeRoom).await;
             // A worker that failed to hibernate was dropped, so its slot is free too.
-            claim.answer(true);
+            claim.answer();
             if let Err(error) = hibernated {
                 let reason = ExitReason::Crash(error.to_string());
                 if let Step::Mail(Some(envelope)) = step {
@@ -429,7 +429,6 @@ async fn run(
             waiting = spawner.waiting(&slot);
         }
     };
-    drop(waiting);
     entry.set_status(Status::Exiting);
     entry.trace(TraceKind::Lifecycle, || format!("exited: {reason}"));
     // Calls still queued will never be answered.
@@ -437,7 +436,9 @@ async fn run(
         mailbox.close().into_iter().map(|envelope| envelope.reply),
         &reason,
     );
+    // The worker first, so a claimer told that this process is gone finds its slot free.
     drop(slot);
+    drop(waiting);
     spawner.kernel.exited(&entry, reason);
 }
 

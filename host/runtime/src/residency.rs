@@ -16,7 +16,7 @@ use tokio::sync::{Notify, oneshot};
 #[derive(Default)]
 pub(crate) struct Residency {
     queue: Mutex<Queue>,
-    /// Workers hibernated to make room, since the pool was made.
+    /// Claimed workers that gave up their slot, since the pool was made.
     made_room: AtomicU64,
 }
 
@@ -30,7 +30,7 @@ struct Queue {
 /// A waiting process as the queue holds it: how to wake it, and where it answers.
 struct Place {
     claimed: Arc<Notify>,
-    answer: oneshot::Receiver<bool>,
+    answer: oneshot::Receiver<()>,
 }
 
 /// A process's place in the queue while it waits, held by its loop.
@@ -39,12 +39,12 @@ pub(crate) struct Waiting {
     number: u64,
     claimed: Arc<Notify>,
     /// Taken when the place is left.
-    answer: Option<oneshot::Sender<bool>>,
+    answer: Option<oneshot::Sender<()>>,
 }
 
 /// A claim on a process that waited: the claimer waits until it is answered.
 pub(crate) struct Claim {
-    answer: oneshot::Sender<bool>,
+    answer: oneshot::Sender<()>,
 }
 
 impl Residency {
@@ -71,26 +71,22 @@ impl Residency {
         }
     }
 
-    /// Have the least recently active idle worker hibernate; `false` when none waits. A
-    /// claimed process that ends instead of answering has given its slot back too.
+    /// Have the least recently active idle worker give up its slot, and wait until it
+    /// has; `false` when none waits. A claimed process that ends instead of answering
+    /// has given its slot back too (its worker drops before its place).
     pub(crate) async fn make_room(&self) -> bool {
-        loop {
-            let place = {
-                let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-                queue.idle.pop_first()
-            };
-            let Some((_, place)) = place else {
-                return false;
-            };
-            place.claimed.notify_one();
-            match place.answer.await {
-                Ok(true) | Err(_) => {
-                    self.made_room.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Ok(false) => continue,
-            }
+        let oldest = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.idle.pop_first()
+        };
+        let Some((_, place)) = oldest else {
+            return false;
+        };
+        place.claimed.notify_one();
+        if place.answer.await.is_ok() {
+            self.made_room.fetch_add(1, Ordering::Relaxed);
         }
+        true
     }
 
     /// Workers hibernated to make room so far.
@@ -140,9 +136,9 @@ impl Drop for Waiting {
 }
 
 impl Claim {
-    /// Tell the claimer whether the process gave its slot back.
-    pub(crate) fn answer(self, freed: bool) {
-        let _ = self.answer.send(freed);
+    /// Tell the claimer that the process gave its slot back.
+    pub(crate) fn answer(self) {
+        let _ = self.answer.send(());
     }
 }
 
@@ -162,29 +158,26 @@ mod tests {
         first.claimed().await;
         let claim = first.leave().expect("the oldest place is claimed");
         assert!(second.leave().is_none(), "the newer place is not claimed");
-        claim.answer(true);
+        claim.answer();
         assert!(claimer.await.unwrap());
         assert_eq!(residency.made_room(), 1);
         assert_eq!(residency.idle(), 0);
     }
 
     #[tokio::test]
-    async fn a_refused_claim_moves_on_and_an_empty_queue_has_no_room() {
+    async fn a_process_that_ends_while_claimed_has_made_room_and_an_empty_queue_has_none() {
         let residency = Arc::new(Residency::default());
         assert!(!residency.make_room().await);
-        let first = residency.wait();
-        let second = residency.wait();
+        let waiting = residency.wait();
         let claimer = tokio::spawn({
             let residency = residency.clone();
             async move { residency.make_room().await }
         });
-        first.claimed().await;
-        first.leave().expect("claimed").answer(false);
-        second.claimed().await;
-        // A process that ends while claimed has given its slot back.
-        drop(second);
+        waiting.claimed().await;
+        drop(waiting);
         assert!(claimer.await.unwrap());
-        assert_eq!(residency.made_room(), 1);
+        assert_eq!(residency.made_room(), 0, "it ended rather than hibernated");
+        assert!(!residency.make_room().await);
     }
 
     #[test]

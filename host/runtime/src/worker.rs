@@ -21,7 +21,7 @@ use arsenal_engine::compiler::Compiler;
 use arsenal_engine::component::{
     Compilation, LiveSet, LoadError, Pipeline, Put, Upkeep, VersionStore,
 };
-use arsenal_engine::engine::{EngineRecipe, EpochTicker, WorkerPool, worker_engine};
+use arsenal_engine::engine::{EngineRecipe, EpochTicker, WorkerPool, WorkerSlots, worker_engine};
 use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 use arsenal_engine::guest::add_log_to_linker;
 use arsenal_engine::limits::CallLimiter;
@@ -205,7 +205,7 @@ impl WorkerEngine {
         grants: arsenal_engine::policy::Grants,
         wasi: Arc<WasiCapabilities>,
         limits: WorkerLimits,
-        slots: u32,
+        slots: WorkerSlots,
         tick: Duration,
         cache_root: Option<&std::path::Path>,
         compiler: Arc<Compiler>,

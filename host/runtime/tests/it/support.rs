@@ -61,7 +61,7 @@ impl Runtime {
                 table_elements: limits.table_elements as usize,
                 call_timeout: Duration::from_millis(limits.worker_timeout_ms as u64),
             },
-            limits.worker_slots,
+            arsenal_engine::engine::WorkerSlots::from(&limits),
             Duration::from_millis(limits.epoch_tick_ms.max(1)),
             Some(cache),
             Arc::new(Compiler::new(&CompileSettings::default())),
