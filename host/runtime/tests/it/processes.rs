@@ -307,6 +307,41 @@ async fn a_full_pool_hibernates_the_least_recently_active_idle_worker() {
     assert_eq!(table.len(), 3);
 }
 
+/// Spawns racing for a full pool each make room without claiming the same worker twice:
+/// all start, exactly one worker hibernates per spawn beyond the pool, and every counter
+/// keeps its count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_spawns_in_a_full_pool_each_make_room_once() {
+    let (runtime, code) = runtime_with(|limits| limits.worker_slots = 8).await;
+    let table = runtime.processes();
+    let spawns = (0..40).map(|n| {
+        let (table, code) = (table.clone(), code.clone());
+        tokio::spawn(async move {
+            table
+                .spawn(code, &n.to_string(), named(&format!("c{n}")))
+                .await
+        })
+    });
+    for spawn in spawns.collect::<Vec<_>>() {
+        crate::within("a spawn", spawn).await.unwrap().unwrap();
+    }
+    assert_eq!(table.len(), 40);
+    assert_eq!(runtime.workers().hibernated_to_make_room(), 32);
+    let hibernated = table
+        .entries()
+        .iter()
+        .filter(|entry| entry.status() == Status::Hibernated)
+        .count();
+    assert_eq!(hibernated, 32);
+    for n in 0..40 {
+        let name = format!("c{n}");
+        assert_eq!(
+            table.call(&name, None, "get", CALL).await.unwrap(),
+            n.to_string()
+        );
+    }
+}
+
 /// Workers without `state` cannot hibernate: a pool full of them refuses a spawn, and a
 /// call that cannot wake its process for want of a slot hears why the process ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
