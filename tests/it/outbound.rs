@@ -181,7 +181,10 @@ async fn the_import_needs_the_capability_granted_to_the_source() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_upstream_fails_the_request_within_the_calls_deadline() {
     let upstream = upstream().await;
-    let host = granted(&upstream).await;
+    // A deadline whose reserve (a tenth, at most 250 ms) leaves the guest time to answer
+    // on a loaded machine.
+    let deadline = |settings: &mut Settings| settings.limits.timeout_ms = 3_000;
+    let host = host(|grant| grant.upstream(&upstream), deadline).await;
     // The upstream never answers: the host gives up on it before the call's deadline,
     // so the guest still answers (a call past its deadline would not be a 201).
     let results = call(&host, json!({ "url": upstream.url("/slow") })).await;
