@@ -28,10 +28,11 @@ use wasmtime::{Store, UpdateDeadline};
 use crate::bindings::wit;
 use crate::facts::HostFacts;
 use crate::gate::{InstanceGate, InstancePermit};
-use crate::handler::OperationPre;
+use crate::handler::{ExecuteResults, OperationPre, OwnedParams};
 use crate::invoke::{CallLimits, GuestFailure, GuestReturn, new_store, outer_timeout};
 use crate::permits::Permits;
 use crate::store::CallState;
+use crate::warm::Owner;
 use arsenal_engine::failure::classify;
 use arsenal_wasi::http::CallScope;
 
@@ -82,8 +83,8 @@ struct Inner {
 /// One live instance, as callers see it.
 #[derive(Debug)]
 struct Live {
-    /// The principal and roles it serves; `None` when shared between principals.
-    serves: Option<(String, Vec<String>)>,
+    /// The caller it serves; `None` when shared between principals.
+    serves: Option<Owner>,
     jobs: mpsc::UnboundedSender<Job>,
     /// Calls handed to it so far.
     admitted: AtomicU32,
@@ -149,9 +150,7 @@ impl Live {
         !self.closed.load(Ordering::Acquire)
             && self.in_flight.load(Ordering::Acquire) < reuse.at_once
             && self.admitted.load(Ordering::Acquire) < reuse.max_calls
-            && self.serves.as_ref().is_none_or(|(principal, roles)| {
-                *principal == caller.principal && *roles == caller.roles
-            })
+            && self.serves.as_ref().is_none_or(|owner| owner.is(caller))
     }
 
     /// Count one more call in; the last one it may take closes it.
@@ -305,8 +304,7 @@ impl Inner {
     ) -> Result<Arc<Live>, GuestFailure> {
         let (jobs, inbox) = mpsc::unbounded_channel();
         let live = Arc::new(Live {
-            serves: (!self.reuse.across_principals)
-                .then(|| (caller.principal.clone(), caller.roles.clone())),
+            serves: (!self.reuse.across_principals).then(|| Owner::of(caller)),
             jobs,
             admitted: AtomicU32::new(0),
             in_flight: AtomicU32::new(0),
@@ -347,16 +345,8 @@ impl Inner {
             }
         };
         let execute = handler
-            .execute()
+            .concurrent_execute()
             .expect("an asynchronous operation has `execute`");
-        // SAFETY: `OperationPre::new` checked the export's type against `execute`'s
-        // signature (a request passed by value has the same component type as by
-        // reference), and this function belongs to an instance of that `InstancePre`.
-        #[expect(
-            unsafe_code,
-            reason = "a typed call without a second type check, as on the fresh path"
-        )]
-        let execute = unsafe { TypedFunc::<(wit::Request,), Executed>::new_unchecked(execute) };
         let permits = if self.reuse.across_principals {
             // Shared between callers, it acts for none of them.
             Permits::for_caller("(shared instance)", &[])
@@ -376,13 +366,11 @@ impl Inner {
     }
 }
 
-type Executed = (Result<wit::Response, wit::OpError>,);
-
 /// The task that owns one instance's store.
 struct Instance {
     pool: Arc<Inner>,
     live: Arc<Live>,
-    execute: TypedFunc<(wit::Request,), Executed>,
+    execute: TypedFunc<OwnedParams, ExecuteResults>,
     deadline: Arc<SharedDeadline>,
     permits: Permits,
     timeout: Duration,
@@ -424,8 +412,8 @@ impl Instance {
         for (_, reply) in pending {
             let _ = reply.send(Err(failure.clone()));
         }
-        // Calls handed over after it ended: their callers see the channel close.
-        inbox.close();
+        // Calls still in the inbox, and any handed over now, are dropped with it: their
+        // callers see the channel close, and this failure.
     }
 
     /// Hand each call in as it arrives and answer each as it returns, until the
@@ -443,7 +431,7 @@ impl Instance {
             tokio::select! {
                 biased;
                 Some((id, returned)) = calls.next(), if !calls.is_empty() => {
-                    let (result,): Executed = returned?;
+                    let (result,): ExecuteResults = returned?;
                     accessor.with(|mut access| access.data_mut().flush_output());
                     let reply = lock(pending).remove(&id);
                     if let Some(reply) = reply {

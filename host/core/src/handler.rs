@@ -21,7 +21,9 @@ use crate::store::CallState;
 // `execute`'s signature, as checked at load and as called: one definition for both.
 // `describe`'s is `Described`'s, which copies the config out under its size budget.
 type ExecuteParams<'a> = (&'a wit::Request,);
-type ExecuteResults = (Result<wit::Response, wit::OpError>,);
+pub(crate) type ExecuteResults = (Result<wit::Response, wit::OpError>,);
+/// `execute`'s parameters by value, as a concurrent call takes them.
+pub(crate) type OwnedParams = (wit::Request,);
 
 /// A linked operation component, ready to instantiate.
 #[derive(Clone)]
@@ -209,9 +211,18 @@ impl Handler {
         Described::call(describe, store, config).await
     }
 
-    /// `execute`, for calls made concurrently on one instance (`concurrent.rs`).
-    pub(crate) fn execute(&self) -> Option<Func> {
+    /// `execute` taking its request by value, for calls made concurrently on one
+    /// instance (`concurrent.rs`: `call_concurrent` needs owned parameters).
+    #[expect(
+        unsafe_code,
+        reason = "a typed call without a second type check, as `call_execute`'s"
+    )]
+    pub(crate) fn concurrent_execute(&self) -> Option<TypedFunc<OwnedParams, ExecuteResults>> {
+        // SAFETY: `OperationPre::new` checked the export's type against `execute`'s
+        // signature (a request passed by value has the same component type as by
+        // reference), and this function belongs to an instance of that `InstancePre`.
         self.execute
+            .map(|execute| unsafe { TypedFunc::new_unchecked(execute) })
     }
 
     /// The instance itself, for an HTTP handler's `handle`.

@@ -69,8 +69,27 @@ pub(crate) struct WarmInstance {
     pub(crate) store: Store<CallState>,
     pub(crate) handler: Handler,
     pub(crate) calls: u32,
+    owner: Owner,
+}
+
+/// The caller a kept instance serves: one principal with one set of roles.
+#[derive(Debug)]
+pub(crate) struct Owner {
     principal: String,
     roles: Vec<String>,
+}
+
+impl Owner {
+    pub(crate) fn of(caller: &wit::Caller) -> Owner {
+        Owner {
+            principal: caller.principal.clone(),
+            roles: caller.roles.clone(),
+        }
+    }
+
+    pub(crate) fn is(&self, caller: &wit::Caller) -> bool {
+        self.principal == caller.principal && self.roles == caller.roles
+    }
 }
 
 impl WarmInstance {
@@ -84,13 +103,12 @@ impl WarmInstance {
             store,
             handler,
             calls,
-            principal: caller.principal.clone(),
-            roles: caller.roles.clone(),
+            owner: Owner::of(caller),
         }
     }
 
     fn serves(&self, caller: &wit::Caller, across_principals: bool) -> bool {
-        across_principals || (self.principal == caller.principal && self.roles == caller.roles)
+        across_principals || self.owner.is(caller)
     }
 }
 
