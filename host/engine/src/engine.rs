@@ -30,6 +30,20 @@ pub struct EngineFacts {
     pub default_timeout_ms: u32,
 }
 
+impl EngineFacts {
+    /// The facts of an engine without pooling.
+    fn of(limits: &LimitSettings, max_instances: u32) -> EngineFacts {
+        EngineFacts {
+            wasmtime_version: WASMTIME_VERSION,
+            pooling: false,
+            pagemap_scan: false,
+            max_instances,
+            default_memory_mib: limits.memory_mib,
+            default_timeout_ms: limits.timeout_ms,
+        }
+    }
+}
+
 /// The wasmtime engine for operations and its epoch ticker.
 pub struct OperationEngine {
     engine: Engine,
@@ -58,24 +72,18 @@ impl OperationEngine {
             }
         };
         let fingerprint = fingerprint(&engine);
-        let ticker = EpochTicker::start(
-            engine.clone(),
-            Duration::from_millis(limits.epoch_tick_ms.max(1)),
-        );
-        Ok(Arc::new(OperationEngine {
+        let facts = EngineFacts {
+            pooling,
+            pagemap_scan: pooling && pagemap_scan,
+            ..EngineFacts::of(limits, max_instances)
+        };
+        Ok(OperationEngine::running(
             engine,
-            facts: EngineFacts {
-                wasmtime_version: WASMTIME_VERSION,
-                pooling,
-                pagemap_scan: pooling && pagemap_scan,
-                max_instances,
-                default_memory_mib: limits.memory_mib,
-                default_timeout_ms: limits.timeout_ms,
-            },
+            EngineRecipe::Operations,
             fingerprint,
-            recipe: EngineRecipe::Operations,
-            _ticker: ticker,
-        }))
+            facts,
+            limits,
+        ))
     }
 
     /// The engine for asynchronous operations. Its instances are made on demand: they
@@ -84,25 +92,37 @@ impl OperationEngine {
     pub fn asynchronous(limits: &LimitSettings) -> wasmtime::Result<Arc<OperationEngine>> {
         let recipe = EngineRecipe::AsyncOperations;
         let engine = Engine::new(&recipe.config())?;
+        // Its artifacts never meet the synchronous engine's, whatever the hash covers.
+        let fingerprint = format!("{}-async", fingerprint(&engine));
+        let facts = EngineFacts::of(limits, effective_max_instances(limits));
+        Ok(OperationEngine::running(
+            engine,
+            recipe,
+            fingerprint,
+            facts,
+            limits,
+        ))
+    }
+
+    /// `engine` with its epoch ticker started.
+    fn running(
+        engine: Engine,
+        recipe: EngineRecipe,
+        fingerprint: String,
+        facts: EngineFacts,
+        limits: &LimitSettings,
+    ) -> Arc<OperationEngine> {
         let ticker = EpochTicker::start(
             engine.clone(),
             Duration::from_millis(limits.epoch_tick_ms.max(1)),
         );
-        Ok(Arc::new(OperationEngine {
-            // Its artifacts never meet the synchronous engine's, whatever the hash covers.
-            fingerprint: format!("{}-async", fingerprint(&engine)),
+        Arc::new(OperationEngine {
             engine,
-            facts: EngineFacts {
-                wasmtime_version: WASMTIME_VERSION,
-                pooling: false,
-                pagemap_scan: false,
-                max_instances: effective_max_instances(limits),
-                default_memory_mib: limits.memory_mib,
-                default_timeout_ms: limits.timeout_ms,
-            },
+            facts,
+            fingerprint,
             recipe,
             _ticker: ticker,
-        }))
+        })
     }
 
     pub fn engine(&self) -> &Engine {
