@@ -98,6 +98,18 @@ struct Live {
     failure: OnceLock<GuestFailure>,
 }
 
+/// How a call found its instance.
+enum Admitted {
+    /// A live instance took it.
+    Joined(Arc<Live>),
+    /// A new instance was listed for it, to be started.
+    Listed {
+        live: Arc<Live>,
+        inbox: mpsc::UnboundedReceiver<Job>,
+        permit: InstancePermit,
+    },
+}
+
 /// One call handed to an instance.
 struct Job {
     request: wit::Request,
@@ -205,18 +217,21 @@ impl ConcurrentPool {
             timeout: limits.timeout,
             reply,
         };
-        let live = match self.inner.admit(&caller) {
-            Some(live) => {
+        let live = match self.inner.admit(&caller, gate)? {
+            Admitted::Joined(live) => {
                 self.inner.reused.fetch_add(1, Ordering::Relaxed);
                 live
             }
-            None => {
-                let permit = gate
-                    .try_acquire()
-                    .ok_or(GuestFailure::Overloaded(gate.max()))?;
-                self.inner
-                    .start(pre, host, limits, operation, &caller, permit)
-                    .await?
+            Admitted::Listed {
+                live,
+                inbox,
+                permit,
+            } => {
+                let inner = &self.inner;
+                inner
+                    .start(pre, host, limits, operation, &caller, &live, inbox, permit)
+                    .await?;
+                live
             }
         };
         if live.jobs.send(job).is_err() {
@@ -278,21 +293,55 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A live instance that takes a call of `caller`, the call counted in.
-    fn admit(&self, caller: &wit::Caller) -> Option<Arc<Live>> {
-        if self.retired.load(Ordering::Acquire) {
-            return None;
+    /// A live instance that takes a call of `caller`, the call counted in; else a new
+    /// one listed for it, holding an instance slot from `gate`, to be started. Finding and
+    /// listing are one step under the lock, so calls arriving while a new instance starts
+    /// join it (waiting in its inbox) rather than start instances of their own.
+    fn admit(
+        &self,
+        caller: &wit::Caller,
+        gate: &Arc<InstanceGate>,
+    ) -> Result<Admitted, GuestFailure> {
+        let mut listed = self.lock();
+        let retired = self.retired.load(Ordering::Acquire);
+        if !retired {
+            listed.retain(|live| !live.closed.load(Ordering::Acquire));
+            if let Some(found) = listed.iter().find(|live| live.takes(caller, &self.reuse)) {
+                found.admit(&self.reuse);
+                return Ok(Admitted::Joined(found.clone()));
+            }
         }
-        let mut live = self.lock();
-        live.retain(|live| !live.closed.load(Ordering::Acquire));
-        let found = live.iter().find(|live| live.takes(caller, &self.reuse))?;
-        found.admit(&self.reuse);
-        Some(found.clone())
+        let permit = gate
+            .try_acquire()
+            .ok_or(GuestFailure::Overloaded(gate.max()))?;
+        let (jobs, inbox) = mpsc::unbounded_channel();
+        let live = Arc::new(Live {
+            serves: (!self.reuse.across_principals).then(|| Owner::of(caller)),
+            jobs,
+            admitted: AtomicU32::new(0),
+            in_flight: AtomicU32::new(0),
+            // A retired version's instance serves this one call, unlisted.
+            closed: AtomicBool::new(retired),
+            kill: CancellationToken::new(),
+            failure: OnceLock::new(),
+        });
+        live.admit(&self.reuse);
+        if !retired {
+            listed.push(live.clone());
+        }
+        Ok(Admitted::Listed {
+            live,
+            inbox,
+            permit,
+        })
     }
 
-    /// A new instance for `caller`, its first call counted in, driven by its own task.
-    /// It takes calls from the moment it is listed, before it is instantiated: calls
-    /// arriving meanwhile wait in its inbox rather than start instances of their own.
+    /// Instantiate the new instance `live` (listed for `caller`) and hand it to its own
+    /// task, which takes the calls in `inbox`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's parts, and the instance it starts"
+    )]
     async fn start(
         self: &Arc<Self>,
         pre: &OperationPre,
@@ -300,27 +349,10 @@ impl Inner {
         limits: CallLimits,
         operation: Arc<str>,
         caller: &wit::Caller,
+        live: &Arc<Live>,
+        inbox: mpsc::UnboundedReceiver<Job>,
         permit: InstancePermit,
-    ) -> Result<Arc<Live>, GuestFailure> {
-        let (jobs, inbox) = mpsc::unbounded_channel();
-        let live = Arc::new(Live {
-            serves: (!self.reuse.across_principals).then(|| Owner::of(caller)),
-            jobs,
-            admitted: AtomicU32::new(0),
-            in_flight: AtomicU32::new(0),
-            closed: AtomicBool::new(false),
-            kill: CancellationToken::new(),
-            failure: OnceLock::new(),
-        });
-        {
-            let mut listed = self.lock();
-            live.admit(&self.reuse);
-            if self.retired.load(Ordering::Acquire) {
-                live.closed.store(true, Ordering::Release);
-            } else {
-                listed.push(live.clone());
-            }
-        }
+    ) -> Result<(), GuestFailure> {
         let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
         let mut store = new_store(pre, host, limits, operation, request_id);
         let deadline = SharedDeadline::new();
@@ -340,7 +372,7 @@ impl Inner {
                 // The calls that joined it meanwhile see its inbox close, and this failure.
                 let _ = live.failure.set(failure.clone());
                 live.closed.store(true, Ordering::Release);
-                self.lock().retain(|listed| !Arc::ptr_eq(listed, &live));
+                self.lock().retain(|listed| !Arc::ptr_eq(listed, live));
                 return Err(failure);
             }
         };
@@ -362,7 +394,7 @@ impl Inner {
             timeout: limits.timeout,
         };
         tokio::spawn(instance.run(store, inbox, permit));
-        Ok(live)
+        Ok(())
     }
 }
 
