@@ -478,12 +478,18 @@ impl Walk<'_> {
         }
     }
 
+    /// Click `css` once it shows. A view that re-renders (the storage tables refresh) may
+    /// replace the element between finding and clicking it: it is found again, within
+    /// the same patience.
     async fn click(&self, css: &str) -> Step {
-        self.visible(css)
-            .await?
-            .click()
-            .await
-            .map_err(|e| format!("click `{css}`: {e}"))
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self.visible(css).await?.click().await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => return Err(format!("click `{css}`: {e}")),
+            }
+        }
     }
 
     async fn type_into(&self, css: &str, value: &str) -> Step {
