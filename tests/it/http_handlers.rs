@@ -170,7 +170,7 @@ async fn a_misbehaving_handler_costs_its_own_call_only() {
 
 /// The status of a response to a POST at `uri` and its body's frames as they come: the
 /// data, and the error that stopped the body short, if one did.
-async fn frames(host: &TestHost, uri: &str) -> (u16, Vec<Bytes>, Option<String>) {
+pub(crate) async fn frames(host: &TestHost, uri: &str) -> (u16, Vec<Bytes>, Option<String>) {
     use http_body_util::BodyExt as _;
     use tower::ServiceExt as _;
     let request = http::Request::builder()

@@ -17,6 +17,7 @@ mod hardening;
 mod health_prober;
 mod host_services;
 mod http_handlers;
+mod http_service;
 mod inspection_operations;
 mod keyvalue;
 mod languages;

@@ -1,6 +1,8 @@
-//! Instance reuse for operations with an asynchronous `execute` (component-model async):
-//! one instance serves up to `at_once` calls at the same time and `max_calls` in all, the
-//! way `wasmtime serve` reuses WASI 0.3 instances.
+//! Instance reuse for operations called with component-model async — an asynchronous
+//! `execute`, or a WASI 0.3 `wasi:http/handler` — one instance serves up to `at_once`
+//! calls at the same time and `max_calls` in all, the way `wasmtime serve` reuses WASI 0.3
+//! instances. A 0.3 handler that does not reuse runs here too, one call per instance: its
+//! body is read from the guest while the instance's event loop runs.
 //!
 //! The guarantees, as for sequential reuse (`warm.rs`): an instance serves one principal
 //! with one set of roles unless the operator shares it (`warm_across_principals`); any
@@ -18,10 +20,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use wasmtime::component::TypedFunc;
 use wasmtime::{Store, UpdateDeadline};
 
@@ -29,15 +33,20 @@ use crate::bindings::wit;
 use crate::facts::HostFacts;
 use crate::gate::{InstanceGate, InstancePermit};
 use crate::handler::{ExecuteResults, OperationPre, OwnedParams};
-use crate::invoke::{CallLimits, GuestFailure, GuestReturn, new_store, outer_timeout};
+use crate::invoke::{
+    CallError, CallLimits, GuestFailure, GuestReturn, HandlerResponse, new_store, outer_timeout,
+};
 use crate::permits::Permits;
 use crate::store::CallState;
 use crate::warm::Owner;
 use arsenal_engine::failure::classify;
-use arsenal_wasi::http::CallScope;
+use arsenal_wasi::http::{Answer, CallScope, Head, ServiceHandle, Unanswered};
 
-/// What an instance's call returns to its caller.
+/// What an `execute` call returns to its caller.
 type Outcome = Result<Result<wit::Response, wit::OpError>, GuestFailure>;
+
+/// How a served HTTP request ended, once its body was sent.
+type Served = Result<(), GuestFailure>;
 
 /// How instances of one operation are reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -112,10 +121,66 @@ enum Admitted {
 
 /// One call handed to an instance.
 struct Job {
-    request: wit::Request,
+    work: Work,
+    /// Where the caller hears how the call ended.
+    waiting: Waiting,
+    request_id: Arc<str>,
     scope: CallScope,
     timeout: Duration,
-    reply: oneshot::Sender<Outcome>,
+}
+
+/// What a call asks of the instance.
+enum Work {
+    /// `execute` with this request.
+    Execute(wit::Request),
+    /// This HTTP request to a 0.3 handler; its response goes to the head sender.
+    Serve(http::Request<Bytes>, oneshot::Sender<Head>),
+}
+
+/// A caller waiting for its call's end.
+enum Waiting {
+    Execute(oneshot::Sender<Outcome>),
+    Serve(oneshot::Sender<Served>),
+}
+
+/// What a call gave back when it ended normally.
+enum Done {
+    Executed(Result<wit::Response, wit::OpError>),
+    /// The response was handed over and its body sent (or dropped).
+    Served,
+}
+
+impl Waiting {
+    fn answer(self, done: Done) {
+        match (self, done) {
+            (Waiting::Execute(reply), Done::Executed(result)) => {
+                let _ = reply.send(Ok(result));
+            }
+            (Waiting::Serve(ended), Done::Served) => {
+                let _ = ended.send(Ok(()));
+            }
+            (waiting, _) => waiting.fail(GuestFailure::Crashed(
+                "the call ended with another kind of result".to_owned(),
+            )),
+        }
+    }
+
+    fn fail(self, failure: GuestFailure) {
+        match self {
+            Waiting::Execute(reply) => {
+                let _ = reply.send(Err(failure));
+            }
+            Waiting::Serve(ended) => {
+                let _ = ended.send(Err(failure));
+            }
+        }
+    }
+}
+
+/// How calls enter one instance.
+enum Entry {
+    Execute(TypedFunc<OwnedParams, ExecuteResults>),
+    Serve(ServiceHandle),
 }
 
 /// The latest deadline of the calls inside one store: its epoch callback interrupts the
@@ -158,11 +223,11 @@ impl SharedDeadline {
 }
 
 impl Live {
-    fn takes(&self, caller: &wit::Caller, reuse: &ConcurrentReuse) -> bool {
+    fn takes(&self, caller: &Owner, reuse: &ConcurrentReuse) -> bool {
         !self.closed.load(Ordering::Acquire)
             && self.in_flight.load(Ordering::Acquire) < reuse.at_once
             && self.admitted.load(Ordering::Acquire) < reuse.max_calls
-            && self.serves.as_ref().is_none_or(|owner| owner.is(caller))
+            && self.serves.as_ref().is_none_or(|owner| owner == caller)
     }
 
     /// Count one more call in; the last one it may take closes it.
@@ -178,6 +243,12 @@ impl Live {
             .get()
             .cloned()
             .unwrap_or(GuestFailure::Timeout(timeout))
+    }
+
+    /// End it now for `failure`, failing the calls inside it.
+    fn end(&self, failure: GuestFailure) {
+        let _ = self.failure.set(failure);
+        self.kill.cancel();
     }
 }
 
@@ -210,14 +281,101 @@ impl ConcurrentPool {
         scope: CallScope,
     ) -> Result<GuestReturn, GuestFailure> {
         let (reply, answer) = oneshot::channel();
-        let caller = request.caller.clone();
+        let caller = Owner::of(&request.caller);
         let job = Job {
-            request,
+            request_id: Arc::from(request.caller.request_id.as_str()),
+            work: Work::Execute(request),
+            waiting: Waiting::Execute(reply),
             scope,
             timeout: limits.timeout,
-            reply,
         };
-        let live = match self.inner.admit(&caller, gate)? {
+        let live = self
+            .enter(pre, host, gate, limits, operation, &caller, job)
+            .await?;
+        match tokio::time::timeout(outer_timeout(limits), answer).await {
+            Err(_elapsed) => {
+                // A call past its time may hold the store: the instance goes, and with it
+                // the calls inside it.
+                live.end(GuestFailure::Timeout(limits.timeout));
+                Err(GuestFailure::Timeout(limits.timeout))
+            }
+            Ok(Err(_dropped)) => Err(live.failure(limits.timeout)),
+            Ok(Ok(outcome)) => outcome.map(GuestReturn::Executed),
+        }
+    }
+
+    /// Serve `request` to a 0.3 `wasi:http` handler for `caller`, in a live instance that
+    /// may take it, else in a new one. The answer's body is read from the instance as the
+    /// guest writes it; past the call's deadline the instance goes, and the body stops.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's parts, as `run_handler` takes them"
+    )]
+    pub(crate) async fn serve(
+        &self,
+        pre: &OperationPre,
+        host: &Arc<HostFacts>,
+        gate: &Arc<InstanceGate>,
+        limits: CallLimits,
+        operation: Arc<str>,
+        caller: &Owner,
+        request_id: Arc<str>,
+        request: http::Request<Bytes>,
+        scope: CallScope,
+    ) -> Result<HandlerResponse, CallError> {
+        let (head, answer) = Answer::channel();
+        let (ended, end) = oneshot::channel();
+        let job = Job {
+            request_id,
+            work: Work::Serve(request, head),
+            waiting: Waiting::Serve(ended),
+            scope,
+            timeout: limits.timeout,
+        };
+        let live = self
+            .enter(pre, host, gate, limits, operation, caller, job)
+            .await?;
+        // The call's end, bounded by its deadline; it outlives this call while the body
+        // is streamed.
+        let (report, reported) = oneshot::channel();
+        let watch = async move {
+            let served = match tokio::time::timeout(outer_timeout(limits), end).await {
+                Err(_elapsed) => {
+                    live.end(GuestFailure::Timeout(limits.timeout));
+                    Err(GuestFailure::Timeout(limits.timeout))
+                }
+                Ok(Err(_dropped)) => Err(live.failure(limits.timeout)),
+                Ok(Ok(served)) => served,
+            };
+            let _ = report.send(served.map_err(CallError::from));
+        };
+        tokio::spawn(watch.in_current_span());
+        answer
+            .read(limits.max_response_bytes, reported)
+            .await
+            .map_err(|unanswered| match unanswered {
+                Unanswered::Guest(error) => error,
+                Unanswered::Answer(error) => CallError::Handler(error),
+            })
+    }
+
+    /// Hand `job` (a call of `caller`) to a live instance that may take it, else to a new
+    /// one, started here.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's parts, and the job it hands over"
+    )]
+    async fn enter(
+        &self,
+        pre: &OperationPre,
+        host: &Arc<HostFacts>,
+        gate: &Arc<InstanceGate>,
+        limits: CallLimits,
+        operation: Arc<str>,
+        caller: &Owner,
+        job: Job,
+    ) -> Result<Arc<Live>, GuestFailure> {
+        let live = match self.inner.admit(caller, gate)? {
             Admitted::Joined(live) => {
                 self.inner.reused.fetch_add(1, Ordering::Relaxed);
                 live
@@ -227,9 +385,11 @@ impl ConcurrentPool {
                 inbox,
                 permit,
             } => {
-                let inner = &self.inner;
-                inner
-                    .start(pre, host, limits, operation, &caller, &live, inbox, permit)
+                let request_id = job.request_id.clone();
+                self.inner
+                    .start(
+                        pre, host, limits, operation, request_id, caller, &live, inbox, permit,
+                    )
                     .await?;
                 live
             }
@@ -238,17 +398,7 @@ impl ConcurrentPool {
             // It ended between taking the call and being handed it.
             return Err(live.failure(limits.timeout));
         }
-        match tokio::time::timeout(outer_timeout(limits), answer).await {
-            Err(_elapsed) => {
-                // A call past its time may hold the store: the instance goes, and with it
-                // the calls inside it.
-                let _ = live.failure.set(GuestFailure::Timeout(limits.timeout));
-                live.kill.cancel();
-                Err(GuestFailure::Timeout(limits.timeout))
-            }
-            Ok(Err(_dropped)) => Err(live.failure(limits.timeout)),
-            Ok(Ok(outcome)) => outcome.map(GuestReturn::Executed),
-        }
+        Ok(live)
     }
 
     /// Take no new calls into the instances alive now, and start none: the version is
@@ -297,11 +447,7 @@ impl Inner {
     /// one listed for it, holding an instance slot from `gate`, to be started. Finding and
     /// listing are one step under the lock, so calls arriving while a new instance starts
     /// join it (waiting in its inbox) rather than start instances of their own.
-    fn admit(
-        &self,
-        caller: &wit::Caller,
-        gate: &Arc<InstanceGate>,
-    ) -> Result<Admitted, GuestFailure> {
+    fn admit(&self, caller: &Owner, gate: &Arc<InstanceGate>) -> Result<Admitted, GuestFailure> {
         let mut listed = self.lock();
         let retired = self.retired.load(Ordering::Acquire);
         if !retired {
@@ -316,7 +462,7 @@ impl Inner {
             .ok_or(GuestFailure::Overloaded(gate.max()))?;
         let (jobs, inbox) = mpsc::unbounded_channel();
         let live = Arc::new(Live {
-            serves: (!self.reuse.across_principals).then(|| Owner::of(caller)),
+            serves: (!self.reuse.across_principals).then(|| caller.clone()),
             jobs,
             admitted: AtomicU32::new(0),
             in_flight: AtomicU32::new(0),
@@ -348,20 +494,28 @@ impl Inner {
         host: &Arc<HostFacts>,
         limits: CallLimits,
         operation: Arc<str>,
-        caller: &wit::Caller,
+        request_id: Arc<str>,
+        caller: &Owner,
         live: &Arc<Live>,
         inbox: mpsc::UnboundedReceiver<Job>,
         permit: InstancePermit,
     ) -> Result<(), GuestFailure> {
-        let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
         let mut store = new_store(pre, host, limits, operation, request_id);
         let deadline = SharedDeadline::new();
         deadline.extend(limits.timeout);
         deadline.arm(&mut store);
-        let instantiated =
-            tokio::time::timeout(outer_timeout(limits), pre.instantiate_async(&mut store)).await;
-        let handler = match instantiated {
-            Ok(Ok(handler)) => handler,
+        let instantiate = async {
+            let handler = pre.instantiate_async(&mut store).await?;
+            match pre.service() {
+                Some(service) => Ok(Entry::Serve(service.load(&mut store, handler.instance())?)),
+                None => Ok(Entry::Execute(handler.concurrent_execute().ok_or_else(
+                    || wasmtime::format_err!("the operation has no `execute`"),
+                )?)),
+            }
+        };
+        let instantiated = tokio::time::timeout(outer_timeout(limits), instantiate).await;
+        let entry = match instantiated {
+            Ok(Ok(entry)) => entry,
             failed => {
                 let failure = match failed {
                     Ok(Err(error)) => {
@@ -376,19 +530,16 @@ impl Inner {
                 return Err(failure);
             }
         };
-        let execute = handler
-            .concurrent_execute()
-            .expect("an asynchronous operation has `execute`");
         let permits = if self.reuse.across_principals {
             // Shared between callers, it acts for none of them.
             Permits::for_caller("(shared instance)", &[])
         } else {
-            Permits::for_caller(&caller.principal, &caller.roles)
+            caller.permits()
         };
         let instance = Instance {
             pool: self.clone(),
             live: live.clone(),
-            execute,
+            entry,
             deadline,
             permits,
             timeout: limits.timeout,
@@ -402,7 +553,7 @@ impl Inner {
 struct Instance {
     pool: Arc<Inner>,
     live: Arc<Live>,
-    execute: TypedFunc<OwnedParams, ExecuteResults>,
+    entry: Entry,
     deadline: Arc<SharedDeadline>,
     permits: Permits,
     timeout: Duration,
@@ -415,7 +566,7 @@ impl Instance {
         mut inbox: mpsc::UnboundedReceiver<Job>,
         _permit: InstancePermit,
     ) {
-        let pending: Mutex<HashMap<u64, oneshot::Sender<Outcome>>> = Mutex::default();
+        let pending: Mutex<HashMap<u64, Waiting>> = Mutex::default();
         let served = tokio::select! {
             served = store.run_concurrent(async |accessor| {
                 self.serve(accessor, &mut inbox, &pending).await
@@ -441,8 +592,8 @@ impl Instance {
         let pending = pending
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (_, reply) in pending {
-            let _ = reply.send(Err(failure.clone()));
+        for (_, waiting) in pending {
+            waiting.fail(failure.clone());
         }
         // Calls still in the inbox, and any handed over now, are dropped with it: their
         // callers see the channel close, and this failure.
@@ -454,7 +605,7 @@ impl Instance {
         &self,
         accessor: &wasmtime::component::Accessor<CallState>,
         inbox: &mut mpsc::UnboundedReceiver<Job>,
-        pending: &Mutex<HashMap<u64, oneshot::Sender<Outcome>>>,
+        pending: &Mutex<HashMap<u64, Waiting>>,
     ) -> wasmtime::Result<()> {
         let mut calls = FuturesUnordered::new();
         let mut next_id = 0u64;
@@ -463,18 +614,17 @@ impl Instance {
             tokio::select! {
                 biased;
                 Some((id, returned)) = calls.next(), if !calls.is_empty() => {
-                    let (result,): ExecuteResults = returned?;
+                    let done: Done = returned?;
                     accessor.with(|mut access| access.data_mut().flush_output());
-                    let reply = lock(pending).remove(&id);
-                    if let Some(reply) = reply {
-                        let _ = reply.send(Ok(result));
+                    let waiting = lock(pending).remove(&id);
+                    if let Some(waiting) = waiting {
+                        waiting.answer(done);
                     }
                     self.live.in_flight.fetch_sub(1, Ordering::AcqRel);
                 }
                 job = inbox.recv() => {
                     let Some(job) = job else { return Ok(()) };
-                    let Job { request, scope, timeout, reply } = job;
-                    let request_id: Arc<str> = Arc::from(request.caller.request_id.as_str());
+                    let Job { work, waiting, request_id, scope, timeout } = job;
                     let permits = self.permits.clone();
                     accessor.with(|mut access| {
                         let state = access.data_mut();
@@ -484,9 +634,9 @@ impl Instance {
                     self.deadline.extend(timeout);
                     let id = next_id;
                     next_id += 1;
-                    lock(pending).insert(id, reply);
-                    let execute = self.execute;
-                    calls.push(async move { (id, execute.call_concurrent(accessor, (request,)).await) });
+                    lock(pending).insert(id, waiting);
+                    let entry = &self.entry;
+                    calls.push(async move { (id, entry.run(accessor, work).await) });
                 }
                 () = tokio::time::sleep(reuse.max_idle), if calls.is_empty() => {
                     if self.close_if_idle() {
@@ -512,6 +662,27 @@ impl Instance {
         self.live.closed.store(true, Ordering::Release);
         live.retain(|live| !Arc::ptr_eq(live, &self.live));
         true
+    }
+}
+
+impl Entry {
+    /// Run `work` inside the instance, from its event loop.
+    async fn run(
+        &self,
+        accessor: &wasmtime::component::Accessor<CallState>,
+        work: Work,
+    ) -> wasmtime::Result<Done> {
+        match (self, work) {
+            (Entry::Execute(execute), Work::Execute(request)) => {
+                let (result,) = execute.call_concurrent(accessor, (request,)).await?;
+                Ok(Done::Executed(result))
+            }
+            (Entry::Serve(service), Work::Serve(request, head)) => {
+                service.serve(accessor, request, head).await?;
+                Ok(Done::Served)
+            }
+            _ => wasmtime::bail!("a call of another kind than the operation's"),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! An operation's entry points, `describe` and `execute` (or, for a `wasi:http` handler,
-//! `handle` and an optional `describe`), found and type-checked once per component
+//! An operation's entry points, `describe` and `execute` (or, for a `wasi:http` 0.2 or 0.3
+//! handler, `handle` and an optional `describe`), found and type-checked once per component
 //! instead of once per instance.
 //!
 //! bindgen's `OperationPre::instantiate_async` looks up both exports and type-checks
@@ -9,12 +9,12 @@
 //! by index.
 
 use arsenal_wasi::ComponentReach;
-use arsenal_wasi::http::IncomingHandlerPre;
+use arsenal_wasi::http::{IncomingHandlerPre, ServicePre};
 use wasmtime::component::{ComponentExportIndex, Func, Instance, InstancePre, TypedFunc, types};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::wit;
-use crate::inspect::{ASYNC_HANDLER_INTERFACE, DESCRIBE_INTERFACE, HANDLER_INTERFACE};
+use crate::inspect::{ASYNC_HANDLER_INTERFACE, DESCRIBE_INTERFACE, HANDLER_INTERFACE, HttpWorld};
 use crate::spec::{ConfigVersion, Described};
 use crate::store::CallState;
 
@@ -42,8 +42,10 @@ pub(crate) struct OperationPre {
 enum EntryPre {
     /// The contract's `execute`.
     Execute(ComponentExportIndex),
-    /// `wasi:http/incoming-handler`'s `handle`.
+    /// `wasi:http/incoming-handler`'s `handle` (0.2).
     Http(IncomingHandlerPre),
+    /// `wasi:http/handler`'s asynchronous `handle` (0.3).
+    Service(ServicePre),
 }
 
 /// The entry points of one instance.
@@ -87,10 +89,11 @@ impl OperationPre {
         })
     }
 
-    /// A `wasi:http` handler, with its `arsenal:operation/describe` export of
+    /// A `wasi:http` handler of `world`, with its `arsenal:operation/describe` export of
     /// `describe_version` when it has one.
     pub(crate) fn http(
         instance_pre: InstancePre<CallState>,
+        world: HttpWorld,
         describe_version: Option<&str>,
     ) -> wasmtime::Result<OperationPre> {
         let describe = match describe_version {
@@ -103,11 +106,14 @@ impl OperationPre {
             }
             None => None,
         };
-        let handler = IncomingHandlerPre::new(&instance_pre)?;
+        let entry = match world {
+            HttpWorld::Proxy => EntryPre::Http(IncomingHandlerPre::new(&instance_pre)?),
+            HttpWorld::Service => EntryPre::Service(ServicePre::new(&instance_pre)?),
+        };
         Ok(OperationPre {
             instance_pre,
             describe,
-            entry: EntryPre::Http(handler),
+            entry,
             reach: ComponentReach::default(),
         })
     }
@@ -131,11 +137,19 @@ impl OperationPre {
         self.describe.is_some()
     }
 
-    /// The HTTP handler's entry, when it is one.
+    /// The 0.2 HTTP handler's entry, when it is one.
     pub(crate) fn http_handler(&self) -> Option<&IncomingHandlerPre> {
         match &self.entry {
             EntryPre::Http(handler) => Some(handler),
-            EntryPre::Execute(_) => None,
+            EntryPre::Execute(_) | EntryPre::Service(_) => None,
+        }
+    }
+
+    /// The 0.3 HTTP handler's entry, when it is one.
+    pub(crate) fn service(&self) -> Option<&ServicePre> {
+        match &self.entry {
+            EntryPre::Service(service) => Some(service),
+            EntryPre::Execute(_) | EntryPre::Http(_) => None,
         }
     }
 
@@ -156,7 +170,7 @@ impl OperationPre {
                 .map(|(index, config)| (function(&index), config)),
             execute: match &self.entry {
                 EntryPre::Execute(index) => Some(function(index)),
-                EntryPre::Http(_) => None,
+                EntryPre::Http(_) | EntryPre::Service(_) => None,
             },
             instance,
         })

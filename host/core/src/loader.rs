@@ -19,7 +19,7 @@ use crate::config::{LimitSettings, OperationOverride};
 use crate::engine::OperationEngine;
 use crate::facts::HostFacts;
 use crate::handler::OperationPre;
-use crate::inspect::{ComponentShape, Entry, HTTP_HANDLER_INTERFACE, ShapeError};
+use crate::inspect::{ComponentShape, Entry, HTTP_HANDLER_INTERFACE, HttpWorld, ShapeError};
 use crate::invoke::{CallLimits, GuestCall, GuestFailure, GuestReturn, run_guest};
 use crate::limits::Refusal;
 use crate::policy::{Capability, Grants, Source};
@@ -273,13 +273,13 @@ impl Loader {
     }
 
     /// Concurrent reuse of an asynchronous operation's instances, when the operator turned
-    /// reuse on (`warm_instance_calls` over 1).
+    /// reuse on (`warm_instance_calls` over 1; 1 is one call per instance).
     fn concurrent_reuse(
         &self,
         calls: Option<u32>,
         over: Option<&OperationOverride>,
     ) -> Option<ConcurrentPool> {
-        let max_calls = calls.filter(|calls| *calls > 1)?;
+        let max_calls = calls.filter(|calls| *calls > 0)?;
         let at_once = over
             .and_then(|over| over.warm_concurrent_calls)
             .unwrap_or(DEFAULT_CONCURRENT_CALLS)
@@ -341,6 +341,7 @@ enum Facts {
     /// A `wasi:http` handler.
     Http {
         export: String,
+        world: HttpWorld,
         describe: Option<String>,
         /// The operator's declared route section, if any.
         route: Option<Vec<u8>>,
@@ -380,9 +381,14 @@ where
             }
             // `wasi:http/types` is what a handler is served through: it is not judged
             // as outbound HTTP, which `wasi:http/outgoing-handler` still is.
-            Entry::HttpHandler { export, describe } => (
+            Entry::HttpHandler {
+                export,
+                world,
+                describe,
+            } => (
                 Facts::Http {
                     export,
+                    world,
                     describe,
                     route: shape.route.clone(),
                 },
@@ -399,6 +405,7 @@ where
     async fn finish(&self, linked: Linked<CallState, Facts>) -> Result<LoadedOperation, LoadError> {
         let loader = self.loader;
         let hash = linked.content_hash;
+        let mut world = None;
         let (pre, raw, contract_version, interface) = match linked.facts {
             Facts::Contract(version, asynchronous) => {
                 let pre =
@@ -417,14 +424,18 @@ where
             }
             Facts::Http {
                 export,
+                world: handler_world,
                 describe,
                 route,
             } => {
-                let pre = OperationPre::http(linked.pre, describe.as_deref()).map_err(|error| {
-                    LoadError::InvalidComponent(format!(
-                        "does not implement `{HTTP_HANDLER_INTERFACE}`: {error:#}"
-                    ))
-                })?;
+                world = Some(handler_world);
+                let pre = OperationPre::http(linked.pre, handler_world, describe.as_deref())
+                    .map_err(|error| {
+                        let interface = export.split('@').next().unwrap_or(HTTP_HANDLER_INTERFACE);
+                        LoadError::InvalidComponent(format!(
+                            "does not implement `{interface}`: {error:#}"
+                        ))
+                    })?;
                 // The operator's declaration has the last word over the component's own.
                 let raw = match route {
                     Some(section) => DeclaredRoute::from_section(&section)
@@ -460,16 +471,26 @@ where
             .map_err(|error| LoadError::InvalidConfig(reach_problems(error)))?;
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
-        // A wasi:http 0.2 instance serves one request: handlers always run fresh.
         let calls = over.as_ref().and_then(|over| over.warm_instance_calls);
-        let (warm, concurrent) = match interface {
-            Interface::Contract => {
+        let (warm, concurrent) = match (interface, world) {
+            (Interface::Contract, _) => {
                 let across = over.as_ref().and_then(|over| over.warm_across_principals);
                 let pool = WarmPool::new(calls, across.unwrap_or(false), &loader.shelf);
                 (pool, None)
             }
-            Interface::AsyncContract => (None, loader.concurrent_reuse(calls, over.as_ref())),
-            Interface::HttpHandler => (None, None),
+            (Interface::AsyncContract, _) => {
+                let calls = calls.filter(|calls| *calls > 1);
+                (None, loader.concurrent_reuse(calls, over.as_ref()))
+            }
+            // A 0.3 handler's instance runs its event loop while its body is sent, reused
+            // or not (one call per instance).
+            (Interface::HttpHandler, Some(HttpWorld::Service)) => {
+                let calls = Some(calls.unwrap_or(1).max(1));
+                let pool = loader.concurrent_reuse(calls, over.as_ref());
+                (None, pool)
+            }
+            // A wasi:http 0.2 instance serves one request: 0.2 handlers always run fresh.
+            (Interface::HttpHandler, _) => (None, None),
         };
         let limits = loader.call_limits(&spec, over);
         spec.bound_by_deadline(limits.timeout);
@@ -507,8 +528,8 @@ where
 }
 
 /// Everything an operation may import, linked for `engine`. On the engine with
-/// concurrency support, the WASI 0.3 clocks too (`wait-for` is how an asynchronous
-/// operation waits without holding its instance).
+/// concurrency support, WASI 0.3 too (its clocks' `wait-for` is how an asynchronous
+/// operation waits without holding its instance; `wasi:http` 0.3 for its handlers).
 fn operation_linker(engine: &OperationEngine) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = Linker::new(engine.engine());
     add_baseline_to_linker(&mut linker)?;
@@ -519,7 +540,8 @@ fn operation_linker(engine: &OperationEngine) -> wasmtime::Result<Linker<CallSta
     arsenal_wasi::http::add_to_linker(&mut linker)?;
     arsenal_wasi::config::add_to_linker(&mut linker)?;
     if engine.recipe() == crate::engine::EngineRecipe::AsyncOperations {
-        wasmtime_wasi::p3::clocks::add_to_linker(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        arsenal_wasi::http::add_p3_to_linker(&mut linker)?;
     }
     Ok(linker)
 }
@@ -629,7 +651,9 @@ pub enum InstanceReuse {
 impl LoadedOperation {
     /// How its instances are reused.
     pub fn reuse(&self) -> InstanceReuse {
-        if let Some(pool) = &self.concurrent {
+        if let Some(pool) = &self.concurrent
+            && pool.reuse().max_calls > 1
+        {
             let reuse = pool.reuse();
             return InstanceReuse::Concurrent {
                 max_calls: reuse.max_calls,

@@ -25,6 +25,7 @@ use crate::loader::{Interface, LoadError, LoadedOperation, Loader};
 use crate::permits::Permits;
 use crate::policy::Source;
 use crate::routes::{RouteMatch, RouteTable};
+use crate::warm::Owner;
 use arsenal_engine::component::{LiveSet, Upkeep, VersionStore};
 
 pub use arsenal_engine::component::revision;
@@ -325,30 +326,44 @@ impl Registry {
         request: http::Request<Bytes>,
         caller: &Caller,
     ) -> Result<HandlerResponse, CallError> {
-        let Some(permit) = self.gate.try_acquire() else {
-            return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
-        };
         let limits = operation.limits;
         let span = tracing::info_span!("operation", operation = %operation.spec.name, version = %operation.spec.version, request_id = %caller.request_id);
         let name = Arc::from(operation.spec.name.as_str());
         let request_id: Arc<str> = Arc::from(caller.request_id.as_str());
         let scope = caller.onward.scope(request_id.clone(), limits.timeout);
-        let permits = Permits::for_caller(&caller.principal, &caller.roles);
-        let run = run_handler(
-            &operation.pre,
-            &self.host,
-            limits,
-            name,
-            request_id,
-            permits,
-            request,
-            scope,
-            permit,
-        );
+        let pre = &operation.pre;
+        let run = async {
+            match &operation.concurrent {
+                // A 0.3 handler: its instances take their own slots, reused or not.
+                Some(pool) => {
+                    let owner = Owner::new(&caller.principal, &caller.roles);
+                    let (host, gate) = (&self.host, &self.gate);
+                    pool.serve(
+                        pre, host, gate, limits, name, &owner, request_id, request, scope,
+                    )
+                    .await
+                }
+                None => {
+                    let Some(permit) = self.gate.try_acquire() else {
+                        return Err(GuestFailure::Overloaded(self.gate.max()).into());
+                    };
+                    let permits = Permits::for_caller(&caller.principal, &caller.roles);
+                    run_handler(
+                        pre, &self.host, limits, name, request_id, permits, request, scope, permit,
+                    )
+                    .await
+                }
+            }
+        };
         let drain = Duration::from_millis(self.settings.drain_ms);
         tokio::select! {
             biased;
-            served = run.instrument(span) => served,
+            served = run.instrument(span) => served.map_err(|error| match error {
+                CallError::Guest(GuestFailure::Overloaded(_)) => {
+                    CallError::Guest(GuestFailure::Overloaded(self.gate.max()))
+                }
+                other => other,
+            }),
             () = operation.retirement.drained(drain) => Err(GuestFailure::Retired(drain).into()),
         }
     }

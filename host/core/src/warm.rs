@@ -73,22 +73,31 @@ pub(crate) struct WarmInstance {
 }
 
 /// The caller a kept instance serves: one principal with one set of roles.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Owner {
     principal: String,
     roles: Vec<String>,
 }
 
 impl Owner {
-    pub(crate) fn of(caller: &wit::Caller) -> Owner {
+    pub(crate) fn new(principal: &str, roles: &[String]) -> Owner {
         Owner {
-            principal: caller.principal.clone(),
-            roles: caller.roles.clone(),
+            principal: principal.to_owned(),
+            roles: roles.to_vec(),
         }
+    }
+
+    pub(crate) fn of(caller: &wit::Caller) -> Owner {
+        Owner::new(&caller.principal, &caller.roles)
     }
 
     pub(crate) fn is(&self, caller: &wit::Caller) -> bool {
         self.principal == caller.principal && self.roles == caller.roles
+    }
+
+    /// What an instance serving it may do of the host's runtime.
+    pub(crate) fn permits(&self) -> crate::permits::Permits {
+        crate::permits::Permits::for_caller(&self.principal, &self.roles)
     }
 }
 

@@ -13,8 +13,11 @@ pub const HANDLER_INTERFACE: &str = "arsenal:operation/handler";
 /// The interface an operation with an asynchronous `execute` exports, without version.
 pub const ASYNC_HANDLER_INTERFACE: &str = "arsenal:operation/async-handler";
 
-/// The interface a `wasi:http` handler exports, without version (0.2.x is served).
+/// The interface a `wasi:http` 0.2 handler exports, without version (0.2.x is served).
 pub const HTTP_HANDLER_INTERFACE: &str = "wasi:http/incoming-handler";
+
+/// The interface a `wasi:http` 0.3 handler exports (the `service` world), without version.
+pub const HTTP_SERVICE_INTERFACE: &str = "wasi:http/handler";
 
 /// The describe-only interface an HTTP handler may export to name its own route.
 pub const DESCRIBE_INTERFACE: &str = "arsenal:operation/describe";
@@ -41,12 +44,23 @@ pub enum Entry {
     Contract(String),
     /// `arsenal:operation/async-handler` (describe, async execute) at this version.
     AsyncContract(String),
-    /// `wasi:http/incoming-handler@0.2.x`, exported under `export` (the full name).
+    /// `wasi:http/incoming-handler@0.2.x` or `wasi:http/handler@0.3.x`, exported under
+    /// `export` (the full name).
     HttpHandler {
         export: String,
+        world: HttpWorld,
         /// The version of its `arsenal:operation/describe` export, if it has one.
         describe: Option<String>,
     },
+}
+
+/// Which `wasi:http` world a handler implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpWorld {
+    /// WASI 0.2's `proxy`: `incoming-handler.handle(request, response-outparam)`.
+    Proxy,
+    /// WASI 0.3's `service`: `handler.handle: async func(request) -> result<response>`.
+    Service,
 }
 
 /// Why bytes are not a usable operation component.
@@ -63,7 +77,7 @@ pub enum ShapeError {
     #[error("malformed component: {0}")]
     Malformed(String),
     #[error(
-        "the component exports neither `{HANDLER_INTERFACE}` nor `{HTTP_HANDLER_INTERFACE}@0.2.x`"
+        "the component exports neither `{HANDLER_INTERFACE}` nor `{HTTP_HANDLER_INTERFACE}@0.2.x` nor `{HTTP_SERVICE_INTERFACE}@0.3.x`"
     )]
     NoHandler,
     #[error(
@@ -126,7 +140,7 @@ impl ComponentShape {
     }
 
     /// How the component is called: Arsenal's own contract when it exports it, else a
-    /// `wasi:http` 0.2 handler.
+    /// `wasi:http` 0.2 or 0.3 handler.
     pub fn entry(&self) -> Result<Entry, ShapeError> {
         match self.contract_version() {
             Ok(version) if self.is_async() => return Ok(Entry::AsyncContract(version.to_owned())),
@@ -134,14 +148,18 @@ impl ComponentShape {
             Err(ShapeError::NoHandler) => {}
             Err(other) => return Err(other),
         }
-        let export = self
+        let (export, world) = self
             .exports
             .iter()
-            .find(|export| {
-                export
-                    .strip_prefix(HTTP_HANDLER_INTERFACE)
-                    .and_then(|rest| rest.strip_prefix("@0.2."))
-                    .is_some()
+            .find_map(|export| {
+                let world = if is_version_of(export, HTTP_HANDLER_INTERFACE, "0.2.") {
+                    HttpWorld::Proxy
+                } else if is_version_of(export, HTTP_SERVICE_INTERFACE, "0.3.") {
+                    HttpWorld::Service
+                } else {
+                    return None;
+                };
+                Some((export, world))
             })
             .ok_or(ShapeError::NoHandler)?;
         let describe = self
@@ -157,15 +175,18 @@ impl ComponentShape {
         }
         Ok(Entry::HttpHandler {
             export: export.clone(),
+            world,
             describe: describe.map(str::to_owned),
         })
     }
 
-    /// Whether it exports the asynchronous contract (`arsenal:operation/async-handler`).
+    /// Whether it is called with component-model async: it exports the asynchronous
+    /// contract (`arsenal:operation/async-handler`) or a WASI 0.3 `wasi:http/handler`.
     pub fn is_async(&self) -> bool {
-        self.exports
-            .iter()
-            .any(|export| export.starts_with(&format!("{ASYNC_HANDLER_INTERFACE}@")))
+        self.exports.iter().any(|export| {
+            export.starts_with(&format!("{ASYNC_HANDLER_INTERFACE}@"))
+                || is_version_of(export, HTTP_SERVICE_INTERFACE, "0.3.")
+        })
     }
 
     /// The contract version of the exported handler (synchronous or asynchronous),
@@ -189,6 +210,14 @@ impl ComponentShape {
             })
         }
     }
+}
+
+/// Whether `export` is `interface` at a version starting with `version`.
+fn is_version_of(export: &str, interface: &str, version: &str) -> bool {
+    export
+        .strip_prefix(interface)
+        .and_then(|rest| rest.strip_prefix('@'))
+        .is_some_and(|rest| rest.starts_with(version))
 }
 
 #[cfg(test)]
@@ -246,6 +275,7 @@ mod tests {
             shape(&["wasi:http/incoming-handler@0.2.12"]).entry(),
             Ok(Entry::HttpHandler {
                 export: "wasi:http/incoming-handler@0.2.12".into(),
+                world: HttpWorld::Proxy,
                 describe: None
             })
         );
@@ -257,11 +287,26 @@ mod tests {
             .entry(),
             Ok(Entry::HttpHandler {
                 export: "wasi:http/incoming-handler@0.2.0".into(),
+                world: HttpWorld::Proxy,
                 describe: Some("0.2.0".into())
             })
         );
         assert_eq!(
             shape(&["wasi:http/incoming-handler@0.3.0"]).entry(),
+            Err(ShapeError::NoHandler)
+        );
+        let service = shape(&["wasi:http/handler@0.3.0"]);
+        assert_eq!(
+            service.entry(),
+            Ok(Entry::HttpHandler {
+                export: "wasi:http/handler@0.3.0".into(),
+                world: HttpWorld::Service,
+                describe: None
+            })
+        );
+        assert!(service.is_async());
+        assert_eq!(
+            shape(&["wasi:http/handler@0.2.0"]).entry(),
             Err(ShapeError::NoHandler)
         );
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Which imports a component may have, by where it came from.
 //!
-//! Three classes of import: the **baseline** every component gets (logging, and WASI p2
-//! cli/io/clocks/random with nothing inherited), the **named capabilities** (the runtime
+//! Three classes of import: the **baseline** every component gets (logging, and WASI
+//! cli/io/clocks/random with nothing inherited; 0.3's on the async engine), the **named capabilities** (the runtime
 //! interfaces, and the standard WASI ones such as `wasi:keyvalue` and outbound HTTP)
 //! granted per source, and everything else, refused. `wasi:filesystem` and `wasi:sockets`
 //! are accepted from every source and linked closed (see `crate::wasi`): language runtimes
@@ -46,8 +46,8 @@ pub enum Capability {
     /// `wasi:keyvalue` (store, atomics, batch): the component's own buckets and the
     /// shared ones granted to it.
     KeyValue,
-    /// `wasi:http/outgoing-handler` (with `wasi:http/types`): HTTP requests to the
-    /// destinations granted to the component.
+    /// `wasi:http/outgoing-handler` (0.2) or `wasi:http/client` (0.3), with
+    /// `wasi:http/types`: HTTP requests to the destinations granted to the component.
     OutboundHttp,
     /// `wasi:config/store`: the component's own configuration values and secrets.
     Config,
@@ -114,7 +114,11 @@ impl Capability {
                 "wasi:keyvalue/atomics",
                 "wasi:keyvalue/batch",
             ],
-            Capability::OutboundHttp => &["wasi:http/outgoing-handler", "wasi:http/types"],
+            Capability::OutboundHttp => &[
+                "wasi:http/outgoing-handler",
+                "wasi:http/client",
+                "wasi:http/types",
+            ],
             Capability::Config => &["wasi:config/store"],
         }
     }
@@ -283,12 +287,15 @@ const BASELINE_INTERFACES: &[&str] = &[
     "wasi:cli/terminal-stdin",
     "wasi:cli/terminal-stdout",
     "wasi:cli/terminal-stderr",
+    "wasi:cli/types",
     "wasi:io/error",
     "wasi:io/poll",
     "wasi:io/streams",
     "wasi:clocks/wall-clock",
     "wasi:clocks/monotonic-clock",
     "wasi:clocks/types",
+    "wasi:clocks/system-clock",
+    "wasi:clocks/timezone",
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",

@@ -3,6 +3,7 @@
 //! the request goes into the instance's table as an `incoming-request`, the handler sets
 //! its `response-outparam`, and its status, headers and body are its answer: a short,
 //! quick body whole, a longer or slower one streamed as the handler writes it, capped.
+//! A 0.3 handler's answer (`service.rs`) is read the same way.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -11,13 +12,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use tokio::sync::oneshot;
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre, Resource};
 use wasmtime_wasi_http::p2::bindings::ProxyIndices;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 
 use super::state::{OutboundView, http_view};
@@ -36,10 +37,14 @@ pub struct Exchange {
     pub answer: Answer,
 }
 
-/// What the handler sets its `response-outparam` to.
-pub struct Answer(
-    tokio::sync::oneshot::Receiver<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
-);
+/// A handler's body as it writes it; a failure as text.
+pub type WrittenBody = UnsyncBoxBody<Bytes, String>;
+
+/// What a handler answers: its response, or the error code it refused with, as text.
+pub type Head = Result<http::Response<WrittenBody>, String>;
+
+/// Where a handler's answer arrives.
+pub struct Answer(oneshot::Receiver<Head>);
 
 /// A handler's answer: its status, headers and body. `E` is why its call failed, as
 /// the host reports it.
@@ -58,7 +63,7 @@ pub struct HandlerBody<E> {
 }
 
 struct Rest<E> {
-    body: HyperOutgoingBody,
+    body: WrittenBody,
     body_done: bool,
     sent: usize,
     cap: usize,
@@ -126,17 +131,25 @@ pub fn exchange<T: OutboundView>(
     data: &mut T,
     request: http::Request<Bytes>,
 ) -> wasmtime::Result<Exchange> {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let (sender, answer) = Answer::channel();
     let request = request.map(|body| {
         Full::new(body).map_err(|never: std::convert::Infallible| -> ErrorCode { match never {} })
     });
     let mut view = http_view(data);
     let request = view.new_incoming_request(Scheme::Http, request)?;
-    let outparam = view.new_response_outparam(sender)?;
+    let outparam = view.new_response_outparam_from_callback(move |set| {
+        let head = match set {
+            Ok(response) => {
+                Ok(response.map(|body| body.map_err(|error| format!("{error:?}")).boxed_unsync()))
+            }
+            Err(code) => Err(format!("{code:?}")),
+        };
+        let _ = sender.send(head);
+    })?;
     Ok(Exchange {
         request,
         outparam,
-        answer: Answer(receiver),
+        answer,
     })
 }
 
@@ -149,6 +162,12 @@ const BUFFER_BYTES: usize = 64 * 1024;
 const STREAM_AFTER: Duration = Duration::from_millis(100);
 
 impl Answer {
+    /// Where a handler's answer is sent, and where it arrives.
+    pub fn channel() -> (oneshot::Sender<Head>, Answer) {
+        let (sender, receiver) = oneshot::channel();
+        (sender, Answer(receiver))
+    }
+
     /// Read the handler's answer beside its call, whose end `ended` reports: its head,
     /// then its body up to [`BUFFER_BYTES`] or [`STREAM_AFTER`]. A body that ends by
     /// then counts once the call returned normally; one still coming is streamed, at
@@ -174,11 +193,7 @@ impl Answer {
         };
         let response = match response {
             Ok(Ok(response)) => response,
-            Ok(Err(code)) => {
-                return Err(Unanswered::Answer(AnswerError::Refused(format!(
-                    "{code:?}"
-                ))));
-            }
+            Ok(Err(code)) => return Err(Unanswered::Answer(AnswerError::Refused(code))),
             Err(_dropped) => {
                 // A call that failed dropped the outparam: its failure is the cause.
                 if !returned && let Ok(Err(error)) = ended.await {
@@ -205,9 +220,7 @@ impl Answer {
                             }
                         }
                     }
-                    Some(Err(error)) => {
-                        return Err(Unanswered::Answer(AnswerError::Body(format!("{error:?}"))));
-                    }
+                    Some(Err(error)) => return Err(Unanswered::Answer(AnswerError::Body(error))),
                     None => {
                         // The whole body: it counts once the call returned normally.
                         if !returned && let Ok(Err(error)) = ended.await {
@@ -313,7 +326,7 @@ impl<E> HandlerBody<E> {
                 }
                 Poll::Ready(Some(Err(error))) => {
                     this.rest = None;
-                    return Poll::Ready(Some(Err(StreamError::Body(format!("{error:?}")))));
+                    return Poll::Ready(Some(Err(StreamError::Body(error))));
                 }
                 Poll::Ready(None) => rest.body_done = true,
             }

@@ -30,6 +30,14 @@ pub fn add_to_linker<T: OutboundView>(linker: &mut Linker<T>) -> wasmtime::Resul
     bindings::http::types::add_to_linker::<T, WasiHttp>(linker, &options.into(), http_view::<T>)
 }
 
+/// Link `wasi:http/client` and `wasi:http/types` of WASI 0.3 for store data `T`, on an
+/// engine with component-model async: the same sender and checks as 0.2's.
+pub fn add_p3_to_linker<T: OutboundView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use wasmtime_wasi_http::p3::bindings::http::{client, types};
+    client::add_to_linker::<T, WasiHttp>(linker, http_view::<T>)?;
+    types::add_to_linker::<T, WasiHttp>(linker, http_view::<T>)
+}
+
 pub(super) fn http_view<T: OutboundView>(data: &mut T) -> WasiHttpCtxView<'_> {
     let (state, table) = data.outbound();
     WasiHttpCtxView {
