@@ -12,7 +12,10 @@
 //!   local mode has them), and the same `http-echo` component served as an operation
 //!   (`[[operations.http_handlers]]`);
 //! - `arsenal serve` with `echo` in warm-instance mode
-//!   (`operations.overrides.echo.warm_instance_calls`).
+//!   (`operations.overrides.echo.warm_instance_calls`);
+//! - the WASI 0.3 echo `tests/guests/http-p3` with instance reuse, by `wasmtime serve` (its
+//!   defaults for a p3 component: 128 requests per instance, 16 at once) and by
+//!   `arsenal serve` (`warm_instance_calls = 128`, `warm_concurrent_calls = 16`).
 //!
 //! Every server runs for the whole bench; each round measures each once (odd rounds in
 //! order, even rounds in reverse), so slow drifts of the machine touch every server alike.
@@ -45,11 +48,18 @@ const ECHO_PATH: &str = "/api/v1/echo/42?color=blue";
 const HTTP_ECHO_PATH: &str = "/api/v1/http-echo/42?color=blue";
 /// The `http-echo` component's route in `arsenal serve`.
 const HTTP_ECHO_ROUTE: &str = "/api/v1/http-echo/:id";
+/// The same request to the WASI 0.3 echo, and its route in `arsenal serve`.
+const HTTP_P3_PATH: &str = "/api/v1/http-p3/42?color=blue";
+const HTTP_P3_ROUTE: &str = "/api/v1/http-p3/:id";
+/// `wasmtime serve`'s default reuse of a p3 instance, which `arsenal serve` is given too.
+const P3_REUSE_CALLS: u32 = 128;
+const P3_CONCURRENT_CALLS: u32 = 16;
 const NATIVE_ADDR: &str = "127.0.0.1:4710";
 const ARSENAL_ADDR: &str = "127.0.0.1:4711";
 const BARE_ADDR: &str = "127.0.0.1:4712";
 const WASMTIME_ADDR: &str = "127.0.0.1:4713";
 const WARM_ADDR: &str = "127.0.0.1:4714";
+const WASMTIME_P3_ADDR: &str = "127.0.0.1:4715";
 /// `wasmtime serve`'s fastest fresh-instance settings for a p2 handler: the pooling
 /// allocator, linear memories reset with one `PAGEMAP_SCAN` ioctl over a kept-resident
 /// region, and kept-resident tables and async stacks (as Arsenal's engine has them).
@@ -124,6 +134,8 @@ enum Way {
     ArsenalEcho,
     ArsenalHttpEcho,
     ArsenalEchoWarm,
+    WasmtimeServeP3,
+    ArsenalHttpP3,
 }
 
 impl Way {
@@ -135,6 +147,8 @@ impl Way {
             Way::ArsenalEcho => "arsenal serve, echo",
             Way::ArsenalHttpEcho => "arsenal serve, http-echo",
             Way::ArsenalEchoWarm => "arsenal serve, echo warm",
+            Way::WasmtimeServeP3 => "wasmtime serve, http-p3 warm",
+            Way::ArsenalHttpP3 => "arsenal serve, http-p3 warm",
         }
     }
 }
@@ -192,7 +206,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let built = target.join(dir);
     let work = target.join("bench-http");
     std::fs::create_dir_all(&work)?;
-    let http_echo = build_http_echo(&root, &work)?;
+    let http_echo = build_guest(&root, &work, "http-echo")?;
+    let http_p3 = build_guest(&root, &work, "http-p3")?;
     let peer = match wasmtime_cli::obtain(&work.join("wasmtime-cli")) {
         Ok(cli) => {
             println!(
@@ -207,7 +222,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
     };
     let config = work.join("arsenal.toml");
-    std::fs::write(&config, arsenal_config(&http_echo))?;
+    std::fs::write(&config, arsenal_config(&http_echo, &http_p3))?;
 
     let pinned = cores() >= 2 && Command::new("taskset").arg("-V").output().is_ok();
     let cpus = pinned.then_some(options.server_cpus.as_str());
@@ -255,8 +270,17 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 .args(["-S", "cli=y"])
                 .arg(&http_echo),
         )?;
+        start(
+            Way::WasmtimeServeP3,
+            WASMTIME_P3_ADDR,
+            HTTP_P3_PATH,
+            Command::new(binary)
+                .args(["serve", "--addr", WASMTIME_P3_ADDR, "-O", WASMTIME_POOLING])
+                .args(["-S", "cli=y"])
+                .arg(&http_p3),
+        )?;
     }
-    // One `arsenal serve` serves both `echo` and the `http-echo` component.
+    // One `arsenal serve` serves `echo` and the `http-echo` and `http-p3` components.
     start(
         Way::ArsenalEcho,
         ARSENAL_ADDR,
@@ -295,6 +319,18 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     if warm {
         contenders.push(Contender::new(Way::ArsenalEchoWarm, WARM_ADDR, ECHO_PATH));
     }
+    if peer.is_some() {
+        contenders.push(Contender::new(
+            Way::WasmtimeServeP3,
+            WASMTIME_P3_ADDR,
+            HTTP_P3_PATH,
+        ));
+    }
+    contenders.push(Contender::new(
+        Way::ArsenalHttpP3,
+        ARSENAL_ADDR,
+        HTTP_P3_PATH,
+    ));
     show_answers(&contenders)?;
 
     println!(
@@ -348,9 +384,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Build `tests/guests/http-echo` in release (as the test guests are) into the bench's
+/// Build the test guest `package` in release (as the test guests are) into the bench's
 /// own directory; the component's path.
-fn build_http_echo(root: &Path, work: &Path) -> anyhow::Result<PathBuf> {
+fn build_guest(root: &Path, work: &Path, package: &str) -> anyhow::Result<PathBuf> {
     let guests = work.join("guests");
     super::cargo(
         &[
@@ -362,43 +398,59 @@ fn build_http_echo(root: &Path, work: &Path) -> anyhow::Result<PathBuf> {
             "--manifest-path",
             &root.join("tests/guests/Cargo.toml").to_string_lossy(),
             "-p",
-            "http-echo",
+            package,
             "--target-dir",
             &guests.to_string_lossy(),
         ],
         &[],
     )?;
-    Ok(guests.join("wasm32-wasip2/release/http_echo.wasm"))
+    let file = format!("{}.wasm", package.replace('-', "_"));
+    Ok(guests.join("wasm32-wasip2/release").join(file))
 }
 
-/// `arsenal serve`'s settings: the `http-echo` component as an operation, at the route
-/// the operator declares.
-fn arsenal_config(http_echo: &Path) -> String {
-    let mut handler = toml::Table::new();
-    handler.insert(
-        "file".into(),
-        http_echo.to_string_lossy().into_owned().into(),
+/// `arsenal serve`'s settings: the `http-echo` and `http-p3` components as operations, at
+/// the routes the operator declares, `http-p3` reusing instances as `wasmtime serve` does.
+fn arsenal_config(http_echo: &Path, http_p3: &Path) -> String {
+    let handler = |file: &Path, name: &str, path: &str| {
+        let mut route = toml::Table::new();
+        route.insert("name".into(), name.into());
+        route.insert("method".into(), "GET".into());
+        route.insert("path".into(), path.into());
+        let mut handler = toml::Table::new();
+        handler.insert("file".into(), file.to_string_lossy().into_owned().into());
+        handler.insert("route".into(), route.into());
+        toml::Value::Table(handler)
+    };
+    let mut reuse = toml::Table::new();
+    reuse.insert(
+        "warm_instance_calls".into(),
+        i64::from(P3_REUSE_CALLS).into(),
     );
-    let mut route = toml::Table::new();
-    route.insert("name".into(), "http_echo".into());
-    route.insert("method".into(), "GET".into());
-    route.insert("path".into(), HTTP_ECHO_ROUTE.into());
-    handler.insert("route".into(), route.into());
+    reuse.insert(
+        "warm_concurrent_calls".into(),
+        i64::from(P3_CONCURRENT_CALLS).into(),
+    );
+    let mut overrides = toml::Table::new();
+    overrides.insert("http_p3".into(), reuse.into());
     let mut operations = toml::Table::new();
     operations.insert(
         "http_handlers".into(),
-        toml::Value::Array(vec![handler.into()]),
+        toml::Value::Array(vec![
+            handler(http_echo, "http_echo", HTTP_ECHO_ROUTE),
+            handler(http_p3, "http_p3", HTTP_P3_ROUTE),
+        ]),
     );
+    operations.insert("overrides".into(), overrides.into());
     let mut config = toml::Table::new();
     config.insert("operations".into(), operations.into());
     config.to_string()
 }
 
 /// Print what each server answers to the bench's request, so that the work compared is
-/// seen to be the same; the two servers of `http-echo` must answer the same body.
+/// seen to be the same; the two servers of one component must answer the same body.
 fn show_answers(contenders: &[Contender]) -> anyhow::Result<()> {
     println!("answers to the bench's requests:");
-    let mut http_echo_bodies = Vec::new();
+    let (mut http_echo_bodies, mut http_p3_bodies) = (Vec::new(), Vec::new());
     for contender in contenders {
         let answer = wrk::get(contender.addr, contender.path)
             .with_context(|| format!("failed to ask {}", contender.way.name()))?;
@@ -409,12 +461,16 @@ fn show_answers(contenders: &[Contender]) -> anyhow::Result<()> {
             answer.status,
             answer.body.trim()
         );
-        if matches!(contender.way, Way::WasmtimeServe | Way::ArsenalHttpEcho) {
-            http_echo_bodies.push(answer.body);
+        match contender.way {
+            Way::WasmtimeServe | Way::ArsenalHttpEcho => http_echo_bodies.push(answer.body),
+            Way::WasmtimeServeP3 | Way::ArsenalHttpP3 => http_p3_bodies.push(answer.body),
+            _ => {}
         }
     }
-    if http_echo_bodies.windows(2).any(|pair| pair[0] != pair[1]) {
-        bail!("wasmtime serve and arsenal serve answered http-echo differently");
+    for (component, bodies) in [("http-echo", http_echo_bodies), ("http-p3", http_p3_bodies)] {
+        if bodies.windows(2).any(|pair| pair[0] != pair[1]) {
+            bail!("wasmtime serve and arsenal serve answered {component} differently");
+        }
     }
     Ok(())
 }
@@ -478,7 +534,15 @@ fn summarise(contenders: &[Contender]) {
         println!("(no ratios against wasmtime serve: it was not measured)");
         return;
     };
-    for way in [Way::ArsenalEcho, Way::ArsenalHttpEcho, Way::ArsenalEchoWarm] {
+    let p3_peer = find(Way::WasmtimeServeP3).expect("measured with the peer");
+    let pairs = [
+        (Way::ArsenalEcho, peer),
+        (Way::ArsenalHttpEcho, peer),
+        (Way::ArsenalEchoWarm, peer),
+        (Way::ArsenalEchoWarm, p3_peer),
+        (Way::ArsenalHttpP3, p3_peer),
+    ];
+    for (way, peer) in pairs {
         if let Some(contender) = find(way) {
             println!(
                 "{} / {}: {}",
