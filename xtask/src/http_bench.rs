@@ -441,8 +441,16 @@ fn arsenal_config(http_echo: &Path, http_p3: &Path) -> String {
         ]),
     );
     operations.insert("overrides".into(), overrides.into());
+    // `http-p3` imports `wasi:http/client` (one of its paths sends a request): the
+    // capability is granted to its source, no destination to it.
+    let mut capabilities = toml::Table::new();
+    capabilities.insert(
+        "directory".into(),
+        toml::Value::Array(vec!["outbound_http".into()]),
+    );
     let mut config = toml::Table::new();
     config.insert("operations".into(), operations.into());
+    config.insert("capabilities".into(), capabilities.into());
     config.to_string()
 }
 
