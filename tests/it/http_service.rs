@@ -107,22 +107,13 @@ async fn all_at_once(host: &Arc<TestHost>, token: &'static str, uris: &[&str]) -
     replies
 }
 
-fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
-    reply
-        .headers
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} in {:?}", reply.headers))
-        .to_str()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_p3_handler_answers_at_its_route_on_a_fresh_instance_per_request() {
     let host = Arc::new(p3_host(None, |_, _| {}, elsewhere).await);
     let reply = post_as(&host, ALICE, "/api/v1/test/p3/abc?x=1", "hello").await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    assert_eq!(header(&reply, "x-handled-by"), "http-p3");
-    assert_eq!(header(&reply, "x-echo"), "hi");
+    assert_eq!(reply.header("x-handled-by"), "http-p3");
+    assert_eq!(reply.header("x-echo"), "hi");
     assert_eq!(
         reply.body,
         json!({
@@ -135,8 +126,8 @@ async fn a_p3_handler_answers_at_its_route_on_a_fresh_instance_per_request() {
         })
     );
     let again = post_as(&host, ALICE, "/api/v1/test/p3/abc", "").await;
-    assert_ne!(header(&again, "x-instance"), header(&reply, "x-instance"));
-    assert_eq!(header(&again, "x-calls"), "1");
+    assert_ne!(again.header("x-instance"), reply.header("x-instance"));
+    assert_eq!(again.header("x-calls"), "1");
 
     // Arsenal's authentication applies.
     let anonymous = host
@@ -180,21 +171,21 @@ async fn with_reuse_requests_meet_inside_one_instance() {
     for reply in &replies {
         assert_eq!(reply.status, 201, "{}", reply.body);
     }
-    let instance = header(&replies[0], "x-instance");
+    let instance = replies[0].header("x-instance");
     assert!(
         replies
             .iter()
-            .all(|reply| header(reply, "x-instance") == instance)
+            .all(|reply| reply.header("x-instance") == instance)
     );
     let most = replies
         .iter()
-        .map(|reply| header(reply, "x-most-inside"))
+        .map(|reply| reply.header("x-most-inside"))
         .max();
     assert_eq!(most, Some("3"));
 
     let next = post_as(&host, ALICE, "/api/v1/test/p3/n", "").await;
-    assert_eq!(header(&next, "x-instance"), instance);
-    assert_eq!(header(&next, "x-calls"), "4");
+    assert_eq!(next.header("x-instance"), instance);
+    assert_eq!(next.header("x-calls"), "4");
 
     let described = host.get("/api/v1/operations/http_p3").await;
     assert_eq!(
@@ -226,13 +217,10 @@ async fn a_trap_fails_only_the_requests_inside_its_instance() {
 
     // Alice's next request gets a new instance; bob's instance never noticed.
     let after = post_as(&host, ALICE, "/api/v1/test/p3/a", "").await;
-    assert_eq!(header(&after, "x-calls"), "1");
+    assert_eq!(after.header("x-calls"), "1");
     let bobs_next = post_as(&host, BOB, "/api/v1/test/p3/b", "").await;
-    assert_eq!(
-        header(&bobs_next, "x-instance"),
-        header(&bobs, "x-instance")
-    );
-    assert_eq!(header(&bobs_next, "x-calls"), "2");
+    assert_eq!(bobs_next.header("x-instance"), bobs.header("x-instance"));
+    assert_eq!(bobs_next.header("x-calls"), "2");
 
     // A trap on a fresh path fails that request alone.
     let trap = post_as(&host, ALICE, "/api/v1/test/p3/trap", "").await;
@@ -244,10 +232,10 @@ async fn instances_serve_one_principal_unless_the_operator_shares_them() {
     let host = p3_host(Some(100), |_, _| {}, elsewhere).await;
     let alices = post_as(&host, ALICE, "/api/v1/test/p3/a", "").await;
     let bobs = post_as(&host, BOB, "/api/v1/test/p3/b", "").await;
-    assert_ne!(header(&alices, "x-instance"), header(&bobs, "x-instance"));
+    assert_ne!(alices.header("x-instance"), bobs.header("x-instance"));
     let again = post_as(&host, ALICE, "/api/v1/test/p3/a", "").await;
-    assert_eq!(header(&again, "x-instance"), header(&alices, "x-instance"));
-    assert_eq!(header(&again, "x-calls"), "2");
+    assert_eq!(again.header("x-instance"), alices.header("x-instance"));
+    assert_eq!(again.header("x-calls"), "2");
 
     let shared = p3_host(
         Some(100),
@@ -257,8 +245,8 @@ async fn instances_serve_one_principal_unless_the_operator_shares_them() {
     .await;
     let alices = post_as(&shared, ALICE, "/api/v1/test/p3/a", "").await;
     let bobs = post_as(&shared, BOB, "/api/v1/test/p3/b", "").await;
-    assert_eq!(header(&bobs, "x-instance"), header(&alices, "x-instance"));
-    assert_eq!(header(&bobs, "x-calls"), "2");
+    assert_eq!(bobs.header("x-instance"), alices.header("x-instance"));
+    assert_eq!(bobs.header("x-calls"), "2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,4 +299,67 @@ async fn its_client_requests_reach_only_the_granted_destinations() {
     assert_eq!(fetch(upstream.origin()).await, json!({ "status": 200 }));
     let refused: Value = fetch(other.origin()).await;
     assert_eq!(refused, json!({ "error": "ErrorCode::HttpRequestDenied" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_replace_lets_the_requests_inside_finish_and_sends_new_ones_to_the_new_version() {
+    // An upstream that holds each request until the test lets it go: a request of the
+    // guest waiting on it is inside its instance for as long as the test wants.
+    let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let held = {
+        let release = release.clone();
+        get(move || async move {
+            let _ = arrived.send(());
+            release.notified().await;
+            "released"
+        })
+    };
+    let upstream = Upstream::start(Router::new().route("/held", held))
+        .await
+        .unwrap();
+    let host = Arc::new(
+        p3_host(
+            Some(100),
+            |settings, _| {
+                settings.limits.timeout_ms = 10_000;
+                settings
+                    .capabilities
+                    .upload
+                    .push("outbound_http".to_owned());
+            },
+            |grant| grant.upstream(&upstream),
+        )
+        .await,
+    );
+
+    let inside = {
+        let host = host.clone();
+        let uri = format!("/api/v1/test/p3/fetch?url={}/held", upstream.origin());
+        tokio::spawn(async move { post_as(&host, ALICE, &uri, "").await })
+    };
+    arrivals
+        .recv()
+        .await
+        .expect("the guest's request reaches the upstream");
+
+    let replaced = host
+        .send(
+            Method::PUT,
+            "/api/v1/admin/operations/http_p3?method=POST&path=/api/v1/test/p3/:item&version=2.0.0",
+            Body::from(arsenal_tests::read(guests::HTTP_P3)),
+            &[("content-type", "application/wasm")],
+        )
+        .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    let after = post_as(&host, ALICE, "/api/v1/test/p3/after", "").await;
+    assert_eq!(after.status, 201, "{}", after.body);
+    assert_eq!(after.header("x-operation-version"), "2.0.0");
+    assert_eq!(after.header("x-calls"), "1");
+
+    release.notify_one();
+    let finished = inside.await.expect("the call task ends");
+    assert_eq!(finished.status, 201, "{}", finished.body);
+    assert_eq!(finished.body, json!({ "status": 200 }));
+    assert_eq!(finished.header("x-operation-version"), "1.0.0");
 }
