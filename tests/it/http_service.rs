@@ -363,3 +363,46 @@ async fn a_hot_replace_lets_the_requests_inside_finish_and_sends_new_ones_to_the
     assert_eq!(finished.body, json!({ "status": 200 }));
     assert_eq!(finished.header("x-operation-version"), "1.0.0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_p3_handler_is_served() {
+    let file = crate::toolchains::http_py_p3().await;
+    let mut route = route();
+    route.name = "http_py_p3".to_owned();
+    route.path = "/api/v1/test/py-p3/:item".to_owned();
+    let host = builder()
+        .settings(|settings| {
+            // A fresh Python runtime takes longer than the suite's 1 s deadline on a
+            // loaded machine, and compiling one longer than the default compile bound.
+            settings.limits.timeout_ms = 10_000;
+            settings.compile.timeout_ms = 600_000;
+            settings.operations.http_handlers.push(HttpHandlerFile {
+                file: file.into(),
+                route,
+            });
+        })
+        .grant("http_py_p3", elsewhere)
+        .start()
+        .await
+        .unwrap();
+    let reply = post_as(&host, ADMIN_TOKEN, "/api/v1/test/py-p3/abc?x=1", "the body").await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("x-handled-by"), "http-py-p3");
+    assert_eq!(reply.header("x-echo"), "hi");
+    assert_eq!(
+        reply.body,
+        json!({
+            "method": "POST",
+            "path": "/api/v1/test/py-p3/abc",
+            "query": "x=1",
+            "echo": "hi",
+            "authorization": false,
+            "body": "the body",
+        })
+    );
+    let described = host.get("/api/v1/operations/http_py_p3").await;
+    assert_eq!(
+        described.data()["contract_version"],
+        "wasi:http/handler@0.3.0"
+    );
+}

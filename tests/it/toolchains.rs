@@ -104,6 +104,12 @@ pub(crate) async fn http_py() -> &'static str {
     built_once(&BUILT, build_http_py).await
 }
 
+/// The Python WASI 0.3 `wasi:http` handler, built once per test run.
+pub(crate) async fn http_py_p3() -> &'static str {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    built_once(&BUILT, build_http_py_p3).await
+}
+
 /// The C `wasi:http` handler, built once per test run.
 pub(crate) async fn http_c() -> &'static str {
     static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
@@ -228,6 +234,20 @@ fn build_http_py() -> PathBuf {
         .arg(root().join("tests/wit/http-handler"))
         .args(["-w", "handler", "componentize", "-p"])
         .arg(root().join("examples/http-py"))
+        .args(["app", "-o"])
+        .arg(&out));
+    out
+}
+
+/// `examples/http-py-p3` with componentize-py's async support against the world `http-p3`
+/// of `tests/guests/http-p3/wit` (WASI 0.3.0's `wasi:http/service`, as the Rust guest).
+fn build_http_py_p3() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-py-p3.wasm");
+    run(Command::new(componentize_py())
+        .arg("-d")
+        .arg(root().join("tests/guests/http-p3/wit"))
+        .args(["-w", "http-p3", "componentize", "-p"])
+        .arg(root().join("examples/http-py-p3"))
         .args(["app", "-o"])
         .arg(&out));
     out
