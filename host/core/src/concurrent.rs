@@ -245,6 +245,24 @@ impl Live {
             .unwrap_or(GuestFailure::Timeout(timeout))
     }
 
+    /// How a call inside it ended, as `ended` says within the call's bound. Past it, the
+    /// instance goes — a call past its time may hold the store — and with it the calls
+    /// inside it.
+    async fn wait<T>(
+        &self,
+        ended: oneshot::Receiver<Result<T, GuestFailure>>,
+        limits: CallLimits,
+    ) -> Result<T, GuestFailure> {
+        match tokio::time::timeout(outer_timeout(limits), ended).await {
+            Err(_elapsed) => {
+                self.end(GuestFailure::Timeout(limits.timeout));
+                Err(GuestFailure::Timeout(limits.timeout))
+            }
+            Ok(Err(_dropped)) => Err(self.failure(limits.timeout)),
+            Ok(Ok(ended)) => ended,
+        }
+    }
+
     /// End it now for `failure`, failing the calls inside it.
     fn end(&self, failure: GuestFailure) {
         let _ = self.failure.set(failure);
@@ -292,16 +310,7 @@ impl ConcurrentPool {
         let live = self
             .enter(pre, host, gate, limits, operation, &caller, job)
             .await?;
-        match tokio::time::timeout(outer_timeout(limits), answer).await {
-            Err(_elapsed) => {
-                // A call past its time may hold the store: the instance goes, and with it
-                // the calls inside it.
-                live.end(GuestFailure::Timeout(limits.timeout));
-                Err(GuestFailure::Timeout(limits.timeout))
-            }
-            Ok(Err(_dropped)) => Err(live.failure(limits.timeout)),
-            Ok(Ok(outcome)) => outcome.map(GuestReturn::Executed),
-        }
+        live.wait(answer, limits).await.map(GuestReturn::Executed)
     }
 
     /// Serve `request` to a 0.3 `wasi:http` handler for `caller`, in a live instance that
@@ -339,14 +348,7 @@ impl ConcurrentPool {
         // is streamed.
         let (report, reported) = oneshot::channel();
         let watch = async move {
-            let served = match tokio::time::timeout(outer_timeout(limits), end).await {
-                Err(_elapsed) => {
-                    live.end(GuestFailure::Timeout(limits.timeout));
-                    Err(GuestFailure::Timeout(limits.timeout))
-                }
-                Ok(Err(_dropped)) => Err(live.failure(limits.timeout)),
-                Ok(Ok(served)) => served,
-            };
+            let served = live.wait(end, limits).await;
             let _ = report.send(served.map_err(CallError::from));
         };
         tokio::spawn(watch.in_current_span());
