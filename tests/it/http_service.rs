@@ -222,9 +222,12 @@ async fn a_trap_fails_only_the_requests_inside_its_instance() {
     assert_eq!(bobs_next.header("x-instance"), bobs.header("x-instance"));
     assert_eq!(bobs_next.header("x-calls"), "2");
 
-    // A trap on a fresh path fails that request alone.
+    // A trap on a fresh path fails that request alone; an error code in place of a
+    // response is no answer.
     let trap = post_as(&host, ALICE, "/api/v1/test/p3/trap", "").await;
     trap.assert_error(500, "operation_crashed");
+    let refused = post_as(&host, ALICE, "/api/v1/test/p3/refuse", "").await;
+    refused.assert_error(500, "invalid_response");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,8 @@
 //! - `meet=K&parties=N`: wait until N calls have arrived at `K` in this instance first
 //!   (one call per instance never meets), then `then=trap` traps and `then=hang` never
 //!   answers;
-//! - `…/trap` traps at once; `…/big?bytes=N` answers a JSON string of N characters;
+//! - `…/trap` traps at once; `…/refuse` returns the error code `internal-error` instead of
+//!   a response; `…/big?bytes=N` answers a JSON string of N characters;
 //! - `…/stream?chunks=N&ms=M` answers at once and writes N lines, M ms apart;
 //! - `…/fetch?url=http://HOST:PORT/PATH` sends a GET through `wasi:http/client` and
 //!   answers `{"status": n}` or `{"error": "…"}`.
@@ -109,6 +110,9 @@ impl exports::wasi::http::handler::Guest for Service {
         };
         if path.ends_with("/trap") {
             panic!("the http-p3 guest traps on purpose");
+        }
+        if path.ends_with("/refuse") {
+            return Err(ErrorCode::InternalError(Some("refused on purpose".to_owned())));
         }
         if let Some(key) = param("meet") {
             let parties = param("parties").and_then(|n| n.parse().ok()).unwrap_or(2);
