@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arsenal::config::Settings;
+use arsenal::config::{OperationOverride, Settings};
 use arsenal::{Caller, Host, RawInput, Resolved};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -83,6 +83,16 @@ fn main() {
         let mut settings = Settings::default();
         settings.server.persist = false;
         settings.server.host_services = false;
+        // A fresh instance per request, as the bench measures it (built-ins reuse theirs
+        // by default).
+        let fresh = OperationOverride {
+            warm_instance_calls: Some(0),
+            ..OperationOverride::default()
+        };
+        settings
+            .operations
+            .overrides
+            .insert("echo".to_owned(), fresh);
         if let Some(dir) = std::env::var_os("ARSENAL_CACHE__DIR") {
             settings.cache.dir = Some(dir.into());
         }

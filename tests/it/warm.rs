@@ -1,7 +1,8 @@
 //! Warm-instance mode, through the router: an instance is reused up to its call budget,
 //! only by the principal (and roles) it first served, never after a trap, and never once
 //! its version stopped being live. The `instance_counter` guest answers how many calls
-//! its instance has served, so each reply shows whether it ran on a fresh instance.
+//! its instance has served, so each reply shows whether it ran on a fresh instance. The
+//! built-ins reuse theirs by default, each instance for one principal.
 
 use arsenal::Role;
 use arsenal::config::{OperationOverride, Settings};
@@ -211,4 +212,66 @@ async fn a_replaced_version_keeps_no_warm_instances() {
         2,
         "kept again after the rollback"
     );
+}
+
+/// `echo` as `token`, answered with its one parameter back.
+async fn echo_as(host: &TestHost, token: &str) {
+    let reply = host
+        .send_as(
+            Some(token),
+            Method::GET,
+            "/api/v1/echo/7",
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["id"], "7");
+}
+
+async fn echo_reuse(host: &TestHost) -> serde_json::Value {
+    let stats = host.get("/api/v1/operations/echo/stats").await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    stats.body["data"]["warm_instances"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_in_reuses_its_instance_for_one_principal_and_not_across_two() {
+    let host = test_host_with(warm(3), &[]).await;
+    let listed = host.get("/api/v1/operations/echo").await;
+    assert_eq!(
+        listed.body["data"]["reuse"],
+        serde_json::json!({ "mode": "sequential", "max_calls": 128, "across_principals": false })
+    );
+    echo_as(&host, ALICE).await;
+    echo_as(&host, ALICE).await;
+    // Bob's first call does not get alice's instance: a fresh one, kept for him.
+    echo_as(&host, BOB).await;
+    echo_as(&host, BOB).await;
+    assert_eq!(
+        echo_reuse(&host).await,
+        serde_json::json!({ "max_calls": 128, "across_principals": false, "idle": 2, "reused": 2 })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_in_set_to_zero_calls_runs_fresh() {
+    let mut settings = warm(3);
+    settings.operations.overrides.insert(
+        "echo".to_owned(),
+        OperationOverride {
+            warm_instance_calls: Some(0),
+            ..OperationOverride::default()
+        },
+    );
+    let host = test_host_with(settings, &[]).await;
+    let listed = host.get("/api/v1/operations/echo").await;
+    assert_eq!(
+        listed.body["data"]["reuse"],
+        serde_json::json!({ "mode": "fresh" })
+    );
+    echo_as(&host, ALICE).await;
+    echo_as(&host, ALICE).await;
+    assert_eq!(echo_reuse(&host).await, serde_json::Value::Null);
+    assert_eq!(idle(&host), 0);
 }

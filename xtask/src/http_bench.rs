@@ -8,7 +8,8 @@
 //! - the peer: `wasmtime serve` (the newest CLI on PyPI, see `wasmtime_cli`, with its
 //!   pooling allocator, `PAGEMAP_SCAN` and keep-resident memory) serving the `wasi:http`
 //!   echo component `tests/guests/http-echo`;
-//! - `arsenal serve`: the built-in `echo` (a fresh instance per request, rate limits off as
+//! - `arsenal serve`: the built-in `echo` (a fresh instance per request — its reuse turned
+//!   off with `operations.overrides.echo.warm_instance_calls = 0` — rate limits off as
 //!   local mode has them), and the same `http-echo` component served as an operation
 //!   (`[[operations.http_handlers]]`);
 //! - `arsenal serve` with `echo` in warm-instance mode
@@ -280,12 +281,17 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 .arg(&http_p3),
         )?;
     }
-    // One `arsenal serve` serves `echo` and the `http-echo` and `http-p3` components.
+    // One `arsenal serve` serves `echo` and the `http-echo` and `http-p3` components;
+    // `echo` with a fresh instance per request (the built-ins reuse theirs unless told not
+    // to).
     start(
         Way::ArsenalEcho,
         ARSENAL_ADDR,
         HTTP_ECHO_PATH,
-        &mut arsenal(ARSENAL_ADDR),
+        arsenal(ARSENAL_ADDR).env(
+            "ARSENAL_OPERATIONS__OVERRIDES__ECHO__WARM_INSTANCE_CALLS",
+            "0",
+        ),
     )?;
     let warm = options.warm_calls > 1;
     if warm {

@@ -228,9 +228,9 @@ pub struct OperationOverride {
     pub memory_mib: Option<u32>,
     pub timeout_ms: Option<u32>,
     /// Warm-instance mode: an instance serves up to this many calls, one at a time and
-    /// for one principal, and is discarded on any trap or limit hit. Absent (or 0 or 1):
-    /// a fresh instance per call. For large runtimes (JavaScript, Python) whose
-    /// instantiation dominates a call.
+    /// for one principal, and is discarded on any trap or limit hit. 0 or 1: a fresh
+    /// instance per call. Absent: 128 for a built-in operation, fresh for any other. For
+    /// large runtimes (JavaScript, Python) whose instantiation dominates a call.
     pub warm_instance_calls: Option<u32>,
     /// With `warm_instance_calls`, for an operation with an asynchronous `execute`: calls
     /// one instance serves at the same time. Default 16.

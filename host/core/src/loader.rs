@@ -475,6 +475,7 @@ where
         let (warm, concurrent) = match (interface, world) {
             (Interface::Contract, _) => {
                 let across = over.as_ref().and_then(|over| over.warm_across_principals);
+                let calls = crate::warm::sequential_calls(calls, linked.source);
                 let pool = WarmPool::new(calls, across.unwrap_or(false), &loader.shelf);
                 (pool, None)
             }

@@ -1,7 +1,8 @@
-//! Warm-instance mode, opt-in per operation (`warm_instance_calls`): an instance that
-//! returned normally is kept and serves the next call of the same principal, up to a
-//! number of calls, instead of a fresh instance per call. For large runtimes (JavaScript,
-//! Python) whose instantiation costs far more than the call.
+//! Warm-instance mode, per operation (`warm_instance_calls`; on by default for the
+//! built-ins only): an instance that returned normally is kept and serves the next call of
+//! the same principal, up to a number of calls, instead of a fresh instance per call. For
+//! large runtimes (JavaScript, Python) whose instantiation costs far more than the call,
+//! and for the built-ins, whose calls are short beside an instantiation.
 //!
 //! The guarantees: an instance serves one call at a time (it is taken out of the pool for
 //! the call); it never serves another principal, nor the same principal with other roles,
@@ -20,7 +21,19 @@ use wasmtime::Store;
 
 use crate::bindings::wit;
 use crate::handler::Handler;
+use crate::policy::Source;
 use crate::store::CallState;
+
+/// Calls an instance of a built-in operation serves when the operator set none: built-ins
+/// keep nothing of one call for the next, and an instance still serves one principal.
+pub(crate) const BUILTIN_WARM_CALLS: u32 = 128;
+
+/// The calls one instance of a synchronous operation from `source` serves: the operator's
+/// `warm_instance_calls` (0 or 1: a fresh instance per call), else [`BUILTIN_WARM_CALLS`]
+/// for a built-in and fresh instances for any other.
+pub(crate) fn sequential_calls(configured: Option<u32>, source: Source) -> Option<u32> {
+    configured.or((source == Source::Builtin).then_some(BUILTIN_WARM_CALLS))
+}
 
 /// The host-wide bound on idle warm instances.
 #[derive(Debug)]
