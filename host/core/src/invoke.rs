@@ -18,7 +18,7 @@ use crate::limits::CallLimiter;
 use crate::permits::Permits;
 use crate::spec::Described;
 use crate::store::CallState;
-use crate::warm::{WarmInstance, WarmPool};
+use crate::warm::{Owner, WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 pub use arsenal_wasi::http::AnswerError;
 use arsenal_wasi::http::{CallScope, Reached};
@@ -223,19 +223,20 @@ pub(crate) async fn run_warm(
     scope: CallScope,
 ) -> Result<GuestReturn, GuestFailure> {
     let request_id: Arc<str> = Arc::from(request.caller.request_id.as_str());
-    let (mut store, handler, calls) = match pool.take(&request.caller) {
-        Some(idle) => (idle.store, Some(idle.handler), idle.calls),
+    let (mut store, handler, calls, owner) = match pool.take(&request.caller) {
+        Some(idle) => (idle.store, Some(idle.handler), idle.calls, Some(idle.owner)),
         None => (
             new_store(pre, host, limits, operation, request_id.clone()),
             None,
             0,
+            None,
         ),
     };
     store.data_mut().serve_outbound(scope);
-    store.data_mut().begin_call(
-        request_id,
-        Permits::for_caller(&request.caller.principal, &request.caller.roles),
-    );
+    let caller = &request.caller;
+    store
+        .data_mut()
+        .begin_call_of(request_id, &caller.principal, &caller.roles);
     arm_deadline(&mut store, limits.timeout);
 
     let work = async {
@@ -258,12 +259,10 @@ pub(crate) async fn run_warm(
         Ok(Ok((handler, result))) => {
             // A refused grow the guest survived still ends the instance's reuse.
             if store.data().limiter.refusal().is_none() {
-                pool.put(WarmInstance::new(
-                    store,
-                    handler,
-                    calls + 1,
-                    &request.caller,
-                ));
+                // A kept instance goes back with the owner it had: `take` gave it only to
+                // a caller it may serve.
+                let owner = owner.unwrap_or_else(|| Owner::of(&request.caller));
+                pool.put(WarmInstance::new(store, handler, calls + 1, owner));
             }
             Ok(GuestReturn::Executed(result))
         }

@@ -82,7 +82,7 @@ pub(crate) struct WarmInstance {
     pub(crate) store: Store<CallState>,
     pub(crate) handler: Handler,
     pub(crate) calls: u32,
-    owner: Owner,
+    pub(crate) owner: Owner,
 }
 
 /// The caller a kept instance serves: one principal with one set of roles.
@@ -119,13 +119,13 @@ impl WarmInstance {
         store: Store<CallState>,
         handler: Handler,
         calls: u32,
-        caller: &wit::Caller,
+        owner: Owner,
     ) -> WarmInstance {
         WarmInstance {
             store,
             handler,
             calls,
-            owner: Owner::of(caller),
+            owner,
         }
     }
 

@@ -68,6 +68,17 @@ impl GuestState {
         self.permits = permits;
     }
 
+    /// [`GuestState::begin_call`] for `principal` with `roles`: the permits the store
+    /// holds are kept when they are that caller's, derived anew otherwise.
+    pub fn begin_call_of(&mut self, request_id: Arc<str>, principal: &str, roles: &[String]) {
+        let permits = if self.permits.are_for(principal, roles) {
+            std::mem::take(&mut self.permits)
+        } else {
+            Permits::for_caller(principal, roles)
+        };
+        self.begin_call(request_id, permits);
+    }
+
     /// The instance's resource table, shared by every interface linked for it (WASI's
     /// streams and pollables, and the capabilities' resources that use them).
     pub fn table(&mut self) -> &mut ResourceTable {

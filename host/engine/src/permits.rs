@@ -67,6 +67,12 @@ impl Permits {
         }
     }
 
+    /// Whether these are the permits of `principal` with `roles`: a kept instance's next
+    /// call of the same caller keeps them rather than deriving them again.
+    pub fn are_for(&self, principal: &str, roles: &[String]) -> bool {
+        self.principal == principal && self.roles == roles
+    }
+
     /// Who the call runs for.
     pub fn principal(&self) -> &str {
         &self.principal

@@ -173,6 +173,14 @@ impl ParamValidator {
             }
         }
         let instance = Value::Object(params);
+        // The common case, a valid call, asks the validator only yes or no: collecting
+        // errors walks the schema building an iterator per keyword.
+        if errors.is_empty() && self.validator.is_valid(&instance) {
+            let Value::Object(params) = instance else {
+                unreachable!("built as an object")
+            };
+            return Ok(params);
+        }
         for error in self.validator.iter_errors(&instance) {
             let field = match error.kind() {
                 jsonschema::error::ValidationErrorKind::Required { property } => property

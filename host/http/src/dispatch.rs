@@ -262,7 +262,7 @@ fn onward(request: &Request, audited: bool) -> Onward {
         traceparent: request
             .extensions()
             .get::<TraceContext>()
-            .map(|context| Arc::from(context.to_string())),
+            .map(|context| Arc::from(context.encode().as_str())),
         reached: audited.then(Arc::default),
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -136,6 +136,10 @@ pub(crate) async fn read_capped(request: Request, cap: usize) -> Result<Bytes, A
         .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|length| length > cap) {
         return Err(ApiError::payload_too_large(cap));
+    }
+    // Most calls (every GET) have no body: nothing to collect.
+    if request.body().is_end_stream() {
+        return Ok(Bytes::new());
     }
     axum::body::to_bytes(Body::new(request.into_body()), cap)
         .await

@@ -63,7 +63,7 @@ pub(crate) async fn trace_context(mut request: Request, next: Next) -> Response 
         response
     };
     let mut response = answered.instrument(span).await;
-    if let Ok(value) = HeaderValue::from_str(&context.to_string()) {
+    if let Ok(value) = HeaderValue::from_str(context.encode().as_str()) {
         response.headers_mut().insert(TRACEPARENT, value);
     }
     response

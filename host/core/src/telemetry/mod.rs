@@ -15,4 +15,4 @@ pub use recorder::Telemetry;
 pub use recorder::{BudgetReport, FinishedCall, StatsReport};
 pub use scrape::LiveState;
 pub use stats::{CallOutcome, WindowSummary};
-pub use traceparent::{HEADER as TRACEPARENT, TraceContext, TraceId};
+pub use traceparent::{HEADER as TRACEPARENT, TraceContext, TraceId, TraceParent};

@@ -49,19 +49,54 @@ pub struct TraceId(u128);
 
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        let mut digits = [0; 32];
+        write_hex(self.0, &mut digits);
+        f.write_str(ascii(&digits))
+    }
+}
+
+/// A `traceparent` value written out: `00-<trace>-<span>-<flags>`, 55 ASCII bytes. Every
+/// request echoes one and may hand one on, so it is written digit by digit rather than
+/// through the formatting machinery.
+#[derive(Clone, Copy)]
+pub struct TraceParent([u8; 55]);
+
+impl TraceParent {
+    pub fn as_str(&self) -> &str {
+        ascii(&self.0)
+    }
+}
+
+impl TraceContext {
+    /// The `traceparent` value naming this server's span.
+    pub fn encode(&self) -> TraceParent {
+        let mut text = [b'-'; 55];
+        text[..2].copy_from_slice(b"00");
+        write_hex(self.trace_id, &mut text[3..35]);
+        write_hex(u128::from(self.span_id), &mut text[36..52]);
+        write_hex(u128::from(self.flags), &mut text[53..55]);
+        TraceParent(text)
     }
 }
 
 /// The `traceparent` value naming this server's span: `00-<trace>-<span>-<flags>`.
 impl fmt::Display for TraceContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{:032x}-{:016x}-{:02x}",
-            self.trace_id, self.span_id, self.flags
-        )
+        f.write_str(self.encode().as_str())
     }
+}
+
+/// `value`'s lowest `out.len()` hex digits, lowercase, most significant first.
+fn write_hex(mut value: u128, out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for digit in out.iter_mut().rev() {
+        *digit = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
+    }
+}
+
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("hex digits and dashes are ASCII")
 }
 
 /// The trace id and flags of a well-formed `traceparent`. Version `00` is exactly
@@ -175,6 +210,25 @@ mod tests {
             assert_ne!(context.trace_id_field().to_string(), TRACE, "{header:?}");
             assert_eq!(context.trace_id_field().to_string().len(), 32);
         }
+    }
+
+    #[test]
+    fn the_header_is_written_as_format_would() {
+        let context = TraceContext {
+            trace_id: 0x0bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id: 0x00f0_67aa_0ba9_02b7,
+            flags: 1,
+        };
+        let expected = format!(
+            "00-{:032x}-{:016x}-{:02x}",
+            context.trace_id, context.span_id, context.flags
+        );
+        assert_eq!(context.encode().as_str(), expected);
+        assert_eq!(context.to_string(), expected);
+        assert_eq!(
+            context.trace_id_field().to_string(),
+            format!("{:032x}", context.trace_id)
+        );
     }
 
     #[test]
