@@ -52,7 +52,7 @@ pub use invoke::{
     CallError, CallLimits, Caller, GuestFailure, InstanceGate, JsonText, OpErrorKind,
 };
 pub use limits::Refusal;
-pub use loader::{LoadError, LoadSummary, LoadedOperation};
+pub use loader::{Instances, LoadError, LoadSummary, LoadedOperation};
 pub use permits::Denied;
 pub use policy::{
     CONTRACT_VERSIONS, Capability, Grants, ImportProblem, ImportVerdict, Source, UnknownCapability,

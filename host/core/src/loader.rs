@@ -64,11 +64,8 @@ pub struct LoadedOperation {
     pub interface: Interface,
     pub limits: CallLimits,
     pub(crate) pre: OperationPre,
-    /// Kept instances, when the operation runs in warm-instance mode.
-    pub warm: Option<WarmPool>,
-    /// Live instances serving calls concurrently, when an asynchronous operation runs in
-    /// warm-instance mode.
-    pub concurrent: Option<ConcurrentPool>,
+    /// How its instances are kept between calls.
+    pub instances: Instances,
     /// Set while the version is not live: its requests in flight are on the drain clock.
     pub(crate) retirement: crate::retirement::Retirement,
 }
@@ -79,6 +76,52 @@ impl std::fmt::Debug for LoadedOperation {
             .field("name", &self.spec.name)
             .field("origin", &self.origin)
             .finish()
+    }
+}
+
+/// How an operation's instances are kept between calls.
+#[derive(Debug)]
+pub enum Instances {
+    /// A fresh instance per call.
+    Fresh,
+    /// Kept instances, serving one call at a time each (`warm.rs`).
+    Sequential(WarmPool),
+    /// Live instances serving calls concurrently (`concurrent.rs`): an asynchronous
+    /// operation's with reuse on, and every WASI 0.3 handler's.
+    Concurrent(ConcurrentPool),
+}
+
+impl Instances {
+    /// The kept instances of sequential reuse, if that is how.
+    pub fn sequential(&self) -> Option<&WarmPool> {
+        match self {
+            Instances::Sequential(pool) => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// The live instances of concurrent reuse, if that is how.
+    pub fn concurrent(&self) -> Option<&ConcurrentPool> {
+        match self {
+            Instances::Concurrent(pool) => Some(pool),
+            _ => None,
+        }
+    }
+
+    fn retire(&self) {
+        match self {
+            Instances::Fresh => {}
+            Instances::Sequential(pool) => pool.retire(),
+            Instances::Concurrent(pool) => pool.retire(),
+        }
+    }
+
+    fn reinstate(&self) {
+        match self {
+            Instances::Fresh => {}
+            Instances::Sequential(pool) => pool.reinstate(),
+            Instances::Concurrent(pool) => pool.reinstate(),
+        }
     }
 }
 
@@ -472,26 +515,29 @@ where
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
         let calls = over.as_ref().and_then(|over| over.warm_instance_calls);
-        let (warm, concurrent) = match (interface, world) {
+        let instances = match (interface, world) {
             (Interface::Contract, _) => {
                 let across = over.as_ref().and_then(|over| over.warm_across_principals);
                 let calls = crate::warm::sequential_calls(calls, linked.source);
-                let pool = WarmPool::new(calls, across.unwrap_or(false), &loader.shelf);
-                (pool, None)
+                WarmPool::new(calls, across.unwrap_or(false), &loader.shelf)
+                    .map_or(Instances::Fresh, Instances::Sequential)
             }
             (Interface::AsyncContract, _) => {
                 let calls = calls.filter(|calls| *calls > 1);
-                (None, loader.concurrent_reuse(calls, over.as_ref()))
+                loader
+                    .concurrent_reuse(calls, over.as_ref())
+                    .map_or(Instances::Fresh, Instances::Concurrent)
             }
             // A 0.3 handler's instance runs its event loop while its body is sent, reused
             // or not (one call per instance).
             (Interface::HttpHandler, Some(HttpWorld::Service)) => {
                 let calls = Some(calls.unwrap_or(1).max(1));
-                let pool = loader.concurrent_reuse(calls, over.as_ref());
-                (None, pool)
+                loader
+                    .concurrent_reuse(calls, over.as_ref())
+                    .map_or(Instances::Fresh, Instances::Concurrent)
             }
             // A wasi:http 0.2 instance serves one request: 0.2 handlers always run fresh.
-            (Interface::HttpHandler, _) => (None, None),
+            (Interface::HttpHandler, _) => Instances::Fresh,
         };
         let limits = loader.call_limits(&spec, over);
         spec.bound_by_deadline(limits.timeout);
@@ -521,8 +567,7 @@ where
             interface,
             limits,
             pre,
-            warm,
-            concurrent,
+            instances,
             retirement: Default::default(),
         })
     }
@@ -607,24 +652,14 @@ impl Versioned for LoadedOperation {
     /// Its requests in flight go on the drain clock and it keeps no warm instances.
     fn retire(&self) {
         if self.retirement.retire() {
-            if let Some(pool) = &self.warm {
-                pool.retire();
-            }
-            if let Some(pool) = &self.concurrent {
-                pool.retire();
-            }
+            self.instances.retire();
         }
     }
 
     /// Off the drain clock, keeping warm instances again.
     fn reinstate(&self) {
         if self.retirement.reinstate() {
-            if let Some(pool) = &self.warm {
-                pool.reinstate();
-            }
-            if let Some(pool) = &self.concurrent {
-                pool.reinstate();
-            }
+            self.instances.reinstate();
         }
     }
 }
@@ -652,25 +687,23 @@ pub enum InstanceReuse {
 impl LoadedOperation {
     /// How its instances are reused.
     pub fn reuse(&self) -> InstanceReuse {
-        if let Some(pool) = &self.concurrent
-            && pool.reuse().max_calls > 1
-        {
-            let reuse = pool.reuse();
-            return InstanceReuse::Concurrent {
-                max_calls: reuse.max_calls,
-                at_once: reuse.at_once,
-                across_principals: reuse.across_principals,
-            };
-        }
-        match &self.warm {
-            Some(pool) => {
+        match &self.instances {
+            Instances::Concurrent(pool) if pool.reuse().max_calls > 1 => {
+                let reuse = pool.reuse();
+                InstanceReuse::Concurrent {
+                    max_calls: reuse.max_calls,
+                    at_once: reuse.at_once,
+                    across_principals: reuse.across_principals,
+                }
+            }
+            Instances::Sequential(pool) => {
                 let facts = pool.facts();
                 InstanceReuse::Sequential {
                     max_calls: facts.max_calls,
                     across_principals: facts.across_principals,
                 }
             }
-            None => InstanceReuse::Fresh,
+            Instances::Fresh | Instances::Concurrent(_) => InstanceReuse::Fresh,
         }
     }
 

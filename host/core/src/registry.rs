@@ -21,7 +21,7 @@ use crate::invoke::{
     CallError, Caller, GuestCall, GuestFailure, GuestReturn, HandlerResponse, InstanceGate,
     JsonText, interpret, request, run_guest, run_warm,
 };
-use crate::loader::{Interface, LoadError, LoadedOperation, Loader};
+use crate::loader::{Instances, Interface, LoadError, LoadedOperation, Loader};
 use crate::permits::Permits;
 use crate::policy::Source;
 use crate::routes::{RouteMatch, RouteTable};
@@ -264,9 +264,9 @@ impl Registry {
         }
         // A call into a live concurrent instance takes no slot of its own: the instance
         // holds one for as long as it lives.
-        let _permit = match operation.concurrent {
-            Some(_) => None,
-            None => match self.gate.try_acquire() {
+        let _permit = match operation.instances {
+            Instances::Concurrent(_) => None,
+            Instances::Fresh | Instances::Sequential(_) => match self.gate.try_acquire() {
                 Some(permit) => Some(permit),
                 None => {
                     return Err(CallError::Guest(GuestFailure::Overloaded(self.gate.max())));
@@ -282,16 +282,16 @@ impl Registry {
         let scope = caller.onward.scope(request_id.clone(), limits.timeout);
         let run = async {
             let pre = &operation.pre;
-            match (&operation.warm, &operation.concurrent) {
-                (_, Some(pool)) => {
+            match &operation.instances {
+                Instances::Concurrent(pool) => {
                     let (host, gate) = (&self.host, &self.gate);
                     pool.call(pre, host, gate, limits, name, request, scope)
                         .await
                 }
-                (Some(pool), None) => {
+                Instances::Sequential(pool) => {
                     run_warm(pool, pre, &self.host, limits, name, request, scope).await
                 }
-                (None, None) => {
+                Instances::Fresh => {
                     let call = GuestCall::Execute(request);
                     let scope = Some(scope);
                     run_guest(pre, &self.host, limits, name, request_id, call, scope).await
@@ -333,9 +333,9 @@ impl Registry {
         let scope = caller.onward.scope(request_id.clone(), limits.timeout);
         let pre = &operation.pre;
         let run = async {
-            match &operation.concurrent {
+            match &operation.instances {
                 // A 0.3 handler: its instances take their own slots, reused or not.
-                Some(pool) => {
+                Instances::Concurrent(pool) => {
                     let owner = Owner::new(&caller.principal, &caller.roles);
                     let (host, gate) = (&self.host, &self.gate);
                     pool.serve(
@@ -343,7 +343,7 @@ impl Registry {
                     )
                     .await
                 }
-                None => {
+                Instances::Fresh | Instances::Sequential(_) => {
                     let Some(permit) = self.gate.try_acquire() else {
                         return Err(GuestFailure::Overloaded(self.gate.max()).into());
                     };

@@ -125,9 +125,10 @@ pub(crate) async fn stats(
         .ok_or_else(|| ApiError::operation_not_found(format_args!("named `{name}`")))?;
     let mut stats = serde_json::to_value(host.telemetry().stats(&name)).expect("stats serialize");
     // Warm-instance mode of the live version: its call budget, idle instances, reuses.
-    stats["warm_instances"] = json!(operation.warm.as_ref().map(|pool| pool.facts()));
+    let instances = &operation.instances;
+    stats["warm_instances"] = json!(instances.sequential().map(|pool| pool.facts()));
     // Concurrent reuse of an asynchronous operation: its settings, live instances, calls.
-    stats["concurrent_instances"] = json!(operation.concurrent.as_ref().map(|pool| pool.facts()));
+    stats["concurrent_instances"] = json!(instances.concurrent().map(|pool| pool.facts()));
     Ok(Json(json!({ "data": stats })))
 }
 
