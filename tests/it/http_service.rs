@@ -228,6 +228,12 @@ async fn a_trap_fails_only_the_requests_inside_its_instance() {
     trap.assert_error(500, "operation_crashed");
     let refused = post_as(&host, ALICE, "/api/v1/test/p3/refuse", "").await;
     refused.assert_error(500, "invalid_response");
+
+    // Memory over the operation's cap ends its instance, as any operation's.
+    let grown = post_as(&host, ALICE, "/api/v1/test/p3/grow?mib=64", "").await;
+    grown.assert_error(500, "resource_exhausted");
+    let after = post_as(&host, ALICE, "/api/v1/test/p3/a", "").await;
+    assert_eq!(after.header("x-calls"), "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

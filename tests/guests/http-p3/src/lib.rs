@@ -9,7 +9,7 @@
 //!   (one call per instance never meets), then `then=trap` traps and `then=hang` never
 //!   answers;
 //! - `…/trap` traps at once; `…/refuse` returns the error code `internal-error` instead of
-//!   a response; `…/big?bytes=N` answers a JSON string of N characters;
+//!   a response; `…/grow?mib=N` holds N MiB more of memory while it answers; `…/big?bytes=N` answers a JSON string of N characters;
 //! - `…/stream?chunks=N&ms=M` answers at once and writes N lines, M ms apart;
 //! - `…/fetch?url=http://HOST:PORT/PATH` sends a GET through `wasi:http/client` and
 //!   answers `{"status": n}` or `{"error": "…"}`.
@@ -111,6 +111,10 @@ impl exports::wasi::http::handler::Guest for Service {
         if path.ends_with("/trap") {
             panic!("the http-p3 guest traps on purpose");
         }
+        let _held: Vec<u8> = match param("mib").and_then(|n| n.parse::<usize>().ok()) {
+            Some(mib) if path.ends_with("/grow") => vec![1; mib << 20],
+            _ => Vec::new(),
+        };
         if path.ends_with("/refuse") {
             return Err(ErrorCode::InternalError(Some("refused on purpose".to_owned())));
         }
