@@ -7,6 +7,9 @@
 //!
 //! `cargo run --release -p arsenal-tests --example bare_echo -- 127.0.0.1:4101 [COMPONENT]`
 //!
+//! `echo` runs on a fresh instance per request; with `BARE_ECHO_WARM_CALLS=N` (N > 1) it
+//! reuses one for N calls instead, the floor of a warm call over HTTP.
+//!
 //! It serves the built-in operations (`GET /api/v1/echo/42?color=blue`); a component file
 //! given after the address is loaded too, so the floor of a fresh instance can be measured
 //! over HTTP with the smallest operation the contract allows (`greet-wat`:
@@ -83,16 +86,20 @@ fn main() {
         let mut settings = Settings::default();
         settings.server.persist = false;
         settings.server.host_services = false;
-        // A fresh instance per request, as the bench measures it (built-ins reuse theirs
-        // by default).
-        let fresh = OperationOverride {
-            warm_instance_calls: Some(0),
+        // A fresh instance per request unless told otherwise (built-ins reuse theirs by
+        // default).
+        let calls = std::env::var("BARE_ECHO_WARM_CALLS")
+            .ok()
+            .map(|calls| calls.parse().expect("BARE_ECHO_WARM_CALLS is a number"))
+            .unwrap_or(0);
+        let reuse = OperationOverride {
+            warm_instance_calls: Some(calls),
             ..OperationOverride::default()
         };
         settings
             .operations
             .overrides
-            .insert("echo".to_owned(), fresh);
+            .insert("echo".to_owned(), reuse);
         if let Some(dir) = std::env::var_os("ARSENAL_CACHE__DIR") {
             settings.cache.dir = Some(dir.into());
         }

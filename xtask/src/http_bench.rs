@@ -4,7 +4,8 @@
 //! - a native axum handler doing the built-in `echo`'s JSON work
 //!   (`tests/examples/native_echo.rs`), the yardstick;
 //! - that handler calling `echo` through Arsenal's registry with no layers
-//!   (`tests/examples/bare_echo.rs`, the ceiling of a fresh instance per request);
+//!   (`tests/examples/bare_echo.rs`, the ceiling of a fresh instance per request), and the
+//!   same reusing its instance (the ceiling of a warm call);
 //! - the peer: `wasmtime serve` (the newest CLI on PyPI, see `wasmtime_cli`, with its
 //!   pooling allocator, `PAGEMAP_SCAN` and keep-resident memory) serving the `wasi:http`
 //!   echo component `tests/guests/http-echo`;
@@ -61,6 +62,7 @@ const BARE_ADDR: &str = "127.0.0.1:4712";
 const WASMTIME_ADDR: &str = "127.0.0.1:4713";
 const WARM_ADDR: &str = "127.0.0.1:4714";
 const WASMTIME_P3_ADDR: &str = "127.0.0.1:4715";
+const BARE_WARM_ADDR: &str = "127.0.0.1:4716";
 /// `wasmtime serve`'s fastest fresh-instance settings for a p2 handler: the pooling
 /// allocator, linear memories reset with one `PAGEMAP_SCAN` ioctl over a kept-resident
 /// region, and kept-resident tables and async stacks (as Arsenal's engine has them).
@@ -131,6 +133,7 @@ impl Options {
 enum Way {
     Native,
     Bare,
+    BareWarm,
     WasmtimeServe,
     ArsenalEcho,
     ArsenalHttpEcho,
@@ -144,6 +147,7 @@ impl Way {
         match self {
             Way::Native => "native axum handler",
             Way::Bare => "bare wasm call (no layers)",
+            Way::BareWarm => "bare wasm call, warm",
             Way::WasmtimeServe => "wasmtime serve, http-echo",
             Way::ArsenalEcho => "arsenal serve, echo",
             Way::ArsenalHttpEcho => "arsenal serve, http-echo",
@@ -304,11 +308,23 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 options.warm_calls.to_string(),
             ),
         )?;
+        start(
+            Way::BareWarm,
+            BARE_WARM_ADDR,
+            ECHO_PATH,
+            Command::new(built.join("examples/bare_echo"))
+                .arg(BARE_WARM_ADDR)
+                .env("ARSENAL_CACHE__DIR", work.join("cache"))
+                .env("BARE_ECHO_WARM_CALLS", options.warm_calls.to_string()),
+        )?;
     }
     let mut contenders = vec![
         Contender::new(Way::Native, NATIVE_ADDR, ECHO_PATH),
         Contender::new(Way::Bare, BARE_ADDR, ECHO_PATH),
     ];
+    if warm {
+        contenders.push(Contender::new(Way::BareWarm, BARE_WARM_ADDR, ECHO_PATH));
+    }
     if peer.is_some() {
         contenders.push(Contender::new(
             Way::WasmtimeServe,
