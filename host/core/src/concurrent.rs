@@ -48,6 +48,16 @@ type Outcome = Result<Result<wit::Response, wit::OpError>, GuestFailure>;
 /// How a served HTTP request ended, once its body was sent.
 type Served = Result<(), GuestFailure>;
 
+/// Where a call runs: the operation's component and name, the host, its instance gate and
+/// the call's limits.
+pub(crate) struct Site<'a> {
+    pub(crate) pre: &'a OperationPre,
+    pub(crate) host: &'a Arc<HostFacts>,
+    pub(crate) gate: &'a Arc<InstanceGate>,
+    pub(crate) limits: CallLimits,
+    pub(crate) operation: Arc<str>,
+}
+
 /// How instances of one operation are reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct ConcurrentReuse {
@@ -283,21 +293,14 @@ impl ConcurrentPool {
     }
 
     /// Run `execute` for `request` in a live instance that may take it, else in a new
-    /// one (which takes an instance slot from `gate` for its whole life).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's parts, as `run_guest` takes them"
-    )]
+    /// one (which takes an instance slot from the site's gate for its whole life).
     pub(crate) async fn call(
         &self,
-        pre: &OperationPre,
-        host: &Arc<HostFacts>,
-        gate: &Arc<InstanceGate>,
-        limits: CallLimits,
-        operation: Arc<str>,
+        site: Site<'_>,
         request: wit::Request,
         scope: CallScope,
     ) -> Result<GuestReturn, GuestFailure> {
+        let limits = site.limits;
         let (reply, answer) = oneshot::channel();
         let caller = Owner::of(&request.caller);
         let job = Job {
@@ -307,31 +310,22 @@ impl ConcurrentPool {
             scope,
             timeout: limits.timeout,
         };
-        let live = self
-            .enter(pre, host, gate, limits, operation, &caller, job)
-            .await?;
+        let live = self.enter(site, &caller, job).await?;
         live.wait(answer, limits).await.map(GuestReturn::Executed)
     }
 
     /// Serve `request` to a 0.3 `wasi:http` handler for `caller`, in a live instance that
     /// may take it, else in a new one. The answer's body is read from the instance as the
     /// guest writes it; past the call's deadline the instance goes, and the body stops.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's parts, as `run_handler` takes them"
-    )]
     pub(crate) async fn serve(
         &self,
-        pre: &OperationPre,
-        host: &Arc<HostFacts>,
-        gate: &Arc<InstanceGate>,
-        limits: CallLimits,
-        operation: Arc<str>,
+        site: Site<'_>,
         caller: &Owner,
         request_id: Arc<str>,
         request: http::Request<Bytes>,
         scope: CallScope,
     ) -> Result<HandlerResponse, CallError> {
+        let limits = site.limits;
         let (head, answer) = Answer::channel();
         let (ended, end) = oneshot::channel();
         let job = Job {
@@ -341,9 +335,7 @@ impl ConcurrentPool {
             scope,
             timeout: limits.timeout,
         };
-        let live = self
-            .enter(pre, host, gate, limits, operation, caller, job)
-            .await?;
+        let live = self.enter(site, caller, job).await?;
         // The call's end, bounded by its deadline; it outlives this call while the body
         // is streamed.
         let (report, reported) = oneshot::channel();
@@ -363,21 +355,13 @@ impl ConcurrentPool {
 
     /// Hand `job` (a call of `caller`) to a live instance that may take it, else to a new
     /// one, started here.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's parts, and the job it hands over"
-    )]
     async fn enter(
         &self,
-        pre: &OperationPre,
-        host: &Arc<HostFacts>,
-        gate: &Arc<InstanceGate>,
-        limits: CallLimits,
-        operation: Arc<str>,
+        site: Site<'_>,
         caller: &Owner,
         job: Job,
     ) -> Result<Arc<Live>, GuestFailure> {
-        let live = match self.inner.admit(caller, gate)? {
+        let live = match self.inner.admit(caller, site.gate)? {
             Admitted::Joined(live) => {
                 self.inner.reused.fetch_add(1, Ordering::Relaxed);
                 live
@@ -389,16 +373,14 @@ impl ConcurrentPool {
             } => {
                 let request_id = job.request_id.clone();
                 self.inner
-                    .start(
-                        pre, host, limits, operation, request_id, caller, &live, inbox, permit,
-                    )
+                    .start(&site, request_id, caller, &live, inbox, permit)
                     .await?;
                 live
             }
         };
         if live.jobs.send(job).is_err() {
             // It ended between taking the call and being handed it.
-            return Err(live.failure(limits.timeout));
+            return Err(live.failure(site.limits.timeout));
         }
         Ok(live)
     }
@@ -486,23 +468,19 @@ impl Inner {
 
     /// Instantiate the new instance `live` (listed for `caller`) and hand it to its own
     /// task, which takes the calls in `inbox`.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one call's parts, and the instance it starts"
-    )]
     async fn start(
         self: &Arc<Self>,
-        pre: &OperationPre,
-        host: &Arc<HostFacts>,
-        limits: CallLimits,
-        operation: Arc<str>,
+        site: &Site<'_>,
         request_id: Arc<str>,
         caller: &Owner,
         live: &Arc<Live>,
         inbox: mpsc::UnboundedReceiver<Job>,
         permit: InstancePermit,
     ) -> Result<(), GuestFailure> {
-        let mut store = new_store(pre, host, limits, operation, request_id);
+        let Site {
+            pre, host, limits, ..
+        } = *site;
+        let mut store = new_store(pre, host, limits, site.operation.clone(), request_id);
         let deadline = SharedDeadline::new();
         deadline.extend(limits.timeout);
         deadline.arm(&mut store);

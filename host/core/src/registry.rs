@@ -14,12 +14,14 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::cache::CompileCache;
+use crate::concurrent::Site;
 use crate::config::OperationSettings;
 use crate::facts::HostFacts;
+use crate::handler::OperationPre;
 use crate::incoming::run_handler;
 use crate::invoke::{
-    CallError, Caller, GuestCall, GuestFailure, GuestReturn, HandlerResponse, InstanceGate,
-    JsonText, interpret, request, run_guest, run_warm,
+    CallError, CallLimits, Caller, GuestCall, GuestFailure, GuestReturn, HandlerResponse,
+    InstanceGate, JsonText, interpret, request, run_guest, run_warm,
 };
 use crate::loader::{Instances, Interface, LoadError, LoadedOperation, Loader};
 use crate::permits::Permits;
@@ -248,6 +250,17 @@ impl Registry {
         })
     }
 
+    /// Where a call of the operation `name` (its component `pre`) runs, within `limits`.
+    fn site<'a>(&'a self, pre: &'a OperationPre, limits: CallLimits, name: Arc<str>) -> Site<'a> {
+        Site {
+            pre,
+            host: &self.host,
+            gate: &self.gate,
+            limits,
+            operation: name,
+        }
+    }
+
     /// Call an operation with validated parameters.
     pub async fn call(
         &self,
@@ -284,8 +297,7 @@ impl Registry {
             let pre = &operation.pre;
             match &operation.instances {
                 Instances::Concurrent(pool) => {
-                    let (host, gate) = (&self.host, &self.gate);
-                    pool.call(pre, host, gate, limits, name, request, scope)
+                    pool.call(self.site(pre, limits, name), request, scope)
                         .await
                 }
                 Instances::Sequential(pool) => {
@@ -337,11 +349,8 @@ impl Registry {
                 // A 0.3 handler: its instances take their own slots, reused or not.
                 Instances::Concurrent(pool) => {
                     let owner = Owner::new(&caller.principal, &caller.roles);
-                    let (host, gate) = (&self.host, &self.gate);
-                    pool.serve(
-                        pre, host, gate, limits, name, &owner, request_id, request, scope,
-                    )
-                    .await
+                    let site = self.site(pre, limits, name);
+                    pool.serve(site, &owner, request_id, request, scope).await
                 }
                 Instances::Fresh | Instances::Sequential(_) => {
                     let Some(permit) = self.gate.try_acquire() else {
