@@ -117,11 +117,17 @@ impl Walk<'_> {
         self.click("#op-list button[data-op=\"list_processes\"]")
             .await?;
         self.text_contains("#op-reach", "processes").await?;
-        // And how its instances are reused.
-        self.text_contains("#op-reuse", "a fresh instance per call")
-            .await?;
+        // And how its instances are reused: a built-in's, for one principal each; an
+        // uploaded component's, fresh per call.
+        self.text_contains(
+            "#op-reuse",
+            "instances reused: up to 128 calls each, one at a time, one principal each",
+        )
+        .await?;
         self.click("#op-list button[data-op=\"typed\"]").await?;
         self.text_is("#op-name", "typed v1.2.3").await?;
+        self.text_contains("#op-reuse", "a fresh instance per call")
+            .await?;
         self.type_into("#param-id", "7").await?;
         self.type_into("#param-name", "ann").await?;
         self.click("#op-run").await?;
