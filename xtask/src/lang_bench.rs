@@ -55,10 +55,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         }
         profile.as_str()
     };
-    let server = root.join("target").join(profile).join("arsenal");
+    let target = crate::target_dir(&root);
+    let server = target.join(profile).join("arsenal");
     // Compiled components are kept between runs (the engine's fingerprint, not the
     // profile, decides whether an artifact fits).
-    let work = root.join("target/bench-languages");
+    let work = target.join("bench-languages");
     std::fs::create_dir_all(&work)?;
     println!("GET {PATH}, wrk -t1 -c{connections} -d{duration}s, {profile} build");
     println!(
@@ -67,7 +68,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     );
     let mut failed = 0;
     for (language, file) in [("JavaScript", "greet-js.wasm"), ("Python", "greet-py.wasm")] {
-        let component = root.join("target/tmp").join(file);
+        let component = target.join("tmp").join(file);
         if !component.is_file() {
             bail!(
                 "{} is missing: build it with `cargo test -p arsenal-tests --test it languages::`",
