@@ -50,7 +50,7 @@ pub struct TraceId(u128);
 impl fmt::Display for TraceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut digits = [0; 32];
-        write_hex(self.0, &mut digits);
+        write_hex(&self.0.to_be_bytes(), &mut digits);
         f.write_str(ascii(&digits))
     }
 }
@@ -72,9 +72,9 @@ impl TraceContext {
     pub fn encode(&self) -> TraceParent {
         let mut text = [b'-'; 55];
         text[..2].copy_from_slice(b"00");
-        write_hex(self.trace_id, &mut text[3..35]);
-        write_hex(u128::from(self.span_id), &mut text[36..52]);
-        write_hex(u128::from(self.flags), &mut text[53..55]);
+        write_hex(&self.trace_id.to_be_bytes(), &mut text[3..35]);
+        write_hex(&self.span_id.to_be_bytes(), &mut text[36..52]);
+        write_hex(&[self.flags], &mut text[53..55]);
         TraceParent(text)
     }
 }
@@ -86,13 +86,9 @@ impl fmt::Display for TraceContext {
     }
 }
 
-/// `value`'s lowest `out.len()` hex digits, lowercase, most significant first.
-fn write_hex(mut value: u128, out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for digit in out.iter_mut().rev() {
-        *digit = DIGITS[(value & 0xf) as usize];
-        value >>= 4;
-    }
+/// `bytes` as lowercase hex into `out`, two digits a byte.
+fn write_hex(bytes: &[u8], out: &mut [u8]) {
+    hex::encode_to_slice(bytes, out).expect("two hex digits a byte fit");
 }
 
 fn ascii(bytes: &[u8]) -> &str {
