@@ -448,7 +448,6 @@ where
     async fn finish(&self, linked: Linked<CallState, Facts>) -> Result<LoadedOperation, LoadError> {
         let loader = self.loader;
         let hash = linked.content_hash;
-        let mut world = None;
         let (pre, raw, contract_version, interface) = match linked.facts {
             Facts::Contract(version, asynchronous) => {
                 let pre =
@@ -467,18 +466,18 @@ where
             }
             Facts::Http {
                 export,
-                world: handler_world,
+                world,
                 describe,
                 route,
             } => {
-                world = Some(handler_world);
-                let pre = OperationPre::http(linked.pre, handler_world, describe.as_deref())
-                    .map_err(|error| {
+                let pre = OperationPre::http(linked.pre, world, describe.as_deref()).map_err(
+                    |error| {
                         let interface = export.split('@').next().unwrap_or(HTTP_HANDLER_INTERFACE);
                         LoadError::InvalidComponent(format!(
                             "does not implement `{interface}`: {error:#}"
                         ))
-                    })?;
+                    },
+                )?;
                 // The operator's declaration has the last word over the component's own.
                 let raw = match route {
                     Some(section) => DeclaredRoute::from_section(&section)
@@ -515,14 +514,14 @@ where
         let pre = pre.reaching(reach);
         let over = (self.overrides)(&spec.name);
         let calls = over.as_ref().and_then(|over| over.warm_instance_calls);
-        let instances = match (interface, world) {
-            (Interface::Contract, _) => {
+        let instances = match interface {
+            Interface::Contract => {
                 let across = over.as_ref().and_then(|over| over.warm_across_principals);
                 let calls = crate::warm::sequential_calls(calls, linked.source);
                 WarmPool::new(calls, across.unwrap_or(false), &loader.shelf)
                     .map_or(Instances::Fresh, Instances::Sequential)
             }
-            (Interface::AsyncContract, _) => {
+            Interface::AsyncContract => {
                 let calls = calls.filter(|calls| *calls > 1);
                 loader
                     .concurrent_reuse(calls, over.as_ref())
@@ -530,14 +529,14 @@ where
             }
             // A 0.3 handler's instance runs its event loop while its body is sent, reused
             // or not (one call per instance).
-            (Interface::HttpHandler, Some(HttpWorld::Service)) => {
+            Interface::HttpHandler if pre.service().is_some() => {
                 let calls = Some(calls.unwrap_or(1).max(1));
                 loader
                     .concurrent_reuse(calls, over.as_ref())
                     .map_or(Instances::Fresh, Instances::Concurrent)
             }
             // A wasi:http 0.2 instance serves one request: 0.2 handlers always run fresh.
-            (Interface::HttpHandler, _) => Instances::Fresh,
+            Interface::HttpHandler => Instances::Fresh,
         };
         let limits = loader.call_limits(&spec, over);
         spec.bound_by_deadline(limits.timeout);

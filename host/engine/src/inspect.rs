@@ -184,7 +184,7 @@ impl ComponentShape {
     /// contract (`arsenal:operation/async-handler`) or a WASI 0.3 `wasi:http/handler`.
     pub fn is_async(&self) -> bool {
         self.exports.iter().any(|export| {
-            export.starts_with(&format!("{ASYNC_HANDLER_INTERFACE}@"))
+            is_version_of(export, ASYNC_HANDLER_INTERFACE, "")
                 || is_version_of(export, HTTP_SERVICE_INTERFACE, "0.3.")
         })
     }
