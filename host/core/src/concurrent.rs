@@ -40,7 +40,7 @@ use crate::permits::Permits;
 use crate::store::CallState;
 use crate::warm::Owner;
 use arsenal_engine::failure::classify;
-use arsenal_wasi::http::{Answer, CallScope, Head, ServiceHandle, Unanswered};
+use arsenal_wasi::http::{Answer, CallScope, Head, ServiceHandle};
 
 /// What an `execute` call returns to its caller.
 type Outcome = Result<Result<wit::Response, wit::OpError>, GuestFailure>;
@@ -347,10 +347,7 @@ impl ConcurrentPool {
         answer
             .read(limits.max_response_bytes, reported)
             .await
-            .map_err(|unanswered| match unanswered {
-                Unanswered::Guest(error) => error,
-                Unanswered::Answer(error) => CallError::Handler(error),
-            })
+            .map_err(CallError::from)
     }
 
     /// Hand `job` (a call of `caller`) to a live instance that may take it, else to a new

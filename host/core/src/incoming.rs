@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arsenal_wasi::http::{CallScope, Exchange, Unanswered, exchange};
+use arsenal_wasi::http::{CallScope, Exchange, exchange};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use tracing::Instrument as _;
@@ -82,8 +82,5 @@ pub(crate) async fn run_handler(
     answer
         .read(limits.max_response_bytes, end)
         .await
-        .map_err(|unanswered| match unanswered {
-            Unanswered::Guest(error) => error,
-            Unanswered::Answer(error) => CallError::Handler(error),
-        })
+        .map_err(CallError::from)
 }

@@ -21,7 +21,7 @@ use crate::store::CallState;
 use crate::warm::{Owner, WarmInstance, WarmPool};
 pub use arsenal_engine::failure::{GuestFailure, arm_deadline, classify};
 pub use arsenal_wasi::http::AnswerError;
-use arsenal_wasi::http::{CallScope, Reached};
+use arsenal_wasi::http::{CallScope, Reached, Unanswered};
 
 /// A `wasi:http` handler's answer; its body fails with the call's error if the call fails
 /// while the body is streamed.
@@ -106,6 +106,16 @@ pub enum CallError {
         method: String,
         path: String,
     },
+}
+
+/// A handler's call that gave no answer: its call failed, or its answer is unusable.
+impl From<Unanswered<CallError>> for CallError {
+    fn from(unanswered: Unanswered<CallError>) -> CallError {
+        match unanswered {
+            Unanswered::Guest(error) => error,
+            Unanswered::Answer(error) => CallError::Handler(error),
+        }
+    }
 }
 
 /// The cases of the WIT `op-error`.
